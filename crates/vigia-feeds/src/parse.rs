@@ -1,0 +1,510 @@
+//! Streaming parsers: each file becomes a stream of [`Item`]s handed to a sink one
+//! at a time, so memory stays flat however large the feed (NVD's yearly files
+//! hold hundreds of megabytes of JSON).
+//!
+//! A malformed record is skipped, counted and named in the [`ParseReport`]; only
+//! a file that cannot be read at all (a truncated zip, a broken gzip stream) is an
+//! error for the whole source.
+
+use std::fmt;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+
+use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+use vigia_model::Osv;
+
+use crate::catalog::SourceKind;
+use crate::{Error, Result};
+
+/// The largest single OSV record Vigia reads (the biggest real ones are ~2 MB);
+/// a larger zip entry is reported as malformed instead of filling memory.
+pub const MAX_RECORD_BYTES: u64 = 32 << 20;
+
+/// One parsed item.
+#[derive(Debug)]
+pub enum Item {
+    /// An OSV record and its exact text.
+    Advisory {
+        /// The parsed record.
+        record: Box<Osv>,
+        /// The record's JSON as published.
+        raw: String,
+    },
+    /// A KEV catalogue entry.
+    Kev(KevEntry),
+    /// An EPSS score.
+    Epss(EpssRow),
+    /// A CVSS vector from NVD.
+    Cvss(NvdCvss),
+}
+
+/// One entry of CISA's KEV catalogue.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct KevEntry {
+    /// The CVE.
+    #[serde(rename = "cveID")]
+    pub cve_id: String,
+    /// Vendor or project.
+    #[serde(default)]
+    pub vendor_project: String,
+    /// Product.
+    #[serde(default)]
+    pub product: String,
+    /// Name of the vulnerability.
+    #[serde(default)]
+    pub vulnerability_name: String,
+    /// When CISA added it (date).
+    #[serde(default)]
+    pub date_added: String,
+    /// Short description.
+    #[serde(default)]
+    pub short_description: String,
+    /// Required action.
+    #[serde(default)]
+    pub required_action: String,
+    /// Due date for US federal agencies.
+    #[serde(default)]
+    pub due_date: String,
+    /// `Known` or `Unknown`.
+    #[serde(default)]
+    pub known_ransomware_campaign_use: String,
+    /// Notes.
+    #[serde(default)]
+    pub notes: String,
+}
+
+/// One EPSS score.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EpssRow {
+    /// The CVE.
+    pub cve: String,
+    /// Probability of exploitation in the next 30 days.
+    pub score: f64,
+    /// Percentile among all scored CVEs.
+    pub percentile: f64,
+}
+
+/// One CVSS metric of one NVD CVE.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct NvdCvss {
+    /// The CVE.
+    pub cve: String,
+    /// Who scored it (`nvd@nist.gov`, a CNA's address).
+    pub scorer: String,
+    /// `Primary` or `Secondary`.
+    pub kind: String,
+    /// The vector string as NVD gives it.
+    pub vector: String,
+}
+
+/// A record that was skipped.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Malformed {
+    /// Where it is: a zip entry name, `line N`, `vulnerabilities[N]`.
+    pub entry: String,
+    /// Why it was skipped.
+    pub reason: String,
+}
+
+/// What a parse found.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ParseReport {
+    /// Records (or rows, or entries) read.
+    pub records: u64,
+    /// Of those, withdrawn OSV records.
+    pub withdrawn: u64,
+    /// Records skipped, with the reason.
+    pub malformed: Vec<Malformed>,
+    /// The upstream snapshot time, when the feed says (RFC 3339).
+    pub snapshot_at: Option<String>,
+}
+
+impl ParseReport {
+    fn note_time(&mut self, t: &str) {
+        let Some(ts) = parse_time(t) else { return };
+        let newer = self.snapshot_at.as_deref().and_then(parse_time).is_none_or(|cur| ts > cur);
+        if newer {
+            self.snapshot_at = Some(ts.to_string());
+        }
+    }
+}
+
+/// Reads the timestamp shapes feeds use: RFC 3339 with `Z` or an offset (`+0000`
+/// included), any fraction, and NVD's zone-less local form (taken as UTC).
+#[must_use]
+pub fn parse_time(s: &str) -> Option<jiff::Timestamp> {
+    let s = s.trim();
+    if let Ok(t) = s.parse::<jiff::Timestamp>() {
+        return Some(t);
+    }
+    if let Ok(z) = jiff::fmt::strtime::parse("%Y-%m-%dT%H:%M:%S%z", s).and_then(|p| p.to_timestamp()) {
+        return Some(z);
+    }
+    if let Ok(dt) = s.parse::<jiff::civil::DateTime>() {
+        return dt.to_zoned(jiff::tz::TimeZone::UTC).ok().map(|z| z.timestamp());
+    }
+    s.parse::<jiff::civil::Date>()
+        .ok()
+        .and_then(|d| d.to_zoned(jiff::tz::TimeZone::UTC).ok())
+        .map(|z| z.timestamp())
+}
+
+/// A sink for items; an `Err` stops the parse (the update was cancelled).
+pub type Sink<'a> = dyn FnMut(Item) -> std::result::Result<(), String> + 'a;
+
+/// Parses the file at `path` as a source of `kind`, handing each item to `sink`.
+pub fn parse(name: &str, kind: &SourceKind, path: &Path, sink: &mut Sink<'_>) -> Result<ParseReport> {
+    match kind {
+        SourceKind::Osv { .. } => parse_osv_zip(name, path, sink),
+        SourceKind::Kev => parse_kev(name, path, sink),
+        SourceKind::Epss => parse_epss(name, path, sink),
+        SourceKind::Nvd => parse_nvd(name, path, sink),
+    }
+}
+
+fn io_err(name: &str) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |source| Error::Io { name: name.to_owned(), source }
+}
+
+fn stopped(name: &str, reason: String) -> Error {
+    Error::Stopped { name: name.to_owned(), reason }
+}
+
+fn parse_osv_zip(name: &str, path: &Path, sink: &mut Sink<'_>) -> Result<ParseReport> {
+    let corrupt = |reason: String| Error::Corrupt { name: name.to_owned(), path: path.to_owned(), what: "zip archive", reason };
+    let file = fs_err::File::open(path).map_err(io_err(name))?;
+    let mut zip = zip::ZipArchive::new(BufReader::new(file)).map_err(|e| corrupt(e.to_string()))?;
+    let mut report = ParseReport::default();
+    let mut buf = String::new();
+    for i in 0..zip.len() {
+        let mut entry = match zip.by_index(i) {
+            Ok(e) => e,
+            Err(e) => {
+                report.malformed.push(Malformed { entry: format!("entry #{i}"), reason: e.to_string() });
+                continue;
+            }
+        };
+        if entry.is_dir() {
+            continue;
+        }
+        let entry_name = match entry.name() {
+            Ok(n) => n.into_owned(),
+            Err(e) => {
+                report.malformed.push(Malformed { entry: format!("entry #{i}"), reason: format!("bad entry name: {e}") });
+                continue;
+            }
+        };
+        if !std::path::Path::new(&entry_name).extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) {
+            continue;
+        }
+        if entry.size() > MAX_RECORD_BYTES {
+            report.malformed.push(Malformed { entry: entry_name, reason: format!("record of {} bytes is over the {MAX_RECORD_BYTES}-byte limit", entry.size()) });
+            continue;
+        }
+        buf.clear();
+        // The declared size can lie: cap what is actually inflated too.
+        let read = (&mut entry).take(MAX_RECORD_BYTES + 1).read_to_string(&mut buf);
+        if let Err(e) = read {
+            report.malformed.push(Malformed { entry: entry_name, reason: format!("unreadable: {e}") });
+            continue;
+        }
+        if buf.len() as u64 > MAX_RECORD_BYTES {
+            report.malformed.push(Malformed { entry: entry_name, reason: "record inflates past the size limit".into() });
+            continue;
+        }
+        let record: Osv = match serde_json::from_str(&buf) {
+            Ok(r) => r,
+            Err(e) => {
+                report.malformed.push(Malformed { entry: entry_name, reason: format!("invalid OSV JSON: {e}") });
+                continue;
+            }
+        };
+        if record.id.trim().is_empty() {
+            report.malformed.push(Malformed { entry: entry_name, reason: "record has an empty id".into() });
+            continue;
+        }
+        report.records += 1;
+        if record.withdrawn.is_some() {
+            report.withdrawn += 1;
+        }
+        report.note_time(&record.modified);
+        sink(Item::Advisory { record: Box::new(record), raw: buf.clone() }).map_err(|r| stopped(name, r))?;
+    }
+    Ok(report)
+}
+
+/// Opens a file, transparently un-gzipping it when it starts with the gzip magic.
+fn open_maybe_gzip(name: &str, path: &Path) -> Result<Box<dyn BufRead>> {
+    let mut file = BufReader::new(fs_err::File::open(path).map_err(io_err(name))?);
+    let magic = file.fill_buf().map_err(io_err(name))?;
+    if magic.starts_with(&[0x1f, 0x8b]) {
+        Ok(Box::new(BufReader::new(flate2::bufread::MultiGzDecoder::new(file))))
+    } else {
+        Ok(Box::new(file))
+    }
+}
+
+fn parse_kev(name: &str, path: &Path, sink: &mut Sink<'_>) -> Result<ParseReport> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Catalog {
+        #[serde(default)]
+        date_released: Option<String>,
+        vulnerabilities: Vec<serde_json::Value>,
+    }
+    let reader = open_maybe_gzip(name, path)?;
+    let cat: Catalog = serde_json::from_reader(reader).map_err(|e| Error::Corrupt {
+        name: name.to_owned(),
+        path: path.to_owned(),
+        what: "KEV catalogue",
+        reason: e.to_string(),
+    })?;
+    let mut report = ParseReport::default();
+    if let Some(t) = &cat.date_released {
+        report.note_time(t);
+    }
+    for (i, v) in cat.vulnerabilities.into_iter().enumerate() {
+        match serde_json::from_value::<KevEntry>(v) {
+            Ok(e) if vigia_model::osv::is_cve(&e.cve_id) => {
+                report.records += 1;
+                sink(Item::Kev(e)).map_err(|r| stopped(name, r))?;
+            }
+            Ok(e) => report.malformed.push(Malformed { entry: format!("vulnerabilities[{i}]"), reason: format!("cveID {:?} is not a CVE ID", e.cve_id) }),
+            Err(e) => report.malformed.push(Malformed { entry: format!("vulnerabilities[{i}]"), reason: e.to_string() }),
+        }
+    }
+    Ok(report)
+}
+
+fn parse_epss(name: &str, path: &Path, sink: &mut Sink<'_>) -> Result<ParseReport> {
+    let reader = open_maybe_gzip(name, path)?;
+    let mut report = ParseReport::default();
+    for (i, line) in reader.lines().enumerate() {
+        let lineno = i + 1;
+        let line = line.map_err(|e| Error::Corrupt { name: name.to_owned(), path: path.to_owned(), what: "gzip CSV", reason: format!("line {lineno}: {e}") })?;
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        if let Some(meta) = line.strip_prefix('#') {
+            // `#model_version:v2025.03.14,score_date:2025-08-15T00:00:00+0000`
+            for kv in meta.split(',') {
+                if let Some(date) = kv.trim().strip_prefix("score_date:") {
+                    report.note_time(date);
+                }
+            }
+            continue;
+        }
+        if line.starts_with("cve,") {
+            continue;
+        }
+        let mut cols = line.split(',');
+        let (Some(cve), Some(score), Some(pct)) = (cols.next(), cols.next(), cols.next()) else {
+            report.malformed.push(Malformed { entry: format!("line {lineno}"), reason: "expected cve,epss,percentile".into() });
+            continue;
+        };
+        let parsed = (score.trim().parse::<f64>(), pct.trim().parse::<f64>());
+        match parsed {
+            (Ok(score), Ok(percentile)) if vigia_model::osv::is_cve(cve.trim()) && (0.0..=1.0).contains(&score) && (0.0..=1.0).contains(&percentile) => {
+                report.records += 1;
+                sink(Item::Epss(EpssRow { cve: cve.trim().to_owned(), score, percentile })).map_err(|r| stopped(name, r))?;
+            }
+            _ => report.malformed.push(Malformed { entry: format!("line {lineno}"), reason: format!("not a CVE with two scores in [0, 1]: {line:?}") }),
+        }
+    }
+    Ok(report)
+}
+
+fn parse_nvd(name: &str, path: &Path, sink: &mut Sink<'_>) -> Result<ParseReport> {
+    let reader = open_maybe_gzip(name, path)?;
+    let mut report = ParseReport::default();
+    let mut stop: Option<String> = None;
+    let mut de = serde_json::Deserializer::from_reader(reader);
+    let result = NvdRoot { report: &mut report, sink, stop: &mut stop }.deserialize(&mut de);
+    if let Some(reason) = stop {
+        return Err(stopped(name, reason));
+    }
+    result.map_err(|e| Error::Corrupt { name: name.to_owned(), path: path.to_owned(), what: "NVD 2.0 JSON feed", reason: e.to_string() })?;
+    Ok(report)
+}
+
+/// Streams `{"timestamp":…,"vulnerabilities":[{"cve":{…}},…]}` one CVE at a time.
+struct NvdRoot<'a, 'b> {
+    report: &'a mut ParseReport,
+    sink: &'a mut Sink<'b>,
+    stop: &'a mut Option<String>,
+}
+
+impl<'de> DeserializeSeed<'de> for NvdRoot<'_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for NvdRoot<'_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an NVD 2.0 feed object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<(), A::Error> {
+        let mut seen = false;
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "timestamp" => {
+                    let t: String = map.next_value()?;
+                    self.report.note_time(&t);
+                }
+                "vulnerabilities" | "CVE_Items" => {
+                    seen = true;
+                    map.next_value_seed(NvdList { report: self.report, sink: self.sink, stop: self.stop })?;
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        if seen { Ok(()) } else { Err(serde::de::Error::missing_field("vulnerabilities")) }
+    }
+}
+
+struct NvdList<'a, 'b> {
+    report: &'a mut ParseReport,
+    sink: &'a mut Sink<'b>,
+    stop: &'a mut Option<String>,
+}
+
+impl<'de> DeserializeSeed<'de> for NvdList<'_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+#[derive(Deserialize)]
+struct NvdWrapper {
+    cve: NvdCve,
+}
+
+#[derive(Deserialize)]
+struct NvdCve {
+    id: String,
+    #[serde(default)]
+    metrics: std::collections::BTreeMap<String, Vec<NvdMetric>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct NvdMetric {
+    #[serde(default)]
+    source: String,
+    #[serde(default, rename = "type")]
+    kind: String,
+    cvss_data: NvdCvssData,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct NvdCvssData {
+    vector_string: String,
+}
+
+impl<'de> Visitor<'de> for NvdList<'_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list of CVE objects")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<(), A::Error> {
+        let mut i = 0usize;
+        // Each element is read as a generic value first, so that one malformed
+        // CVE object is skipped and named instead of failing the file.
+        while let Some(v) = seq.next_element::<serde_json::Value>()? {
+            let at = format!("vulnerabilities[{i}]");
+            i += 1;
+            if self.stop.is_some() {
+                continue;
+            }
+            let w: NvdWrapper = match serde_json::from_value(v) {
+                Ok(w) => w,
+                Err(e) => {
+                    self.report.malformed.push(Malformed { entry: at, reason: e.to_string() });
+                    continue;
+                }
+            };
+            if !vigia_model::osv::is_cve(&w.cve.id) {
+                self.report.malformed.push(Malformed { entry: at, reason: format!("id {:?} is not a CVE ID", w.cve.id) });
+                continue;
+            }
+            self.report.records += 1;
+            for metric in w.cve.metrics.values().flatten() {
+                let item = Item::Cvss(NvdCvss {
+                    cve: w.cve.id.clone(),
+                    scorer: metric.source.clone(),
+                    kind: metric.kind.clone(),
+                    vector: metric.cvss_data.vector_string.clone(),
+                });
+                if let Err(r) = (self.sink)(item) {
+                    *self.stop = Some(r);
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_in_every_shape() {
+        let z = parse_time("2024-10-10T17:22:00Z").unwrap();
+        assert_eq!(parse_time("2024-10-10T17:22:00+0000"), Some(z));
+        assert_eq!(parse_time("2024-10-10T17:22:00"), Some(z));
+        assert_eq!(parse_time("2024-10-10T17:22:00.00000Z").unwrap(), z);
+        assert!(parse_time("2024-10-10T17:22:00.587279Z").unwrap() > z);
+        assert!(parse_time("yesterday").is_none());
+    }
+
+    fn collect(kind: &SourceKind, path: &Path) -> (Vec<Item>, ParseReport) {
+        let mut items = Vec::new();
+        let report = parse("test", kind, path, &mut |i| {
+            items.push(i);
+            Ok(())
+        })
+        .unwrap();
+        (items, report)
+    }
+
+    #[test]
+    fn epss_rows_and_bad_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("e.csv");
+        fs_err::write(&p, "#model_version:v1,score_date:2025-08-15T00:00:00+0000\ncve,epss,percentile\nCVE-2024-0001,0.5,0.9\nCVE-2024-0002,abc,0.1\nnot-a-cve,0.1,0.1\n").unwrap();
+        let (items, report) = collect(&SourceKind::Epss, &p);
+        assert_eq!(items.len(), 1);
+        assert_eq!(report.records, 1);
+        assert_eq!(report.malformed.len(), 2);
+        assert_eq!(report.malformed[0].entry, "line 4");
+        assert_eq!(report.snapshot_at.as_deref(), Some("2025-08-15T00:00:00Z"));
+    }
+
+    #[test]
+    fn nvd_streams_metrics_and_skips_bad_objects() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("n.json");
+        fs_err::write(&p, r#"{"timestamp":"2026-11-28T00:00:00.000","vulnerabilities":[
+            {"cve":{"id":"CVE-2021-44906","metrics":{"cvssMetricV31":[{"source":"nvd@nist.gov","type":"Primary","cvssData":{"vectorString":"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}}],
+              "cvssMetricV2":[{"source":"nvd@nist.gov","type":"Primary","cvssData":{"vectorString":"AV:N/AC:L/Au:N/C:P/I:P/A:P"}}]}}},
+            {"cve":{"nope":1}},
+            {"cve":{"id":"CVE-2024-37371","metrics":{}}}]}"#).unwrap();
+        let (items, report) = collect(&SourceKind::Nvd, &p);
+        assert_eq!(report.records, 2);
+        assert_eq!(items.len(), 2);
+        assert_eq!(report.malformed[0].entry, "vulnerabilities[1]");
+        assert_eq!(report.snapshot_at.as_deref(), Some("2026-11-28T00:00:00Z"));
+    }
+}
