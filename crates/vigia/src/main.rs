@@ -1,1 +1,89 @@
-fn main() {}
+//! `vigia`: continuous vulnerability management for images, hosts and functions.
+
+mod cli;
+mod db;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command, LogFormat};
+
+/// Exit codes, documented in `vigia --help` and README.md.
+pub(crate) mod exit {
+    /// Success.
+    pub(crate) const OK: u8 = 0;
+    /// An error (its message says what and where).
+    pub(crate) const ERROR: u8 = 1;
+    // 2 is a usage error, from clap.
+    /// `db update` finished but some sources could not be updated (their previous data is kept).
+    pub(crate) const PARTIAL: u8 = 3;
+    /// There is no vulnerability database yet: run `vigia db update`.
+    pub(crate) const NO_DATABASE: u8 = 4;
+    /// The vulnerability asked for is not in the database.
+    pub(crate) const NOT_FOUND: u8 = 5;
+}
+
+/// An error that carries its own exit code.
+#[derive(Debug)]
+pub(crate) struct Exit {
+    pub(crate) code: u8,
+    pub(crate) message: String,
+}
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Exit {}
+
+fn init_logging(cli: &Cli) {
+    use tracing_subscriber::EnvFilter;
+    let default = if cli.quiet {
+        "error"
+    } else {
+        match cli.verbose {
+            0 => "warn",
+            1 => "info",
+            2 => "debug",
+            _ => "trace",
+        }
+    };
+    let filter = EnvFilter::try_from_env("VIGIA_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.with_ansi(output::stderr_is_terminal()).init(),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            output::error(&format!("cannot start the runtime: {e}"));
+            return ExitCode::from(exit::ERROR);
+        }
+    };
+    let result = runtime.block_on(async {
+        match &cli.command {
+            Command::Db(cmd) => db::run(&cli, cmd).await,
+        }
+    });
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            if let Some(exit) = e.downcast_ref::<Exit>() {
+                output::error(&exit.message);
+                return ExitCode::from(exit.code);
+            }
+            output::error(&format!("{e:#}"));
+            ExitCode::from(exit::ERROR)
+        }
+    }
+}

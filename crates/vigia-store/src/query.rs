@@ -1,0 +1,401 @@
+//! Reading the database: source states, one vulnerability with everything known
+//! about it, and affected entries by package.
+
+use serde::{Deserialize, Serialize};
+use sqlx::any::AnyRow;
+use sqlx::{AnyPool, Row};
+use vigia_feeds::{Fingerprint, Malformed};
+use vigia_model::osv::{Range, Reference, Severity};
+
+use crate::ingest::SourceState;
+use crate::{Error, Result, Store};
+
+fn u(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T> {
+    serde_json::from_str(s).map_err(|e| Error::Data(e.to_string()))
+}
+
+pub(crate) async fn source_states(pool: &AnyPool) -> Result<Vec<SourceState>> {
+    let rows = sqlx::query(
+        "SELECT name, kind, ecosystem, location, etag, last_modified, sha256, bytes, records, withdrawn, malformed, malformed_entries, snapshot_at, changed_at, checked_at FROM sources ORDER BY name",
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let entries: String = r.try_get(11)?;
+            Ok(SourceState {
+                name: r.try_get(0)?,
+                kind: r.try_get(1)?,
+                ecosystem: r.try_get(2)?,
+                location: r.try_get(3)?,
+                fingerprint: Fingerprint { etag: r.try_get(4)?, last_modified: r.try_get(5)?, sha256: r.try_get(6)? },
+                bytes: u(r.try_get(7)?),
+                records: u(r.try_get(8)?),
+                withdrawn: u(r.try_get(9)?),
+                malformed: u(r.try_get(10)?),
+                malformed_entries: parse_json::<Vec<Malformed>>(&entries)?,
+                snapshot_at: r.try_get(12)?,
+                changed_at: r.try_get(13)?,
+                checked_at: r.try_get(14)?,
+            })
+        })
+        .collect()
+}
+
+/// One stored advisory record.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AdvisoryRow {
+    /// The feed it came from.
+    pub source: String,
+    /// Its ID.
+    pub id: String,
+    /// Last modified.
+    pub modified: String,
+    /// Published.
+    pub published: Option<String>,
+    /// Withdrawn.
+    pub withdrawn: Option<String>,
+    /// Summary.
+    pub summary: Option<String>,
+    /// Details.
+    pub details: Option<String>,
+    /// Aliases.
+    pub aliases: Vec<String>,
+    /// Related IDs.
+    pub related: Vec<String>,
+    /// Upstream IDs.
+    pub upstream: Vec<String>,
+    /// Severity vectors as the record gives them.
+    pub severity: Vec<Severity>,
+    /// References.
+    pub references: Vec<Reference>,
+    /// Database-specific data.
+    pub database_specific: Option<serde_json::Value>,
+}
+
+/// One stored affected entry.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AffectedRow {
+    /// The feed it came from.
+    pub source: String,
+    /// The advisory it belongs to.
+    pub advisory_id: String,
+    /// Its position in the record.
+    pub idx: i64,
+    /// Full OSV ecosystem (`Debian:12`).
+    pub ecosystem: String,
+    /// Package name as the record gives it.
+    pub name: String,
+    /// Package URL if given.
+    pub purl: Option<String>,
+    /// Ranges.
+    pub ranges: Vec<Range>,
+    /// Explicit versions.
+    pub versions: Vec<String>,
+    /// Per-package severity.
+    pub severity: Vec<Severity>,
+    /// Ecosystem-specific data (Debian urgency, …).
+    pub ecosystem_specific: Option<serde_json::Value>,
+    /// Database-specific data.
+    pub database_specific: Option<serde_json::Value>,
+}
+
+/// One CVSS vector with its provenance.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CvssRow {
+    /// The vulnerability ID it scores.
+    pub vuln_id: String,
+    /// The feed file it came from.
+    pub source: String,
+    /// `nvd` or `osv`.
+    pub origin: String,
+    /// Who scored it: NVD's scorer (`nvd@nist.gov`, a CNA) or the OSV record ID.
+    pub scorer: String,
+    /// NVD's `Primary` score.
+    pub primary: bool,
+    /// CVSS version.
+    pub version: String,
+    /// The vector.
+    pub vector: String,
+    /// Base score.
+    pub score: f64,
+    /// Band.
+    pub severity: String,
+}
+
+/// KEV data for a CVE.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct KevInfo {
+    /// The CVE.
+    pub cve: String,
+    /// Vendor or project.
+    pub vendor_project: String,
+    /// Product.
+    pub product: String,
+    /// Name.
+    pub vulnerability_name: String,
+    /// Date CISA added it.
+    pub date_added: String,
+    /// Due date.
+    pub due_date: String,
+    /// Known use in ransomware campaigns.
+    pub known_ransomware_campaign_use: String,
+    /// Required action.
+    pub required_action: String,
+}
+
+/// EPSS data for a CVE.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EpssInfo {
+    /// The CVE.
+    pub cve: String,
+    /// Probability of exploitation in 30 days.
+    pub score: f64,
+    /// Percentile.
+    pub percentile: f64,
+    /// Date of the score.
+    pub score_date: Option<String>,
+}
+
+/// Everything known about one vulnerability (one alias group).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Vulnerability {
+    /// The group's preferred ID (the CVE when there is one).
+    pub id: String,
+    /// Every ID in the group, sorted.
+    pub aliases: Vec<String>,
+    /// The records of the group.
+    pub advisories: Vec<AdvisoryRow>,
+    /// Their affected entries.
+    pub affected: Vec<AffectedRow>,
+    /// CVSS from each source, best first (NVD primary, then NVD secondary, then records).
+    pub cvss: Vec<CvssRow>,
+    /// KEV entries for the group's CVEs.
+    pub kev: Vec<KevInfo>,
+    /// EPSS scores for the group's CVEs.
+    pub epss: Vec<EpssInfo>,
+    /// Other records that name this vulnerability without being it (a DSA that
+    /// fixes several CVEs, a `related` link), with how they name it.
+    pub related: Vec<RelatedRecord>,
+}
+
+/// A record that names a vulnerability as upstream or related.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RelatedRecord {
+    /// The record's ID.
+    pub advisory_id: String,
+    /// `upstream` or `related`.
+    pub relation: String,
+}
+
+fn bind_all<'q>(sql: &'q str, members: &[String]) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    let mut q = sqlx::query(sql);
+    for m in members {
+        q = q.bind(m.clone());
+    }
+    q
+}
+
+fn in_list(start: usize, n: usize) -> String {
+    (start..start + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+fn advisory_from(r: &AnyRow) -> Result<AdvisoryRow> {
+    let db: Option<String> = r.try_get(12)?;
+    Ok(AdvisoryRow {
+        source: r.try_get(0)?,
+        id: r.try_get(1)?,
+        modified: r.try_get(2)?,
+        published: r.try_get(3)?,
+        withdrawn: r.try_get(4)?,
+        summary: r.try_get(5)?,
+        details: r.try_get(6)?,
+        aliases: parse_json(&r.try_get::<String, _>(7)?)?,
+        related: parse_json(&r.try_get::<String, _>(8)?)?,
+        upstream: parse_json(&r.try_get::<String, _>(9)?)?,
+        severity: parse_json(&r.try_get::<String, _>(10)?)?,
+        references: parse_json(&r.try_get::<String, _>(11)?)?,
+        database_specific: db.as_deref().map(parse_json).transpose()?,
+    })
+}
+
+pub(crate) fn affected_from(r: &AnyRow) -> Result<AffectedRow> {
+    let es: Option<String> = r.try_get(9)?;
+    let ds: Option<String> = r.try_get(10)?;
+    Ok(AffectedRow {
+        source: r.try_get(0)?,
+        advisory_id: r.try_get(1)?,
+        idx: r.try_get(2)?,
+        ecosystem: r.try_get(3)?,
+        name: r.try_get(4)?,
+        purl: r.try_get(5)?,
+        ranges: parse_json(&r.try_get::<String, _>(6)?)?,
+        versions: parse_json(&r.try_get::<String, _>(7)?)?,
+        severity: parse_json(&r.try_get::<String, _>(8)?)?,
+        ecosystem_specific: es.as_deref().map(parse_json).transpose()?,
+        database_specific: ds.as_deref().map(parse_json).transpose()?,
+    })
+}
+
+/// Columns of `affected` in the order [`affected_from`] reads them.
+pub(crate) const AFFECTED_COLUMNS: &str =
+    "source, advisory_id, idx, ecosystem, name, purl, ranges, versions, severity, ecosystem_specific, database_specific";
+
+impl Store {
+    /// Counts of the derived tables: (alias groups, KEV entries, EPSS rows, CVSS rows).
+    pub async fn table_counts(&self) -> Result<(u64, u64, u64, u64)> {
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(DISTINCT group_id) FROM vuln_groups), (SELECT COUNT(*) FROM kev), (SELECT COUNT(*) FROM epss), (SELECT COUNT(*) FROM cvss)",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((u(row.try_get(0)?), u(row.try_get(1)?), u(row.try_get(2)?), u(row.try_get(3)?)))
+    }
+
+    /// A value of the `meta` table.
+    pub async fn meta(&self, key: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT value FROM meta WHERE key = $1").bind(key).fetch_optional(&self.pool).await?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+
+    /// The preferred ID of the group `id` belongs to, if the database knows `id`.
+    pub async fn group_of(&self, id: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT group_id FROM vuln_groups WHERE member = $1").bind(id).fetch_optional(&self.pool).await?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+
+    /// Every ID of a group.
+    pub async fn group_members(&self, group_id: &str) -> Result<Vec<String>> {
+        let rows = sqlx::query("SELECT member FROM vuln_groups WHERE group_id = $1 ORDER BY member").bind(group_id).fetch_all(&self.pool).await?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+
+    /// Everything known about the vulnerability that `id` (any alias) names.
+    /// Reads happen in one transaction, so they see a single committed state.
+    pub async fn vulnerability(&self, id: &str) -> Result<Option<Vulnerability>> {
+        let id = id.trim();
+        let mut tx = self.pool.begin().await?;
+        let group: Option<String> = sqlx::query("SELECT group_id FROM vuln_groups WHERE member = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| r.try_get(0))
+            .transpose()?;
+        let Some(group) = group else { return Ok(None) };
+        let members: Vec<String> = sqlx::query("SELECT member FROM vuln_groups WHERE group_id = $1 ORDER BY member")
+            .bind(&group)
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<_, _>>()?;
+        let n = members.len();
+        let list = in_list(1, n);
+        let advisories = bind_all(&format!(
+            "SELECT source, id, modified, published, withdrawn, summary, details, aliases, related, upstream, severity, refs, database_specific FROM advisories WHERE id IN ({list}) ORDER BY id, source"
+        ), &members)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(advisory_from)
+        .collect::<Result<Vec<_>>>()?;
+        let affected = bind_all(&format!("SELECT {AFFECTED_COLUMNS} FROM affected WHERE advisory_id IN ({list}) ORDER BY ecosystem, name, advisory_id, idx"), &members)
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(affected_from)
+            .collect::<Result<Vec<_>>>()?;
+        let mut cvss = bind_all(&format!(
+            "SELECT vuln_id, source, origin, scorer, primary_score, version, vector, score, severity FROM cvss WHERE vuln_id IN ({list})"
+        ), &members)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(CvssRow {
+                vuln_id: r.try_get(0)?,
+                source: r.try_get(1)?,
+                origin: r.try_get(2)?,
+                scorer: r.try_get(3)?,
+                primary: r.try_get::<i64, _>(4)? != 0,
+                version: r.try_get(5)?,
+                vector: r.try_get(6)?,
+                score: r.try_get(7)?,
+                severity: r.try_get(8)?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+        sort_cvss(&mut cvss);
+        cvss.dedup_by(|a, b| a.vector == b.vector && a.scorer == b.scorer && a.vuln_id == b.vuln_id);
+        let kev = bind_all(&format!(
+            "SELECT cve, vendor_project, product, vulnerability_name, date_added, due_date, ransomware, required_action FROM kev WHERE cve IN ({list}) ORDER BY cve"
+        ), &members)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(KevInfo {
+                cve: r.try_get(0)?,
+                vendor_project: r.try_get(1)?,
+                product: r.try_get(2)?,
+                vulnerability_name: r.try_get(3)?,
+                date_added: r.try_get(4)?,
+                due_date: r.try_get(5)?,
+                known_ransomware_campaign_use: r.try_get(6)?,
+                required_action: r.try_get(7)?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+        let epss = bind_all(&format!("SELECT cve, score, percentile, score_date FROM epss WHERE cve IN ({list}) ORDER BY cve"), &members)
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|r| Ok(EpssInfo { cve: r.try_get(0)?, score: r.try_get(1)?, percentile: r.try_get(2)?, score_date: r.try_get(3)? }))
+            .collect::<Result<Vec<_>>>()?;
+        let mut related = bind_all(&format!("SELECT DISTINCT advisory_id, relation FROM advisory_ids WHERE id IN ({list}) AND same = 0 ORDER BY advisory_id"), &members)
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|r| Ok(RelatedRecord { advisory_id: r.try_get(0)?, relation: r.try_get(1)? }))
+            .collect::<Result<Vec<_>>>()?;
+        related.retain(|r| !members.contains(&r.advisory_id));
+        tx.commit().await?;
+        Ok(Some(Vulnerability { id: group, aliases: members, advisories, affected, cvss, kev, epss, related }))
+    }
+
+    /// Affected entries for a package: `ecosystem` is the full OSV ecosystem
+    /// (`Debian:12`), `name_norm` the name normalised for it.
+    pub async fn affected_for(&self, ecosystem: &str, name_norm: &str) -> Result<Vec<AffectedRow>> {
+        sqlx::query(&format!("SELECT {AFFECTED_COLUMNS} FROM affected WHERE ecosystem = $1 AND name_norm = $2 ORDER BY advisory_id, idx"))
+            .bind(ecosystem)
+            .bind(name_norm)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(affected_from)
+            .collect()
+    }
+}
+
+/// Orders CVSS rows best first: NVD's primary score, then other NVD scorers, then
+/// records' own vectors; within each, v3.1, v3.0, v4.0, v2 (v3.x is what most
+/// tooling and Inspector report; v4 next as it becomes common).
+pub(crate) fn sort_cvss(rows: &mut [CvssRow]) {
+    fn version_rank(v: &str) -> u8 {
+        match v {
+            "3.1" => 0,
+            "3.0" => 1,
+            "4.0" => 2,
+            _ => 3,
+        }
+    }
+    rows.sort_by(|a, b| {
+        let ka = (a.origin != "nvd", !a.primary, version_rank(&a.version), &a.scorer, &a.vector);
+        let kb = (b.origin != "nvd", !b.primary, version_rank(&b.version), &b.scorer, &b.vector);
+        ka.cmp(&kb)
+    });
+}

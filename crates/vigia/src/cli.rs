@@ -1,0 +1,154 @@
+//! The command line.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const ABOUT: &str = "Vigia finds vulnerable packages, exposed ports and hardcoded secrets in \
+container images, hosts and serverless functions, and keeps watching them.";
+
+const AFTER_HELP: &str = "\
+Getting started:
+  vigia db update                                  # fetch advisories from osv.dev, CISA KEV, EPSS, NVD
+  vigia db update --mirror ../shared/vulndata      # the same, offline, from a mirror folder or URL
+  vigia db status                                  # what is in the database and how fresh it is
+  vigia db show CVE-2024-6387                      # one vulnerability, by any of its IDs
+
+Exit codes:
+  0  success
+  1  error (the message names the input and what went wrong)
+  2  usage error
+  3  db update finished, but some sources failed (their previous data is kept)
+  4  no vulnerability database yet: run `vigia db update`
+  5  the vulnerability asked for is not in the database
+
+Environment:
+  VIGIA_HOME          data directory (same as --data-dir)
+  VIGIA_DATABASE_URL  postgres://… to use PostgreSQL instead of the embedded SQLite database
+  VIGIA_LOG           log filter, e.g. `vigia_store=debug` (overrides -v/--quiet)";
+
+/// Vigia: continuous vulnerability management.
+#[derive(Debug, Parser)]
+#[command(name = "vigia", version, about = ABOUT, after_help = AFTER_HELP, propagate_version = true)]
+pub(crate) struct Cli {
+    /// Where Vigia keeps its database and caches [default: $XDG_DATA_HOME/vigia, ~/.local/share/vigia]
+    #[arg(long, env = "VIGIA_HOME", global = true, value_name = "DIR")]
+    pub(crate) data_dir: Option<PathBuf>,
+
+    /// Use this database instead of the embedded SQLite one (postgres://user:pass@host/db)
+    #[arg(long, env = "VIGIA_DATABASE_URL", global = true, value_name = "URL", hide_env_values = true)]
+    pub(crate) database_url: Option<String>,
+
+    /// More log output on stderr (-v info, -vv debug, -vvv trace)
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub(crate) verbose: u8,
+
+    /// Only errors on stderr; no progress bars
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub(crate) quiet: bool,
+
+    /// Log line format on stderr
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub(crate) log_format: LogFormat,
+
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub(crate) enum LogFormat {
+    /// Human-readable lines
+    Text,
+    /// One JSON object per line
+    Json,
+}
+
+/// How a command prints its data.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq, Default)]
+pub(crate) enum Format {
+    /// Text for people
+    #[default]
+    Table,
+    /// JSON for programs
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Manage the vulnerability database (advisories, KEV, EPSS, CVSS)
+    #[command(subcommand)]
+    Db(DbCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum DbCommand {
+    /// Download and ingest advisories; only sources that changed are fetched again
+    #[command(after_help = "\
+Sources (by default, the real upstreams):
+  osv.dev exports   https://osv-vulnerabilities.storage.googleapis.com/<Ecosystem>/all.zip
+  CISA KEV          known_exploited_vulnerabilities.json
+  FIRST EPSS        epss_scores-current.csv.gz
+  NVD 2.0 feeds     nvdcve-2.0-<year>.json.gz (CVSS vectors)
+
+A mirror (--mirror) is a folder or http(s) URL laid out like those hosts:
+  <Ecosystem>/all.zip, kev/known_exploited_vulnerabilities.json,
+  epss/epss_scores-current.csv.gz, nvd/*.json.gz (an HTTP mirror lists its files in manifest.json).
+
+The update is atomic: it is built in one transaction and switched in at once. If it fails or is
+killed, the previous database stays as it was. Two updates at once run one after the other.
+
+Examples:
+  vigia db update
+  vigia db update --mirror ../shared/vulndata
+  vigia db update --mirror http://127.0.0.1:8080/ --ecosystems PyPI,npm --format json")]
+    Update(UpdateArgs),
+    /// Show each source's record counts, freshness and problems
+    Status(FormatArgs),
+    /// Show one vulnerability by any of its IDs (CVE, GHSA, PYSEC, DSA, …)
+    Show(ShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UpdateArgs {
+    /// Read from a mirror folder or http(s) base URL instead of the upstream hosts
+    #[arg(long, value_name = "DIR|URL")]
+    pub(crate) mirror: Option<String>,
+
+    /// Only these osv.dev ecosystems, comma-separated (e.g. Debian,PyPI,npm)
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub(crate) ecosystems: Vec<String>,
+
+    /// Skip KEV, EPSS and NVD
+    #[arg(long)]
+    pub(crate) no_enrichment: bool,
+
+    #[command(flatten)]
+    pub(crate) format: FormatArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct FormatArgs {
+    /// Output format
+    #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
+    pub(crate) format: Format,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ShowArgs {
+    /// Any ID of the vulnerability
+    pub(crate) id: String,
+
+    #[command(flatten)]
+    pub(crate) format: FormatArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

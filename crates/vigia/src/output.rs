@@ -1,0 +1,66 @@
+//! Printing: data to stdout, messages to stderr, colour only on a terminal.
+
+use std::io::{IsTerminal, Write};
+
+use owo_colors::OwoColorize;
+
+pub(crate) fn stderr_is_terminal() -> bool {
+    std::io::stderr().is_terminal()
+}
+
+pub(crate) fn stdout_is_terminal() -> bool {
+    std::io::stdout().is_terminal()
+}
+
+/// Writes data to stdout. A closed pipe (`vigia … | head`) is not an error worth a panic.
+pub(crate) fn print(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+}
+
+/// Writes a JSON document to stdout.
+pub(crate) fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
+    let mut s = serde_json::to_string_pretty(value)?;
+    s.push('\n');
+    print(&s);
+    Ok(())
+}
+
+pub(crate) fn error(msg: &str) {
+    let mut err = std::io::stderr().lock();
+    if stderr_is_terminal() {
+        let _ = writeln!(err, "{} {msg}", "error:".red().bold());
+    } else {
+        let _ = writeln!(err, "error: {msg}");
+    }
+}
+
+pub(crate) fn warning(msg: &str) {
+    let mut err = std::io::stderr().lock();
+    if stderr_is_terminal() {
+        let _ = writeln!(err, "{} {msg}", "warning:".yellow().bold());
+    } else {
+        let _ = writeln!(err, "warning: {msg}");
+    }
+}
+
+/// Paints `text` with `f` when stdout is a terminal.
+pub(crate) fn paint(text: &str, f: impl Fn(&str) -> String) -> String {
+    if stdout_is_terminal() { f(text) } else { text.to_owned() }
+}
+
+/// A human age: `3d 4h`, `5h 2m`, `40s`.
+pub(crate) fn human_age(secs: i64) -> String {
+    let secs = secs.max(0);
+    let (d, h, m) = (secs / 86_400, (secs % 86_400) / 3600, (secs % 3600) / 60);
+    if d > 0 {
+        format!("{d}d {h}h")
+    } else if h > 0 {
+        format!("{h}h {m}m")
+    } else if m > 0 {
+        format!("{m}m")
+    } else {
+        format!("{secs}s")
+    }
+}
