@@ -162,7 +162,10 @@ impl Selection {
         match kind {
             SourceKind::Osv { ecosystem } => {
                 self.ecosystems.is_empty()
-                    || self.ecosystems.iter().any(|e| e.eq_ignore_ascii_case(ecosystem))
+                    || self
+                        .ecosystems
+                        .iter()
+                        .any(|e| e.eq_ignore_ascii_case(ecosystem))
             }
             _ => !self.skip_enrichment,
         }
@@ -174,14 +177,21 @@ impl Selection {
 pub fn upstream_sources(sel: &Selection, current_year: i32) -> Vec<Source> {
     let mut out = Vec::new();
     let ecosystems: Vec<String> = if sel.ecosystems.is_empty() {
-        DEFAULT_OSV_ECOSYSTEMS.iter().map(|s| (*s).to_owned()).collect()
+        DEFAULT_OSV_ECOSYSTEMS
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect()
     } else {
         sel.ecosystems.clone()
     };
     let base = Url::parse(OSV_BASE).expect("constant URL");
     for eco in ecosystems {
         let mut url = base.clone();
-        url.path_segments_mut().expect("http URL").pop_if_empty().push(&eco).push("all.zip");
+        url.path_segments_mut()
+            .expect("http URL")
+            .pop_if_empty()
+            .push(&eco)
+            .push("all.zip");
         out.push(Source {
             name: osv_path(&eco),
             kind: SourceKind::Osv { ecosystem: eco },
@@ -218,7 +228,10 @@ pub fn upstream_sources(sel: &Selection, current_year: i32) -> Vec<Source> {
 
 /// The sources in a local mirror folder: every file of the layout that exists.
 pub fn mirror_dir_sources(root: &std::path::Path, sel: &Selection) -> Result<Vec<Source>> {
-    let io = |source| Error::Io { name: "mirror".into(), source };
+    let io = |source| Error::Io {
+        name: "mirror".into(),
+        source,
+    };
     let mut paths = Vec::new();
     for entry in fs_err::read_dir(root).map_err(io)? {
         let entry = entry.map_err(io)?;
@@ -242,7 +255,12 @@ pub fn mirror_dir_sources(root: &std::path::Path, sel: &Selection) -> Result<Vec
 /// The sources of an HTTP mirror, from the file list of its `manifest.json`
 /// (`{"files":[{"path":…},…]}`), or, without one, the upstream file names.
 #[must_use]
-pub fn mirror_url_sources(base: &Url, manifest_paths: Option<&[String]>, sel: &Selection, current_year: i32) -> Vec<Source> {
+pub fn mirror_url_sources(
+    base: &Url,
+    manifest_paths: Option<&[String]>,
+    sel: &Selection,
+    current_year: i32,
+) -> Vec<Source> {
     let join = |p: &str| {
         let mut url = base.clone();
         {
@@ -267,7 +285,11 @@ pub fn mirror_url_sources(base: &Url, manifest_paths: Option<&[String]>, sel: &S
         .collect()
 }
 
-fn sources_from_paths(paths: &[String], sel: &Selection, locate: impl Fn(&str) -> Location) -> Vec<Source> {
+fn sources_from_paths(
+    paths: &[String],
+    sel: &Selection,
+    locate: impl Fn(&str) -> Location,
+) -> Vec<Source> {
     paths
         .iter()
         .filter_map(|p| {
@@ -302,11 +324,24 @@ mod tests {
 
     #[test]
     fn kinds_from_paths() {
-        assert_eq!(kind_of_path("PyPI/all.zip"), Some(SourceKind::Osv { ecosystem: "PyPI".into() }));
-        assert_eq!(kind_of_path("crates.io/all.zip"), Some(SourceKind::Osv { ecosystem: "crates.io".into() }));
+        assert_eq!(
+            kind_of_path("PyPI/all.zip"),
+            Some(SourceKind::Osv {
+                ecosystem: "PyPI".into()
+            })
+        );
+        assert_eq!(
+            kind_of_path("crates.io/all.zip"),
+            Some(SourceKind::Osv {
+                ecosystem: "crates.io".into()
+            })
+        );
         assert_eq!(kind_of_path(KEV_PATH), Some(SourceKind::Kev));
         assert_eq!(kind_of_path(EPSS_PATH), Some(SourceKind::Epss));
-        assert_eq!(kind_of_path("nvd/nvdcve-2.0-2024.json.gz"), Some(SourceKind::Nvd));
+        assert_eq!(
+            kind_of_path("nvd/nvdcve-2.0-2024.json.gz"),
+            Some(SourceKind::Nvd)
+        );
         assert_eq!(kind_of_path("README.md"), None);
         assert_eq!(kind_of_path("tools/data/x.json"), None);
         assert_eq!(kind_of_path("/all.zip"), None);
@@ -314,12 +349,29 @@ mod tests {
 
     #[test]
     fn upstream_urls_are_the_real_ones() {
-        let s = upstream_sources(&Selection { ecosystems: vec!["Red Hat".into()], skip_enrichment: false }, 2026);
-        let Location::Url(u) = &s[0].location else { panic!() };
-        assert_eq!(u.as_str(), "https://osv-vulnerabilities.storage.googleapis.com/Red%20Hat/all.zip");
+        let s = upstream_sources(
+            &Selection {
+                ecosystems: vec!["Red Hat".into()],
+                skip_enrichment: false,
+            },
+            2026,
+        );
+        let Location::Url(u) = &s[0].location else {
+            panic!()
+        };
+        assert_eq!(
+            u.as_str(),
+            "https://osv-vulnerabilities.storage.googleapis.com/Red%20Hat/all.zip"
+        );
         assert_eq!(s[0].name, "Red Hat/all.zip");
-        assert!(s.iter().any(|s| s.name == "nvd/nvdcve-2.0-2026.json.gz" && s.optional));
-        assert!(s.iter().any(|s| s.name == "nvd/nvdcve-2.0-2002.json.gz" && !s.optional));
+        assert!(
+            s.iter()
+                .any(|s| s.name == "nvd/nvdcve-2.0-2026.json.gz" && s.optional)
+        );
+        assert!(
+            s.iter()
+                .any(|s| s.name == "nvd/nvdcve-2.0-2002.json.gz" && !s.optional)
+        );
         assert_eq!(s.iter().filter(|s| s.kind == SourceKind::Kev).count(), 1);
     }
 
@@ -327,11 +379,19 @@ mod tests {
     fn http_mirror_with_manifest() {
         let base = Url::parse("http://127.0.0.1:8080/mirror").unwrap();
         let base = Origin::from_mirror_arg(base.as_str()).unwrap();
-        let Origin::MirrorUrl(base) = base else { panic!() };
-        let paths = vec!["Go/all.zip".to_owned(), "README.md".to_owned(), KEV_PATH.to_owned()];
+        let Origin::MirrorUrl(base) = base else {
+            panic!()
+        };
+        let paths = vec![
+            "Go/all.zip".to_owned(),
+            "README.md".to_owned(),
+            KEV_PATH.to_owned(),
+        ];
         let s = mirror_url_sources(&base, Some(&paths), &Selection::default(), 2026);
         assert_eq!(s.len(), 2);
-        let Location::Url(u) = &s[0].location else { panic!() };
+        let Location::Url(u) = &s[0].location else {
+            panic!()
+        };
         assert_eq!(u.as_str(), "http://127.0.0.1:8080/mirror/Go/all.zip");
     }
 }

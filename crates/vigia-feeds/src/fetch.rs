@@ -70,6 +70,7 @@ pub enum Fetched {
 }
 
 /// A builder for the HTTP client Vigia uses for feeds (rustls, timeouts, user agent).
+#[must_use]
 pub fn http_client() -> reqwest::Client {
     reqwest::Client::builder()
         .user_agent(concat!("vigia/", env!("CARGO_PKG_VERSION")))
@@ -98,11 +99,17 @@ async fn fetch_file(src: &Source, path: &Path, prev: Option<&Fingerprint>) -> Re
     let name = src.name.clone();
     let path = path.to_owned();
     let (sha, bytes) = tokio::task::spawn_blocking(move || -> Result<(String, u64)> {
-        let io = |source| Error::Io { name: name.clone(), source };
+        let io = |source| Error::Io {
+            name: name.clone(),
+            source,
+        };
         let mut f = match fs_err::File::open(&path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(Error::NotFound { name: name.clone(), location: path.display().to_string() });
+                return Err(Error::NotFound {
+                    name: name.clone(),
+                    location: path.display().to_string(),
+                });
             }
             Err(e) => return Err(io(e)),
         };
@@ -121,12 +128,25 @@ async fn fetch_file(src: &Source, path: &Path, prev: Option<&Fingerprint>) -> Re
     })
     .await
     .expect("hashing does not panic")?;
-    let fingerprint = Fingerprint { etag: None, last_modified: None, sha256: Some(sha) };
+    let fingerprint = Fingerprint {
+        etag: None,
+        last_modified: None,
+        sha256: Some(sha),
+    };
     if prev.and_then(|p| p.sha256.as_ref()) == fingerprint.sha256.as_ref() {
-        return Ok(Fetched::Unchanged { fingerprint, downloaded: false });
+        return Ok(Fetched::Unchanged {
+            fingerprint,
+            downloaded: false,
+        });
     }
-    let Location::File(path) = &src.location else { unreachable!() };
-    Ok(Fetched::Changed { file: FetchedFile::Local(path.clone()), fingerprint, bytes })
+    let Location::File(path) = &src.location else {
+        unreachable!()
+    };
+    Ok(Fetched::Changed {
+        file: FetchedFile::Local(path.clone()),
+        fingerprint,
+        bytes,
+    })
 }
 
 async fn fetch_url(
@@ -137,7 +157,11 @@ async fn fetch_url(
     tmp_dir: &Path,
     progress: &(dyn Fn(u64, Option<u64>) + Send + Sync),
 ) -> Result<Fetched> {
-    let dl = |reason: String| Error::Download { name: src.name.clone(), url: url.to_string(), reason };
+    let dl = |reason: String| Error::Download {
+        name: src.name.clone(),
+        url: url.to_string(),
+        reason,
+    };
     let mut req = client.get(url.clone());
     if let Some(prev) = prev {
         if let Some(etag) = &prev.etag {
@@ -150,7 +174,10 @@ async fn fetch_url(
     let resp = req.send().await.map_err(|e| dl(error_chain(&e)))?;
     let status = resp.status();
     let header = |h: reqwest::header::HeaderName| {
-        resp.headers().get(h).and_then(|v| v.to_str().ok()).map(str::to_owned)
+        resp.headers()
+            .get(h)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
     };
     let etag = header(reqwest::header::ETAG);
     let last_modified = header(reqwest::header::LAST_MODIFIED);
@@ -166,13 +193,19 @@ async fn fetch_url(
         });
     }
     if status == reqwest::StatusCode::NOT_FOUND || status == reqwest::StatusCode::GONE {
-        return Err(Error::NotFound { name: src.name.clone(), location: url.to_string() });
+        return Err(Error::NotFound {
+            name: src.name.clone(),
+            location: url.to_string(),
+        });
     }
     if !status.is_success() {
         return Err(dl(format!("HTTP {status}")));
     }
     let expected = resp.content_length();
-    let io = |source| Error::Io { name: src.name.clone(), source };
+    let io = |source| Error::Io {
+        name: src.name.clone(),
+        source,
+    };
     fs_err::create_dir_all(tmp_dir).map_err(io)?;
     let tmp = tempfile::NamedTempFile::new_in(tmp_dir).map_err(io)?;
     let (file, tmp_path) = tmp.into_parts();
@@ -182,25 +215,40 @@ async fn fetch_url(
     let mut stream = resp.bytes_stream();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| {
-            dl(format!("connection cut after {got} of {} bytes: {}", expected.map_or("?".into(), |n| n.to_string()), error_chain(&e)))
+            dl(format!(
+                "connection cut after {got} of {} bytes: {}",
+                expected.map_or("?".into(), |n| n.to_string()),
+                error_chain(&e)
+            ))
         })?;
         hasher.update(&chunk);
-        out.write_all(&chunk).map_err(|e| io(e))?;
+        out.write_all(&chunk).map_err(&io)?;
         got += chunk.len() as u64;
         progress(got, expected);
     }
     out.flush().map_err(io)?;
-    if let Some(n) = expected {
-        if n != got {
-            return Err(dl(format!("body cut short: {got} of {n} bytes")));
-        }
+    if let Some(n) = expected
+        && n != got
+    {
+        return Err(dl(format!("body cut short: {got} of {n} bytes")));
     }
     let sha = hex::encode(hasher.finalize());
-    let fingerprint = Fingerprint { etag, last_modified, sha256: Some(sha) };
+    let fingerprint = Fingerprint {
+        etag,
+        last_modified,
+        sha256: Some(sha),
+    };
     if prev.and_then(|p| p.sha256.as_ref()) == fingerprint.sha256.as_ref() {
-        return Ok(Fetched::Unchanged { fingerprint, downloaded: true });
+        return Ok(Fetched::Unchanged {
+            fingerprint,
+            downloaded: true,
+        });
     }
-    Ok(Fetched::Changed { file: FetchedFile::Temp(tmp_path), fingerprint, bytes: got })
+    Ok(Fetched::Changed {
+        file: FetchedFile::Temp(tmp_path),
+        fingerprint,
+        bytes: got,
+    })
 }
 
 /// An error and its causes on one line (reqwest hides the useful part in `source()`).
@@ -216,9 +264,20 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 }
 
 /// Fetches a small JSON document (a mirror's `manifest.json`); `None` when absent.
-pub async fn fetch_json(client: &reqwest::Client, url: &url::Url) -> Result<Option<serde_json::Value>> {
-    let dl = |reason: String| Error::Download { name: "manifest.json".into(), url: url.to_string(), reason };
-    let resp = client.get(url.clone()).send().await.map_err(|e| dl(error_chain(&e)))?;
+pub async fn fetch_json(
+    client: &reqwest::Client,
+    url: &url::Url,
+) -> Result<Option<serde_json::Value>> {
+    let dl = |reason: String| Error::Download {
+        name: "manifest.json".into(),
+        url: url.to_string(),
+        reason,
+    };
+    let resp = client
+        .get(url.clone())
+        .send()
+        .await
+        .map_err(|e| dl(error_chain(&e)))?;
     if resp.status() == reqwest::StatusCode::NOT_FOUND {
         return Ok(None);
     }
@@ -226,5 +285,7 @@ pub async fn fetch_json(client: &reqwest::Client, url: &url::Url) -> Result<Opti
         return Err(dl(format!("HTTP {}", resp.status())));
     }
     let body = resp.bytes().await.map_err(|e| dl(error_chain(&e)))?;
-    serde_json::from_slice(&body).map(Some).map_err(|e| dl(format!("not JSON: {e}")))
+    serde_json::from_slice(&body)
+        .map(Some)
+        .map_err(|e| dl(format!("not JSON: {e}")))
 }

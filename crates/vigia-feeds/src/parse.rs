@@ -24,12 +24,10 @@ pub const MAX_RECORD_BYTES: u64 = 32 << 20;
 /// One parsed item.
 #[derive(Debug)]
 pub enum Item {
-    /// An OSV record and its exact text.
+    /// An OSV record.
     Advisory {
         /// The parsed record.
         record: Box<Osv>,
-        /// The record's JSON as published.
-        raw: String,
     },
     /// A KEV catalogue entry.
     Kev(KevEntry),
@@ -124,7 +122,11 @@ pub struct ParseReport {
 impl ParseReport {
     fn note_time(&mut self, t: &str) {
         let Some(ts) = parse_time(t) else { return };
-        let newer = self.snapshot_at.as_deref().and_then(parse_time).is_none_or(|cur| ts > cur);
+        let newer = self
+            .snapshot_at
+            .as_deref()
+            .and_then(parse_time)
+            .is_none_or(|cur| ts > cur);
         if newer {
             self.snapshot_at = Some(ts.to_string());
         }
@@ -139,11 +141,16 @@ pub fn parse_time(s: &str) -> Option<jiff::Timestamp> {
     if let Ok(t) = s.parse::<jiff::Timestamp>() {
         return Some(t);
     }
-    if let Ok(z) = jiff::fmt::strtime::parse("%Y-%m-%dT%H:%M:%S%z", s).and_then(|p| p.to_timestamp()) {
+    if let Ok(z) =
+        jiff::fmt::strtime::parse("%Y-%m-%dT%H:%M:%S%z", s).and_then(|p| p.to_timestamp())
+    {
         return Some(z);
     }
     if let Ok(dt) = s.parse::<jiff::civil::DateTime>() {
-        return dt.to_zoned(jiff::tz::TimeZone::UTC).ok().map(|z| z.timestamp());
+        return dt
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .ok()
+            .map(|z| z.timestamp());
     }
     s.parse::<jiff::civil::Date>()
         .ok()
@@ -155,7 +162,12 @@ pub fn parse_time(s: &str) -> Option<jiff::Timestamp> {
 pub type Sink<'a> = dyn FnMut(Item) -> std::result::Result<(), String> + 'a;
 
 /// Parses the file at `path` as a source of `kind`, handing each item to `sink`.
-pub fn parse(name: &str, kind: &SourceKind, path: &Path, sink: &mut Sink<'_>) -> Result<ParseReport> {
+pub fn parse(
+    name: &str,
+    kind: &SourceKind,
+    path: &Path,
+    sink: &mut Sink<'_>,
+) -> Result<ParseReport> {
     match kind {
         SourceKind::Osv { .. } => parse_osv_zip(name, path, sink),
         SourceKind::Kev => parse_kev(name, path, sink),
@@ -165,15 +177,26 @@ pub fn parse(name: &str, kind: &SourceKind, path: &Path, sink: &mut Sink<'_>) ->
 }
 
 fn io_err(name: &str) -> impl Fn(std::io::Error) -> Error + '_ {
-    move |source| Error::Io { name: name.to_owned(), source }
+    move |source| Error::Io {
+        name: name.to_owned(),
+        source,
+    }
 }
 
 fn stopped(name: &str, reason: String) -> Error {
-    Error::Stopped { name: name.to_owned(), reason }
+    Error::Stopped {
+        name: name.to_owned(),
+        reason,
+    }
 }
 
 fn parse_osv_zip(name: &str, path: &Path, sink: &mut Sink<'_>) -> Result<ParseReport> {
-    let corrupt = |reason: String| Error::Corrupt { name: name.to_owned(), path: path.to_owned(), what: "zip archive", reason };
+    let corrupt = |reason: String| Error::Corrupt {
+        name: name.to_owned(),
+        path: path.to_owned(),
+        what: "zip archive",
+        reason,
+    };
     let file = fs_err::File::open(path).map_err(io_err(name))?;
     let mut zip = zip::ZipArchive::new(BufReader::new(file)).map_err(|e| corrupt(e.to_string()))?;
     let mut report = ParseReport::default();
@@ -182,7 +205,10 @@ fn parse_osv_zip(name: &str, path: &Path, sink: &mut Sink<'_>) -> Result<ParseRe
         let mut entry = match zip.by_index(i) {
             Ok(e) => e,
             Err(e) => {
-                report.malformed.push(Malformed { entry: format!("entry #{i}"), reason: e.to_string() });
+                report.malformed.push(Malformed {
+                    entry: format!("entry #{i}"),
+                    reason: e.to_string(),
+                });
                 continue;
             }
         };
@@ -192,37 +218,63 @@ fn parse_osv_zip(name: &str, path: &Path, sink: &mut Sink<'_>) -> Result<ParseRe
         let entry_name = match entry.name() {
             Ok(n) => n.into_owned(),
             Err(e) => {
-                report.malformed.push(Malformed { entry: format!("entry #{i}"), reason: format!("bad entry name: {e}") });
+                report.malformed.push(Malformed {
+                    entry: format!("entry #{i}"),
+                    reason: format!("bad entry name: {e}"),
+                });
                 continue;
             }
         };
-        if !std::path::Path::new(&entry_name).extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) {
+        if !std::path::Path::new(&entry_name)
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+        {
             continue;
         }
         if entry.size() > MAX_RECORD_BYTES {
-            report.malformed.push(Malformed { entry: entry_name, reason: format!("record of {} bytes is over the {MAX_RECORD_BYTES}-byte limit", entry.size()) });
+            report.malformed.push(Malformed {
+                entry: entry_name,
+                reason: format!(
+                    "record of {} bytes is over the {MAX_RECORD_BYTES}-byte limit",
+                    entry.size()
+                ),
+            });
             continue;
         }
         buf.clear();
         // The declared size can lie: cap what is actually inflated too.
-        let read = (&mut entry).take(MAX_RECORD_BYTES + 1).read_to_string(&mut buf);
+        let read = (&mut entry)
+            .take(MAX_RECORD_BYTES + 1)
+            .read_to_string(&mut buf);
         if let Err(e) = read {
-            report.malformed.push(Malformed { entry: entry_name, reason: format!("unreadable: {e}") });
+            report.malformed.push(Malformed {
+                entry: entry_name,
+                reason: format!("unreadable: {e}"),
+            });
             continue;
         }
         if buf.len() as u64 > MAX_RECORD_BYTES {
-            report.malformed.push(Malformed { entry: entry_name, reason: "record inflates past the size limit".into() });
+            report.malformed.push(Malformed {
+                entry: entry_name,
+                reason: "record inflates past the size limit".into(),
+            });
             continue;
         }
         let record: Osv = match serde_json::from_str(&buf) {
             Ok(r) => r,
             Err(e) => {
-                report.malformed.push(Malformed { entry: entry_name, reason: format!("invalid OSV JSON: {e}") });
+                report.malformed.push(Malformed {
+                    entry: entry_name,
+                    reason: format!("invalid OSV JSON: {e}"),
+                });
                 continue;
             }
         };
         if record.id.trim().is_empty() {
-            report.malformed.push(Malformed { entry: entry_name, reason: "record has an empty id".into() });
+            report.malformed.push(Malformed {
+                entry: entry_name,
+                reason: "record has an empty id".into(),
+            });
             continue;
         }
         report.records += 1;
@@ -230,7 +282,10 @@ fn parse_osv_zip(name: &str, path: &Path, sink: &mut Sink<'_>) -> Result<ParseRe
             report.withdrawn += 1;
         }
         report.note_time(&record.modified);
-        sink(Item::Advisory { record: Box::new(record), raw: buf.clone() }).map_err(|r| stopped(name, r))?;
+        sink(Item::Advisory {
+            record: Box::new(record),
+        })
+        .map_err(|r| stopped(name, r))?;
     }
     Ok(report)
 }
@@ -240,40 +295,68 @@ fn open_maybe_gzip(name: &str, path: &Path) -> Result<Box<dyn BufRead>> {
     let mut file = BufReader::new(fs_err::File::open(path).map_err(io_err(name))?);
     let magic = file.fill_buf().map_err(io_err(name))?;
     if magic.starts_with(&[0x1f, 0x8b]) {
-        Ok(Box::new(BufReader::new(flate2::bufread::MultiGzDecoder::new(file))))
+        Ok(Box::new(BufReader::new(
+            flate2::bufread::MultiGzDecoder::new(file),
+        )))
     } else {
         Ok(Box::new(file))
     }
 }
 
 fn parse_kev(name: &str, path: &Path, sink: &mut Sink<'_>) -> Result<ParseReport> {
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Catalog {
-        #[serde(default)]
-        date_released: Option<String>,
-        vulnerabilities: Vec<serde_json::Value>,
-    }
     let reader = open_maybe_gzip(name, path)?;
-    let cat: Catalog = serde_json::from_reader(reader).map_err(|e| Error::Corrupt {
+    let mut report = ParseReport::default();
+    let mut stop = None;
+    let mut times = Vec::new();
+    let mut on_item = |i: usize,
+                       v: serde_json::Value,
+                       report: &mut ParseReport|
+     -> std::result::Result<(), String> {
+        match serde_json::from_value::<KevEntry>(v) {
+            Ok(e) if vigia_model::osv::is_cve(&e.cve_id) => {
+                report.records += 1;
+                sink(Item::Kev(e))
+            }
+            Ok(e) => {
+                report.malformed.push(Malformed {
+                    entry: format!("vulnerabilities[{i}]"),
+                    reason: format!("cveID {:?} is not a CVE ID", e.cve_id),
+                });
+                Ok(())
+            }
+            Err(e) => {
+                report.malformed.push(Malformed {
+                    entry: format!("vulnerabilities[{i}]"),
+                    reason: e.to_string(),
+                });
+                Ok(())
+            }
+        }
+    };
+    let mut de = serde_json::Deserializer::from_reader(reader);
+    let result = StreamArray {
+        keys: &["vulnerabilities"],
+        on_meta: &mut |k, v| {
+            if let (true, Some(t)) = (k == "dateReleased", v.as_str()) {
+                times.push(t.to_owned());
+            }
+        },
+        on_item: &mut on_item,
+        report: &mut report,
+        stop: &mut stop,
+    }
+    .deserialize(&mut de);
+    if let Some(reason) = stop {
+        return Err(stopped(name, reason));
+    }
+    result.map_err(|e| Error::Corrupt {
         name: name.to_owned(),
         path: path.to_owned(),
         what: "KEV catalogue",
         reason: e.to_string(),
     })?;
-    let mut report = ParseReport::default();
-    if let Some(t) = &cat.date_released {
-        report.note_time(t);
-    }
-    for (i, v) in cat.vulnerabilities.into_iter().enumerate() {
-        match serde_json::from_value::<KevEntry>(v) {
-            Ok(e) if vigia_model::osv::is_cve(&e.cve_id) => {
-                report.records += 1;
-                sink(Item::Kev(e)).map_err(|r| stopped(name, r))?;
-            }
-            Ok(e) => report.malformed.push(Malformed { entry: format!("vulnerabilities[{i}]"), reason: format!("cveID {:?} is not a CVE ID", e.cve_id) }),
-            Err(e) => report.malformed.push(Malformed { entry: format!("vulnerabilities[{i}]"), reason: e.to_string() }),
-        }
+    for t in times {
+        report.note_time(&t);
     }
     Ok(report)
 }
@@ -283,7 +366,12 @@ fn parse_epss(name: &str, path: &Path, sink: &mut Sink<'_>) -> Result<ParseRepor
     let mut report = ParseReport::default();
     for (i, line) in reader.lines().enumerate() {
         let lineno = i + 1;
-        let line = line.map_err(|e| Error::Corrupt { name: name.to_owned(), path: path.to_owned(), what: "gzip CSV", reason: format!("line {lineno}: {e}") })?;
+        let line = line.map_err(|e| Error::Corrupt {
+            name: name.to_owned(),
+            path: path.to_owned(),
+            what: "gzip CSV",
+            reason: format!("line {lineno}: {e}"),
+        })?;
         let line = line.trim();
         if line.is_empty() {
             continue;
@@ -302,16 +390,31 @@ fn parse_epss(name: &str, path: &Path, sink: &mut Sink<'_>) -> Result<ParseRepor
         }
         let mut cols = line.split(',');
         let (Some(cve), Some(score), Some(pct)) = (cols.next(), cols.next(), cols.next()) else {
-            report.malformed.push(Malformed { entry: format!("line {lineno}"), reason: "expected cve,epss,percentile".into() });
+            report.malformed.push(Malformed {
+                entry: format!("line {lineno}"),
+                reason: "expected cve,epss,percentile".into(),
+            });
             continue;
         };
         let parsed = (score.trim().parse::<f64>(), pct.trim().parse::<f64>());
         match parsed {
-            (Ok(score), Ok(percentile)) if vigia_model::osv::is_cve(cve.trim()) && (0.0..=1.0).contains(&score) && (0.0..=1.0).contains(&percentile) => {
+            (Ok(score), Ok(percentile))
+                if vigia_model::osv::is_cve(cve.trim())
+                    && (0.0..=1.0).contains(&score)
+                    && (0.0..=1.0).contains(&percentile) =>
+            {
                 report.records += 1;
-                sink(Item::Epss(EpssRow { cve: cve.trim().to_owned(), score, percentile })).map_err(|r| stopped(name, r))?;
+                sink(Item::Epss(EpssRow {
+                    cve: cve.trim().to_owned(),
+                    score,
+                    percentile,
+                }))
+                .map_err(|r| stopped(name, r))?;
             }
-            _ => report.malformed.push(Malformed { entry: format!("line {lineno}"), reason: format!("not a CVE with two scores in [0, 1]: {line:?}") }),
+            _ => report.malformed.push(Malformed {
+                entry: format!("line {lineno}"),
+                reason: format!("not a CVE with two scores in [0, 1]: {line:?}"),
+            }),
         }
     }
     Ok(report)
@@ -320,67 +423,67 @@ fn parse_epss(name: &str, path: &Path, sink: &mut Sink<'_>) -> Result<ParseRepor
 fn parse_nvd(name: &str, path: &Path, sink: &mut Sink<'_>) -> Result<ParseReport> {
     let reader = open_maybe_gzip(name, path)?;
     let mut report = ParseReport::default();
-    let mut stop: Option<String> = None;
+    let mut stop = None;
+    let mut times = Vec::new();
+    let mut on_item = |i: usize,
+                       v: serde_json::Value,
+                       report: &mut ParseReport|
+     -> std::result::Result<(), String> {
+        let at = format!("vulnerabilities[{i}]");
+        let w: NvdWrapper = match serde_json::from_value(v) {
+            Ok(w) => w,
+            Err(e) => {
+                report.malformed.push(Malformed {
+                    entry: at,
+                    reason: e.to_string(),
+                });
+                return Ok(());
+            }
+        };
+        if !vigia_model::osv::is_cve(&w.cve.id) {
+            report.malformed.push(Malformed {
+                entry: at,
+                reason: format!("id {:?} is not a CVE ID", w.cve.id),
+            });
+            return Ok(());
+        }
+        report.records += 1;
+        for metric in w.cve.metrics.values().flatten() {
+            sink(Item::Cvss(NvdCvss {
+                cve: w.cve.id.clone(),
+                scorer: metric.source.clone(),
+                kind: metric.kind.clone(),
+                vector: metric.cvss_data.vector_string.clone(),
+            }))?;
+        }
+        Ok(())
+    };
     let mut de = serde_json::Deserializer::from_reader(reader);
-    let result = NvdRoot { report: &mut report, sink, stop: &mut stop }.deserialize(&mut de);
+    let result = StreamArray {
+        keys: &["vulnerabilities", "CVE_Items"],
+        on_meta: &mut |k, v| {
+            if let (true, Some(t)) = (k == "timestamp", v.as_str()) {
+                times.push(t.to_owned());
+            }
+        },
+        on_item: &mut on_item,
+        report: &mut report,
+        stop: &mut stop,
+    }
+    .deserialize(&mut de);
     if let Some(reason) = stop {
         return Err(stopped(name, reason));
     }
-    result.map_err(|e| Error::Corrupt { name: name.to_owned(), path: path.to_owned(), what: "NVD 2.0 JSON feed", reason: e.to_string() })?;
+    result.map_err(|e| Error::Corrupt {
+        name: name.to_owned(),
+        path: path.to_owned(),
+        what: "NVD 2.0 JSON feed",
+        reason: e.to_string(),
+    })?;
+    for t in times {
+        report.note_time(&t);
+    }
     Ok(report)
-}
-
-/// Streams `{"timestamp":…,"vulnerabilities":[{"cve":{…}},…]}` one CVE at a time.
-struct NvdRoot<'a, 'b> {
-    report: &'a mut ParseReport,
-    sink: &'a mut Sink<'b>,
-    stop: &'a mut Option<String>,
-}
-
-impl<'de> DeserializeSeed<'de> for NvdRoot<'_, '_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for NvdRoot<'_, '_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an NVD 2.0 feed object")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<(), A::Error> {
-        let mut seen = false;
-        while let Some(key) = map.next_key::<String>()? {
-            match key.as_str() {
-                "timestamp" => {
-                    let t: String = map.next_value()?;
-                    self.report.note_time(&t);
-                }
-                "vulnerabilities" | "CVE_Items" => {
-                    seen = true;
-                    map.next_value_seed(NvdList { report: self.report, sink: self.sink, stop: self.stop })?;
-                }
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-        }
-        if seen { Ok(()) } else { Err(serde::de::Error::missing_field("vulnerabilities")) }
-    }
-}
-
-struct NvdList<'a, 'b> {
-    report: &'a mut ParseReport,
-    sink: &'a mut Sink<'b>,
-    stop: &'a mut Option<String>,
-}
-
-impl<'de> DeserializeSeed<'de> for NvdList<'_, '_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
-        d.deserialize_seq(self)
-    }
 }
 
 #[derive(Deserialize)]
@@ -411,45 +514,86 @@ struct NvdCvssData {
     vector_string: String,
 }
 
-impl<'de> Visitor<'de> for NvdList<'_, '_> {
+type OnMeta<'a> = dyn FnMut(&str, serde_json::Value) + 'a;
+type OnItem<'a> =
+    dyn FnMut(usize, serde_json::Value, &mut ParseReport) -> std::result::Result<(), String> + 'a;
+
+/// Streams a JSON object whose array under one of `keys` holds the records, one
+/// element at a time; other top-level keys go to `on_meta`. Each element is read
+/// as a generic value first, so that one malformed element is skipped and named
+/// by `on_item` instead of failing the file. Memory holds one element at a time.
+struct StreamArray<'a, 'b> {
+    keys: &'a [&'a str],
+    on_meta: &'a mut OnMeta<'b>,
+    on_item: &'a mut OnItem<'b>,
+    report: &'a mut ParseReport,
+    stop: &'a mut Option<String>,
+}
+
+impl<'de> DeserializeSeed<'de> for StreamArray<'_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for StreamArray<'_, '_> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a list of CVE objects")
+        write!(f, "an object with a {:?} array", self.keys[0])
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<(), A::Error> {
+        let mut seen = false;
+        while let Some(key) = map.next_key::<String>()? {
+            if self.keys.contains(&key.as_str()) {
+                seen = true;
+                map.next_value_seed(Elements {
+                    on_item: &mut *self.on_item,
+                    report: &mut *self.report,
+                    stop: &mut *self.stop,
+                })?;
+            } else if key == "timestamp" || key == "dateReleased" || key == "catalogVersion" {
+                let v: serde_json::Value = map.next_value()?;
+                (self.on_meta)(&key, v);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        if seen {
+            Ok(())
+        } else {
+            Err(serde::de::Error::missing_field("vulnerabilities"))
+        }
+    }
+}
+
+struct Elements<'a, 'b> {
+    on_item: &'a mut OnItem<'b>,
+    report: &'a mut ParseReport,
+    stop: &'a mut Option<String>,
+}
+
+impl<'de> DeserializeSeed<'de> for Elements<'_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Elements<'_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list of records")
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<(), A::Error> {
         let mut i = 0usize;
-        // Each element is read as a generic value first, so that one malformed
-        // CVE object is skipped and named instead of failing the file.
         while let Some(v) = seq.next_element::<serde_json::Value>()? {
-            let at = format!("vulnerabilities[{i}]");
+            if self.stop.is_none()
+                && let Err(reason) = (self.on_item)(i, v, self.report)
+            {
+                *self.stop = Some(reason);
+            }
             i += 1;
-            if self.stop.is_some() {
-                continue;
-            }
-            let w: NvdWrapper = match serde_json::from_value(v) {
-                Ok(w) => w,
-                Err(e) => {
-                    self.report.malformed.push(Malformed { entry: at, reason: e.to_string() });
-                    continue;
-                }
-            };
-            if !vigia_model::osv::is_cve(&w.cve.id) {
-                self.report.malformed.push(Malformed { entry: at, reason: format!("id {:?} is not a CVE ID", w.cve.id) });
-                continue;
-            }
-            self.report.records += 1;
-            for metric in w.cve.metrics.values().flatten() {
-                let item = Item::Cvss(NvdCvss {
-                    cve: w.cve.id.clone(),
-                    scorer: metric.source.clone(),
-                    kind: metric.kind.clone(),
-                    vector: metric.cvss_data.vector_string.clone(),
-                });
-                if let Err(r) = (self.sink)(item) {
-                    *self.stop = Some(r);
-                    break;
-                }
-            }
         }
         Ok(())
     }

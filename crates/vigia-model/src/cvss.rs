@@ -1,6 +1,6 @@
 //! CVSS vectors: parse, score and band, always keeping the vector.
 //!
-//! Parsing and scoring are the RustSec `cvss` crate's. The severity band is Vigia's
+//! Parsing and scoring are the `RustSec` `cvss` crate's. The severity band is Vigia's
 //! one rule for every version (Critical 9.0–10.0, High 7.0–8.9, Medium 4.0–6.9,
 //! Low 0.1–3.9, None 0), so that a v2 score and a v3 score band the same way.
 
@@ -116,11 +116,17 @@ impl CvssScore {
             reason: e.to_string(),
         };
         let (version, score) = if let Some(rest) = vector.strip_prefix("CVSS:") {
-            let (ver, _) = rest.split_once('/').ok_or_else(|| err(&"missing metrics"))?;
+            let (ver, _) = rest
+                .split_once('/')
+                .ok_or_else(|| err(&"missing metrics"))?;
             match ver {
                 "3.0" | "3.1" => {
                     let v = cvss::v3::Vector::from_str(vector).map_err(|e| err(&e))?;
-                    let version = if ver == "3.0" { CvssVersion::V30 } else { CvssVersion::V31 };
+                    let version = if ver == "3.0" {
+                        CvssVersion::V30
+                    } else {
+                        CvssVersion::V31
+                    };
                     (version, v.score().value())
                 }
                 "4.0" => {
@@ -154,17 +160,31 @@ mod tests {
     #[test]
     fn scores_each_version() {
         let v31 = CvssScore::parse("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H").unwrap();
-        assert_eq!((v31.version, v31.score, v31.severity), (CvssVersion::V31, 9.8, SeverityBand::Critical));
+        assert_eq!(
+            (v31.version, v31.score, v31.severity),
+            (CvssVersion::V31, 9.8, SeverityBand::Critical)
+        );
         let v30 = CvssScore::parse("CVSS:3.0/AV:N/AC:H/PR:N/UI:N/S:U/C:H/I:N/A:N").unwrap();
-        assert_eq!((v30.version, v30.score, v30.severity), (CvssVersion::V30, 5.9, SeverityBand::Medium));
+        assert_eq!(
+            (v30.version, v30.score, v30.severity),
+            (CvssVersion::V30, 5.9, SeverityBand::Medium)
+        );
         let v2 = CvssScore::parse("AV:N/AC:L/Au:N/C:P/I:P/A:P").unwrap();
-        assert_eq!((v2.version, v2.score, v2.severity), (CvssVersion::V2, 7.5, SeverityBand::High));
-        let v4 = CvssScore::parse(
-            "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N",
-        )
-        .unwrap();
-        assert_eq!((v4.version, v4.score, v4.severity), (CvssVersion::V40, 9.3, SeverityBand::Critical));
-        assert_eq!(v4.vector, "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N");
+        assert_eq!(
+            (v2.version, v2.score, v2.severity),
+            (CvssVersion::V2, 7.5, SeverityBand::High)
+        );
+        let v4 =
+            CvssScore::parse("CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N")
+                .unwrap();
+        assert_eq!(
+            (v4.version, v4.score, v4.severity),
+            (CvssVersion::V40, 9.3, SeverityBand::Critical)
+        );
+        assert_eq!(
+            v4.vector,
+            "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N"
+        );
     }
 
     #[test]

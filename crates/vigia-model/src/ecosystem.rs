@@ -44,10 +44,10 @@ pub fn base_of(ecosystem: &str) -> &str {
 /// Normalises a package name the way its ecosystem compares names, so that the
 /// same package spelled two ways (`Jinja2` and `jinja2`) is one key.
 ///
-/// - PyPI: PEP 503 (lowercase, runs of `-`, `_`, `.` become one `-`).
+/// - `PyPI`: PEP 503 (lowercase, runs of `-`, `_`, `.` become one `-`).
 /// - crates.io: crate names are unique ignoring case and `-`/`_`.
-/// - NuGet, Packagist, Pub, Hex: names are case-insensitive.
-/// - npm, Maven, Go, RubyGems and the distros: case-sensitive, kept as is
+/// - `NuGet`, Packagist, Pub, Hex: names are case-insensitive.
+/// - npm, Maven, Go, `RubyGems` and the distros: case-sensitive, kept as is
 ///   (npm's legacy mixed-case names such as `JSONStream` are distinct packages).
 #[must_use]
 pub fn normalize_name(ecosystem: &str, name: &str) -> String {
@@ -98,7 +98,10 @@ mod tests {
     #[test]
     fn pep503() {
         assert_eq!(normalize_name("PyPI", "Jinja2"), "jinja2");
-        assert_eq!(normalize_name("PyPI", "zope.Interface__x"), "zope-interface-x");
+        assert_eq!(
+            normalize_name("PyPI", "zope.Interface__x"),
+            "zope-interface-x"
+        );
         assert_eq!(normalize_name("PyPI", "a-_.b"), "a-b");
     }
 
@@ -106,7 +109,10 @@ mod tests {
     fn other_ecosystems() {
         assert_eq!(normalize_name("crates.io", "Serde_JSON"), "serde-json");
         assert_eq!(normalize_name("npm", "JSONStream"), "JSONStream");
-        assert_eq!(normalize_name("NuGet", "Newtonsoft.Json"), "newtonsoft.json");
+        assert_eq!(
+            normalize_name("NuGet", "Newtonsoft.Json"),
+            "newtonsoft.json"
+        );
         assert_eq!(normalize_name("Debian:12", "glibc"), "glibc");
     }
 

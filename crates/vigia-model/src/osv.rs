@@ -103,7 +103,7 @@ pub struct Affected {
     /// Ecosystem-specific data (Debian urgency, …).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ecosystem_specific: Option<Value>,
-    /// Database-specific data (RustSec informational kind, …).
+    /// Database-specific data (`RustSec` informational kind, …).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database_specific: Option<Value>,
 }
@@ -143,7 +143,7 @@ pub struct Range {
 pub enum RangeType {
     /// Versions in the ecosystem's own order.
     Ecosystem,
-    /// SemVer 2.0 order.
+    /// `SemVer` 2.0 order.
     Semver,
     /// Git commits (not used for package matching).
     Git,
@@ -284,19 +284,15 @@ mod tests {
 
     #[test]
     fn multi_cve_dsa_does_not_merge_its_cves() {
-        let r = rec(
-            r#"{"id":"DSA-5611-1","modified":"2024-01-30T00:00:00Z",
-                "upstream":["DEBIAN-CVE-2023-6246","CVE-2023-6246","CVE-2023-6779"]}"#,
-        );
+        let r = rec(r#"{"id":"DSA-5611-1","modified":"2024-01-30T00:00:00Z",
+                "upstream":["DEBIAN-CVE-2023-6246","CVE-2023-6246","CVE-2023-6779"]}"#);
         assert_eq!(r.same_vulnerability_ids(), vec!["DSA-5611-1"]);
     }
 
     #[test]
     fn single_cve_dsa_and_distro_ids_join_their_cve() {
-        let r = rec(
-            r#"{"id":"DSA-5895-1","modified":"2024-01-30T00:00:00Z",
-                "upstream":["DEBIAN-CVE-2025-31115","CVE-2025-31115"]}"#,
-        );
+        let r = rec(r#"{"id":"DSA-5895-1","modified":"2024-01-30T00:00:00Z",
+                "upstream":["DEBIAN-CVE-2025-31115","CVE-2025-31115"]}"#);
         assert_eq!(
             r.same_vulnerability_ids(),
             vec!["CVE-2025-31115", "DEBIAN-CVE-2025-31115", "DSA-5895-1"]
@@ -305,7 +301,10 @@ mod tests {
         let g = rec(
             r#"{"id":"GHSA-aaaa-bbbb-cccc","modified":"x","aliases":["CVE-2024-0001"],"related":["CVE-2024-9999"]}"#,
         );
-        assert_eq!(g.same_vulnerability_ids(), vec!["CVE-2024-0001", "GHSA-aaaa-bbbb-cccc"]);
+        assert_eq!(
+            g.same_vulnerability_ids(),
+            vec!["CVE-2024-0001", "GHSA-aaaa-bbbb-cccc"]
+        );
         let a = rec(
             r#"{"id":"ALPINE-CVE-2024-0727","modified":"x","upstream":["CVE-2024-0727"],"related":["CVE-2024-9999"]}"#,
         );

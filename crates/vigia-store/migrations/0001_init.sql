@@ -34,7 +34,6 @@ CREATE TABLE advisories (
     severity TEXT NOT NULL,        -- JSON list of {type, score}
     refs TEXT NOT NULL,            -- JSON list of {type, url}
     database_specific TEXT,        -- JSON
-    raw TEXT NOT NULL,             -- the record as published
     PRIMARY KEY (source, id)
 );
 CREATE INDEX advisories_id ON advisories (id);

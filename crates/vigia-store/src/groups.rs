@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use sqlx::{Any, Row, Transaction};
 use vigia_model::osv::is_cve;
 
-use crate::Result;
+use crate::{Backend, Result};
 
 /// A union-find over interned IDs.
 struct Groups {
@@ -17,7 +17,11 @@ struct Groups {
 
 impl Groups {
     fn new() -> Self {
-        Self { index: HashMap::new(), names: Vec::new(), parent: Vec::new() }
+        Self {
+            index: HashMap::new(),
+            names: Vec::new(),
+            parent: Vec::new(),
+        }
     }
 
     fn intern(&mut self, id: &str) -> usize {
@@ -52,8 +56,14 @@ impl Groups {
 pub(crate) fn preference(id: &str) -> (u8, u32, u64, &str) {
     if is_cve(id) {
         let mut parts = id[4..].splitn(2, '-');
-        let year = parts.next().and_then(|y| y.parse().ok()).unwrap_or(u32::MAX);
-        let num = parts.next().and_then(|n| n.parse().ok()).unwrap_or(u64::MAX);
+        let year = parts
+            .next()
+            .and_then(|y| y.parse().ok())
+            .unwrap_or(u32::MAX);
+        let num = parts
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(u64::MAX);
         return (0, year, num, id);
     }
     if id.starts_with("GHSA-") {
@@ -63,8 +73,10 @@ pub(crate) fn preference(id: &str) -> (u8, u32, u64, &str) {
 }
 
 /// Recomputes `vuln_groups` from `advisory_ids` inside the update's transaction.
-pub(crate) async fn rebuild(tx: &mut Transaction<'static, Any>) -> Result<u64> {
-    let rows = sqlx::query("SELECT advisory_id, id FROM advisory_ids WHERE same = 1").fetch_all(&mut **tx).await?;
+pub(crate) async fn rebuild(tx: &mut Transaction<'static, Any>, backend: Backend) -> Result<u64> {
+    let rows = sqlx::query("SELECT advisory_id, id FROM advisory_ids WHERE same = 1")
+        .fetch_all(&mut **tx)
+        .await?;
     let mut g = Groups::new();
     for row in &rows {
         let a: String = row.try_get(0)?;
@@ -78,7 +90,9 @@ pub(crate) async fn rebuild(tx: &mut Transaction<'static, Any>) -> Result<u64> {
         let root = g.find(i);
         members.entry(root).or_default().push(i);
     }
-    sqlx::query("DELETE FROM vuln_groups").execute(&mut **tx).await?;
+    sqlx::query("DELETE FROM vuln_groups")
+        .execute(&mut **tx)
+        .await?;
     let mut batch: Vec<(String, String)> = Vec::with_capacity(4096);
     for ids in members.values() {
         let preferred = ids
@@ -89,17 +103,21 @@ pub(crate) async fn rebuild(tx: &mut Transaction<'static, Any>) -> Result<u64> {
             .to_owned();
         for &i in ids {
             batch.push((g.names[i].clone(), preferred.clone()));
-            if batch.len() >= 4096 {
-                insert(tx, &batch).await?;
+            if batch.len() >= 2048 {
+                insert(tx, backend, &batch).await?;
                 batch.clear();
             }
         }
     }
-    insert(tx, &batch).await?;
+    insert(tx, backend, &batch).await?;
     Ok(members.len() as u64)
 }
 
-async fn insert(tx: &mut Transaction<'static, Any>, rows: &[(String, String)]) -> Result<()> {
+async fn insert(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    rows: &[(String, String)],
+) -> Result<()> {
     if rows.is_empty() {
         return Ok(());
     }
@@ -108,7 +126,11 @@ async fn insert(tx: &mut Transaction<'static, Any>, rows: &[(String, String)]) -
         if i > 0 {
             sql.push_str(", ");
         }
-        sql.push_str(&format!("(${}, ${})", 2 * i + 1, 2 * i + 2));
+        if backend == Backend::Sqlite {
+            sql.push_str("(?, ?)");
+        } else {
+            sql.push_str(&format!("(${}, ${})", 2 * i + 1, 2 * i + 2));
+        }
     }
     let mut q = sqlx::query(&sql);
     for (m, gid) in rows {
@@ -124,24 +146,27 @@ mod tests {
 
     #[test]
     fn cve_is_preferred_then_ghsa() {
-        let mut ids = vec!["PYSEC-2023-62", "GHSA-m2qf-hxjv-5gpq", "CVE-2023-30861"];
+        let mut ids = ["PYSEC-2023-62", "GHSA-m2qf-hxjv-5gpq", "CVE-2023-30861"];
         ids.sort_by_key(|i| preference(i));
         assert_eq!(ids[0], "CVE-2023-30861");
-        let mut ids = vec!["PYSEC-2023-62", "GHSA-m2qf-hxjv-5gpq"];
+        let mut ids = ["PYSEC-2023-62", "GHSA-m2qf-hxjv-5gpq"];
         ids.sort_by_key(|i| preference(i));
         assert_eq!(ids[0], "GHSA-m2qf-hxjv-5gpq");
         let mut ids = vec!["CVE-2023-10000", "CVE-2023-9999", "CVE-2022-50000"];
         ids.sort_by_key(|i| preference(i));
-        assert_eq!(ids, vec!["CVE-2022-50000", "CVE-2023-9999", "CVE-2023-10000"]);
+        assert_eq!(
+            ids,
+            vec!["CVE-2022-50000", "CVE-2023-9999", "CVE-2023-10000"]
+        );
     }
 
     #[test]
     fn union_find_joins_transitively() {
         let mut g = Groups::new();
-        let (a, b, c, d) = (g.intern("a"), g.intern("b"), g.intern("c"), g.intern("d"));
-        g.union(a, b);
-        g.union(c, b);
-        assert_eq!(g.find(a), g.find(c));
-        assert_ne!(g.find(a), g.find(d));
+        let (ia, ib, ic, id) = (g.intern("a"), g.intern("b"), g.intern("c"), g.intern("d"));
+        g.union(ia, ib);
+        g.union(ic, ib);
+        assert_eq!(g.find(ia), g.find(ic));
+        assert_ne!(g.find(ia), g.find(id));
     }
 }

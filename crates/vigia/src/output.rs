@@ -47,7 +47,11 @@ pub(crate) fn warning(msg: &str) {
 
 /// Paints `text` with `f` when stdout is a terminal.
 pub(crate) fn paint(text: &str, f: impl Fn(&str) -> String) -> String {
-    if stdout_is_terminal() { f(text) } else { text.to_owned() }
+    if stdout_is_terminal() {
+        f(text)
+    } else {
+        text.to_owned()
+    }
 }
 
 /// A human age: `3d 4h`, `5h 2m`, `40s`.

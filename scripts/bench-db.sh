@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Benchmark: cold ingest of the shared advisory mirror and of synthetic mirrors
+# 3x and 10x its size (scripts/synth-mirror.py), with the release binary.
+# Prints a Markdown table of medians over RUNS runs: wall time, records/s, peak RSS.
+#   scripts/bench-db.sh [RUNS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-5}
+mirror=${VIGIA_MIRROR:-../shared/vulndata}
+cargo build --release --locked -p vigia >/dev/null 2>&1
+bin=target/release/vigia
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+python3 scripts/synth-mirror.py "$mirror" 3 "$work/x3"
+python3 scripts/synth-mirror.py "$mirror" 10 "$work/x10"
+echo "| mirror | records | median wall (s) | records/s | median peak RSS (MB) |"
+echo "| --- | ---: | ---: | ---: | ---: |"
+for m in "$mirror" "$work/x3" "$work/x10"; do
+  label=$(basename "$m"); [ "$m" = "$mirror" ] && label="shared mirror (1x)"
+  for i in $(seq "$runs"); do
+    rm -rf "$work/data"
+    /usr/bin/time -f "%e %M" -o "$work/time" "$bin" --data-dir "$work/data" db update --mirror "$m" --format json > "$work/report.json"
+    recs=$(python3 -c "import json;print(json.load(open('$work/report.json'))['records_ingested'])")
+    echo "$(cat "$work/time") $recs" >> "$work/$label.runs"
+  done
+  python3 - "$work/$label.runs" "$label" <<'PY'
+import statistics, sys
+rows = [list(map(float, l.split())) for l in open(sys.argv[1])]
+wall = statistics.median(r[0] for r in rows)
+rss = statistics.median(r[1] for r in rows) / 1024
+recs = int(rows[0][2])
+print(f"| {sys.argv[2]} | {recs} | {wall:.2f} | {recs / wall:,.0f} | {rss:.0f} |")
+PY
+done
