@@ -1,1 +1,211 @@
-pub fn placeholder() {}
+//! Version parsing and a total order for every scheme Vigia matches.
+//!
+//! One module per scheme. [`Version::parse`] returns an error for a string the
+//! scheme rejects, so an invalid version never silently compares as equal to
+//! anything. Comparison is only meaningful within one scheme; versions of two
+//! schemes order by scheme first.
+//!
+//! PEP 440 uses `pep440_rs` (exact against packaging's vectors); the others are
+//! written here because no maintained crate implements them exactly (dpkg's `~`
+//! and epochs, rpmvercmp's `^`, apk's suffix table, Maven's ComparableVersion,
+//! npm's loose forms, NuGet's case-insensitive labels).
+
+pub mod apk;
+pub mod composer;
+pub mod dpkg;
+pub mod gomod;
+pub mod maven;
+pub mod nuget;
+pub mod pep440;
+pub mod rpm;
+pub mod rubygems;
+pub mod semver;
+
+use std::cmp::Ordering;
+use std::fmt;
+
+/// A version scheme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Scheme {
+    /// Debian and Ubuntu packages.
+    Dpkg,
+    /// Red Hat, SUSE, Rocky, Alma… packages.
+    Rpm,
+    /// Alpine packages.
+    Apk,
+    /// Python packages.
+    Pep440,
+    /// SemVer 2.0 with npm's loose forms (npm, crates.io, OSV `SEMVER` ranges).
+    Semver,
+    /// Go modules.
+    Go,
+    /// Maven artifacts.
+    Maven,
+    /// Ruby gems.
+    RubyGems,
+    /// NuGet packages.
+    NuGet,
+    /// Composer (Packagist) packages.
+    Composer,
+}
+
+impl Scheme {
+    /// The scheme an OSV ecosystem uses (`Debian:12` → dpkg), if Vigia knows it.
+    #[must_use]
+    pub fn for_ecosystem(ecosystem: &str) -> Option<Self> {
+        let base = ecosystem.split_once(':').map_or(ecosystem, |(b, _)| b);
+        Some(match base {
+            "Debian" | "Ubuntu" => Self::Dpkg,
+            "Red Hat" | "SUSE" | "openSUSE" | "Rocky Linux" | "AlmaLinux" | "Mageia"
+            | "openEuler" => Self::Rpm,
+            "Alpine" | "Wolfi" | "Chainguard" => Self::Apk,
+            "PyPI" => Self::Pep440,
+            "npm" | "crates.io" => Self::Semver,
+            "Go" => Self::Go,
+            "Maven" => Self::Maven,
+            "RubyGems" => Self::RubyGems,
+            "NuGet" => Self::NuGet,
+            "Packagist" => Self::Composer,
+            _ => return None,
+        })
+    }
+
+    /// A short name for messages.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Dpkg => "dpkg",
+            Self::Rpm => "rpm",
+            Self::Apk => "apk",
+            Self::Pep440 => "PEP 440",
+            Self::Semver => "SemVer",
+            Self::Go => "Go module",
+            Self::Maven => "Maven",
+            Self::RubyGems => "RubyGems",
+            Self::NuGet => "NuGet",
+            Self::Composer => "Composer",
+        }
+    }
+}
+
+impl fmt::Display for Scheme {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A version a scheme rejects.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid {scheme} version {input:?}: {reason}")]
+pub struct Error {
+    /// The scheme.
+    pub scheme: Scheme,
+    /// The string given.
+    pub input: String,
+    /// Why it was rejected.
+    pub reason: String,
+}
+
+pub(crate) fn err(scheme: Scheme, input: &str, reason: impl Into<String>) -> Error {
+    Error {
+        scheme,
+        input: input.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+/// A parsed version of some scheme.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Version {
+    /// dpkg.
+    Dpkg(dpkg::DpkgVersion),
+    /// rpm.
+    Rpm(rpm::RpmVersion),
+    /// apk.
+    Apk(apk::ApkVersion),
+    /// PEP 440.
+    Pep440(pep440::Pep440Version),
+    /// SemVer / npm.
+    Semver(semver::SemverVersion),
+    /// Go modules.
+    Go(gomod::GoVersion),
+    /// Maven.
+    Maven(maven::MavenVersion),
+    /// RubyGems.
+    RubyGems(rubygems::GemVersion),
+    /// NuGet.
+    NuGet(nuget::NuGetVersion),
+    /// Composer.
+    Composer(composer::ComposerVersion),
+}
+
+impl Version {
+    /// Parses `input` under `scheme`.
+    pub fn parse(scheme: Scheme, input: &str) -> Result<Self, Error> {
+        Ok(match scheme {
+            Scheme::Dpkg => Self::Dpkg(dpkg::DpkgVersion::parse(input)?),
+            Scheme::Rpm => Self::Rpm(rpm::RpmVersion::parse(input)?),
+            Scheme::Apk => Self::Apk(apk::ApkVersion::parse(input)?),
+            Scheme::Pep440 => Self::Pep440(pep440::Pep440Version::parse(input)?),
+            Scheme::Semver => Self::Semver(semver::SemverVersion::parse_loose(input)?),
+            Scheme::Go => Self::Go(gomod::GoVersion::parse(input)?),
+            Scheme::Maven => Self::Maven(maven::MavenVersion::parse(input)?),
+            Scheme::RubyGems => Self::RubyGems(rubygems::GemVersion::parse(input)?),
+            Scheme::NuGet => Self::NuGet(nuget::NuGetVersion::parse(input)?),
+            Scheme::Composer => Self::Composer(composer::ComposerVersion::parse(input)?),
+        })
+    }
+
+    /// The scheme of this version.
+    #[must_use]
+    pub fn scheme(&self) -> Scheme {
+        match self {
+            Self::Dpkg(_) => Scheme::Dpkg,
+            Self::Rpm(_) => Scheme::Rpm,
+            Self::Apk(_) => Scheme::Apk,
+            Self::Pep440(_) => Scheme::Pep440,
+            Self::Semver(_) => Scheme::Semver,
+            Self::Go(_) => Scheme::Go,
+            Self::Maven(_) => Scheme::Maven,
+            Self::RubyGems(_) => Scheme::RubyGems,
+            Self::NuGet(_) => Scheme::NuGet,
+            Self::Composer(_) => Scheme::Composer,
+        }
+    }
+}
+
+impl Ord for Version {
+    fn cmp(&self, other: &Self) -> Ordering {
+        match (self, other) {
+            (Self::Dpkg(a), Self::Dpkg(b)) => a.cmp(b),
+            (Self::Rpm(a), Self::Rpm(b)) => a.cmp(b),
+            (Self::Apk(a), Self::Apk(b)) => a.cmp(b),
+            (Self::Pep440(a), Self::Pep440(b)) => a.cmp(b),
+            (Self::Semver(a), Self::Semver(b)) => a.cmp(b),
+            (Self::Go(a), Self::Go(b)) => a.cmp(b),
+            (Self::Maven(a), Self::Maven(b)) => a.cmp(b),
+            (Self::RubyGems(a), Self::RubyGems(b)) => a.cmp(b),
+            (Self::NuGet(a), Self::NuGet(b)) => a.cmp(b),
+            (Self::Composer(a), Self::Composer(b)) => a.cmp(b),
+            _ => self.scheme().cmp(&other.scheme()),
+        }
+    }
+}
+
+impl PartialOrd for Version {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// Compares two version strings under a scheme.
+pub fn compare(scheme: Scheme, a: &str, b: &str) -> Result<Ordering, Error> {
+    Ok(Version::parse(scheme, a)?.cmp(&Version::parse(scheme, b)?))
+}
+
+/// Compares two numeric strings of any length (no overflow): leading zeros ignored.
+pub(crate) fn cmp_numeric(a: &str, b: &str) -> Ordering {
+    let a = a.trim_start_matches('0');
+    let b = b.trim_start_matches('0');
+    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
+}
