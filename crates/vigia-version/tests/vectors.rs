@@ -35,7 +35,7 @@ fn comparisons(file: &str) -> Vec<Vector> {
     let mut note = String::new();
     for line in text.lines() {
         if line.starts_with('#') {
-            note = line.to_owned();
+            line.clone_into(&mut note);
             continue;
         }
         if line.trim().is_empty() {
@@ -120,7 +120,7 @@ fn rejected(scheme: Scheme, file: &str) -> Vec<String> {
         .collect()
 }
 
-fn assert_none(failures: Vec<String>) {
+fn assert_none(failures: &[String]) {
     assert!(
         failures.is_empty(),
         "{} failures:\n{}",
@@ -144,7 +144,7 @@ fn dpkg() {
         a.cmp(&b) == v.op
     });
     f.extend(rejected(Scheme::Dpkg, "dpkg-invalid.txt"));
-    assert_none(f);
+    assert_none(&f);
 }
 
 #[test]
@@ -159,7 +159,7 @@ fn rpm_vercmp() {
             ));
         }
     }
-    assert_none(f);
+    assert_none(&f);
 }
 
 #[test]
@@ -179,14 +179,14 @@ fn apk() {
             f.push(format!("apk-valid.txt: {e}"));
         }
     }
-    assert_none(f);
+    assert_none(&f);
 }
 
 #[test]
 fn pep440() {
     let mut f = check(Scheme::Pep440, "pep440.txt", |_| false);
     f.extend(rejected(Scheme::Pep440, "pep440-invalid.txt"));
-    assert_none(f);
+    assert_none(&f);
 }
 
 #[test]
@@ -208,7 +208,7 @@ fn semver_strict_and_npm_loose() {
             ));
         }
     }
-    assert_none(f);
+    assert_none(&f);
 }
 
 #[test]
@@ -220,34 +220,37 @@ fn go_modules() {
             Version::parse(Scheme::Go, &v.a).is_err(),
             Version::parse(Scheme::Go, &v.b).is_err(),
         );
-        (a && b && v.op == Ordering::Equal)
-            || (a && !b && v.op == Ordering::Less)
-            || (!a && b && v.op == Ordering::Greater)
+        match (a, b) {
+            (true, true) => v.op == Ordering::Equal,
+            (true, false) => v.op == Ordering::Less,
+            (false, true) => v.op == Ordering::Greater,
+            (false, false) => false,
+        }
     });
     f.extend(rejected(Scheme::Go, "go-invalid.txt"));
-    assert_none(f);
+    assert_none(&f);
 }
 
 #[test]
 fn maven() {
-    assert_none(check(Scheme::Maven, "maven.txt", |_| false));
+    assert_none(&check(Scheme::Maven, "maven.txt", |_| false));
 }
 
 #[test]
 fn rubygems() {
     let mut f = check(Scheme::RubyGems, "rubygems.txt", |_| false);
     f.extend(rejected(Scheme::RubyGems, "rubygems-invalid.txt"));
-    assert_none(f);
+    assert_none(&f);
 }
 
 #[test]
 fn nuget() {
     let mut f = check(Scheme::NuGet, "nuget.txt", |_| false);
     f.extend(rejected(Scheme::NuGet, "nuget-invalid.txt"));
-    assert_none(f);
+    assert_none(&f);
 }
 
 #[test]
 fn composer() {
-    assert_none(check(Scheme::Composer, "composer.txt", |_| false));
+    assert_none(&check(Scheme::Composer, "composer.txt", |_| false));
 }
