@@ -404,6 +404,47 @@ impl Store {
         }))
     }
 
+    /// Every affected entry with its advisory's withdrawn time, and every alias
+    /// group membership: what an in-memory match index is built from. Read in one
+    /// transaction, so the index reflects one committed state.
+    pub async fn match_data(
+        &self,
+    ) -> Result<(Vec<(AffectedRow, Option<String>)>, Vec<(String, String)>)> {
+        let mut tx = self.pool.begin().await?;
+        let cols = AFFECTED_COLUMNS
+            .split(", ")
+            .map(|c| format!("f.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let rows = sqlx::query(&format!(
+            "SELECT {cols}, a.withdrawn FROM affected f JOIN advisories a ON a.source = f.source AND a.id = f.advisory_id"
+        ))
+        .fetch_all(&mut *tx)
+        .await?;
+        let affected = rows
+            .iter()
+            .map(|r| Ok((affected_from(r)?, r.try_get::<Option<String>, _>(11)?)))
+            .collect::<Result<Vec<_>>>()?;
+        let groups = sqlx::query("SELECT member, group_id FROM vuln_groups")
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect::<Result<Vec<_>>>()?;
+        tx.commit().await?;
+        Ok((affected, groups))
+    }
+
+    /// For each advisory, the IDs it names as upstream without being them (a DSA's CVEs).
+    pub async fn upstream_links(&self) -> Result<Vec<(String, String)>> {
+        sqlx::query("SELECT DISTINCT advisory_id, id FROM advisory_ids WHERE relation = 'upstream' AND same = 0")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
+    }
+
     /// Affected entries for a package: `ecosystem` is the full OSV ecosystem
     /// (`Debian:12`), `name_norm` the name normalised for it.
     pub async fn affected_for(&self, ecosystem: &str, name_norm: &str) -> Result<Vec<AffectedRow>> {

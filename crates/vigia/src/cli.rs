@@ -112,6 +112,41 @@ Examples:
     Status(FormatArgs),
     /// Show one vulnerability by any of its IDs (CVE, GHSA, PYSEC, DSA, …)
     Show(ShowArgs),
+    /// Which vulnerabilities affect one package version, and why
+    #[command(after_help = "\
+OS packages are matched by their distro release and their source package, as the distro's
+advisories name them: give --distro and, when the binary package's name differs from its
+source package (libc6 from glibc, libssl3 from openssl), --source-name.
+
+Examples:
+  vigia db match PyPI flask 2.0.1
+  vigia db match npm lodash 4.17.15
+  vigia db match Debian libc6 2.36-9+deb12u3 --distro debian:12 --source-name glibc
+  vigia db match Alpine libcrypto3 3.5.0-r0 --distro alpine:3.22 --source-name openssl
+  vigia db match Go stdlib 1.21.0 --format json")]
+    Match(MatchArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct MatchArgs {
+    /// Ecosystem: Debian, Ubuntu, Alpine, Red Hat, PyPI, npm, crates.io, Go, Maven, RubyGems, NuGet, Packagist
+    pub(crate) ecosystem: String,
+    /// Package name
+    pub(crate) name: String,
+    /// Installed version
+    #[arg(value_name = "VERSION")]
+    pub(crate) installed: String,
+    /// Distro release for OS packages (debian:12, alpine:3.20, ubuntu:22.04)
+    #[arg(long, value_name = "DISTRO:RELEASE")]
+    pub(crate) distro: Option<String>,
+    /// Source package name (dpkg Source:, apk origin, source rpm)
+    #[arg(long, value_name = "NAME")]
+    pub(crate) source_name: Option<String>,
+    /// Source package version, when it differs from the binary's
+    #[arg(long, value_name = "VERSION", requires = "source_name")]
+    pub(crate) source_version: Option<String>,
+    #[command(flatten)]
+    pub(crate) format: FormatArgs,
 }
 
 #[derive(Debug, Args)]

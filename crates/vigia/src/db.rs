@@ -14,7 +14,7 @@ use vigia_feeds::fetch::{self, Fetched};
 use vigia_feeds::{Item, Malformed, Source, SourceKind};
 use vigia_store::{SourceState, Store};
 
-use crate::cli::{Cli, DbCommand, Format, ShowArgs, UpdateArgs};
+use crate::cli::{Cli, DbCommand, Format, MatchArgs, ShowArgs, UpdateArgs};
 use crate::output::{self, paint};
 use crate::{Exit, exit};
 
@@ -27,6 +27,7 @@ pub(crate) async fn run(cli: &Cli, cmd: &DbCommand) -> Result<u8> {
         DbCommand::Update(args) => update(cli, args).await,
         DbCommand::Status(args) => status(cli, args.format).await,
         DbCommand::Show(args) => show(cli, args).await,
+        DbCommand::Match(args) => match_one(cli, args).await,
     }
 }
 
@@ -758,6 +759,124 @@ fn render_vulnerability(v: &vigia_store::Vulnerability) -> String {
         for r in refs.into_iter().filter(|r| seen.insert(*r)).take(15) {
             out.push_str(&format!("  {r}\n"));
         }
+    }
+    out
+}
+
+/// The OSV spelling of an ecosystem a user typed (`pypi` → `PyPI`, `cargo` → `crates.io`).
+pub(crate) fn canonical_ecosystem(input: &str) -> String {
+    let (base, release) = match input.split_once(':') {
+        Some((b, r)) => (b, Some(r)),
+        None => (input, None),
+    };
+    let base = match base.to_ascii_lowercase().as_str() {
+        "debian" | "deb" => "Debian",
+        "ubuntu" => "Ubuntu",
+        "alpine" | "apk" => "Alpine",
+        "redhat" | "red hat" | "rhel" => "Red Hat",
+        "suse" => "SUSE",
+        "pypi" | "python" | "pip" => "PyPI",
+        "npm" | "node" => "npm",
+        "crates.io" | "cargo" | "rust" => "crates.io",
+        "go" | "golang" => "Go",
+        "maven" | "java" => "Maven",
+        "rubygems" | "gem" | "ruby" => "RubyGems",
+        "nuget" | ".net" | "dotnet" => "NuGet",
+        "packagist" | "composer" | "php" => "Packagist",
+        _ => base,
+    }
+    .to_owned();
+    match release {
+        // Alpine releases are `v3.20` in OSV; users often write `3.20`.
+        Some(r) if base == "Alpine" && !r.starts_with('v') => format!("Alpine:v{r}"),
+        Some(r) => format!("{base}:{r}"),
+        None => base,
+    }
+}
+
+async fn match_one(cli: &Cli, args: &MatchArgs) -> Result<u8> {
+    let store = open_existing(cli).await?;
+    let index = vigia_match::Index::load(&store).await?;
+    let ecosystem = match &args.distro {
+        Some(d) => canonical_ecosystem(d),
+        None => canonical_ecosystem(&args.ecosystem),
+    };
+    let pkg = vigia_match::Package {
+        ecosystem,
+        name: args.name.clone(),
+        version: args.installed.clone(),
+        source_name: args.source_name.clone(),
+        source_version: args.source_version.clone(),
+    };
+    let result = index.matches(&pkg);
+    match args.format.format {
+        Format::Json => output::print_json(&result)?,
+        Format::Table => output::print(&render_match(&result)),
+    }
+    Ok(exit::OK)
+}
+
+fn render_match(r: &vigia_match::PackageResult) -> String {
+    let p = &r.package;
+    let mut out = String::new();
+    let via = match &p.source_name {
+        Some(s) if *s != p.name => format!(", source package {s} {}", p.lookup_version()),
+        _ => String::new(),
+    };
+    out.push_str(&format!(
+        "{} {} ({}{via})\n",
+        p.name, p.version, p.ecosystem
+    ));
+    if let vigia_match::Coverage::NotCovered { reason } = &r.coverage {
+        out.push_str(&format!(
+            "{}: {reason}\n",
+            paint("NOT COVERED", |t| t.yellow().bold().to_string())
+        ));
+        out.push_str("No findings here do not mean the package is safe.\n");
+        return out;
+    }
+    if r.findings.is_empty() {
+        out.push_str("No known vulnerability affects this version.\n");
+    }
+    for f in &r.findings {
+        let fix = match (&f.fixed_version, f.fix_status) {
+            (Some(v), _) => format!("fixed in {v}"),
+            (None, vigia_match::FixStatus::WillNotFix) => "will not fix".into(),
+            (None, _) => "no fix yet".into(),
+        };
+        out.push_str(&format!(
+            "\n{}  {}\n",
+            paint(&f.vulnerability_id, |t| t.bold().to_string()),
+            fix
+        ));
+        let others: Vec<&str> = f
+            .aliases
+            .iter()
+            .map(String::as_str)
+            .filter(|a| *a != f.vulnerability_id)
+            .collect();
+        if !others.is_empty() {
+            out.push_str(&format!("  also known as: {}\n", others.join(", ")));
+        }
+        if !f.related.is_empty() {
+            out.push_str(&format!("  also fixed by: {}\n", f.related.join(", ")));
+        }
+        if let Some(u) = &f.urgency {
+            out.push_str(&format!("  vendor urgency: {u}\n"));
+        }
+        if let Some(i) = &f.informational {
+            out.push_str(&format!("  informational: {i}\n"));
+        }
+        out.push_str(&format!("  why: {}\n", f.reason));
+        for a in f.advisories.iter().skip(1) {
+            out.push_str(&format!(
+                "       and {} ({}): {}\n",
+                a.id, a.ecosystem, a.matched
+            ));
+        }
+    }
+    for w in &r.warnings {
+        out.push_str(&format!("warning: {w}\n"));
     }
     out
 }
