@@ -168,3 +168,132 @@ impl Drop for Nginx {
         let _ = self.child.wait();
     }
 }
+
+/// A real PostgreSQL server (Debian's `postgresql`) in a temporary folder,
+/// listening on a free 127.0.0.1 port with trust authentication; stopped on drop.
+/// As root, the server runs as the `postgres` user (PostgreSQL refuses root).
+pub struct Postgres {
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+    as_postgres: bool,
+    /// The port it listens on.
+    pub port: u16,
+}
+
+impl Postgres {
+    /// Initialises and starts a new cluster.
+    #[must_use]
+    pub fn start() -> Self {
+        let mut bins: Vec<PathBuf> = fs_err::read_dir("/usr/lib/postgresql")
+            .expect("PostgreSQL is not installed: `apt-get install postgresql` (.ci/run does this)")
+            .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+            .filter(|b| b.join("initdb").exists())
+            .collect();
+        bins.sort();
+        let bin = bins
+            .pop()
+            .expect("no initdb under /usr/lib/postgresql/*/bin");
+        let dir = tempfile::tempdir().unwrap();
+        let is_root = Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+        if is_root {
+            let st = Command::new("chown")
+                .args(["postgres:postgres"])
+                .arg(dir.path())
+                .status()
+                .unwrap();
+            assert!(st.success(), "chown to postgres failed");
+        }
+        let pg = Self {
+            dir,
+            bin,
+            as_postgres: is_root,
+            port: free_port(),
+        };
+        let data = pg.dir.path().join("data");
+        pg.run(
+            "initdb",
+            &[
+                "-D",
+                &data.display().to_string(),
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "--no-sync",
+                "-E",
+                "UTF8",
+            ],
+        );
+        let opts = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            pg.port,
+            pg.dir.path().display()
+        );
+        let log = pg.dir.path().join("server.log");
+        pg.run(
+            "pg_ctl",
+            &[
+                "-D",
+                &data.display().to_string(),
+                "-o",
+                &opts,
+                "-l",
+                &log.display().to_string(),
+                "-w",
+                "start",
+            ],
+        );
+        pg
+    }
+
+    fn run(&self, tool: &str, args: &[&str]) {
+        let exe = self.bin.join(tool);
+        let out = if self.as_postgres {
+            Command::new("runuser")
+                .args(["-u", "postgres", "--"])
+                .arg(&exe)
+                .args(args)
+                .current_dir(self.dir.path())
+                .output()
+        } else {
+            Command::new(&exe)
+                .args(args)
+                .current_dir(self.dir.path())
+                .output()
+        }
+        .unwrap_or_else(|e| panic!("{tool} did not run: {e}"));
+        assert!(
+            out.status.success(),
+            "{tool} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// A connection URL for the `postgres` database.
+    #[must_use]
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let data = self.dir.path().join("data").display().to_string();
+        let exe = self.bin.join("pg_ctl");
+        let _ = if self.as_postgres {
+            Command::new("runuser")
+                .args(["-u", "postgres", "--"])
+                .arg(&exe)
+                .args(["-D", &data, "-m", "immediate", "stop"])
+                .output()
+        } else {
+            Command::new(&exe)
+                .args(["-D", &data, "-m", "immediate", "stop"])
+                .output()
+        };
+    }
+}
