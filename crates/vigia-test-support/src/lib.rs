@@ -175,7 +175,7 @@ impl Drop for Nginx {
 pub struct Postgres {
     dir: tempfile::TempDir,
     bin: PathBuf,
-    as_postgres: bool,
+    run_as_postgres_user: bool,
     /// The port it listens on.
     pub port: u16,
 }
@@ -251,7 +251,7 @@ impl Postgres {
 
     fn run(&self, tool: &str, args: &[&str]) {
         let exe = self.bin.join(tool);
-        let out = if self.as_postgres {
+        let out = if self.run_as_postgres_user {
             Command::new("runuser")
                 .args(["-u", "postgres", "--"])
                 .arg(&exe)
@@ -284,7 +284,7 @@ impl Drop for Postgres {
     fn drop(&mut self) {
         let data = self.dir.path().join("data").display().to_string();
         let exe = self.bin.join("pg_ctl");
-        let _ = if self.as_postgres {
+        let _ = if self.run_as_postgres_user {
             Command::new("runuser")
                 .args(["-u", "postgres", "--"])
                 .arg(&exe)
