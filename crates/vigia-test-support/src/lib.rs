@@ -209,7 +209,7 @@ impl Postgres {
         let pg = Self {
             dir,
             bin,
-            as_postgres: is_root,
+            run_as_postgres_user: is_root,
             port: free_port(),
         };
         let data = pg.dir.path().join("data");
