@@ -368,13 +368,30 @@ fn unknown_ecosystems_and_bad_versions_are_not_covered() {
 fn last_affected_is_inclusive_and_several_pairs_per_range_work() {
     // GHSA-29mw-wpgm-hmr9 gives lodash.trim `last_affected: 4.5.1` and no fix.
     let at = matches(&["npm", "lodash.trim", "4.5.1"]);
-    let f = at["findings"].as_array().unwrap().iter().find(|f| advisory_ids(f).contains(&"GHSA-29mw-wpgm-hmr9")).expect("4.5.1 is the last affected version");
+    let f = at["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| advisory_ids(f).contains(&"GHSA-29mw-wpgm-hmr9"))
+        .expect("4.5.1 is the last affected version");
     assert_eq!(f["fix_status"], "not_fixed");
     let above = matches(&["npm", "lodash.trim", "4.5.2"]);
-    assert!(!above["findings"].as_array().unwrap().iter().any(|f| advisory_ids(f).contains(&"GHSA-29mw-wpgm-hmr9")));
+    assert!(
+        !above["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| advisory_ids(f).contains(&"GHSA-29mw-wpgm-hmr9"))
+    );
     // PYSEC-2023-62: introduced 0, fixed 2.2.5, introduced 2.3.0, fixed 2.3.2.
     let second_pair = matches(&["PyPI", "flask", "2.3.1"]);
-    assert_eq!(finding(&second_pair, "CVE-2023-30861")["fixed_version"], "2.3.2");
+    assert_eq!(
+        finding(&second_pair, "CVE-2023-30861")["fixed_version"],
+        "2.3.2"
+    );
     assert!(!ids(&matches(&["PyPI", "flask", "2.3.2"])).contains(&"CVE-2023-30861".to_owned()));
-    assert!(!ids(&matches(&["PyPI", "flask", "2.2.9"])).contains(&"CVE-2023-30861".to_owned()), "between the two pairs");
+    assert!(
+        !ids(&matches(&["PyPI", "flask", "2.2.9"])).contains(&"CVE-2023-30861".to_owned()),
+        "between the two pairs"
+    );
 }
