@@ -353,13 +353,16 @@ async fn update(cli: &Cli, args: &UpdateArgs) -> Result<u8> {
     }
     ingest_bar.finish_and_clear();
     let groups = if any_changed {
+        tracing::info!("rebuilding alias groups");
         Some(upd.rebuild_groups().await?)
     } else {
         None
     };
     upd.put_meta("last_update", &now().to_string()).await?;
+    tracing::info!("committing");
     upd.commit().await.context("committing the update")?;
     store.close().await;
+    tracing::info!("committed and closed");
 
     let failed = reports.iter().filter(|r| r.status == "failed").count();
     let report = UpdateReport {
