@@ -1,0 +1,72 @@
+//! Rust crates: `Cargo.lock` (every version). Workspace members (no `source`)
+//! are the project itself, not dependencies.
+
+use serde::Deserialize;
+
+use super::{Ctx, Extractor, Found, purl};
+use crate::{Package, Warning};
+
+pub(super) struct CargoLock;
+
+#[derive(Deserialize)]
+struct Lock {
+    #[serde(default)]
+    package: Vec<LockPackage>,
+}
+
+#[derive(Deserialize)]
+struct LockPackage {
+    name: String,
+    version: String,
+    #[serde(default)]
+    source: Option<String>,
+}
+
+impl Extractor for CargoLock {
+    fn name(&self) -> &'static str {
+        "rust/cargo-lock"
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn wants(&self, path: &str) -> bool {
+        path.ends_with("/Cargo.lock")
+    }
+    fn is_lockfile(&self) -> bool {
+        true
+    }
+    fn extract(&self, path: &str, data: &[u8], _ctx: &Ctx<'_>) -> Found {
+        let mut found = Found::default();
+        let text = String::from_utf8_lossy(data);
+        let lock: Lock = match toml::from_str(&text) {
+            Ok(l) => l,
+            Err(e) => {
+                let line = e
+                    .span()
+                    .map(|s| text[..s.start.min(text.len())].lines().count().max(1));
+                found.warnings.push(Warning {
+                    path: path.to_owned(),
+                    line,
+                    message: format!("invalid Cargo.lock: {}", e.message()),
+                });
+                return found;
+            }
+        };
+        for p in lock.package.into_iter().filter(|p| p.source.is_some()) {
+            found.packages.push(Package {
+                kind: "cargo".into(),
+                purl: purl("cargo", None, &p.name, &p.version, &[]),
+                name: p.name,
+                version: p.version,
+                path: path.to_owned(),
+                layer: None,
+                source_name: None,
+                source_version: None,
+                arch: None,
+                license: None,
+                found_by: self.name().into(),
+            });
+        }
+        found
+    }
+}

@@ -1,0 +1,233 @@
+//! Extractors: one per file type, listed in [`all`]. Each declares the paths it
+//! wants; the sources keep only those files, so adding an extractor is adding it
+//! here (see `docs/adding-an-extractor.md`).
+
+mod apk;
+mod cargo;
+mod dpkg;
+mod npm;
+mod os;
+mod python;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::fsview::FsView;
+use crate::{Inventory, OsInfo, Package, ScanStatus, Warning};
+
+pub use os::detect as detect_os;
+
+/// What an extractor gets besides the file.
+#[derive(Debug, Default)]
+pub struct Ctx<'a> {
+    /// The OS found, for OS package URLs.
+    pub os: Option<&'a OsInfo>,
+    /// Install folders that a lockfile already lists (`/srv/web/node_modules/a`),
+    /// so that their `package.json` is not counted twice.
+    pub covered: BTreeSet<String>,
+}
+
+/// What an extractor found in one file.
+#[derive(Debug, Default)]
+pub struct Found {
+    /// Packages.
+    pub packages: Vec<Package>,
+    /// Problems (the file's other records still count).
+    pub warnings: Vec<Warning>,
+    /// Install folders this file accounts for (lockfiles).
+    pub covers: Vec<String>,
+}
+
+/// One file type's extractor.
+pub trait Extractor: Send + Sync {
+    /// Stable name (`os/dpkg`, `python/dist-info`).
+    fn name(&self) -> &'static str;
+    /// Bumped when the output for the same input changes (invalidates caches).
+    fn version(&self) -> u32;
+    /// Whether this extractor reads `path` (absolute inside the resource).
+    fn wants(&self, path: &str) -> bool;
+    /// Lockfiles run first, so that the folders they list are known.
+    fn is_lockfile(&self) -> bool {
+        false
+    }
+    /// Reads one file.
+    fn extract(&self, path: &str, data: &[u8], ctx: &Ctx<'_>) -> Found;
+}
+
+/// Every extractor, in one explicit list.
+#[must_use]
+pub fn all() -> Vec<Box<dyn Extractor>> {
+    vec![
+        Box::new(dpkg::Dpkg),
+        Box::new(apk::Apk),
+        Box::new(python::DistInfo),
+        Box::new(npm::PackageLock),
+        Box::new(npm::NodeModules),
+        Box::new(cargo::CargoLock),
+    ]
+}
+
+/// Whether any extractor, or OS detection, wants `path`.
+#[must_use]
+pub fn wants(path: &str) -> bool {
+    thread_local! {
+        static ALL: Vec<Box<dyn Extractor>> = all();
+    }
+    os::wants(path) || ALL.with(|all| all.iter().any(|e| e.wants(path)))
+}
+
+/// Key of a package for layer attribution.
+fn key(p: &Package) -> (String, String, String) {
+    (p.kind.clone(), p.name.clone(), p.version.clone())
+}
+
+/// Runs every extractor over the view.
+#[must_use]
+pub fn run(view: &FsView) -> Inventory {
+    let os = os::detect(view);
+    let mut ctx = Ctx {
+        os: os.as_ref(),
+        covered: BTreeSet::new(),
+    };
+    let mut status = ScanStatus::default();
+    let mut packages = Vec::new();
+    let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
+    let extractors = all();
+    let (locks, rest): (Vec<_>, Vec<_>) = extractors.iter().partition(|e| e.is_lockfile());
+    for pass in [locks, rest] {
+        let mut covers = Vec::new();
+        for path in view.paths() {
+            for ex in pass.iter().filter(|e| e.wants(path)) {
+                let history = view.history(path).expect("listed path");
+                let current = history.last().expect("a version");
+                let mut found = ex.extract(path, &current.data, &ctx);
+                // Attribute each package to the earliest layer from which every
+                // later version of the file still lists it.
+                let older: Vec<BTreeSet<(String, String, String)>> = history[..history.len() - 1]
+                    .iter()
+                    .map(|v| {
+                        ex.extract(path, &v.data, &ctx)
+                            .packages
+                            .iter()
+                            .map(key)
+                            .collect()
+                    })
+                    .collect();
+                for p in &mut found.packages {
+                    let k = key(p);
+                    let mut layer = current.layer.clone();
+                    for (i, set) in older.iter().enumerate().rev() {
+                        if set.contains(&k) {
+                            layer.clone_from(&history[i].layer);
+                        } else {
+                            break;
+                        }
+                    }
+                    p.layer = layer;
+                }
+                *counts.entry(ex.name()).or_default() += found.packages.len();
+                packages.extend(found.packages);
+                status.warnings.extend(found.warnings);
+                covers.extend(found.covers);
+            }
+        }
+        ctx.covered.extend(covers);
+    }
+    packages.sort();
+    packages.dedup();
+    status.extractors = counts.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+    Inventory {
+        os,
+        packages,
+        status,
+        ..Inventory::default()
+    }
+}
+
+/// Builds a package URL; `namespace` and qualifiers optional.
+pub(crate) fn purl(
+    ty: &str,
+    namespace: Option<&str>,
+    name: &str,
+    version: &str,
+    qualifiers: &[(&str, &str)],
+) -> String {
+    let Ok(mut p) = packageurl::PackageUrl::new(ty.to_owned(), name.to_owned()) else {
+        return format!("pkg:{ty}/{name}@{version}");
+    };
+    if let Some(ns) = namespace.filter(|n| !n.is_empty()) {
+        let _ = p.with_namespace(ns.to_owned());
+    }
+    let _ = p.with_version(version.to_owned());
+    for (k, v) in qualifiers {
+        if !v.is_empty() {
+            let _ = p.add_qualifier((*k).to_owned(), (*v).to_owned());
+        }
+    }
+    p.to_string()
+}
+
+/// Reads RFC 822-style headers (`Key: value`, continuation lines indented):
+/// dpkg status stanzas and Python METADATA. Returns (fields, line of each field).
+pub(crate) fn headers(block: &str) -> Vec<(String, String, usize)> {
+    let mut out: Vec<(String, String, usize)> = Vec::new();
+    for (i, line) in block.lines().enumerate() {
+        if line.starts_with([' ', '\t']) {
+            if let Some(last) = out.last_mut() {
+                last.1.push('\n');
+                last.1.push_str(line.trim());
+            }
+            continue;
+        }
+        if let Some((k, v)) = line.split_once(':') {
+            out.push((k.trim().to_owned(), v.trim().to_owned(), i));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extractor_names_are_unique_and_listed() {
+        let names: Vec<&str> = all().iter().map(|e| e.name()).collect();
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(
+            sorted.len(),
+            names.len(),
+            "duplicate extractor name in {names:?}"
+        );
+        assert_eq!(
+            sorted,
+            [
+                "javascript/node-modules",
+                "javascript/package-lock",
+                "os/apk",
+                "os/dpkg",
+                "python/dist-info",
+                "rust/cargo-lock"
+            ]
+        );
+    }
+
+    #[test]
+    fn purls_encode_scopes_and_sort_qualifiers() {
+        assert_eq!(
+            purl("npm", Some("@babel"), "core", "7.0.0", &[]),
+            "pkg:npm/%40babel/core@7.0.0"
+        );
+        assert_eq!(
+            purl(
+                "deb",
+                Some("debian"),
+                "libc6",
+                "2.36-9+deb12u14",
+                &[("distro", "debian-12"), ("arch", "amd64")]
+            ),
+            "pkg:deb/debian/libc6@2.36-9%2Bdeb12u14?arch=amd64&distro=debian-12"
+        );
+    }
+}

@@ -1,0 +1,187 @@
+//! npm packages: `package-lock.json` (v1, v2, v3) and `node_modules/**/package.json`.
+//!
+//! A lockfile lists the install folder of each package; a `package.json` in a
+//! folder that a lockfile already lists is the same package and is not counted
+//! again. A project's own `package.json` (not under `node_modules`) is not a
+//! dependency.
+
+use serde_json::Value;
+
+use super::{Ctx, Extractor, Found, purl};
+use crate::{Package, Warning};
+
+pub(super) struct PackageLock;
+pub(super) struct NodeModules;
+
+fn npm_purl(name: &str, version: &str) -> String {
+    match name.split_once('/') {
+        Some((scope, n)) if scope.starts_with('@') => purl("npm", Some(scope), n, version, &[]),
+        _ => purl("npm", None, name, version, &[]),
+    }
+}
+
+fn package(
+    name: &str,
+    version: &str,
+    path: &str,
+    found_by: &str,
+    license: Option<String>,
+) -> Package {
+    Package {
+        kind: "npm".into(),
+        name: name.to_owned(),
+        version: version.to_owned(),
+        purl: npm_purl(name, version),
+        path: path.to_owned(),
+        layer: None,
+        source_name: None,
+        source_version: None,
+        arch: None,
+        license,
+        found_by: found_by.to_owned(),
+    }
+}
+
+fn license_of(v: &Value) -> Option<String> {
+    match v.get("license") {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Object(o)) => o.get("type").and_then(Value::as_str).map(str::to_owned),
+        _ => None,
+    }
+}
+
+impl Extractor for PackageLock {
+    fn name(&self) -> &'static str {
+        "javascript/package-lock"
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn wants(&self, path: &str) -> bool {
+        // `node_modules/.package-lock.json` mirrors the real lockfile: skip it.
+        path.ends_with("/package-lock.json") && !path.contains("/node_modules/")
+    }
+    fn is_lockfile(&self) -> bool {
+        true
+    }
+    fn extract(&self, path: &str, data: &[u8], _ctx: &Ctx<'_>) -> Found {
+        let mut found = Found::default();
+        let doc: Value = match serde_json::from_slice(data) {
+            Ok(v) => v,
+            Err(e) => {
+                found.warnings.push(Warning {
+                    path: path.to_owned(),
+                    line: Some(e.line()),
+                    message: format!("invalid JSON: {e}"),
+                });
+                return found;
+            }
+        };
+        let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
+        if let Some(packages) = doc.get("packages").and_then(Value::as_object) {
+            // v2 / v3: "node_modules/a/node_modules/b" → entry.
+            for (key, entry) in packages {
+                if key.is_empty() || entry.get("link").and_then(Value::as_bool) == Some(true) {
+                    continue;
+                }
+                let Some(idx) = key.rfind("node_modules/") else {
+                    continue;
+                };
+                let name = entry
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or(&key[idx + "node_modules/".len()..]);
+                let Some(version) = entry.get("version").and_then(Value::as_str) else {
+                    found.warnings.push(Warning {
+                        path: path.to_owned(),
+                        line: None,
+                        message: format!("{key} has no version; skipped"),
+                    });
+                    continue;
+                };
+                found
+                    .packages
+                    .push(package(name, version, path, self.name(), license_of(entry)));
+                found.covers.push(format!("{dir}/{key}"));
+            }
+        } else if let Some(deps) = doc.get("dependencies").and_then(Value::as_object) {
+            // v1: nested "dependencies" objects.
+            let mut stack: Vec<(String, &serde_json::Map<String, Value>)> =
+                vec![(format!("{dir}/node_modules"), deps)];
+            while let Some((base, deps)) = stack.pop() {
+                for (name, entry) in deps {
+                    let folder = format!("{base}/{name}");
+                    if let Some(version) = entry.get("version").and_then(Value::as_str)
+                        && !version.starts_with("file:")
+                        && !version.starts_with("link:")
+                    {
+                        found
+                            .packages
+                            .push(package(name, version, path, self.name(), None));
+                        found.covers.push(folder.clone());
+                    }
+                    if let Some(nested) = entry.get("dependencies").and_then(Value::as_object) {
+                        stack.push((format!("{folder}/node_modules"), nested));
+                    }
+                }
+            }
+        } else {
+            found.warnings.push(Warning {
+                path: path.to_owned(),
+                line: None,
+                message: "neither `packages` nor `dependencies`: not a package-lock".into(),
+            });
+        }
+        found
+    }
+}
+
+impl Extractor for NodeModules {
+    fn name(&self) -> &'static str {
+        "javascript/node-modules"
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn wants(&self, path: &str) -> bool {
+        // …/node_modules/<name>/package.json or …/node_modules/@scope/<name>/package.json
+        let Some(dir) = path.strip_suffix("/package.json") else {
+            return false;
+        };
+        let Some(idx) = dir.rfind("/node_modules/") else {
+            return false;
+        };
+        let rest = &dir[idx + "/node_modules/".len()..];
+        match rest.split_once('/') {
+            None => !rest.starts_with('.'),
+            Some((scope, name)) => scope.starts_with('@') && !name.contains('/'),
+        }
+    }
+    fn extract(&self, path: &str, data: &[u8], ctx: &Ctx<'_>) -> Found {
+        let mut found = Found::default();
+        let dir = path.strip_suffix("/package.json").unwrap_or(path);
+        if ctx.covered.contains(dir) {
+            return found;
+        }
+        let doc: Value = match serde_json::from_slice(data) {
+            Ok(v) => v,
+            Err(e) => {
+                found.warnings.push(Warning {
+                    path: path.to_owned(),
+                    line: Some(e.line()),
+                    message: format!("invalid JSON: {e}"),
+                });
+                return found;
+            }
+        };
+        if let (Some(name), Some(version)) = (
+            doc.get("name").and_then(Value::as_str),
+            doc.get("version").and_then(Value::as_str),
+        ) {
+            found
+                .packages
+                .push(package(name, version, path, self.name(), license_of(&doc)));
+        }
+        found
+    }
+}

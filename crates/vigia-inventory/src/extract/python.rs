@@ -1,0 +1,65 @@
+//! Installed Python distributions: `*.dist-info/METADATA` and `*.egg-info/PKG-INFO`.
+
+use super::{Ctx, Extractor, Found, headers, purl};
+use crate::{Package, Warning};
+
+pub(super) struct DistInfo;
+
+/// PEP 503 normalised name, as the `pypi` purl type wants it.
+fn normalize(name: &str) -> String {
+    vigia_model::normalize_name("PyPI", name)
+}
+
+impl Extractor for DistInfo {
+    fn name(&self) -> &'static str {
+        "python/dist-info"
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn wants(&self, path: &str) -> bool {
+        let Some((dir, file)) = path.rsplit_once('/') else {
+            return false;
+        };
+        (file == "METADATA" && dir.ends_with(".dist-info"))
+            || (file == "PKG-INFO" && dir.ends_with(".egg-info"))
+    }
+    fn extract(&self, path: &str, data: &[u8], _ctx: &Ctx<'_>) -> Found {
+        let text = String::from_utf8_lossy(data);
+        // The headers end at the first blank line; the rest is the description.
+        let head = text.split("\n\n").next().unwrap_or_default();
+        let fields = headers(head);
+        let get = |k: &str| {
+            fields
+                .iter()
+                .find(|(f, _, _)| f.eq_ignore_ascii_case(k))
+                .map(|(_, v, _)| v.clone())
+        };
+        let mut found = Found::default();
+        match (get("Name"), get("Version")) {
+            (Some(name), Some(version)) if !name.is_empty() && !version.is_empty() => {
+                found.packages.push(Package {
+                    kind: "pypi".into(),
+                    purl: purl("pypi", None, &normalize(&name), &version, &[]),
+                    name,
+                    version,
+                    path: path.to_owned(),
+                    layer: None,
+                    source_name: None,
+                    source_version: None,
+                    arch: None,
+                    license: get("License-Expression")
+                        .or_else(|| get("License"))
+                        .filter(|l| !l.is_empty() && l != "UNKNOWN" && !l.contains('\n')),
+                    found_by: self.name().into(),
+                });
+            }
+            _ => found.warnings.push(Warning {
+                path: path.to_owned(),
+                line: Some(1),
+                message: "no Name or Version header; skipped".into(),
+            }),
+        }
+        found
+    }
+}

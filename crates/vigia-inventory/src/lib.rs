@@ -1,0 +1,173 @@
+//! Vigia's inventory: packages from images, root filesystems, function zips and folders.
+//!
+//! A source ([`source`]) reads its files once, as streams, and keeps only the
+//! files some extractor wants, with the layer each came from; whiteouts are
+//! applied so the result is the final filesystem ([`fsview::FsView`]). The
+//! extractors ([`extract`]) then turn those files into [`Package`]s. Nothing is
+//! written to disk; bad input (a truncated layer, a digest mismatch, a path that
+//! escapes the root) is an error or a warning naming the input, never a panic.
+
+pub mod extract;
+pub mod fsview;
+pub mod source;
+
+use serde::{Deserialize, Serialize};
+
+/// Errors that stop an inventory (a resource that cannot be read at all).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The file or blob.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The input is not what it claims to be.
+    #[error("{path}: {reason}")]
+    Invalid {
+        /// The input.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// Result alias.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+pub(crate) fn invalid(path: impl Into<String>, reason: impl Into<String>) -> Error {
+    Error::Invalid {
+        path: path.into(),
+        reason: reason.into(),
+    }
+}
+
+/// One installed package.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Package {
+    /// The package type as purl names it: `deb`, `apk`, `rpm`, `pypi`, `npm`, `cargo`, …
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Name as the ecosystem spells it (npm scope included: `@scope/name`).
+    pub name: String,
+    /// Installed version.
+    pub version: String,
+    /// Package URL.
+    pub purl: String,
+    /// The file it was found in (absolute inside the resource).
+    pub path: String,
+    /// The image layer (diff_id) that introduced it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layer: Option<String>,
+    /// Source package (dpkg `Source:`, apk origin, source rpm).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_name: Option<String>,
+    /// Source package version when it differs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_version: Option<String>,
+    /// Architecture, for OS packages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arch: Option<String>,
+    /// Licence as the package declares it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub license: Option<String>,
+    /// The extractor that found it.
+    pub found_by: String,
+}
+
+/// The operating system of a resource.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct OsInfo {
+    /// `ID` of os-release (`debian`, `alpine`, `ubuntu`).
+    pub id: String,
+    /// `VERSION_ID` of os-release.
+    pub version_id: String,
+    /// `PRETTY_NAME`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pretty_name: Option<String>,
+    /// `VERSION_CODENAME`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub codename: Option<String>,
+    /// The OSV ecosystem of its packages (`Debian:12`, `Alpine:v3.18`), when Vigia knows the OS.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub osv_ecosystem: Option<String>,
+}
+
+/// A problem with one file: the rest of the inventory still comes back.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Warning {
+    /// The file (and layer, for images).
+    pub path: String,
+    /// The line, when the problem is at one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// What the scan of one resource did.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct ScanStatus {
+    /// Extractors that found their files, with the number of packages each found.
+    pub extractors: Vec<(String, usize)>,
+    /// Files that could not be read or parsed.
+    pub warnings: Vec<Warning>,
+}
+
+/// An inventory.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct Inventory {
+    /// What was scanned, as the user named it.
+    pub target: String,
+    /// `image`, `rootfs`, `function`, `directory`.
+    pub kind: String,
+    /// Image details, for images.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<source::ImageInfo>,
+    /// The OS, when one was found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub os: Option<OsInfo>,
+    /// Packages, sorted.
+    pub packages: Vec<Package>,
+    /// What ran and what failed.
+    pub status: ScanStatus,
+}
+
+/// Limits against hostile input.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// The largest single file kept for an extractor.
+    pub max_file_bytes: u64,
+    /// The most bytes a compressed stream may inflate to.
+    pub max_inflated_bytes: u64,
+    /// The highest inflated/compressed ratio of a zip entry.
+    pub max_ratio: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_file_bytes: 64 << 20,
+            max_inflated_bytes: 32 << 30,
+            max_ratio: 1000,
+        }
+    }
+}
+
+/// Builds the inventory of a target: an OCI layout folder, a `docker save`
+/// archive, a root filesystem folder or tarball, a function zip, or a folder.
+pub fn inventory(target: &std::path::Path, opts: &source::Options) -> Result<Inventory> {
+    let (kind, view, image) = source::open(target, opts)?;
+    let mut inv = extract::run(&view);
+    inv.target = target.display().to_string();
+    inv.kind = kind.to_owned();
+    inv.image = image;
+    inv.status
+        .warnings
+        .splice(0..0, view.warnings.iter().cloned());
+    Ok(inv)
+}

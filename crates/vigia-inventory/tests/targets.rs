@@ -1,0 +1,188 @@
+//! Inventories of every shared target equal `../shared/targets/expected.json`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use vigia_inventory::source::{Options, open_with};
+use vigia_inventory::{Inventory, inventory};
+
+fn targets() -> PathBuf {
+    vigia_test_support::shared_dir().join("targets")
+}
+
+fn expected() -> Value {
+    serde_json::from_str(&fs_err::read_to_string(targets().join("expected.json")).unwrap()).unwrap()
+}
+
+/// expected.json's ecosystem names → purl types.
+fn purl_type(eco: &str) -> &str {
+    match eco {
+        "dpkg" => "deb",
+        "cargo" => "cargo",
+        other => other,
+    }
+}
+
+fn counts(inv: &Inventory) -> BTreeMap<String, u64> {
+    let mut m = BTreeMap::new();
+    for p in &inv.packages {
+        *m.entry(p.kind.clone()).or_default() += 1;
+    }
+    m
+}
+
+fn expected_counts(target: &Value) -> BTreeMap<String, u64> {
+    target["packages"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (purl_type(k).to_owned(), v.as_u64().unwrap()))
+        .collect()
+}
+
+#[test]
+fn every_target_matches_expected_counts() {
+    let exp = expected();
+    for (name, target) in exp["targets"].as_object().unwrap() {
+        let path = targets().join(target["path"].as_str().unwrap().trim_end_matches('/'));
+        let inv = inventory(&path, &Options::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(
+            counts(&inv),
+            expected_counts(target),
+            "{name}: {:#?}",
+            inv.status
+        );
+        assert!(
+            inv.status.warnings.is_empty(),
+            "{name}: {:#?}",
+            inv.status.warnings
+        );
+        if let Some(os) = target.get("os") {
+            let got = inv
+                .os
+                .as_ref()
+                .unwrap_or_else(|| panic!("{name}: no OS detected"));
+            assert_eq!(got.id, os["ID"].as_str().unwrap());
+            assert_eq!(got.version_id, os["VERSION_ID"].as_str().unwrap());
+        }
+    }
+}
+
+#[test]
+fn debian_image_packages_are_exact_with_layers_and_purls() {
+    let exp = expected();
+    let t = &exp["targets"]["debian12-app"];
+    let inv = inventory(&targets().join("debian12-app"), &Options::default()).unwrap();
+    assert_eq!(
+        inv.os.as_ref().unwrap().osv_ecosystem.as_deref(),
+        Some("Debian:12")
+    );
+    let layers: Vec<&str> = t["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["diff_id"].as_str().unwrap())
+        .collect();
+    let deb = |n: &str| {
+        inv.packages
+            .iter()
+            .find(|p| p.kind == "deb" && p.name == n)
+            .unwrap_or_else(|| panic!("no deb {n}"))
+    };
+    for (n, v) in t["dpkg_selected"].as_object().unwrap() {
+        assert_eq!(deb(n).version, v.as_str().unwrap(), "{n}");
+        assert_eq!(
+            deb(n).layer.as_deref(),
+            Some(layers[0]),
+            "{n} comes from the base layer"
+        );
+    }
+    let libc = deb("libc6");
+    assert_eq!(
+        libc.purl,
+        "pkg:deb/debian/libc6@2.36-9%2Bdeb12u14?arch=amd64&distro=debian-12"
+    );
+    assert_eq!(libc.source_name.as_deref(), Some("glibc"));
+    // Python packages come from the pip layer, npm packages from the web layer.
+    let flask = inv
+        .packages
+        .iter()
+        .find(|p| p.kind == "pypi" && p.name == "Flask")
+        .unwrap();
+    assert_eq!(
+        (flask.version.as_str(), flask.layer.as_deref()),
+        ("2.0.1", Some(layers[1]))
+    );
+    assert_eq!(flask.purl, "pkg:pypi/flask@2.0.1");
+    let direct = t["npm_lockfiles"]["/srv/web/package-lock.json"]["direct"]
+        .as_object()
+        .unwrap();
+    for (n, v) in direct {
+        let p = inv
+            .packages
+            .iter()
+            .find(|p| p.kind == "npm" && p.name == *n && p.path == "/srv/web/package-lock.json")
+            .unwrap();
+        assert_eq!(p.version, v.as_str().unwrap());
+        assert_eq!(p.layer.as_deref(), Some(layers[2]));
+    }
+}
+
+#[test]
+fn whiteouts_remove_files_from_the_final_filesystem() {
+    let want = |p: &str| {
+        matches!(
+            p,
+            "/etc/motd"
+                | "/etc/hostname"
+                | "/srv/web/config/old-deploy.env"
+                | "/srv/web/tmp/session-cache.json"
+                | "/srv/web/tmp/build/.npmrc"
+                | "/srv/web/tmp/.keep"
+                | "/srv/web/server.js"
+        )
+    };
+    let (_, view, _) =
+        open_with(&targets().join("debian12-app"), &Options::default(), &want).unwrap();
+    let paths: Vec<&str> = view.paths().collect();
+    assert_eq!(
+        paths,
+        ["/etc/hostname", "/srv/web/server.js", "/srv/web/tmp/.keep"]
+    );
+}
+
+fn docker_archive(dir: &Path) -> PathBuf {
+    let out = dir.join("debian12-app.tar");
+    let st = std::process::Command::new("python3")
+        .arg(targets().join("tools/oci-to-docker-archive.py"))
+        .arg(targets().join("debian12-app"))
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    out
+}
+
+#[test]
+fn docker_archive_and_oci_layout_give_the_same_inventory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = docker_archive(tmp.path());
+    let a = inventory(&targets().join("debian12-app"), &Options::default()).unwrap();
+    let b = inventory(&archive, &Options::default()).unwrap();
+    assert_eq!(b.kind, "image");
+    assert_eq!(a.packages, b.packages);
+    assert_eq!(a.os, b.os);
+    // The same again, gzip-compressed as a whole.
+    let gz = tmp.path().join("debian12-app.tar.gz");
+    let mut enc = flate2::write::GzEncoder::new(
+        fs_err::File::create(&gz).unwrap(),
+        flate2::Compression::fast(),
+    );
+    std::io::copy(&mut fs_err::File::open(&archive).unwrap(), &mut enc).unwrap();
+    enc.finish().unwrap();
+    assert_eq!(
+        inventory(&gz, &Options::default()).unwrap().packages,
+        a.packages
+    );
+}
