@@ -84,6 +84,49 @@ pub(crate) enum Command {
     /// Manage the vulnerability database (advisories, KEV, EPSS, CVSS)
     #[command(subcommand)]
     Db(DbCommand),
+    /// List the packages in an image, root filesystem, function zip or folder (no database needed)
+    #[command(after_help = "\
+TARGET is any of:
+  an OCI image layout folder (has oci-layout and index.json)
+  a `docker save` archive (.tar or .tar.gz, classic or OCI-style)
+  a root filesystem folder (a mounted disk or snapshot, or / itself) or a tarball of one
+  a Lambda-style function zip, or any folder with lockfiles
+
+Formats: json (Vigia's own: packages with purl, file, layer; the OS; what ran and what failed),
+cyclonedx (CycloneDX 1.6), spdx (SPDX 2.3).
+
+Examples:
+  vigia sbom ../shared/targets/debian12-app
+  vigia sbom image.tar --format cyclonedx --output sbom.cdx.json
+  vigia sbom / --format spdx")]
+    Sbom(SbomArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SbomArgs {
+    /// What to inventory
+    pub(crate) target: PathBuf,
+    /// Output format
+    #[arg(long, short = 'f', value_enum, default_value_t = SbomFormat::Json)]
+    pub(crate) format: SbomFormat,
+    /// Write to this file instead of stdout
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
+    /// Platform to pick from a multi-platform image (os/arch[/variant]) [default: the host's]
+    #[arg(long, value_name = "OS/ARCH")]
+    pub(crate) platform: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub(crate) enum SbomFormat {
+    /// Vigia's own JSON
+    Json,
+    /// CycloneDX 1.6 JSON
+    Cyclonedx,
+    /// SPDX 2.3 JSON
+    Spdx,
+    /// A short table for people
+    Table,
 }
 
 #[derive(Debug, Subcommand)]

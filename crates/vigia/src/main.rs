@@ -3,6 +3,7 @@
 mod cli;
 mod db;
 mod output;
+mod sbom;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -81,6 +82,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match &cli.command {
             Command::Db(cmd) => db::run(&cli, cmd).await,
+            Command::Sbom(args) => sbom::run(args).await,
         }
     });
     match result {

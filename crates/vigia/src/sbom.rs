@@ -1,0 +1,71 @@
+//! `vigia sbom TARGET`: the package inventory of a resource, as JSON, CycloneDX or SPDX.
+
+use std::io::Write;
+
+use anyhow::{Context, Result};
+
+use crate::cli::{SbomArgs, SbomFormat};
+use crate::exit;
+use crate::output;
+
+pub(crate) async fn run(args: &SbomArgs) -> Result<u8> {
+    let opts = vigia_inventory::source::Options {
+        platform: args.platform.clone(),
+        ..Default::default()
+    };
+    let target = args.target.clone();
+    let inv = tokio::task::spawn_blocking(move || vigia_inventory::inventory(&target, &opts))
+        .await
+        .context("the inventory thread failed")?
+        .with_context(|| format!("cannot inventory {}", args.target.display()))?;
+    for w in &inv.status.warnings {
+        let at = w.line.map(|l| format!(":{l}")).unwrap_or_default();
+        output::warning(&format!("{}{at}: {}", w.path, w.message));
+    }
+    let now = jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let version = env!("CARGO_PKG_VERSION");
+    let text = match args.format {
+        SbomFormat::Json => serde_json::to_string_pretty(&inv)?,
+        SbomFormat::Cyclonedx => {
+            serde_json::to_string_pretty(&vigia_report::cyclonedx(&inv, &now, version))?
+        }
+        SbomFormat::Spdx => serde_json::to_string_pretty(&vigia_report::spdx(&inv, &now, version))?,
+        SbomFormat::Table => table(&inv),
+    };
+    match &args.output {
+        Some(path) => {
+            let mut f = fs_err::File::create(path)?;
+            f.write_all(text.as_bytes())?;
+            f.write_all(b"\n")?;
+        }
+        None => output::print(&format!("{text}\n")),
+    }
+    Ok(exit::OK)
+}
+
+fn table(inv: &vigia_inventory::Inventory) -> String {
+    let mut out = String::new();
+    if let Some(os) = &inv.os {
+        out.push_str(&format!(
+            "OS: {} ({})\n",
+            os.pretty_name.as_deref().unwrap_or(&os.id),
+            os.osv_ecosystem
+                .as_deref()
+                .unwrap_or("not covered by Vigia's advisories")
+        ));
+    }
+    out.push_str(&format!(
+        "{:<8} {:<40} {:<32} {}\n",
+        "TYPE", "NAME", "VERSION", "PATH"
+    ));
+    for p in &inv.packages {
+        out.push_str(&format!(
+            "{:<8} {:<40} {:<32} {}\n",
+            p.kind, p.name, p.version, p.path
+        ));
+    }
+    out.push_str(&format!("\n{} packages\n", inv.packages.len()));
+    out
+}

@@ -1,0 +1,274 @@
+//! `vigia sbom` end to end: formats valid against the official schemas, the live
+//! host against `dpkg-query`, and hostile inputs.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn vigia(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vigia"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn targets() -> PathBuf {
+    vigia_test_support::shared_dir().join("targets")
+}
+
+fn validate(schema: &str, doc: &Path) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/validate-json.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .arg(
+            vigia_test_support::shared_dir()
+                .join("schemas")
+                .join(schema),
+        )
+        .arg(doc)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{} is not valid against {schema}:\n{}{}",
+        doc.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn cyclonedx_and_spdx_are_valid_for_every_target() {
+    let dir = tempfile::tempdir().unwrap();
+    for t in [
+        "debian12-app",
+        "alpine-base",
+        "fn-python.zip",
+        "fn-node.zip",
+        "host-snapshot.tar.gz",
+        "rust-lockfile",
+    ] {
+        let target = targets().join(t);
+        for (format, schema) in [
+            ("cyclonedx", "cyclonedx-bom-1.6.schema.json"),
+            ("spdx", "spdx-2.3-schema.json"),
+        ] {
+            let out_file = dir.path().join(format!("{t}.{format}.json"));
+            let out = vigia(&[
+                "sbom",
+                target.to_str().unwrap(),
+                "--format",
+                format,
+                "--output",
+                out_file.to_str().unwrap(),
+            ]);
+            assert!(
+                out.status.success(),
+                "{t}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            validate(schema, &out_file);
+            let doc: Value =
+                serde_json::from_str(&fs_err::read_to_string(&out_file).unwrap()).unwrap();
+            let json = vigia(&["sbom", target.to_str().unwrap(), "--format", "json"]);
+            let inv: Value = serde_json::from_slice(&json.stdout).unwrap();
+            let n = inv["packages"].as_array().unwrap().len();
+            let listed = if format == "spdx" {
+                doc["packages"].as_array().unwrap().len() - 1
+            } else {
+                doc["components"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|c| c["type"] == "library")
+                    .count()
+            };
+            assert_eq!(listed, n, "{t} {format}");
+        }
+    }
+}
+
+#[test]
+fn the_live_host_agrees_with_dpkg_query() {
+    let q = Command::new("dpkg-query")
+        .args(["-W", "-f", "${db:Status-Abbrev}|${Package}|${Version}\\n"])
+        .output()
+        .expect("dpkg-query runs on a Debian host");
+    let mut expected: Vec<(String, String)> = String::from_utf8_lossy(&q.stdout)
+        .lines()
+        .filter(|l| l.starts_with("ii"))
+        .map(|l| {
+            let mut f = l.split('|').skip(1);
+            (f.next().unwrap().to_owned(), f.next().unwrap().to_owned())
+        })
+        .collect();
+    expected.sort();
+    expected.dedup();
+    // The machine running the tests is a real Debian 12 host (it skips /proc,
+    // /sys, /dev, /run and /tmp; other package types found on it are ignored here).
+    let out = vigia(&["sbom", "/", "--format", "json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let inv: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut got: Vec<(String, String)> = inv["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["type"] == "deb")
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_owned(),
+                p["version"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    got.sort();
+    got.dedup();
+    assert_eq!(got, expected);
+    assert_eq!(inv["os"]["id"], "debian");
+}
+
+fn tar_with(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (path, data) in entries {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_entry_type(tar::EntryType::Regular);
+        // Write the raw name so that `../` survives (set_path refuses it).
+        let name = h.as_old_mut().name.as_mut();
+        name[..path.len()].copy_from_slice(path.as_bytes());
+        h.set_cksum();
+        b.append(&h, *data).unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
+#[test]
+fn hostile_and_broken_inputs_give_clear_errors_not_panics() {
+    let dir = tempfile::tempdir().unwrap();
+    let status = b"Package: evil\nStatus: install ok installed\nVersion: 1.0\n\nPackage: good\nStatus: install ok installed\nVersion: 2.0\nArchitecture: amd64\n\nStatus: install ok installed\nVersion: 3\n";
+    // Path traversal: `../../var/lib/dpkg/status` must not be read as the root's.
+    let t = dir.path().join("traversal.tar");
+    fs_err::write(
+        &t,
+        tar_with(&[
+            (
+                "../../var/lib/dpkg/status",
+                b"Package: evil\nStatus: install ok installed\nVersion: 1\n",
+            ),
+            ("var/lib/dpkg/status", status),
+        ]),
+    )
+    .unwrap();
+    let out = vigia(&["sbom", t.to_str().unwrap(), "--format", "json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let inv: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = inv["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["evil", "good"],
+        "the stanzas of the real status file; the traversal entry skipped"
+    );
+    let warnings = inv["status"]["warnings"].as_array().unwrap();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w["message"].as_str().unwrap().contains("path traversal")),
+        "{warnings:#?}"
+    );
+    // The stanza without a Package field is a warning naming the file and line.
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w["path"] == "/var/lib/dpkg/status" && w["line"] == 10),
+        "{warnings:#?}"
+    );
+
+    // A truncated image layer: an error naming the blob.
+    let img = dir.path().join("img");
+    vigia_test_support::copy_dir(&targets().join("debian12-app"), &img);
+    let layer =
+        img.join("blobs/sha256/306e76a27ea00801fa026a06cce8bfa04e7c69a535a30d71cc4227ffa87c6953");
+    let bytes = fs_err::read(&layer).unwrap();
+    fs_err::write(&layer, &bytes[..bytes.len() / 2]).unwrap();
+    let out = vigia(&["sbom", img.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("306e76a27ea0") && (err.contains("truncated") || err.contains("corrupt")),
+        "{err}"
+    );
+
+    // A flipped byte at the end of the blob: the stream may still parse, the digest does not match.
+    let mut tampered = bytes.clone();
+    let last = tampered.len() - 1;
+    tampered[last] ^= 0xff;
+    fs_err::write(&layer, &tampered).unwrap();
+    let out = vigia(&["sbom", img.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("306e76a27ea0")
+            && (err.contains("digest mismatch") || err.contains("corrupt")),
+        "{err}"
+    );
+
+    // A manifest pointing at a missing blob.
+    fs_err::remove_file(&layer).unwrap();
+    let out = vigia(&["sbom", img.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("missing"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // A zip bomb: one highly compressed METADATA is skipped with a warning.
+    let bomb = dir.path().join("bomb.zip");
+    {
+        let mut z = zip::ZipWriter::new(fs_err::File::create(&bomb).unwrap());
+        z.start_file(
+            "bomb-1.0.dist-info/METADATA",
+            zip::write::SimpleFileOptions::default(),
+        )
+        .unwrap();
+        let zeros = vec![b' '; 1 << 20];
+        for _ in 0..80 {
+            z.write_all(&zeros).unwrap();
+        }
+        z.finish().unwrap();
+    }
+    let out = vigia(&["sbom", bomb.to_str().unwrap(), "--format", "json"]);
+    assert!(out.status.success());
+    let inv: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(inv["packages"].as_array().unwrap().is_empty());
+    assert!(
+        inv["status"]["warnings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("over the limits")
+    );
+
+    // Not an archive at all.
+    let junk = dir.path().join("junk.bin");
+    fs_err::write(&junk, b"this is not an image").unwrap();
+    let out = vigia(&["sbom", junk.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("junk.bin"));
+}
