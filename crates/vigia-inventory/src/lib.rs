@@ -7,6 +7,7 @@
 //! written to disk; bad input (a truncated layer, a digest mismatch, a path that
 //! escapes the root) is an error or a warning naming the input, never a panic.
 
+pub mod cache;
 pub mod extract;
 pub mod fsview;
 pub mod source;

@@ -23,6 +23,8 @@ pub struct Options {
     pub platform: Option<String>,
     /// Limits against hostile input.
     pub limits: Limits,
+    /// Where to cache what extractors want from each image layer.
+    pub cache: Option<crate::cache::LayerCache>,
 }
 
 /// What an image is.
@@ -63,9 +65,9 @@ fn io_err(path: &str) -> impl Fn(std::io::Error) -> Error + '_ {
 /// Which files to keep.
 pub type Want = dyn Fn(&str) -> bool + Sync;
 
-/// Opens a target and reads the files extractors want.
+/// Opens a target and reads the files extractors want (through the layer cache, if any).
 pub fn open(target: &Path, opts: &Options) -> Result<(&'static str, FsView, Option<ImageInfo>)> {
-    open_with(target, opts, &crate::extract::wants)
+    open_impl(target, opts, &crate::extract::wants, opts.cache.as_ref())
 }
 
 /// Opens a target and keeps the files `want` selects (absolute paths inside it).
@@ -74,11 +76,20 @@ pub fn open_with(
     opts: &Options,
     want: &Want,
 ) -> Result<(&'static str, FsView, Option<ImageInfo>)> {
+    open_impl(target, opts, want, None)
+}
+
+fn open_impl(
+    target: &Path,
+    opts: &Options,
+    want: &Want,
+    cache: Option<&crate::cache::LayerCache>,
+) -> Result<(&'static str, FsView, Option<ImageInfo>)> {
     let name = target.display().to_string();
     let meta = fs_err::metadata(target).map_err(io_err(&name))?;
     if meta.is_dir() {
         if target.join("oci-layout").is_file() && target.join("index.json").is_file() {
-            let (view, info) = oci_layout(target, opts, want)?;
+            let (view, info) = oci_layout(target, opts, want, cache)?;
             return Ok(("image", view, Some(info)));
         }
         let mut view = FsView::default();
@@ -425,7 +436,12 @@ fn platform_matches(p: &Platform, want: &str) -> bool {
         && (variant.is_none() || p.variant.as_deref() == variant)
 }
 
-fn oci_layout(root: &Path, opts: &Options, want: &Want) -> Result<(FsView, ImageInfo)> {
+fn oci_layout(
+    root: &Path,
+    opts: &Options,
+    want: &Want,
+    cache: Option<&crate::cache::LayerCache>,
+) -> Result<(FsView, ImageInfo)> {
     let mut index: Index = read_json(&root.join("index.json"), 16 << 20)?;
     let platform = opts.platform.clone().unwrap_or_else(host_platform);
     let mut tags = Vec::new();
@@ -479,7 +495,22 @@ fn oci_layout(root: &Path, opts: &Options, want: &Want) -> Result<(FsView, Image
             digest: Some(desc.digest.clone()),
         });
         jobs.push(Box::new(move || {
-            read_blob_layer(&path, Some(&digest), Some(diff), &limits, want)
+            let Some(cache) = cache else {
+                return read_blob_layer(&path, Some(&digest), Some(diff), &limits, want);
+            };
+            let keys = crate::extract::cache_keys();
+            let versions: Vec<(&str, u32)> = keys.iter().map(|(n, v, _)| (*n, *v)).collect();
+            if let Some(hit) = cache.load(&diff, &versions) {
+                tracing::debug!(layer = %diff, "layer cache hit");
+                return Ok(hit);
+            }
+            let layer = read_blob_layer(&path, Some(&digest), Some(diff.clone()), &limits, want)?;
+            if layer.warnings.is_empty() {
+                let entries: Vec<crate::cache::Key<'_>> =
+                    keys.iter().map(|(n, v, w)| (*n, *v, w.as_ref())).collect();
+                cache.store(&diff, &layer, &entries);
+            }
+            Ok(layer)
         }));
     }
     let view = merge_layers(jobs)?;

@@ -115,6 +115,9 @@ pub(crate) struct SbomArgs {
     /// Platform to pick from a multi-platform image (os/arch[/variant]) [default: the host's]
     #[arg(long, value_name = "OS/ARCH")]
     pub(crate) platform: Option<String>,
+    /// Read every image layer again instead of using the layer cache in the data directory
+    #[arg(long)]
+    pub(crate) no_cache: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

@@ -82,7 +82,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match &cli.command {
             Command::Db(cmd) => db::run(&cli, cmd).await,
-            Command::Sbom(args) => sbom::run(args).await,
+            Command::Sbom(args) => sbom::run(&cli, args).await,
         }
     });
     match result {

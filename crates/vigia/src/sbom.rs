@@ -4,13 +4,21 @@ use std::io::Write;
 
 use anyhow::{Context, Result};
 
-use crate::cli::{SbomArgs, SbomFormat};
+use crate::cli::{Cli, SbomArgs, SbomFormat};
 use crate::exit;
 use crate::output;
 
-pub(crate) async fn run(args: &SbomArgs) -> Result<u8> {
+pub(crate) async fn run(cli: &Cli, args: &SbomArgs) -> Result<u8> {
+    let cache = if args.no_cache {
+        None
+    } else {
+        crate::db::data_dir(cli)
+            .ok()
+            .map(|d| vigia_inventory::cache::LayerCache::new(d.join("cache").join("layers")))
+    };
     let opts = vigia_inventory::source::Options {
         platform: args.platform.clone(),
+        cache,
         ..Default::default()
     };
     let target = args.target.clone();

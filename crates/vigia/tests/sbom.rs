@@ -7,9 +7,13 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
+/// Runs vigia with a data directory of its own (the layer cache lives there),
+/// unless the arguments name one.
 fn vigia(args: &[&str]) -> Output {
+    let home = tempfile::tempdir().unwrap();
     Command::new(env!("CARGO_BIN_EXE_vigia"))
         .args(args)
+        .env("VIGIA_HOME", home.path())
         .stdin(Stdio::null())
         .output()
         .unwrap()
@@ -271,4 +275,50 @@ fn hostile_and_broken_inputs_give_clear_errors_not_panics() {
     let out = vigia(&["sbom", junk.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("junk.bin"));
+}
+
+#[test]
+fn the_layer_cache_serves_layers_without_reading_them_again() {
+    let data = tempfile::tempdir().unwrap();
+    let img = tempfile::tempdir().unwrap();
+    vigia_test_support::copy_dir(&targets().join("debian12-app"), img.path());
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "--data-dir",
+            data.path().to_str().unwrap(),
+            "sbom",
+            img.path().to_str().unwrap(),
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        vigia(&args)
+    };
+    let first = run(&[]);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let layers = fs_err::read_dir(data.path().join("cache/layers"))
+        .unwrap()
+        .count();
+    assert_eq!(layers, 4, "one cache folder per layer");
+    // Remove the biggest layer's blob: the cached run does not need it, an uncached one does.
+    fs_err::remove_file(
+        img.path()
+            .join("blobs/sha256/2e3e054c83441750af273dfb698dc6c0305a1273007450ba57c1e7b971494229"),
+    )
+    .unwrap();
+    let cached = run(&[]);
+    assert!(
+        cached.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cached.stderr)
+    );
+    let a: Value = serde_json::from_slice(&first.stdout).unwrap();
+    let b: Value = serde_json::from_slice(&cached.stdout).unwrap();
+    assert_eq!(a["packages"], b["packages"]);
+    let uncached = run(&["--no-cache"]);
+    assert_eq!(uncached.status.code(), Some(1));
 }

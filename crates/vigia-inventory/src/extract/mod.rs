@@ -66,6 +66,21 @@ pub fn all() -> Vec<Box<dyn Extractor>> {
     ]
 }
 
+/// An owned layer-cache key: (extractor name, version, wanted paths).
+pub type OwnedKey = (&'static str, u32, Box<dyn Fn(&str) -> bool + Sync>);
+
+/// The layer-cache keys: every extractor's (name, version, wanted paths), and
+/// OS detection's.
+#[must_use]
+pub fn cache_keys() -> Vec<OwnedKey> {
+    let mut keys: Vec<OwnedKey> = vec![("os/release", 1, Box::new(os::wants))];
+    for e in all() {
+        let (name, version) = (e.name(), e.version());
+        keys.push((name, version, Box::new(move |p: &str| e.wants(p))));
+    }
+    keys
+}
+
 /// Whether any extractor, or OS detection, wants `path`.
 #[must_use]
 pub fn wants(path: &str) -> bool {
