@@ -5,6 +5,7 @@
 mod apk;
 mod cargo;
 mod dpkg;
+mod locks;
 mod npm;
 mod os;
 mod python;
@@ -63,6 +64,15 @@ pub fn all() -> Vec<Box<dyn Extractor>> {
         Box::new(npm::PackageLock),
         Box::new(npm::NodeModules),
         Box::new(cargo::CargoLock),
+        Box::new(locks::Requirements),
+        Box::new(locks::PythonTomlLock),
+        Box::new(locks::PipfileLock),
+        Box::new(locks::YarnLock),
+        Box::new(locks::GemfileLock),
+        Box::new(locks::Gemspec),
+        Box::new(locks::Composer),
+        Box::new(locks::DotNet),
+        Box::new(locks::GoMod),
     ]
 }
 
@@ -147,6 +157,7 @@ pub fn run(view: &FsView) -> Inventory {
         }
         ctx.covered.extend(covers);
     }
+    drop_declared_duplicates(&mut packages);
     packages.sort();
     packages.dedup();
     status.extractors = counts.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
@@ -156,6 +167,30 @@ pub fn run(view: &FsView) -> Inventory {
         status,
         ..Inventory::default()
     }
+}
+
+/// A Python package pinned in a requirements file or lockfile and installed in
+/// the same resource at that version is one package: the installed one (with its
+/// dist-info path and layer) stays, the declaration goes.
+fn drop_declared_duplicates(packages: &mut Vec<Package>) {
+    let installed: BTreeSet<(String, String)> = packages
+        .iter()
+        .filter(|p| p.found_by == "python/dist-info")
+        .map(|p| {
+            (
+                vigia_model::normalize_name("PyPI", &p.name),
+                p.version.clone(),
+            )
+        })
+        .collect();
+    packages.retain(|p| {
+        p.kind != "pypi"
+            || p.found_by == "python/dist-info"
+            || !installed.contains(&(
+                vigia_model::normalize_name("PyPI", &p.name),
+                p.version.clone(),
+            ))
+    });
 }
 
 /// Builds a package URL; `namespace` and qualifiers optional.
@@ -218,11 +253,20 @@ mod tests {
         assert_eq!(
             sorted,
             [
+                "dotnet/deps",
+                "go/go-mod",
                 "javascript/node-modules",
                 "javascript/package-lock",
+                "javascript/yarn-lock",
                 "os/apk",
                 "os/dpkg",
+                "php/composer",
                 "python/dist-info",
+                "python/pipfile-lock",
+                "python/requirements",
+                "python/toml-lock",
+                "ruby/gemfile-lock",
+                "ruby/gemspec",
                 "rust/cargo-lock"
             ]
         );
