@@ -100,6 +100,13 @@ pub fn wants(path: &str) -> bool {
     os::wants(path) || ALL.with(|all| all.iter().any(|e| e.wants(path)))
 }
 
+/// Runs one extractor, by name, on one file: for fuzzing and tests.
+#[must_use]
+pub fn run_one(name: &str, path: &str, data: &[u8]) -> Option<Found> {
+    let ex = all().into_iter().find(|e| e.name() == name)?;
+    Some(ex.extract(path, data, &Ctx::default()))
+}
+
 /// Key of a package for layer attribution.
 fn key(p: &Package) -> (String, String, String) {
     (p.kind.clone(), p.name.clone(), p.version.clone())

@@ -1,0 +1,11 @@
+//! Fuzzes the os/dpkg extractor: any bytes must give packages and warnings, never a panic.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let found = vigia_inventory::extract::run_one("os/dpkg", "/var/lib/dpkg/status", data).expect("registered extractor");
+    for p in &found.packages {
+        assert!(!p.name.is_empty() && !p.purl.is_empty());
+    }
+});
