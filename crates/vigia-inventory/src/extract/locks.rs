@@ -254,8 +254,11 @@ impl Extractor for YarnLock {
                     .next()
                     .unwrap_or_default()
                     .trim_matches('"');
-                let at = first[1..].find('@').map(|i| i + 1);
-                name = at.map(|i| first[..i].to_owned());
+                let at = first
+                    .get(1..)
+                    .and_then(|rest| rest.find('@'))
+                    .map(|i| i + 1);
+                name = at.map(|i| first[..i].to_owned()).filter(|n| !n.is_empty());
             } else if let (Some(n), Some(v)) = (&name, line.trim().strip_prefix("version ")) {
                 let v = v.trim_matches('"');
                 if seen.insert((n.clone(), v.to_owned())) {

@@ -104,7 +104,11 @@ pub fn wants(path: &str) -> bool {
 #[must_use]
 pub fn run_one(name: &str, path: &str, data: &[u8]) -> Option<Found> {
     let ex = all().into_iter().find(|e| e.name() == name)?;
-    Some(ex.extract(path, data, &Ctx::default()))
+    let mut found = ex.extract(path, data, &Ctx::default());
+    found
+        .packages
+        .retain(|p| !p.name.trim().is_empty() && !p.version.trim().is_empty());
+    Some(found)
 }
 
 /// Key of a package for layer attribution.
@@ -156,6 +160,19 @@ pub fn run(view: &FsView) -> Inventory {
                     }
                     p.layer = layer;
                 }
+                // A record without a name or version is not a package.
+                let (kept, empty): (Vec<Package>, Vec<Package>) = found
+                    .packages
+                    .into_iter()
+                    .partition(|p| !p.name.trim().is_empty() && !p.version.trim().is_empty());
+                for p in empty {
+                    found.warnings.push(Warning {
+                        path: p.path,
+                        line: None,
+                        message: "a package with an empty name or version; skipped".into(),
+                    });
+                }
+                found.packages = kept;
                 *counts.entry(ex.name()).or_default() += found.packages.len();
                 packages.extend(found.packages);
                 status.warnings.extend(found.warnings);
