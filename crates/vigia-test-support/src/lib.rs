@@ -297,3 +297,87 @@ impl Drop for Postgres {
         };
     }
 }
+
+/// A real OCI registry (Debian's `docker-registry`, the CNCF distribution
+/// server) on a free 127.0.0.1 port, plain HTTP, optionally with htpasswd
+/// authentication; stopped on drop.
+pub struct Registry {
+    child: Child,
+    _dir: tempfile::TempDir,
+    /// `127.0.0.1:PORT`.
+    pub host: String,
+}
+
+impl Registry {
+    /// Starts a registry; with `user` set, it requires that user and password.
+    #[must_use]
+    pub fn start(user: Option<(&str, &str)>) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let mut conf = format!(
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            dir.path().join("data").display()
+        );
+        if let Some((u, p)) = user {
+            let htpasswd = dir.path().join("htpasswd");
+            let out = Command::new("htpasswd")
+                .args(["-Bbn", u, p])
+                .output()
+                .expect("htpasswd (apache2-utils) runs");
+            assert!(out.status.success());
+            fs_err::write(&htpasswd, out.stdout).unwrap();
+            conf.push_str(&format!(
+                "auth:\n  htpasswd:\n    realm: vigia-test\n    path: {}\n",
+                htpasswd.display()
+            ));
+        }
+        let conf_path = dir.path().join("config.yml");
+        fs_err::write(&conf_path, conf).unwrap();
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(&conf_path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("docker-registry is not installed: `apt-get install docker-registry` (.ci/run does this)");
+        wait_for_port(port);
+        Self {
+            child,
+            _dir: dir,
+            host: format!("127.0.0.1:{port}"),
+        }
+    }
+
+    /// Pushes an OCI layout's tagged image with a real client (`skopeo copy`).
+    pub fn push(
+        &self,
+        layout: &Path,
+        layout_ref: &str,
+        repo_tag: &str,
+        creds: Option<(&str, &str)>,
+    ) {
+        let mut cmd = Command::new("skopeo");
+        cmd.args(["--insecure-policy", "copy", "--dest-tls-verify=false"]);
+        if let Some((u, p)) = creds {
+            cmd.arg(format!("--dest-creds={u}:{p}"));
+        }
+        let out = cmd
+            .arg(format!("oci:{}:{layout_ref}", layout.display()))
+            .arg(format!("docker://{}/{repo_tag}", self.host))
+            .output()
+            .expect("skopeo is not installed: `apt-get install skopeo` (.ci/run does this)");
+        assert!(
+            out.status.success(),
+            "skopeo copy failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

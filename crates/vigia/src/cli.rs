@@ -87,6 +87,7 @@ pub(crate) enum Command {
     /// List the packages in an image, root filesystem, function zip or folder (no database needed)
     #[command(after_help = "\
 TARGET is any of:
+  an image in an OCI registry: registry.example:5000/repo:tag or repo@sha256:… (--insecure for plain HTTP)
   an OCI image layout folder (has oci-layout and index.json)
   a `docker save` archive (.tar or .tar.gz, classic or OCI-style)
   a root filesystem folder (a mounted disk or snapshot, or / itself) or a tarball of one
@@ -118,6 +119,21 @@ pub(crate) struct SbomArgs {
     /// Read every image layer again instead of using the layer cache in the data directory
     #[arg(long)]
     pub(crate) no_cache: bool,
+    /// Talk plain HTTP to the registry (a registry on localhost or a lab network)
+    #[arg(long)]
+    pub(crate) insecure: bool,
+    /// Registry user name; the password comes from VIGIA_REGISTRY_PASSWORD (never a flag,
+    /// which other users could read). Without it, ~/.docker/config.json is used, then anonymous access.
+    #[arg(long, value_name = "USER")]
+    pub(crate) username: Option<String>,
+    /// Registry password (from the environment only)
+    #[arg(
+        long = "password-from-env",
+        env = "VIGIA_REGISTRY_PASSWORD",
+        hide = true,
+        hide_env_values = true
+    )]
+    pub(crate) password: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

@@ -3,6 +3,7 @@
 mod cli;
 mod db;
 mod output;
+mod registry;
 mod sbom;
 
 #[global_allocator]

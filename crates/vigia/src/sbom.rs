@@ -21,11 +21,35 @@ pub(crate) async fn run(cli: &Cli, args: &SbomArgs) -> Result<u8> {
         cache,
         ..Default::default()
     };
-    let target = args.target.clone();
-    let inv = tokio::task::spawn_blocking(move || vigia_inventory::inventory(&target, &opts))
-        .await
-        .context("the inventory thread failed")?
-        .with_context(|| format!("cannot inventory {}", args.target.display()))?;
+    let target_str = args.target.display().to_string();
+    let inv = if crate::registry::looks_like_reference(&target_str) {
+        let layout =
+            tempfile::tempdir().context("cannot create a temporary folder for the pull")?;
+        let pull = crate::registry::Pull {
+            reference: &target_str,
+            insecure: args.insecure,
+            username: args.username.clone(),
+            password: args.password.clone(),
+            platform: args.platform.clone(),
+        };
+        let digest = crate::registry::pull_to_layout(&pull, layout.path()).await?;
+        let path = layout.path().to_owned();
+        let mut inv = tokio::task::spawn_blocking(move || vigia_inventory::inventory(&path, &opts))
+            .await
+            .context("the inventory thread failed")?
+            .with_context(|| format!("cannot inventory {target_str}"))?;
+        inv.target.clone_from(&target_str);
+        if let Some(image) = &mut inv.image {
+            image.manifest_digest = Some(digest);
+        }
+        inv
+    } else {
+        let target = args.target.clone();
+        tokio::task::spawn_blocking(move || vigia_inventory::inventory(&target, &opts))
+            .await
+            .context("the inventory thread failed")?
+            .with_context(|| format!("cannot inventory {}", args.target.display()))?
+    };
     for w in &inv.status.warnings {
         let at = w.line.map(|l| format!(":{l}")).unwrap_or_default();
         output::warning(&format!("{}{at}: {}", w.path, w.message));

@@ -1,0 +1,160 @@
+//! Pulling an image from an OCI distribution registry into a temporary OCI
+//! layout, which the inventory then reads like any other layout (layer cache
+//! and digest checks included). Anonymous, basic and bearer-token auth (the
+//! token dance is `oci-client`'s), credentials from the flags, the environment
+//! or `~/.docker/config.json`, manifest lists resolved to one platform.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use base64::Engine;
+use oci_client::client::{ClientConfig, ClientProtocol};
+use oci_client::manifest::ImageIndexEntry;
+use oci_client::secrets::RegistryAuth;
+use oci_client::{Client, Reference};
+use sha2::{Digest, Sha256};
+
+/// Whether `target` names a registry image rather than a local path
+/// (`registry.example:5000/repo:tag`, `repo@sha256:…`).
+pub(crate) fn looks_like_reference(target: &str) -> bool {
+    !Path::new(target).exists()
+        && !target.starts_with(['.', '/', '~'])
+        && target.contains('/')
+        && Reference::try_from(target).is_ok()
+}
+
+/// Credentials for `registry` from `~/.docker/config.json` (or `$DOCKER_CONFIG`).
+fn docker_config_auth(registry: &str) -> Option<RegistryAuth> {
+    let dir = std::env::var_os("DOCKER_CONFIG")
+        .map(std::path::PathBuf::from)
+        .or_else(|| dirs::home_dir().map(|h| h.join(".docker")))?;
+    let text = fs_err::read_to_string(dir.join("config.json")).ok()?;
+    let doc: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let auths = doc.get("auths")?.as_object()?;
+    let entry = auths.iter().find(|(k, _)| {
+        let host = k
+            .trim_start_matches("https://")
+            .trim_start_matches("http://")
+            .split('/')
+            .next()
+            .unwrap_or_default();
+        host == registry || (registry == "docker.io" && host == "index.docker.io")
+    })?;
+    let encoded = entry.1.get("auth")?.as_str()?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, pass) = text.split_once(':')?;
+    Some(RegistryAuth::Basic(user.to_owned(), pass.to_owned()))
+}
+
+/// Picks one manifest of a manifest list.
+type Resolver = Box<dyn Fn(&[ImageIndexEntry]) -> Option<String> + Send + Sync>;
+
+fn platform_resolver(want: String) -> Resolver {
+    Box::new(move |entries| {
+        let mut parts = want.split('/');
+        let (os, arch, variant) = (parts.next(), parts.next(), parts.next());
+        entries
+            .iter()
+            .find(|e| {
+                e.platform.as_ref().is_some_and(|p| {
+                    Some(p.os.to_string().as_str()) == os
+                        && Some(p.architecture.to_string().as_str()) == arch
+                        && (variant.is_none() || p.variant.as_deref() == variant)
+                })
+            })
+            .map(|e| e.digest.clone())
+    })
+}
+
+/// Pull options.
+pub(crate) struct Pull<'a> {
+    pub(crate) reference: &'a str,
+    pub(crate) insecure: bool,
+    pub(crate) username: Option<String>,
+    pub(crate) password: Option<String>,
+    pub(crate) platform: Option<String>,
+}
+
+fn write_blob(dir: &Path, data: &[u8]) -> Result<String> {
+    let digest = format!("sha256:{}", hex::encode(Sha256::digest(data)));
+    fs_err::write(dir.join("blobs/sha256").join(&digest[7..]), data)?;
+    Ok(digest)
+}
+
+/// Pulls the image into `dir` as an OCI layout; returns the manifest digest.
+pub(crate) async fn pull_to_layout(p: &Pull<'_>, dir: &Path) -> Result<String> {
+    // reqwest's rustls uses ring; make it the process default for oci-client too.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let reference = Reference::try_from(p.reference)
+        .with_context(|| format!("{} is not an image reference", p.reference))?;
+    let platform = p.platform.clone().unwrap_or_else(|| {
+        let arch = match std::env::consts::ARCH {
+            "x86_64" => "amd64",
+            "aarch64" => "arm64",
+            other => other,
+        };
+        format!("linux/{arch}")
+    });
+    let config = ClientConfig {
+        protocol: if p.insecure {
+            ClientProtocol::Http
+        } else {
+            ClientProtocol::Https
+        },
+        platform_resolver: Some(platform_resolver(platform.clone())),
+        ..ClientConfig::default()
+    };
+    let client = Client::new(config);
+    let registry = reference.resolve_registry().to_owned();
+    let auth = match (&p.username, &p.password) {
+        (Some(u), Some(pw)) => RegistryAuth::Basic(u.clone(), pw.clone()),
+        (Some(_), None) => bail!("--username needs a password: set VIGIA_REGISTRY_PASSWORD"),
+        _ => docker_config_auth(&registry).unwrap_or(RegistryAuth::Anonymous),
+    };
+    let (manifest, digest, config_json) = client.pull_manifest_and_config(&reference, &auth).await.map_err(|e| {
+        let msg = e.to_string();
+        if msg.contains("401") || msg.to_ascii_lowercase().contains("unauthorized") || msg.to_ascii_lowercase().contains("auth") {
+            anyhow::anyhow!("{}: the registry {registry} refused access ({msg}); give --username with VIGIA_REGISTRY_PASSWORD, or log in with `docker login`", p.reference)
+        } else {
+            anyhow::anyhow!("{}: cannot pull the manifest from {registry}: {msg}", p.reference)
+        }
+    })?;
+    fs_err::create_dir_all(dir.join("blobs/sha256"))?;
+    fs_err::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#)?;
+    let config_digest = write_blob(dir, config_json.as_bytes())?;
+    if config_digest != manifest.config.digest {
+        bail!(
+            "{}: the config blob's digest is {config_digest}, the manifest says {}",
+            p.reference,
+            manifest.config.digest
+        );
+    }
+    for layer in &manifest.layers {
+        let hex = layer
+            .digest
+            .strip_prefix("sha256:")
+            .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
+            .with_context(|| format!("unsupported layer digest {}", layer.digest))?;
+        let file = tokio::fs::File::create(dir.join("blobs/sha256").join(hex)).await?;
+        client
+            .pull_blob(&reference, layer, file)
+            .await
+            .with_context(|| format!("{}: cannot pull layer {}", p.reference, layer.digest))?;
+    }
+    let manifest_bytes = serde_json::to_vec(&manifest)?;
+    let manifest_digest = write_blob(dir, &manifest_bytes)?;
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "manifests": [{
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": manifest_digest,
+            "size": manifest_bytes.len(),
+            "annotations": {"org.opencontainers.image.ref.name": p.reference},
+        }],
+    });
+    fs_err::write(dir.join("index.json"), serde_json::to_vec(&index)?)?;
+    Ok(digest)
+}

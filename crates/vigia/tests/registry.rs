@@ -1,0 +1,145 @@
+//! `vigia sbom` against a real OCI registry on 127.0.0.1, with `debian12-app`
+//! pushed by a real client: anonymous, basic auth by flag and environment, and
+//! credentials from a docker config file.
+
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn vigia(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let home = tempfile::tempdir().unwrap();
+    let mut c = Command::new(env!("CARGO_BIN_EXE_vigia"));
+    c.args(args)
+        .env("VIGIA_HOME", home.path())
+        .env_remove("VIGIA_REGISTRY_PASSWORD")
+        .env("DOCKER_CONFIG", home.path().join("no-docker"));
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.stdin(Stdio::null()).output().unwrap()
+}
+
+fn packages(out: &Output) -> Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["packages"].clone()
+}
+
+fn local() -> Value {
+    let layout = vigia_test_support::shared_dir().join("targets/debian12-app");
+    packages(&vigia(
+        &["sbom", layout.to_str().unwrap(), "--format", "json"],
+        &[],
+    ))
+}
+
+#[test]
+fn anonymous_pull_gives_the_same_inventory_as_the_layout() {
+    let reg = vigia_test_support::Registry::start(None);
+    let layout = vigia_test_support::shared_dir().join("targets/debian12-app");
+    reg.push(
+        &layout,
+        "vigia/debian12-app:latest",
+        "vigia/debian12-app:latest",
+        None,
+    );
+    let reference = format!("{}/vigia/debian12-app:latest", reg.host);
+    let out = vigia(&["sbom", &reference, "--insecure", "--format", "json"], &[]);
+    let pulled = packages(&out);
+    assert_eq!(pulled, local());
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["target"], reference);
+    assert!(
+        doc["image"]["manifest_digest"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:")
+    );
+    // By digest too.
+    let digest = doc["image"]["manifest_digest"].as_str().unwrap();
+    let by_digest = format!("{}/vigia/debian12-app@{digest}", reg.host);
+    assert_eq!(
+        packages(&vigia(
+            &["sbom", &by_digest, "--insecure", "--format", "json"],
+            &[]
+        )),
+        pulled
+    );
+    // A missing tag is an error naming it.
+    let out = vigia(
+        &[
+            "sbom",
+            &format!("{}/vigia/debian12-app:nope", reg.host),
+            "--insecure",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("debian12-app:nope"));
+}
+
+#[test]
+fn authenticated_pull_by_flag_env_and_docker_config() {
+    let reg = vigia_test_support::Registry::start(Some(("vigia", "s3cret-pass")));
+    let layout = vigia_test_support::shared_dir().join("targets/debian12-app");
+    reg.push(
+        &layout,
+        "vigia/debian12-app:latest",
+        "private/app:1",
+        Some(("vigia", "s3cret-pass")),
+    );
+    let reference = format!("{}/private/app:1", reg.host);
+    // No credentials: refused, with a hint.
+    let out = vigia(&["sbom", &reference, "--insecure"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("refused access") || err.contains("401"),
+        "{err}"
+    );
+    // Wrong password: refused too.
+    let out = vigia(
+        &["sbom", &reference, "--insecure", "--username", "vigia"],
+        &[("VIGIA_REGISTRY_PASSWORD", "wrong")],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    // Right password from the environment.
+    let expected = local();
+    let out = vigia(
+        &[
+            "sbom",
+            &reference,
+            "--insecure",
+            "--username",
+            "vigia",
+            "--format",
+            "json",
+        ],
+        &[("VIGIA_REGISTRY_PASSWORD", "s3cret-pass")],
+    );
+    assert_eq!(packages(&out), expected);
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("s3cret-pass"),
+        "the password is never printed"
+    );
+    // From a docker config file.
+    let docker = tempfile::tempdir().unwrap();
+    let auth = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        b"vigia:s3cret-pass",
+    );
+    fs_err::write(
+        docker.path().join("config.json"),
+        format!(r#"{{"auths": {{"{}": {{"auth": "{auth}"}}}}}}"#, reg.host),
+    )
+    .unwrap();
+    let out = vigia(
+        &["sbom", &reference, "--insecure", "--format", "json"],
+        &[("DOCKER_CONFIG", docker.path().to_str().unwrap())],
+    );
+    assert_eq!(packages(&out), expected);
+}
