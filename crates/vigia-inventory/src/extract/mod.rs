@@ -5,6 +5,7 @@
 mod apk;
 mod cargo;
 mod dpkg;
+mod java;
 mod locks;
 mod npm;
 mod os;
@@ -73,6 +74,7 @@ pub fn all() -> Vec<Box<dyn Extractor>> {
         Box::new(locks::Composer),
         Box::new(locks::DotNet),
         Box::new(locks::GoMod),
+        Box::new(java::JavaArchive),
     ]
 }
 
@@ -279,6 +281,7 @@ mod tests {
             [
                 "dotnet/deps",
                 "go/go-mod",
+                "java/archive",
                 "javascript/node-modules",
                 "javascript/package-lock",
                 "javascript/yarn-lock",
