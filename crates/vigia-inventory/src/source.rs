@@ -65,6 +65,26 @@ fn io_err(path: &str) -> impl Fn(std::io::Error) -> Error + '_ {
 /// Which files to keep.
 pub type Want = dyn Fn(&str) -> bool + Sync;
 
+/// The largest executable looked into for embedded build info.
+const MAX_BINARY_BYTES: u64 = 512 << 20;
+
+/// Whether an executable at `path` should be read to look for build info.
+fn sniffs(path: &str, size: u64, mode: u32, want: &Want) -> bool {
+    mode & 0o111 != 0
+        && (1024..=MAX_BINARY_BYTES).contains(&size)
+        && want(&format!("{path}{}", crate::extract::gobinary::SUFFIX))
+}
+
+/// Keeps only the build-info payload of a binary, under its synthetic path.
+fn keep_build_info(path: &str, data: &[u8], files: &mut Vec<(String, Vec<u8>)>) {
+    if let Some(payload) = crate::extract::gobinary::sniff(data) {
+        files.push((
+            format!("{path}{}", crate::extract::gobinary::SUFFIX),
+            payload,
+        ));
+    }
+}
+
 /// Opens a target and reads the files extractors want (through the layer cache, if any).
 pub fn open(target: &Path, opts: &Options) -> Result<(&'static str, FsView, Option<ImageInfo>)> {
     open_impl(target, opts, &crate::extract::wants, opts.cache.as_ref())
@@ -229,10 +249,20 @@ fn read_layer<R: Read>(
             }
             continue;
         }
-        if !(kind.is_file() || kind == tar::EntryType::Continuous) || !want(&path) {
+        if !(kind.is_file() || kind == tar::EntryType::Continuous) {
             continue;
         }
         let size = entry.header().size().unwrap_or(0);
+        if !want(&path) {
+            if sniffs(&path, size, entry.header().mode().unwrap_or(0), want) {
+                let mut data = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+                entry.read_to_end(&mut data).map_err(|e| {
+                    invalid(name, format!("truncated or corrupt layer at {path}: {e}"))
+                })?;
+                keep_build_info(&path, &data, &mut out.files);
+            }
+            continue;
+        }
         if size > limits.max_file_bytes {
             out.warnings.push(Warning {
                 path: format!("{name}:{path}"),
@@ -648,6 +678,12 @@ fn tarball(
                 .read_to_end(&mut data)
                 .map_err(|e| invalid(&name, format!("truncated archive at {path}: {e}")))?;
             rootfs.files.push((path, data));
+        } else if sniffs(&path, size, entry.header().mode().unwrap_or(0), want) {
+            let mut data = Vec::new();
+            entry
+                .read_to_end(&mut data)
+                .map_err(|e| invalid(&name, format!("truncated archive at {path}: {e}")))?;
+            keep_build_info(&path, &data, &mut rootfs.files);
         }
     }
     for (path, target) in hardlinks {
@@ -855,7 +891,15 @@ fn walk_dir(
             }
         } else if meta.is_dir() {
             walk_dir(root, &path, opts, want, out, depth + 1)?;
-        } else if meta.is_file() && want(&vpath) {
+        } else if meta.is_file() && !want(&vpath) {
+            use std::os::unix::fs::PermissionsExt;
+            let Ok(m) = entry.metadata() else { continue };
+            if sniffs(&vpath, m.len(), m.permissions().mode(), want)
+                && let Ok(data) = fs_err::read(&path)
+            {
+                keep_build_info(&vpath, &data, &mut out.files);
+            }
+        } else if meta.is_file() {
             let size = entry.metadata().map_or(0, |m| m.len());
             if size > opts.limits.max_file_bytes {
                 out.warnings.push(Warning {

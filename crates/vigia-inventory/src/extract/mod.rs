@@ -5,6 +5,7 @@
 mod apk;
 mod cargo;
 mod dpkg;
+pub mod gobinary;
 mod java;
 mod locks;
 mod npm;
@@ -75,6 +76,7 @@ pub fn all() -> Vec<Box<dyn Extractor>> {
         Box::new(locks::DotNet),
         Box::new(locks::GoMod),
         Box::new(java::JavaArchive),
+        Box::new(gobinary::GoBinary),
     ]
 }
 
@@ -280,6 +282,7 @@ mod tests {
             sorted,
             [
                 "dotnet/deps",
+                "go/binary",
                 "go/go-mod",
                 "java/archive",
                 "javascript/node-modules",
