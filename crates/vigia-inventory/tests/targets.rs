@@ -240,3 +240,75 @@ fn go_binaries_report_their_toolchain() {
         )]
     );
 }
+
+/// A real rpm database, made here by Debian's `rpmbuild` and `rpm`.
+#[test]
+fn rpm_sqlite_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let top = dir.path().join("build");
+    fs_err::create_dir_all(top.join("SPECS")).unwrap();
+    fs_err::write(
+        top.join("SPECS/hello.spec"),
+        "Name: vigia-hello\nVersion: 1.2.3\nRelease: 4.el9\nEpoch: 2\nSummary: t\nLicense: MIT\nBuildArch: noarch\n%description\nt\n%files\n",
+    )
+    .unwrap();
+    let run = |cmd: &str, args: &[&str]| {
+        let out = std::process::Command::new(cmd)
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("{cmd}: {e} (Debian's rpm package; .ci/run installs it)"));
+        assert!(
+            out.status.success(),
+            "{cmd}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(
+        "rpmbuild",
+        &[
+            "--define",
+            &format!("_topdir {}", top.display()),
+            "-bb",
+            top.join("SPECS/hello.spec").to_str().unwrap(),
+        ],
+    );
+    let root = dir.path().join("root");
+    let db = root.join("var/lib/rpm");
+    fs_err::create_dir_all(&db).unwrap();
+    fs_err::create_dir_all(root.join("etc")).unwrap();
+    fs_err::write(
+        root.join("etc/os-release"),
+        "ID=\"rhel\"\nVERSION_ID=\"9.4\"\n",
+    )
+    .unwrap();
+    run("rpm", &["--dbpath", db.to_str().unwrap(), "--initdb"]);
+    let rpm = top.join("RPMS/noarch/vigia-hello-1.2.3-4.el9.noarch.rpm");
+    run(
+        "rpm",
+        &[
+            "--dbpath",
+            db.to_str().unwrap(),
+            "-i",
+            "--nodeps",
+            "--justdb",
+            rpm.to_str().unwrap(),
+        ],
+    );
+    let inv = inventory(&root, &Options::default()).unwrap();
+    assert!(inv.status.warnings.is_empty(), "{:?}", inv.status.warnings);
+    let p = inv
+        .packages
+        .iter()
+        .find(|p| p.kind == "rpm")
+        .expect("the rpm package");
+    assert_eq!(
+        (p.name.as_str(), p.version.as_str()),
+        ("vigia-hello", "2:1.2.3-4.el9")
+    );
+    assert_eq!(p.source_name.as_deref(), Some("vigia-hello"));
+    assert_eq!(p.source_version.as_deref(), Some("1.2.3-4.el9"));
+    assert_eq!(
+        p.purl,
+        "pkg:rpm/rhel/vigia-hello@1.2.3-4.el9?arch=noarch&distro=rhel-9.4&epoch=2"
+    );
+}

@@ -11,6 +11,7 @@ mod locks;
 mod npm;
 mod os;
 mod python;
+mod rpm;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -62,6 +63,7 @@ pub fn all() -> Vec<Box<dyn Extractor>> {
     vec![
         Box::new(dpkg::Dpkg),
         Box::new(apk::Apk),
+        Box::new(rpm::RpmDb),
         Box::new(python::DistInfo),
         Box::new(npm::PackageLock),
         Box::new(npm::NodeModules),
@@ -290,6 +292,7 @@ mod tests {
                 "javascript/yarn-lock",
                 "os/apk",
                 "os/dpkg",
+                "os/rpm",
                 "php/composer",
                 "python/dist-info",
                 "python/pipfile-lock",

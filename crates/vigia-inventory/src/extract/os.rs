@@ -81,6 +81,9 @@ pub fn detect(view: &FsView) -> Option<OsInfo> {
             }
         }
         "ubuntu" => Some(format!("Ubuntu:{}", info.version_id)),
+        // Red Hat's OSV ecosystem names products (`Red Hat:enterprise_linux:9::baseos`);
+        // which product a package belongs to is not in the rpm database.
+        "rhel" | "rocky" | "almalinux" | "centos" | "fedora" => None,
         _ => None,
     };
     Some(info)
