@@ -312,3 +312,83 @@ fn rpm_sqlite_database() {
         "pkg:rpm/rhel/vigia-hello@1.2.3-4.el9?arch=noarch&distro=rhel-9.4&epoch=2"
     );
 }
+
+fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(data))
+}
+
+fn read_json_file(path: &Path) -> Value {
+    serde_json::from_str(&fs_err::read_to_string(path).unwrap()).unwrap()
+}
+
+fn blob(root: &Path, digest: &str) -> PathBuf {
+    root.join("blobs/sha256")
+        .join(digest.trim_start_matches("sha256:"))
+}
+
+/// The same image with every layer recompressed with zstd gives the same inventory.
+#[test]
+fn zstd_layers() {
+    let src = targets().join("debian12-app");
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    vigia_test_support::copy_dir(&src, root);
+    let index = read_json_file(&root.join("index.json"));
+    let mdigest = index["manifests"][0]["digest"].as_str().unwrap().to_owned();
+    let mut manifest = read_json_file(&blob(root, &mdigest));
+    for layer in manifest["layers"].as_array_mut().unwrap() {
+        let gz = fs_err::read(blob(root, layer["digest"].as_str().unwrap())).unwrap();
+        let mut tar = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut tar).unwrap();
+        let zst = zstd::encode_all(&tar[..], 3).unwrap();
+        let digest = format!("sha256:{}", sha256_hex(&zst));
+        fs_err::write(blob(root, &digest), &zst).unwrap();
+        layer["digest"] = Value::String(digest);
+        layer["size"] = Value::from(zst.len());
+        layer["mediaType"] = Value::String("application/vnd.oci.image.layer.v1.tar+zstd".into());
+    }
+    let mbytes = serde_json::to_vec(&manifest).unwrap();
+    let new_mdigest = format!("sha256:{}", sha256_hex(&mbytes));
+    fs_err::write(blob(root, &new_mdigest), &mbytes).unwrap();
+    let mut index = index;
+    index["manifests"][0]["digest"] = Value::String(new_mdigest);
+    index["manifests"][0]["size"] = Value::from(mbytes.len());
+    fs_err::write(root.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+    let a = inventory(&src, &Options::default()).unwrap();
+    let b = inventory(root, &Options::default()).unwrap();
+    assert_eq!(a.packages, b.packages);
+}
+
+/// A multi-platform index: `--platform` picks the image; a platform it lacks is an error.
+#[test]
+fn platform_choice_in_an_image_index() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    vigia_test_support::copy_dir(&targets().join("debian12-app"), root);
+    vigia_test_support::copy_dir(&targets().join("alpine-base/blobs"), &root.join("blobs"));
+    let deb = read_json_file(&targets().join("debian12-app/index.json"))["manifests"][0].clone();
+    let alp = read_json_file(&targets().join("alpine-base/index.json"))["manifests"][0].clone();
+    let entry = |m: &Value, arch: &str| serde_json::json!({"mediaType": m["mediaType"], "digest": m["digest"], "size": m["size"], "platform": {"os": "linux", "architecture": arch}});
+    let list = serde_json::json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [entry(&alp, "arm64"), entry(&deb, "amd64")]});
+    let lbytes = serde_json::to_vec(&list).unwrap();
+    let ldigest = format!("sha256:{}", sha256_hex(&lbytes));
+    fs_err::write(blob(root, &ldigest), &lbytes).unwrap();
+    let index = serde_json::json!({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.index.v1+json", "digest": ldigest, "size": lbytes.len()}]});
+    fs_err::write(root.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+    let pick = |p: &str| {
+        inventory(
+            root,
+            &Options {
+                platform: Some(p.into()),
+                ..Options::default()
+            },
+        )
+    };
+    let arm = pick("linux/arm64").unwrap();
+    assert!(arm.packages.iter().all(|p| p.kind == "apk") && !arm.packages.is_empty());
+    let amd = pick("linux/amd64").unwrap();
+    assert!(amd.packages.iter().any(|p| p.kind == "deb"));
+    let err = pick("linux/s390x").unwrap_err().to_string();
+    assert!(err.contains("no image for platform linux/s390x"), "{err}");
+}
