@@ -216,7 +216,7 @@ impl Extractor for PipfileLock {
     }
 }
 
-/// `yarn.lock` v1 (the classic format; berry's YAML lockfile is not read yet).
+/// `yarn.lock`: v1 (the classic format) here, berry (YAML) in `yaml_locks`.
 pub(super) struct YarnLock;
 
 impl Extractor for YarnLock {
@@ -236,12 +236,7 @@ impl Extractor for YarnLock {
         let mut found = Found::default();
         let text = String::from_utf8_lossy(data);
         if text.contains("__metadata:") {
-            found.warnings.push(Warning {
-                path: path.to_owned(),
-                line: None,
-                message: "yarn berry lockfile: not read yet".into(),
-            });
-            return found;
+            return super::yaml_locks::yarn_berry(path, data, self.name());
         }
         let mut name: Option<String> = None;
         let mut seen = BTreeSet::new();

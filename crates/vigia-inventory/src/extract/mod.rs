@@ -12,6 +12,7 @@ mod npm;
 mod os;
 mod python;
 mod rpm;
+mod yaml_locks;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -72,6 +73,7 @@ pub fn all() -> Vec<Box<dyn Extractor>> {
         Box::new(locks::PythonTomlLock),
         Box::new(locks::PipfileLock),
         Box::new(locks::YarnLock),
+        Box::new(yaml_locks::PnpmLock),
         Box::new(locks::GemfileLock),
         Box::new(locks::Gemspec),
         Box::new(locks::Composer),
@@ -289,6 +291,7 @@ mod tests {
                 "java/archive",
                 "javascript/node-modules",
                 "javascript/package-lock",
+                "javascript/pnpm-lock",
                 "javascript/yarn-lock",
                 "os/apk",
                 "os/dpkg",
