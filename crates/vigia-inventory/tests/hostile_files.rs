@@ -24,6 +24,7 @@ const EXTRACTORS: &[(&str, &str)] = &[
     ("php/composer", "/app/composer.lock"),
     ("dotnet/deps", "/app/a.deps.json"),
     ("go/go-mod", "/app/go.mod"),
+    ("java/pom-xml", "/app/pom.xml"),
 ];
 
 fn token() -> impl Strategy<Value = String> {
@@ -42,6 +43,8 @@ fn token() -> impl Strategy<Value = String> {
         Just(" (".to_owned()),
         Just("==".to_owned()),
         Just("GEM".to_owned()),
+        Just("<project><dependencies><dependency><version>".to_owned()),
+        Just("${".to_owned()),
         Just("__metadata:".to_owned()),
         Just("packages:".to_owned()),
         Just("  resolution: \"a@npm:1\"".to_owned()),

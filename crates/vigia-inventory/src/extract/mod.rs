@@ -10,6 +10,7 @@ mod java;
 mod locks;
 mod npm;
 mod os;
+mod pom;
 mod python;
 mod rpm;
 mod yaml_locks;
@@ -80,6 +81,7 @@ pub fn all() -> Vec<Box<dyn Extractor>> {
         Box::new(locks::DotNet),
         Box::new(locks::GoMod),
         Box::new(java::JavaArchive),
+        Box::new(pom::PomXml),
         Box::new(gobinary::GoBinary),
     ]
 }
@@ -289,6 +291,7 @@ mod tests {
                 "go/binary",
                 "go/go-mod",
                 "java/archive",
+                "java/pom-xml",
                 "javascript/node-modules",
                 "javascript/package-lock",
                 "javascript/pnpm-lock",
