@@ -72,7 +72,8 @@ const MAX_BINARY_BYTES: u64 = 512 << 20;
 fn sniffs(path: &str, size: u64, mode: u32, want: &Want) -> bool {
     mode & 0o111 != 0
         && (1024..=MAX_BINARY_BYTES).contains(&size)
-        && want(&format!("{path}{}", crate::extract::gobinary::SUFFIX))
+        && (want(&format!("{path}{}", crate::extract::gobinary::SUFFIX))
+            || want(&format!("{path}{}", crate::extract::auditable::SUFFIX)))
 }
 
 /// Keeps only the build-info payload of a binary, under its synthetic path.
@@ -80,6 +81,11 @@ fn keep_build_info(path: &str, data: &[u8], files: &mut Vec<(String, Vec<u8>)>) 
     if let Some(payload) = crate::extract::gobinary::sniff(data) {
         files.push((
             format!("{path}{}", crate::extract::gobinary::SUFFIX),
+            payload,
+        ));
+    } else if let Some(payload) = crate::extract::auditable::sniff(data) {
+        files.push((
+            format!("{path}{}", crate::extract::auditable::SUFFIX),
             payload,
         ));
     }

@@ -392,3 +392,53 @@ fn platform_choice_in_an_image_index() {
     let err = pick("linux/s390x").unwrap_err().to_string();
     assert!(err.contains("no image for platform linux/s390x"), "{err}");
 }
+
+/// A real Rust binary carrying a cargo-auditable `.dep-v0` section. The section
+/// is put there by the program itself (`#[link_section]`), with the exact bytes
+/// `cargo auditable` embeds, so the test needs no network and no extra tool.
+#[test]
+fn rust_binaries_built_with_cargo_auditable() {
+    let json = br#"{"packages":[{"name":"app","version":"0.1.0","source":"local","root":true,"dependencies":[1,2]},{"name":"smallvec","version":"1.6.0","source":"crates.io"},{"name":"cc","version":"1.0.0","source":"crates.io","kind":"build"}]}"#;
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    std::io::Write::write_all(&mut z, json).unwrap();
+    let compressed = z.finish().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let krate = dir.path().join("app");
+    fs_err::create_dir_all(krate.join("src")).unwrap();
+    fs_err::write(
+        krate.join("Cargo.toml"),
+        "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n[workspace]\n",
+    )
+    .unwrap();
+    let bytes: Vec<String> = compressed.iter().map(u8::to_string).collect();
+    fs_err::write(
+        krate.join("src/main.rs"),
+        format!(
+            "#[used]\n#[unsafe(link_section = \".dep-v0\")]\nstatic AUDITABLE_VERSION_INFO: [u8; {}] = [{}];\nfn main() {{ println!(\"hi\"); }}\n",
+            compressed.len(),
+            bytes.join(",")
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO"))
+        .args(["build", "--offline", "--quiet"])
+        .current_dir(&krate)
+        .env("CARGO_TARGET_DIR", dir.path().join("target"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let root = dir.path().join("root/usr/local/bin");
+    fs_err::create_dir_all(&root).unwrap();
+    fs_err::copy(dir.path().join("target/debug/app"), root.join("app")).unwrap();
+    let inv = inventory(&dir.path().join("root"), &Options::default()).unwrap();
+    let got: Vec<(&str, &str, &str)> = inv
+        .packages
+        .iter()
+        .map(|p| (p.name.as_str(), p.version.as_str(), p.path.as_str()))
+        .collect();
+    assert_eq!(got, [("smallvec", "1.6.0", "/usr/local/bin/app")]);
+}

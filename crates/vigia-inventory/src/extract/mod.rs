@@ -3,6 +3,7 @@
 //! here (see `docs/adding-an-extractor.md`).
 
 mod apk;
+pub mod auditable;
 mod cargo;
 mod dpkg;
 pub mod gobinary;
@@ -83,6 +84,7 @@ pub fn all() -> Vec<Box<dyn Extractor>> {
         Box::new(java::JavaArchive),
         Box::new(pom::PomXml),
         Box::new(gobinary::GoBinary),
+        Box::new(auditable::RustBinary),
     ]
 }
 
@@ -306,6 +308,7 @@ mod tests {
                 "python/toml-lock",
                 "ruby/gemfile-lock",
                 "ruby/gemspec",
+                "rust/auditable-binary",
                 "rust/cargo-lock"
             ]
         );
