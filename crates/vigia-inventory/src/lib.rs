@@ -96,6 +96,8 @@ pub struct OsInfo {
     /// The OSV ecosystem of its packages (`Debian:12`, `Alpine:v3.18`), when Vigia knows the OS.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub osv_ecosystem: Option<String>,
+    /// Whether Vigia can match this OS's packages against advisories, and if not, why.
+    pub coverage: String,
 }
 
 /// A problem with one file: the rest of the inventory still comes back.

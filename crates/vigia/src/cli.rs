@@ -116,6 +116,12 @@ pub(crate) struct SbomArgs {
     /// Platform to pick from a multi-platform image (os/arch[/variant]) [default: the host's]
     #[arg(long, value_name = "OS/ARCH")]
     pub(crate) platform: Option<String>,
+    /// Largest number of bytes any compressed stream (a layer, an archive) may inflate to
+    #[arg(long, value_name = "BYTES", default_value_t = 32 << 30)]
+    pub(crate) max_inflate: u64,
+    /// Largest single file read for an extractor
+    #[arg(long, value_name = "BYTES", default_value_t = 64 << 20)]
+    pub(crate) max_file_size: u64,
     /// Read every image layer again instead of using the layer cache in the data directory
     #[arg(long)]
     pub(crate) no_cache: bool,

@@ -16,10 +16,15 @@ pub(crate) async fn run(cli: &Cli, args: &SbomArgs) -> Result<u8> {
             .ok()
             .map(|d| vigia_inventory::cache::LayerCache::new(d.join("cache").join("layers")))
     };
+    let limits = vigia_inventory::Limits {
+        max_inflated_bytes: args.max_inflate,
+        max_file_bytes: args.max_file_size,
+        ..Default::default()
+    };
     let opts = vigia_inventory::source::Options {
         platform: args.platform.clone(),
         cache,
-        ..Default::default()
+        limits,
     };
     let target_str = args.target.display().to_string();
     let inv = if crate::registry::looks_like_reference(&target_str) {
@@ -83,9 +88,7 @@ fn table(inv: &vigia_inventory::Inventory) -> String {
         out.push_str(&format!(
             "OS: {} ({})\n",
             os.pretty_name.as_deref().unwrap_or(&os.id),
-            os.osv_ecosystem
-                .as_deref()
-                .unwrap_or("not covered by Vigia's advisories")
+            os.coverage
         ));
     }
     out.push_str(&format!(

@@ -1,7 +1,7 @@
 //! `vigia sbom` end to end: formats valid against the official schemas, the live
 //! host against `dpkg-query`, and hostile inputs.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -321,4 +321,65 @@ fn the_layer_cache_serves_layers_without_reading_them_again() {
     assert_eq!(a["packages"], b["packages"]);
     let uncached = run(&["--no-cache"]);
     assert_eq!(uncached.status.code(), Some(1));
+}
+
+#[test]
+fn a_gzip_bomb_layer_stops_at_the_inflation_cap() {
+    // A root filesystem tarball whose one entry inflates from ~100 KB to 100 MB.
+    let dir = tempfile::tempdir().unwrap();
+    let bomb = dir.path().join("bomb.tar.gz");
+    {
+        let gz = flate2::write::GzEncoder::new(
+            fs_err::File::create(&bomb).unwrap(),
+            flate2::Compression::best(),
+        );
+        let mut b = tar::Builder::new(gz);
+        let mut h = tar::Header::new_gnu();
+        h.set_size(100 << 20);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append_data(
+            &mut h,
+            "var/lib/dpkg/status",
+            std::io::repeat(b'\n').take(100 << 20),
+        )
+        .unwrap();
+        b.into_inner().unwrap().finish().unwrap();
+    }
+    let out = vigia(&["sbom", bomb.to_str().unwrap(), "--max-inflate", "10000000"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bomb.tar.gz") && err.contains("limit"),
+        "{err}"
+    );
+    // Within a generous cap it is just an empty status file.
+    let out = vigia(&[
+        "sbom",
+        bomb.to_str().unwrap(),
+        "--format",
+        "json",
+        "--max-file-size",
+        "200000000",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn os_coverage_is_stated() {
+    let out = vigia(&[
+        "sbom",
+        targets().join("alpine-base").to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let inv: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        inv["os"]["coverage"],
+        "covered: packages match Alpine:v3.18 advisories"
+    );
 }

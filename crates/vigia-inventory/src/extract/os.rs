@@ -86,5 +86,12 @@ pub fn detect(view: &FsView) -> Option<OsInfo> {
         "rhel" | "rocky" | "almalinux" | "centos" | "fedora" => None,
         _ => None,
     };
+    info.coverage = match &info.osv_ecosystem {
+        Some(eco) => format!("covered: packages match {eco} advisories"),
+        None => format!(
+            "not covered: Vigia does not match {} {} packages yet; their vulnerabilities will not be reported",
+            info.id, info.version_id
+        ),
+    };
     Some(info)
 }
