@@ -80,6 +80,33 @@ pub struct Package {
     pub found_by: String,
 }
 
+impl Package {
+    /// A package with no source package, architecture, licence or layer yet.
+    #[must_use]
+    pub fn new(
+        kind: &str,
+        name: &str,
+        version: &str,
+        purl: String,
+        path: &str,
+        found_by: &str,
+    ) -> Self {
+        Self {
+            kind: kind.to_owned(),
+            name: name.to_owned(),
+            version: version.to_owned(),
+            purl,
+            path: path.to_owned(),
+            layer: None,
+            source_name: None,
+            source_version: None,
+            arch: None,
+            license: None,
+            found_by: found_by.to_owned(),
+        }
+    }
+}
+
 /// The operating system of a resource.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
 pub struct OsInfo {

@@ -84,12 +84,30 @@ impl Pending {
 pub struct Update {
     tx: Transaction<'static, Any>,
     backend: Backend,
+    buf: Buffers,
+}
+
+/// Rows waiting, one buffer per table.
+struct Buffers {
     advisories: Pending,
     affected: Pending,
     ids: Pending,
     cvss: Pending,
     kev: Pending,
     epss: Pending,
+}
+
+impl Buffers {
+    fn all(&mut self) -> [&mut Pending; 6] {
+        [
+            &mut self.advisories,
+            &mut self.affected,
+            &mut self.ids,
+            &mut self.cvss,
+            &mut self.kev,
+            &mut self.epss,
+        ]
+    }
 }
 
 impl std::fmt::Debug for Update {
@@ -124,85 +142,87 @@ impl Store {
         Ok(Update {
             tx,
             backend: self.backend,
-            advisories: Pending::new(
-                "advisories",
-                &[
-                    "source",
-                    "id",
-                    "modified",
-                    "published",
-                    "withdrawn",
-                    "summary",
-                    "details",
-                    "aliases",
-                    "related",
-                    "upstream",
-                    "severity",
-                    "refs",
-                    "database_specific",
-                ],
-                "ON CONFLICT (source, id) DO NOTHING",
-            ),
-            affected: Pending::new(
-                "affected",
-                &[
-                    "source",
-                    "advisory_id",
-                    "idx",
-                    "ecosystem",
-                    "name",
-                    "name_norm",
-                    "purl",
-                    "ranges",
-                    "versions",
-                    "severity",
-                    "ecosystem_specific",
-                    "database_specific",
-                ],
-                "ON CONFLICT (source, advisory_id, idx) DO NOTHING",
-            ),
-            ids: Pending::new(
-                "advisory_ids",
-                &["source", "advisory_id", "id", "relation", "same"],
-                "",
-            ),
-            cvss: Pending::new(
-                "cvss",
-                &[
-                    "vuln_id",
-                    "source",
-                    "origin",
-                    "scorer",
-                    "primary_score",
-                    "version",
-                    "vector",
-                    "score",
-                    "severity",
-                ],
-                "",
-            ),
-            kev: Pending::new(
-                "kev",
-                &[
-                    "cve",
-                    "source",
-                    "vendor_project",
-                    "product",
-                    "vulnerability_name",
-                    "date_added",
-                    "due_date",
-                    "ransomware",
-                    "short_description",
-                    "required_action",
-                    "notes",
-                ],
-                "ON CONFLICT (cve) DO NOTHING",
-            ),
-            epss: Pending::new(
-                "epss",
-                &["cve", "source", "score", "percentile", "score_date"],
-                "ON CONFLICT (cve) DO NOTHING",
-            ),
+            buf: Buffers {
+                advisories: Pending::new(
+                    "advisories",
+                    &[
+                        "source",
+                        "id",
+                        "modified",
+                        "published",
+                        "withdrawn",
+                        "summary",
+                        "details",
+                        "aliases",
+                        "related",
+                        "upstream",
+                        "severity",
+                        "refs",
+                        "database_specific",
+                    ],
+                    "ON CONFLICT (source, id) DO NOTHING",
+                ),
+                affected: Pending::new(
+                    "affected",
+                    &[
+                        "source",
+                        "advisory_id",
+                        "idx",
+                        "ecosystem",
+                        "name",
+                        "name_norm",
+                        "purl",
+                        "ranges",
+                        "versions",
+                        "severity",
+                        "ecosystem_specific",
+                        "database_specific",
+                    ],
+                    "ON CONFLICT (source, advisory_id, idx) DO NOTHING",
+                ),
+                ids: Pending::new(
+                    "advisory_ids",
+                    &["source", "advisory_id", "id", "relation", "same"],
+                    "",
+                ),
+                cvss: Pending::new(
+                    "cvss",
+                    &[
+                        "vuln_id",
+                        "source",
+                        "origin",
+                        "scorer",
+                        "primary_score",
+                        "version",
+                        "vector",
+                        "score",
+                        "severity",
+                    ],
+                    "",
+                ),
+                kev: Pending::new(
+                    "kev",
+                    &[
+                        "cve",
+                        "source",
+                        "vendor_project",
+                        "product",
+                        "vulnerability_name",
+                        "date_added",
+                        "due_date",
+                        "ransomware",
+                        "short_description",
+                        "required_action",
+                        "notes",
+                    ],
+                    "ON CONFLICT (cve) DO NOTHING",
+                ),
+                epss: Pending::new(
+                    "epss",
+                    &["cve", "source", "score", "percentile", "score_date"],
+                    "ON CONFLICT (cve) DO NOTHING",
+                ),
+            },
         })
     }
 
@@ -236,14 +256,7 @@ impl Update {
     /// Undoes everything written for the source since [`Update::begin_source`]:
     /// its previous rows are back.
     pub async fn abandon_source(&mut self) -> Result<()> {
-        for p in [
-            &mut self.advisories,
-            &mut self.affected,
-            &mut self.ids,
-            &mut self.cvss,
-            &mut self.kev,
-            &mut self.epss,
-        ] {
+        for p in self.buf.all() {
             p.rows.clear();
         }
         sqlx::query("ROLLBACK TO SAVEPOINT vigia_source")
@@ -289,7 +302,7 @@ impl Update {
 
     fn add_advisory(&mut self, source: &str, ecosystem: Option<&str>, r: &Osv) {
         let s = || Val::Text(source.to_owned());
-        self.advisories.rows.push(vec![
+        self.buf.advisories.rows.push(vec![
             s(),
             Val::Text(r.id.clone()),
             Val::Text(r.modified.clone()),
@@ -309,7 +322,7 @@ impl Update {
             if ecosystem.is_some_and(|e| !base_of(&pkg.ecosystem).eq_ignore_ascii_case(e)) {
                 continue;
             }
-            self.affected.rows.push(vec![
+            self.buf.affected.rows.push(vec![
                 s(),
                 Val::Text(r.id.clone()),
                 Val::Int(i64::try_from(idx).unwrap_or(i64::MAX)),
@@ -327,7 +340,7 @@ impl Update {
         let same = r.same_vulnerability_ids();
         let mut push_id = |id: &str, relation: &str| {
             let is_same = same.binary_search(&id).is_ok();
-            self.ids.rows.push(vec![
+            self.buf.ids.rows.push(vec![
                 s(),
                 Val::Text(r.id.clone()),
                 Val::Text(id.to_owned()),
@@ -368,7 +381,8 @@ impl Update {
             match CvssScore::parse(&sev.score) {
                 Ok(score) => {
                     for vid in &targets {
-                        self.cvss
+                        self.buf
+                            .cvss
                             .rows
                             .push(cvss_row(vid, source, "osv", &r.id, false, &score));
                     }
@@ -389,14 +403,14 @@ impl Update {
                     c.kind.eq_ignore_ascii_case("Primary"),
                     &score,
                 );
-                self.cvss.rows.push(row);
+                self.buf.cvss.rows.push(row);
             }
             Err(e) => tracing::debug!(cve = %c.cve, "skipping NVD vector: {e}"),
         }
     }
 
     fn add_kev(&mut self, source: &str, k: KevEntry) {
-        self.kev.rows.push(vec![
+        self.buf.kev.rows.push(vec![
             Val::Text(k.cve_id),
             Val::Text(source.to_owned()),
             Val::Text(k.vendor_project),
@@ -412,7 +426,7 @@ impl Update {
     }
 
     fn add_epss(&mut self, source: &str, e: EpssRow) {
-        self.epss.rows.push(vec![
+        self.buf.epss.rows.push(vec![
             Val::Text(e.cve),
             Val::Text(source.to_owned()),
             Val::Float(e.score),
@@ -422,14 +436,7 @@ impl Update {
     }
 
     async fn flush_full(&mut self) -> Result<()> {
-        for p in [
-            &mut self.advisories,
-            &mut self.affected,
-            &mut self.ids,
-            &mut self.cvss,
-            &mut self.kev,
-            &mut self.epss,
-        ] {
+        for p in self.buf.all() {
             if p.rows.len() >= BATCH_ROWS {
                 write_pending(&mut self.tx, self.backend, p).await?;
             }
@@ -439,14 +446,7 @@ impl Update {
 
     /// Writes every buffered row.
     pub async fn flush(&mut self) -> Result<()> {
-        for p in [
-            &mut self.advisories,
-            &mut self.affected,
-            &mut self.ids,
-            &mut self.cvss,
-            &mut self.kev,
-            &mut self.epss,
-        ] {
+        for p in self.buf.all() {
             write_pending(&mut self.tx, self.backend, p).await?;
         }
         Ok(())

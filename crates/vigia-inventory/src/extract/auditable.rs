@@ -68,19 +68,15 @@ impl Extractor for RustBinary {
             if p.root || p.source == "local" || p.kind == "build" {
                 continue;
             }
-            found.packages.push(Package {
-                kind: "cargo".into(),
-                purl: purl("cargo", None, &p.name, &p.version, &[]),
-                name: p.name,
-                version: p.version,
-                path: binary.to_owned(),
-                layer: None,
-                source_name: None,
-                source_version: None,
-                arch: None,
-                license: None,
-                found_by: self.name().into(),
-            });
+            let purl = purl("cargo", None, &p.name, &p.version, &[]);
+            found.packages.push(Package::new(
+                "cargo",
+                &p.name,
+                &p.version,
+                purl,
+                binary,
+                self.name(),
+            ));
         }
         found
     }

@@ -53,19 +53,15 @@ impl Extractor for CargoLock {
             }
         };
         for p in lock.package.into_iter().filter(|p| p.source.is_some()) {
-            found.packages.push(Package {
-                kind: "cargo".into(),
-                purl: purl("cargo", None, &p.name, &p.version, &[]),
-                name: p.name,
-                version: p.version,
-                path: path.to_owned(),
-                layer: None,
-                source_name: None,
-                source_version: None,
-                arch: None,
-                license: None,
-                found_by: self.name().into(),
-            });
+            let purl = purl("cargo", None, &p.name, &p.version, &[]);
+            found.packages.push(Package::new(
+                "cargo",
+                &p.name,
+                &p.version,
+                purl,
+                path,
+                self.name(),
+            ));
         }
         found
     }

@@ -64,19 +64,14 @@ pub(super) struct GoBinary;
 
 fn golang(module: &str, version: &str, path: &str) -> Package {
     let (ns, name) = module.rsplit_once('/').unwrap_or(("", module));
-    Package {
-        kind: "golang".into(),
-        name: module.to_owned(),
-        version: version.to_owned(),
-        purl: purl("golang", Some(ns), name, version, &[]),
-        path: path.to_owned(),
-        layer: None,
-        source_name: None,
-        source_version: None,
-        arch: None,
-        license: None,
-        found_by: "go/binary".into(),
-    }
+    Package::new(
+        "golang",
+        module,
+        version,
+        purl("golang", Some(ns), name, version, &[]),
+        path,
+        "go/binary",
+    )
 }
 
 impl Extractor for GoBinary {

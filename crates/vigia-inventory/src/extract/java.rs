@@ -32,19 +32,14 @@ fn properties(text: &str) -> impl Iterator<Item = (&str, &str)> {
 }
 
 fn maven(group: &str, artifact: &str, version: &str, path: &str) -> Package {
-    Package {
-        kind: "maven".into(),
-        name: format!("{group}:{artifact}"),
-        version: version.to_owned(),
-        purl: purl("maven", Some(group), artifact, version, &[]),
-        path: path.to_owned(),
-        layer: None,
-        source_name: None,
-        source_version: None,
-        arch: None,
-        license: None,
-        found_by: "java/archive".into(),
-    }
+    Package::new(
+        "maven",
+        &format!("{group}:{artifact}"),
+        version,
+        purl("maven", Some(group), artifact, version, &[]),
+        path,
+        "java/archive",
+    )
 }
 
 fn read_archive(bytes: &[u8], path: &str, depth: usize, found: &mut Found) {

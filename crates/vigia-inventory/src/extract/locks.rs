@@ -15,19 +15,7 @@ use super::{Ctx, Extractor, Found, purl};
 use crate::{Package, Warning};
 
 fn pkg(kind: &str, name: &str, version: &str, purl: String, path: &str, found_by: &str) -> Package {
-    Package {
-        kind: kind.to_owned(),
-        name: name.to_owned(),
-        version: version.to_owned(),
-        purl,
-        path: path.to_owned(),
-        layer: None,
-        source_name: None,
-        source_version: None,
-        arch: None,
-        license: None,
-        found_by: found_by.to_owned(),
-    }
+    Package::new(kind, name, version, purl, path, found_by)
 }
 
 fn pypi(name: &str, version: &str, path: &str, by: &str) -> Package {
@@ -257,13 +245,9 @@ impl Extractor for YarnLock {
             } else if let (Some(n), Some(v)) = (&name, line.trim().strip_prefix("version ")) {
                 let v = v.trim_matches('"');
                 if seen.insert((n.clone(), v.to_owned())) {
-                    let p = match n.split_once('/') {
-                        Some((scope, base)) if scope.starts_with('@') => {
-                            purl("npm", Some(scope), base, v, &[])
-                        }
-                        _ => purl("npm", None, n, v, &[]),
-                    };
-                    found.packages.push(pkg("npm", n, v, p, path, self.name()));
+                    found
+                        .packages
+                        .push(pkg("npm", n, v, super::npm_purl(n, v), path, self.name()));
                 }
             }
         }

@@ -252,6 +252,16 @@ pub(crate) fn purl(
     p.to_string()
 }
 
+/// An npm package URL: a scope (`@babel/core`) is the namespace.
+pub(crate) fn npm_purl(name: &str, version: &str) -> String {
+    match name.split_once('/') {
+        Some((scope, base)) if scope.starts_with('@') => {
+            purl("npm", Some(scope), base, version, &[])
+        }
+        _ => purl("npm", None, name, version, &[]),
+    }
+}
+
 /// Reads RFC 822-style headers (`Key: value`, continuation lines indented):
 /// dpkg status stanzas and Python METADATA. Returns (fields, line of each field).
 pub(crate) fn headers(block: &str) -> Vec<(String, String, usize)> {

@@ -7,18 +7,11 @@
 
 use serde_json::Value;
 
-use super::{Ctx, Extractor, Found, purl};
+use super::{Ctx, Extractor, Found};
 use crate::{Package, Warning};
 
 pub(super) struct PackageLock;
 pub(super) struct NodeModules;
-
-fn npm_purl(name: &str, version: &str) -> String {
-    match name.split_once('/') {
-        Some((scope, n)) if scope.starts_with('@') => purl("npm", Some(scope), n, version, &[]),
-        _ => purl("npm", None, name, version, &[]),
-    }
-}
 
 fn package(
     name: &str,
@@ -28,17 +21,15 @@ fn package(
     license: Option<String>,
 ) -> Package {
     Package {
-        kind: "npm".into(),
-        name: name.to_owned(),
-        version: version.to_owned(),
-        purl: npm_purl(name, version),
-        path: path.to_owned(),
-        layer: None,
-        source_name: None,
-        source_version: None,
-        arch: None,
         license,
-        found_by: found_by.to_owned(),
+        ..Package::new(
+            "npm",
+            name,
+            version,
+            super::npm_purl(name, version),
+            path,
+            found_by,
+        )
     }
 }
 

@@ -130,19 +130,15 @@ impl Extractor for PomXml {
             if v.starts_with(['[', '(']) {
                 continue;
             }
-            found.packages.push(Package {
-                kind: "maven".into(),
-                name: format!("{g}:{a}"),
-                purl: purl("maven", Some(&g), &a, &v, &[]),
-                version: v,
-                path: path.to_owned(),
-                layer: None,
-                source_name: None,
-                source_version: None,
-                arch: None,
-                license: None,
-                found_by: self.name().into(),
-            });
+            let purl = purl("maven", Some(&g), &a, &v, &[]);
+            found.packages.push(Package::new(
+                "maven",
+                &format!("{g}:{a}"),
+                &v,
+                purl,
+                path,
+                self.name(),
+            ));
         }
         found
     }

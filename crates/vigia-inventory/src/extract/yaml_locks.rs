@@ -4,29 +4,18 @@ use std::collections::BTreeSet;
 
 use yaml_rust2::{Yaml, YamlLoader};
 
-use super::{Ctx, Extractor, Found, purl};
+use super::{Ctx, Extractor, Found};
 use crate::{Package, Warning};
 
 fn npm(name: &str, version: &str, path: &str, by: &str) -> Package {
-    let p = match name.split_once('/') {
-        Some((scope, base)) if scope.starts_with('@') => {
-            purl("npm", Some(scope), base, version, &[])
-        }
-        _ => purl("npm", None, name, version, &[]),
-    };
-    Package {
-        kind: "npm".into(),
-        name: name.to_owned(),
-        version: version.to_owned(),
-        purl: p,
-        path: path.to_owned(),
-        layer: None,
-        source_name: None,
-        source_version: None,
-        arch: None,
-        license: None,
-        found_by: by.to_owned(),
-    }
+    Package::new(
+        "npm",
+        name,
+        version,
+        super::npm_purl(name, version),
+        path,
+        by,
+    )
 }
 
 fn load(path: &str, data: &[u8], found: &mut Found) -> Option<Yaml> {
