@@ -158,6 +158,17 @@ impl MavenVersion {
         if s.is_empty() {
             return Err(err(Scheme::Maven, input, "empty version"));
         }
+        // Maven's ComparableVersion is not transitive once a version starts with
+        // a letter (`0a0` < `0` < `v0.0.0` yet `0a0` > `v0.0.0`: a list item
+        // outranks a string item). Real releases start with a digit; anything
+        // else is rejected rather than ordered inconsistently.
+        if !s.starts_with(|c: char| c.is_ascii_digit()) {
+            return Err(err(
+                Scheme::Maven,
+                input,
+                "a Maven version starts with a digit",
+            ));
+        }
         let version = s.to_lowercase();
         let chars: Vec<char> = version.chars().collect();
         let mut b = Builder {
