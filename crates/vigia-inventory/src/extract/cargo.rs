@@ -3,8 +3,8 @@
 
 use serde::Deserialize;
 
-use super::{Ctx, Extractor, Found, purl};
-use crate::{Package, Warning};
+use super::{Ctx, Extractor, Found, purl, toml_or_warn};
+use crate::Package;
 
 pub(super) struct CargoLock;
 
@@ -37,20 +37,8 @@ impl Extractor for CargoLock {
     }
     fn extract(&self, path: &str, data: &[u8], _ctx: &Ctx<'_>) -> Found {
         let mut found = Found::default();
-        let text = String::from_utf8_lossy(data);
-        let lock: Lock = match toml::from_str(&text) {
-            Ok(l) => l,
-            Err(e) => {
-                let line = e
-                    .span()
-                    .map(|s| text[..s.start.min(text.len())].lines().count().max(1));
-                found.warnings.push(Warning {
-                    path: path.to_owned(),
-                    line,
-                    message: format!("invalid Cargo.lock: {}", e.message()),
-                });
-                return found;
-            }
+        let Some(lock) = toml_or_warn::<Lock>(path, data, &mut found) else {
+            return found;
         };
         for p in lock.package.into_iter().filter(|p| p.source.is_some()) {
             let purl = purl("cargo", None, &p.name, &p.version, &[]);

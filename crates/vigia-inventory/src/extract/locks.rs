@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use super::{Ctx, Extractor, Found, purl};
+use super::{Ctx, Extractor, Found, json_or_warn, purl, toml_or_warn};
 use crate::{Package, Warning};
 
 fn pkg(kind: &str, name: &str, version: &str, purl: String, path: &str, found_by: &str) -> Package {
@@ -44,38 +44,6 @@ fn is_txt(name: &str) -> bool {
 
 fn file_name(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
-}
-
-fn json_or_warn(path: &str, data: &[u8], found: &mut Found) -> Option<Value> {
-    match serde_json::from_slice(data) {
-        Ok(v) => Some(v),
-        Err(e) => {
-            found.warnings.push(Warning {
-                path: path.to_owned(),
-                line: Some(e.line()),
-                message: format!("invalid JSON: {e}"),
-            });
-            None
-        }
-    }
-}
-
-fn toml_or_warn(path: &str, data: &[u8], found: &mut Found) -> Option<toml::Table> {
-    let text = String::from_utf8_lossy(data);
-    match toml::from_str::<toml::Table>(&text) {
-        Ok(t) => Some(t),
-        Err(e) => {
-            let line = e
-                .span()
-                .map(|s| text[..s.start.min(text.len())].lines().count().max(1));
-            found.warnings.push(Warning {
-                path: path.to_owned(),
-                line,
-                message: format!("invalid TOML: {}", e.message()),
-            });
-            None
-        }
-    }
 }
 
 /// `requirements.txt`, `requirements-dev.txt`, `requirements/prod.txt`: exact pins only.
@@ -137,7 +105,7 @@ impl Extractor for PythonTomlLock {
     }
     fn extract(&self, path: &str, data: &[u8], _ctx: &Ctx<'_>) -> Found {
         let mut found = Found::default();
-        let Some(doc) = toml_or_warn(path, data, &mut found) else {
+        let Some(doc) = toml_or_warn::<toml::Table>(path, data, &mut found) else {
             return found;
         };
         for p in doc
@@ -181,7 +149,7 @@ impl Extractor for PipfileLock {
     }
     fn extract(&self, path: &str, data: &[u8], _ctx: &Ctx<'_>) -> Found {
         let mut found = Found::default();
-        let Some(doc) = json_or_warn(path, data, &mut found) else {
+        let Some(doc) = json_or_warn::<Value>(path, data, &mut found) else {
             return found;
         };
         for section in ["default", "develop"] {
@@ -372,7 +340,7 @@ impl Extractor for Composer {
     }
     fn extract(&self, path: &str, data: &[u8], _ctx: &Ctx<'_>) -> Found {
         let mut found = Found::default();
-        let Some(doc) = json_or_warn(path, data, &mut found) else {
+        let Some(doc) = json_or_warn::<Value>(path, data, &mut found) else {
             return found;
         };
         let lists: Vec<&Value> = match &doc {
@@ -421,7 +389,7 @@ impl Extractor for DotNet {
     }
     fn extract(&self, path: &str, data: &[u8], _ctx: &Ctx<'_>) -> Found {
         let mut found = Found::default();
-        let Some(doc) = json_or_warn(path, data, &mut found) else {
+        let Some(doc) = json_or_warn::<Value>(path, data, &mut found) else {
             return found;
         };
         let mut seen = BTreeSet::new();

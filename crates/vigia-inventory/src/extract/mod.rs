@@ -252,6 +252,48 @@ pub(crate) fn purl(
     p.to_string()
 }
 
+/// Parses a JSON file; a parse error becomes a warning naming the file and line.
+pub(crate) fn json_or_warn<T: serde::de::DeserializeOwned>(
+    path: &str,
+    data: &[u8],
+    found: &mut Found,
+) -> Option<T> {
+    match serde_json::from_slice(data) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            found.warnings.push(Warning {
+                path: path.to_owned(),
+                line: Some(e.line()),
+                message: format!("invalid JSON: {e}"),
+            });
+            None
+        }
+    }
+}
+
+/// Parses a TOML file; a parse error becomes a warning naming the file and line.
+pub(crate) fn toml_or_warn<T: serde::de::DeserializeOwned>(
+    path: &str,
+    data: &[u8],
+    found: &mut Found,
+) -> Option<T> {
+    let text = String::from_utf8_lossy(data);
+    match toml::from_str::<T>(&text) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].lines().count().max(1));
+            found.warnings.push(Warning {
+                path: path.to_owned(),
+                line,
+                message: format!("invalid TOML: {}", e.message()),
+            });
+            None
+        }
+    }
+}
+
 /// An npm package URL: a scope (`@babel/core`) is the namespace.
 pub(crate) fn npm_purl(name: &str, version: &str) -> String {
     match name.split_once('/') {

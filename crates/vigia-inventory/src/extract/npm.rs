@@ -7,7 +7,7 @@
 
 use serde_json::Value;
 
-use super::{Ctx, Extractor, Found};
+use super::{Ctx, Extractor, Found, json_or_warn};
 use crate::{Package, Warning};
 
 pub(super) struct PackageLock;
@@ -57,16 +57,8 @@ impl Extractor for PackageLock {
     }
     fn extract(&self, path: &str, data: &[u8], _ctx: &Ctx<'_>) -> Found {
         let mut found = Found::default();
-        let doc: Value = match serde_json::from_slice(data) {
-            Ok(v) => v,
-            Err(e) => {
-                found.warnings.push(Warning {
-                    path: path.to_owned(),
-                    line: Some(e.line()),
-                    message: format!("invalid JSON: {e}"),
-                });
-                return found;
-            }
+        let Some(doc) = json_or_warn::<Value>(path, data, &mut found) else {
+            return found;
         };
         let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
         if let Some(packages) = doc.get("packages").and_then(Value::as_object) {
@@ -154,16 +146,8 @@ impl Extractor for NodeModules {
         if ctx.covered.contains(dir) {
             return found;
         }
-        let doc: Value = match serde_json::from_slice(data) {
-            Ok(v) => v,
-            Err(e) => {
-                found.warnings.push(Warning {
-                    path: path.to_owned(),
-                    line: Some(e.line()),
-                    message: format!("invalid JSON: {e}"),
-                });
-                return found;
-            }
+        let Some(doc) = json_or_warn::<Value>(path, data, &mut found) else {
+            return found;
         };
         if let (Some(name), Some(version)) = (
             doc.get("name").and_then(Value::as_str),
