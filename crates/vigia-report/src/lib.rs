@@ -1,8 +1,11 @@
-//! Vigia's output formats: CycloneDX 1.6 and SPDX 2.3 JSON SBOMs.
+//! Vigia's output formats: CycloneDX 1.6 and SPDX 2.3 JSON SBOMs, and the
+//! findings formats ([`findings`]).
 //!
 //! Documents are built as `serde_json` values; the tests validate them against
 //! the official schemas. Output is deterministic for the same inventory and
 //! time: the serial number and document namespace derive from the content.
+
+pub mod findings;
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -113,7 +116,21 @@ pub fn spdx(inv: &Inventory, created: &str, tool_version: &str) -> Value {
         if let Some(l) = &p.layer {
             source.push_str(&format!(" (layer {l})"));
         }
+        // SPDX 2.3 has no field for a source package: annotations keep it, so
+        // that `vigia scan sbom` matches OS packages by their source again.
+        let annotations: Vec<Value> = [
+            ("vigia:package:source-name", p.source_name.as_deref()),
+            ("vigia:package:source-version", p.source_version.as_deref()),
+            ("vigia:layer:diff-id", p.layer.as_deref()),
+            ("vigia:package:path", Some(p.path.as_str())),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| {
+            v.map(|v| json!({"annotationDate": created, "annotationType": "OTHER", "annotator": format!("Tool: vigia-{tool_version}"), "comment": format!("{k}={v}")}))
+        })
+        .collect();
         packages.push(json!({
+            "annotations": annotations,
             "SPDXID": id,
             "name": p.name,
             "versionInfo": p.version,

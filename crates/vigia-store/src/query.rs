@@ -301,12 +301,37 @@ impl Store {
     /// Everything known about the vulnerability that `id` (any alias) names.
     /// Reads happen in one transaction, so they see a single committed state.
     pub async fn vulnerability(&self, id: &str) -> Result<Option<Vulnerability>> {
-        let id = id.trim();
         let mut tx = self.pool.begin().await?;
+        let v = Self::vulnerability_in(&mut tx, id.trim()).await?;
+        tx.commit().await?;
+        Ok(v)
+    }
+
+    /// [`Store::vulnerability`] for many IDs, read in one transaction (one
+    /// consistent state); keyed by the ID asked for. IDs not in the database are left out.
+    pub async fn vulnerabilities(
+        &self,
+        ids: &[String],
+    ) -> Result<std::collections::HashMap<String, Vulnerability>> {
+        let mut tx = self.pool.begin().await?;
+        let mut out = std::collections::HashMap::with_capacity(ids.len());
+        for id in ids {
+            if let Some(v) = Self::vulnerability_in(&mut tx, id.trim()).await? {
+                out.insert(id.clone(), v);
+            }
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn vulnerability_in(
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        id: &str,
+    ) -> Result<Option<Vulnerability>> {
         let group: Option<String> =
             sqlx::query("SELECT group_id FROM vuln_groups WHERE member = $1")
                 .bind(id)
-                .fetch_optional(&mut *tx)
+                .fetch_optional(&mut **tx)
                 .await?
                 .map(|r| r.try_get(0))
                 .transpose()?;
@@ -314,7 +339,7 @@ impl Store {
         let members: Vec<String> =
             sqlx::query("SELECT member FROM vuln_groups WHERE group_id = $1 ORDER BY member")
                 .bind(&group)
-                .fetch_all(&mut *tx)
+                .fetch_all(&mut **tx)
                 .await?
                 .iter()
                 .map(|r| r.try_get(0))
@@ -324,13 +349,13 @@ impl Store {
         let advisories = bind_all(&format!(
             "SELECT source, id, modified, published, withdrawn, summary, details, aliases, related, upstream, severity, refs, database_specific FROM advisories WHERE id IN ({list}) ORDER BY id, source"
         ), &members)
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut **tx)
         .await?
         .iter()
         .map(advisory_from)
         .collect::<Result<Vec<_>>>()?;
         let affected = bind_all(&format!("SELECT {AFFECTED_COLUMNS} FROM affected WHERE advisory_id IN ({list}) ORDER BY ecosystem, name, advisory_id, idx"), &members)
-            .fetch_all(&mut *tx)
+            .fetch_all(&mut **tx)
             .await?
             .iter()
             .map(affected_from)
@@ -338,7 +363,7 @@ impl Store {
         let mut cvss = bind_all(&format!(
             "SELECT vuln_id, source, origin, scorer, primary_score, version, vector, score, severity FROM cvss WHERE vuln_id IN ({list})"
         ), &members)
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut **tx)
         .await?
         .iter()
         .map(|r| {
@@ -362,7 +387,7 @@ impl Store {
         let kev = bind_all(&format!(
             "SELECT cve, vendor_project, product, vulnerability_name, date_added, due_date, ransomware, required_action FROM kev WHERE cve IN ({list}) ORDER BY cve"
         ), &members)
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut **tx)
         .await?
         .iter()
         .map(|r| {
@@ -379,19 +404,18 @@ impl Store {
         })
         .collect::<Result<Vec<_>>>()?;
         let epss = bind_all(&format!("SELECT cve, score, percentile, score_date FROM epss WHERE cve IN ({list}) ORDER BY cve"), &members)
-            .fetch_all(&mut *tx)
+            .fetch_all(&mut **tx)
             .await?
             .iter()
             .map(|r| Ok(EpssInfo { cve: r.try_get(0)?, score: r.try_get(1)?, percentile: r.try_get(2)?, score_date: r.try_get(3)? }))
             .collect::<Result<Vec<_>>>()?;
         let mut related = bind_all(&format!("SELECT DISTINCT advisory_id, relation FROM advisory_ids WHERE id IN ({list}) AND same = 0 ORDER BY advisory_id"), &members)
-            .fetch_all(&mut *tx)
+            .fetch_all(&mut **tx)
             .await?
             .iter()
             .map(|r| Ok(RelatedRecord { advisory_id: r.try_get(0)?, relation: r.try_get(1)? }))
             .collect::<Result<Vec<_>>>()?;
         related.retain(|r| !members.contains(&r.advisory_id));
-        tx.commit().await?;
         Ok(Some(Vulnerability {
             id: group,
             aliases: members,

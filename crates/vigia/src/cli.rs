@@ -13,6 +13,7 @@ Getting started:
   vigia db update --mirror ../shared/vulndata      # the same, offline, from a mirror folder or URL
   vigia db status                                  # what is in the database and how fresh it is
   vigia db show CVE-2024-6387                      # one vulnerability, by any of its IDs
+  vigia scan image ../shared/targets/debian12-app  # vulnerabilities in an image (also host, function, dir, sbom)
 
 Exit codes:
   0  success
@@ -21,6 +22,7 @@ Exit codes:
   3  db update finished, but some sources failed (their previous data is kept)
   4  no vulnerability database yet: run `vigia db update`
   5  the vulnerability asked for is not in the database
+  6  vigia scan --fail-on: an active finding at or above that severity (see --exit-code)
 
 Environment:
   VIGIA_HOME          data directory (same as --data-dir)
@@ -101,7 +103,45 @@ Examples:
   vigia sbom image.tar --format cyclonedx --output sbom.cdx.json
   vigia sbom / --format spdx")]
     Sbom(SbomArgs),
+    /// Find vulnerabilities in an image, host, function, folder or SBOM
+    #[command(after_help = SCAN_HELP)]
+    Scan(ScanArgs),
 }
+
+const SCAN_HELP: &str = "\
+Scans never download advisories: run `vigia db update` first (and regularly; a database older
+than 7 days gives a warning). Packages Vigia cannot match (an OS release or ecosystem without
+advisories) are listed as NOT COVERED: their absence from the findings means nothing.
+
+Findings are Amazon Inspector's shape (--format json), one per vulnerability and package (binary
+packages built from one source package share a finding), with the severity from the distro's
+CVSS, else NVD's, else the advisory's own, KEV and EPSS beside it, and a fix plan: the upgrades
+that close the most, first.
+
+Suppressing findings:
+  .vigiaignore (YAML) in the current folder, or --ignore-file FILE:
+    - id: CVE-2023-32681            # any alias of the vulnerability
+      reason: only talks to our own API
+      expires: 2027-03-31           # stops suppressing after this day (and says so)
+    - purl: pkg:npm/lodash          # a package, any version (or pkg:npm/lodash@4.17.15)
+      reason: build-time only
+  --vex FILE: OpenVEX statements with status not_affected or fixed.
+  Suppressed findings stay in the output as SUPPRESSED, with the reason.
+
+Exit codes:
+  0  scan done (findings or not, unless --fail-on)
+  1  error (the message names the input)
+  2  usage error
+  4  no vulnerability database: run `vigia db update`
+  6  an active finding at or above --fail-on (change it with --exit-code)
+
+Examples:
+  vigia scan image ../shared/targets/debian12-app
+  vigia scan image registry.example:5000/team/app:1.4 --fail-on high
+  vigia scan host /mnt/snapshot --ignore-unfixed --severity critical,high
+  vigia scan function build/handler.zip --format sarif --output vigia.sarif
+  vigia scan dir . --format markdown >> \"$GITHUB_STEP_SUMMARY\"
+  vigia scan sbom sbom.cdx.json --format cyclonedx --vex vex.json";
 
 #[derive(Debug, Args)]
 pub(crate) struct SbomArgs {
@@ -113,6 +153,13 @@ pub(crate) struct SbomArgs {
     /// Write to this file instead of stdout
     #[arg(long, short = 'o', value_name = "FILE")]
     pub(crate) output: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) source: SourceArgs,
+}
+
+/// How to read a target: images, archives, registries.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct SourceArgs {
     /// Platform to pick from a multi-platform image (os/arch[/variant]) [default: the host's]
     #[arg(long, value_name = "OS/ARCH")]
     pub(crate) platform: Option<String>,
@@ -140,6 +187,94 @@ pub(crate) struct SbomArgs {
         hide_env_values = true
     )]
     pub(crate) password: Option<String>,
+}
+
+/// What kind of resource `vigia scan` reads.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub(crate) enum ScanKind {
+    /// A container image: registry reference, OCI layout folder or `docker save` archive
+    Image,
+    /// A host: a root filesystem folder (a mounted snapshot, or /) or a tarball of one
+    Host,
+    /// A function package: a Lambda-style zip (or layer zip) or its folder
+    Function,
+    /// A folder of source code and lockfiles
+    Dir,
+    /// A CycloneDX or SPDX JSON document
+    Sbom,
+}
+
+/// `vigia scan` output formats.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub(crate) enum ScanFormat {
+    /// Findings grouped by severity, with summary and fix plan
+    Table,
+    /// Amazon Inspector's finding shape: {"findings": [...], "scan": {...}}
+    Json,
+    /// SARIF 2.1.0 (GitHub code scanning)
+    Sarif,
+    /// CycloneDX 1.6 with vulnerabilities and analysis (VDR)
+    Cyclonedx,
+    /// SPDX 2.3 with advisories as security references
+    Spdx,
+    /// One row per finding
+    Csv,
+    /// AWS Security Finding Format for Security Hub's BatchImportFindings
+    Asff,
+    /// A CI summary
+    Markdown,
+}
+
+/// Which scanners run.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub(crate) enum Scanner {
+    /// Vulnerable OS and language packages
+    Vuln,
+    /// Hardcoded credentials
+    Secret,
+    /// Ports reachable from outside
+    Network,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ScanArgs {
+    /// What kind of resource TARGET is
+    #[arg(value_enum)]
+    pub(crate) kind: ScanKind,
+    /// The resource: a path, or for images also a registry reference
+    pub(crate) target: String,
+    /// Output format
+    #[arg(long, short = 'f', value_enum, default_value_t = ScanFormat::Table)]
+    pub(crate) format: ScanFormat,
+    /// Write to this file instead of stdout
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
+    /// Only report these severities (comma-separated: critical,high,medium,low,informational,untriaged)
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub(crate) severity: Vec<String>,
+    /// Leave out vulnerabilities that have no fixed version yet (and those the vendor will not fix)
+    #[arg(long)]
+    pub(crate) ignore_unfixed: bool,
+    /// Exit with --exit-code when an active finding is at least this severe
+    #[arg(long, value_name = "SEVERITY")]
+    pub(crate) fail_on: Option<String>,
+    /// The exit code for --fail-on
+    #[arg(long, value_name = "N", default_value_t = 6, requires = "fail_on")]
+    pub(crate) exit_code: u8,
+    /// Scanners to run (comma-separated)
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "vuln")]
+    pub(crate) scanners: Vec<Scanner>,
+    /// Never use the network: registry references are refused (scans never download advisories)
+    #[arg(long)]
+    pub(crate) offline: bool,
+    /// OpenVEX documents: `not_affected` and `fixed` statements suppress findings (repeatable)
+    #[arg(long, value_name = "FILE")]
+    pub(crate) vex: Vec<PathBuf>,
+    /// Suppression file [default: ./.vigiaignore when it exists]
+    #[arg(long, value_name = "FILE")]
+    pub(crate) ignore_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) source: SourceArgs,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

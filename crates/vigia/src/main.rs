@@ -5,6 +5,7 @@ mod db;
 mod output;
 mod registry;
 mod sbom;
+mod scan;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -28,6 +29,7 @@ pub(crate) mod exit {
     pub(crate) const NO_DATABASE: u8 = 4;
     /// The vulnerability asked for is not in the database.
     pub(crate) const NOT_FOUND: u8 = 5;
+    // 6 is `vigia scan --fail-on`'s default `--exit-code`.
 }
 
 /// An error that carries its own exit code.
@@ -84,6 +86,7 @@ fn main() -> ExitCode {
         match &cli.command {
             Command::Db(cmd) => db::run(&cli, cmd).await,
             Command::Sbom(args) => sbom::run(&cli, args).await,
+            Command::Scan(args) => scan::run(&cli, args).await,
         }
     });
     match result {

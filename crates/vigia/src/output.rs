@@ -68,3 +68,26 @@ pub(crate) fn human_age(secs: i64) -> String {
         format!("{secs}s")
     }
 }
+
+/// Now, as RFC 3339 UTC with whole seconds.
+pub(crate) fn now_rfc3339() -> String {
+    jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+/// Writes `text` (plus a final newline) to `path`, or to stdout.
+pub(crate) fn write_to(path: Option<&std::path::Path>, text: &str) -> anyhow::Result<()> {
+    match path {
+        Some(path) => {
+            let mut f = fs_err::File::create(path)?;
+            f.write_all(text.as_bytes())?;
+            if !text.ends_with('\n') {
+                f.write_all(b"\n")?;
+            }
+        }
+        None if text.ends_with('\n') => print(text),
+        None => print(&format!("{text}\n")),
+    }
+    Ok(())
+}

@@ -1,14 +1,19 @@
 //! `vigia sbom TARGET`: the package inventory of a resource, as JSON, CycloneDX or SPDX.
 
-use std::io::Write;
-
 use anyhow::{Context, Result};
 
-use crate::cli::{Cli, SbomArgs, SbomFormat};
+use crate::cli::{Cli, SbomArgs, SbomFormat, SourceArgs};
 use crate::exit;
 use crate::output;
 
-pub(crate) async fn run(cli: &Cli, args: &SbomArgs) -> Result<u8> {
+/// Builds the inventory of a path or registry reference. `offline` refuses
+/// registry references.
+pub(crate) async fn inventory_of(
+    cli: &Cli,
+    target: &str,
+    args: &SourceArgs,
+    offline: bool,
+) -> Result<(vigia_inventory::Inventory, Option<String>)> {
     let cache = if args.no_cache {
         None
     } else {
@@ -26,12 +31,17 @@ pub(crate) async fn run(cli: &Cli, args: &SbomArgs) -> Result<u8> {
         cache,
         limits,
     };
-    let target_str = args.target.display().to_string();
-    let inv = if crate::registry::looks_like_reference(&target_str) {
+    let is_path = std::path::Path::new(target).exists();
+    if !is_path && crate::registry::looks_like_reference(target) {
+        if offline {
+            anyhow::bail!(
+                "{target} is not a local path, and --offline forbids pulling it from a registry"
+            );
+        }
         let layout =
             tempfile::tempdir().context("cannot create a temporary folder for the pull")?;
         let pull = crate::registry::Pull {
-            reference: &target_str,
+            reference: target,
             insecure: args.insecure,
             username: args.username.clone(),
             password: args.password.clone(),
@@ -42,26 +52,29 @@ pub(crate) async fn run(cli: &Cli, args: &SbomArgs) -> Result<u8> {
         let mut inv = tokio::task::spawn_blocking(move || vigia_inventory::inventory(&path, &opts))
             .await
             .context("the inventory thread failed")?
-            .with_context(|| format!("cannot inventory {target_str}"))?;
-        inv.target.clone_from(&target_str);
+            .with_context(|| format!("cannot inventory {target}"))?;
+        target.clone_into(&mut inv.target);
         if let Some(image) = &mut inv.image {
             image.manifest_digest = Some(digest);
         }
-        inv
-    } else {
-        let target = args.target.clone();
-        tokio::task::spawn_blocking(move || vigia_inventory::inventory(&target, &opts))
-            .await
-            .context("the inventory thread failed")?
-            .with_context(|| format!("cannot inventory {}", args.target.display()))?
-    };
+        return Ok((inv, Some(target.to_owned())));
+    }
+    let path = std::path::PathBuf::from(target);
+    let inv = tokio::task::spawn_blocking(move || vigia_inventory::inventory(&path, &opts))
+        .await
+        .context("the inventory thread failed")?
+        .with_context(|| format!("cannot inventory {target}"))?;
+    Ok((inv, None))
+}
+
+pub(crate) async fn run(cli: &Cli, args: &SbomArgs) -> Result<u8> {
+    let target_str = args.target.display().to_string();
+    let (inv, _) = inventory_of(cli, &target_str, &args.source, false).await?;
     for w in &inv.status.warnings {
         let at = w.line.map(|l| format!(":{l}")).unwrap_or_default();
         output::warning(&format!("{}{at}: {}", w.path, w.message));
     }
-    let now = jiff::Timestamp::now()
-        .strftime("%Y-%m-%dT%H:%M:%SZ")
-        .to_string();
+    let now = output::now_rfc3339();
     let version = env!("CARGO_PKG_VERSION");
     let text = match args.format {
         SbomFormat::Json => serde_json::to_string_pretty(&inv)?,
@@ -71,14 +84,7 @@ pub(crate) async fn run(cli: &Cli, args: &SbomArgs) -> Result<u8> {
         SbomFormat::Spdx => serde_json::to_string_pretty(&vigia_report::spdx(&inv, &now, version))?,
         SbomFormat::Table => table(&inv),
     };
-    match &args.output {
-        Some(path) => {
-            let mut f = fs_err::File::create(path)?;
-            f.write_all(text.as_bytes())?;
-            f.write_all(b"\n")?;
-        }
-        None => output::print(&format!("{text}\n")),
-    }
+    output::write_to(args.output.as_deref(), &text)?;
     Ok(exit::OK)
 }
 

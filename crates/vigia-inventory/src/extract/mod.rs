@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::fsview::FsView;
 use crate::{Inventory, OsInfo, Package, ScanStatus, Warning};
 
-pub use os::detect as detect_os;
+pub use os::{classify as classify_os, detect as detect_os};
 
 /// What an extractor gets besides the file.
 #[derive(Debug, Default)]

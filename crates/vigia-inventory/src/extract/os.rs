@@ -64,6 +64,13 @@ pub fn detect(view: &FsView) -> Option<OsInfo> {
     if info.id.is_empty() {
         return None;
     }
+    classify(&mut info);
+    Some(info)
+}
+
+/// Sets the OSV ecosystem and the coverage note of an OS from its `ID` and
+/// `VERSION_ID` (used for filesystems and for SBOMs that name their distro).
+pub fn classify(info: &mut OsInfo) {
     info.osv_ecosystem = match info.id.as_str() {
         // Debian's OSV releases are the major version (`Debian:12`).
         "debian" => info
@@ -93,5 +100,4 @@ pub fn detect(view: &FsView) -> Option<OsInfo> {
             info.id, info.version_id
         ),
     };
-    Some(info)
 }

@@ -1,0 +1,307 @@
+//! Reading CycloneDX (1.2–1.6) and SPDX 2.x JSON documents back into an
+//! inventory, so that an SBOM made anywhere (Vigia, Syft, Trivy, cdxgen) can be
+//! scanned.
+//!
+//! Packages come from their package URLs. OS packages keep their distro from the
+//! purl's `distro` qualifier (`debian-12`, `debian-12.15`, `alpine-3.18.9`) and
+//! their source package from, in order: Vigia's properties or annotations,
+//! Syft's `upstream` qualifier, Trivy's `SrcName`/`SrcVersion` properties, and
+//! Syft's `syft:metadata:source` properties.
+
+use std::str::FromStr;
+
+use packageurl::PackageUrl;
+use serde_json::Value;
+use vigia_inventory::{Inventory, OsInfo, Package, ScanStatus, Warning};
+
+/// A document that is not an SBOM Vigia can read.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: {reason}")]
+pub struct Error {
+    /// The file.
+    pub file: String,
+    /// What is wrong.
+    pub reason: String,
+}
+
+/// Reads a CycloneDX or SPDX JSON document; `file` names it in messages.
+pub fn read(file: &str, text: &str) -> Result<Inventory, Error> {
+    let doc: Value = serde_json::from_str(text).map_err(|e| Error {
+        file: file.to_owned(),
+        reason: format!("not valid JSON: {e}"),
+    })?;
+    let mut inv = Inventory {
+        target: file.to_owned(),
+        kind: "sbom".into(),
+        ..Default::default()
+    };
+    let mut entries: Vec<Entry> = Vec::new();
+    if doc.get("bomFormat").and_then(Value::as_str) == Some("CycloneDX") {
+        if let Some(name) = doc
+            .pointer("/metadata/component/name")
+            .and_then(Value::as_str)
+        {
+            name.clone_into(&mut inv.target);
+        }
+        if doc
+            .pointer("/metadata/component/type")
+            .and_then(Value::as_str)
+            == Some("container")
+        {
+            inv.kind = "image".into();
+        }
+        let mut stack: Vec<&Value> = doc
+            .get("components")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().collect())
+            .unwrap_or_default();
+        while let Some(c) = stack.pop() {
+            if let Some(children) = c.get("components").and_then(Value::as_array) {
+                stack.extend(children.iter());
+            }
+            if c.get("type").and_then(Value::as_str) == Some("operating-system") {
+                inv.os = Some(os_from(
+                    c.get("name").and_then(Value::as_str).unwrap_or_default(),
+                    c.get("version").and_then(Value::as_str).unwrap_or_default(),
+                ));
+                continue;
+            }
+            let Some(purl) = c.get("purl").and_then(Value::as_str) else {
+                continue;
+            };
+            let props: Vec<(String, String)> = c
+                .get("properties")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|p| {
+                            Some((
+                                p.get("name")?.as_str()?.to_owned(),
+                                p.get("value")?.as_str()?.to_owned(),
+                            ))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            entries.push(Entry {
+                purl: purl.to_owned(),
+                props,
+            });
+        }
+    } else if doc
+        .get("spdxVersion")
+        .and_then(Value::as_str)
+        .is_some_and(|v| v.starts_with("SPDX-2"))
+    {
+        if let Some(name) = doc.get("name").and_then(Value::as_str) {
+            name.clone_into(&mut inv.target);
+        }
+        for p in doc
+            .get("packages")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if p.get("primaryPackagePurpose").and_then(Value::as_str) == Some("CONTAINER") {
+                inv.kind = "image".into();
+            }
+            let Some(purl) = p
+                .get("externalRefs")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .find(|r| r.get("referenceType").and_then(Value::as_str) == Some("purl"))
+                .and_then(|r| r.get("referenceLocator"))
+                .and_then(Value::as_str)
+            else {
+                continue;
+            };
+            let mut props = Vec::new();
+            for a in p
+                .get("annotations")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if let Some((k, v)) = a
+                    .get("comment")
+                    .and_then(Value::as_str)
+                    .and_then(|c| c.split_once('='))
+                {
+                    props.push((k.trim().to_owned(), v.trim().to_owned()));
+                }
+            }
+            entries.push(Entry {
+                purl: purl.to_owned(),
+                props,
+            });
+        }
+    } else {
+        return Err(Error {
+            file: file.to_owned(),
+            reason: "neither a CycloneDX (bomFormat) nor an SPDX 2.x (spdxVersion) JSON document"
+                .into(),
+        });
+    }
+    let mut warnings = Vec::new();
+    for e in entries {
+        match package_from(&e, &mut inv.os) {
+            Ok(Some(p)) => inv.packages.push(p),
+            Ok(None) => {}
+            Err(reason) => warnings.push(Warning {
+                path: file.to_owned(),
+                line: None,
+                message: format!("{}: {reason}", e.purl),
+            }),
+        }
+    }
+    inv.packages.sort();
+    inv.packages.dedup();
+    inv.status = ScanStatus {
+        extractors: vec![("sbom".into(), inv.packages.len())],
+        warnings,
+    };
+    Ok(inv)
+}
+
+struct Entry {
+    purl: String,
+    props: Vec<(String, String)>,
+}
+
+impl Entry {
+    fn prop(&self, names: &[&str]) -> Option<String> {
+        names.iter().find_map(|n| {
+            self.props
+                .iter()
+                .find(|(k, _)| k == n)
+                .map(|(_, v)| v.clone())
+                .filter(|v| !v.is_empty())
+        })
+    }
+}
+
+fn os_from(id: &str, version: &str) -> OsInfo {
+    let mut os = OsInfo {
+        id: id.to_ascii_lowercase(),
+        version_id: version.to_owned(),
+        ..Default::default()
+    };
+    vigia_inventory::extract::classify_os(&mut os);
+    os
+}
+
+/// Splits a `distro` qualifier (`debian-12`, `alpine-3.18.9`, `ubuntu-22.04`).
+fn distro(q: &str) -> Option<(String, String)> {
+    let (id, version) = q.split_once('-')?;
+    Some((id.to_owned(), version.to_owned()))
+}
+
+fn package_from(e: &Entry, os: &mut Option<OsInfo>) -> Result<Option<Package>, String> {
+    let purl = PackageUrl::from_str(&e.purl).map_err(|err| format!("not a package URL: {err}"))?;
+    let Some(version) = purl.version() else {
+        return Err("no version".into());
+    };
+    let ty = purl.ty();
+    let name = match (ty, purl.namespace()) {
+        ("maven", Some(ns)) => format!("{ns}:{}", purl.name()),
+        ("deb" | "apk" | "rpm" | "alpm", _) | (_, None) => purl.name().to_owned(),
+        (_, Some(ns)) => format!("{ns}/{}", purl.name()),
+    };
+    let qualifier = |k: &str| {
+        purl.qualifiers()
+            .iter()
+            .find(|(key, _)| key.as_ref() == k)
+            .map(|(_, v)| v.to_string())
+    };
+    let mut pkg = Package::new(
+        ty,
+        &name,
+        version,
+        e.purl.clone(),
+        &e.prop(&["vigia:package:path", "syft:location:0:path"])
+            .unwrap_or_else(|| "(sbom)".into()),
+        "sbom",
+    );
+    pkg.layer = e.prop(&["vigia:layer:diff-id", "aquasecurity:trivy:LayerDiffID"]);
+    if matches!(ty, "deb" | "apk" | "rpm") {
+        pkg.arch = qualifier("arch");
+        if os.is_none()
+            && let Some((id, v)) = qualifier("distro").as_deref().and_then(distro)
+        {
+            *os = Some(os_from(&id, &v));
+        }
+        let upstream = qualifier("upstream");
+        let (up_name, up_version) = match upstream.as_deref().map(|u| u.split_once('@')) {
+            Some(Some((n, v))) => (Some(n.to_owned()), Some(v.to_owned())),
+            Some(None) => (upstream.clone(), None),
+            None => (None, None),
+        };
+        pkg.source_name = e
+            .prop(&["vigia:package:source-name"])
+            .or(up_name)
+            .or_else(|| e.prop(&["aquasecurity:trivy:SrcName", "syft:metadata:source"]));
+        pkg.source_version = e
+            .prop(&["vigia:package:source-version"])
+            .or(up_version)
+            .or_else(|| {
+                e.prop(&[
+                    "aquasecurity:trivy:SrcVersion",
+                    "syft:metadata:sourceVersion",
+                ])
+                .map(|v| match e.prop(&["aquasecurity:trivy:SrcRelease"]) {
+                    Some(r) => format!("{v}-{r}"),
+                    None => v,
+                })
+            });
+        if pkg.source_version.as_deref() == Some(version) {
+            pkg.source_version = None;
+        }
+    }
+    Ok(Some(pkg))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cyclonedx_keeps_distro_and_source_packages() {
+        let doc = r#"{"bomFormat":"CycloneDX","specVersion":"1.5","components":[
+          {"type":"library","name":"libc6","version":"2.36-9+deb12u3","purl":"pkg:deb/debian/libc6@2.36-9%2Bdeb12u3?arch=amd64&distro=debian-12.15&upstream=glibc"},
+          {"type":"library","name":"libssl3","purl":"pkg:deb/debian/libssl3@3.0.11-1~deb12u2?distro=debian-12","properties":[{"name":"aquasecurity:trivy:SrcName","value":"openssl"}]},
+          {"type":"library","name":"scoped","purl":"pkg:npm/%40types/node@20.1.0"},
+          {"type":"library","name":"jar","purl":"pkg:maven/org.apache/commons-text@1.9"},
+          {"type":"library","name":"bad","purl":"nonsense"}]}"#;
+        let inv = read("x.cdx.json", doc).unwrap();
+        let os = inv.os.as_ref().unwrap();
+        assert_eq!(os.osv_ecosystem.as_deref(), Some("Debian:12"));
+        let libc = inv.packages.iter().find(|p| p.name == "libc6").unwrap();
+        assert_eq!(libc.source_name.as_deref(), Some("glibc"));
+        assert_eq!(libc.version, "2.36-9+deb12u3");
+        let ssl = inv.packages.iter().find(|p| p.name == "libssl3").unwrap();
+        assert_eq!(ssl.source_name.as_deref(), Some("openssl"));
+        assert!(inv.packages.iter().any(|p| p.name == "@types/node"));
+        assert!(
+            inv.packages
+                .iter()
+                .any(|p| p.name == "org.apache:commons-text")
+        );
+        assert_eq!(inv.status.warnings.len(), 1);
+        assert!(inv.status.warnings[0].message.contains("nonsense"));
+    }
+
+    #[test]
+    fn other_documents_are_refused_by_name() {
+        let e = read("notes.json", r#"{"hello":1}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("notes.json:") && e.contains("CycloneDX"));
+        assert!(
+            read("x", "{")
+                .unwrap_err()
+                .to_string()
+                .contains("not valid JSON")
+        );
+    }
+}

@@ -1,0 +1,257 @@
+//! `vigia scan KIND TARGET`: findings for an image, host, function, folder or SBOM.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use base64::Engine;
+use sha2::{Digest, Sha256};
+use vigia_scan::{DatabaseInfo, FindingStatus, Report, ResourceHints, Severity, TargetKind};
+
+use crate::cli::{Cli, ScanArgs, ScanFormat, ScanKind, Scanner};
+use crate::db::STALE_AFTER_DAYS;
+use crate::output;
+use crate::{Exit, exit};
+
+fn usage(message: String) -> anyhow::Error {
+    Exit { code: 2, message }.into()
+}
+
+fn parse_severity(s: &str, flag: &str) -> Result<Severity> {
+    Severity::parse(s).ok_or_else(|| {
+        usage(format!(
+            "{flag}: `{s}` is not a severity (critical, high, medium, low, informational, untriaged)"
+        ))
+    })
+}
+
+fn target_kind(kind: ScanKind) -> TargetKind {
+    match kind {
+        ScanKind::Image => TargetKind::Image,
+        ScanKind::Host => TargetKind::Host,
+        ScanKind::Function => TargetKind::Function,
+        ScanKind::Dir => TargetKind::Dir,
+        ScanKind::Sbom => TargetKind::Sbom,
+    }
+}
+
+/// The inventory's kind must fit what the user said the target is.
+fn check_kind(kind: ScanKind, target: &str, found: &str) -> Result<()> {
+    let ok = match kind {
+        ScanKind::Image => found == "image",
+        ScanKind::Host => found == "rootfs",
+        ScanKind::Function | ScanKind::Dir => found != "image",
+        ScanKind::Sbom => true,
+    };
+    if ok {
+        return Ok(());
+    }
+    let hint = match found {
+        "image" => "it is a container image: use `vigia scan image`",
+        "rootfs" => "it is a root filesystem: use `vigia scan host`",
+        "function" => "it is a zip: use `vigia scan function`",
+        _ => {
+            "it is a plain folder: use `vigia scan dir` (a host needs /etc and a package database)"
+        }
+    };
+    anyhow::bail!(
+        "{target} is not {}: {hint}",
+        match kind {
+            ScanKind::Image =>
+                "a container image (OCI layout, docker archive or registry reference)",
+            ScanKind::Host => "a root filesystem",
+            _ => "what was asked",
+        }
+    )
+}
+
+async fn database_info(store: &vigia_store::Store) -> Result<DatabaseInfo> {
+    let states = store.source_states().await?;
+    let newest = states
+        .iter()
+        .filter_map(|s| s.checked_at.as_deref())
+        .filter_map(vigia_feeds::parse::parse_time)
+        .max();
+    let age = newest.map(|t| jiff::Timestamp::now().as_second() - t.as_second());
+    Ok(DatabaseInfo {
+        updated_at: newest.map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()),
+        stale: age.is_none_or(|a| a > STALE_AFTER_DAYS * 86_400),
+        advisories: states
+            .iter()
+            .filter(|s| s.kind == "osv")
+            .map(|s| s.records)
+            .sum(),
+    })
+}
+
+fn zip_sha256(path: &Path) -> Option<String> {
+    let mut f = fs_err::File::open(path).ok()?;
+    let mut h = Sha256::new();
+    std::io::copy(&mut f, &mut h).ok()?;
+    Some(base64::engine::general_purpose::STANDARD.encode(h.finalize()))
+}
+
+pub(crate) async fn run(cli: &Cli, args: &ScanArgs) -> Result<u8> {
+    let severities: Vec<Severity> = args
+        .severity
+        .iter()
+        .map(|s| parse_severity(s, "--severity"))
+        .collect::<Result<_>>()?;
+    let fail_on = args
+        .fail_on
+        .as_deref()
+        .map(|s| parse_severity(s, "--fail-on"))
+        .transpose()?;
+    for s in &args.scanners {
+        if *s != Scanner::Vuln {
+            return Err(usage(format!(
+                "the {} scanner is not part of this version of Vigia yet; use --scanners vuln",
+                match s {
+                    Scanner::Secret => "secret",
+                    _ => "network",
+                }
+            )));
+        }
+    }
+    let ignore = match &args.ignore_file {
+        Some(p) => Some(vigia_scan::suppress::IgnoreFile::read(p)?),
+        None if Path::new(".vigiaignore").is_file() => Some(
+            vigia_scan::suppress::IgnoreFile::read(Path::new(".vigiaignore"))?,
+        ),
+        None => None,
+    };
+    let vex = args
+        .vex
+        .iter()
+        .map(|p| vigia_scan::suppress::Vex::read(p))
+        .collect::<Result<Vec<_>, _>>()?;
+
+    // The database first: no database is an error before any slow work.
+    let store = crate::db::open_existing(cli).await?;
+    let database = database_info(&store).await?;
+
+    let (inv, reference) = if args.kind == ScanKind::Sbom {
+        let text = fs_err::read_to_string(&args.target)?;
+        (vigia_scan::sbom_in::read(&args.target, &text)?, None)
+    } else {
+        crate::sbom::inventory_of(cli, &args.target, &args.source, args.offline).await?
+    };
+    check_kind(args.kind, &args.target, &inv.kind)?;
+    let canonical = if reference.is_some() {
+        args.target.clone()
+    } else {
+        fs_err::canonicalize(&args.target)
+            .map_or_else(|_| args.target.clone(), |p| p.display().to_string())
+    };
+    let code_sha256 = (args.kind == ScanKind::Function && Path::new(&args.target).is_file())
+        .then(|| zip_sha256(Path::new(&args.target)))
+        .flatten();
+    let resource = vigia_scan::resource_for(
+        target_kind(args.kind),
+        &inv,
+        &ResourceHints {
+            reference,
+            canonical,
+            code_sha256,
+        },
+    );
+
+    let index = vigia_match::Index::load(&store)
+        .await
+        .context("cannot load the match index")?;
+    let matched = vigia_scan::match_inventory(&inv, &index);
+    let ids = vigia_scan::vulnerability_ids(&matched);
+    let vulns = store.vulnerabilities(&ids).await?;
+    store.close().await;
+    let now = output::now_rfc3339();
+    let ctx = vigia_scan::Context {
+        resource,
+        now: now.clone(),
+        scanner: format!("vigia {}", env!("CARGO_PKG_VERSION")),
+        database,
+    };
+    let mut report = vigia_scan::build(&inv, &matched, &vulns, &ctx);
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date();
+    report.scan.notes =
+        vigia_scan::suppress::apply(&mut report.findings, ignore.as_ref(), &vex, today);
+    vigia_scan::filter(&mut report, &severities, args.ignore_unfixed);
+    vigia_scan::sort_findings(&mut report.findings);
+
+    warn(&report);
+    let text = render(args.format, &inv, &report, &now)?;
+    output::write_to(args.output.as_deref(), &text)?;
+
+    if let Some(threshold) = fail_on {
+        let hit = report
+            .findings
+            .iter()
+            .any(|f| f.status == FindingStatus::Active && f.severity <= threshold);
+        if hit {
+            return Ok(args.exit_code);
+        }
+    }
+    Ok(exit::OK)
+}
+
+/// Messages people must not miss, on stderr whatever the format.
+fn warn(report: &Report) {
+    let scan = &report.scan;
+    if scan.database.stale {
+        output::warning(&format!(
+            "the vulnerability database was last updated {} (more than {STALE_AFTER_DAYS} days ago): run `vigia db update`",
+            scan.database.updated_at.as_deref().unwrap_or("never")
+        ));
+    }
+    for c in scan.coverage.iter().filter(|c| !c.covered) {
+        output::warning(&format!(
+            "{} {} packages NOT COVERED: {}",
+            c.packages,
+            c.package_type,
+            c.reason.as_deref().unwrap_or("")
+        ));
+    }
+    for n in &scan.notes {
+        output::warning(n);
+    }
+    for w in &scan.warnings {
+        output::warning(w);
+    }
+}
+
+fn render(
+    format: ScanFormat,
+    inv: &vigia_inventory::Inventory,
+    report: &Report,
+    now: &str,
+) -> Result<String> {
+    let version = env!("CARGO_PKG_VERSION");
+    Ok(match format {
+        ScanFormat::Table => vigia_report::findings::table(report, output::stdout_is_terminal()),
+        ScanFormat::Json => serde_json::to_string_pretty(report)?,
+        ScanFormat::Sarif => {
+            serde_json::to_string_pretty(&vigia_report::findings::sarif(report, version))?
+        }
+        ScanFormat::Cyclonedx => serde_json::to_string_pretty(
+            &vigia_report::findings::cyclonedx_vdr(inv, report, now, version),
+        )?,
+        ScanFormat::Spdx => serde_json::to_string_pretty(&vigia_report::findings::spdx_vdr(
+            inv, report, now, version,
+        ))?,
+        ScanFormat::Csv => vigia_report::findings::csv(report)?,
+        ScanFormat::Markdown => vigia_report::findings::markdown(report),
+        ScanFormat::Asff => {
+            let account = std::env::var("VIGIA_AWS_ACCOUNT_ID")
+                .ok()
+                .filter(|a| a.len() == 12 && a.chars().all(|c| c.is_ascii_digit()))
+                .unwrap_or_else(|| vigia_scan::ACCOUNT_ID.to_owned());
+            let region = std::env::var("AWS_REGION")
+                .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
+                .unwrap_or_else(|_| "us-east-1".into());
+            serde_json::to_string_pretty(&vigia_report::findings::asff(
+                report,
+                &vigia_report::findings::AsffTarget { account, region },
+            ))?
+        }
+    })
+}
