@@ -230,7 +230,8 @@ impl FixStep {
             counts.join(", ")
         );
         if self.remaining > 0 {
-            s.push_str(&format!("; {} stay open (no fix yet)", self.remaining));
+            let verb = if self.remaining == 1 { "stays" } else { "stay" };
+            s.push_str(&format!("; {} {verb} open (no fix yet)", self.remaining));
         }
         s
     }
@@ -401,12 +402,12 @@ fn is_os(kind: &str) -> bool {
     matches!(kind, "deb" | "apk" | "rpm")
 }
 
-fn upgrade_hint(kind: &str) -> &'static str {
+fn upgrade_hint(kind: &str) -> Option<&'static str> {
     match kind {
-        "deb" => " (apt-get install --only-upgrade)",
-        "apk" => " (apk upgrade)",
-        "rpm" => " (dnf upgrade)",
-        _ => "",
+        "deb" => Some("apt-get install --only-upgrade"),
+        "apk" => Some("apk upgrade"),
+        "rpm" => Some("dnf upgrade"),
+        _ => None,
     }
 }
 
@@ -470,9 +471,15 @@ fn rating(
     })
 }
 
+/// Who a vector comes from: `NVD` for NVD's own analysts, the CNA for vectors
+/// NVD carries from one (`secalert@redhat.com`), else the record's source.
 fn cvss_source(row: &CvssRow) -> String {
     if row.origin == "nvd" {
-        "NVD".into()
+        if row.scorer.is_empty() || row.scorer == "nvd@nist.gov" {
+            "NVD".into()
+        } else {
+            row.scorer.clone()
+        }
     } else {
         source_name(&row.scorer).into()
     }
@@ -480,7 +487,8 @@ fn cvss_source(row: &CvssRow) -> String {
 
 /// The longest informative description among the records, matched records first.
 fn description(v: Option<&Vulnerability>, matched: &[&str]) -> String {
-    const MAX: usize = 4000;
+    // Inspector's `FindingDescription` holds at most 1024 characters.
+    const MAX: usize = 1024;
     let Some(v) = v else {
         return "No description is available.".into();
     };
@@ -501,19 +509,18 @@ fn description(v: Option<&Vulnerability>, matched: &[&str]) -> String {
         })
         .unwrap_or("No description is available.")
         .trim();
-    if text.len() > MAX {
-        let mut end = MAX;
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        format!("{}…", &text[..end])
+    if text.chars().count() > MAX {
+        let mut cut: String = text.chars().take(MAX - 1).collect();
+        cut.push('…');
+        cut
     } else {
         text.to_owned()
     }
 }
 
 fn vendor_severity(v: Option<&Vulnerability>, urgency: Option<&str>) -> Option<String> {
-    if let Some(u) = urgency.filter(|u| !u.is_empty()) {
+    // The tracker's `not yet assigned` is the absence of a rating.
+    if let Some(u) = urgency.filter(|u| !u.is_empty() && !u.starts_with("not yet")) {
         return Some(u.to_owned());
     }
     v?.advisories.iter().find_map(|a| {
@@ -702,14 +709,19 @@ fn finding(g: &Group<'_>, v: Option<&Vulnerability>, ctx: &Context) -> Finding {
         });
     let remediation_text = match (&fixed, f.fix_status) {
         (Some(fv), _) => {
-            let via = source_pkg
-                .map(|s| format!(" (built from source package {s})"))
-                .unwrap_or_default();
-            format!(
-                "Upgrade {} to {fv} or later{via}{}.",
-                names.join(", "),
-                upgrade_hint(&first.kind)
-            )
+            let mut notes: Vec<String> = Vec::new();
+            if let Some(s) = source_pkg {
+                notes.push(format!("source package {s}"));
+            }
+            if let Some(h) = upgrade_hint(&first.kind) {
+                notes.push(h.to_owned());
+            }
+            let notes = if notes.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", notes.join("; "))
+            };
+            format!("Upgrade {} to {fv} or later{notes}.", names.join(", "))
         }
         (None, FixStatus::WillNotFix) => format!(
             "The vendor does not plan to fix this in {}; no upgrade will close it. Weigh removing {} or mitigating it.",

@@ -185,6 +185,7 @@ fn os_from(id: &str, version: &str) -> OsInfo {
     let mut os = OsInfo {
         id: id.to_ascii_lowercase(),
         version_id: version.to_owned(),
+        pretty_name: Some(format!("{id} {version} (from the SBOM)")),
         ..Default::default()
     };
     vigia_inventory::extract::classify_os(&mut os);

@@ -69,11 +69,19 @@ pub(crate) fn human_age(secs: i64) -> String {
     }
 }
 
-/// Now, as RFC 3339 UTC with whole seconds.
+/// Now, as RFC 3339 UTC with whole seconds; `SOURCE_DATE_EPOCH` (the
+/// reproducible-builds convention) fixes it, for reproducible reports.
 pub(crate) fn now_rfc3339() -> String {
-    jiff::Timestamp::now()
-        .strftime("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
+    now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// Now, or `SOURCE_DATE_EPOCH` when set.
+pub(crate) fn now() -> jiff::Timestamp {
+    std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse::<i64>().ok())
+        .and_then(|s| jiff::Timestamp::from_second(s).ok())
+        .unwrap_or_else(jiff::Timestamp::now)
 }
 
 /// Writes `text` (plus a final newline) to `path`, or to stdout.

@@ -136,8 +136,9 @@ pub(crate) async fn run(cli: &Cli, args: &ScanArgs) -> Result<u8> {
         crate::sbom::inventory_of(cli, &args.target, &args.source, args.offline).await?
     };
     check_kind(args.kind, &args.target, &inv.kind)?;
-    let canonical = if reference.is_some() {
-        args.target.clone()
+    // An SBOM names its subject; a registry reference is its own name.
+    let canonical = if args.kind == ScanKind::Sbom || reference.is_some() {
+        inv.target.clone()
     } else {
         fs_err::canonicalize(&args.target)
             .map_or_else(|_| args.target.clone(), |p| p.display().to_string())
