@@ -472,6 +472,12 @@ pub struct PackageRef {
     /// Package type (`deb`, `pypi`).
     #[serde(rename = "type")]
     pub kind: String,
+    /// Source package, for OS packages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_name: Option<String>,
+    /// Source package version, when it differs from the binary's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_version: Option<String>,
 }
 
 /// Vigia's additions to a finding.

@@ -812,6 +812,8 @@ fn finding(g: &Group<'_>, v: Option<&Vulnerability>, ctx: &Context) -> Finding {
             version: p.version.clone(),
             path: p.path.clone(),
             kind: p.kind.clone(),
+            source_name: p.source_name.clone(),
+            source_version: p.source_version.clone(),
         })
         .collect();
     Finding {

@@ -895,3 +895,37 @@ fn golden_reports() {
         );
     }
 }
+
+/// Every Debian finding on the Debian targets agrees with the security tracker's
+/// own lines (release, fixed version, `dpkg --compare-versions`), and no
+/// bookworm fix above an installed version is missed.
+#[test]
+fn debian_findings_agree_with_the_tracker() {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/crosscheck-debian.py");
+    let tracker =
+        vigia_test_support::vulndata().join("tools/data/sources/aquasecurity+vuln-list-debian");
+    let out = Command::new("python3")
+        .arg(script)
+        .arg(tracker)
+        .arg("--vigia")
+        .arg(env!("CARGO_BIN_EXE_vigia"))
+        .arg("--mirror")
+        .arg(vigia_test_support::vulndata())
+        .arg(format!("image:{}", path(&targets().join("debian12-app"))))
+        .arg(format!(
+            "host:{}",
+            path(&targets().join("host-snapshot.tar.gz"))
+        ))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("none wrong, none missed"), "{text}");
+    // Both targets have Debian findings, so the check checked something.
+    let n: usize = text.split_whitespace().next().unwrap().parse().unwrap();
+    assert!(n >= 40, "{text}");
+}
