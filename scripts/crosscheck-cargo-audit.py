@@ -130,7 +130,7 @@ def main():
         env = dict(os.environ, VIGIA_HOME=home)
         subprocess.run([a.vigia, "db", "update", "--mirror", a.mirror, "--ecosystems", "crates.io",
                         "--no-enrichment", "-q"], env=env, check=True, stdout=subprocess.DEVNULL)
-        out = subprocess.run([a.vigia, "scan", "dir", a.lockdir, "--format", "json"],
+        out = subprocess.run([a.vigia, "scan", "dir", a.lockdir, "--format", "json", "--scanners", "vuln"],
                              env=env, capture_output=True, text=True, check=True)
         ours = set()
         for f in json.loads(out.stdout)["findings"]:

@@ -87,7 +87,7 @@ def main():
                        stdout=subprocess.DEVNULL)
         for t in a.targets:
             kind, target = t.split(":", 1)
-            out = subprocess.run([a.vigia, "scan", kind, target, "--format", "json"], env=env,
+            out = subprocess.run([a.vigia, "scan", kind, target, "--format", "json", "--scanners", "vuln"], env=env,
                                  capture_output=True, text=True, check=True)
             report = json.loads(out.stdout)
             inv = json.loads(subprocess.run([a.vigia, "sbom", target, "--format", "json"], env=env,

@@ -25,6 +25,41 @@ pub struct Options {
     pub limits: Limits,
     /// Where to cache what extractors want from each image layer.
     pub cache: Option<crate::cache::LayerCache>,
+    /// Receives every regular file as it streams by (secret scanning). Layer
+    /// caching is off for a source with a visitor: every layer must be read.
+    pub visitor: Option<VisitorHandle>,
+}
+
+/// Receives the files of a resource as they stream by, layer by layer, without
+/// any of them being extracted or kept: what the secret scanner reads through.
+/// Layers are read on several threads at once, so calls come concurrently.
+pub trait Visitor: Send + Sync {
+    /// Whether to read this file's content (`size` as its header or entry says).
+    fn wants(&self, path: &str, size: u64) -> bool;
+    /// One file's content. `layer` names the layer (a diff_id, or the layer's
+    /// path inside a `docker save` archive until [`Visitor::layer`] maps it);
+    /// `None` outside images. Reading errors are the visitor's to report.
+    fn file(&self, layer: Option<&str>, path: &str, data: &mut dyn Read);
+    /// A regular file or symlink a layer holds (whether read or not), so that
+    /// the visitor can tell which files later layers overwrite.
+    fn seen(&self, _layer: Option<&str>, _path: &str) {}
+    /// A whiteout: `path` is deleted from lower layers.
+    fn whiteout(&self, _layer: Option<&str>, _path: &str) {}
+    /// An opaque directory: lower layers' content under `dir` is hidden.
+    fn opaque(&self, _layer: Option<&str>, _dir: &str) {}
+    /// The image's layer order: the layer the other calls named `label` is the
+    /// `index`th from the bottom and has this diff_id.
+    fn layer(&self, _index: usize, _label: &str, _diff_id: &str) {}
+}
+
+/// A shared [`Visitor`] in [`Options`].
+#[derive(Clone)]
+pub struct VisitorHandle(pub std::sync::Arc<dyn Visitor>);
+
+impl std::fmt::Debug for VisitorHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("VisitorHandle")
+    }
 }
 
 /// What an image is.
@@ -199,7 +234,9 @@ fn read_layer<R: Read>(
     layer: Option<String>,
     limits: &Limits,
     want: &Want,
+    visitor: Option<&dyn Visitor>,
 ) -> Result<LayerFiles> {
+    let label = layer.clone();
     let mut out = LayerFiles {
         layer,
         ..LayerFiles::default()
@@ -224,18 +261,30 @@ fn read_layer<R: Read>(
         let (dir, base) = path.rsplit_once('/').unwrap_or(("", &path));
         let dir = if dir.is_empty() { "/" } else { dir };
         if base == ".wh..wh..opq" {
+            if let Some(v) = visitor {
+                v.opaque(label.as_deref(), dir);
+            }
             out.opaque.push(dir.to_owned());
             continue;
         }
         if let Some(hidden) = base.strip_prefix(".wh.") {
-            out.whiteouts.push(if dir == "/" {
+            let gone = if dir == "/" {
                 format!("/{hidden}")
             } else {
                 format!("{dir}/{hidden}")
-            });
+            };
+            if let Some(v) = visitor {
+                v.whiteout(label.as_deref(), &gone);
+            }
+            out.whiteouts.push(gone);
             continue;
         }
         let kind = entry.header().entry_type();
+        if let Some(v) = visitor
+            && (kind.is_symlink() || kind.is_hard_link() || kind.is_file())
+        {
+            v.seen(label.as_deref(), &path);
+        }
         if kind.is_symlink() {
             if let Some(t) = entry
                 .link_name_bytes()
@@ -259,6 +308,13 @@ fn read_layer<R: Read>(
             continue;
         }
         let size = entry.header().size().unwrap_or(0);
+        if let Some(v) = visitor
+            && !want(&path)
+            && v.wants(&path, size)
+        {
+            v.file(label.as_deref(), &path, &mut entry);
+            continue;
+        }
         if !want(&path) {
             if sniffs(&path, size, entry.header().mode().unwrap_or(0), want) {
                 let mut data = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
@@ -284,6 +340,11 @@ fn read_layer<R: Read>(
         entry
             .read_to_end(&mut data)
             .map_err(|e| invalid(name, format!("truncated or corrupt layer at {path}: {e}")))?;
+        if let Some(v) = visitor
+            && v.wants(&path, size)
+        {
+            v.file(label.as_deref(), &path, &mut data.as_slice());
+        }
         out.files.push((path, data));
     }
     for (path, target) in hardlinks {
@@ -312,6 +373,7 @@ fn read_blob_layer(
     diff_id: Option<String>,
     limits: &Limits,
     want: &Want,
+    visitor: Option<&dyn Visitor>,
 ) -> Result<LayerFiles> {
     let name = path.display().to_string();
     let file = fs_err::File::open(path).map_err(|e| match e.kind() {
@@ -335,7 +397,7 @@ fn read_blob_layer(
             limits.max_inflated_bytes,
         )
         .map_err(io_err(&name))?;
-        read_layer(stream, &name, diff_id, limits, want)
+        read_layer(stream, &name, diff_id, limits, want, visitor)
     };
     // Hash what is left after the tar end marker too: the digest covers the blob.
     std::io::copy(&mut hashing, &mut std::io::sink()).map_err(io_err(&name))?;
@@ -520,9 +582,19 @@ fn oci_layout(
         ));
     }
     let limits = opts.limits;
+    let visitor = opts.visitor.as_ref().map(|v| v.0.as_ref());
+    let cache = if visitor.is_some() { None } else { cache };
     let mut jobs: Vec<Box<dyn FnOnce() -> Result<LayerFiles> + Send + '_>> = Vec::new();
     let mut layers = Vec::new();
-    for (desc, diff_id) in manifest.layers.iter().zip(&config.rootfs.diff_ids) {
+    for (i, (desc, diff_id)) in manifest
+        .layers
+        .iter()
+        .zip(&config.rootfs.diff_ids)
+        .enumerate()
+    {
+        if let Some(v) = visitor {
+            v.layer(i, diff_id, diff_id);
+        }
         let path = blob_path(root, &desc.digest)?;
         let digest = desc.digest.clone();
         let diff = diff_id.clone();
@@ -532,7 +604,7 @@ fn oci_layout(
         });
         jobs.push(Box::new(move || {
             let Some(cache) = cache else {
-                return read_blob_layer(&path, Some(&digest), Some(diff), &limits, want);
+                return read_blob_layer(&path, Some(&digest), Some(diff), &limits, want, visitor);
             };
             let keys = crate::extract::cache_keys();
             let versions: Vec<(&str, u32)> = keys.iter().map(|(n, v, _)| (*n, *v)).collect();
@@ -540,7 +612,14 @@ fn oci_layout(
                 tracing::debug!(layer = %diff, "layer cache hit");
                 return Ok(hit);
             }
-            let layer = read_blob_layer(&path, Some(&digest), Some(diff.clone()), &limits, want)?;
+            let layer = read_blob_layer(
+                &path,
+                Some(&digest),
+                Some(diff.clone()),
+                &limits,
+                want,
+                None,
+            )?;
             if layer.warnings.is_empty() {
                 let entries: Vec<crate::cache::Key<'_>> =
                     keys.iter().map(|(n, v, w)| (*n, *v, w.as_ref())).collect();
@@ -657,7 +736,15 @@ fn tarball(
         if is_layer_name {
             let inner = decompress(BufReader::new(&mut entry), opts.limits.max_inflated_bytes)
                 .map_err(io_err(&format!("{name}:{path}")))?;
-            match read_layer(inner, &format!("{name}:{path}"), None, &opts.limits, want) {
+            let visitor = opts.visitor.as_ref().map(|v| v.0.as_ref());
+            match read_layer(
+                inner,
+                &format!("{name}:{path}"),
+                Some(path.clone()),
+                &opts.limits,
+                want,
+                visitor,
+            ) {
                 Ok(l) => {
                     layers.insert(path, l);
                 }
@@ -669,6 +756,13 @@ fn tarball(
                 Err(e) => return Err(e),
             }
             continue;
+        }
+        if let Some(v) = &opts.visitor {
+            v.0.seen(None, &path);
+            if !want(&path) && v.0.wants(&path, size) {
+                v.0.file(None, &path, &mut entry);
+                continue;
+            }
         }
         if want(&path) {
             if size > opts.limits.max_file_bytes {
@@ -683,6 +777,11 @@ fn tarball(
             entry
                 .read_to_end(&mut data)
                 .map_err(|e| invalid(&name, format!("truncated archive at {path}: {e}")))?;
+            if let Some(v) = &opts.visitor
+                && v.0.wants(&path, size)
+            {
+                v.0.file(None, &path, &mut data.as_slice());
+            }
             rootfs.files.push((path, data));
         } else if sniffs(&path, size, entry.header().mode().unwrap_or(0), want) {
             let mut data = Vec::new();
@@ -734,6 +833,9 @@ fn tarball(
                 )
             })?;
             l.layer = Some(diff_id.clone());
+            if let Some(v) = &opts.visitor {
+                v.0.layer(info_layers.len(), &key, diff_id);
+            }
             view.apply(l);
             info_layers.push(LayerInfo {
                 diff_id: diff_id.clone(),
@@ -799,10 +901,26 @@ fn zip_tree(target: &Path, opts: &Options, want: &Want) -> Result<FsView> {
             });
             continue;
         };
+        let (size, packed) = (entry.size(), entry.compressed_size().max(1));
+        if let Some(v) = &opts.visitor {
+            v.0.seen(None, &path);
+            if !want(&path) && v.0.wants(&path, size) {
+                if size / packed > opts.limits.max_ratio {
+                    layer.warnings.push(Warning {
+                        path: format!("{name}:{path}"),
+                        line: None,
+                        message: format!("compressed {}x (a zip bomb?); not read", size / packed),
+                    });
+                    continue;
+                }
+                // Never more than the entry declares, whatever it inflates to.
+                v.0.file(None, &path, &mut (&mut entry).take(size));
+                continue;
+            }
+        }
         if !want(&path) {
             continue;
         }
-        let (size, packed) = (entry.size(), entry.compressed_size().max(1));
         if size > opts.limits.max_file_bytes || size / packed > opts.limits.max_ratio {
             layer.warnings.push(Warning {
                 path: format!("{name}:{path}"),
@@ -827,6 +945,11 @@ fn zip_tree(target: &Path, opts: &Options, want: &Want) -> Result<FsView> {
             .read_to_end(&mut data)
         {
             Ok(_) if data.len() as u64 <= opts.limits.max_file_bytes => {
+                if let Some(v) = &opts.visitor
+                    && v.0.wants(&path, size)
+                {
+                    v.0.file(None, &path, &mut data.as_slice());
+                }
                 layer.files.push((path, data));
             }
             Ok(_) => layer.warnings.push(Warning {
@@ -897,6 +1020,22 @@ fn walk_dir(
             }
         } else if meta.is_dir() {
             walk_dir(root, &path, opts, want, out, depth + 1)?;
+        } else if meta.is_file()
+            && !want(&vpath)
+            && let Some(v) = &opts.visitor
+        {
+            v.0.seen(None, &vpath);
+            let size = entry.metadata().map_or(0, |m| m.len());
+            if v.0.wants(&vpath, size) {
+                match fs_err::File::open(&path) {
+                    Ok(mut f) => v.0.file(None, &vpath, &mut f),
+                    Err(e) => out.warnings.push(Warning {
+                        path: vpath,
+                        line: None,
+                        message: e.to_string(),
+                    }),
+                }
+            }
         } else if meta.is_file() && !want(&vpath) {
             use std::os::unix::fs::PermissionsExt;
             let Ok(m) = entry.metadata() else { continue };
@@ -916,7 +1055,15 @@ fn walk_dir(
                 continue;
             }
             match fs_err::read(&path) {
-                Ok(data) => out.files.push((vpath, data)),
+                Ok(data) => {
+                    if let Some(v) = &opts.visitor {
+                        v.0.seen(None, &vpath);
+                        if v.0.wants(&vpath, size) {
+                            v.0.file(None, &vpath, &mut data.as_slice());
+                        }
+                    }
+                    out.files.push((vpath, data));
+                }
                 Err(e) => out.warnings.push(Warning {
                     path: vpath,
                     line: None,

@@ -79,6 +79,29 @@ fn paths(f: &Finding) -> String {
     p.join(", ")
 }
 
+/// For secrets in images: the layer, and whether a later layer hides the file.
+fn layer_note(f: &Finding) -> String {
+    let Some(s) = &f.vigia.secret else {
+        return String::new();
+    };
+    let Some(i) = s.get("layerIndex").and_then(Value::as_u64) else {
+        return String::new();
+    };
+    match s.get("hiddenBy").and_then(Value::as_str) {
+        Some(h) => {
+            let how = match h {
+                "opaque" => "hidden (opaque folder)",
+                other => other,
+            };
+            format!(
+                "  (layer {}; {how} by a later layer, still in the image)",
+                i + 1
+            )
+        }
+        None => format!("  (layer {})", i + 1),
+    }
+}
+
 fn kev(f: &Finding) -> &'static str {
     if f.exploit_available == Some(vigia_scan::ExploitAvailable::Yes) {
         "KEV"
@@ -152,18 +175,36 @@ pub fn table(report: &Report, color: bool) -> String {
             os.pretty_name.as_deref().unwrap_or(&os.id)
         ));
     }
-    out.push_str(&format!(
-        "Database: updated {}{}\n",
-        scan.database.updated_at.as_deref().unwrap_or("never"),
-        if scan.database.stale {
-            " (STALE: run `vigia db update`)"
-        } else {
-            ""
+    let vuln = scan.scanners.is_empty() || scan.scanners.iter().any(|s| s == "vuln");
+    if vuln {
+        out.push_str(&format!(
+            "Database: updated {}{}\n",
+            scan.database.updated_at.as_deref().unwrap_or("never"),
+            if scan.database.stale {
+                " (STALE: run `vigia db update`)"
+            } else {
+                ""
+            }
+        ));
+        out.push_str(&format!("Packages: {}\n", scan.summary.packages));
+        for l in coverage_lines(report) {
+            out.push_str(&format!("  {l}\n"));
         }
-    ));
-    out.push_str(&format!("Packages: {}\n", scan.summary.packages));
-    for l in coverage_lines(report) {
-        out.push_str(&format!("  {l}\n"));
+    } else {
+        out.push_str("Vulnerabilities: not scanned (--scanners)\n");
+    }
+    if let Some(s) = &scan.secrets {
+        #[allow(clippy::cast_precision_loss)]
+        let mb = s.bytes_scanned as f64 / 1e6;
+        out.push_str(&format!(
+            "Secrets: {} files read ({mb:.1} MB), {}\n",
+            s.files_scanned,
+            if s.all_layers {
+                "every layer"
+            } else {
+                "final filesystem"
+            }
+        ));
     }
     for sev in Severity::ALL {
         let rows: Vec<&Finding> = report
@@ -178,11 +219,25 @@ pub fn table(report: &Report, color: bool) -> String {
             "\n{}\n",
             paint(color, sev, &format!("{} ({})", sev.as_str(), rows.len()))
         ));
-        out.push_str(&format!(
-            "  {:<20} {:<28} {:<24} {:<24} {:<3} {:<6} {}\n",
-            "VULNERABILITY", "PACKAGE", "INSTALLED", "FIXED", "KEV", "EPSS", "PATH"
-        ));
+        if rows
+            .iter()
+            .any(|f| f.package_vulnerability_details.is_some())
+        {
+            out.push_str(&format!(
+                "  {:<20} {:<28} {:<24} {:<24} {:<3} {:<6} {}\n",
+                "VULNERABILITY", "PACKAGE", "INSTALLED", "FIXED", "KEV", "EPSS", "PATH"
+            ));
+        }
         for f in rows {
+            if f.code_vulnerability_details.is_some() {
+                out.push_str(&format!(
+                    "  {:<28} {}{}\n",
+                    paint(color, sev, f.rule_id()),
+                    paths(f),
+                    layer_note(f)
+                ));
+                continue;
+            }
             out.push_str(&format!(
                 "  {:<20} {:<28} {:<24} {:<24} {:<3} {:<6} {}\n",
                 paint(color, sev, f.rule_id()),

@@ -261,9 +261,18 @@ pub(crate) struct ScanArgs {
     /// The exit code for --fail-on
     #[arg(long, value_name = "N", default_value_t = 6, requires = "fail_on")]
     pub(crate) exit_code: u8,
-    /// Scanners to run (comma-separated)
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "vuln")]
+    /// Scanners to run, comma-separated [default: vuln,secret; vuln for an SBOM].
+    /// `--scanners secret` alone needs no database
+    #[arg(long, value_enum, value_delimiter = ',')]
     pub(crate) scanners: Vec<Scanner>,
+    /// Also report secrets in files that a later image layer deleted, overwrote or hid
+    /// (they are still in the image: anyone who pulls it can read them)
+    #[arg(long)]
+    pub(crate) secrets_all_layers: bool,
+    /// Your secret rules (TOML): add or replace rules, disable some, allow-list values and
+    /// paths, change the skipped paths and the file size limit (see docs/secrets.md)
+    #[arg(long, value_name = "FILE")]
+    pub(crate) secrets_config: Option<PathBuf>,
     /// Never use the network: registry references are refused (scans never download advisories)
     #[arg(long)]
     pub(crate) offline: bool,

@@ -101,17 +101,22 @@ pub(crate) async fn run(cli: &Cli, args: &ScanArgs) -> Result<u8> {
         .as_deref()
         .map(|s| parse_severity(s, "--fail-on"))
         .transpose()?;
-    for s in &args.scanners {
-        if *s != Scanner::Vuln {
-            return Err(usage(format!(
-                "the {} scanner is not part of this version of Vigia yet; use --scanners vuln",
-                match s {
-                    Scanner::Secret => "secret",
-                    _ => "network",
-                }
-            )));
-        }
+    if args.scanners.contains(&Scanner::Network) {
+        return Err(usage(
+            "the network scanner is not part of this version of Vigia yet; use --scanners vuln,secret".into(),
+        ));
     }
+    let scanners: Vec<Scanner> = if args.scanners.is_empty() {
+        if args.kind == ScanKind::Sbom {
+            vec![Scanner::Vuln]
+        } else {
+            vec![Scanner::Vuln, Scanner::Secret]
+        }
+    } else {
+        args.scanners.clone()
+    };
+    let vuln = scanners.contains(&Scanner::Vuln);
+    let secret = scanners.contains(&Scanner::Secret);
     let ignore = match &args.ignore_file {
         Some(p) => Some(vigia_scan::suppress::IgnoreFile::read(p)?),
         None if Path::new(".vigiaignore").is_file() => Some(
@@ -124,18 +129,91 @@ pub(crate) async fn run(cli: &Cli, args: &ScanArgs) -> Result<u8> {
         .iter()
         .map(|p| vigia_scan::suppress::Vex::read(p))
         .collect::<Result<Vec<_>, _>>()?;
+    let engine = if secret {
+        let mut rules = vigia_secrets::RuleFile::builtin();
+        if let Some(p) = &args.secrets_config {
+            let text = fs_err::read_to_string(p)?;
+            rules = rules.merged(vigia_secrets::RuleFile::parse(
+                &p.display().to_string(),
+                &text,
+            )?);
+        }
+        Some(std::sync::Arc::new(
+            vigia_secrets::Engine::new(&rules).with_context(|| {
+                format!(
+                    "bad secret rules in {}",
+                    args.secrets_config
+                        .as_ref()
+                        .map_or_else(|| "the built-in set".into(), |p| p.display().to_string())
+                )
+            })?,
+        ))
+    } else {
+        None
+    };
 
     // The database first: no database is an error before any slow work.
-    let store = crate::db::open_existing(cli).await?;
-    let database = database_info(&store).await?;
-
-    let (inv, reference) = if args.kind == ScanKind::Sbom {
-        let text = fs_err::read_to_string(&args.target)?;
-        (vigia_scan::sbom_in::read(&args.target, &text)?, None)
+    let (store, database) = if vuln {
+        let store = crate::db::open_existing(cli).await?;
+        let info = database_info(&store).await?;
+        (Some(store), info)
     } else {
-        crate::sbom::inventory_of(cli, &args.target, &args.source, args.offline).await?
+        (None, DatabaseInfo::default())
     };
+
+    let local = if args.kind == ScanKind::Sbom {
+        None
+    } else {
+        Some(crate::sbom::localize(&args.target, &args.source, args.offline).await?)
+    };
+    let mut notes = Vec::new();
+    let inv = match &local {
+        None => {
+            let text = fs_err::read_to_string(&args.target)?;
+            vigia_scan::sbom_in::read(&args.target, &text)?
+        }
+        Some(local) if vuln => {
+            crate::sbom::inventory_of(cli, &args.target, local, &args.source).await?
+        }
+        Some(_) => vigia_inventory::Inventory {
+            target: args.target.clone(),
+            ..Default::default()
+        },
+    };
+    let secrets = match (&engine, &local) {
+        (Some(engine), Some(local)) => {
+            let opts = crate::sbom::source_options(cli, &args.source);
+            let (engine, path, all) = (engine.clone(), local.path.clone(), args.secrets_all_layers);
+            let (report, kind, image) =
+                tokio::task::spawn_blocking(move || vigia_secrets::scan(&path, &opts, engine, all))
+                    .await
+                    .context("the secret scan thread failed")?
+                    .with_context(|| format!("cannot scan {} for secrets", args.target))?;
+            Some((report, kind, image))
+        }
+        (Some(_), None) => {
+            notes.push(
+                "secret scanning does not apply to an SBOM (it lists packages, not files)".into(),
+            );
+            None
+        }
+        _ => None,
+    };
+    let mut inv = inv;
+    if !vuln && let Some((_, kind, image)) = &secrets {
+        (*kind).clone_into(&mut inv.kind);
+        inv.image.clone_from(image);
+        if let (Some(img), Some(Some((_, digest)))) =
+            (&mut inv.image, local.as_ref().map(|l| l.pulled.as_ref()))
+        {
+            img.manifest_digest = Some(digest.clone());
+        }
+    }
     check_kind(args.kind, &args.target, &inv.kind)?;
+    let reference = local
+        .as_ref()
+        .and_then(|l| l.pulled.as_ref())
+        .map(|(r, _)| r.clone());
     // An SBOM names its subject; a registry reference is its own name.
     let canonical = if args.kind == ScanKind::Sbom || reference.is_some() {
         inv.target.clone()
@@ -156,13 +234,19 @@ pub(crate) async fn run(cli: &Cli, args: &ScanArgs) -> Result<u8> {
         },
     );
 
-    let index = vigia_match::Index::load(&store)
-        .await
-        .context("cannot load the match index")?;
-    let matched = vigia_scan::match_inventory(&inv, &index);
-    let ids = vigia_scan::vulnerability_ids(&matched);
-    let vulns = store.vulnerabilities(&ids).await?;
-    store.close().await;
+    let (matched, vulns) = match &store {
+        Some(store) => {
+            let index = vigia_match::Index::load(store)
+                .await
+                .context("cannot load the match index")?;
+            let matched = vigia_scan::match_inventory(&inv, &index);
+            let ids = vigia_scan::vulnerability_ids(&matched);
+            let vulns = store.vulnerabilities(&ids).await?;
+            store.close().await;
+            (matched, vulns)
+        }
+        None => (Vec::new(), std::collections::HashMap::new()),
+    };
     let now = output::now_rfc3339();
     let ctx = vigia_scan::Context {
         resource,
@@ -171,11 +255,37 @@ pub(crate) async fn run(cli: &Cli, args: &ScanArgs) -> Result<u8> {
         database,
     };
     let mut report = vigia_scan::build(&inv, &matched, &vulns, &ctx);
-    let today = jiff::Timestamp::now()
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .date();
-    report.scan.notes =
-        vigia_scan::suppress::apply(&mut report.findings, ignore.as_ref(), &vex, today);
+    report.scan.scanners = scanners
+        .iter()
+        .map(|s| {
+            match s {
+                Scanner::Vuln => "vuln",
+                Scanner::Secret => "secret",
+                Scanner::Network => "network",
+            }
+            .to_owned()
+        })
+        .collect();
+    if let Some((sr, _, _)) = &secrets {
+        report
+            .findings
+            .extend(vigia_scan::secret_findings(sr, &ctx));
+        report.scan.secrets = Some(vigia_scan::SecretScanInfo {
+            files_scanned: sr.files_scanned,
+            bytes_scanned: sr.bytes_scanned,
+            files_binary: sr.files_binary,
+            all_layers: args.secrets_all_layers,
+        });
+        report.scan.warnings.extend(sr.warnings.iter().cloned());
+    }
+    let today = output::now().to_zoned(jiff::tz::TimeZone::UTC).date();
+    notes.extend(vigia_scan::suppress::apply(
+        &mut report.findings,
+        ignore.as_ref(),
+        &vex,
+        today,
+    ));
+    report.scan.notes = notes;
     vigia_scan::filter(&mut report, &severities, args.ignore_unfixed);
     vigia_scan::sort_findings(&mut report.findings);
 

@@ -1,0 +1,697 @@
+//! The matching engine: one Aho-Corasick pass over a file for every rule's
+//! keywords, then each triggered rule's regex only in a bounded window around
+//! its keyword hits. Files stream through in chunks, so neither a 2 GB file
+//! nor a one-line minified bundle is ever held whole.
+
+use std::collections::HashSet;
+use std::io::Read;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use regex::bytes::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+use sha2::{Digest, Sha256};
+
+use crate::rules::{Rule, RuleFile};
+
+/// Values from vendors' documentation and famous examples: never secrets.
+const DOCUMENTED_EXAMPLES: &[&str] = &[
+    "AKIAIOSFODNN7EXAMPLE",
+    "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    "AKIAI44QH8DHBEXAMPLE",
+    "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY",
+    // jwt.io's example token.
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
+    // PyJWT's README example ({"some": "payload"}, secret "secret").
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzb21lIjoicGF5bG9hZCJ9.4twFt5NiznN84AWoo1d7KO1T_yoc0Z6XOpOVswacPZg",
+    "sk_test_4eC39HqLyjWDarjtT1zdp7dc",
+];
+
+/// Paths not read by default: vendored dependencies, tests and examples,
+/// documentation, and keys that packages generate at install time (sshd host
+/// keys, the snakeoil certificate key), which are not hardcoded credentials.
+const DEFAULT_SKIPS: &[&str] = &[
+    r"/node_modules/",
+    r"/vendor/",
+    r"/(?:site|dist)-packages/[^/]+\.(?:dist|egg)-info/",
+    r"\.(?:dist|egg)-info/",
+    r"/\.git/",
+    r"/usr/share/(?:doc|man|info|locale|i18n|zoneinfo)/",
+    r"/(?:tests?|__tests__|specs?|testdata|test-data|fixtures|__fixtures__|examples?)/",
+    r"[._-](?:example|sample|template)(?:\.[A-Za-z0-9]+)?$",
+    r"^/etc/ssh/ssh_host_[a-z0-9]+_key$",
+    r"^/etc/ssl/private/ssl-cert-snakeoil\.key$",
+];
+
+/// File extensions that are never text worth reading.
+const BINARY_EXTENSIONS: &[&str] = &[
+    "png", "jpg", "jpeg", "gif", "ico", "webp", "bmp", "tiff", "woff", "woff2", "ttf", "otf",
+    "eot", "zip", "gz", "tgz", "bz2", "xz", "zst", "7z", "jar", "war", "ear", "whl", "pyc", "pyo",
+    "so", "a", "o", "dll", "exe", "class", "mo", "gmo", "pdf", "db", "sqlite", "mp3", "mp4",
+    "wasm", "deb", "rpm", "apk",
+];
+
+/// Lockfiles: integrity hashes look like secrets to generic rules.
+const LOCKFILES: &[&str] = &[
+    "package-lock.json",
+    "npm-shrinkwrap.json",
+    "yarn.lock",
+    "pnpm-lock.yaml",
+    "Cargo.lock",
+    "poetry.lock",
+    "Pipfile.lock",
+    "uv.lock",
+    "composer.lock",
+    "Gemfile.lock",
+    "go.sum",
+    "packages.lock.json",
+];
+
+/// Text that marks a value as a placeholder rather than a secret.
+const PLACEHOLDERS: &[&str] = &[
+    "${",
+    "{{",
+    "}}",
+    "%(",
+    "xxxx",
+    "****",
+    "....",
+    "<",
+    ">",
+    "example",
+    "changeme",
+    "change-me",
+    "change_me",
+    "placeholder",
+    "your-",
+    "your_",
+    "yourpassword",
+    "dummy",
+    "redacted",
+    "insert",
+    "replace",
+    "fixme",
+    "todo",
+    "sample",
+    "process.env",
+    "os.environ",
+    "getenv",
+];
+
+const CHUNK: usize = 8 << 20;
+const OVERLAP: usize = 64 << 10;
+const PEM_MAX: usize = 64 << 10;
+const BINARY_SNIFF: usize = 8 << 10;
+
+/// A bad rule: its ID and what is wrong.
+#[derive(Debug, thiserror::Error)]
+#[error("rule {id}: {reason}")]
+pub struct RuleError {
+    /// The rule.
+    pub id: String,
+    /// What is wrong.
+    pub reason: String,
+}
+
+#[derive(Debug)]
+struct Compiled {
+    rule: Rule,
+    re: Regex,
+    end_markers: bool,
+}
+
+/// One secret found in one file. The value itself is not kept: only its
+/// SHA-256, its first characters (at most 4) and its length.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hit {
+    /// Index of the rule in [`Engine::rules`].
+    pub rule: usize,
+    /// Byte offset of the value in the file.
+    pub offset: u64,
+    /// Byte length of the value.
+    pub length: usize,
+    /// First line (1-based).
+    pub start_line: u64,
+    /// Last line.
+    pub end_line: u64,
+    /// SHA-256 of the value, hex.
+    pub sha256: String,
+    /// At most the first 4 characters of the value.
+    pub prefix: String,
+    /// Whether the rule is a generic assignment rule (less specific).
+    pub generic: bool,
+}
+
+/// What reading one file gave.
+#[derive(Debug, Default)]
+pub struct FileResult {
+    /// Secrets.
+    pub hits: Vec<Hit>,
+    /// Bytes read.
+    pub bytes: u64,
+    /// Skipped as binary (a NUL byte near the start).
+    pub binary: bool,
+}
+
+/// The compiled rule set.
+#[derive(Debug)]
+pub struct Engine {
+    rules: Vec<Compiled>,
+    ac: AhoCorasick,
+    keyword_rules: Vec<Vec<usize>>,
+    allow_values: HashSet<String>,
+    allow_paths: Option<RegexSet>,
+    skip_paths: Option<RegexSet>,
+    /// Files larger than this are not read.
+    pub max_file_size: u64,
+}
+
+/// Shannon entropy in bits per character.
+#[must_use]
+pub fn entropy(s: &[u8]) -> f64 {
+    if s.is_empty() {
+        return 0.0;
+    }
+    let mut counts = [0usize; 256];
+    for &b in s {
+        counts[usize::from(b)] += 1;
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let n = s.len() as f64;
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            #[allow(clippy::cast_precision_loss)]
+            let p = c as f64 / n;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+fn is_placeholder(v: &[u8]) -> bool {
+    let lower = String::from_utf8_lossy(v).to_ascii_lowercase();
+    if PLACEHOLDERS.iter().any(|p| lower.contains(p)) {
+        return true;
+    }
+    // One repeated character (`aaaaaaaa`, `00000000`).
+    v.first().is_some_and(|f| v.iter().all(|b| b == f))
+}
+
+/// Words, not a secret: `bare-quoted-string`, `Bearer`, `access_token`
+/// (letters with separators, no digit or symbol).
+fn looks_like_words(v: &[u8]) -> bool {
+    v.iter()
+        .all(|b| b.is_ascii_alphabetic() || matches!(b, b'-' | b'_' | b'.' | b' '))
+}
+
+/// A value that is code, not a literal: `self.password`, `config.apiKey`,
+/// `request.form['password']`.
+fn looks_like_code(v: &[u8]) -> bool {
+    let s = String::from_utf8_lossy(v);
+    let ident = |t: &str| {
+        !t.is_empty()
+            && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !t.starts_with(|c: char| c.is_ascii_digit())
+    };
+    s.split('.').all(ident) && s.contains('.')
+        || s.contains('(') && s.ends_with(')')
+        || s.contains('[') && s.ends_with(']')
+}
+
+fn line_start(data: &[u8], pos: usize) -> usize {
+    memchr::memrchr(b'\n', &data[..pos]).map_or(0, |i| i + 1)
+}
+
+fn line_end(data: &[u8], pos: usize) -> usize {
+    memchr::memchr(b'\n', &data[pos..]).map_or(data.len(), |i| pos + i)
+}
+
+fn compile_set(patterns: &[String], what: &str) -> Result<Option<RegexSet>, RuleError> {
+    if patterns.is_empty() {
+        return Ok(None);
+    }
+    RegexSetBuilder::new(patterns)
+        .build()
+        .map(Some)
+        .map_err(|e| RuleError {
+            id: what.to_owned(),
+            reason: e.to_string(),
+        })
+}
+
+impl Engine {
+    /// Compiles a rule file (usually [`RuleFile::builtin`] merged with a user's).
+    pub fn new(file: &RuleFile) -> Result<Self, RuleError> {
+        let mut rules = Vec::new();
+        let mut keywords: Vec<String> = Vec::new();
+        let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
+        let mut ids = HashSet::new();
+        for r in &file.rule {
+            let err = |reason: String| RuleError {
+                id: r.id.clone(),
+                reason,
+            };
+            if !ids.insert(r.id.clone()) {
+                return Err(err("the ID is used twice".into()));
+            }
+            if r.keywords.is_empty() {
+                return Err(err("has no keywords".into()));
+            }
+            if !matches!(
+                r.severity.as_str(),
+                "CRITICAL" | "HIGH" | "MEDIUM" | "LOW" | "INFORMATIONAL"
+            ) {
+                return Err(err(format!("unknown severity {}", r.severity)));
+            }
+            let re = RegexBuilder::new(&r.regex)
+                .size_limit(4 << 20)
+                .build()
+                .map_err(|e| err(e.to_string()))?;
+            let index = rules.len();
+            for k in &r.keywords {
+                let k = k.to_ascii_lowercase();
+                if let Some(i) = keywords.iter().position(|x| *x == k) {
+                    keyword_rules[i].push(index);
+                } else {
+                    keywords.push(k);
+                    keyword_rules.push(vec![index]);
+                }
+            }
+            rules.push(Compiled {
+                end_markers: r.multiline,
+                rule: r.clone(),
+                re,
+            });
+        }
+        let ac = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .build(&keywords)
+            .map_err(|e| RuleError {
+                id: "keywords".into(),
+                reason: e.to_string(),
+            })?;
+        let mut skips: Vec<String> = file.skip_paths.clone();
+        if !file.scan_default_skipped.unwrap_or(false) {
+            skips.extend(DEFAULT_SKIPS.iter().map(|s| (*s).to_owned()));
+        }
+        let mut allow_values: HashSet<String> = DOCUMENTED_EXAMPLES
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        allow_values.extend(file.allow.values.iter().cloned());
+        Ok(Self {
+            rules,
+            ac,
+            keyword_rules,
+            allow_values,
+            allow_paths: compile_set(&file.allow.paths, "allow.paths")?,
+            skip_paths: compile_set(&skips, "skip_paths")?,
+            max_file_size: file.max_file_size.unwrap_or(10 << 20),
+        })
+    }
+
+    /// The rules, in order.
+    pub fn rules(&self) -> impl Iterator<Item = &Rule> {
+        self.rules.iter().map(|c| &c.rule)
+    }
+
+    /// The rule at `index`.
+    #[must_use]
+    pub fn rule(&self, index: usize) -> &Rule {
+        &self.rules[index].rule
+    }
+
+    /// Whether a file is worth reading: not a skipped path, not a binary
+    /// extension, not over the size limit.
+    #[must_use]
+    pub fn wants(&self, path: &str, size: u64) -> bool {
+        if size == 0 || size > self.max_file_size {
+            return false;
+        }
+        let name = path.rsplit('/').next().unwrap_or(path);
+        if let Some((_, ext)) = name.rsplit_once('.')
+            && BINARY_EXTENSIONS
+                .iter()
+                .any(|b| b.eq_ignore_ascii_case(ext))
+        {
+            return false;
+        }
+        !self
+            .skip_paths
+            .as_ref()
+            .is_some_and(|s| s.is_match(path.as_bytes()))
+    }
+
+    /// Whether findings in `path` are allow-listed.
+    #[must_use]
+    pub fn path_allowed(&self, path: &str) -> bool {
+        self.allow_paths
+            .as_ref()
+            .is_some_and(|s| s.is_match(path.as_bytes()))
+    }
+
+    /// Scans a whole file from a reader, in chunks.
+    pub fn scan_reader(&self, path: &str, reader: &mut dyn Read) -> std::io::Result<FileResult> {
+        let mut result = FileResult::default();
+        let mut buf: Vec<u8> = Vec::with_capacity(CHUNK.min(1 << 20));
+        // Absolute offset of buf[0], and newlines before it.
+        let mut base: u64 = 0;
+        let mut lines_before: u64 = 0;
+        let mut seen: HashSet<(usize, u64)> = HashSet::new();
+        let mut first = true;
+        loop {
+            let want = CHUNK.saturating_sub(buf.len()).max(OVERLAP);
+            let start_len = buf.len();
+            let n = Read::take(&mut *reader, want as u64).read_to_end(&mut buf)?;
+            let eof = n < want;
+            result.bytes += n as u64;
+            if first {
+                first = false;
+                let sniff = &buf[..buf.len().min(BINARY_SNIFF)];
+                if memchr::memchr(0, sniff).is_some() {
+                    result.binary = true;
+                    // Drain what is left without keeping it.
+                    result.bytes += std::io::copy(reader, &mut std::io::sink())?;
+                    return Ok(result);
+                }
+            }
+            if n == 0 && start_len == 0 {
+                break;
+            }
+            // Hits starting in the last OVERLAP bytes are found again, whole, in
+            // the next round (unless this is the end).
+            let settle = if eof {
+                buf.len()
+            } else {
+                buf.len().saturating_sub(OVERLAP)
+            };
+            for h in self.scan_window(path, &buf, base, lines_before) {
+                if h.offset < base + settle as u64 && seen.insert((h.rule, h.offset)) {
+                    result.hits.push(h);
+                }
+            }
+            if eof {
+                break;
+            }
+            let keep_from = settle;
+            lines_before += memchr::memchr_iter(b'\n', &buf[..keep_from]).count() as u64;
+            base += keep_from as u64;
+            buf.drain(..keep_from);
+        }
+        Ok(result)
+    }
+
+    /// Scans bytes held in memory (tests, samples).
+    #[must_use]
+    pub fn scan_bytes(&self, path: &str, data: &[u8]) -> Vec<Hit> {
+        let mut r = data;
+        self.scan_reader(path, &mut r)
+            .map(|r| r.hits)
+            .unwrap_or_default()
+    }
+
+    /// Finds the secrets in one buffer. `base` and `lines_before` place it in the file.
+    fn scan_window(&self, path: &str, data: &[u8], base: u64, lines_before: u64) -> Vec<Hit> {
+        let name = path.rsplit('/').next().unwrap_or(path);
+        let lockfile = LOCKFILES.contains(&name);
+        // Windows per rule, from keyword hits.
+        let mut windows: Vec<Vec<(usize, usize)>> = vec![Vec::new(); self.rules.len()];
+        for m in self.ac.find_overlapping_iter(data) {
+            for &ri in &self.keyword_rules[m.pattern().as_usize()] {
+                let rule = &self.rules[ri].rule;
+                if rule.skip_lockfiles && lockfile {
+                    continue;
+                }
+                let before = rule.window_before.unwrap_or(256);
+                let ls = line_start(data, m.start()).max(m.start().saturating_sub(before));
+                let le = if rule.multiline {
+                    line_end(data, m.end())
+                } else {
+                    line_end(data, m.end()).min(m.end() + 1024)
+                };
+                windows[ri].push((ls, le));
+            }
+        }
+        let mut hits: Vec<(usize, usize, usize)> = Vec::new(); // (rule, start, end)
+        for (ri, mut ws) in windows.into_iter().enumerate() {
+            if ws.is_empty() {
+                continue;
+            }
+            ws.sort_unstable();
+            let mut merged: Vec<(usize, usize)> = Vec::new();
+            for (s, e) in ws {
+                match merged.last_mut() {
+                    Some(last) if s <= last.1 => last.1 = last.1.max(e),
+                    _ => merged.push((s, e)),
+                }
+            }
+            for (s, e) in merged {
+                self.match_rule(ri, data, s, e, &mut hits);
+            }
+        }
+        // Overlapping values: keep the most specific rule.
+        hits.sort_by_key(|&(ri, s, e)| (s, std::cmp::Reverse(e), self.rules[ri].rule.generic, ri));
+        let mut kept: Vec<(usize, usize, usize)> = Vec::new();
+        for h in hits {
+            let overlaps = kept.iter().position(|k| h.1 < k.2 && k.1 < h.2);
+            match overlaps {
+                None => kept.push(h),
+                Some(i) => {
+                    let k = kept[i];
+                    let (hg, kg) = (self.rules[h.0].rule.generic, self.rules[k.0].rule.generic);
+                    // A specific rule wins over a generic one; otherwise the first (longest) stays.
+                    if kg && !hg {
+                        kept[i] = h;
+                    }
+                }
+            }
+        }
+        kept.sort_by_key(|&(_, s, _)| s);
+        let mut out = Vec::new();
+        let mut line = lines_before + 1;
+        let mut at = 0usize;
+        for (ri, s, e) in kept {
+            line += memchr::memchr_iter(b'\n', &data[at..s]).count() as u64;
+            at = s;
+            let value = &data[s..e];
+            let end_line = line + memchr::memchr_iter(b'\n', value).count() as u64;
+            let text = String::from_utf8_lossy(value);
+            out.push(Hit {
+                rule: ri,
+                offset: base + s as u64,
+                length: value.len(),
+                start_line: line,
+                end_line,
+                sha256: hex::encode(Sha256::digest(value)),
+                prefix: text.chars().take(4).collect(),
+                generic: self.rules[ri].rule.generic,
+            });
+        }
+        out
+    }
+
+    /// Runs rule `ri` over `data[s..e]`, pushing accepted (rule, start, end) values.
+    fn match_rule(
+        &self,
+        ri: usize,
+        data: &[u8],
+        s: usize,
+        e: usize,
+        hits: &mut Vec<(usize, usize, usize)>,
+    ) {
+        let c = &self.rules[ri];
+        let r = &c.rule;
+        for caps in c.re.captures_iter(&data[s..e]) {
+            let whole = caps.get(0).expect("group 0");
+            let (vs, ve) = if c.end_markers {
+                // From BEGIN through the matching END line.
+                let begin = whole.as_bytes();
+                let end_marker = String::from_utf8_lossy(begin).replacen("BEGIN", "END", 1);
+                let from = s + whole.end();
+                let limit = (from + PEM_MAX).min(data.len());
+                let Some(i) = memchr::memmem::find(&data[from..limit], end_marker.as_bytes())
+                else {
+                    continue;
+                };
+                let body = &data[from..from + i];
+                let b64 = body
+                    .iter()
+                    .filter(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
+                    .count();
+                if b64 < 20 || r.entropy.is_some_and(|min| entropy(body) < min) {
+                    continue;
+                }
+                (s + whole.start(), from + i + end_marker.len())
+            } else {
+                let secret = caps
+                    .name("secret")
+                    .or_else(|| caps.name("q"))
+                    .or_else(|| caps.name("u"))
+                    .unwrap_or(whole);
+                let gated = r
+                    .entropy_group
+                    .as_deref()
+                    .and_then(|g| caps.name(g))
+                    .unwrap_or(secret);
+                let gv = gated.as_bytes();
+                if is_placeholder(gv) || r.generic && (looks_like_code(gv) || looks_like_words(gv))
+                {
+                    continue;
+                }
+                if r.entropy.is_some_and(|min| entropy(gv) < min) {
+                    continue;
+                }
+                (s + secret.start(), s + secret.end())
+            };
+            let value = &data[vs..ve];
+            if let Ok(v) = std::str::from_utf8(value)
+                && self.allow_values.contains(v)
+            {
+                continue;
+            }
+            hits.push((ri, vs, ve));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn engine() -> Engine {
+        Engine::new(&RuleFile::builtin()).unwrap()
+    }
+
+    #[test]
+    fn every_rule_finds_its_true_samples_and_none_of_its_false_ones() {
+        let e = engine();
+        assert!(e.rules.len() >= 60, "{} rules", e.rules.len());
+        let mut problems = Vec::new();
+        for (i, c) in e.rules.iter().enumerate() {
+            let r = &c.rule;
+            assert!(!r.true_samples.is_empty(), "{} has no true sample", r.id);
+            assert!(!r.false_samples.is_empty(), "{} has no false sample", r.id);
+            for s in &r.true_samples {
+                let hits = e.scan_bytes("/app/config.py", s.as_bytes());
+                if !hits.iter().any(|h| h.rule == i) {
+                    problems.push(format!(
+                        "{}: missed true sample {s:?} (got {:?})",
+                        r.id,
+                        hits.iter()
+                            .map(|h| &e.rules[h.rule].rule.id)
+                            .collect::<Vec<_>>()
+                    ));
+                }
+            }
+            for s in &r.false_samples {
+                let hits = e.scan_bytes("/app/config.py", s.as_bytes());
+                if hits.iter().any(|h| h.rule == i) {
+                    problems.push(format!("{}: reported false sample {s:?}", r.id));
+                }
+            }
+        }
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+
+    #[test]
+    fn lines_hashes_and_prefixes() {
+        let e = engine();
+        let text = b"a\nb\nGITHUB_TOKEN = \"ghp_YwxxS8BQ35dDTQq45yfuLK6Q3DvjEN3ZTO6i\"\n";
+        let hits = e.scan_bytes("/x.py", text);
+        assert_eq!(hits.len(), 1);
+        let h = &hits[0];
+        assert_eq!(e.rule(h.rule).id, "github-classic-pat");
+        assert_eq!((h.start_line, h.end_line), (3, 3));
+        assert_eq!(h.prefix, "ghp_");
+        assert_eq!(h.length, 40);
+        assert_eq!(
+            h.sha256,
+            hex::encode(Sha256::digest(b"ghp_YwxxS8BQ35dDTQq45yfuLK6Q3DvjEN3ZTO6i"))
+        );
+    }
+
+    #[test]
+    fn secrets_across_chunk_boundaries_are_found_once() {
+        let e = engine();
+        let key =
+            "sk_live_519a7M9W5vagJ26n2ZYuyVdtXlU3s2tEW9M7W9aFjtpC9NriCGhcMjIwesGKxKvrg2Dscw3I5em";
+        for pad in [CHUNK - 100, CHUNK - OVERLAP - 10, CHUNK + 5, 3 * CHUNK - 40] {
+            let mut data = vec![b'x'; pad];
+            data.push(b'\n');
+            data.extend_from_slice(format!("STRIPE = '{key}'\n").as_bytes());
+            data.extend(std::iter::repeat_n(b'y', 1000));
+            let hits = e.scan_bytes("/big.js", &data);
+            assert_eq!(hits.len(), 1, "pad {pad}");
+            assert_eq!(hits[0].start_line, 2);
+            assert_eq!(hits[0].offset, pad as u64 + 11);
+        }
+    }
+
+    #[test]
+    fn binary_files_are_skipped() {
+        let e = engine();
+        let mut r: &[u8] = b"\x00\x01ghp_YwxxS8BQ35dDTQq45yfuLK6Q3DvjEN3ZTO6i";
+        let res = e.scan_reader("/bin/x", &mut r).unwrap();
+        assert!(res.binary);
+        assert!(res.hits.is_empty());
+    }
+
+    #[test]
+    fn skipped_paths_and_sizes() {
+        let e = engine();
+        assert!(e.wants("/srv/app/config.py", 100));
+        assert!(!e.wants("/srv/web/node_modules/jws/readme.md", 100));
+        assert!(!e.wants("/srv/web/test/fixtures/jwt.json", 100));
+        assert!(!e.wants("/tests/fixtures.py", 100));
+        assert!(!e.wants("/etc/ssh/ssh_host_rsa_key", 100));
+        assert!(!e.wants("/srv/app/logo.png", 100));
+        assert!(!e.wants("/srv/app/big.log", 11 << 20));
+        assert!(!e.wants("/srv/api/settings.example.ini", 100));
+        assert!(e.wants("/etc/ssh/sshd_config", 100));
+    }
+
+    #[test]
+    fn user_rules_replace_add_and_disable() {
+        let user = RuleFile::parse(
+            "mine.toml",
+            r#"disabled = ["jwt"]
+               max_file_size = 100
+               [allow]
+               values = ["ghp_YwxxS8BQ35dDTQq45yfuLK6Q3DvjEN3ZTO6i"]
+               [[rule]]
+               id = "acme-token"
+               title = "ACME token"
+               severity = "HIGH"
+               keywords = ["acme_"]
+               regex = '\b(?P<secret>acme_[a-z0-9]{32})\b'
+               true = ["t = acme_0123456789abcdef0123456789abcdef"]
+               false = ["acme_x"]"#,
+        )
+        .unwrap();
+        let e = Engine::new(&RuleFile::builtin().merged(user)).unwrap();
+        assert!(e.rules().all(|r| r.id != "jwt"));
+        assert_eq!(e.max_file_size, 100);
+        let hits = e.scan_bytes("/a", b"t = acme_0123456789abcdef0123456789abcdef\nghp_YwxxS8BQ35dDTQq45yfuLK6Q3DvjEN3ZTO6i\n");
+        assert_eq!(hits.len(), 1);
+        assert_eq!(e.rule(hits[0].rule).id, "acme-token");
+        let bad = RuleFile::parse("bad.toml", "[[rule]]\nid = 1\n").unwrap_err();
+        assert!(bad.to_string().starts_with("bad.toml"));
+        let bad_re = RuleFile::parse(
+            "x",
+            "[[rule]]\nid='a'\ntitle='a'\nseverity='HIGH'\nkeywords=['a']\nregex='('\n",
+        )
+        .unwrap();
+        assert!(
+            Engine::new(&bad_re)
+                .unwrap_err()
+                .to_string()
+                .contains("rule a")
+        );
+    }
+
+    #[test]
+    fn entropy_is_bits_per_character() {
+        assert!((entropy(b"aaaa") - 0.0).abs() < 1e-9);
+        assert!((entropy(b"abcd") - 2.0).abs() < 1e-9);
+    }
+}

@@ -1,0 +1,386 @@
+//! Vigia's secret scanner: credentials hardcoded in images, hosts, functions
+//! and folders.
+//!
+//! [`rules`] are data (`rules/builtin.toml`, compiled in; users add or disable
+//! rules with their own TOML). [`engine::Engine`] finds them: an Aho-Corasick
+//! keyword pass over each file, regexes only around keyword hits, files
+//! streamed in chunks. [`Collector`] is the inventory sources' visitor: it
+//! receives every file as layers stream by (nothing is extracted to disk or
+//! kept whole), scans on every core, and works out which files later layers
+//! deleted, overwrote or hid, so that a secret removed in a later layer is
+//! still reported, with its layer, when asked for.
+//!
+//! A secret's value never leaves the engine: a [`Secret`] holds its SHA-256,
+//! at most its first 4 characters and its length.
+
+pub mod engine;
+pub mod rules;
+
+use std::collections::{HashMap, HashSet};
+use std::io::Read;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use serde::Serialize;
+use vigia_inventory::source::Visitor;
+
+pub use engine::Engine;
+pub use rules::RuleFile;
+
+/// Files up to this size are handed to the worker threads whole; larger ones
+/// are scanned as they stream, in chunks, on the reading thread.
+const HAND_OFF: u64 = 1 << 20;
+
+/// Why a file in a lower layer is not in the final filesystem.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Hidden {
+    /// A whiteout in a later layer deleted it.
+    Deleted,
+    /// A later layer put another file at the same path.
+    Overwritten,
+    /// A later layer made its folder opaque.
+    Opaque,
+}
+
+/// One secret in one file.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Secret {
+    /// Rule ID.
+    pub rule_id: String,
+    /// Rule title.
+    pub title: String,
+    /// Rule severity.
+    pub severity: String,
+    /// Rule tags.
+    pub tags: Vec<String>,
+    /// The file, absolute inside the resource.
+    pub path: String,
+    /// First and last line (1-based).
+    pub start_line: u64,
+    /// Last line.
+    pub end_line: u64,
+    /// The layer (diff_id) whose tar holds the file, for images.
+    pub layer: Option<String>,
+    /// Its position, bottom first.
+    pub layer_index: Option<usize>,
+    /// Why the file is not in the final filesystem, when it is not.
+    pub hidden: Option<Hidden>,
+    /// SHA-256 of the value, hex.
+    pub sha256: String,
+    /// At most the first 4 characters of the value.
+    pub prefix: String,
+    /// The value's length in bytes.
+    pub length: usize,
+    /// An AWS key ID and secret key close together: the other one's line.
+    pub paired_line: Option<u64>,
+}
+
+/// What a secret scan did.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Report {
+    /// Secrets, by path and line.
+    pub secrets: Vec<Secret>,
+    /// Files read.
+    pub files_scanned: u64,
+    /// Bytes read.
+    pub bytes_scanned: u64,
+    /// Files skipped as binary.
+    pub files_binary: u64,
+    /// Files that could not be read, and why.
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    raw: Vec<(Option<String>, String, engine::Hit)>,
+    files: u64,
+    bytes: u64,
+    binary: u64,
+    warnings: Vec<String>,
+    /// label → (index, diff_id)
+    layers: HashMap<String, (usize, String)>,
+    seen: HashMap<String, HashSet<String>>,
+    whiteouts: HashMap<String, Vec<String>>,
+    opaque: HashMap<String, Vec<String>>,
+}
+
+/// A file handed to a worker: (layer, path, content).
+type Job = (Option<String>, String, Vec<u8>);
+
+/// Scans files as a source streams them; see the crate documentation.
+pub struct Collector {
+    engine: Arc<Engine>,
+    state: Arc<Mutex<State>>,
+    tx: Mutex<Option<SyncSender<Job>>>,
+    workers: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for Collector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Collector").finish_non_exhaustive()
+    }
+}
+
+fn record(
+    state: &Mutex<State>,
+    layer: Option<&str>,
+    path: &str,
+    result: std::io::Result<engine::FileResult>,
+) {
+    let mut st = state.lock().expect("secret state lock");
+    match result {
+        Ok(r) => {
+            st.files += 1;
+            st.bytes += r.bytes;
+            if r.binary {
+                st.binary += 1;
+            }
+            for h in r.hits {
+                st.raw.push((layer.map(str::to_owned), path.to_owned(), h));
+            }
+        }
+        Err(e) => st.warnings.push(format!("{path}: cannot read: {e}")),
+    }
+}
+
+fn under(path: &str, dir: &str) -> bool {
+    dir == "/"
+        || path
+            .strip_prefix(dir)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+impl Collector {
+    /// A collector scanning with `engine` on every core.
+    #[must_use]
+    pub fn new(engine: Arc<Engine>) -> Arc<Self> {
+        let state = Arc::new(Mutex::new(State::default()));
+        let n = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        let (tx, rx) = sync_channel::<Job>(n * 8);
+        let rx: Arc<Mutex<Receiver<_>>> = Arc::new(Mutex::new(rx));
+        let workers = (0..n)
+            .map(|_| {
+                let (rx, state, engine) = (rx.clone(), state.clone(), engine.clone());
+                std::thread::spawn(move || {
+                    loop {
+                        let job = rx.lock().expect("secret queue lock").recv();
+                        let Ok((layer, path, data)) = job else { break };
+                        let r = engine.scan_reader(&path, &mut data.as_slice());
+                        record(&state, layer.as_deref(), &path, r);
+                    }
+                })
+            })
+            .collect();
+        Arc::new(Self {
+            engine,
+            state,
+            tx: Mutex::new(Some(tx)),
+            workers: Mutex::new(workers),
+        })
+    }
+
+    /// Waits for the workers and returns the secrets. With `all_layers`, files
+    /// that later layers deleted, overwrote or hid are reported too (with why);
+    /// without it, only the final filesystem's.
+    #[must_use]
+    pub fn finish(&self, all_layers: bool) -> Report {
+        drop(self.tx.lock().expect("secret sender lock").take());
+        for w in self.workers.lock().expect("workers lock").drain(..) {
+            let _ = w.join();
+        }
+        let st = std::mem::take(&mut *self.state.lock().expect("secret state lock"));
+        let is_image = !st.layers.is_empty();
+        let index_of = |label: &Option<String>| label.as_ref().and_then(|l| st.layers.get(l));
+        let hidden = |label: &Option<String>, path: &str| -> Option<Hidden> {
+            let (i, _) = index_of(label)?;
+            for (l, (j, _)) in &st.layers {
+                if j <= i {
+                    continue;
+                }
+                if st
+                    .whiteouts
+                    .get(l)
+                    .is_some_and(|w| w.iter().any(|w| w == path || under(path, w)))
+                {
+                    return Some(Hidden::Deleted);
+                }
+                if st
+                    .opaque
+                    .get(l)
+                    .is_some_and(|o| o.iter().any(|d| under(path, d)))
+                {
+                    return Some(Hidden::Opaque);
+                }
+                if st.seen.get(l).is_some_and(|s| s.contains(path)) {
+                    return Some(Hidden::Overwritten);
+                }
+            }
+            None
+        };
+        let mut secrets: Vec<Secret> = Vec::new();
+        for (label, path, h) in &st.raw {
+            // In a `docker save` archive, files outside the layers are its own metadata.
+            if is_image && index_of(label).is_none() {
+                continue;
+            }
+            if self.engine.path_allowed(path) {
+                continue;
+            }
+            let why = hidden(label, path);
+            if why.is_some() && !all_layers {
+                continue;
+            }
+            let rule = self.engine.rule(h.rule);
+            let layer = index_of(label);
+            secrets.push(Secret {
+                rule_id: rule.id.clone(),
+                title: rule.title.clone(),
+                severity: rule.severity.clone(),
+                tags: rule.tags.clone(),
+                path: path.clone(),
+                start_line: h.start_line,
+                end_line: h.end_line,
+                layer: layer.map(|(_, d)| d.clone()),
+                layer_index: layer.map(|(i, _)| *i),
+                hidden: why,
+                sha256: h.sha256.clone(),
+                prefix: h.prefix.clone(),
+                length: h.length,
+                paired_line: None,
+            });
+        }
+        secrets.sort_by(|a, b| {
+            (&a.path, a.layer_index, a.start_line, &a.rule_id).cmp(&(
+                &b.path,
+                b.layer_index,
+                b.start_line,
+                &b.rule_id,
+            ))
+        });
+        secrets.dedup_by(|a, b| {
+            a.path == b.path && a.layer == b.layer && a.sha256 == b.sha256 && a.rule_id == b.rule_id
+        });
+        pair_aws(&mut secrets);
+        Report {
+            secrets,
+            files_scanned: st.files,
+            bytes_scanned: st.bytes,
+            files_binary: st.binary,
+            warnings: st.warnings,
+        }
+    }
+}
+
+/// An AWS access key ID and a secret key within 5 lines of each other in the
+/// same file are one credential: each names the other's line.
+fn pair_aws(secrets: &mut [Secret]) {
+    let ids: Vec<(usize, String, Option<String>, u64)> = secrets
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.rule_id == "aws-access-key-id")
+        .map(|(i, s)| (i, s.path.clone(), s.layer.clone(), s.start_line))
+        .collect();
+    for (i, path, layer, line) in ids {
+        let partner = secrets.iter().position(|s| {
+            s.rule_id == "aws-secret-access-key"
+                && s.path == path
+                && s.layer == layer
+                && s.start_line.abs_diff(line) <= 5
+        });
+        if let Some(j) = partner {
+            let other = secrets[j].start_line;
+            secrets[j].paired_line = Some(line);
+            secrets[i].paired_line = Some(other);
+        }
+    }
+}
+
+impl Visitor for Collector {
+    fn wants(&self, path: &str, size: u64) -> bool {
+        self.engine.wants(path, size)
+    }
+
+    fn file(&self, layer: Option<&str>, path: &str, data: &mut dyn Read) {
+        let mut head = Vec::new();
+        // Small files go to the workers whole; big ones are scanned here, streaming.
+        match Read::take(&mut *data, HAND_OFF + 1).read_to_end(&mut head) {
+            Ok(n) if n as u64 <= HAND_OFF => {
+                let tx = self.tx.lock().expect("secret sender lock").clone();
+                if let Some(tx) = tx {
+                    let _ = tx.send((layer.map(str::to_owned), path.to_owned(), head));
+                }
+            }
+            Ok(_) => {
+                let mut chained = head.as_slice().chain(data);
+                let r = self.engine.scan_reader(path, &mut chained);
+                record(&self.state, layer, path, r);
+            }
+            Err(e) => record(&self.state, layer, path, Err(e)),
+        }
+    }
+
+    fn seen(&self, layer: Option<&str>, path: &str) {
+        if let Some(l) = layer {
+            let mut st = self.state.lock().expect("secret state lock");
+            st.seen
+                .entry(l.to_owned())
+                .or_default()
+                .insert(path.to_owned());
+        }
+    }
+
+    fn whiteout(&self, layer: Option<&str>, path: &str) {
+        if let Some(l) = layer {
+            let mut st = self.state.lock().expect("secret state lock");
+            st.whiteouts
+                .entry(l.to_owned())
+                .or_default()
+                .push(path.to_owned());
+        }
+    }
+
+    fn opaque(&self, layer: Option<&str>, dir: &str) {
+        if let Some(l) = layer {
+            let mut st = self.state.lock().expect("secret state lock");
+            st.opaque
+                .entry(l.to_owned())
+                .or_default()
+                .push(dir.to_owned());
+        }
+    }
+
+    fn layer(&self, index: usize, label: &str, diff_id: &str) {
+        let mut st = self.state.lock().expect("secret state lock");
+        st.layers
+            .insert(label.to_owned(), (index, diff_id.to_owned()));
+    }
+}
+
+/// Scans a target (any source the inventory reads) for secrets. Returns the
+/// report, the kind of resource (`image`, `rootfs`, …) and the image's details.
+pub fn scan(
+    target: &std::path::Path,
+    opts: &vigia_inventory::source::Options,
+    engine: Arc<Engine>,
+    all_layers: bool,
+) -> vigia_inventory::Result<(
+    Report,
+    &'static str,
+    Option<vigia_inventory::source::ImageInfo>,
+)> {
+    let collector = Collector::new(engine);
+    let mut opts = opts.clone();
+    opts.cache = None;
+    opts.visitor = Some(vigia_inventory::source::VisitorHandle(collector.clone()));
+    let result = vigia_inventory::source::open_with(target, &opts, &|_| false);
+    let mut report = collector.finish(all_layers);
+    let (kind, view, image) = result?;
+    report.warnings.extend(
+        view.warnings
+            .iter()
+            .map(|w| format!("{}: {}", w.path, w.message)),
+    );
+    Ok((report, kind, image))
+}
