@@ -217,12 +217,17 @@ fn looks_like_code(v: &[u8]) -> bool {
         || s.contains('[') && s.ends_with(']')
 }
 
-fn line_start(data: &[u8], pos: usize) -> usize {
-    memchr::memrchr(b'\n', &data[..pos]).map_or(0, |i| i + 1)
+/// The start of the line holding `pos`, looking back at most `max` bytes (a
+/// minified file is one long line: never scan it whole for each keyword).
+fn line_start(data: &[u8], pos: usize, max: usize) -> usize {
+    let from = pos.saturating_sub(max);
+    memchr::memrchr(b'\n', &data[from..pos]).map_or(from, |i| from + i + 1)
 }
 
-fn line_end(data: &[u8], pos: usize) -> usize {
-    memchr::memchr(b'\n', &data[pos..]).map_or(data.len(), |i| pos + i)
+/// The end of the line holding `pos`, looking ahead at most `max` bytes.
+fn line_end(data: &[u8], pos: usize, max: usize) -> usize {
+    let to = (pos + max).min(data.len());
+    memchr::memchr(b'\n', &data[pos..to]).map_or(to, |i| pos + i)
 }
 
 fn compile_set(patterns: &[String], what: &str) -> Result<Option<RegexSet>, RuleError> {
@@ -422,13 +427,8 @@ impl Engine {
                 if rule.skip_lockfiles && lockfile {
                     continue;
                 }
-                let before = rule.window_before.unwrap_or(256);
-                let ls = line_start(data, m.start()).max(m.start().saturating_sub(before));
-                let le = if rule.multiline {
-                    line_end(data, m.end())
-                } else {
-                    line_end(data, m.end()).min(m.end() + 1024)
-                };
+                let ls = line_start(data, m.start(), rule.window_before.unwrap_or(256));
+                let le = line_end(data, m.end(), 1024);
                 windows[ri].push((ls, le));
             }
         }
