@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 use std::io::Read;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex::bytes::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use sha2::{Digest, Sha256};
 
@@ -100,6 +100,8 @@ const CHUNK: usize = 8 << 20;
 const OVERLAP: usize = 64 << 10;
 const PEM_MAX: usize = 64 << 10;
 const BINARY_SNIFF: usize = 8 << 10;
+/// The longest value a generic assignment rule reports.
+const GENERIC_MAX: usize = 256;
 
 /// A bad rule: its ID and what is wrong.
 #[derive(Debug, thiserror::Error)]
@@ -267,12 +269,18 @@ impl Engine {
             ) {
                 return Err(err(format!("unknown severity {}", r.severity)));
             }
+            // Byte-oriented, ASCII classes: secrets are ASCII, and Unicode-aware
+            // case folding and classes make every rule slower for nothing.
             let re = RegexBuilder::new(&r.regex)
+                .unicode(false)
                 .size_limit(4 << 20)
                 .build()
                 .map_err(|e| err(e.to_string()))?;
             let index = rules.len();
-            for k in &r.keywords {
+            // Generic rules' keywords (`password`, `token`) are everywhere in
+            // source code: their regexes, which begin with those same words,
+            // search whole files with their own literal prefilter instead.
+            for k in r.keywords.iter().filter(|_| !r.generic) {
                 let k = k.to_ascii_lowercase();
                 if let Some(i) = keywords.iter().position(|x| *x == k) {
                     keyword_rules[i].push(index);
@@ -287,9 +295,27 @@ impl Engine {
                 re,
             });
         }
+        // Leftmost-longest, non-overlapping search lets the automaton use its
+        // fast prefilters; a keyword hidden inside a longer one (`secret` in
+        // `aws_secret`) is covered by giving the longer one its rules too.
+        for i in 0..keywords.len() {
+            for j in 0..keywords.len() {
+                if i != j && keywords[i].contains(keywords[j].as_str()) {
+                    let extra = keyword_rules[j].clone();
+                    for r in extra {
+                        if !keyword_rules[i].contains(&r) {
+                            keyword_rules[i].push(r);
+                        }
+                    }
+                }
+            }
+        }
         let ac = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
+            .match_kind(MatchKind::LeftmostLongest)
+            // A full DFA: a few hundred keywords make a small one, and it is
+            // the fastest search where keywords are dense (source code).
+            .kind(Some(AhoCorasickKind::DFA))
             .build(&keywords)
             .map_err(|e| RuleError {
                 id: "keywords".into(),
@@ -406,13 +432,29 @@ impl Engine {
         Ok(result)
     }
 
+    /// Scans a file held in memory, without copying it when it fits one chunk.
+    #[must_use]
+    pub fn scan_slice(&self, path: &str, data: &[u8]) -> FileResult {
+        if data.len() > CHUNK {
+            let mut r = data;
+            return self.scan_reader(path, &mut r).unwrap_or_default();
+        }
+        let mut result = FileResult {
+            bytes: data.len() as u64,
+            ..FileResult::default()
+        };
+        if memchr::memchr(0, &data[..data.len().min(BINARY_SNIFF)]).is_some() {
+            result.binary = true;
+            return result;
+        }
+        result.hits = self.scan_window(path, data, 0, 0);
+        result
+    }
+
     /// Scans bytes held in memory (tests, samples).
     #[must_use]
     pub fn scan_bytes(&self, path: &str, data: &[u8]) -> Vec<Hit> {
-        let mut r = data;
-        self.scan_reader(path, &mut r)
-            .map(|r| r.hits)
-            .unwrap_or_default()
+        self.scan_slice(path, data).hits
     }
 
     /// Finds the secrets in one buffer. `base` and `lines_before` place it in the file.
@@ -421,7 +463,7 @@ impl Engine {
         let lockfile = LOCKFILES.contains(&name);
         // Windows per rule, from keyword hits.
         let mut windows: Vec<Vec<(usize, usize)>> = vec![Vec::new(); self.rules.len()];
-        for m in self.ac.find_overlapping_iter(data) {
+        for m in self.ac.find_iter(data) {
             for &ri in &self.keyword_rules[m.pattern().as_usize()] {
                 let rule = &self.rules[ri].rule;
                 if rule.skip_lockfiles && lockfile {
@@ -433,6 +475,11 @@ impl Engine {
             }
         }
         let mut hits: Vec<(usize, usize, usize)> = Vec::new(); // (rule, start, end)
+        for (ri, c) in self.rules.iter().enumerate() {
+            if c.rule.generic && !(c.rule.skip_lockfiles && lockfile) {
+                self.match_rule(ri, data, 0, data.len(), &mut hits);
+            }
+        }
         for (ri, mut ws) in windows.into_iter().enumerate() {
             if ws.is_empty() {
                 continue;
@@ -534,6 +581,11 @@ impl Engine {
                     .and_then(|g| caps.name(g))
                     .unwrap_or(secret);
                 let gv = gated.as_bytes();
+                // Generic values are bounded here, not in the regex: a bounded
+                // repetition makes a much larger (slower) automaton.
+                if r.generic && secret.len() > GENERIC_MAX {
+                    continue;
+                }
                 if is_placeholder(gv) || r.generic && (looks_like_code(gv) || looks_like_words(gv))
                 {
                     continue;

@@ -112,6 +112,9 @@ type Job = (Option<String>, String, Vec<u8>);
 /// Scans files as a source streams them; see the crate documentation.
 pub struct Collector {
     engine: Arc<Engine>,
+    /// Buffers going back from the workers to the reading thread: reusing them
+    /// saves faulting in (and zeroing) fresh memory for every file.
+    pool: Arc<Mutex<Vec<Vec<u8>>>>,
     state: Arc<Mutex<State>>,
     tx: Mutex<Option<SyncSender<Job>>>,
     workers: Mutex<Vec<JoinHandle<()>>>,
@@ -160,21 +163,28 @@ impl Collector {
         let n = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
         let (tx, rx) = sync_channel::<Job>(n * 8);
         let rx: Arc<Mutex<Receiver<_>>> = Arc::new(Mutex::new(rx));
+        let pool: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
         let workers = (0..n)
             .map(|_| {
-                let (rx, state, engine) = (rx.clone(), state.clone(), engine.clone());
+                let (rx, state, engine, pool) =
+                    (rx.clone(), state.clone(), engine.clone(), pool.clone());
                 std::thread::spawn(move || {
                     loop {
                         let job = rx.lock().expect("secret queue lock").recv();
                         let Ok((layer, path, data)) = job else { break };
-                        let r = engine.scan_reader(&path, &mut data.as_slice());
-                        record(&state, layer.as_deref(), &path, r);
+                        let r = engine.scan_slice(&path, &data);
+                        record(&state, layer.as_deref(), &path, Ok(r));
+                        let mut p = pool.lock().expect("buffer pool lock");
+                        if p.len() < 4 * n {
+                            p.push(data);
+                        }
                     }
                 })
             })
             .collect();
         Arc::new(Self {
             engine,
+            pool,
             state,
             tx: Mutex::new(Some(tx)),
             workers: Mutex::new(workers),
@@ -303,7 +313,13 @@ impl Visitor for Collector {
     }
 
     fn file(&self, layer: Option<&str>, path: &str, data: &mut dyn Read) {
-        let mut head = Vec::new();
+        let mut head = self
+            .pool
+            .lock()
+            .expect("buffer pool lock")
+            .pop()
+            .unwrap_or_default();
+        head.clear();
         // Small files go to the workers whole; big ones are scanned here, streaming.
         match Read::take(&mut *data, HAND_OFF + 1).read_to_end(&mut head) {
             Ok(n) if n as u64 <= HAND_OFF => {

@@ -299,10 +299,11 @@ impl Drop for Postgres {
 }
 
 /// A real OCI registry (Debian's `docker-registry`, the CNCF distribution
-/// server) on a free 127.0.0.1 port, plain HTTP, optionally with htpasswd
-/// authentication; stopped on drop.
+/// server) on a free 127.0.0.1 port, plain HTTP, optionally with htpasswd or
+/// bearer-token authentication; stopped on drop.
 pub struct Registry {
     child: Child,
+    token_server: Option<Child>,
     _dir: tempfile::TempDir,
     /// `127.0.0.1:PORT`.
     pub host: String,
@@ -312,13 +313,70 @@ impl Registry {
     /// Starts a registry; with `user` set, it requires that user and password.
     #[must_use]
     pub fn start(user: Option<(&str, &str)>) -> Self {
+        Self::start_with(user, false)
+    }
+
+    /// Starts a registry that wants bearer tokens, and the token server that
+    /// issues them (`assets/token-server.py`, RS256 with a fresh key) to
+    /// `user` with its password, as Docker Hub and GHCR do.
+    #[must_use]
+    pub fn start_with_token_auth(user: (&str, &str)) -> Self {
+        Self::start_with(Some(user), true)
+    }
+
+    fn start_with(user: Option<(&str, &str)>, token: bool) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let mut conf = format!(
             "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
             dir.path().join("data").display()
         );
-        if let Some((u, p)) = user {
+        let mut token_server = None;
+        if let (Some((u, p)), true) = (user, token) {
+            let key = dir.path().join("token.key");
+            let cert = dir.path().join("token.crt");
+            let out = Command::new("openssl")
+                .args([
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "rsa:2048",
+                    "-nodes",
+                    "-days",
+                    "1",
+                    "-subj",
+                    "/CN=vigia-test-token",
+                ])
+                .arg("-keyout")
+                .arg(&key)
+                .arg("-out")
+                .arg(&cert)
+                .output()
+                .expect("openssl runs");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let tport = free_port();
+            let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/token-server.py");
+            token_server = Some(
+                Command::new("python3")
+                    .arg(script)
+                    .arg(tport.to_string())
+                    .arg(&key)
+                    .arg(&cert)
+                    .args([u, p, "vigia-test-issuer", "vigia-test"])
+                    .stdin(Stdio::null())
+                    .spawn()
+                    .expect("python3 runs the token server"),
+            );
+            wait_for_port(tport);
+            conf.push_str(&format!(
+                "auth:\n  token:\n    realm: http://127.0.0.1:{tport}/token\n    service: vigia-test\n    issuer: vigia-test-issuer\n    rootcertbundle: {}\n",
+                cert.display()
+            ));
+        } else if let Some((u, p)) = user {
             let htpasswd = dir.path().join("htpasswd");
             let out = Command::new("htpasswd")
                 .args(["-Bbn", u, p])
@@ -344,6 +402,7 @@ impl Registry {
         wait_for_port(port);
         Self {
             child,
+            token_server,
             _dir: dir,
             host: format!("127.0.0.1:{port}"),
         }
@@ -379,5 +438,9 @@ impl Drop for Registry {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Some(t) = &mut self.token_server {
+            let _ = t.kill();
+            let _ = t.wait();
+        }
     }
 }

@@ -143,3 +143,46 @@ fn authenticated_pull_by_flag_env_and_docker_config() {
     );
     assert_eq!(packages(&out), expected);
 }
+
+#[test]
+fn bearer_token_auth_like_docker_hub() {
+    let reg = vigia_test_support::Registry::start_with_token_auth(("robot", "t0ken-s3cret"));
+    let layout = vigia_test_support::shared_dir().join("targets/debian12-app");
+    reg.push(
+        &layout,
+        "vigia/debian12-app:latest",
+        "team/app:1.0",
+        Some(("robot", "t0ken-s3cret")),
+    );
+    let reference = format!("{}/team/app:1.0", reg.host);
+    // The registry answers 401 with a Bearer challenge; Vigia gets a token from
+    // the realm with the user's credentials and pulls with it.
+    let out = vigia(
+        &[
+            "sbom",
+            &reference,
+            "--insecure",
+            "--username",
+            "robot",
+            "--format",
+            "json",
+        ],
+        &[("VIGIA_REGISTRY_PASSWORD", "t0ken-s3cret")],
+    );
+    assert_eq!(packages(&out), local());
+    // Without credentials the token server refuses, and the error says so.
+    let out = vigia(&["sbom", &reference, "--insecure"], &[]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr).to_lowercase();
+    assert!(
+        err.contains("401") || err.contains("unauthorized") || err.contains("auth"),
+        "{err}"
+    );
+    // The password is never echoed.
+    let out = vigia(
+        &["sbom", &reference, "--insecure", "--username", "robot"],
+        &[("VIGIA_REGISTRY_PASSWORD", "wrong-pass")],
+    );
+    assert!(!out.status.success());
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("wrong-pass"));
+}

@@ -495,12 +495,12 @@ fn hostile_files_in_bounded_memory() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     let token = "ghp_Q1w2E3r4T5y6U7i8O9p0AaSsDdFfGgHhJjKk";
-    // 512 MB on one line, the token at the very end.
+    // 2 GiB on one line, the token at the very end.
     {
         let mut f =
             std::io::BufWriter::new(fs_err::File::create(root.join("one-line.js")).unwrap());
         let block = vec![b'a'; 1 << 20];
-        for _ in 0..512 {
+        for _ in 0..2048 {
             f.write_all(&block).unwrap();
         }
         write!(f, " t='{token}'").unwrap();
@@ -530,7 +530,7 @@ fn hostile_files_in_bounded_memory() {
     )
     .unwrap();
     let rules = root.join("rules.toml");
-    fs_err::write(&rules, "max_file_size = 1073741824\n").unwrap();
+    fs_err::write(&rules, "max_file_size = 4294967296\n").unwrap();
     let (out, kib) = peak_rss(
         &[
             "dir",
@@ -581,7 +581,7 @@ fn hostile_files_in_bounded_memory() {
     );
     assert!(!found.iter().any(|(f, _)| f == "blob.bin"), "{found:?}");
     assert_eq!(r["scan"]["secrets"]["filesBinary"], 1);
-    // Streaming: far less than the 512 MB file.
+    // Streaming: far less than the 2 GiB file.
     assert!(kib < 200 * 1024, "peak RSS {kib} KiB");
 
     // Default limits: the big file is not read at all.
