@@ -241,38 +241,43 @@ fn go_binaries_report_their_toolchain() {
     );
 }
 
-/// A real rpm database, made here by Debian's `rpmbuild` and `rpm`.
-#[test]
-fn rpm_sqlite_database() {
-    let dir = tempfile::tempdir().unwrap();
-    let top = dir.path().join("build");
-    fs_err::create_dir_all(top.join("SPECS")).unwrap();
-    fs_err::write(
-        top.join("SPECS/hello.spec"),
-        "Name: vigia-hello\nVersion: 1.2.3\nRelease: 4.el9\nEpoch: 2\nSummary: t\nLicense: MIT\nBuildArch: noarch\n%description\nt\n%files\n",
-    )
-    .unwrap();
-    let run = |cmd: &str, args: &[&str]| {
-        let out = std::process::Command::new(cmd)
-            .args(args)
-            .output()
-            .unwrap_or_else(|e| panic!("{cmd}: {e} (Debian's rpm package; .ci/run installs it)"));
-        assert!(
-            out.status.success(),
-            "{cmd}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    run(
-        "rpmbuild",
-        &[
-            "--define",
-            &format!("_topdir {}", top.display()),
-            "-bb",
-            top.join("SPECS/hello.spec").to_str().unwrap(),
-        ],
+fn run_tool(cmd: &str, args: &[&str]) {
+    let out = std::process::Command::new(cmd)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd}: {e} (a Debian package; .ci/run installs it)"));
+    assert!(
+        out.status.success(),
+        "{cmd}: {}",
+        String::from_utf8_lossy(&out.stderr)
     );
-    let root = dir.path().join("root");
+}
+
+/// A root filesystem with a real rpm database holding two packages built here
+/// by Debian's `rpmbuild`, in the database format `backend` (`sqlite`).
+fn rpm_root(dir: &Path, backend: &str) -> PathBuf {
+    let top = dir.join("build");
+    fs_err::create_dir_all(top.join("SPECS")).unwrap();
+    for (name, version, release, epoch) in [
+        ("vigia-hello", "1.2.3", "4.el9", "2"),
+        ("vigia-world", "0.9", "1.el9", "0"),
+    ] {
+        fs_err::write(
+            top.join(format!("SPECS/{name}.spec")),
+            format!("Name: {name}\nVersion: {version}\nRelease: {release}\nEpoch: {epoch}\nSummary: t\nLicense: MIT\nBuildArch: noarch\n%description\nt\n%files\n"),
+        )
+        .unwrap();
+        run_tool(
+            "rpmbuild",
+            &[
+                "--define",
+                &format!("_topdir {}", top.display()),
+                "-bb",
+                top.join(format!("SPECS/{name}.spec")).to_str().unwrap(),
+            ],
+        );
+    }
+    let root = dir.join("root");
     let db = root.join("var/lib/rpm");
     fs_err::create_dir_all(&db).unwrap();
     fs_err::create_dir_all(root.join("etc")).unwrap();
@@ -281,35 +286,146 @@ fn rpm_sqlite_database() {
         "ID=\"rhel\"\nVERSION_ID=\"9.4\"\n",
     )
     .unwrap();
-    run("rpm", &["--dbpath", db.to_str().unwrap(), "--initdb"]);
-    let rpm = top.join("RPMS/noarch/vigia-hello-1.2.3-4.el9.noarch.rpm");
-    run(
+    let backend_def = format!("_db_backend {backend}");
+    run_tool(
         "rpm",
         &[
+            "--define",
+            &backend_def,
             "--dbpath",
             db.to_str().unwrap(),
-            "-i",
-            "--nodeps",
-            "--justdb",
-            rpm.to_str().unwrap(),
+            "--initdb",
         ],
     );
-    let inv = inventory(&root, &Options::default()).unwrap();
+    for rpm in [
+        "vigia-hello-1.2.3-4.el9.noarch.rpm",
+        "vigia-world-0.9-1.el9.noarch.rpm",
+    ] {
+        run_tool(
+            "rpm",
+            &[
+                "--define",
+                &backend_def,
+                "--dbpath",
+                db.to_str().unwrap(),
+                "-i",
+                "--nodeps",
+                "--justdb",
+                top.join("RPMS/noarch").join(rpm).to_str().unwrap(),
+            ],
+        );
+    }
+    root
+}
+
+fn assert_rpm_packages(root: &Path) {
+    let inv = inventory(root, &Options::default()).unwrap();
     assert!(inv.status.warnings.is_empty(), "{:?}", inv.status.warnings);
-    let p = inv
-        .packages
+    let rpms: Vec<_> = inv.packages.iter().filter(|p| p.kind == "rpm").collect();
+    assert_eq!(rpms.len(), 2, "{rpms:?}");
+    let p = rpms
         .iter()
-        .find(|p| p.kind == "rpm")
-        .expect("the rpm package");
-    assert_eq!(
-        (p.name.as_str(), p.version.as_str()),
-        ("vigia-hello", "2:1.2.3-4.el9")
-    );
+        .find(|p| p.name == "vigia-hello")
+        .expect("vigia-hello");
+    assert_eq!(p.version, "2:1.2.3-4.el9");
     assert_eq!(p.source_name.as_deref(), Some("vigia-hello"));
     assert_eq!(p.source_version.as_deref(), Some("1.2.3-4.el9"));
     assert_eq!(
         p.purl,
         "pkg:rpm/rhel/vigia-hello@1.2.3-4.el9?arch=noarch&distro=rhel-9.4&epoch=2"
+    );
+    let w = rpms
+        .iter()
+        .find(|p| p.name == "vigia-world")
+        .expect("vigia-world");
+    assert_eq!(w.version, "0.9-1.el9");
+}
+
+/// A real rpm database (SQLite, rpm 4.16+), made here by Debian's `rpmbuild` and `rpm`.
+#[test]
+fn rpm_sqlite_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = rpm_root(dir.path(), "sqlite");
+    assert!(root.join("var/lib/rpm/rpmdb.sqlite").is_file());
+    assert_rpm_packages(&root);
+}
+
+/// ndb (`Packages.db`) cannot be written by Debian's rpm, so it is not read:
+/// the scan status says so instead of listing nothing.
+#[test]
+fn rpm_ndb_database_is_reported_as_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    fs_err::create_dir_all(root.join("var/lib/rpm")).unwrap();
+    fs_err::create_dir_all(root.join("etc")).unwrap();
+    fs_err::write(
+        root.join("etc/os-release"),
+        "ID=\"opensuse-leap\"\nVERSION_ID=\"15.6\"\n",
+    )
+    .unwrap();
+    fs_err::write(root.join("var/lib/rpm/Packages.db"), b"RpmP\0\0\0\0").unwrap();
+    let inv = inventory(root, &Options::default()).unwrap();
+    assert!(
+        inv.status
+            .warnings
+            .iter()
+            .any(|w| w.path.ends_with("Packages.db") && w.message.contains("not read")),
+        "{:?}",
+        inv.status.warnings
+    );
+}
+
+/// Berkeley DB (`Packages`, RHEL 7/8): Debian's rpm cannot write it, so the
+/// same header blobs go into a real Berkeley DB hash database written by
+/// Berkeley DB's own `db5.3_load`, as rpm stores them (key: package number;
+/// key 0: rpm's counter), with small pages so that headers span overflow chains.
+#[test]
+fn rpm_berkeley_db_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = rpm_root(dir.path(), "sqlite");
+    let sqlite = root.join("var/lib/rpm/rpmdb.sqlite");
+    let dump = dir.path().join("dump.txt");
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(
+            "import sqlite3,sys,struct\n\
+c=sqlite3.connect(sys.argv[1])\n\
+lines=['VERSION=3','format=bytevalue','type=hash','db_pagesize=512','HEADER=END']\n\
+rows=c.execute('SELECT hnum, blob FROM Packages').fetchall()\n\
+lines+=[' '+struct.pack('<I',0).hex(),' '+struct.pack('<I',len(rows)+1).hex()]\n\
+for h,b in rows: lines+=[' '+struct.pack('<I',h).hex(),' '+bytes(b).hex()]\n\
+lines.append('DATA=END')\n\
+open(sys.argv[2],'w').write('\\n'.join(lines)+'\\n')",
+        )
+        .arg(&sqlite)
+        .arg(&dump)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let packages = root.join("var/lib/rpm/Packages");
+    run_tool(
+        "db5.3_load",
+        &["-f", dump.to_str().unwrap(), packages.to_str().unwrap()],
+    );
+    fs_err::remove_file(&sqlite).unwrap();
+    assert_rpm_packages(&root);
+    // A damaged database is a warning naming it, not a panic.
+    let mut bytes = fs_err::read(&packages).unwrap();
+    let n = bytes.len();
+    bytes.truncate(n / 2);
+    fs_err::write(&packages, &bytes).unwrap();
+    let inv = inventory(&root, &Options::default()).unwrap();
+    assert!(
+        inv.status
+            .warnings
+            .iter()
+            .any(|w| w.path.ends_with("/var/lib/rpm/Packages")),
+        "{:?}",
+        inv.status.warnings
     );
 }
 
