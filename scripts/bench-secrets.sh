@@ -27,40 +27,7 @@ TF="--cache-backend memory --skip-version-check --disable-telemetry --offline-sc
 image=../shared/targets/debian12-app
 
 # 1. The image's final filesystem.
-if [ ! -d "$work/fs" ]; then
-python3 - "$image" "$work/fs" <<'PY'
-import json, os, shutil, sys, tarfile
-root, out = sys.argv[1], sys.argv[2]
-idx = json.load(open(os.path.join(root, "index.json")))
-blob = lambda d: os.path.join(root, "blobs", *d.split(":"))
-m = json.load(open(blob(idx["manifests"][0]["digest"])))
-os.makedirs(out)
-for layer in m["layers"]:
-    with tarfile.open(blob(layer["digest"])) as t:
-        members = []
-        for e in t.getmembers():
-            d, b = os.path.split(e.name)
-            if b == ".wh..wh..opq":
-                p = os.path.join(out, d)
-                if os.path.isdir(p):
-                    for c in os.listdir(p):
-                        q = os.path.join(p, c)
-                        shutil.rmtree(q) if os.path.isdir(q) and not os.path.islink(q) else os.remove(q)
-            elif b.startswith(".wh."):
-                p = os.path.join(out, d, b[4:])
-                if os.path.isdir(p) and not os.path.islink(p):
-                    shutil.rmtree(p)
-                elif os.path.lexists(p):
-                    os.remove(p)
-            elif not (e.isdev() or e.ischr() or e.isblk()):
-                members.append(e)
-        for e in members:
-            p = os.path.join(out, e.name)
-            if os.path.lexists(p) and not os.path.isdir(p):
-                os.remove(p)
-        t.extractall(out, members=members, filter="tar")
-PY
-fi
+[ -d "$work/fs" ] || python3 scripts/flatten-image.py "$image" "$work/fs"
 # The Docker-archive form, for Gitleaks (which does not read OCI layouts).
 [ -f "$work/image.tar" ] || python3 ../shared/targets/tools/oci-to-docker-archive.py "$image" "$work/image.tar" >/dev/null
 # 2. The synthetic tree.

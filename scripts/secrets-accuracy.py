@@ -23,37 +23,12 @@ import tarfile
 import tempfile
 import zipfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from importlib import import_module
+
+flatten = import_module("flatten-image").flatten
+
 TF = ["--cache-backend", "memory", "--skip-version-check", "--disable-telemetry", "--offline-scan", "--quiet"]
-
-
-def flatten(image, out):
-    idx = json.load(open(os.path.join(image, "index.json")))
-    blob = lambda d: os.path.join(image, "blobs", *d.split(":"))
-    m = json.load(open(blob(idx["manifests"][0]["digest"])))
-    os.makedirs(out)
-    for layer in m["layers"]:
-        with tarfile.open(blob(layer["digest"])) as t:
-            keep = []
-            for e in t.getmembers():
-                d, b = os.path.split(e.name)
-                if b == ".wh..wh..opq":
-                    p = os.path.join(out, d)
-                    for c in os.listdir(p) if os.path.isdir(p) else []:
-                        q = os.path.join(p, c)
-                        shutil.rmtree(q) if os.path.isdir(q) and not os.path.islink(q) else os.remove(q)
-                elif b.startswith(".wh."):
-                    p = os.path.join(out, d, b[4:])
-                    if os.path.isdir(p) and not os.path.islink(p):
-                        shutil.rmtree(p)
-                    elif os.path.lexists(p):
-                        os.remove(p)
-                elif not (e.isdev() or e.ischr() or e.isblk()):
-                    keep.append(e)
-            for e in keep:
-                p = os.path.join(out, e.name)
-                if os.path.lexists(p) and not os.path.isdir(p):
-                    os.remove(p)
-            t.extractall(out, members=keep, filter="tar")
 
 
 def unpack(targets, name, kind, tmp):

@@ -444,3 +444,43 @@ impl Drop for Registry {
         }
     }
 }
+
+/// Asserts that a JSON document is valid against one of the official schemas
+/// in `../shared/schemas` (`scripts/validate-json.py`, Python's `jsonschema`).
+pub fn validate_json_schema(schema: &str, doc: &Path) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/validate-json.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .arg(shared_dir().join("schemas").join(schema))
+        .arg(doc)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "{} is not valid against {schema}:\n{}{}",
+        doc.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A data directory with a database built by `vigia` (the binary under test)
+/// from the real mirror: `vigia --data-dir DIR db update --mirror ../shared/vulndata`.
+#[must_use]
+pub fn database_from_mirror(vigia: &Path) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(vigia)
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["db", "update", "--mirror"])
+        .arg(vulndata())
+        .stdin(Stdio::null())
+        .output()
+        .expect("vigia runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dir
+}

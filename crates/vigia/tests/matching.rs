@@ -11,21 +11,7 @@ use serde_json::Value;
 fn data_dir() -> &'static Path {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let out = Command::new(env!("CARGO_BIN_EXE_vigia"))
-            .arg("--data-dir")
-            .arg(dir.path())
-            .args(["db", "update", "--mirror"])
-            .arg(vigia_test_support::vulndata())
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        dir
+        vigia_test_support::database_from_mirror(Path::new(env!("CARGO_BIN_EXE_vigia")))
     })
     .path()
 }

@@ -2,7 +2,7 @@
 //! host against `dpkg-query`, and hostile inputs.
 
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
@@ -21,27 +21,6 @@ fn vigia(args: &[&str]) -> Output {
 
 fn targets() -> PathBuf {
     vigia_test_support::shared_dir().join("targets")
-}
-
-fn validate(schema: &str, doc: &Path) {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/validate-json.py");
-    let out = Command::new("python3")
-        .arg(script)
-        .arg(
-            vigia_test_support::shared_dir()
-                .join("schemas")
-                .join(schema),
-        )
-        .arg(doc)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{} is not valid against {schema}:\n{}{}",
-        doc.display(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[test]
@@ -74,7 +53,7 @@ fn cyclonedx_and_spdx_are_valid_for_every_target() {
                 "{t}: {}",
                 String::from_utf8_lossy(&out.stderr)
             );
-            validate(schema, &out_file);
+            vigia_test_support::validate_json_schema(schema, &out_file);
             let doc: Value =
                 serde_json::from_str(&fs_err::read_to_string(&out_file).unwrap()).unwrap();
             let json = vigia(&["sbom", target.to_str().unwrap(), "--format", "json"]);

@@ -17,21 +17,7 @@ const EPOCH: &str = "1760000000";
 fn data_dir() -> &'static Path {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let out = Command::new(env!("CARGO_BIN_EXE_vigia"))
-            .arg("--data-dir")
-            .arg(dir.path())
-            .args(["db", "update", "--mirror"])
-            .arg(vigia_test_support::vulndata())
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        dir
+        vigia_test_support::database_from_mirror(Path::new(env!("CARGO_BIN_EXE_vigia")))
     })
     .path()
 }
@@ -689,27 +675,6 @@ fn vex_not_affected_suppresses_and_affected_does_not() {
     );
 }
 
-fn validate_schema(schema: &str, doc: &Path) {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/validate-json.py");
-    let out = Command::new("python3")
-        .arg(script)
-        .arg(
-            vigia_test_support::shared_dir()
-                .join("schemas")
-                .join(schema),
-        )
-        .arg(doc)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{} against {schema}:\n{}{}",
-        doc.display(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 fn validate_aws(service: &str, shape: &str, list: &str, doc: &Path) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/validate-aws-shape.py");
     let out = Command::new("python3")
@@ -771,9 +736,12 @@ fn every_format_is_valid_for_every_target() {
             "Findings",
             &file("asff.json"),
         );
-        validate_schema("sarif-schema-2.1.0.json", &file("sarif"));
-        validate_schema("cyclonedx-bom-1.6.schema.json", &file("cdx.json"));
-        validate_schema("spdx-2.3-schema.json", &file("spdx.json"));
+        vigia_test_support::validate_json_schema("sarif-schema-2.1.0.json", &file("sarif"));
+        vigia_test_support::validate_json_schema(
+            "cyclonedx-bom-1.6.schema.json",
+            &file("cdx.json"),
+        );
+        vigia_test_support::validate_json_schema("spdx-2.3-schema.json", &file("spdx.json"));
         let report: Value =
             serde_json::from_str(&fs_err::read_to_string(file("json")).unwrap()).unwrap();
         let n = findings(&report).len();
