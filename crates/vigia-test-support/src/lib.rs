@@ -1,5 +1,6 @@
 //! Helpers for Vigia's tests: the shared fixtures, a real nginx on 127.0.0.1, mirror copies.
 
+use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -276,7 +277,23 @@ impl Postgres {
     /// A connection URL for the `postgres` database.
     #[must_use]
     pub fn url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+        self.url_of("postgres")
+    }
+
+    fn url_of(&self, database: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
+    }
+
+    /// Creates another database on the server; returns its URL.
+    #[must_use]
+    pub fn create_database(&self, name: &str) -> String {
+        let port = self.port.to_string();
+        let host = self.dir.path().display().to_string();
+        self.run(
+            "createdb",
+            &["-h", &host, "-p", &port, "-U", "postgres", name],
+        );
+        self.url_of(name)
     }
 }
 
@@ -483,4 +500,127 @@ pub fn database_from_mirror(vigia: &Path) -> tempfile::TempDir {
         String::from_utf8_lossy(&out.stderr)
     );
     dir
+}
+
+/// A zip's entries, in order: (name, content).
+#[must_use]
+pub fn read_zip(path: &Path) -> Vec<(String, Vec<u8>)> {
+    use std::io::Read;
+    let mut z = zip::ZipArchive::new(fs_err::File::open(path).unwrap()).unwrap();
+    (0..z.len())
+        .map(|i| {
+            let mut e = z.by_index(i).unwrap();
+            let mut body = Vec::new();
+            e.read_to_end(&mut body).unwrap();
+            (e.name().unwrap().into_owned(), body)
+        })
+        .collect()
+}
+
+/// Rewrites a zip with `entries`, deflated.
+pub fn write_zip(path: &Path, entries: &[(String, Vec<u8>)]) {
+    use std::io::Write;
+    let f = fs_err::File::create(path).unwrap();
+    let mut z = zip::ZipWriter::new(f);
+    for (name, body) in entries {
+        z.start_file(
+            name.as_str(),
+            zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Deflated),
+        )
+        .unwrap();
+        z.write_all(body).unwrap();
+    }
+    z.finish().unwrap();
+}
+
+/// Changes a mirror's `npm/all.zip` as upstream does between two exports: one
+/// record removed, one withdrawn. Returns the removed record's ID.
+#[must_use]
+pub fn change_npm_export(mirror: &Path) -> String {
+    let npm = mirror.join("npm/all.zip");
+    let mut entries = read_zip(&npm);
+    let dropped = entries.remove(0).0;
+    let (name, body) = entries[0].clone();
+    let mut rec: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    rec["withdrawn"] = serde_json::Value::String("2026-11-01T00:00:00Z".into());
+    entries[0] = (name, serde_json::to_vec(&rec).unwrap());
+    // nginx's ETag is mtime+size: make sure the mtime moves.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    write_zip(&npm, &entries);
+    dropped.trim_end_matches(".json").to_owned()
+}
+
+/// Every row of the advisory tables of the database at `url` (`sqlite://…` or
+/// `postgres://…`), each row as its columns cast to text, sorted: two databases
+/// with equal dumps hold the same advisories, scores and alias groups.
+#[must_use]
+pub fn dump_advisory_tables(url: &str) -> BTreeMap<String, Vec<Vec<Option<String>>>> {
+    use sqlx::{Column, Row};
+    sqlx::any::install_default_drivers();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let pool = sqlx::any::AnyPoolOptions::new()
+            .max_connections(1)
+            .connect(url)
+            .await
+            .unwrap_or_else(|e| panic!("cannot open {url}: {e}"));
+        let mut out = BTreeMap::new();
+        for table in [
+            "advisories",
+            "affected",
+            "advisory_ids",
+            "cvss",
+            "kev",
+            "epss",
+            "vuln_groups",
+        ] {
+            // Column names from the table itself (it has rows in every test mirror).
+            let first = sqlx::query(&format!("SELECT * FROM {table} LIMIT 1"))
+                .fetch_one(&pool)
+                .await
+                .unwrap_or_else(|e| panic!("{table}: {e}"));
+            let cols: Vec<String> = first
+                .columns()
+                .iter()
+                .map(|c| format!("CAST({} AS TEXT)", c.name()))
+                .collect();
+            let rows = sqlx::query(&format!("SELECT {} FROM {table}", cols.join(", ")))
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+            let mut rows: Vec<Vec<Option<String>>> = rows
+                .iter()
+                .map(|r| (0..cols.len()).map(|i| r.try_get(i).unwrap()).collect())
+                .collect();
+            rows.sort();
+            out.insert(table.to_owned(), rows);
+        }
+        pool.close().await;
+        out
+    })
+}
+
+/// Runs one SQL statement on the database at `url`.
+pub fn execute_sql(url: &str, sql: &str) {
+    sqlx::any::install_default_drivers();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let pool = sqlx::any::AnyPoolOptions::new()
+            .max_connections(1)
+            .connect(url)
+            .await
+            .unwrap_or_else(|e| panic!("cannot open {url}: {e}"));
+        sqlx::query(sql)
+            .execute(&pool)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        pool.close().await;
+    });
 }

@@ -47,7 +47,16 @@ pub(crate) async fn open_existing(cli: &Cli) -> Result<Store> {
         return Ok(Store::open(url).await?);
     }
     let path = data_dir(cli)?.join(DB_FILE);
-    let store = Store::open_sqlite_existing(&path).await?;
+    let store = match Store::open_sqlite_existing(&path).await {
+        Err(e @ vigia_store::Error::Outdated { .. }) => {
+            return Err(Exit {
+                code: exit::NO_DATABASE,
+                message: e.to_string(),
+            }
+            .into());
+        }
+        other => other?,
+    };
     let store = store.ok_or_else(|| Exit {
         code: exit::NO_DATABASE,
         message: format!("no vulnerability database at {}: run `vigia db update` (or `vigia db update --mirror DIR` offline)", path.display()),
@@ -187,22 +196,47 @@ async fn update(cli: &Cli, args: &UpdateArgs) -> Result<u8> {
     fs_err::create_dir_all(&dir)
         .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
     let _lock = lock_updates(&dir)?;
-    let (store, db_name) = if let Some(url) = &cli.database_url {
-        (Store::open(url).await?, vigia_store::redact_url(url))
+    // PostgreSQL is updated in place, in one transaction. SQLite is read here for
+    // the sources' previous state; new content is then built into a new file
+    // beside it (see `vigia_store::Update::build_sqlite`).
+    let (pg, db_name, live) = if let Some(url) = &cli.database_url {
+        (
+            Some(Store::open(url).await?),
+            vigia_store::redact_url(url),
+            None,
+        )
     } else {
         let path = dir.join(DB_FILE);
-        (Store::open_sqlite(&path).await?, path.display().to_string())
+        (None, path.display().to_string(), Some(path))
     };
+    let prev_store = match (&pg, &live) {
+        (Some(store), _) => Some(store.clone()),
+        (None, Some(path)) => match Store::open_sqlite_existing(path).await {
+            Ok(store) => store,
+            Err(e @ vigia_store::Error::Outdated { .. }) => {
+                tracing::warn!("{e}; rebuilding it from every source");
+                None
+            }
+            Err(e) => return Err(e.into()),
+        },
+        (None, None) => None,
+    };
+    let prev: HashMap<String, SourceState> = match &prev_store {
+        Some(store) => store
+            .source_states()
+            .await?
+            .into_iter()
+            .map(|s| (s.name.clone(), s))
+            .collect(),
+        None => HashMap::new(),
+    };
+    let fresh = prev_store.is_none();
+    if let (None, Some(store)) = (&pg, prev_store) {
+        store.close().await;
+    }
     let client = fetch::http_client();
     let (origin, sources) = resolve_sources(&client, args).await?;
     tracing::info!(sources = sources.len(), %origin, "updating the vulnerability database");
-    let prev: HashMap<String, SourceState> = store
-        .source_states()
-        .await?
-        .into_iter()
-        .map(|s| (s.name.clone(), s))
-        .collect();
-
     // Fetch every source first (four at a time); nothing is written until all are in.
     let multi = MultiProgress::with_draw_target(progress_target(cli));
     let tmp_dir = dir.join("tmp");
@@ -239,7 +273,22 @@ async fn update(cli: &Cli, args: &UpdateArgs) -> Result<u8> {
     let mut fetched = fetched;
     fetched.sort_by(|a, b| a.0.name.cmp(&b.0.name));
 
-    let mut upd = store.begin_update().await?;
+    let any_new = fetched
+        .iter()
+        .any(|(_, r)| matches!(r, Ok(Fetched::Changed { .. })));
+    let mut in_place = None;
+    let mut upd = match (&pg, &live) {
+        (Some(store), _) => store.begin_update().await?,
+        (None, Some(path)) if any_new || fresh => vigia_store::Update::build_sqlite(path).await?,
+        (None, Some(path)) => {
+            // Only source states change: a small write in place.
+            let store = Store::open_sqlite(path).await?;
+            let upd = store.begin_update().await?;
+            in_place = Some(store);
+            upd
+        }
+        (None, None) => unreachable!("a database URL or a data directory is given"),
+    };
     let mut reports = Vec::new();
     let mut any_changed = false;
     let mut ingested = 0u64;
@@ -296,7 +345,7 @@ async fn update(cli: &Cli, args: &UpdateArgs) -> Result<u8> {
                 ingest_bar.set_message(src.name.clone());
                 ingest_bar.set_position(0);
                 tracing::info!(source = %src.name, bytes, "ingesting");
-                upd.begin_source().await?;
+                upd.begin_source(&src.name).await?;
                 match ingest_one(&mut upd, &src, file.path(), &ingest_bar).await? {
                     Ok(parsed) => {
                         let st = SourceState {
@@ -361,7 +410,9 @@ async fn update(cli: &Cli, args: &UpdateArgs) -> Result<u8> {
     upd.put_meta("last_update", &now().to_string()).await?;
     tracing::info!("committing");
     upd.commit().await.context("committing the update")?;
-    store.close().await;
+    for store in pg.iter().chain(in_place.iter()) {
+        store.close().await;
+    }
     tracing::info!("committed and closed");
 
     let failed = reports.iter().filter(|r| r.status == "failed").count();
@@ -396,47 +447,48 @@ async fn ingest_one(
         SourceKind::Osv { ecosystem } => Some(ecosystem.clone()),
         _ => None,
     };
-    upd.clear_source(&src.name).await?;
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Item>>(16);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<vigia_store::Rows>(4);
     let name = src.name.clone();
     let kind = src.kind.clone();
     let path = path.to_owned();
+    let backend = upd.backend();
     let parser = tokio::task::spawn_blocking(move || {
-        let mut batch = Vec::with_capacity(256);
+        let mut rows = vigia_store::Rows::new(backend);
         let mut sink = |item: Item| {
-            batch.push(item);
-            if batch.len() >= 256 {
-                let full = std::mem::replace(&mut batch, Vec::with_capacity(256));
-                tx.blocking_send(full)
+            rows.push(&name, ecosystem.as_deref(), item);
+            if let Some(ready) = rows.take_ready() {
+                tx.blocking_send(ready)
                     .map_err(|_| "the writer stopped".to_owned())?;
             }
             Ok(())
         };
         let report = vigia_feeds::parse::parse(&name, &kind, &path, &mut sink);
-        if !batch.is_empty() {
-            let _ = tx.blocking_send(batch);
+        if !rows.is_empty() {
+            let _ = tx.blocking_send(rows);
         }
         report
     });
     let mut n = 0u64;
     let mut write_err = None;
-    while let Some(batch) = rx.recv().await {
+    let started = Instant::now();
+    let mut waited = std::time::Duration::ZERO;
+    loop {
+        let wait = Instant::now();
+        let Some(rows) = rx.recv().await else { break };
+        waited += wait.elapsed();
         if write_err.is_some() {
             continue;
         }
-        for item in batch {
-            let is_record = !matches!(item, Item::Cvss(_));
-            if let Err(e) = upd.add(&src.name, ecosystem.as_deref(), item).await {
-                write_err = Some(e);
-                break;
-            }
-            if is_record {
-                n += 1;
-            }
+        n += rows.records();
+        if let Err(e) = upd.write(rows).await {
+            write_err = Some(e);
         }
         bar.set_position(n);
     }
+    // Which side limits the ingest: the writer waiting on the parser, or not.
+    tracing::debug!(source = %src.name, seconds = started.elapsed().as_secs_f64(), writer_waited = waited.as_secs_f64(), "ingested");
     let parsed = parser.await.context("the parser thread failed")?;
+    tracing::debug!(source = %src.name, seconds = started.elapsed().as_secs_f64(), "parser joined");
     if let Some(e) = write_err {
         return Err(e.into());
     }

@@ -2,7 +2,7 @@
 //! nginx on 127.0.0.1, and hostile inputs.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -257,34 +257,6 @@ fn commands_without_a_database_say_so_with_exit_4() {
     );
 }
 
-/// Rewrites a zip, replacing its entries.
-fn write_zip(path: &Path, entries: &[(String, Vec<u8>)]) {
-    let f = fs_err::File::create(path).unwrap();
-    let mut z = zip::ZipWriter::new(f);
-    for (name, body) in entries {
-        z.start_file(
-            name.as_str(),
-            zip::write::SimpleFileOptions::default()
-                .compression_method(zip::CompressionMethod::Stored),
-        )
-        .unwrap();
-        z.write_all(body).unwrap();
-    }
-    z.finish().unwrap();
-}
-
-fn read_zip(path: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut z = zip::ZipArchive::new(fs_err::File::open(path).unwrap()).unwrap();
-    (0..z.len())
-        .map(|i| {
-            let mut e = z.by_index(i).unwrap();
-            let mut body = Vec::new();
-            e.read_to_end(&mut body).unwrap();
-            (e.name().unwrap().into_owned(), body)
-        })
-        .collect()
-}
-
 #[test]
 fn http_mirror_uses_etags_and_refetches_only_what_changed() {
     let mirror = support::mirror_copy();
@@ -323,16 +295,7 @@ fn http_mirror_uses_etags_and_refetches_only_what_changed() {
     }
 
     // Change npm/all.zip: drop one record and withdraw another.
-    let npm = mirror.path().join("npm/all.zip");
-    let mut entries = read_zip(&npm);
-    let dropped = entries.remove(0).0;
-    let (name, body) = entries[0].clone();
-    let mut rec: Value = serde_json::from_slice(&body).unwrap();
-    rec["withdrawn"] = Value::String("2026-11-01T00:00:00Z".into());
-    entries[0] = (name, serde_json::to_vec(&rec).unwrap());
-    // nginx's ETag is mtime+size: make sure the mtime moves.
-    std::thread::sleep(Duration::from_millis(1100));
-    write_zip(&npm, &entries);
+    let gone = support::change_npm_export(mirror.path());
     let (code, third) = update(data.path(), &nginx.url(), &[]);
     assert_eq!(code, 0);
     assert_eq!(third["updated"], 1, "{third:#}");
@@ -342,8 +305,7 @@ fn http_mirror_uses_etags_and_refetches_only_what_changed() {
     let npm_before = expected["npm"];
     expected.insert("npm".into(), (npm_before.0 - 1, npm_before.1 + 1));
     assert_eq!(osv_counts(&st), expected);
-    let gone = dropped.trim_end_matches(".json");
-    let out = run(vigia(data.path()).args(["db", "show", gone]));
+    let out = run(vigia(data.path()).args(["db", "show", &gone]));
     assert_eq!(
         out.status.code(),
         Some(5),
@@ -375,7 +337,7 @@ fn truncated_zip_fails_that_source_only_and_keeps_its_previous_data() {
 #[test]
 fn malformed_records_are_skipped_counted_and_named() {
     let mirror = tempfile::tempdir().unwrap();
-    let src = read_zip(&support::vulndata().join("PyPI/all.zip"));
+    let src = support::read_zip(&support::vulndata().join("PyPI/all.zip"));
     let good: Vec<(String, Vec<u8>)> = src.into_iter().take(5).collect();
     let mut entries = good.clone();
     entries.insert(
@@ -394,7 +356,7 @@ fn malformed_records_are_skipped_counted_and_named() {
         br#"{"id": "X", "modified": "2024-01-01T00:00:00Z", "affected": "nope"}"#.to_vec(),
     ));
     fs_err::create_dir_all(mirror.path().join("PyPI")).unwrap();
-    write_zip(&mirror.path().join("PyPI/all.zip"), &entries);
+    support::write_zip(&mirror.path().join("PyPI/all.zip"), &entries);
     let data = tempfile::tempdir().unwrap();
     let (code, report) = update(data.path(), mirror.path().to_str().unwrap(), &[]);
     assert_eq!(
@@ -570,9 +532,15 @@ fn killed_update_leaves_the_previous_database_usable() {
     let out =
         run(vigia(data.path()).args(["db", "show", "GHSA-m2qf-hxjv-5gpq", "--format", "json"]));
     assert!(out.status.success());
-    // And the next update goes through.
+    // And the next update goes through, clearing what the killed one left.
     let (code, report) = update(data.path(), synth.path().to_str().unwrap(), &[]);
     assert_eq!(code, 0, "{report:#}");
+    let left: Vec<_> = fs_err::read_dir(data.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("vigia.db") && n != "vigia.db")
+        .collect();
+    assert!(left.is_empty(), "files left beside the database: {left:?}");
     assert_eq!(
         osv_counts(&status(data.path())),
         manifest_counts(&synth_manifest(synth.path()))
@@ -656,4 +624,68 @@ fn readers_during_an_update_see_one_state_or_the_next() {
         "the update finished before any read: the test proved nothing"
     );
     assert!(saw.1 > 0, "the final state was never seen");
+}
+
+fn sqlite_url(data: &Path) -> String {
+    format!("sqlite://{}?mode=ro", data.join("vigia.db").display())
+}
+
+#[test]
+fn an_incremental_update_holds_the_same_rows_as_a_cold_build() {
+    let mirror = support::mirror_copy();
+    let m = mirror.path().to_str().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    assert_eq!(update(data.path(), m, &[]).0, 0);
+    let before = support::dump_advisory_tables(&sqlite_url(data.path()));
+    let gone = support::change_npm_export(mirror.path());
+    let (code, report) = update(data.path(), m, &[]);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["updated"], 1, "{report:#}");
+    let incremental = support::dump_advisory_tables(&sqlite_url(data.path()));
+    assert_ne!(before, incremental, "the npm change must show");
+    assert!(
+        !incremental["advisories"]
+            .iter()
+            .any(|r| r[1].as_deref() == Some(gone.as_str())),
+        "{gone} was removed upstream"
+    );
+    let cold = tempfile::tempdir().unwrap();
+    assert_eq!(update(cold.path(), m, &[]).0, 0);
+    let cold = support::dump_advisory_tables(&sqlite_url(cold.path()));
+    for (table, rows) in &cold {
+        assert!(
+            incremental[table] == *rows,
+            "{table}: the incremental update differs from a cold build"
+        );
+    }
+}
+
+#[test]
+fn a_database_of_another_schema_version_is_rebuilt_whole() {
+    let mirror = support::vulndata();
+    let data = tempfile::tempdir().unwrap();
+    assert_eq!(update(data.path(), mirror.to_str().unwrap(), &[]).0, 0);
+    // What a database written by another Vigia looks like: a different last migration.
+    let rw = format!(
+        "sqlite://{}?mode=rw",
+        data.path().join("vigia.db").display()
+    );
+    support::execute_sql(&rw, "UPDATE _sqlx_migrations SET version = version + 1000");
+    let out = run(vigia(data.path()).args(["db", "status", "--format", "json"]));
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "no usable database: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("schema version") && err.contains("vigia db update"),
+        "{err}"
+    );
+    // The next update reads every source again and builds the current schema.
+    let (code, report) = update(data.path(), mirror.to_str().unwrap(), &[]);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["unchanged"], 0, "nothing can be kept: {report:#}");
+    assert_matches_manifest(&status(data.path()), &support::manifest());
 }

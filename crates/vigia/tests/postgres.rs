@@ -121,3 +121,49 @@ fn the_database_runs_on_postgresql() {
         .unwrap();
     assert_eq!(f["fixed_version"], "2.36-9+deb12u4");
 }
+
+#[test]
+fn an_incremental_update_on_postgresql_holds_the_same_rows_as_a_cold_build() {
+    let pg = vigia_test_support::Postgres::start();
+    let (incremental, cold) = (
+        pg.create_database("incremental"),
+        pg.create_database("cold"),
+    );
+    let data = tempfile::tempdir().unwrap();
+    let mirror = vigia_test_support::mirror_copy();
+    let update = |url: &str| {
+        json(&vigia(
+            data.path(),
+            url,
+            &[
+                "db",
+                "update",
+                "--mirror",
+                mirror.path().to_str().unwrap(),
+                "--format",
+                "json",
+            ],
+        ))
+    };
+    assert_eq!(update(&incremental)["failed"], 0);
+    let before = vigia_test_support::dump_advisory_tables(&incremental);
+    let gone = vigia_test_support::change_npm_export(mirror.path());
+    let report = update(&incremental);
+    assert_eq!(report["updated"], 1, "{report:#}");
+    let after = vigia_test_support::dump_advisory_tables(&incremental);
+    assert_ne!(before, after, "the npm change must show");
+    assert!(
+        !after["advisories"]
+            .iter()
+            .any(|r| r[1].as_deref() == Some(gone.as_str())),
+        "{gone} was removed upstream"
+    );
+    assert_eq!(update(&cold)["failed"], 0);
+    let cold = vigia_test_support::dump_advisory_tables(&cold);
+    for (table, rows) in &cold {
+        assert!(
+            after[table] == *rows,
+            "{table}: the incremental update differs from a cold build"
+        );
+    }
+}
