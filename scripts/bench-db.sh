@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmark: cold ingest of the shared advisory mirror and of synthetic mirrors
-# 3x and 10x its size (scripts/synth-mirror.py), with the release binary.
+# 3x, 10x and 30x its size (scripts/synth-mirror.py), with the release binary.
 # Prints a Markdown table of medians over RUNS runs: wall time, records/s, peak RSS.
 #   scripts/bench-db.sh [RUNS]
 set -euo pipefail
@@ -13,9 +13,10 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 python3 scripts/synth-mirror.py "$mirror" 3 "$work/x3"
 python3 scripts/synth-mirror.py "$mirror" 10 "$work/x10"
+python3 scripts/synth-mirror.py "$mirror" 30 "$work/x30"
 echo "| mirror | records | median wall (s) | records/s | median peak RSS (MB) |"
 echo "| --- | ---: | ---: | ---: | ---: |"
-for m in "$mirror" "$work/x3" "$work/x10"; do
+for m in "$mirror" "$work/x3" "$work/x10" "$work/x30"; do
   label=$(basename "$m"); [ "$m" = "$mirror" ] && label="shared mirror (1x)"
   for i in $(seq "$runs"); do
     rm -rf "$work/data"

@@ -1,7 +1,7 @@
 //! Alias groups: the records that name each other as the same vulnerability form
 //! one group, whose preferred ID is its CVE when it has one.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use sqlx::{Any, Row, Transaction};
 use vigia_model::Osv;
@@ -9,46 +9,73 @@ use vigia_model::osv::is_cve;
 
 use crate::{Backend, Error, Result};
 
-/// A union-find over interned IDs.
-struct Groups {
-    index: HashMap<String, usize>,
-    names: Vec<String>,
-    parent: Vec<usize>,
+/// A union-find over interned IDs, borrowing them from the caller.
+struct Groups<'a> {
+    index: foldhash::HashMap<&'a str, u32>,
+    names: Vec<&'a str>,
+    parent: Vec<u32>,
 }
 
-impl Groups {
-    fn new() -> Self {
+impl<'a> Groups<'a> {
+    fn with_capacity(n: usize) -> Self {
         Self {
-            index: HashMap::new(),
-            names: Vec::new(),
-            parent: Vec::new(),
+            index: foldhash::HashMap::with_capacity_and_hasher(
+                n,
+                foldhash::fast::RandomState::default(),
+            ),
+            names: Vec::with_capacity(n),
+            parent: Vec::with_capacity(n),
         }
     }
 
-    fn intern(&mut self, id: &str) -> usize {
-        if let Some(&i) = self.index.get(id) {
-            return i;
-        }
-        let i = self.names.len();
-        self.index.insert(id.to_owned(), i);
-        self.names.push(id.to_owned());
-        self.parent.push(i);
-        i
-    }
-
-    fn find(&mut self, mut i: usize) -> usize {
-        while self.parent[i] != i {
-            self.parent[i] = self.parent[self.parent[i]];
-            i = self.parent[i];
+    fn intern(&mut self, id: &'a str) -> u32 {
+        let next = u32::try_from(self.names.len()).expect("fewer than 4 billion IDs");
+        let i = *self.index.entry(id).or_insert(next);
+        if i == next {
+            self.names.push(id);
+            self.parent.push(i);
         }
         i
     }
 
-    fn union(&mut self, a: usize, b: usize) {
+    fn find(&mut self, mut i: u32) -> u32 {
+        while self.parent[i as usize] != i {
+            let up = self.parent[self.parent[i as usize] as usize];
+            self.parent[i as usize] = up;
+            i = up;
+        }
+        i
+    }
+
+    fn union(&mut self, a: u32, b: u32) {
         let (ra, rb) = (self.find(a), self.find(b));
         if ra != rb {
-            self.parent[ra.max(rb)] = ra.min(rb);
+            self.parent[ra.max(rb) as usize] = ra.min(rb);
         }
+    }
+
+    /// Every ID with its group's preferred ID, sorted by ID.
+    fn rows(&mut self) -> Vec<(&'a str, &'a str)> {
+        // `intern` keeps the count within u32.
+        let n = u32::try_from(self.names.len()).expect("fewer than 4 billion IDs");
+        let mut best: Vec<u32> = (0..n).collect();
+        for i in 0..n {
+            let root = self.find(i) as usize;
+            let current = self.names[best[root] as usize];
+            if preference(self.names[i as usize]) < preference(current) {
+                best[root] = i;
+            }
+        }
+        let mut rows: Vec<(&str, &str)> = (0..n)
+            .map(|i| {
+                let root = self.find(i) as usize;
+                (self.names[i as usize], self.names[best[root] as usize])
+            })
+            .collect();
+        // In key order, every insert into the primary key's B-tree lands on its
+        // last page (measured: a third faster than in hash order).
+        rows.sort_unstable();
+        rows
     }
 }
 
@@ -82,14 +109,9 @@ pub(crate) async fn rebuild(
     same: Vec<(String, String)>,
     written: Option<&BTreeSet<String>>,
 ) -> Result<u64> {
-    let mut g = Groups::new();
-    for (a, b) in &same {
-        let (ia, ib) = (g.intern(a), g.intern(b));
-        g.union(ia, ib);
-    }
-    drop(same);
+    // The other sources' pairs, from their advisories' own ID lists.
+    let mut others: Vec<(String, Vec<String>)> = Vec::new();
     if let Some(written) = written {
-        // The other sources' pairs, from their advisories' own ID lists.
         let mut sql = String::from("SELECT id, aliases, upstream, related FROM advisories");
         if !written.is_empty() {
             sql.push_str(" WHERE source NOT IN (");
@@ -118,37 +140,49 @@ pub(crate) async fn rebuild(
                 related: list(row, 3)?,
                 ..Osv::default()
             };
-            let ia = g.intern(&record.id);
-            for id in record.same_vulnerability_ids() {
-                let ib = g.intern(id);
-                g.union(ia, ib);
-            }
+            let same = record
+                .same_vulnerability_ids()
+                .into_iter()
+                .map(str::to_owned)
+                .collect();
+            others.push((record.id, same));
         }
     }
-    let mut members: HashMap<usize, Vec<usize>> = HashMap::new();
-    for i in 0..g.names.len() {
-        let root = g.find(i);
-        members.entry(root).or_default().push(i);
+    let mut g = Groups::with_capacity(same.len() + others.len() * 2);
+    for (a, b) in &same {
+        let (ia, ib) = (g.intern(a), g.intern(b));
+        g.union(ia, ib);
     }
+    for (id, same) in &others {
+        let ia = g.intern(id);
+        for other in same {
+            let ib = g.intern(other);
+            g.union(ia, ib);
+        }
+    }
+    let rows = g.rows();
+    let groups = rows.iter().filter(|(m, p)| m == p).count() as u64;
     sqlx::query("DELETE FROM vuln_groups")
         .execute(&mut **tx)
         .await?;
-    let mut rows: Vec<(&str, &str)> = Vec::with_capacity(g.names.len());
-    for ids in members.values() {
-        let preferred = ids
-            .iter()
-            .map(|&i| g.names[i].as_str())
-            .min_by(|a, b| preference(a).cmp(&preference(b)))
-            .expect("a group has a member");
-        rows.extend(ids.iter().map(|&i| (g.names[i].as_str(), preferred)));
+    if backend == Backend::Sqlite {
+        // One JSON array bound per 64k rows, taken apart by SQLite itself: two
+        // short strings per row made binding them one by one cost more than
+        // inserting them (measured: 85 ms → 25 ms for the 10x mirror's 59,000).
+        for batch in rows.chunks(65_536) {
+            sqlx::query(
+                "INSERT INTO vuln_groups (member, group_id) SELECT value ->> 0, value ->> 1 FROM json_each($1)",
+            )
+            .bind(serde_json::to_string(batch).map_err(|e| Error::Data(e.to_string()))?)
+            .execute(&mut **tx)
+            .await?;
+        }
+    } else {
+        for batch in rows.chunks(2048) {
+            insert(tx, backend, batch).await?;
+        }
     }
-    // In key order, every insert into the primary key's B-tree lands on its last
-    // page (measured: a third faster than in hash order).
-    rows.sort_unstable();
-    for batch in rows.chunks(2048) {
-        insert(tx, backend, batch).await?;
-    }
-    Ok(members.len() as u64)
+    Ok(groups)
 }
 
 async fn insert(
@@ -200,11 +234,14 @@ mod tests {
 
     #[test]
     fn union_find_joins_transitively() {
-        let mut g = Groups::new();
+        let mut g = Groups::with_capacity(4);
         let (ia, ib, ic, id) = (g.intern("a"), g.intern("b"), g.intern("c"), g.intern("d"));
         g.union(ia, ib);
         g.union(ic, ib);
         assert_eq!(g.find(ia), g.find(ic));
         assert_ne!(g.find(ia), g.find(id));
+        assert_eq!(g.intern("b"), ib, "an ID is interned once");
+        let rows = g.rows();
+        assert_eq!(rows, vec![("a", "a"), ("b", "a"), ("c", "a"), ("d", "d")]);
     }
 }
