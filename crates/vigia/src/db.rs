@@ -297,6 +297,8 @@ async fn update(cli: &Cli, args: &UpdateArgs) -> Result<u8> {
         ProgressStyle::with_template("{spinner} ingesting {msg:32} {pos} records")
             .expect("valid template"),
     );
+    let mut changed = Vec::new();
+    let mut files = Vec::new();
     for (src, result) in fetched {
         let at = now().to_string();
         let old = prev.get(&src.name);
@@ -342,64 +344,55 @@ async fn update(cli: &Cli, args: &UpdateArgs) -> Result<u8> {
                 fingerprint,
                 bytes,
             }) => {
-                ingest_bar.set_message(src.name.clone());
-                ingest_bar.set_position(0);
-                tracing::info!(source = %src.name, bytes, "ingesting");
-                upd.begin_source(&src.name).await?;
-                match ingest_one(&mut upd, &src, file.path(), &ingest_bar).await? {
-                    Ok(parsed) => {
-                        let st = SourceState {
-                            name: src.name.clone(),
-                            kind: kind_name(&src.kind).into(),
-                            ecosystem: match &src.kind {
-                                SourceKind::Osv { ecosystem } => Some(ecosystem.clone()),
-                                _ => None,
-                            },
-                            location: src.location.to_string(),
-                            fingerprint,
-                            bytes,
-                            records: parsed.records,
-                            withdrawn: parsed.withdrawn,
-                            malformed: parsed.malformed.len() as u64,
-                            malformed_entries: parsed.malformed.clone(),
-                            snapshot_at: parsed.snapshot_at.clone(),
-                            changed_at: Some(at.clone()),
-                            checked_at: Some(at.clone()),
-                        };
-                        upd.put_source(&st).await?;
-                        upd.finish_source().await?;
-                        any_changed = true;
-                        ingested += parsed.records;
-                        for m in &parsed.malformed {
-                            tracing::warn!(source = %src.name, entry = %m.entry, "skipped malformed record: {}", m.reason);
-                        }
-                        reports.push(SourceReport {
-                            status: "updated",
-                            records: parsed.records,
-                            withdrawn: parsed.withdrawn,
-                            malformed: parsed.malformed,
-                            bytes_downloaded: if matches!(
-                                file,
-                                vigia_feeds::fetch::FetchedFile::Temp(_)
-                            ) {
-                                bytes
-                            } else {
-                                0
-                            },
-                            ..base_report("updated", None)
-                        });
-                    }
-                    Err(e) => {
-                        // The file is unreadable (a truncated zip, a broken gzip
-                        // stream): this source keeps its previous rows.
-                        upd.abandon_source().await?;
-                        tracing::warn!(source = %src.name, "{e}");
-                        reports.push(base_report("failed", Some(e.to_string())));
-                    }
-                }
+                files.push(file);
+                changed.push((src, fingerprint, bytes));
             }
         }
     }
+    // Every changed source through one parser thread, so that it starts on the
+    // next file while the writer finishes the last.
+    let outcomes = ingest_all(&mut upd, &changed, files, &ingest_bar).await?;
+    for ((src, _, _), (parsed, downloaded)) in changed.iter().zip(outcomes) {
+        let old = prev.get(&src.name);
+        let base = SourceReport {
+            name: src.name.clone(),
+            kind: kind_name(&src.kind).into(),
+            ecosystem: ecosystem_of(src),
+            status: "failed",
+            records: old.map_or(0, |o| o.records),
+            withdrawn: old.map_or(0, |o| o.withdrawn),
+            malformed: Vec::new(),
+            bytes_downloaded: 0,
+            error: None,
+        };
+        match parsed {
+            Ok(parsed) => {
+                any_changed = true;
+                ingested += parsed.records;
+                for m in &parsed.malformed {
+                    tracing::warn!(source = %src.name, entry = %m.entry, "skipped malformed record: {}", m.reason);
+                }
+                reports.push(SourceReport {
+                    status: "updated",
+                    records: parsed.records,
+                    withdrawn: parsed.withdrawn,
+                    malformed: parsed.malformed,
+                    bytes_downloaded: downloaded,
+                    ..base
+                });
+            }
+            Err(e) => {
+                // The file is unreadable (a truncated zip, a broken gzip
+                // stream): this source keeps its previous rows.
+                tracing::warn!(source = %src.name, "{e}");
+                reports.push(SourceReport {
+                    error: Some(e.to_string()),
+                    ..base
+                });
+            }
+        }
+    }
+    reports.sort_by(|a, b| a.name.cmp(&b.name));
     ingest_bar.finish_and_clear();
     let groups = if any_changed {
         tracing::info!("rebuilding alias groups");
@@ -434,65 +427,139 @@ async fn update(cli: &Cli, args: &UpdateArgs) -> Result<u8> {
     Ok(if failed > 0 { exit::PARTIAL } else { exit::OK })
 }
 
-/// Parses a fetched file on a blocking thread while this task writes its items:
-/// parsing and `SQLite` each get a core. The outer error is the database's (the
-/// update cannot go on); the inner one is the file's (only this source fails).
-async fn ingest_one(
-    upd: &mut vigia_store::Update,
-    src: &Source,
-    path: &Path,
-    bar: &ProgressBar,
-) -> Result<Result<vigia_feeds::ParseReport, vigia_feeds::Error>> {
-    let ecosystem = match &src.kind {
+fn ecosystem_of(src: &Source) -> Option<String> {
+    match &src.kind {
         SourceKind::Osv { ecosystem } => Some(ecosystem.clone()),
         _ => None,
-    };
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<vigia_store::Rows>(4);
-    let name = src.name.clone();
-    let kind = src.kind.clone();
-    let path = path.to_owned();
+    }
+}
+
+/// What the parser thread tells the writer, in order.
+enum Parsed {
+    /// The next source starts.
+    Start(usize),
+    /// Rows of the current source.
+    Rows(vigia_store::Rows),
+    /// The current source is done, or its file could not be read.
+    Done(Result<vigia_feeds::ParseReport, vigia_feeds::Error>),
+}
+
+/// Ingests the changed sources: one blocking thread parses the files one after
+/// the other and binds their rows while this task writes them, so parsing and
+/// the database engine each get a core, and neither waits at the boundary
+/// between two files. Each source is written between `begin_source` and
+/// `finish_source` (or `abandon_source` when its file is unreadable: it keeps
+/// its previous rows), with its new state.
+///
+/// Returns, per source, what its parse found and the bytes downloaded for it.
+/// The error is the database's (the update cannot go on).
+async fn ingest_all(
+    upd: &mut vigia_store::Update,
+    changed: &[(Source, vigia_feeds::Fingerprint, u64)],
+    files: Vec<vigia_feeds::fetch::FetchedFile>,
+    bar: &ProgressBar,
+) -> Result<Vec<(Result<vigia_feeds::ParseReport, vigia_feeds::Error>, u64)>> {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Parsed>(4);
+    let jobs: Vec<(String, SourceKind, Option<String>)> = changed
+        .iter()
+        .map(|(src, _, _)| (src.name.clone(), src.kind.clone(), ecosystem_of(src)))
+        .collect();
+    let downloaded: Vec<bool> = files
+        .iter()
+        .map(|f| matches!(f, vigia_feeds::fetch::FetchedFile::Temp(_)))
+        .collect();
     let backend = upd.backend();
     let parser = tokio::task::spawn_blocking(move || {
-        let mut rows = vigia_store::Rows::new(backend);
-        let mut sink = |item: Item| {
-            rows.push(&name, ecosystem.as_deref(), item);
-            if let Some(ready) = rows.take_ready() {
-                tx.blocking_send(ready)
-                    .map_err(|_| "the writer stopped".to_owned())?;
+        for (i, ((name, kind, ecosystem), file)) in jobs.iter().zip(&files).enumerate() {
+            if tx.blocking_send(Parsed::Start(i)).is_err() {
+                return;
             }
-            Ok(())
-        };
-        let report = vigia_feeds::parse::parse(&name, &kind, &path, &mut sink);
-        if !rows.is_empty() {
-            let _ = tx.blocking_send(rows);
+            let mut rows = vigia_store::Rows::new(backend);
+            let mut sink = |item: Item| {
+                rows.push(name, ecosystem.as_deref(), item);
+                if let Some(ready) = rows.take_ready() {
+                    tx.blocking_send(Parsed::Rows(ready))
+                        .map_err(|_| "the writer stopped".to_owned())?;
+                }
+                Ok(())
+            };
+            let report = vigia_feeds::parse::parse(name, kind, file.path(), &mut sink);
+            if report.is_ok() && !rows.is_empty() && tx.blocking_send(Parsed::Rows(rows)).is_err() {
+                return;
+            }
+            if tx.blocking_send(Parsed::Done(report)).is_err() {
+                return;
+            }
         }
-        report
+        // The fetched files (temporary downloads are deleted) go here.
+        drop(files);
     });
-    let mut n = 0u64;
-    let mut write_err = None;
-    let started = Instant::now();
+    let mut outcomes = Vec::with_capacity(changed.len());
+    let mut current = 0;
+    let mut records = 0u64;
+    let mut started = Instant::now();
     let mut waited = std::time::Duration::ZERO;
-    loop {
-        let wait = Instant::now();
-        let Some(rows) = rx.recv().await else { break };
-        waited += wait.elapsed();
-        if write_err.is_some() {
-            continue;
+    let result: Result<()> = async {
+        loop {
+            let wait = Instant::now();
+            let Some(msg) = rx.recv().await else { break };
+            waited += wait.elapsed();
+            match msg {
+                Parsed::Start(i) => {
+                    let (src, _, bytes) = &changed[i];
+                    current = i;
+                    records = 0;
+                    (started, waited) = (Instant::now(), std::time::Duration::ZERO);
+                    bar.set_message(src.name.clone());
+                    bar.set_position(0);
+                    tracing::info!(source = %src.name, bytes, "ingesting");
+                    upd.begin_source(&src.name).await?;
+                }
+                Parsed::Rows(rows) => {
+                    records += rows.records();
+                    upd.write(rows).await?;
+                    bar.set_position(records);
+                }
+                Parsed::Done(report) => {
+                    let (src, fingerprint, bytes) = &changed[current];
+                    // Which side limits the ingest: the writer waiting on the parser, or not.
+                    tracing::debug!(source = %src.name, seconds = started.elapsed().as_secs_f64(), writer_waited = waited.as_secs_f64(), "ingested");
+                    match &report {
+                        Ok(parsed) => {
+                            let at = now().to_string();
+                            upd.put_source(&SourceState {
+                                name: src.name.clone(),
+                                kind: kind_name(&src.kind).into(),
+                                ecosystem: ecosystem_of(src),
+                                location: src.location.to_string(),
+                                fingerprint: fingerprint.clone(),
+                                bytes: *bytes,
+                                records: parsed.records,
+                                withdrawn: parsed.withdrawn,
+                                malformed: parsed.malformed.len() as u64,
+                                malformed_entries: parsed.malformed.clone(),
+                                snapshot_at: parsed.snapshot_at.clone(),
+                                changed_at: Some(at.clone()),
+                                checked_at: Some(at),
+                            })
+                            .await?;
+                            upd.finish_source().await?;
+                        }
+                        Err(_) => upd.abandon_source().await?,
+                    }
+                    let sent = if downloaded[current] { *bytes } else { 0 };
+                    outcomes.push((report, sent));
+                }
+            }
         }
-        n += rows.records();
-        if let Err(e) = upd.write(rows).await {
-            write_err = Some(e);
-        }
-        bar.set_position(n);
+        Ok(())
     }
-    // Which side limits the ingest: the writer waiting on the parser, or not.
-    tracing::debug!(source = %src.name, seconds = started.elapsed().as_secs_f64(), writer_waited = waited.as_secs_f64(), "ingested");
-    let parsed = parser.await.context("the parser thread failed")?;
-    tracing::debug!(source = %src.name, seconds = started.elapsed().as_secs_f64(), "parser joined");
-    if let Some(e) = write_err {
-        return Err(e.into());
-    }
-    Ok(parsed)
+    .await;
+    // On a database error the channel closes here and the parser stops.
+    drop(rx);
+    parser.await.context("the parser thread failed")?;
+    result?;
+    Ok(outcomes)
 }
 
 fn print_update_report(r: &UpdateReport) {
