@@ -99,7 +99,13 @@ const PLACEHOLDERS: &[&str] = &[
 const CHUNK: usize = 8 << 20;
 const OVERLAP: usize = 64 << 10;
 const PEM_MAX: usize = 64 << 10;
-const BINARY_SNIFF: usize = 8 << 10;
+pub(crate) const BINARY_SNIFF: usize = 8 << 10;
+
+/// Whether a file that starts with `head` is binary: a NUL byte in its first
+/// [`BINARY_SNIFF`] bytes (what Git and ripgrep check too).
+pub(crate) fn looks_binary(head: &[u8]) -> bool {
+    memchr::memchr(0, &head[..head.len().min(BINARY_SNIFF)]).is_some()
+}
 /// The longest value a generic assignment rule reports.
 const GENERIC_MAX: usize = 256;
 
@@ -399,10 +405,10 @@ impl Engine {
             if first {
                 first = false;
                 let sniff = &buf[..buf.len().min(BINARY_SNIFF)];
-                if memchr::memchr(0, sniff).is_some() {
+                if looks_binary(sniff) {
+                    // The rest is never read: a folder's file is closed, a
+                    // layer's entry skipped by the archive reader.
                     result.binary = true;
-                    // Drain what is left without keeping it.
-                    result.bytes += std::io::copy(reader, &mut std::io::sink())?;
                     return Ok(result);
                 }
             }
@@ -443,7 +449,7 @@ impl Engine {
             bytes: data.len() as u64,
             ..FileResult::default()
         };
-        if memchr::memchr(0, &data[..data.len().min(BINARY_SNIFF)]).is_some() {
+        if looks_binary(data) {
             result.binary = true;
             return result;
         }
