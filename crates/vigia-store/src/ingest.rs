@@ -703,13 +703,6 @@ impl Update {
         self.backend
     }
 
-    /// Adds one parsed item of source `source` (see [`Rows::push`]).
-    pub async fn add(&mut self, source: &str, ecosystem: Option<&str>, item: Item) -> Result<()> {
-        let mut rows = Rows::new(self.backend);
-        rows.push(source, ecosystem, item);
-        self.write(rows).await
-    }
-
     /// Adds rows built by [`Rows::push`], writing them in large batches.
     pub async fn write(&mut self, mut rows: Rows) -> Result<()> {
         self.open_same.append(&mut rows.same);

@@ -212,6 +212,19 @@ fn hostile_and_broken_inputs_give_clear_errors_not_panics() {
         "{err}"
     );
 
+    // Bytes appended after the compressed stream: the layer reads whole, only
+    // the digest (computed on its own thread) can tell.
+    let mut appended = bytes.clone();
+    appended.extend_from_slice(b"appended after the gzip stream");
+    fs_err::write(&layer, &appended).unwrap();
+    let out = vigia(&["sbom", img.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("306e76a27ea0") && err.contains("digest mismatch"),
+        "{err}"
+    );
+
     // A manifest pointing at a missing blob.
     fs_err::remove_file(&layer).unwrap();
     let out = vigia(&["sbom", img.to_str().unwrap()]);
