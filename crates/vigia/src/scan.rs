@@ -167,6 +167,19 @@ pub(crate) async fn run(cli: &Cli, args: &ScanArgs) -> Result<u8> {
         Some(crate::sbom::localize(&args.target, &args.source, args.offline).await?)
     };
     let mut notes = Vec::new();
+    // The secret scan reads the target on its own thread while the inventory
+    // reads it on another: on two cores a cold image scan waits for the slower
+    // of the two reads, not for both in turn.
+    let secret_task = match (&engine, &local) {
+        (Some(engine), Some(local)) => {
+            let opts = crate::sbom::source_options(cli, &args.source);
+            let (engine, path, all) = (engine.clone(), local.path.clone(), args.secrets_all_layers);
+            Some(tokio::task::spawn_blocking(move || {
+                vigia_secrets::scan(&path, &opts, engine, all)
+            }))
+        }
+        _ => None,
+    };
     let inv = match &local {
         None => {
             let text = fs_err::read_to_string(&args.target)?;
@@ -180,15 +193,12 @@ pub(crate) async fn run(cli: &Cli, args: &ScanArgs) -> Result<u8> {
             ..Default::default()
         },
     };
-    let secrets = match (&engine, &local) {
-        (Some(engine), Some(local)) => {
-            let opts = crate::sbom::source_options(cli, &args.source);
-            let (engine, path, all) = (engine.clone(), local.path.clone(), args.secrets_all_layers);
-            let (report, kind, image) =
-                tokio::task::spawn_blocking(move || vigia_secrets::scan(&path, &opts, engine, all))
-                    .await
-                    .context("the secret scan thread failed")?
-                    .with_context(|| format!("cannot scan {} for secrets", args.target))?;
+    let secrets = match (&engine, secret_task) {
+        (Some(_), Some(task)) => {
+            let (report, kind, image) = task
+                .await
+                .context("the secret scan thread failed")?
+                .with_context(|| format!("cannot scan {} for secrets", args.target))?;
             Some((report, kind, image))
         }
         (Some(_), None) => {
