@@ -551,23 +551,34 @@ pub fn change_npm_export(mirror: &Path) -> String {
     dropped.trim_end_matches(".json").to_owned()
 }
 
-/// Every row of the advisory tables of the database at `url` (`sqlite://…` or
-/// `postgres://…`), each row as its columns cast to text, sorted: two databases
-/// with equal dumps hold the same advisories, scores and alias groups.
-#[must_use]
-pub fn dump_advisory_tables(url: &str) -> BTreeMap<String, Vec<Vec<Option<String>>>> {
-    use sqlx::{Column, Row};
+/// A single-threaded runtime and a one-connection pool on the database at `url`.
+fn open_database(url: &str) -> (tokio::runtime::Runtime, sqlx::AnyPool) {
     sqlx::any::install_default_drivers();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
+    let pool = rt
+        .block_on(
+            sqlx::any::AnyPoolOptions::new()
+                .max_connections(1)
+                .connect(url),
+        )
+        .unwrap_or_else(|e| panic!("cannot open {url}: {e}"));
+    (rt, pool)
+}
+
+/// The rows of one database's advisory tables, as [`dump_advisory_tables`] gives them.
+pub type TableDump = BTreeMap<String, Vec<Vec<Option<String>>>>;
+
+/// Every row of the advisory tables of the database at `url` (`sqlite://…` or
+/// `postgres://…`), each row as its columns cast to text, sorted: two databases
+/// with equal dumps hold the same advisories, scores and alias groups.
+#[must_use]
+pub fn dump_advisory_tables(url: &str) -> TableDump {
+    use sqlx::{Column, Row};
+    let (rt, pool) = open_database(url);
     rt.block_on(async {
-        let pool = sqlx::any::AnyPoolOptions::new()
-            .max_connections(1)
-            .connect(url)
-            .await
-            .unwrap_or_else(|e| panic!("cannot open {url}: {e}"));
         let mut out = BTreeMap::new();
         for table in [
             "advisories",
@@ -604,19 +615,20 @@ pub fn dump_advisory_tables(url: &str) -> BTreeMap<String, Vec<Vec<Option<String
     })
 }
 
+/// Fails, naming the table, unless `incremental` holds exactly the rows of `cold`.
+pub fn assert_same_rows(incremental: &TableDump, cold: &TableDump) {
+    for (table, rows) in cold {
+        assert!(
+            incremental[table] == *rows,
+            "{table}: the incremental update differs from a cold build"
+        );
+    }
+}
+
 /// Runs one SQL statement on the database at `url`.
 pub fn execute_sql(url: &str, sql: &str) {
-    sqlx::any::install_default_drivers();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let (rt, pool) = open_database(url);
     rt.block_on(async {
-        let pool = sqlx::any::AnyPoolOptions::new()
-            .max_connections(1)
-            .connect(url)
-            .await
-            .unwrap_or_else(|e| panic!("cannot open {url}: {e}"));
         sqlx::query(sql)
             .execute(&pool)
             .await
