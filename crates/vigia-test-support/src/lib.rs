@@ -615,6 +615,18 @@ pub fn dump_advisory_tables(url: &str) -> TableDump {
     })
 }
 
+/// Fails unless the update from `before` to `after` applied
+/// [`change_npm_export`]'s change, whose removed record is `gone`.
+pub fn assert_npm_change_applied(before: &TableDump, after: &TableDump, gone: &str) {
+    assert_ne!(before, after, "the npm change must show");
+    assert!(
+        !after["advisories"]
+            .iter()
+            .any(|r| r[1].as_deref() == Some(gone)),
+        "{gone} was removed upstream"
+    );
+}
+
 /// Fails, naming the table, unless `incremental` holds exactly the rows of `cold`.
 pub fn assert_same_rows(incremental: &TableDump, cold: &TableDump) {
     for (table, rows) in cold {
