@@ -463,8 +463,9 @@ false = ["order"]
     assert!(String::from_utf8_lossy(&bad.stderr).contains("rules.toml"));
 }
 
-/// Peak RSS (KiB) of a command, from GNU time.
-fn peak_rss(args: &[&str], home: &Path) -> (Output, u64) {
+/// `vigia scan KIND TARGET --scanners secret --format json --secrets-config
+/// RULES`, which must succeed, and its peak RSS (KiB) from GNU time.
+fn secret_scan_rss(kind: &str, target: &Path, rules: &Path, home: &Path) -> (Output, u64) {
     let rss = tempfile::NamedTempFile::new().unwrap();
     let out = Command::new("/usr/bin/time")
         .arg("-f")
@@ -474,10 +475,23 @@ fn peak_rss(args: &[&str], home: &Path) -> (Output, u64) {
         .arg(env!("CARGO_BIN_EXE_vigia"))
         .arg("--data-dir")
         .arg(home)
-        .arg("scan")
-        .args(args)
+        .args(["scan", kind])
+        .arg(target)
+        .args([
+            "--scanners",
+            "secret",
+            "--format",
+            "json",
+            "--secrets-config",
+        ])
+        .arg(rules)
         .output()
         .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let kib = fs_err::read_to_string(rss.path())
         .unwrap()
         .lines()
@@ -531,24 +545,7 @@ fn hostile_files_in_bounded_memory() {
     .unwrap();
     let rules = root.join("rules.toml");
     fs_err::write(&rules, "max_file_size = 4294967296\n").unwrap();
-    let (out, kib) = peak_rss(
-        &[
-            "dir",
-            root.to_str().unwrap(),
-            "--scanners",
-            "secret",
-            "--format",
-            "json",
-            "--secrets-config",
-            rules.to_str().unwrap(),
-        ],
-        home.path(),
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (out, kib) = secret_scan_rss("dir", root, &rules, home.path());
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     let found: BTreeSet<(String, String)> = r["findings"]
         .as_array()
@@ -615,24 +612,7 @@ fn hostile_files_in_bounded_memory() {
         }
         z.finish().unwrap();
     }
-    let (out, kib) = peak_rss(
-        &[
-            "function",
-            bomb.to_str().unwrap(),
-            "--scanners",
-            "secret",
-            "--format",
-            "json",
-            "--secrets-config",
-            rules.to_str().unwrap(),
-        ],
-        home.path(),
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (out, kib) = secret_scan_rss("function", &bomb, &rules, home.path());
     assert!(String::from_utf8_lossy(&out.stderr).contains("zip bomb"));
     assert!(kib < 200 * 1024, "peak RSS {kib} KiB");
 }
