@@ -216,11 +216,7 @@ fn go_binaries_report_their_toolchain() {
             .expect("Debian's golang-go is installed (.ci/run does this)")
     };
     let out = go(&["build", "-o", root.join("hello").to_str().unwrap(), "."]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    vigia_test_support::assert_success(&out);
     let version = String::from_utf8(go(&["env", "GOVERSION"]).stdout).unwrap();
     let version = version.trim().trim_start_matches("go");
     let inv = inventory(&dir.path().join("root"), &Options::default()).unwrap();
@@ -401,11 +397,7 @@ open(sys.argv[2],'w').write('\\n'.join(lines)+'\\n')",
         .arg(&dump)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    vigia_test_support::assert_success(&out);
     let packages = root.join("var/lib/rpm/Packages");
     run_tool(
         "db5.3_load",
@@ -542,11 +534,7 @@ fn rust_binaries_built_with_cargo_auditable() {
         .env("CARGO_TARGET_DIR", dir.path().join("target"))
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    vigia_test_support::assert_success(&out);
     let root = dir.path().join("root/usr/local/bin");
     fs_err::create_dir_all(&root).unwrap();
     fs_err::copy(dir.path().join("target/debug/app"), root.join("app")).unwrap();

@@ -648,3 +648,14 @@ pub fn execute_sql(url: &str, sql: &str) {
         pool.close().await;
     });
 }
+
+/// Fails with the command's standard error unless it exited with 0.
+#[track_caller]
+pub fn assert_success(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

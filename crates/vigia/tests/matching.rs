@@ -26,11 +26,7 @@ fn matches(args: &[&str]) -> Value {
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    vigia_test_support::assert_success(&out);
     serde_json::from_slice(&out.stdout).unwrap()
 }
 

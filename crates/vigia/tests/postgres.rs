@@ -18,11 +18,7 @@ fn vigia(data: &std::path::Path, url: &str, args: &[&str]) -> Output {
 }
 
 fn json(out: &Output) -> Value {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    vigia_test_support::assert_success(out);
     serde_json::from_slice(&out.stdout).unwrap()
 }
 

@@ -20,11 +20,7 @@ fn vigia(args: &[&str], env: &[(&str, &str)]) -> Output {
 }
 
 fn packages(out: &Output) -> Value {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    vigia_test_support::assert_success(out);
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     v["packages"].clone()
 }

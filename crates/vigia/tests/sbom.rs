@@ -93,11 +93,7 @@ fn the_live_host_agrees_with_dpkg_query() {
     // The machine running the tests is a real Debian 12 host (it skips /proc,
     // /sys, /dev, /run and /tmp; other package types found on it are ignored here).
     let out = vigia(&["sbom", "/", "--format", "json"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    vigia_test_support::assert_success(&out);
     let inv: Value = serde_json::from_slice(&out.stdout).unwrap();
     let mut got: Vec<(String, String)> = inv["packages"]
         .as_array()
@@ -151,11 +147,7 @@ fn hostile_and_broken_inputs_give_clear_errors_not_panics() {
     )
     .unwrap();
     let out = vigia(&["sbom", t.to_str().unwrap(), "--format", "json"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    vigia_test_support::assert_success(&out);
     let inv: Value = serde_json::from_slice(&out.stdout).unwrap();
     let names: Vec<&str> = inv["packages"]
         .as_array()
@@ -287,11 +279,7 @@ fn the_layer_cache_serves_layers_without_reading_them_again() {
         vigia(&args)
     };
     let first = run(&[]);
-    assert!(
-        first.status.success(),
-        "{}",
-        String::from_utf8_lossy(&first.stderr)
-    );
+    vigia_test_support::assert_success(&first);
     let layers = fs_err::read_dir(data.path().join("cache/layers"))
         .unwrap()
         .count();
@@ -303,11 +291,7 @@ fn the_layer_cache_serves_layers_without_reading_them_again() {
     )
     .unwrap();
     let cached = run(&[]);
-    assert!(
-        cached.status.success(),
-        "{}",
-        String::from_utf8_lossy(&cached.stderr)
-    );
+    vigia_test_support::assert_success(&cached);
     let a: Value = serde_json::from_slice(&first.stdout).unwrap();
     let b: Value = serde_json::from_slice(&cached.stdout).unwrap();
     assert_eq!(a["packages"], b["packages"]);
@@ -354,11 +338,7 @@ fn a_gzip_bomb_layer_stops_at_the_inflation_cap() {
         "--max-file-size",
         "200000000",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    vigia_test_support::assert_success(&out);
 }
 
 #[test]

@@ -429,11 +429,7 @@ false = ["order"]
         .current_dir(cwd.path())
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    vigia_test_support::assert_success(&out);
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     let f = r["findings"].as_array().unwrap();
     let rule = |x: &Value| {
@@ -487,11 +483,7 @@ fn secret_scan_rss(kind: &str, target: &Path, rules: &Path, home: &Path) -> (Out
         .arg(rules)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    vigia_test_support::assert_success(&out);
     let kib = fs_err::read_to_string(rss.path())
         .unwrap()
         .lines()
