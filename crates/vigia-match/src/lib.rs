@@ -1,6 +1,6 @@
 //! Vigia's matcher: which advisories affect a package, and why.
 //!
-//! [`Index`] is built once from the database ([`Index::load`]); [`Index::matches`]
+//! [`Index`] is built once from what the store reads ([`Index::build`]); [`Index::matches`]
 //! then answers per package in memory. OSV semantics in full: `versions` lists,
 //! `ECOSYSTEM` and `SEMVER` ranges with `introduced` / `fixed` /
 //! `last_affected` (`limit` and `GIT` ranges do not apply to package versions),
@@ -11,9 +11,9 @@ use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
+use vigia_model::advisory::{AffectedRow, MatchData};
 use vigia_model::normalize_name;
 use vigia_model::osv::{Event, RangeType, embedded_cve};
-use vigia_store::{AffectedRow, Store};
 use vigia_version::{Scheme, Version};
 
 /// A package to match.
@@ -178,6 +178,7 @@ struct Entry {
 /// The in-memory match index.
 #[derive(Debug, Default)]
 pub struct Index {
+    generation: u64,
     by_package: HashMap<(String, String), Vec<Entry>>,
     by_advisory: HashMap<String, BTreeSet<(String, String)>>,
     groups: HashMap<String, String>,
@@ -227,27 +228,33 @@ fn prepare_events(scheme: Scheme, events: &[Event]) -> (Vec<PEvent>, Option<Stri
 }
 
 impl Index {
-    /// Builds the index from the database (one consistent read).
-    pub async fn load(store: &Store) -> Result<Self, vigia_store::Error> {
-        let (affected, groups) = store.match_data().await?;
-        let upstream = store.upstream_links().await?;
-        let mut index = Self::default();
-        for (m, g) in groups {
+    /// Builds the index from what the store read in one consistent state.
+    #[must_use]
+    pub fn build(data: MatchData) -> Self {
+        let mut index = Self {
+            generation: data.generation,
+            ..Self::default()
+        };
+        for (m, g) in data.groups {
             index.members.entry(g.clone()).or_default().push(m.clone());
             index.groups.insert(m, g);
         }
         for v in index.members.values_mut() {
             v.sort();
         }
-        for (adv, up) in upstream {
+        for (adv, up) in data.upstream {
             index.upstream.entry(adv).or_default().push(up);
         }
-        for (row, withdrawn) in affected {
-            if withdrawn.is_none() {
-                index.add(row);
-            }
+        for row in data.affected {
+            index.add(row);
         }
-        Ok(index)
+        index
+    }
+
+    /// The generation of the advisory database this index was built from.
+    #[must_use]
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     fn add(&mut self, row: AffectedRow) {

@@ -125,3 +125,27 @@ mod tests {
         assert_eq!(base_of("Red Hat:enterprise_linux:9::appstream"), "Red Hat");
     }
 }
+
+/// A package as advisories name it: its full OSV ecosystem (`Debian:12`,
+/// `PyPI`) and its name normalised for that ecosystem ([`normalize_name`]).
+/// Change sets and the index from packages to stored inventories use it.
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+pub struct PackageKey {
+    /// The full OSV ecosystem, with the release for OS packages.
+    pub ecosystem: String,
+    /// The package name, normalised for the ecosystem.
+    pub name: String,
+}
+
+impl PackageKey {
+    /// The key of package `name` in `ecosystem`, normalising the name.
+    #[must_use]
+    pub fn new(ecosystem: &str, name: &str) -> Self {
+        Self {
+            ecosystem: ecosystem.to_owned(),
+            name: normalize_name(ecosystem, name),
+        }
+    }
+}

@@ -5,10 +5,11 @@
 //! enum values land in an `Unknown` variant instead of failing the record,
 //! because real feeds vary across schema versions (1.3.0 to 1.7).
 
+pub mod advisory;
 pub mod cvss;
 pub mod ecosystem;
 pub mod osv;
 
 pub use crate::cvss::{CvssScore, CvssVersion, SeverityBand};
-pub use crate::ecosystem::{Ecosystem, normalize_name};
+pub use crate::ecosystem::{Ecosystem, PackageKey, normalize_name};
 pub use crate::osv::Osv;

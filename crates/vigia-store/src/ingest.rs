@@ -11,7 +11,7 @@ use vigia_feeds::parse::{EpssRow, KevEntry, NvdCvss};
 use vigia_feeds::{Fingerprint, Item, Malformed};
 use vigia_model::ecosystem::base_of;
 use vigia_model::osv::{Osv, SeverityType};
-use vigia_model::{CvssScore, normalize_name};
+use vigia_model::{CvssScore, PackageKey, normalize_name};
 
 use crate::{Backend, Error, Result, Store};
 
@@ -113,6 +113,7 @@ const TABLES: [Table; 6] = [
             "severity",
             "ecosystem_specific",
             "database_specific",
+            "digest",
         ],
         on_conflict: "ON CONFLICT (source, advisory_id, idx) DO NOTHING",
     },
@@ -297,6 +298,18 @@ impl Rows {
             if ecosystem.is_some_and(|e| !base_of(&pkg.ecosystem).eq_ignore_ascii_case(e)) {
                 continue;
             }
+            let ranges = json(&a.ranges);
+            let versions = json(&a.versions);
+            let eco_specific = opt_json(a.ecosystem_specific.as_ref());
+            let db_specific = opt_json(a.database_specific.as_ref());
+            let digest = entry_digest(&EntryParts {
+                withdrawn: r.withdrawn.is_some(),
+                name: &pkg.name,
+                ranges: &ranges,
+                versions: &versions,
+                ecosystem_specific: eco_specific.as_deref(),
+                database_specific: db_specific.as_deref(),
+            });
             self.vals[AFFECTED].extend([
                 s(),
                 Val::Text(r.id.clone()),
@@ -305,11 +318,12 @@ impl Rows {
                 Val::Text(pkg.name.clone()),
                 Val::Text(normalize_name(&pkg.ecosystem, &pkg.name)),
                 Val::OptText(pkg.purl.clone()),
-                Val::Text(json(&a.ranges)),
-                Val::Text(json(&a.versions)),
+                Val::Text(ranges),
+                Val::Text(versions),
                 Val::Text(json(&a.severity)),
-                Val::OptText(opt_json(a.ecosystem_specific.as_ref())),
-                Val::OptText(opt_json(a.database_specific.as_ref())),
+                Val::OptText(eco_specific),
+                Val::OptText(db_specific),
+                Val::Int(digest),
             ]);
         }
         let same = r.same_vulnerability_ids();
@@ -495,6 +509,9 @@ pub struct Update {
     early_flush: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
+/// The columns of a source's affected rows that its change set compares.
+const DIFF_COLUMNS: &str = "advisory_id, idx, ecosystem, name_norm, digest";
+
 impl std::fmt::Debug for Update {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Update")
@@ -507,6 +524,41 @@ fn json<T: Serialize>(v: &T) -> String {
 
 fn opt_json(v: Option<&serde_json::Value>) -> Option<String> {
     v.map(json)
+}
+
+/// What an affected entry's digest covers: everything matching reads from it
+/// (the package name, ranges, versions, the vendor's urgency and RustSec's
+/// informational kind live in the two `*_specific` fields) and whether its
+/// record is withdrawn.
+struct EntryParts<'a> {
+    withdrawn: bool,
+    name: &'a str,
+    ranges: &'a str,
+    versions: &'a str,
+    ecosystem_specific: Option<&'a str>,
+    database_specific: Option<&'a str>,
+}
+
+/// A digest that is the same on every machine and in every release (XXH3 is
+/// specified and seedless here), so that an update can compare it with the one
+/// an older Vigia stored.
+fn entry_digest(p: &EntryParts<'_>) -> i64 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    h.update(&[u8::from(p.withdrawn)]);
+    for part in [
+        Some(p.name),
+        Some(p.ranges),
+        Some(p.versions),
+        p.ecosystem_specific,
+        p.database_specific,
+    ] {
+        // Length-prefixed, so that no two different entries hash the same parts.
+        let part = part.unwrap_or("\u{0}null");
+        h.update(&(part.len() as u64).to_le_bytes());
+        h.update(part.as_bytes());
+    }
+    // Stored as SQL BIGINT: the same 64 bits, read as signed.
+    i64::from_le_bytes(h.digest().to_le_bytes())
 }
 
 fn to_i64(n: u64) -> i64 {
@@ -646,6 +698,22 @@ impl Update {
             sqlx::query("SAVEPOINT vigia_source")
                 .execute(&mut *self.tx)
                 .await?;
+            // The rows about to go, kept (their compared columns only) until
+            // the source is finished, for its change set.
+            sqlx::query(
+                "CREATE TEMP TABLE IF NOT EXISTS vigia_old_affected (advisory_id TEXT NOT NULL, idx BIGINT NOT NULL, ecosystem TEXT NOT NULL, name_norm TEXT NOT NULL, digest BIGINT NOT NULL)",
+            )
+            .execute(&mut *self.tx)
+            .await?;
+            sqlx::query("DELETE FROM vigia_old_affected")
+                .execute(&mut *self.tx)
+                .await?;
+            sqlx::query(&format!(
+                "INSERT INTO vigia_old_affected ({DIFF_COLUMNS}) SELECT {DIFF_COLUMNS} FROM affected WHERE source = $1"
+            ))
+            .bind(name)
+            .execute(&mut *self.tx)
+            .await?;
             self.delete_rows(name).await?;
         }
         self.open_source = Some(name.to_owned());
@@ -663,9 +731,16 @@ impl Update {
         Ok(())
     }
 
-    /// Keeps what was written for the source since [`Update::begin_source`].
-    pub async fn finish_source(&mut self) -> Result<()> {
+    /// Keeps what was written for the source since [`Update::begin_source`],
+    /// and returns its change set: the packages whose affected entries in this
+    /// source were added, changed, withdrawn or removed since the published
+    /// generation, sorted.
+    pub async fn finish_source(&mut self) -> Result<Vec<PackageKey>> {
         self.flush().await?;
+        let changes = match self.open_source.clone() {
+            Some(name) => self.changed_packages(&name).await?,
+            None => Vec::new(),
+        };
         if matches!(self.target, Target::InPlace) {
             sqlx::query("RELEASE SAVEPOINT vigia_source")
                 .execute(&mut *self.tx)
@@ -675,7 +750,39 @@ impl Update {
             self.written.insert(name);
         }
         self.same.append(&mut self.open_same);
-        Ok(())
+        Ok(changes)
+    }
+
+    /// The packages whose rows of source `name` differ between the previous
+    /// state and what this update wrote. The database engine compares the two
+    /// sets (both read through the primary key), so no side is held in memory.
+    async fn changed_packages(&mut self, name: &str) -> Result<Vec<PackageKey>> {
+        let old = match &self.target {
+            Target::InPlace => format!("SELECT {DIFF_COLUMNS} FROM vigia_old_affected"),
+            Target::Aside { prev: true, .. } => {
+                format!("SELECT {DIFF_COLUMNS} FROM prev.affected WHERE source = $1")
+            }
+            // No previous database: every package of the source is new.
+            Target::Aside { prev: false, .. } => {
+                format!("SELECT {DIFF_COLUMNS} FROM affected WHERE 0 = 1")
+            }
+        };
+        // Unqualified, `affected` is this update's own table (SQLite looks in
+        // `main` before an attached `prev`).
+        let new = format!("SELECT {DIFF_COLUMNS} FROM affected WHERE source = $1");
+        let sql = format!(
+            "SELECT DISTINCT ecosystem, name_norm FROM ({old} EXCEPT {new}) removed \
+             UNION SELECT DISTINCT ecosystem, name_norm FROM ({new} EXCEPT {old}) added \
+             ORDER BY 1, 2"
+        );
+        let rows: Vec<(String, String)> = sqlx::query_as(&sql)
+            .bind(name)
+            .fetch_all(&mut *self.tx)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(ecosystem, name)| PackageKey { ecosystem, name })
+            .collect())
     }
 
     /// Undoes everything written for the source since [`Update::begin_source`]:
@@ -848,11 +955,12 @@ impl Update {
     /// Building aside, the new file is completed, flushed to disk and renamed
     /// over the published one: a reader that opened the old file keeps reading
     /// it, and the next one opens the new.
-    pub async fn commit(mut self) -> Result<()> {
+    pub async fn commit(mut self) -> Result<Generation> {
         self.flush().await?;
         if matches!(self.target, Target::Aside { .. }) && !self.grouped {
             self.rebuild_groups().await?;
         }
+        let generation = self.next_generation().await?;
         let Target::Aside {
             building,
             live,
@@ -861,7 +969,7 @@ impl Update {
         } = self.target
         else {
             self.tx.commit().await?;
-            return Ok(());
+            return Ok(generation);
         };
         let started = std::time::Instant::now();
         for sql in std::mem::take(&mut self.deferred_indexes) {
@@ -887,7 +995,50 @@ impl Update {
             published = started.elapsed().as_secs_f64(),
             "new database in place"
         );
-        Ok(())
+        Ok(generation)
+    }
+
+    /// The generation this update publishes: one more than the published one
+    /// when it wrote content, the same when it only confirmed sources current.
+    async fn next_generation(&mut self) -> Result<Generation> {
+        let from = match &self.target {
+            Target::InPlace => Some("meta"),
+            Target::Aside { prev: true, .. } => Some("prev.meta"),
+            Target::Aside { prev: false, .. } => None,
+        };
+        let current = match from {
+            Some(table) => {
+                let v: Option<(String,)> = sqlx::query_as(&format!(
+                    "SELECT value FROM {table} WHERE key = 'generation'"
+                ))
+                .fetch_optional(&mut *self.tx)
+                .await?;
+                v.and_then(|(v,)| v.parse::<u64>().ok()).unwrap_or(0)
+            }
+            None => 0,
+        };
+        let next = if self.written.is_empty() {
+            current
+        } else {
+            current + 1
+        };
+        self.put_meta("generation", &next.to_string()).await?;
+        Ok(Generation(next))
+    }
+}
+
+/// The generation of a published advisory database: 0 before any content, one
+/// more at every update that writes content. Scanners compare it to notice a new
+/// database; findings record the generation they were matched against.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct Generation(pub u64);
+
+impl std::fmt::Display for Generation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
     }
 }
 

@@ -16,10 +16,11 @@ mod groups;
 mod ingest;
 mod query;
 
-pub use ingest::{Rows, SourceState, Update};
+pub use ingest::{Generation, Rows, SourceState, Update};
 pub use query::{
-    AdvisoryRow, AffectedRow, CvssRow, EpssInfo, KevInfo, RelatedRecord, Vulnerability,
+    AdvisoryRow, AffectedRow, CvssRow, EpssInfo, KevInfo, MatchData, RelatedRecord, Vulnerability,
 };
+pub use vigia_model::PackageKey;
 
 use std::path::Path;
 use std::str::FromStr;

@@ -5,10 +5,11 @@ use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 use vigia_feeds::{Fingerprint, Malformed};
-use vigia_model::osv::{Range, Reference, Severity};
+use vigia_model::osv::{Reference, Severity};
 
-use crate::ingest::SourceState;
+use crate::ingest::{Generation, SourceState};
 use crate::{Error, Result, Store};
+pub use vigia_model::advisory::{AffectedRow, MatchData};
 
 fn u(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
@@ -77,33 +78,6 @@ pub struct AdvisoryRow {
     pub severity: Vec<Severity>,
     /// References.
     pub references: Vec<Reference>,
-    /// Database-specific data.
-    pub database_specific: Option<serde_json::Value>,
-}
-
-/// One stored affected entry.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct AffectedRow {
-    /// The feed it came from.
-    pub source: String,
-    /// The advisory it belongs to.
-    pub advisory_id: String,
-    /// Its position in the record.
-    pub idx: i64,
-    /// Full OSV ecosystem (`Debian:12`).
-    pub ecosystem: String,
-    /// Package name as the record gives it.
-    pub name: String,
-    /// Package URL if given.
-    pub purl: Option<String>,
-    /// Ranges.
-    pub ranges: Vec<Range>,
-    /// Explicit versions.
-    pub versions: Vec<String>,
-    /// Per-package severity.
-    pub severity: Vec<Severity>,
-    /// Ecosystem-specific data (Debian urgency, …).
-    pub ecosystem_specific: Option<serde_json::Value>,
     /// Database-specific data.
     pub database_specific: Option<serde_json::Value>,
 }
@@ -428,45 +402,59 @@ impl Store {
         }))
     }
 
-    /// Every affected entry with its advisory's withdrawn time, and every alias
-    /// group membership: what an in-memory match index is built from. Read in one
-    /// transaction, so the index reflects one committed state.
-    pub async fn match_data(
-        &self,
-    ) -> Result<(Vec<(AffectedRow, Option<String>)>, Vec<(String, String)>)> {
+    /// Everything an in-memory match index is built from: every affected entry
+    /// of a record that is not withdrawn, the alias groups, the upstream links
+    /// and the generation, read in one transaction, so the index reflects one
+    /// committed state (on `PostgreSQL` too, where an update may commit
+    /// meanwhile).
+    pub async fn match_data(&self) -> Result<MatchData> {
         let mut tx = self.pool.begin().await?;
+        if self.backend == crate::Backend::Postgres {
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                .execute(&mut *tx)
+                .await?;
+        }
         let cols = AFFECTED_COLUMNS
             .split(", ")
             .map(|c| format!("f.{c}"))
             .collect::<Vec<_>>()
             .join(", ");
-        let rows = sqlx::query(&format!(
-            "SELECT {cols}, a.withdrawn FROM affected f JOIN advisories a ON a.source = f.source AND a.id = f.advisory_id"
+        let affected = sqlx::query(&format!(
+            "SELECT {cols} FROM affected f JOIN advisories a ON a.source = f.source AND a.id = f.advisory_id WHERE a.withdrawn IS NULL"
         ))
         .fetch_all(&mut *tx)
-        .await?;
-        let affected = rows
-            .iter()
-            .map(|r| Ok((affected_from(r)?, r.try_get::<Option<String>, _>(11)?)))
-            .collect::<Result<Vec<_>>>()?;
+        .await?
+        .iter()
+        .map(affected_from)
+        .collect::<Result<Vec<_>>>()?;
         let groups = sqlx::query("SELECT member, group_id FROM vuln_groups")
             .fetch_all(&mut *tx)
             .await?
             .iter()
             .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
             .collect::<Result<Vec<_>>>()?;
-        tx.commit().await?;
-        Ok((affected, groups))
-    }
-
-    /// For each advisory, the IDs it names as upstream without being them (a DSA's CVEs).
-    pub async fn upstream_links(&self) -> Result<Vec<(String, String)>> {
-        sqlx::query("SELECT DISTINCT advisory_id, id FROM advisory_ids WHERE relation = 'upstream' AND same = 0")
-            .fetch_all(&self.pool)
+        let upstream = sqlx::query("SELECT DISTINCT advisory_id, id FROM advisory_ids WHERE relation = 'upstream' AND same = 0")
+            .fetch_all(&mut *tx)
             .await?
             .iter()
             .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-            .collect()
+            .collect::<Result<Vec<_>>>()?;
+        let generation = generation_in(&mut tx).await?;
+        tx.commit().await?;
+        Ok(MatchData {
+            generation: generation.0,
+            affected,
+            groups,
+            upstream,
+        })
+    }
+
+    /// The generation of the published database (see [`Generation`]).
+    pub async fn generation(&self) -> Result<Generation> {
+        let mut tx = self.pool.begin().await?;
+        let g = generation_in(&mut tx).await?;
+        tx.commit().await?;
+        Ok(g)
     }
 
     /// Affected entries for a package: `ecosystem` is the full OSV ecosystem
@@ -512,4 +500,11 @@ pub(crate) fn sort_cvss(rows: &mut [CvssRow]) {
         );
         ka.cmp(&kb)
     });
+}
+
+async fn generation_in(tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<Generation> {
+    let v: Option<(String,)> = sqlx::query_as("SELECT value FROM meta WHERE key = 'generation'")
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(Generation(v.and_then(|(v,)| v.parse().ok()).unwrap_or(0)))
 }

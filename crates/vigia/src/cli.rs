@@ -375,6 +375,11 @@ pub(crate) struct UpdateArgs {
     #[arg(long)]
     pub(crate) no_enrichment: bool,
 
+    /// List, in --format json, every package (ecosystem and normalised name) whose
+    /// advisories changed since the previous database generation, per source
+    #[arg(long)]
+    pub(crate) changes: bool,
+
     #[command(flatten)]
     pub(crate) format: FormatArgs,
 }

@@ -1,9 +1,9 @@
 //! `vigia`: continuous vulnerability management for images, hosts and functions.
 
 mod cli;
+mod config;
 mod db;
 mod output;
-mod registry;
 mod sbom;
 mod scan;
 
@@ -95,6 +95,12 @@ fn main() -> ExitCode {
             if let Some(exit) = e.downcast_ref::<Exit>() {
                 output::error(&exit.message);
                 return ExitCode::from(exit.code);
+            }
+            if let Some(vigia_engine::Error::NoDatabase { message }) =
+                e.downcast_ref::<vigia_engine::Error>()
+            {
+                output::error(message);
+                return ExitCode::from(exit::NO_DATABASE);
             }
             output::error(&format!("{e:#}"));
             ExitCode::from(exit::ERROR)

@@ -6,7 +6,6 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
 use base64::Engine;
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::manifest::ImageIndexEntry;
@@ -14,9 +13,23 @@ use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
 use sha2::{Digest, Sha256};
 
+use crate::{Error, Result};
+
+fn failed(reference: &str, message: impl Into<String>) -> Error {
+    Error::Registry {
+        reference: reference.to_owned(),
+        message: message.into(),
+    }
+}
+
+fn io(reference: &str, e: &std::io::Error) -> Error {
+    failed(reference, format!("cannot write the pulled image: {e}"))
+}
+
 /// Whether `target` names a registry image rather than a local path
 /// (`registry.example:5000/repo:tag`, `repo@sha256:…`).
-pub(crate) fn looks_like_reference(target: &str) -> bool {
+#[must_use]
+pub fn looks_like_reference(target: &str) -> bool {
     !Path::new(target).exists()
         && !target.starts_with(['.', '/', '~'])
         && target.contains('/')
@@ -70,26 +83,26 @@ fn platform_resolver(want: String) -> Resolver {
 }
 
 /// Pull options.
-pub(crate) struct Pull<'a> {
-    pub(crate) reference: &'a str,
-    pub(crate) insecure: bool,
-    pub(crate) username: Option<String>,
-    pub(crate) password: Option<String>,
-    pub(crate) platform: Option<String>,
+pub struct Pull<'a> {
+    pub reference: &'a str,
+    pub insecure: bool,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub platform: Option<String>,
 }
 
-fn write_blob(dir: &Path, data: &[u8]) -> Result<String> {
+fn write_blob(dir: &Path, data: &[u8]) -> std::io::Result<String> {
     let digest = format!("sha256:{}", hex::encode(Sha256::digest(data)));
     fs_err::write(dir.join("blobs/sha256").join(&digest[7..]), data)?;
     Ok(digest)
 }
 
 /// Pulls the image into `dir` as an OCI layout; returns the manifest digest.
-pub(crate) async fn pull_to_layout(p: &Pull<'_>, dir: &Path) -> Result<String> {
+pub async fn pull_to_layout(p: &Pull<'_>, dir: &Path) -> Result<String> {
     // reqwest's rustls uses ring; make it the process default for oci-client too.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let reference = Reference::try_from(p.reference)
-        .with_context(|| format!("{} is not an image reference", p.reference))?;
+        .map_err(|e| failed(p.reference, format!("not an image reference: {e}")))?;
     let platform = p.platform.clone().unwrap_or_else(|| {
         let arch = match std::env::consts::ARCH {
             "x86_64" => "amd64",
@@ -111,41 +124,51 @@ pub(crate) async fn pull_to_layout(p: &Pull<'_>, dir: &Path) -> Result<String> {
     let registry = reference.resolve_registry().to_owned();
     let auth = match (&p.username, &p.password) {
         (Some(u), Some(pw)) => RegistryAuth::Basic(u.clone(), pw.clone()),
-        (Some(_), None) => bail!("--username needs a password: set VIGIA_REGISTRY_PASSWORD"),
+        (Some(_), None) => {
+            return Err(Error::request(
+                "--username needs a password: set VIGIA_REGISTRY_PASSWORD",
+            ));
+        }
         _ => docker_config_auth(&registry).unwrap_or(RegistryAuth::Anonymous),
     };
     let (manifest, digest, config_json) = client.pull_manifest_and_config(&reference, &auth).await.map_err(|e| {
         let msg = e.to_string();
         if msg.contains("401") || msg.to_ascii_lowercase().contains("unauthorized") || msg.to_ascii_lowercase().contains("auth") {
-            anyhow::anyhow!("{}: the registry {registry} refused access ({msg}); give --username with VIGIA_REGISTRY_PASSWORD, or log in with `docker login`", p.reference)
+            failed(p.reference, format!("the registry {registry} refused access ({msg}); give --username with VIGIA_REGISTRY_PASSWORD, or log in with `docker login`"))
         } else {
-            anyhow::anyhow!("{}: cannot pull the manifest from {registry}: {msg}", p.reference)
+            failed(p.reference, format!("cannot pull the manifest from {registry}: {msg}"))
         }
     })?;
-    fs_err::create_dir_all(dir.join("blobs/sha256"))?;
-    fs_err::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#)?;
-    let config_digest = write_blob(dir, config_json.as_bytes())?;
+    let r = p.reference;
+    fs_err::create_dir_all(dir.join("blobs/sha256")).map_err(|e| io(r, &e))?;
+    fs_err::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#)
+        .map_err(|e| io(r, &e))?;
+    let config_digest = write_blob(dir, config_json.as_bytes()).map_err(|e| io(r, &e))?;
     if config_digest != manifest.config.digest {
-        bail!(
-            "{}: the config blob's digest is {config_digest}, the manifest says {}",
-            p.reference,
-            manifest.config.digest
-        );
+        return Err(failed(
+            r,
+            format!(
+                "the config blob's digest is {config_digest}, the manifest says {}",
+                manifest.config.digest
+            ),
+        ));
     }
     for layer in &manifest.layers {
         let hex = layer
             .digest
             .strip_prefix("sha256:")
             .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
-            .with_context(|| format!("unsupported layer digest {}", layer.digest))?;
-        let file = tokio::fs::File::create(dir.join("blobs/sha256").join(hex)).await?;
+            .ok_or_else(|| failed(r, format!("unsupported layer digest {}", layer.digest)))?;
+        let file = tokio::fs::File::create(dir.join("blobs/sha256").join(hex))
+            .await
+            .map_err(|e| io(r, &e))?;
         client
             .pull_blob(&reference, layer, file)
             .await
-            .with_context(|| format!("{}: cannot pull layer {}", p.reference, layer.digest))?;
+            .map_err(|e| failed(r, format!("cannot pull layer {}: {e}", layer.digest)))?;
     }
-    let manifest_bytes = serde_json::to_vec(&manifest)?;
-    let manifest_digest = write_blob(dir, &manifest_bytes)?;
+    let manifest_bytes = serde_json::to_vec(&manifest).expect("a manifest serialises");
+    let manifest_digest = write_blob(dir, &manifest_bytes).map_err(|e| io(r, &e))?;
     let index = serde_json::json!({
         "schemaVersion": 2,
         "manifests": [{
@@ -155,6 +178,10 @@ pub(crate) async fn pull_to_layout(p: &Pull<'_>, dir: &Path) -> Result<String> {
             "annotations": {"org.opencontainers.image.ref.name": p.reference},
         }],
     });
-    fs_err::write(dir.join("index.json"), serde_json::to_vec(&index)?)?;
+    fs_err::write(
+        dir.join("index.json"),
+        serde_json::to_vec(&index).expect("an index serialises"),
+    )
+    .map_err(|e| io(r, &e))?;
     Ok(digest)
 }

@@ -1,6 +1,6 @@
 //! Matching benchmark: full-inventory match time per target, and for 1,000 packages.
 //!
-//!     cargo run --release -p vigia-match --example bench_match -- DATA_DIR INVENTORIES.json
+//!     cargo run --release -p vigia-engine --example bench_match -- DATA_DIR INVENTORIES.json
 //!
 //! DATA_DIR holds a `vigia.db` built by `vigia db update`; INVENTORIES.json is
 //! what `scripts/bench-inventories.py` writes. Prints a Markdown table of
@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use vigia_match::{Index, Package};
+use vigia_match::Package;
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -24,7 +24,7 @@ async fn main() {
         .await
         .expect("database");
     let t = Instant::now();
-    let index = Index::load(&store).await.expect("index");
+    let index = vigia_engine::load_index(&store).await.expect("index");
     let load_ms = t.elapsed().as_secs_f64() * 1e3;
     let text = fs_err::read_to_string(&args[2]).expect("inventories");
     let inv: BTreeMap<String, Vec<Package>> = serde_json::from_str(&text).expect("inventory JSON");

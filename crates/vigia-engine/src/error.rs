@@ -1,0 +1,90 @@
+//! The engine's errors. Each names the input it is about; causes are kept as
+//! sources, never repeated in the message.
+
+use std::path::PathBuf;
+
+/// Errors of the engine.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// There is no usable vulnerability database yet (`vigia db update` makes one).
+    #[error("{message}")]
+    NoDatabase {
+        /// What is missing, and what to run.
+        message: String,
+    },
+    /// The request does not fit its target (an image asked to be scanned as a
+    /// host, a registry reference while offline, …).
+    #[error("{message}")]
+    Request {
+        /// What is wrong with the request.
+        message: String,
+    },
+    /// A target could not be read.
+    #[error("cannot read {target}")]
+    Target {
+        /// The target, as the request named it.
+        target: String,
+        /// Why.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A registry refused or failed a pull.
+    #[error("{reference}: {message}")]
+    Registry {
+        /// The image reference.
+        reference: String,
+        /// What the registry said, and what to do about it.
+        message: String,
+    },
+    /// A file of the engine's own (data directory, lock, secret rules) failed.
+    #[error("{what} {}", path.display())]
+    File {
+        /// What was being done (`cannot create the data directory`).
+        what: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The advisory database failed.
+    #[error(transparent)]
+    Store(#[from] vigia_store::Error),
+    /// Advisory sources could not be listed.
+    #[error(transparent)]
+    Feeds(#[from] vigia_feeds::Error),
+    /// The secret rules are not valid.
+    #[error("bad secret rules in {file}")]
+    Rules {
+        /// The rules file (`the built-in set` for Vigia's own).
+        file: String,
+        /// What is wrong.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A worker thread died (a bug: the message says where).
+    #[error("{0}")]
+    Worker(String),
+}
+
+impl Error {
+    pub(crate) fn target(
+        target: &str,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Self::Target {
+            target: target.to_owned(),
+            source: source.into(),
+        }
+    }
+
+    pub(crate) fn request(message: impl Into<String>) -> Self {
+        Self::Request {
+            message: message.into(),
+        }
+    }
+}
+
+/// Result alias.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

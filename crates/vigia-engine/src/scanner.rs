@@ -1,0 +1,579 @@
+//! The scan pipeline as a long-lived object: built once, scanning concurrently.
+
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+use base64::Engine as _;
+use sha2::{Digest, Sha256};
+use vigia_inventory::Inventory;
+use vigia_match::Index;
+use vigia_scan::suppress::{IgnoreFile, Vex};
+use vigia_scan::{Report, ResourceHints, Severity, TargetKind};
+use vigia_store::{Generation, Store};
+
+use crate::pool::Pool;
+use crate::target::{Local, localize};
+use crate::{Config, Error, RegistryCredentials, Result, database};
+
+/// Which scanners a scan runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scanners {
+    /// Package vulnerabilities.
+    pub vuln: bool,
+    /// Hardcoded credentials.
+    pub secret: bool,
+}
+
+impl Scanners {
+    /// The default for a kind of target: vulnerabilities and secrets, or
+    /// vulnerabilities alone for an SBOM (it lists packages, not files).
+    #[must_use]
+    pub fn default_for(kind: TargetKind) -> Self {
+        Self {
+            vuln: true,
+            secret: kind != TargetKind::Sbom,
+        }
+    }
+
+    /// Their names, as reports list them.
+    #[must_use]
+    pub fn names(self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.vuln {
+            out.push("vuln".to_owned());
+        }
+        if self.secret {
+            out.push("secret".to_owned());
+        }
+        out
+    }
+}
+
+/// One scan.
+#[derive(Debug, Clone)]
+pub struct ScanRequest {
+    /// What the target is.
+    pub kind: TargetKind,
+    /// A path, a registry reference, or (for [`TargetKind::Sbom`]) an SBOM file.
+    pub target: String,
+    /// Which scanners run.
+    pub scanners: Scanners,
+    /// `os/arch[/variant]` of a multi-platform image (default: the host's).
+    pub platform: Option<String>,
+    /// Refuse to pull from a registry.
+    pub offline: bool,
+    /// Also report secrets that later image layers deleted or hid.
+    pub secrets_all_layers: bool,
+    /// Suppressions from a `.vigiaignore` file.
+    pub ignore: Option<IgnoreFile>,
+    /// OpenVEX statements.
+    pub vex: Vec<Vex>,
+    /// Only findings of these severities (all when empty).
+    pub severities: Vec<Severity>,
+    /// Leave out findings without a fix.
+    pub ignore_unfixed: bool,
+    /// Registry access for this scan, instead of the configuration's.
+    pub registry: Option<RegistryCredentials>,
+    /// The scan's time, written into the report.
+    pub now: jiff::Timestamp,
+}
+
+impl ScanRequest {
+    /// A request with the default scanners for `kind`, no filters, now.
+    #[must_use]
+    pub fn new(kind: TargetKind, target: impl Into<String>) -> Self {
+        Self {
+            kind,
+            target: target.into(),
+            scanners: Scanners::default_for(kind),
+            platform: None,
+            offline: false,
+            secrets_all_layers: false,
+            ignore: None,
+            vex: Vec::new(),
+            severities: Vec::new(),
+            ignore_unfixed: false,
+            registry: None,
+            now: jiff::Timestamp::now(),
+        }
+    }
+}
+
+/// What a scan found, with the inventory it matched (SBOM renderers need it).
+#[derive(Debug, Clone)]
+pub struct ScanOutcome {
+    /// The inventory.
+    pub inventory: Inventory,
+    /// The findings and the scan's status.
+    pub report: Report,
+    /// The advisory database generation it was matched against (0 without
+    /// vulnerability scanning).
+    pub generation: Generation,
+}
+
+/// An inventory request (`vigia sbom`).
+#[derive(Debug, Clone)]
+pub struct InventoryRequest {
+    /// A path or a registry reference.
+    pub target: String,
+    /// `os/arch[/variant]` of a multi-platform image.
+    pub platform: Option<String>,
+    /// Refuse to pull from a registry.
+    pub offline: bool,
+    /// Registry access for this request, instead of the configuration's.
+    pub registry: Option<RegistryCredentials>,
+}
+
+/// An inventory, named as the request named its target.
+#[derive(Debug, Clone)]
+pub struct Inventoried {
+    /// The inventory.
+    pub inventory: Inventory,
+}
+
+/// Identity of the published database file: a new update replaces the file
+/// (new inode); a state-only update rewrites it in place (new mtime).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FileId {
+    dev: u64,
+    ino: u64,
+    modified: Option<std::time::SystemTime>,
+    len: u64,
+}
+
+impl FileId {
+    fn of(path: &Path) -> Option<Self> {
+        let m = std::fs::metadata(path).ok()?;
+        #[cfg(unix)]
+        let (dev, ino) = {
+            use std::os::unix::fs::MetadataExt;
+            (m.dev(), m.ino())
+        };
+        #[cfg(not(unix))]
+        let (dev, ino) = (0, 0);
+        Some(Self {
+            dev,
+            ino,
+            modified: m.modified().ok(),
+            len: m.len(),
+        })
+    }
+}
+
+/// One published generation: its match index and a store open on it. Scans
+/// hold an `Arc` of it, so a swap never pulls data from under a scan.
+#[derive(Debug)]
+struct Snapshot {
+    generation: Generation,
+    index: Arc<Index>,
+    store: Store,
+    file: Option<FileId>,
+}
+
+/// The scan pipeline: built once from a [`Config`], shared by every scan.
+///
+/// It holds the secret rules (compiled once), the match index of the current
+/// database generation, and one bounded pool for blocking work. `scan` and
+/// `inventory` may be called concurrently from async code; each checks, cheaply,
+/// whether a new generation was published, and if so the first to notice loads
+/// it while the others keep scanning on the one they hold.
+#[derive(Debug)]
+pub struct Scanner {
+    config: Config,
+    secrets: Arc<vigia_secrets::Engine>,
+    pool: Pool,
+    snapshot: RwLock<Option<Arc<Snapshot>>>,
+    reload: tokio::sync::Mutex<()>,
+}
+
+impl Scanner {
+    /// Builds a scanner: compiles the secret rules (an error names the rules
+    /// file). The advisory database is opened at the first vulnerability scan.
+    pub fn new(config: Config) -> Result<Self> {
+        let secrets = Arc::new(config.secret_engine()?);
+        Ok(Self {
+            pool: Pool::new(config.parallelism),
+            config,
+            secrets,
+            snapshot: RwLock::new(None),
+            reload: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// The configuration it was built from.
+    #[must_use]
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// How many blocking jobs may run at once.
+    #[must_use]
+    pub fn parallelism(&self) -> usize {
+        self.pool.size()
+    }
+
+    /// Blocking jobs running now.
+    #[must_use]
+    pub fn busy(&self) -> usize {
+        self.pool.busy()
+    }
+
+    /// The generation of the match index in use (loading it if none is yet).
+    pub async fn generation(&self) -> Result<Generation> {
+        Ok(self.current().await?.generation)
+    }
+
+    /// Matches one package against the current generation (`vigia db match`).
+    pub async fn match_package(
+        &self,
+        pkg: &vigia_match::Package,
+    ) -> Result<vigia_match::PackageResult> {
+        let snap = self.current().await?;
+        let pkg = pkg.clone();
+        self.pool
+            .run("matching", move || snap.index.matches(&pkg))
+            .await
+    }
+
+    fn held(&self) -> Option<Arc<Snapshot>> {
+        self.snapshot
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Whether `snap` is still the published generation. SQLite: the file's
+    /// identity (no query); PostgreSQL: the generation row.
+    async fn is_current(&self, snap: &Snapshot) -> Result<bool> {
+        match &self.config.database_url {
+            None => Ok(FileId::of(&self.config.database_file()) == snap.file),
+            Some(_) => Ok(snap.store.generation().await? == snap.generation),
+        }
+    }
+
+    /// The snapshot of the published generation, loading a new one if an
+    /// update published it since.
+    async fn current(&self) -> Result<Arc<Snapshot>> {
+        if let Some(snap) = self.held()
+            && self.is_current(&snap).await?
+        {
+            return Ok(snap);
+        }
+        let _one_loader = self.reload.lock().await;
+        let held = self.held();
+        if let Some(snap) = &held
+            && self.is_current(snap).await?
+        {
+            return Ok(snap.clone());
+        }
+        let file = if self.config.database_url.is_none() {
+            FileId::of(&self.config.database_file())
+        } else {
+            None
+        };
+        let store = database::open_existing(&self.config).await?;
+        let generation = store.generation().await?;
+        // The same generation rewritten in place (sources confirmed current):
+        // keep the index, take the new store.
+        let index = match &held {
+            Some(old) if old.generation == generation => old.index.clone(),
+            _ => {
+                tracing::info!(%generation, "loading the match index");
+                Arc::new(database::load_index(&store).await?)
+            }
+        };
+        let snap = Arc::new(Snapshot {
+            generation,
+            index,
+            store,
+            file,
+        });
+        *self
+            .snapshot
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(snap.clone());
+        Ok(snap)
+    }
+
+    fn credentials<'a>(
+        &'a self,
+        given: Option<&'a RegistryCredentials>,
+    ) -> &'a RegistryCredentials {
+        given.unwrap_or(&self.config.registry)
+    }
+
+    fn source_options(&self, platform: Option<&str>) -> vigia_inventory::source::Options {
+        vigia_inventory::source::Options {
+            platform: platform.map(str::to_owned),
+            cache: self.config.layer_cache(),
+            limits: self.config.limits,
+            visitor: None,
+        }
+    }
+
+    /// The inventory of a target (`vigia sbom`): a path, or a registry image
+    /// pulled once.
+    pub async fn inventory(&self, request: &InventoryRequest) -> Result<Inventoried> {
+        let local = localize(
+            &request.target,
+            self.credentials(request.registry.as_ref()),
+            request.platform.as_deref(),
+            request.offline,
+        )
+        .await?;
+        let inventory = self
+            .inventory_of(&request.target, &local, request.platform.as_deref())
+            .await?;
+        Ok(Inventoried { inventory })
+    }
+
+    async fn inventory_of(
+        &self,
+        target: &str,
+        local: &Local,
+        platform: Option<&str>,
+    ) -> Result<Inventory> {
+        let opts = self.source_options(platform);
+        let path = local.path.clone();
+        let mut inv = self
+            .pool
+            .run("the inventory", move || {
+                vigia_inventory::inventory(&path, &opts)
+            })
+            .await?
+            .map_err(|e| Error::target(target, e))?;
+        if let Some((reference, digest)) = &local.pulled {
+            reference.clone_into(&mut inv.target);
+            if let Some(image) = &mut inv.image {
+                image.manifest_digest = Some(digest.clone());
+            }
+        }
+        Ok(inv)
+    }
+
+    /// Scans one target: its inventory matched against the current advisory
+    /// generation, its files read for secrets (at the same time, on the pool),
+    /// suppressions and filters applied, findings sorted.
+    pub async fn scan(&self, request: &ScanRequest) -> Result<ScanOutcome> {
+        let ScanRequest {
+            kind,
+            target,
+            scanners,
+            ..
+        } = request;
+        // The database first: no database is an error before any slow work.
+        let snap = if scanners.vuln {
+            Some(self.current().await?)
+        } else {
+            None
+        };
+        let database = match &snap {
+            Some(s) => database::database_info(&s.store).await?,
+            None => vigia_scan::DatabaseInfo::default(),
+        };
+        let local = if *kind == TargetKind::Sbom {
+            None
+        } else {
+            Some(
+                localize(
+                    target,
+                    self.credentials(request.registry.as_ref()),
+                    request.platform.as_deref(),
+                    request.offline,
+                )
+                .await?,
+            )
+        };
+        let mut notes = Vec::new();
+        // The secret scan reads the target while the inventory reads it too: on
+        // two cores a cold image scan waits for the slower of the two reads, not
+        // for both in turn.
+        let secret_job = match (&local, scanners.secret) {
+            (Some(local), true) => {
+                let opts = self.source_options(request.platform.as_deref());
+                let (engine, path, all) = (
+                    self.secrets.clone(),
+                    local.path.clone(),
+                    request.secrets_all_layers,
+                );
+                let pool = self.pool.clone();
+                Some(tokio::spawn(async move {
+                    pool.run("the secret scan", move || {
+                        vigia_secrets::scan(&path, &opts, engine, all)
+                    })
+                    .await
+                }))
+            }
+            (None, true) => {
+                notes.push(
+                    "secret scanning does not apply to an SBOM (it lists packages, not files)"
+                        .to_owned(),
+                );
+                None
+            }
+            _ => None,
+        };
+        let inv = match &local {
+            None => {
+                let path = target.clone();
+                self.pool
+                    .run("reading the SBOM", move || -> Result<Inventory> {
+                        let text =
+                            fs_err::read_to_string(&path).map_err(|e| Error::target(&path, e))?;
+                        vigia_scan::sbom_in::read(&path, &text).map_err(|e| Error::target(&path, e))
+                    })
+                    .await??
+            }
+            Some(local) if scanners.vuln => {
+                self.inventory_of(target, local, request.platform.as_deref())
+                    .await?
+            }
+            Some(_) => Inventory {
+                target: target.clone(),
+                ..Default::default()
+            },
+        };
+        let secrets = match secret_job {
+            Some(job) => {
+                let (report, found_kind, image) = job
+                    .await
+                    .map_err(|e| Error::Worker(format!("the secret scan failed: {e}")))??
+                    .map_err(|e| Error::target(target, e))?;
+                Some((report, found_kind, image))
+            }
+            None => None,
+        };
+        let mut inv = inv;
+        if !scanners.vuln
+            && let Some((_, found_kind, image)) = &secrets
+        {
+            (*found_kind).clone_into(&mut inv.kind);
+            inv.image.clone_from(image);
+            if let (Some(img), Some(Some((_, digest)))) =
+                (&mut inv.image, local.as_ref().map(|l| l.pulled.as_ref()))
+            {
+                img.manifest_digest = Some(digest.clone());
+            }
+        }
+        check_kind(*kind, target, &inv.kind)?;
+        let reference = local
+            .as_ref()
+            .and_then(|l| l.pulled.as_ref())
+            .map(|(r, _)| r.clone());
+        // An SBOM names its subject; a registry reference is its own name.
+        let canonical = if *kind == TargetKind::Sbom || reference.is_some() {
+            inv.target.clone()
+        } else {
+            fs_err::canonicalize(target)
+                .map_or_else(|_| target.clone(), |p| p.display().to_string())
+        };
+        let code_sha256 = if *kind == TargetKind::Function && Path::new(target).is_file() {
+            let path = target.clone();
+            self.pool
+                .run("hashing the function", move || zip_sha256(Path::new(&path)))
+                .await?
+        } else {
+            None
+        };
+        let resource = vigia_scan::resource_for(
+            *kind,
+            &inv,
+            &ResourceHints {
+                reference,
+                canonical,
+                code_sha256,
+            },
+        );
+
+        let (inv, matched, vulns) = match &snap {
+            Some(snap) => {
+                let (index, inv) = (snap.index.clone(), Arc::new(inv));
+                let for_match = inv.clone();
+                let matched = self
+                    .pool
+                    .run("matching", move || {
+                        vigia_scan::match_inventory(&for_match, &index)
+                    })
+                    .await?;
+                let ids = vigia_scan::vulnerability_ids(&matched);
+                let vulns = snap.store.vulnerabilities(&ids).await?;
+                let inv = Arc::try_unwrap(inv).unwrap_or_else(|shared| (*shared).clone());
+                (inv, matched, vulns)
+            }
+            None => (inv, Vec::new(), std::collections::HashMap::new()),
+        };
+        let now = request.now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let ctx = vigia_scan::Context {
+            resource,
+            now,
+            scanner: format!("vigia {}", env!("CARGO_PKG_VERSION")),
+            database,
+        };
+        let mut report = vigia_scan::build(&inv, &matched, &vulns, &ctx);
+        report.scan.scanners = scanners.names();
+        if let Some((sr, _, _)) = &secrets {
+            report
+                .findings
+                .extend(vigia_scan::secret_findings(sr, &ctx));
+            report.scan.secrets = Some(vigia_scan::SecretScanInfo {
+                files_scanned: sr.files_scanned,
+                bytes_scanned: sr.bytes_scanned,
+                files_binary: sr.files_binary,
+                all_layers: request.secrets_all_layers,
+            });
+            report.scan.warnings.extend(sr.warnings.iter().cloned());
+        }
+        let today = request.now.to_zoned(jiff::tz::TimeZone::UTC).date();
+        notes.extend(vigia_scan::suppress::apply(
+            &mut report.findings,
+            request.ignore.as_ref(),
+            &request.vex,
+            today,
+        ));
+        report.scan.notes = notes;
+        vigia_scan::filter(&mut report, &request.severities, request.ignore_unfixed);
+        vigia_scan::sort_findings(&mut report.findings);
+        Ok(ScanOutcome {
+            inventory: inv,
+            report,
+            generation: snap.map_or(Generation::default(), |s| s.generation),
+        })
+    }
+}
+
+/// The inventory's kind must fit what the request said the target is.
+fn check_kind(kind: TargetKind, target: &str, found: &str) -> Result<()> {
+    let ok = match kind {
+        TargetKind::Image => found == "image",
+        TargetKind::Host => found == "rootfs",
+        TargetKind::Function | TargetKind::Dir => found != "image",
+        TargetKind::Sbom => true,
+    };
+    if ok {
+        return Ok(());
+    }
+    let hint = match found {
+        "image" => "it is a container image: use `vigia scan image`",
+        "rootfs" => "it is a root filesystem: use `vigia scan host`",
+        "function" => "it is a zip: use `vigia scan function`",
+        _ => {
+            "it is a plain folder: use `vigia scan dir` (a host needs /etc and a package database)"
+        }
+    };
+    let expected = match kind {
+        TargetKind::Image => "a container image (OCI layout, docker archive or registry reference)",
+        TargetKind::Host => "a root filesystem",
+        _ => "what was asked",
+    };
+    Err(Error::request(format!(
+        "{target} is not {expected}: {hint}"
+    )))
+}
+
+/// Base64 SHA-256 of a function zip (Inspector's `codeSha256`).
+fn zip_sha256(path: &Path) -> Option<String> {
+    let mut f = fs_err::File::open(path).ok()?;
+    let mut h = Sha256::new();
+    std::io::copy(&mut f, &mut h).ok()?;
+    Some(base64::engine::general_purpose::STANDARD.encode(h.finalize()))
+}
