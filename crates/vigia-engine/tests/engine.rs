@@ -1,0 +1,268 @@
+//! The engine as a second front-end (the service) uses it: change sets from
+//! real mirror edits, on SQLite and on a real PostgreSQL server, and concurrent
+//! scans on one `Scanner` while an `Updater` publishes a new generation.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use serde_json::Value;
+use vigia_engine::{
+    ChangeSet, Config, FeedKind, Generation, PackageKey, ScanRequest, Scanner, SourceChange,
+    UpdateOptions, Updater,
+};
+use vigia_scan::TargetKind;
+use vigia_test_support as support;
+
+fn options(mirror: &Path) -> UpdateOptions {
+    UpdateOptions {
+        mirror: Some(mirror.display().to_string()),
+        ..UpdateOptions::default()
+    }
+}
+
+/// Rewrites the records of `zip` for which `edit` returns true (after changing
+/// them). Returns how many it changed.
+fn edit_records(zip: &Path, mut edit: impl FnMut(&mut Value) -> bool) -> usize {
+    let mut entries = support::read_zip(zip);
+    let mut n = 0;
+    for (_, body) in &mut entries {
+        let mut rec: Value = serde_json::from_slice(body).unwrap();
+        if edit(&mut rec) {
+            *body = serde_json::to_vec(&rec).unwrap();
+            n += 1;
+        }
+    }
+    support::write_zip(zip, &entries);
+    n
+}
+
+/// The only package of a record when it names exactly one, in `ecosystem`.
+fn single_package(rec: &Value, ecosystem: &str) -> Option<String> {
+    let affected = rec["affected"].as_array()?;
+    let [only] = affected.as_slice() else {
+        return None;
+    };
+    (only["package"]["ecosystem"] == ecosystem)
+        .then(|| only["package"]["name"].as_str().map(str::to_owned))
+        .flatten()
+}
+
+/// Every package name that records of `zip` name in `ecosystem`, with how many
+/// records name it.
+fn package_counts(zip: &Path, ecosystem: &str) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for (_, body) in support::read_zip(zip) {
+        let rec: Value = serde_json::from_slice(&body).unwrap();
+        for a in rec["affected"].as_array().into_iter().flatten() {
+            if a["package"]["ecosystem"] == ecosystem
+                && let Some(name) = a["package"]["name"].as_str()
+            {
+                *counts.entry(name.to_owned()).or_insert(0) += 1;
+            }
+        }
+    }
+    counts
+}
+
+/// One update of a copy of the real mirror, then an unchanged one, then an
+/// edit of the PyPI export: one record's fixed version moves, another record
+/// is withdrawn. The change set must name exactly those two packages.
+async fn change_set_scenario(config: Config) {
+    let mirror = support::mirror_copy();
+    let pypi = mirror.path().join("PyPI/all.zip");
+    let updater = Updater::new(config);
+
+    let first = updater.update(&options(mirror.path())).await.unwrap();
+    assert_eq!(first.failed, 0, "{:?}", first.sources);
+    assert_eq!(first.previous_generation, Generation(0));
+    assert_eq!(first.generation, Generation(1));
+    // A first update changes every package of every source: the PyPI source
+    // lists every PyPI package its records name.
+    let pypi_change = first
+        .changes
+        .sources
+        .iter()
+        .find(|s| s.source == "PyPI/all.zip")
+        .expect("PyPI changed on the first update");
+    let named: Vec<PackageKey> = package_counts(&pypi, "PyPI")
+        .keys()
+        .map(|n| PackageKey::new("PyPI", n))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(pypi_change.packages, named);
+    assert!(first.changes.enrichment_changed());
+
+    let second = updater.update(&options(mirror.path())).await.unwrap();
+    assert_eq!(second.changes, ChangeSet::default(), "nothing changed");
+    assert_eq!(
+        second.generation,
+        Generation(1),
+        "no new content, no new generation"
+    );
+
+    // Two records, each the only one to name its package, so that the packages
+    // changed are exactly theirs.
+    let counts = package_counts(&pypi, "PyPI");
+    let mut ranged = None;
+    let mut withdrawn = None;
+    edit_records(&pypi, |rec| {
+        let Some(name) = single_package(rec, "PyPI") else {
+            return false;
+        };
+        if counts[&name] != 1 || rec["withdrawn"].is_string() {
+            return false;
+        }
+        if ranged.is_none() {
+            let events = &mut rec["affected"][0]["ranges"][0]["events"];
+            let Some(fixed) = events
+                .as_array_mut()
+                .and_then(|e| e.iter_mut().find(|e| e["fixed"].is_string()))
+            else {
+                return false;
+            };
+            fixed["fixed"] = Value::String("999.0".into());
+            ranged = Some(name);
+            return true;
+        }
+        if withdrawn.is_none() {
+            rec["withdrawn"] = Value::String("2026-12-01T00:00:00Z".into());
+            withdrawn = Some(name);
+            return true;
+        }
+        false
+    });
+    let (ranged, withdrawn) = (ranged.unwrap(), withdrawn.unwrap());
+
+    let third = updater.update(&options(mirror.path())).await.unwrap();
+    assert_eq!(third.previous_generation, Generation(1));
+    assert_eq!(third.generation, Generation(2));
+    let mut expected = vec![
+        PackageKey::new("PyPI", &ranged),
+        PackageKey::new("PyPI", &withdrawn),
+    ];
+    expected.sort();
+    assert_eq!(
+        third.changes.sources,
+        vec![SourceChange {
+            source: "PyPI/all.zip".into(),
+            kind: FeedKind::Osv,
+            packages: expected,
+        }]
+    );
+    assert!(!third.changes.enrichment_changed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn change_sets_name_exactly_the_changed_packages_on_sqlite() {
+    let data = tempfile::tempdir().unwrap();
+    change_set_scenario(Config::new(data.path())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn change_sets_name_exactly_the_changed_packages_on_postgresql() {
+    let pg = support::Postgres::start();
+    let data = tempfile::tempdir().unwrap();
+    let mut config = Config::new(data.path());
+    config.database_url = Some(pg.create_database("changes"));
+    change_set_scenario(config).await;
+}
+
+fn request(kind: TargetKind, target: &Path) -> ScanRequest {
+    let mut r = ScanRequest::new(kind, target.display().to_string());
+    r.now = jiff::Timestamp::from_second(1_780_000_000).unwrap();
+    r
+}
+
+/// Two scans of different shared targets run at once on one `Scanner` while an
+/// `Updater` publishes a new generation that changes one target's findings.
+/// Each report must equal what a single scan gives on the generation it was
+/// matched against; a scan after the update must see the new generation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_scans_on_one_scanner_while_a_new_generation_is_published() {
+    let targets = support::shared_dir().join("targets");
+    let image = request(TargetKind::Image, &targets.join("debian12-app"));
+    let lockfile = request(TargetKind::Dir, &targets.join("rust-lockfile"));
+    let mirror = support::mirror_copy();
+    let data = tempfile::tempdir().unwrap();
+    let config = Config::new(data.path());
+    let updater = Updater::new(config.clone());
+    updater.update(&options(mirror.path())).await.unwrap();
+
+    // Single scans on generation 1, each on a scanner of its own.
+    let single = |req: ScanRequest| {
+        let config = config.clone();
+        async move {
+            let s = Scanner::new(config).unwrap();
+            s.scan(&req).await.unwrap()
+        }
+    };
+    let image_1 = single(image.clone()).await;
+    let lock_1 = single(lockfile.clone()).await;
+    assert_eq!(image_1.generation, Generation(1));
+    assert!(
+        !lock_1.report.findings.is_empty(),
+        "the lockfile has known vulnerabilities"
+    );
+
+    // Generation 2 withdraws every crates.io record of one crate the lockfile's
+    // findings name.
+    let crate_name = lock_1.report.findings[0]
+        .package_vulnerability_details
+        .as_ref()
+        .map(|d| d.vulnerable_packages[0].name.clone())
+        .expect("a package finding");
+    let withdrawn = edit_records(&mirror.path().join("crates.io/all.zip"), |rec| {
+        let names_it = rec["affected"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|a| a["package"]["name"] == crate_name.as_str());
+        if names_it {
+            rec["withdrawn"] = Value::String("2026-12-01T00:00:00Z".into());
+        }
+        names_it
+    });
+    assert!(withdrawn > 0);
+
+    let scanner = Arc::new(Scanner::new(config.clone()).unwrap());
+    // The scanner holds generation 1 before the race starts.
+    assert_eq!(scanner.generation().await.unwrap(), Generation(1));
+    let opts = options(mirror.path());
+    let (a, b, update) = tokio::join!(
+        scanner.scan(&image),
+        scanner.scan(&lockfile),
+        updater.update(&opts),
+    );
+    let (a, b, update) = (a.unwrap(), b.unwrap(), update.unwrap());
+    assert_eq!(update.generation, Generation(2));
+    assert_eq!(
+        update.changes.packages(),
+        vec![PackageKey::new("crates.io", &crate_name)]
+    );
+
+    let image_2 = single(image.clone()).await;
+    let lock_2 = single(lockfile.clone()).await;
+    assert_eq!(lock_2.generation, Generation(2));
+    assert!(
+        lock_2.report.findings.len() < lock_1.report.findings.len(),
+        "generation 2 closes the withdrawn crate's findings"
+    );
+    let expect = |generation: Generation, one, two| {
+        if generation == Generation(1) {
+            one
+        } else {
+            two
+        }
+    };
+    assert_eq!(a.report, expect(a.generation, &image_1, &image_2).report);
+    assert_eq!(b.report, expect(b.generation, &lock_1, &lock_2).report);
+
+    // The next scans on the same scanner see generation 2.
+    let b_after = scanner.scan(&lockfile).await.unwrap();
+    assert_eq!(b_after.generation, Generation(2));
+    assert_eq!(b_after.report, lock_2.report);
+    let a_after = scanner.scan(&image).await.unwrap();
+    assert_eq!(a_after.report, image_2.report);
+}
