@@ -14,7 +14,7 @@ use vigia_feeds::fetch::{self, Fetched, FetchedFile};
 use vigia_feeds::{Item, Malformed, Source, SourceKind};
 use vigia_store::{Generation, PackageKey, SourceState, Store};
 
-use crate::{Config, Error, Result};
+use crate::{Config, Error, Result, error_chain};
 
 /// What one update is asked to do.
 #[derive(Debug, Clone, Default)]
@@ -488,17 +488,13 @@ impl Updater {
                     tracing::info!(source = %src.name, "optional source not published; skipped");
                 }
                 Err(e) => {
-                    tracing::warn!(source = %src.name, "{e}");
+                    let error = error_chain(&e);
+                    tracing::warn!(source = %src.name, "{error}");
                     self.emit(&UpdateEvent::SourceFailed {
                         source: src.name.clone(),
-                        error: e.to_string(),
+                        error: error.clone(),
                     });
-                    reports.push(source_report(
-                        &src,
-                        old,
-                        SourceStatus::Failed,
-                        Some(e.to_string()),
-                    ));
+                    reports.push(source_report(&src, old, SourceStatus::Failed, Some(error)));
                 }
                 Ok(Fetched::Unchanged {
                     fingerprint,
@@ -556,17 +552,13 @@ impl Updater {
                 Err(e) => {
                     // The file is unreadable (a truncated zip, a broken gzip
                     // stream): this source keeps its previous rows.
-                    tracing::warn!(source = %src.name, "{e}");
+                    let error = error_chain(&e);
+                    tracing::warn!(source = %src.name, "{error}");
                     self.emit(&UpdateEvent::SourceFailed {
                         source: src.name.clone(),
-                        error: e.to_string(),
+                        error: error.clone(),
                     });
-                    reports.push(source_report(
-                        src,
-                        old,
-                        SourceStatus::Failed,
-                        Some(e.to_string()),
-                    ));
+                    reports.push(source_report(src, old, SourceStatus::Failed, Some(error)));
                 }
             }
         }

@@ -11,22 +11,12 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use futures_util::StreamExt;
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::catalog::{Location, Source};
 use crate::{Error, Result};
 
-/// What Vigia remembers of a source's last successful fetch.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Fingerprint {
-    /// The `ETag` the server sent.
-    pub etag: Option<String>,
-    /// The `Last-Modified` the server sent.
-    pub last_modified: Option<String>,
-    /// SHA-256 of the content, hex.
-    pub sha256: Option<String>,
-}
+pub use vigia_model::feed::Fingerprint;
 
 /// A fetched file: either the mirror's own file or a downloaded temporary copy.
 #[derive(Debug)]

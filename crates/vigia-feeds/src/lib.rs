@@ -38,7 +38,7 @@ pub enum Error {
         reason: String,
     },
     /// A local read or write failed.
-    #[error("{name}: {source}")]
+    #[error("{name}")]
     Io {
         /// Source name.
         name: String,

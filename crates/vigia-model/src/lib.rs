@@ -8,6 +8,7 @@
 pub mod advisory;
 pub mod cvss;
 pub mod ecosystem;
+pub mod feed;
 pub mod osv;
 
 pub use crate::cvss::{CvssScore, CvssVersion, SeverityBand};

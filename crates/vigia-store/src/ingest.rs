@@ -4,15 +4,15 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sqlx::any::AnyArguments;
 use sqlx::{Any, AnyPool, Transaction};
-use vigia_feeds::parse::{EpssRow, KevEntry, NvdCvss};
-use vigia_feeds::{Fingerprint, Item, Malformed};
 use vigia_model::ecosystem::base_of;
+use vigia_model::feed::{EpssRow, Item, KevEntry, Malformed, NvdCvss};
 use vigia_model::osv::{Osv, SeverityType};
 use vigia_model::{CvssScore, PackageKey, normalize_name};
 
+use crate::state::{Generation, SourceState};
 use crate::{Backend, Error, Result, Store};
 
 /// Largest number of bound parameters per statement: under `SQLite`'s 32,766 and
@@ -21,37 +21,6 @@ const MAX_PARAMS: usize = 30_000;
 /// Rows buffered per table before a flush. Measured: 512 rows per statement
 /// ingests ~3× faster than single-row inserts; larger gains little.
 const BATCH_ROWS: usize = 512;
-
-/// What Vigia stores about one source.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
-pub struct SourceState {
-    /// The source's path in the layout (`PyPI/all.zip`).
-    pub name: String,
-    /// `osv`, `kev`, `epss` or `nvd`.
-    pub kind: String,
-    /// The osv.dev ecosystem, for `osv` sources.
-    pub ecosystem: Option<String>,
-    /// Where it was last read from.
-    pub location: String,
-    /// Validators and content hash of the last fetch.
-    pub fingerprint: Fingerprint,
-    /// Size of the last content.
-    pub bytes: u64,
-    /// Records ingested.
-    pub records: u64,
-    /// Of those, withdrawn.
-    pub withdrawn: u64,
-    /// Records skipped as malformed.
-    pub malformed: u64,
-    /// The first malformed records, named.
-    pub malformed_entries: Vec<Malformed>,
-    /// Upstream's own time for the data.
-    pub snapshot_at: Option<String>,
-    /// When new content was last ingested.
-    pub changed_at: Option<String>,
-    /// When the source was last confirmed current.
-    pub checked_at: Option<String>,
-}
 
 /// A value bound into a batched insert.
 #[derive(Debug)]
@@ -680,7 +649,7 @@ impl Store {
 
     /// The stored state of every source.
     pub async fn source_states(&self) -> Result<Vec<SourceState>> {
-        crate::query::source_states(&self.pool).await
+        crate::state::source_states(&self.pool).await
     }
 }
 
@@ -1024,21 +993,6 @@ impl Update {
         };
         self.put_meta("generation", &next.to_string()).await?;
         Ok(Generation(next))
-    }
-}
-
-/// The generation of a published advisory database: 0 before any content, one
-/// more at every update that writes content. Scanners compare it to notice a new
-/// database; findings record the generation they were matched against.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
-)]
-#[serde(transparent)]
-pub struct Generation(pub u64);
-
-impl std::fmt::Display for Generation {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
     }
 }
 

@@ -15,11 +15,13 @@
 mod groups;
 mod ingest;
 mod query;
+mod state;
 
-pub use ingest::{Generation, Rows, SourceState, Update};
+pub use ingest::{Rows, Update};
 pub use query::{
     AdvisoryRow, AffectedRow, CvssRow, EpssInfo, KevInfo, MatchData, RelatedRecord, Vulnerability,
 };
+pub use state::{Generation, SourceState};
 pub use vigia_model::PackageKey;
 
 use std::path::Path;
@@ -33,7 +35,7 @@ use sqlx::{AnyPool, ConnectOptions, Executor};
 #[non_exhaustive]
 pub enum Error {
     /// The database could not be opened.
-    #[error("cannot open the vulnerability database at {url}: {source}")]
+    #[error("cannot open the vulnerability database at {url}")]
     Open {
         /// The database URL (no password: Vigia never prints one).
         url: String,
@@ -42,10 +44,10 @@ pub enum Error {
         source: sqlx::Error,
     },
     /// Schema migration failed.
-    #[error("cannot migrate the vulnerability database schema: {0}")]
+    #[error("cannot migrate the vulnerability database schema")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// A query failed.
-    #[error("database query failed: {0}")]
+    #[error("database query failed")]
     Query(#[from] sqlx::Error),
     /// The database was written by a Vigia with another schema.
     #[error(
@@ -61,7 +63,7 @@ pub enum Error {
         expected: i64,
     },
     /// A file operation on the database failed (the error names the file).
-    #[error("{0}")]
+    #[error("a file of the vulnerability database failed")]
     File(#[from] std::io::Error),
     /// Stored JSON did not parse (a bug or a foreign writer).
     #[error("stored data is not valid: {0}")]

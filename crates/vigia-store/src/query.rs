@@ -2,53 +2,20 @@
 //! about it, and affected entries by package.
 
 use serde::{Deserialize, Serialize};
+use sqlx::Row;
 use sqlx::any::AnyRow;
-use sqlx::{AnyPool, Row};
-use vigia_feeds::{Fingerprint, Malformed};
 use vigia_model::osv::{Reference, Severity};
 
-use crate::ingest::{Generation, SourceState};
+use crate::state::Generation;
 use crate::{Error, Result, Store};
 pub use vigia_model::advisory::{AffectedRow, MatchData};
 
-fn u(n: i64) -> u64 {
+pub(crate) fn u(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
 
-fn parse_json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T> {
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T> {
     serde_json::from_str(s).map_err(|e| Error::Data(e.to_string()))
-}
-
-pub(crate) async fn source_states(pool: &AnyPool) -> Result<Vec<SourceState>> {
-    let rows = sqlx::query(
-        "SELECT name, kind, ecosystem, location, etag, last_modified, sha256, bytes, records, withdrawn, malformed, malformed_entries, snapshot_at, changed_at, checked_at FROM sources ORDER BY name",
-    )
-    .fetch_all(pool)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            let entries: String = r.try_get(11)?;
-            Ok(SourceState {
-                name: r.try_get(0)?,
-                kind: r.try_get(1)?,
-                ecosystem: r.try_get(2)?,
-                location: r.try_get(3)?,
-                fingerprint: Fingerprint {
-                    etag: r.try_get(4)?,
-                    last_modified: r.try_get(5)?,
-                    sha256: r.try_get(6)?,
-                },
-                bytes: u(r.try_get(7)?),
-                records: u(r.try_get(8)?),
-                withdrawn: u(r.try_get(9)?),
-                malformed: u(r.try_get(10)?),
-                malformed_entries: parse_json::<Vec<Malformed>>(&entries)?,
-                snapshot_at: r.try_get(12)?,
-                changed_at: r.try_get(13)?,
-                checked_at: r.try_get(14)?,
-            })
-        })
-        .collect()
 }
 
 /// One stored advisory record.

@@ -205,22 +205,29 @@ fn alpine_by_origin_and_release() {
         f.iter()
             .all(|x| advisory_ids(x).iter().all(|a| a.starts_with("ALPINE-CVE-")))
     );
-    // The shared data has v3.20 and v3.22 only: 3.18 is not covered, not "clean".
-    let old = matches(&[
-        "Alpine",
-        "libcrypto3",
-        "3.1.7-r0",
-        "--distro",
-        "alpine:3.18",
-        "--source-name",
-        "openssl",
-    ]);
+    // The shared data has v3.18, v3.20 and v3.22: 3.18's openssl 3.1.7-r0 has
+    // fixes there, and 3.12 is not covered, not "clean".
+    let args = |release| {
+        [
+            "Alpine",
+            "libcrypto3",
+            "3.1.7-r0",
+            "--distro",
+            release,
+            "--source-name",
+            "openssl",
+        ]
+    };
+    let v318 = matches(&args("alpine:3.18"));
+    assert_eq!(v318["coverage"]["status"], "covered");
+    assert!(!v318["findings"].as_array().unwrap().is_empty());
+    let old = matches(&args("alpine:3.12"));
     assert_eq!(old["coverage"]["status"], "not_covered");
     assert!(
         old["coverage"]["reason"]
             .as_str()
             .unwrap()
-            .contains("Alpine:v3.18")
+            .contains("Alpine:v3.12")
     );
 }
 

@@ -393,27 +393,75 @@ fn debian_security_updates_are_flagged_only_below_the_fix() {
     }
 }
 
+/// An Alpine root filesystem of `release` holding `packages` (name, origin, version).
+fn alpine_host(release: &str, packages: &[(&str, &str, &str)]) -> tempfile::TempDir {
+    let root = tempfile::tempdir().unwrap();
+    fs_err::create_dir_all(root.path().join("etc")).unwrap();
+    fs_err::create_dir_all(root.path().join("lib/apk/db")).unwrap();
+    fs_err::write(
+        root.path().join("etc/os-release"),
+        format!("NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID={release}\nPRETTY_NAME=\"Alpine Linux v{release}\"\n"),
+    )
+    .unwrap();
+    let mut db = String::new();
+    for (name, origin, version) in packages {
+        db.push_str(&format!("P:{name}\nV:{version}\nA:x86_64\no:{origin}\n\n"));
+    }
+    fs_err::write(root.path().join("lib/apk/db/installed"), db).unwrap();
+    root
+}
+
 #[test]
 fn unsupported_releases_are_not_covered_never_clean() {
-    let out = scan(&[
-        "image",
-        path(&targets().join("alpine-base")),
-        "--format",
-        "json",
-    ]);
+    // The mirror has Alpine v3.18, v3.20 and v3.22; v3.12 is not covered.
+    let host = alpine_host(
+        "3.12.12",
+        &[
+            ("musl", "musl", "1.1.24-r10"),
+            ("libcrypto1.1", "openssl", "1.1.1k-r0"),
+        ],
+    );
+    let out = scan(&["host", path(host.path()), "--format", "json"]);
     assert!(out.status.success());
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     let c = &r["scan"]["coverage"][0];
     assert_eq!(c["packageType"], "apk");
     assert_eq!(c["covered"], false);
-    assert!(c["reason"].as_str().unwrap().contains("Alpine:v3.18"));
-    assert_eq!(r["scan"]["summary"]["packagesNotCovered"], 15);
+    assert!(c["reason"].as_str().unwrap().contains("Alpine:v3.12"));
+    assert_eq!(r["scan"]["summary"]["packagesNotCovered"], 2);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("15 apk packages NOT COVERED"), "{stderr}");
-    let table = scan(&["image", path(&targets().join("alpine-base"))]);
+    assert!(stderr.contains("2 apk packages NOT COVERED"), "{stderr}");
+    let table = scan(&["host", path(host.path())]);
     let text = String::from_utf8_lossy(&table.stdout);
     assert!(text.contains("NOT COVERED"), "{text}");
     assert!(!text.contains("No known vulnerabilities"), "{text}");
+}
+
+#[test]
+fn alpine_3_18_images_are_matched() {
+    // The mirror's v3.18 secdb entries give openssl 3.1.7-r0 and musl 1.2.4-r2 fixes.
+    let r = scan_json(&["image", path(&targets().join("alpine-base"))]);
+    let c = &r["scan"]["coverage"][0];
+    assert_eq!(c["packageType"], "apk");
+    assert_eq!(c["covered"], true, "{c}");
+    assert_eq!(r["scan"]["summary"]["packagesNotCovered"], 0);
+    let names: std::collections::BTreeSet<String> = findings(&r)
+        .iter()
+        .flat_map(|f| {
+            f["packageVulnerabilityDetails"]["vulnerablePackages"]
+                .as_array()
+                .unwrap()
+                .iter()
+        })
+        .map(|p| p["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(names.contains("musl"), "{names:?}");
+    assert!(
+        names
+            .iter()
+            .any(|n| n.starts_with("libssl3") || n.starts_with("libcrypto3")),
+        "{names:?}"
+    );
 }
 
 #[test]
