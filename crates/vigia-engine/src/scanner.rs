@@ -361,16 +361,12 @@ impl Scanner {
             scanners,
             ..
         } = request;
-        // The database first: no database is an error before any slow work.
-        let snap = if scanners.vuln {
-            Some(self.current().await?)
-        } else {
-            None
-        };
-        let database = match &snap {
-            Some(s) => database::database_info(&s.store).await?,
-            None => vigia_scan::DatabaseInfo::default(),
-        };
+        // No database is an error before any slow work. The index itself is
+        // taken after the inventory: a one-shot scan then never holds both at
+        // their peak, and a long scan matches against the newest generation.
+        if scanners.vuln && self.held().is_none() {
+            database::open_existing(&self.config).await?.close().await;
+        }
         let local = if *kind == TargetKind::Sbom {
             None
         } else {
@@ -485,6 +481,15 @@ impl Scanner {
             },
         );
 
+        let snap = if scanners.vuln {
+            Some(self.current().await?)
+        } else {
+            None
+        };
+        let database = match &snap {
+            Some(s) => database::database_info(&s.store).await?,
+            None => vigia_scan::DatabaseInfo::default(),
+        };
         let (inv, matched, vulns) = match &snap {
             Some(snap) => {
                 let (index, inv) = (snap.index.clone(), Arc::new(inv));
