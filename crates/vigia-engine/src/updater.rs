@@ -301,6 +301,22 @@ impl Updater {
         }
     }
 
+    /// A failed source: logged, announced, reported; it keeps its previous data.
+    fn failed(
+        &self,
+        src: &Source,
+        old: Option<&SourceState>,
+        e: &vigia_feeds::Error,
+    ) -> SourceReport {
+        let error = error_chain(e);
+        tracing::warn!(source = %src.name, "{error}");
+        self.emit(&UpdateEvent::SourceFailed {
+            source: src.name.clone(),
+            error: error.clone(),
+        });
+        source_report(src, old, SourceStatus::Failed, Some(error))
+    }
+
     /// Runs [`Updater::update`] now and then every `every`, handing each outcome
     /// to `on_report`, until the returned handle is stopped.
     pub fn spawn_every(
@@ -487,15 +503,7 @@ impl Updater {
                 Err(vigia_feeds::Error::NotFound { .. }) if src.optional => {
                     tracing::info!(source = %src.name, "optional source not published; skipped");
                 }
-                Err(e) => {
-                    let error = error_chain(&e);
-                    tracing::warn!(source = %src.name, "{error}");
-                    self.emit(&UpdateEvent::SourceFailed {
-                        source: src.name.clone(),
-                        error: error.clone(),
-                    });
-                    reports.push(source_report(&src, old, SourceStatus::Failed, Some(error)));
-                }
+                Err(e) => reports.push(self.failed(&src, old, &e)),
                 Ok(Fetched::Unchanged {
                     fingerprint,
                     downloaded,
@@ -549,17 +557,9 @@ impl Updater {
                         packages: outcome.packages,
                     });
                 }
-                Err(e) => {
-                    // The file is unreadable (a truncated zip, a broken gzip
-                    // stream): this source keeps its previous rows.
-                    let error = error_chain(&e);
-                    tracing::warn!(source = %src.name, "{error}");
-                    self.emit(&UpdateEvent::SourceFailed {
-                        source: src.name.clone(),
-                        error: error.clone(),
-                    });
-                    reports.push(source_report(src, old, SourceStatus::Failed, Some(error)));
-                }
+                // The file is unreadable (a truncated zip, a broken gzip
+                // stream): this source keeps its previous rows.
+                Err(e) => reports.push(self.failed(src, old, &e)),
             }
         }
         reports.sort_by(|a, b| a.name.cmp(&b.name));
