@@ -8,13 +8,15 @@
 # Medians of RUNS runs (default 5), wall time and peak RSS (GNU time).
 #   bash ../shared/peers/install.sh   # once
 #   scripts/bench-scan.sh [RUNS]
+#   PEERS=0 scripts/bench-scan.sh [RUNS]   # Vigia's rows only, no peers needed
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
 targets=${TARGETS:-../shared/targets}
 mirror=${MIRROR:-../shared/vulndata}
 peers=${VIGIA_PEERS_PREFIX:-/opt/vigia-peers}
-. "$peers/env.sh"
+with_peers=${PEERS:-1}
+[ "$with_peers" = 1 ] && . "$peers/env.sh"
 cargo build --release --locked -p vigia >/dev/null 2>&1
 vigia=$PWD/target/release/vigia
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
@@ -28,7 +30,7 @@ python3 -m zipfile -e "$targets/fn-python.zip" "$work/unpacked/fn-python"
 python3 -m zipfile -e "$targets/fn-node.zip" "$work/unpacked/fn-node"
 tar -C "$work/unpacked/host" -xzf "$targets/host-snapshot.tar.gz"
 # RustSec layout of the mirror's crates.io advisories, for cargo-audit.
-python3 - "$mirror" "$work/rustsec" <<'PY'
+[ "$with_peers" = 1 ] && python3 - "$mirror" "$work/rustsec" <<'PY'
 import importlib.util, sys
 spec = importlib.util.spec_from_file_location("x", "scripts/crosscheck-cargo-audit.py")
 m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)
@@ -37,7 +39,10 @@ PY
 
 rows=()
 declare -A cmds
-add() { rows+=("$1"); cmds["$1"]=$2; }
+add() {
+  case $1 in *"|vigia "*) ;; *) [ "$with_peers" = 1 ] || return 0 ;; esac
+  rows+=("$1"); cmds["$1"]=$2
+}
 for t in "image debian12-app" "image alpine-base" "function fn-python.zip" "function fn-node.zip" "host host-snapshot.tar.gz" "dir rust-lockfile"; do
   set -- $t
   kind=$1 name=$2

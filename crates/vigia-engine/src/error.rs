@@ -63,9 +63,15 @@ pub enum Error {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
-    /// A worker thread died (a bug: the message says where).
-    #[error("{0}")]
-    Worker(String),
+    /// A worker thread died or could not start (a bug: it says which work).
+    #[error("{what} failed")]
+    Worker {
+        /// The work (`the secret scan`).
+        what: &'static str,
+        /// Why: the thread's panic or cancellation.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 impl Error {
@@ -75,6 +81,16 @@ impl Error {
     ) -> Self {
         Self::Target {
             target: target.to_owned(),
+            source: source.into(),
+        }
+    }
+
+    pub(crate) fn worker(
+        what: &'static str,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Self::Worker {
+            what,
             source: source.into(),
         }
     }

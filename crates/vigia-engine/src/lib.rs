@@ -24,7 +24,7 @@ mod updater;
 pub use config::{Config, RegistryCredentials};
 pub use database::{DB_FILE, STALE_AFTER_DAYS, database_info, load_index, open_existing};
 pub use error::{Error, Result, error_chain};
-pub use scanner::{Inventoried, InventoryRequest, ScanOutcome, ScanRequest, Scanner, Scanners};
+pub use scanner::{InventoryRequest, ScanOutcome, ScanRequest, Scanner, Scanners};
 pub use target::Local;
 pub use updater::{
     Background, ChangeSet, EventSink, FeedKind, SourceChange, SourceReport, SourceStatus,

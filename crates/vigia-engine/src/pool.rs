@@ -43,18 +43,70 @@ impl Pool {
             .clone()
             .acquire_owned()
             .await
-            .map_err(|_| Error::Worker(format!("{what}: the pool was closed")))?;
+            .map_err(|e| Error::worker(what, e))?;
         tokio::task::spawn_blocking(move || {
             let out = job();
             drop(permit);
             out
         })
         .await
-        .map_err(|e| Error::Worker(format!("{what} failed: {e}")))
+        .map_err(|e| Error::worker(what, e))
     }
 
     /// Jobs running now (for tests and metrics).
     pub(crate) fn busy(&self) -> usize {
         self.size - self.permits.available_permits()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use super::*;
+
+    /// Twelve jobs from twelve callers at once on a pool of two: never more
+    /// than two run together, and all of them run.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn no_more_jobs_run_at_once_than_the_pool_allows() {
+        let pool = Pool::new(2);
+        let running = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let jobs: Vec<_> = (0..12)
+            .map(|i| {
+                let (pool, running, most) = (pool.clone(), running.clone(), most.clone());
+                tokio::spawn(async move {
+                    pool.run("a test job", move || {
+                        let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(now, Ordering::SeqCst);
+                        std::thread::sleep(Duration::from_millis(20));
+                        running.fetch_sub(1, Ordering::SeqCst);
+                        i
+                    })
+                    .await
+                })
+            })
+            .collect();
+        let mut done: Vec<usize> = Vec::new();
+        for j in jobs {
+            done.push(j.await.unwrap().unwrap());
+        }
+        done.sort_unstable();
+        assert_eq!(done, (0..12).collect::<Vec<_>>());
+        assert_eq!(most.load(Ordering::SeqCst), 2, "the pool's bound");
+        assert_eq!(pool.busy(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_job_that_panics_is_an_error_naming_it() {
+        let pool = Pool::new(1);
+        let err = pool
+            .run("the exploding job", || -> u8 { panic!("boom") })
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("the exploding job"), "{err}");
+        // The permit came back: the pool still runs work.
+        assert_eq!(pool.run("the next job", || 7).await.unwrap(), 7);
     }
 }

@@ -124,13 +124,6 @@ pub struct InventoryRequest {
     pub registry: Option<RegistryCredentials>,
 }
 
-/// An inventory, named as the request named its target.
-#[derive(Debug, Clone)]
-pub struct Inventoried {
-    /// The inventory.
-    pub inventory: Inventory,
-}
-
 /// Identity of the published database file: a new update replaces the file
 /// (new inode); a state-only update rewrites it in place (new mtime).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -160,14 +153,30 @@ impl FileId {
     }
 }
 
-/// One published generation: its match index and a store open on it. Scans
-/// hold an `Arc` of it, so a swap never pulls data from under a scan.
+/// One published generation: a store open on it and, once a scan needs it,
+/// its match index. Scans hold an `Arc` of it, so a swap never pulls data from
+/// under a scan.
 #[derive(Debug)]
 struct Snapshot {
     generation: Generation,
-    index: Arc<Index>,
     store: Store,
     file: Option<FileId>,
+    index: tokio::sync::OnceCell<Arc<Index>>,
+}
+
+impl Snapshot {
+    /// The match index, read from this snapshot's store the first time a scan
+    /// asks (so a one-shot scan reads it after its inventory and never holds
+    /// both at their peak); every later scan of the generation shares it.
+    async fn index(&self) -> Result<Arc<Index>> {
+        self.index
+            .get_or_try_init(|| async {
+                tracing::info!(generation = %self.generation, "loading the match index");
+                Ok::<_, Error>(Arc::new(database::load_index(&self.store).await?))
+            })
+            .await
+            .cloned()
+    }
 }
 
 /// The scan pipeline: built once from a [`Config`], shared by every scan.
@@ -231,7 +240,10 @@ impl Scanner {
         let snap = self.current().await?;
         let pkg = pkg.clone();
         self.pool
-            .run("matching", move || snap.index.matches(&pkg))
+            .run("matching", {
+                let index = snap.index().await?;
+                move || index.matches(&pkg)
+            })
             .await
     }
 
@@ -274,19 +286,19 @@ impl Scanner {
         let store = database::open_existing(&self.config).await?;
         let generation = store.generation().await?;
         // The same generation rewritten in place (sources confirmed current):
-        // keep the index, take the new store.
-        let index = match &held {
-            Some(old) if old.generation == generation => old.index.clone(),
-            _ => {
-                tracing::info!(%generation, "loading the match index");
-                Arc::new(database::load_index(&store).await?)
-            }
-        };
+        // keep its index, take the new store.
+        let index = tokio::sync::OnceCell::new();
+        if let Some(old) = &held
+            && old.generation == generation
+            && let Some(loaded) = old.index.get()
+        {
+            let _ = index.set(loaded.clone());
+        }
         let snap = Arc::new(Snapshot {
             generation,
-            index,
             store,
             file,
+            index,
         });
         *self
             .snapshot
@@ -313,7 +325,7 @@ impl Scanner {
 
     /// The inventory of a target (`vigia sbom`): a path, or a registry image
     /// pulled once.
-    pub async fn inventory(&self, request: &InventoryRequest) -> Result<Inventoried> {
+    pub async fn inventory(&self, request: &InventoryRequest) -> Result<Inventory> {
         let local = localize(
             &request.target,
             self.credentials(request.registry.as_ref()),
@@ -321,10 +333,8 @@ impl Scanner {
             request.offline,
         )
         .await?;
-        let inventory = self
-            .inventory_of(&request.target, &local, request.platform.as_deref())
-            .await?;
-        Ok(Inventoried { inventory })
+        self.inventory_of(&request.target, &local, request.platform.as_deref())
+            .await
     }
 
     async fn inventory_of(
@@ -361,12 +371,14 @@ impl Scanner {
             scanners,
             ..
         } = request;
-        // No database is an error before any slow work. The index itself is
-        // taken after the inventory: a one-shot scan then never holds both at
-        // their peak, and a long scan matches against the newest generation.
-        if scanners.vuln && self.held().is_none() {
-            database::open_existing(&self.config).await?.close().await;
-        }
+        // The database first: no database is an error before any slow work. The
+        // scan keeps this generation to the end (its index is read when the
+        // inventory is done, see `Snapshot::index`).
+        let snap = if scanners.vuln {
+            Some(self.current().await?)
+        } else {
+            None
+        };
         let local = if *kind == TargetKind::Sbom {
             None
         } else {
@@ -433,7 +445,7 @@ impl Scanner {
             Some(job) => {
                 let (report, found_kind, image) = job
                     .await
-                    .map_err(|e| Error::Worker(format!("the secret scan failed: {e}")))??
+                    .map_err(|e| Error::worker("the secret scan", e))??
                     .map_err(|e| Error::target(target, e))?;
                 Some((report, found_kind, image))
             }
@@ -481,18 +493,13 @@ impl Scanner {
             },
         );
 
-        let snap = if scanners.vuln {
-            Some(self.current().await?)
-        } else {
-            None
-        };
         let database = match &snap {
             Some(s) => database::database_info(&s.store).await?,
             None => vigia_scan::DatabaseInfo::default(),
         };
         let (inv, matched, vulns) = match &snap {
             Some(snap) => {
-                let (index, inv) = (snap.index.clone(), Arc::new(inv));
+                let (index, inv) = (snap.index().await?, Arc::new(inv));
                 let for_match = inv.clone();
                 let matched = self
                     .pool

@@ -375,7 +375,7 @@ impl Updater {
             Ok(UpdateLock(file))
         })
         .await
-        .map_err(|e| Error::Worker(format!("waiting for the update lock failed: {e}")))?
+        .map_err(|e| Error::worker("waiting for the update lock", e))?
     }
 
     async fn resolve_sources(&self, options: &UpdateOptions) -> Result<(String, Vec<Source>)> {
@@ -760,7 +760,7 @@ impl Updater {
         drop(rx);
         parser
             .await
-            .map_err(|e| Error::Worker(format!("the parser thread failed: {e}")))?;
+            .map_err(|e| Error::worker("the parser thread", e))?;
         result?;
         Ok(outcomes)
     }

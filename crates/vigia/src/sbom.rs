@@ -14,7 +14,7 @@ pub(crate) async fn run(cli: &Cli, args: &SbomArgs) -> Result<u8> {
         offline: false,
         registry: None,
     };
-    let inv = scanner.inventory(&request).await?.inventory;
+    let inv = scanner.inventory(&request).await?;
     for w in &inv.status.warnings {
         let at = w.line.map(|l| format!(":{l}")).unwrap_or_default();
         output::warning(&format!("{}{at}: {}", w.path, w.message));
