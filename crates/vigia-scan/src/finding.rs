@@ -604,3 +604,19 @@ impl Finding {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn severity_names_round_trip() {
+        for s in Severity::ALL {
+            assert_eq!(Severity::parse(s.as_str()), Some(s));
+            assert_eq!(Severity::parse(&s.title().to_lowercase()), Some(s));
+        }
+        assert_eq!(Severity::parse("severe"), None);
+        assert_eq!(Severity::from_score(9.8), Severity::Critical);
+        assert_eq!(Severity::from_score(0.0), Severity::Informational);
+    }
+}

@@ -1,0 +1,120 @@
+//! A scan's report: findings, coverage, database state and counts.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use vigia_inventory::OsInfo;
+
+use crate::{Finding, FixStep, Resource, Severity};
+
+/// Coverage of one ecosystem in a scan.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct EcosystemCoverage {
+    /// The package type (`deb`, `pypi`).
+    pub package_type: String,
+    /// The OSV ecosystem (`Debian:12`), when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ecosystem: Option<String>,
+    /// Packages of that type.
+    pub packages: usize,
+    /// Whether they were matched against advisories.
+    pub covered: bool,
+    /// Why not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The state of the database the scan used.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct DatabaseInfo {
+    /// When it was last updated (the newest source check).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
+    /// Whether it is older than the staleness limit.
+    pub stale: bool,
+    /// Advisory records in it.
+    pub advisories: u64,
+}
+
+/// Counts per severity.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    /// Active findings.
+    pub total: usize,
+    /// Active findings per severity (`CRITICAL`, …).
+    pub by_severity: BTreeMap<Severity, usize>,
+    /// Suppressed findings.
+    pub suppressed: usize,
+    /// Active findings with a fix.
+    pub fixable: usize,
+    /// Active findings in CISA KEV.
+    pub known_exploited: usize,
+    /// Packages scanned.
+    pub packages: usize,
+    /// Packages that could not be matched.
+    pub packages_not_covered: usize,
+}
+
+/// What a scan did, besides its findings.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ScanInfo {
+    /// `vigia <version>`.
+    pub scanner: String,
+    /// When.
+    pub scanned_at: String,
+    /// What, as the user named it.
+    pub target: String,
+    /// The resource.
+    pub resource: Resource,
+    /// The OS found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub os: Option<OsInfo>,
+    /// What could be matched and what could not.
+    pub coverage: Vec<EcosystemCoverage>,
+    /// The database used.
+    pub database: DatabaseInfo,
+    /// Extractors that ran, with packages found.
+    pub extractors: Vec<(String, usize)>,
+    /// Problems with files and records (the rest of the scan still counts).
+    pub warnings: Vec<String>,
+    /// Notes on suppression rules (expired entries).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// Counts.
+    pub summary: Summary,
+    /// Upgrades, best first.
+    pub fix_plan: Vec<FixStep>,
+    /// The scanners that ran (`vuln`, `secret`).
+    #[serde(default)]
+    pub scanners: Vec<String>,
+    /// What the secret scanner read.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub secrets: Option<SecretScanInfo>,
+}
+
+/// What the secret scanner read.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretScanInfo {
+    /// Files read.
+    pub files_scanned: u64,
+    /// Bytes read.
+    pub bytes_scanned: u64,
+    /// Files skipped as binary.
+    pub files_binary: u64,
+    /// Whether files hidden by later layers were reported too.
+    pub all_layers: bool,
+}
+
+/// A scan's result: `findings` is Inspector's list, `scan` Vigia's status.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Report {
+    /// Findings, most severe first.
+    pub findings: Vec<Finding>,
+    /// What the scan did.
+    pub scan: ScanInfo,
+}
