@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Benchmark: cold ingest of the shared advisory mirror and of synthetic mirrors
-# 3x, 10x and 30x its size (scripts/synth-mirror.py), with the release binary.
-# Prints a Markdown table of medians over RUNS runs: wall time, records/s, peak RSS.
+# FACTORS times its size (default 3, 10 and 30; scripts/synth-mirror.py), then
+# an incremental update of each mirror of 10x or more, with the release binary.
+# Prints Markdown tables of medians over RUNS runs: wall time, records/s, peak RSS.
 #   scripts/bench-db.sh [RUNS]
+#   FACTORS=150 scripts/bench-db.sh 3     # the size of the real upstreams
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
@@ -11,12 +13,15 @@ cargo build --release --locked -p vigia >/dev/null 2>&1
 bin=target/release/vigia
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-python3 scripts/synth-mirror.py "$mirror" 3 "$work/x3"
-python3 scripts/synth-mirror.py "$mirror" 10 "$work/x10"
-python3 scripts/synth-mirror.py "$mirror" 30 "$work/x30"
+factors=${FACTORS:-3 10 30}
+mirrors=("$mirror")
+for f in $factors; do
+  python3 scripts/synth-mirror.py "$mirror" "$f" "$work/x$f" >/dev/null
+  mirrors+=("$work/x$f")
+done
 echo "| mirror | records | median wall (s) | records/s | median peak RSS (MB) |"
 echo "| --- | ---: | ---: | ---: | ---: |"
-for m in "$mirror" "$work/x3" "$work/x10" "$work/x30"; do
+for m in "${mirrors[@]}"; do
   label=$(basename "$m"); [ "$m" = "$mirror" ] && label="shared mirror (1x)"
   for i in $(seq "$runs"); do
     rm -rf "$work/data"
@@ -40,8 +45,9 @@ done
 echo
 echo "| incremental update (one source changed) | changed packages | median wall (s) | median peak RSS (MB) |"
 echo "| --- | ---: | ---: | ---: |"
-for m in "$work/x10" "$work/x30"; do
-  label=$(basename "$m")
+for f in $factors; do
+  [ "$f" -ge 10 ] || continue
+  m=$work/x$f label=x$f
   rm -rf "$work/data"
   "$bin" --data-dir "$work/data" db update --mirror "$m" --format json > /dev/null
   : > "$work/$label.inc"

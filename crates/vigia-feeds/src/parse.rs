@@ -313,26 +313,24 @@ fn open_maybe_gzip(name: &str, path: &Path) -> Result<Box<dyn BufRead>> {
 /// The largest KEV catalogue Vigia reads (the real one is under 2 MB).
 pub const MAX_KEV_BYTES: u64 = 256 << 20;
 
+/// KEV catalogues up to this size are parsed from one slice (serde_json parses
+/// a slice several times faster than a reader); a larger one streams, so memory
+/// stays bounded whatever its size.
+const KEV_SLICE_BYTES: u64 = 16 << 20;
+
 fn parse_kev(name: &str, path: &Path, sink: &mut Sink<'_>) -> Result<ParseReport> {
-    // Read whole: serde_json parses a slice several times faster than a reader.
-    let mut bytes = Vec::new();
-    open_maybe_gzip(name, path)?
-        .take(MAX_KEV_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::Corrupt {
-            name: name.to_owned(),
-            path: path.to_owned(),
-            what: "KEV catalogue",
-            reason: e.to_string(),
-        })?;
-    if bytes.len() as u64 > MAX_KEV_BYTES {
-        return Err(Error::Corrupt {
-            name: name.to_owned(),
-            path: path.to_owned(),
-            what: "KEV catalogue",
-            reason: format!("larger than {MAX_KEV_BYTES} bytes"),
-        });
-    }
+    let corrupt = |reason: String| Error::Corrupt {
+        name: name.to_owned(),
+        path: path.to_owned(),
+        what: "KEV catalogue",
+        reason,
+    };
+    let mut reader = open_maybe_gzip(name, path)?.take(MAX_KEV_BYTES + 1);
+    let mut head = Vec::new();
+    (&mut reader)
+        .take(KEV_SLICE_BYTES + 1)
+        .read_to_end(&mut head)
+        .map_err(|e| corrupt(e.to_string()))?;
     let mut report = ParseReport::default();
     let mut stop = None;
     let mut times = Vec::new();
@@ -361,28 +359,33 @@ fn parse_kev(name: &str, path: &Path, sink: &mut Sink<'_>) -> Result<ParseReport
             }
         }
     };
-    let mut de = serde_json::Deserializer::from_slice(&bytes);
-    let result = StreamArray {
+    let mut on_meta = |k: &str, v: serde_json::Value| {
+        if let (true, Some(t)) = (k == "dateReleased", v.as_str()) {
+            times.push(t.to_owned());
+        }
+    };
+    let stream = StreamArray {
         keys: &["vulnerabilities"],
-        on_meta: &mut |k, v| {
-            if let (true, Some(t)) = (k == "dateReleased", v.as_str()) {
-                times.push(t.to_owned());
-            }
-        },
+        on_meta: &mut on_meta,
         on_item: &mut on_item,
         report: &mut report,
         stop: &mut stop,
+    };
+    let result = if head.len() as u64 <= KEV_SLICE_BYTES {
+        stream.deserialize(&mut serde_json::Deserializer::from_slice(&head))
+    } else {
+        let rest = std::io::Cursor::new(head).chain(&mut reader);
+        stream.deserialize(&mut serde_json::Deserializer::from_reader(
+            BufReader::with_capacity(1 << 16, rest),
+        ))
+    };
+    if reader.limit() == 0 {
+        return Err(corrupt(format!("larger than {MAX_KEV_BYTES} bytes")));
     }
-    .deserialize(&mut de);
     if let Some(reason) = stop {
         return Err(stopped(name, reason));
     }
-    result.map_err(|e| Error::Corrupt {
-        name: name.to_owned(),
-        path: path.to_owned(),
-        what: "KEV catalogue",
-        reason: e.to_string(),
-    })?;
+    result.map_err(|e| corrupt(e.to_string()))?;
     for t in times {
         report.note_time(&t);
     }
@@ -630,6 +633,65 @@ impl<'de> Visitor<'de> for Elements<'_, '_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A KEV catalogue of `n` entries, each padded with `pad` bytes of notes.
+    fn kev_catalogue(n: usize, pad: usize) -> String {
+        let notes = "x".repeat(pad);
+        let entries: Vec<String> = (0..n)
+            .map(|i| {
+                format!(
+                    r#"{{"cveID":"CVE-2024-{}","vendorProject":"v","product":"p","vulnerabilityName":"n","dateAdded":"2024-01-01","shortDescription":"d","requiredAction":"a","dueDate":"2024-02-01","knownRansomwareCampaignUse":"Unknown","notes":"{notes}"}}"#,
+                    10_000 + i
+                )
+            })
+            .collect();
+        format!(
+            r#"{{"title":"KEV","catalogVersion":"1","dateReleased":"2024-10-10T17:22:00.000Z","count":{n},"vulnerabilities":[{},{{"cveID":"not-a-cve"}}]}}"#,
+            entries.join(",")
+        )
+    }
+
+    fn parse_kev_text(text: &str) -> (ParseReport, Vec<String>) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kev.json");
+        fs_err::write(&path, text).unwrap();
+        let mut cves = Vec::new();
+        let report = parse("kev", &SourceKind::Kev, &path, &mut |item| {
+            if let Item::Kev(k) = item {
+                cves.push(k.cve_id);
+            }
+            Ok(())
+        })
+        .unwrap();
+        (report, cves)
+    }
+
+    /// A catalogue over the slice limit streams, with the same outcome as a
+    /// small one: every entry in order, the bad one named, the release time.
+    #[test]
+    fn large_kev_catalogues_stream_with_the_same_outcome() {
+        for (n, pad) in [(50, 10), (3_000, 6_000)] {
+            let text = kev_catalogue(n, pad);
+            assert_eq!(
+                text.len() as u64 > KEV_SLICE_BYTES,
+                pad > 10,
+                "the large case streams, the small one does not"
+            );
+            let (report, cves) = parse_kev_text(&text);
+            assert_eq!(report.records, n as u64);
+            assert_eq!(cves.len(), n);
+            assert_eq!(cves[n - 1], format!("CVE-2024-{}", 10_000 + n - 1));
+            assert_eq!(report.malformed.len(), 1);
+            assert_eq!(report.malformed[0].entry, format!("vulnerabilities[{n}]"));
+            assert_eq!(
+                report
+                    .snapshot_at
+                    .as_deref()
+                    .map(|t| parse_time(t).unwrap()),
+                parse_time("2024-10-10T17:22:00Z")
+            );
+        }
+    }
 
     #[test]
     fn times_in_every_shape() {

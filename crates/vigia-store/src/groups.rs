@@ -9,33 +9,75 @@ use vigia_model::osv::is_cve;
 
 use crate::{Backend, Error, Result};
 
-/// A union-find over interned IDs, borrowing them from the caller.
-struct Groups<'a> {
-    index: foldhash::HashMap<&'a str, u32>,
-    names: Vec<&'a str>,
+/// A union-find over interned IDs. Each ID is stored once, in one string arena
+/// with its end offset, and found through a hash table of indexes: about 30
+/// bytes per ID in all (a `String` key in a map costs about 90), so that the
+/// millions of IDs of a full upstream database group in tens of megabytes. The
+/// advisory rows themselves are never held: pairs are added as each source is
+/// finished, and sources an update keeps are streamed from the database.
+pub(crate) struct Groups {
+    arena: String,
+    ends: Vec<u32>,
+    table: hashbrown::HashTable<u32>,
+    hasher: foldhash::fast::RandomState,
     parent: Vec<u32>,
 }
 
-impl<'a> Groups<'a> {
-    fn with_capacity(n: usize) -> Self {
+impl std::fmt::Debug for Groups {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Groups")
+            .field("ids", &self.ends.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// ID `i` of an arena with end offsets `ends`.
+fn name_at<'a>(arena: &'a str, ends: &[u32], i: u32) -> &'a str {
+    let i = i as usize;
+    let start = if i == 0 { 0 } else { ends[i - 1] as usize };
+    &arena[start..ends[i] as usize]
+}
+
+impl Groups {
+    pub(crate) fn new() -> Self {
         Self {
-            index: foldhash::HashMap::with_capacity_and_hasher(
-                n,
-                foldhash::fast::RandomState::default(),
-            ),
-            names: Vec::with_capacity(n),
-            parent: Vec::with_capacity(n),
+            arena: String::new(),
+            ends: Vec::new(),
+            table: hashbrown::HashTable::new(),
+            hasher: foldhash::fast::RandomState::default(),
+            parent: Vec::new(),
         }
     }
 
-    fn intern(&mut self, id: &'a str) -> u32 {
-        let next = u32::try_from(self.names.len()).expect("fewer than 4 billion IDs");
-        let i = *self.index.entry(id).or_insert(next);
-        if i == next {
-            self.names.push(id);
-            self.parent.push(i);
+    fn name(&self, i: u32) -> &str {
+        name_at(&self.arena, &self.ends, i)
+    }
+
+    fn intern(&mut self, id: &str) -> u32 {
+        use std::hash::BuildHasher;
+        let Self {
+            arena,
+            ends,
+            table,
+            hasher,
+            parent,
+        } = self;
+        let hash = hasher.hash_one(id);
+        if let Some(&i) = table.find(hash, |&i| name_at(arena, ends, i) == id) {
+            return i;
         }
+        let i = u32::try_from(ends.len()).expect("fewer than 4 billion IDs");
+        arena.push_str(id);
+        ends.push(u32::try_from(arena.len()).expect("IDs under 4 GiB in all"));
+        parent.push(i);
+        table.insert_unique(hash, i, |&j| hasher.hash_one(name_at(arena, ends, j)));
         i
+    }
+
+    /// Records that `a` and `b` name the same vulnerability.
+    pub(crate) fn join(&mut self, a: &str, b: &str) {
+        let (ia, ib) = (self.intern(a), self.intern(b));
+        self.union(ia, ib);
     }
 
     fn find(&mut self, mut i: u32) -> u32 {
@@ -54,27 +96,25 @@ impl<'a> Groups<'a> {
         }
     }
 
-    /// Every ID with its group's preferred ID, sorted by ID.
-    fn rows(&mut self) -> Vec<(&'a str, &'a str)> {
-        // `intern` keeps the count within u32.
-        let n = u32::try_from(self.names.len()).expect("fewer than 4 billion IDs");
+    /// Every ID (by index) with its group's preferred ID, sorted by ID: in key
+    /// order, every insert into the primary key's B-tree lands on its last page
+    /// (measured: a third faster than in hash order).
+    fn rows(&mut self) -> Vec<(u32, u32)> {
+        let n = u32::try_from(self.ends.len()).expect("fewer than 4 billion IDs");
         let mut best: Vec<u32> = (0..n).collect();
         for i in 0..n {
             let root = self.find(i) as usize;
-            let current = self.names[best[root] as usize];
-            if preference(self.names[i as usize]) < preference(current) {
+            if preference(self.name(i)) < preference(self.name(best[root])) {
                 best[root] = i;
             }
         }
-        let mut rows: Vec<(&str, &str)> = (0..n)
+        let mut rows: Vec<(u32, u32)> = (0..n)
             .map(|i| {
                 let root = self.find(i) as usize;
-                (self.names[i as usize], self.names[best[root] as usize])
+                (i, best[root])
             })
             .collect();
-        // In key order, every insert into the primary key's B-tree lands on its
-        // last page (measured: a third faster than in hash order).
-        rows.sort_unstable();
+        rows.sort_unstable_by(|a, b| self.name(a.0).cmp(self.name(b.0)));
         rows
     }
 }
@@ -100,17 +140,17 @@ pub(crate) fn preference(id: &str) -> (u8, u32, u64, &str) {
     (2, 0, 0, id)
 }
 
-/// Recomputes `vuln_groups` inside the update's transaction, from the
-/// same-vulnerability pairs `same` of the sources the update wrote and, when
-/// `written` names them, the stored pairs of every other source.
+/// Recomputes `vuln_groups` inside the update's transaction, from `groups`
+/// (the same-vulnerability pairs of the sources the update wrote) and, when
+/// `written` names those sources, the stored pairs of every other source,
+/// streamed from their advisories' own ID lists.
 pub(crate) async fn rebuild(
     tx: &mut Transaction<'static, Any>,
     backend: Backend,
-    same: Vec<(String, String)>,
+    mut g: Groups,
     written: Option<&BTreeSet<String>>,
 ) -> Result<u64> {
-    // The other sources' pairs, from their advisories' own ID lists.
-    let mut others: Vec<(String, Vec<String>)> = Vec::new();
+    use futures_util::TryStreamExt;
     if let Some(written) = written {
         let mut sql = String::from("SELECT id, aliases, upstream, related FROM advisories");
         if !written.is_empty() {
@@ -127,37 +167,24 @@ pub(crate) async fn rebuild(
         for w in written {
             q = q.bind(w.as_str());
         }
-        let rows = q.fetch_all(&mut **tx).await?;
         let list = |row: &sqlx::any::AnyRow, i: usize| -> Result<Vec<String>> {
             let text: String = row.try_get(i)?;
             serde_json::from_str(&text).map_err(|e| Error::Data(e.to_string()))
         };
-        for row in &rows {
+        let mut rows = q.fetch(&mut **tx);
+        while let Some(row) = rows.try_next().await? {
             let record = Osv {
                 id: row.try_get(0)?,
-                aliases: list(row, 1)?,
-                upstream: list(row, 2)?,
-                related: list(row, 3)?,
+                aliases: list(&row, 1)?,
+                upstream: list(&row, 2)?,
+                related: list(&row, 3)?,
                 ..Osv::default()
             };
-            let same = record
-                .same_vulnerability_ids()
-                .into_iter()
-                .map(str::to_owned)
-                .collect();
-            others.push((record.id, same));
-        }
-    }
-    let mut g = Groups::with_capacity(same.len() + others.len() * 2);
-    for (a, b) in &same {
-        let (ia, ib) = (g.intern(a), g.intern(b));
-        g.union(ia, ib);
-    }
-    for (id, same) in &others {
-        let ia = g.intern(id);
-        for other in same {
-            let ib = g.intern(other);
-            g.union(ia, ib);
+            let id = g.intern(&record.id);
+            for other in record.same_vulnerability_ids() {
+                let other = g.intern(other);
+                g.union(id, other);
+            }
         }
     }
     let rows = g.rows();
@@ -165,21 +192,27 @@ pub(crate) async fn rebuild(
     sqlx::query("DELETE FROM vuln_groups")
         .execute(&mut **tx)
         .await?;
-    if backend == Backend::Sqlite {
-        // One JSON array bound per 64k rows, taken apart by SQLite itself: two
-        // short strings per row made binding them one by one cost more than
-        // inserting them (measured: 85 ms → 25 ms for the 10x mirror's 59,000).
-        for batch in rows.chunks(65_536) {
+    // One batch of names at a time, so that only the batch is ever copied.
+    let (chunk, named) = if backend == Backend::Sqlite {
+        (65_536, true)
+    } else {
+        (2048, false)
+    };
+    for batch in rows.chunks(chunk) {
+        let batch: Vec<(&str, &str)> = batch.iter().map(|&(m, p)| (g.name(m), g.name(p))).collect();
+        if named {
+            // One JSON array bound per 64k rows, taken apart by SQLite itself:
+            // two short strings per row made binding them one by one cost more
+            // than inserting them (measured: 85 ms → 25 ms for the 10x mirror's
+            // 59,000).
             sqlx::query(
                 "INSERT INTO vuln_groups (member, group_id) SELECT value ->> 0, value ->> 1 FROM json_each($1)",
             )
-            .bind(serde_json::to_string(batch).map_err(|e| Error::Data(e.to_string()))?)
+            .bind(serde_json::to_string(&batch).map_err(|e| Error::Data(e.to_string()))?)
             .execute(&mut **tx)
             .await?;
-        }
-    } else {
-        for batch in rows.chunks(2048) {
-            insert(tx, backend, batch).await?;
+        } else {
+            insert(tx, backend, &batch).await?;
         }
     }
     Ok(groups)
@@ -234,14 +267,44 @@ mod tests {
 
     #[test]
     fn union_find_joins_transitively() {
-        let mut g = Groups::with_capacity(4);
+        let mut g = Groups::new();
         let (ia, ib, ic, id) = (g.intern("a"), g.intern("b"), g.intern("c"), g.intern("d"));
         g.union(ia, ib);
         g.union(ic, ib);
         assert_eq!(g.find(ia), g.find(ic));
         assert_ne!(g.find(ia), g.find(id));
         assert_eq!(g.intern("b"), ib, "an ID is interned once");
-        let rows = g.rows();
+        let rows: Vec<(&str, &str)> = g
+            .rows()
+            .into_iter()
+            .map(|(m, p)| (g.name(m), g.name(p)))
+            .collect();
         assert_eq!(rows, vec![("a", "a"), ("b", "a"), ("c", "a"), ("d", "d")]);
+    }
+
+    #[test]
+    fn interning_survives_growth_and_keeps_every_id_apart() {
+        let mut g = Groups::new();
+        let ids: Vec<String> = (10_000..30_000).map(|i| format!("CVE-2024-{i}")).collect();
+        let idx: Vec<u32> = ids.iter().map(|i| g.intern(i)).collect();
+        for (i, id) in ids.iter().enumerate() {
+            assert_eq!(g.intern(id), idx[i]);
+            assert_eq!(g.name(idx[i]), id);
+        }
+        g.join("CVE-2024-10007", "GHSA-aaaa-bbbb-cccc");
+        g.join("PYSEC-2024-1", "GHSA-aaaa-bbbb-cccc");
+        let rows = g.rows();
+        let preferred = |id: &str| {
+            let i = g
+                .table
+                .find(std::hash::BuildHasher::hash_one(&g.hasher, id), |&j| {
+                    g.name(j) == id
+                });
+            let i = *i.unwrap();
+            g.name(rows.iter().find(|r| r.0 == i).unwrap().1)
+        };
+        assert_eq!(preferred("PYSEC-2024-1"), "CVE-2024-10007");
+        assert_eq!(preferred("GHSA-aaaa-bbbb-cccc"), "CVE-2024-10007");
+        assert_eq!(preferred("CVE-2024-10008"), "CVE-2024-10008");
     }
 }

@@ -468,8 +468,9 @@ pub struct Update {
     open_source: Option<String>,
     /// Same-vulnerability pairs of the open source, kept until it is finished.
     open_same: Vec<(String, String)>,
-    /// Same-vulnerability pairs of the sources written.
-    same: Vec<(String, String)>,
+    /// The alias groups of the sources written so far (their pairs are
+    /// added as each source is finished).
+    groups: crate::groups::Groups,
     /// Whether the alias groups were rebuilt.
     grouped: bool,
     /// Index definitions to create at commit (building aside).
@@ -559,7 +560,7 @@ impl Update {
             written: BTreeSet::new(),
             open_source: None,
             open_same: Vec::new(),
-            same: Vec::new(),
+            groups: crate::groups::Groups::new(),
             grouped: false,
             deferred_indexes: Vec::new(),
             early_flush: None,
@@ -718,7 +719,9 @@ impl Update {
         if let Some(name) = self.open_source.take() {
             self.written.insert(name);
         }
-        self.same.append(&mut self.open_same);
+        for (a, b) in self.open_same.drain(..) {
+            self.groups.join(&a, &b);
+        }
         Ok(changes)
     }
 
@@ -726,24 +729,28 @@ impl Update {
     /// state and what this update wrote. The database engine compares the two
     /// sets (both read through the primary key), so no side is held in memory.
     async fn changed_packages(&mut self, name: &str) -> Result<Vec<PackageKey>> {
+        // Unqualified, `affected` is this update's own table (SQLite looks in
+        // `main` before an attached `prev`).
+        let new = format!("SELECT {DIFF_COLUMNS} FROM affected WHERE source = $1");
         let old = match &self.target {
             Target::InPlace => format!("SELECT {DIFF_COLUMNS} FROM vigia_old_affected"),
             Target::Aside { prev: true, .. } => {
                 format!("SELECT {DIFF_COLUMNS} FROM prev.affected WHERE source = $1")
             }
-            // No previous database: every package of the source is new.
-            Target::Aside { prev: false, .. } => {
-                format!("SELECT {DIFF_COLUMNS} FROM affected WHERE 0 = 1")
-            }
+            // No previous database: every package of the source is new, and
+            // the engine need not build the differences of an empty set.
+            Target::Aside { prev: false, .. } => String::new(),
         };
-        // Unqualified, `affected` is this update's own table (SQLite looks in
-        // `main` before an attached `prev`).
-        let new = format!("SELECT {DIFF_COLUMNS} FROM affected WHERE source = $1");
-        let sql = format!(
-            "SELECT DISTINCT ecosystem, name_norm FROM ({old} EXCEPT {new}) removed \
-             UNION SELECT DISTINCT ecosystem, name_norm FROM ({new} EXCEPT {old}) added \
-             ORDER BY 1, 2"
-        );
+        let sql = if old.is_empty() {
+            "SELECT DISTINCT ecosystem, name_norm FROM affected WHERE source = $1 ORDER BY 1, 2"
+                .to_owned()
+        } else {
+            format!(
+                "SELECT DISTINCT ecosystem, name_norm FROM ({old} EXCEPT {new}) removed \
+                 UNION SELECT DISTINCT ecosystem, name_norm FROM ({new} EXCEPT {old}) added \
+                 ORDER BY 1, 2"
+            )
+        };
         let rows: Vec<(String, String)> = sqlx::query_as(&sql)
             .bind(name)
             .fetch_all(&mut *self.tx)
@@ -913,10 +920,12 @@ impl Update {
             }
         };
         self.grouped = true;
-        self.same.append(&mut self.open_same);
-        let same = std::mem::take(&mut self.same);
+        for (a, b) in self.open_same.drain(..) {
+            self.groups.join(&a, &b);
+        }
+        let groups = std::mem::replace(&mut self.groups, crate::groups::Groups::new());
         let written = others.then_some(&self.written);
-        crate::groups::rebuild(&mut self.tx, self.backend, same, written).await
+        crate::groups::rebuild(&mut self.tx, self.backend, groups, written).await
     }
 
     /// Makes the whole update visible at once.

@@ -73,6 +73,10 @@ pub enum Error {
 /// Result alias.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Statements slower than this are logged at debug level: a full update's bulk
+/// copies take seconds by design, and sqlx would otherwise warn users of each.
+const SLOW_STATEMENT: std::time::Duration = std::time::Duration::from_secs(1);
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// The schema version this build writes.
@@ -92,7 +96,8 @@ async fn sqlite_pool(url: &str, role: SqliteRole, max: u32) -> Result<AnyPool> {
     sqlx::any::install_default_drivers();
     let opts = AnyConnectOptions::from_str(url)
         .map_err(|source| open_error(url, source))?
-        .log_statements(tracing::log::LevelFilter::Trace);
+        .log_statements(tracing::log::LevelFilter::Trace)
+        .log_slow_statements(tracing::log::LevelFilter::Debug, SLOW_STATEMENT);
     AnyPoolOptions::new()
         .max_connections(max)
         .after_connect(move |conn, _| {
@@ -235,7 +240,8 @@ impl Store {
         sqlx::any::install_default_drivers();
         let opts = AnyConnectOptions::from_str(url)
             .map_err(|source| open_error(url, source))?
-            .log_statements(tracing::log::LevelFilter::Trace);
+            .log_statements(tracing::log::LevelFilter::Trace)
+            .log_slow_statements(tracing::log::LevelFilter::Debug, SLOW_STATEMENT);
         let pool = AnyPoolOptions::new()
             .max_connections(8)
             .connect_with(opts)
