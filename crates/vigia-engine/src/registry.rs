@@ -6,7 +6,6 @@
 
 use std::path::Path;
 
-use base64::Engine;
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::manifest::ImageIndexEntry;
 use oci_client::secrets::RegistryAuth;
@@ -36,30 +35,38 @@ pub fn looks_like_reference(target: &str) -> bool {
         && Reference::try_from(target).is_ok()
 }
 
-/// Credentials for `registry` from `~/.docker/config.json` (or `$DOCKER_CONFIG`).
+/// Credentials for `registry` as Docker itself finds them in
+/// `~/.docker/config.json` (or `$DOCKER_CONFIG`): a `credHelpers` entry for the
+/// registry, its `auths` entry, then the `credsStore` helper. Helpers are the
+/// `docker-credential-NAME` programs Docker runs (`docker_credential` speaks
+/// their protocol). No configuration, or none for this registry, is anonymous
+/// access; a broken one is said, naming the registry, and is anonymous too.
 fn docker_config_auth(registry: &str) -> Option<RegistryAuth> {
-    let dir = std::env::var_os("DOCKER_CONFIG")
-        .map(std::path::PathBuf::from)
-        .or_else(|| dirs::home_dir().map(|h| h.join(".docker")))?;
-    let text = fs_err::read_to_string(dir.join("config.json")).ok()?;
-    let doc: serde_json::Value = serde_json::from_str(&text).ok()?;
-    let auths = doc.get("auths")?.as_object()?;
-    let entry = auths.iter().find(|(k, _)| {
-        let host = k
-            .trim_start_matches("https://")
-            .trim_start_matches("http://")
-            .split('/')
-            .next()
-            .unwrap_or_default();
-        host == registry || (registry == "docker.io" && host == "index.docker.io")
-    })?;
-    let encoded = entry.1.get("auth")?.as_str()?;
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(encoded)
-        .ok()?;
-    let text = String::from_utf8(decoded).ok()?;
-    let (user, pass) = text.split_once(':')?;
-    Some(RegistryAuth::Basic(user.to_owned(), pass.to_owned()))
+    use docker_credential::{CredentialRetrievalError as E, DockerCredential};
+    // Docker files Docker Hub's credentials under its v1 index URL.
+    let server = if registry == "docker.io" {
+        "https://index.docker.io/v1/"
+    } else {
+        registry
+    };
+    match docker_credential::get_credential(server) {
+        Ok(DockerCredential::UsernamePassword(user, pass)) => Some(RegistryAuth::Basic(user, pass)),
+        Ok(DockerCredential::IdentityToken(_)) => {
+            tracing::warn!(
+                registry,
+                "the Docker configuration holds an identity token for this registry, which Vigia cannot exchange yet; give --username with VIGIA_REGISTRY_PASSWORD"
+            );
+            None
+        }
+        Err(E::ConfigNotFound | E::ConfigReadError | E::NoCredentialConfigured) => None,
+        Err(e) => {
+            tracing::warn!(
+                registry,
+                "cannot read credentials from the Docker configuration: {e}"
+            );
+            None
+        }
+    }
 }
 
 /// Picks one manifest of a manifest list.

@@ -176,7 +176,7 @@ pub(crate) struct SourceArgs {
     #[arg(long)]
     pub(crate) insecure: bool,
     /// Registry user name; the password comes from VIGIA_REGISTRY_PASSWORD (never a flag,
-    /// which other users could read). Without it, ~/.docker/config.json is used, then anonymous access.
+    /// which other users could read). Without it, credentials come from ~/.docker/config.json as Docker finds them (credHelpers, auths, credsStore), then anonymous access.
     #[arg(long, value_name = "USER")]
     pub(crate) username: Option<String>,
     /// Registry password (from the environment only)

@@ -138,6 +138,56 @@ fn authenticated_pull_by_flag_env_and_docker_config() {
         &[("DOCKER_CONFIG", docker.path().to_str().unwrap())],
     );
     assert_eq!(packages(&out), expected);
+    // From a credential helper, as `docker login` leaves them with a
+    // `credsStore` (the OS keychain) or a per-registry `credHelpers` entry: a
+    // `docker-credential-NAME` program on PATH answers `get` with the
+    // registry on stdin.
+    let helpers = tempfile::tempdir().unwrap();
+    let helper = helpers.path().join("docker-credential-vigia-test");
+    fs_err::write(
+        &helper,
+        format!(
+            "#!/bin/sh\n[ \"$1\" = get ] || exit 1\nread server\n[ \"$server\" = \"{}\" ] || {{ echo \"credentials not found in native keychain\"; exit 1; }}\necho '{{\"ServerURL\":\"'$server'\",\"Username\":\"vigia\",\"Secret\":\"s3cret-pass\"}}'\n",
+            reg.host
+        ),
+    )
+    .unwrap();
+    fs_err::set_permissions(&helper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        helpers.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    for config in [
+        r#"{"credsStore": "vigia-test"}"#.to_owned(),
+        format!(r#"{{"credHelpers": {{"{}": "vigia-test"}}}}"#, reg.host),
+    ] {
+        fs_err::write(docker.path().join("config.json"), &config).unwrap();
+        let out = vigia(
+            &["sbom", &reference, "--insecure", "--format", "json"],
+            &[
+                ("DOCKER_CONFIG", docker.path().to_str().unwrap()),
+                ("PATH", &path),
+            ],
+        );
+        assert_eq!(packages(&out), expected, "{config}");
+    }
+    // A helper that has nothing for the registry: anonymous access, refused,
+    // and the error names the registry.
+    fs_err::write(
+        docker.path().join("config.json"),
+        r#"{"credHelpers": {"elsewhere.example": "vigia-test"}, "credsStore": "vigia-test-missing"}"#,
+    )
+    .unwrap();
+    let out = vigia(
+        &["sbom", &reference, "--insecure"],
+        &[
+            ("DOCKER_CONFIG", docker.path().to_str().unwrap()),
+            ("PATH", &path),
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&reg.host));
 }
 
 #[test]
