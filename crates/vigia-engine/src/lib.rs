@@ -18,6 +18,7 @@ mod error;
 mod pool;
 pub mod registry;
 mod scanner;
+mod status;
 mod target;
 mod updater;
 
@@ -25,6 +26,7 @@ pub use config::{Config, RegistryCredentials};
 pub use database::{DB_FILE, STALE_AFTER_DAYS, database_info, load_index, open_existing};
 pub use error::{Error, Result, error_chain};
 pub use scanner::{InventoryRequest, ScanOutcome, ScanRequest, Scanner, Scanners};
+pub use status::{DatabaseStatus, StatusSource, human_age, status};
 pub use target::Local;
 pub use updater::{
     Background, ChangeSet, EventSink, FeedKind, SourceChange, SourceReport, SourceStatus,

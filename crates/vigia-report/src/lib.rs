@@ -5,6 +5,7 @@
 //! the official schemas. Output is deterministic for the same inventory and
 //! time: the serial number and document namespace derive from the content.
 
+pub mod db;
 pub mod findings;
 
 use serde_json::{Value, json};

@@ -5,13 +5,10 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::Result;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use owo_colors::OwoColorize;
-use serde::Serialize;
-use vigia_engine::{SourceStatus, UpdateEvent, UpdateOptions, UpdateReport, Updater};
-use vigia_feeds::Malformed;
+use vigia_engine::{UpdateEvent, UpdateOptions, Updater};
 
 use crate::cli::{Cli, DbCommand, Format, MatchArgs, ShowArgs, UpdateArgs};
-use crate::output::{self, paint};
+use crate::output;
 use crate::{config, exit};
 
 pub(crate) use vigia_engine::STALE_AFTER_DAYS;
@@ -129,7 +126,10 @@ async fn update(cli: &Cli, args: &UpdateArgs) -> Result<u8> {
     }
     match args.format.format {
         Format::Json => output::print_json(&report)?,
-        Format::Table => print_update_report(&report),
+        Format::Table => output::print(&vigia_report::db::update(
+            &report,
+            output::stdout_is_terminal(),
+        )),
     }
     Ok(if report.failed > 0 {
         exit::PARTIAL
@@ -138,170 +138,18 @@ async fn update(cli: &Cli, args: &UpdateArgs) -> Result<u8> {
     })
 }
 
-fn print_update_report(r: &UpdateReport) {
-    let mut out = String::new();
-    for s in &r.sources {
-        let status = match s.status {
-            SourceStatus::Updated => paint("updated", |t| t.green().to_string()),
-            SourceStatus::Failed => paint("FAILED", |t| t.red().bold().to_string()),
-            SourceStatus::Unchanged => paint("unchanged", |t| t.dimmed().to_string()),
-        };
-        out.push_str(&format!(
-            "{status:>9}  {:<45} {:>8} records",
-            s.name, s.records
-        ));
-        if s.withdrawn > 0 {
-            out.push_str(&format!(" ({} withdrawn)", s.withdrawn));
-        }
-        if !s.malformed.is_empty() {
-            out.push_str(&format!(", {} malformed skipped", s.malformed.len()));
-        }
-        if s.status == SourceStatus::Updated {
-            out.push_str(&format!(", {} packages changed", s.changed_packages));
-        }
-        out.push('\n');
-        for m in s.malformed.iter().take(20) {
-            out.push_str(&format!("           skipped {}: {}\n", m.entry, m.reason));
-        }
-        if s.malformed.len() > 20 {
-            out.push_str(&format!(
-                "           … and {} more (see --format json)\n",
-                s.malformed.len() - 20
-            ));
-        }
-        if let Some(e) = &s.error {
-            out.push_str(&format!("           {e}\n"));
-        }
-    }
-    out.push_str(&format!(
-        "\n{} updated, {} unchanged, {} failed; {} records ingested in {:.1}s into {} (generation {})\n",
-        r.updated, r.unchanged, r.failed, r.records_ingested, r.seconds, r.database, r.generation
-    ));
-    if r.failed > 0 {
-        out.push_str("The failed sources keep their previous data; run `vigia db update` again to retry them.\n");
-    }
-    output::print(&out);
-}
-
-#[derive(Debug, Serialize)]
-struct StatusSource {
-    name: String,
-    kind: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    ecosystem: Option<String>,
-    records: u64,
-    withdrawn: u64,
-    malformed: u64,
-    malformed_entries: Vec<Malformed>,
-    last_update: Option<String>,
-    last_check: Option<String>,
-    snapshot_at: Option<String>,
-    age_seconds: Option<i64>,
-    stale: bool,
-    location: String,
-}
-
-#[derive(Debug, Serialize)]
-struct Status {
-    database: String,
-    sources: Vec<StatusSource>,
-    alias_groups: u64,
-    kev_entries: u64,
-    epss_scores: u64,
-    cvss_vectors: u64,
-    stale: bool,
-    warnings: Vec<String>,
-}
-
 async fn status(cli: &Cli, format: Format) -> Result<u8> {
-    let config = config::engine(cli, None)?;
-    let store = vigia_engine::open_existing(&config).await?;
-    let states = store.source_states().await?;
-    let (groups, kev, epss, cvss) = store.table_counts().await?;
-    let now = now();
-    let mut warnings = Vec::new();
-    let sources: Vec<StatusSource> = states
-        .into_iter()
-        .map(|s| {
-            let age = s.checked_at.as_deref().and_then(vigia_feeds::parse::parse_time).map(|t| now.as_second() - t.as_second());
-            let stale = age.is_none_or(|a| a > STALE_AFTER_DAYS * 86_400);
-            if stale {
-                warnings.push(format!(
-                    "{} was last updated {} ago (more than {STALE_AFTER_DAYS} days): run `vigia db update`",
-                    s.name,
-                    age.map_or_else(|| "never".into(), output::human_age)
-                ));
-            }
-            StatusSource {
-                name: s.name,
-                kind: s.kind,
-                ecosystem: s.ecosystem,
-                records: s.records,
-                withdrawn: s.withdrawn,
-                malformed: s.malformed,
-                malformed_entries: s.malformed_entries,
-                last_update: s.changed_at,
-                last_check: s.checked_at,
-                snapshot_at: s.snapshot_at,
-                age_seconds: age,
-                stale,
-                location: s.location,
-            }
-        })
-        .collect();
-    let database = config.database_name();
-    let st = Status {
-        database,
-        stale: sources.iter().any(|s| s.stale),
-        sources,
-        alias_groups: groups,
-        kev_entries: kev,
-        epss_scores: epss,
-        cvss_vectors: cvss,
-        warnings,
-    };
+    let st = vigia_engine::status(&config::engine(cli, None)?, now()).await?;
     for w in &st.warnings {
         output::warning(w);
     }
     match format {
         Format::Json => output::print_json(&st)?,
         Format::Table => {
-            let mut out = format!("Database: {}\n\n", st.database);
-            out.push_str(&format!(
-                "{:<42} {:>9} {:>9} {:>9}  {:<20}  {:<20}  {}\n",
-                "SOURCE", "RECORDS", "WITHDRAWN", "MALFORMED", "UPDATED", "SNAPSHOT", "AGE"
-            ));
-            for s in &st.sources {
-                let age = s.age_seconds.map_or_else(|| "-".into(), output::human_age);
-                let age = if s.stale {
-                    paint(&format!("{age} (stale)"), |t| t.yellow().to_string())
-                } else {
-                    age
-                };
-                out.push_str(&format!(
-                    "{:<42} {:>9} {:>9} {:>9}  {:<20}  {:<20}  {}\n",
-                    s.name,
-                    s.records,
-                    s.withdrawn,
-                    s.malformed,
-                    short_time(s.last_update.as_deref()),
-                    short_time(s.snapshot_at.as_deref()),
-                    age
-                ));
-            }
-            out.push_str(&format!(
-                "\n{} vulnerabilities (alias groups), {} KEV entries, {} EPSS scores, {} CVSS vectors\n",
-                st.alias_groups, st.kev_entries, st.epss_scores, st.cvss_vectors
-            ));
-            output::print(&out);
+            output::print(&vigia_report::db::status(&st, output::stdout_is_terminal()));
         }
     }
     Ok(exit::OK)
-}
-
-fn short_time(t: Option<&str>) -> String {
-    t.and_then(vigia_feeds::parse::parse_time)
-        .map_or_else(|| "-".into(), |t| t.strftime("%Y-%m-%d %H:%M").to_string())
 }
 
 async fn show(cli: &Cli, args: &ShowArgs) -> Result<u8> {
@@ -315,151 +163,12 @@ async fn show(cli: &Cli, args: &ShowArgs) -> Result<u8> {
     };
     match args.format.format {
         Format::Json => output::print_json(&v)?,
-        Format::Table => output::print(&render_vulnerability(&v)),
+        Format::Table => output::print(&vigia_report::db::vulnerability(
+            &v,
+            output::stdout_is_terminal(),
+        )),
     }
     Ok(exit::OK)
-}
-
-fn render_vulnerability(v: &vigia_store::Vulnerability) -> String {
-    let mut out = String::new();
-    out.push_str(&paint(&v.id, |t| t.bold().to_string()));
-    out.push('\n');
-    let others: Vec<&str> = v
-        .aliases
-        .iter()
-        .map(String::as_str)
-        .filter(|a| *a != v.id)
-        .collect();
-    if !others.is_empty() {
-        out.push_str(&format!("Also known as: {}\n", others.join(", ")));
-    }
-    if let Some(summary) = v
-        .advisories
-        .iter()
-        .find_map(|a| a.summary.as_deref())
-        .or_else(|| v.advisories.iter().find_map(|a| a.details.as_deref()))
-    {
-        out.push_str(&format!(
-            "\n{}\n",
-            summary.lines().next().unwrap_or_default()
-        ));
-    }
-    if let Some(c) = v.cvss.first() {
-        out.push_str(&format!(
-            "\nSeverity: {} {} ({} CVSS {}, {})\n",
-            c.severity, c.score, c.scorer, c.version, c.vector
-        ));
-    } else {
-        out.push_str("\nSeverity: untriaged (no CVSS vector in any source)\n");
-    }
-    if v.cvss.len() > 1 {
-        out.push_str("CVSS by source:\n");
-        for c in &v.cvss {
-            out.push_str(&format!(
-                "  {:<28} {:>4} {:<8} CVSS {} {}\n",
-                format!("{} ({})", c.scorer, c.origin),
-                c.score,
-                c.severity,
-                c.version,
-                c.vector
-            ));
-        }
-    }
-    for k in &v.kev {
-        out.push_str(&format!(
-            "{}: {} — added {} (due {}), ransomware use: {}\n",
-            paint("Known exploited (CISA KEV)", |t| t.red().bold().to_string()),
-            k.vulnerability_name,
-            k.date_added,
-            k.due_date,
-            k.known_ransomware_campaign_use
-        ));
-    }
-    for e in &v.epss {
-        out.push_str(&format!(
-            "EPSS: {:.5} (percentile {:.5}) for {}\n",
-            e.score, e.percentile, e.cve
-        ));
-    }
-    out.push_str("\nAdvisories:\n");
-    for a in &v.advisories {
-        let withdrawn = a
-            .withdrawn
-            .as_deref()
-            .map(|w| format!(" WITHDRAWN {w}"))
-            .unwrap_or_default();
-        out.push_str(&format!(
-            "  {:<24} {:<22} modified {}{withdrawn}\n",
-            a.id, a.source, a.modified
-        ));
-    }
-    if !v.related.is_empty() {
-        let rel: Vec<String> = v
-            .related
-            .iter()
-            .map(|r| format!("{} ({})", r.advisory_id, r.relation))
-            .collect();
-        out.push_str(&format!("Also named by: {}\n", rel.join(", ")));
-    }
-    if !v.affected.is_empty() {
-        out.push_str("\nAffected:\n");
-        for a in &v.affected {
-            out.push_str(&format!(
-                "  {} {} ({})\n",
-                a.ecosystem, a.name, a.advisory_id
-            ));
-            for r in &a.ranges {
-                let events: Vec<String> = r
-                    .events
-                    .iter()
-                    .map(|e| {
-                        if let Some(x) = &e.introduced {
-                            format!("introduced {x}")
-                        } else if let Some(x) = &e.fixed {
-                            format!("fixed {x}")
-                        } else if let Some(x) = &e.last_affected {
-                            format!("last affected {x}")
-                        } else if let Some(x) = &e.limit {
-                            format!("limit {x}")
-                        } else {
-                            "?".into()
-                        }
-                    })
-                    .collect();
-                out.push_str(&format!("    {:?}: {}\n", r.kind, events.join(", ")));
-            }
-            if !a.versions.is_empty() {
-                let shown: Vec<&str> = a.versions.iter().take(12).map(String::as_str).collect();
-                let more = if a.versions.len() > 12 {
-                    format!(" … ({} in all)", a.versions.len())
-                } else {
-                    String::new()
-                };
-                out.push_str(&format!("    versions: {}{more}\n", shown.join(", ")));
-            }
-            if let Some(urgency) = a
-                .ecosystem_specific
-                .as_ref()
-                .and_then(|e| e.get("urgency"))
-                .and_then(|u| u.as_str())
-            {
-                out.push_str(&format!("    urgency: {urgency}\n"));
-            }
-        }
-    }
-    let refs: Vec<&str> = v
-        .advisories
-        .iter()
-        .flat_map(|a| a.references.iter().map(|r| r.url.as_str()))
-        .collect();
-    if !refs.is_empty() {
-        out.push_str("\nReferences:\n");
-        let mut seen = std::collections::BTreeSet::new();
-        for r in refs.into_iter().filter(|r| seen.insert(*r)).take(15) {
-            out.push_str(&format!("  {r}\n"));
-        }
-    }
-    out
 }
 
 /// The OSV spelling of an ecosystem a user typed (`pypi` → `PyPI`, `cargo` → `crates.io`).
@@ -509,72 +218,10 @@ async fn match_one(cli: &Cli, args: &MatchArgs) -> Result<u8> {
     let result = scanner.match_package(&pkg).await?;
     match args.format.format {
         Format::Json => output::print_json(&result)?,
-        Format::Table => output::print(&render_match(&result)),
+        Format::Table => output::print(&vigia_report::db::package_match(
+            &result,
+            output::stdout_is_terminal(),
+        )),
     }
     Ok(exit::OK)
-}
-
-fn render_match(r: &vigia_match::PackageResult) -> String {
-    let p = &r.package;
-    let mut out = String::new();
-    let via = match &p.source_name {
-        Some(s) if *s != p.name => format!(", source package {s} {}", p.lookup_version()),
-        _ => String::new(),
-    };
-    out.push_str(&format!(
-        "{} {} ({}{via})\n",
-        p.name, p.version, p.ecosystem
-    ));
-    if let vigia_match::Coverage::NotCovered { reason } = &r.coverage {
-        out.push_str(&format!(
-            "{}: {reason}\n",
-            paint("NOT COVERED", |t| t.yellow().bold().to_string())
-        ));
-        out.push_str("No findings here do not mean the package is safe.\n");
-        return out;
-    }
-    if r.findings.is_empty() {
-        out.push_str("No known vulnerability affects this version.\n");
-    }
-    for f in &r.findings {
-        let fix = match (&f.fixed_version, f.fix_status) {
-            (Some(v), _) => format!("fixed in {v}"),
-            (None, vigia_match::FixStatus::WillNotFix) => "will not fix".into(),
-            (None, _) => "no fix yet".into(),
-        };
-        out.push_str(&format!(
-            "\n{}  {}\n",
-            paint(&f.vulnerability_id, |t| t.bold().to_string()),
-            fix
-        ));
-        let others: Vec<&str> = f
-            .aliases
-            .iter()
-            .map(String::as_str)
-            .filter(|a| *a != f.vulnerability_id)
-            .collect();
-        if !others.is_empty() {
-            out.push_str(&format!("  also known as: {}\n", others.join(", ")));
-        }
-        if !f.related.is_empty() {
-            out.push_str(&format!("  also fixed by: {}\n", f.related.join(", ")));
-        }
-        if let Some(u) = &f.urgency {
-            out.push_str(&format!("  vendor urgency: {u}\n"));
-        }
-        if let Some(i) = &f.informational {
-            out.push_str(&format!("  informational: {i}\n"));
-        }
-        out.push_str(&format!("  why: {}\n", f.reason));
-        for a in f.advisories.iter().skip(1) {
-            out.push_str(&format!(
-                "       and {} ({}): {}\n",
-                a.id, a.ecosystem, a.matched
-            ));
-        }
-    }
-    for w in &r.warnings {
-        out.push_str(&format!("warning: {w}\n"));
-    }
-    out
 }

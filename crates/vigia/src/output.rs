@@ -45,30 +45,6 @@ pub(crate) fn warning(msg: &str) {
     }
 }
 
-/// Paints `text` with `f` when stdout is a terminal.
-pub(crate) fn paint(text: &str, f: impl Fn(&str) -> String) -> String {
-    if stdout_is_terminal() {
-        f(text)
-    } else {
-        text.to_owned()
-    }
-}
-
-/// A human age: `3d 4h`, `5h 2m`, `40s`.
-pub(crate) fn human_age(secs: i64) -> String {
-    let secs = secs.max(0);
-    let (d, h, m) = (secs / 86_400, (secs % 86_400) / 3600, (secs % 3600) / 60);
-    if d > 0 {
-        format!("{d}d {h}h")
-    } else if h > 0 {
-        format!("{h}h {m}m")
-    } else if m > 0 {
-        format!("{m}m")
-    } else {
-        format!("{secs}s")
-    }
-}
-
 /// Now, as RFC 3339 UTC with whole seconds; `SOURCE_DATE_EPOCH` (the
 /// reproducible-builds convention) fixes it, for reproducible reports.
 pub(crate) fn now_rfc3339() -> String {
