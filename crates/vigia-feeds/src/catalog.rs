@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use url::Url;
-use vigia_model::ecosystem::DEFAULT_OSV_ECOSYSTEMS;
+use vigia_model::Ecosystem;
 
 use crate::{Error, Result};
 
@@ -177,9 +177,9 @@ impl Selection {
 pub fn upstream_sources(sel: &Selection, current_year: i32) -> Vec<Source> {
     let mut out = Vec::new();
     let ecosystems: Vec<String> = if sel.ecosystems.is_empty() {
-        DEFAULT_OSV_ECOSYSTEMS
+        Ecosystem::DEFAULT_FEEDS
             .iter()
-            .map(|s| (*s).to_owned())
+            .map(|e| e.osv_name().to_owned())
             .collect()
     } else {
         sel.ecosystems.clone()

@@ -14,15 +14,10 @@ pub fn ecosystem_of(pkg: &InvPackage, os: Option<&OsInfo>) -> Result<String, Str
                 )),
             };
         }
-        "pypi" => "PyPI",
-        "npm" => "npm",
-        "cargo" => "crates.io",
-        "golang" => "Go",
-        "maven" => "Maven",
-        "gem" => "RubyGems",
-        "composer" => "Packagist",
-        "nuget" => "NuGet",
-        other => return Err(format!("Vigia has no advisories for {other} packages")),
+        other => match vigia_model::Ecosystem::of_package_type(other) {
+            Some(e) => e.osv_name(),
+            None => return Err(format!("Vigia has no advisories for {other} packages")),
+        },
     };
     Ok(eco.to_owned())
 }

@@ -10,6 +10,8 @@
 //! and epochs, rpmvercmp's `^`, apk's suffix table, Maven's ComparableVersion,
 //! npm's loose forms, NuGet's case-insensitive labels).
 
+use vigia_model::Ecosystem;
+
 pub mod apk;
 pub mod composer;
 pub mod dpkg;
@@ -53,19 +55,30 @@ impl Scheme {
     /// The scheme an OSV ecosystem uses (`Debian:12` → dpkg), if Vigia knows it.
     #[must_use]
     pub fn for_ecosystem(ecosystem: &str) -> Option<Self> {
-        let base = ecosystem.split_once(':').map_or(ecosystem, |(b, _)| b);
-        Some(match base {
-            "Debian" | "Ubuntu" => Self::Dpkg,
-            "Red Hat" | "SUSE" | "openSUSE" | "Rocky Linux" | "AlmaLinux" | "Mageia"
-            | "openEuler" => Self::Rpm,
-            "Alpine" | "Wolfi" | "Chainguard" => Self::Apk,
-            "PyPI" => Self::Pep440,
-            "npm" | "crates.io" => Self::Semver,
-            "Go" => Self::Go,
-            "Maven" => Self::Maven,
-            "RubyGems" => Self::RubyGems,
-            "NuGet" => Self::NuGet,
-            "Packagist" => Self::Composer,
+        Ecosystem::from_osv(ecosystem).and_then(Self::of)
+    }
+
+    /// The scheme of an ecosystem's versions (`None` where Vigia has none yet).
+    #[must_use]
+    pub fn of(ecosystem: Ecosystem) -> Option<Self> {
+        use Ecosystem as E;
+        Some(match ecosystem {
+            E::Debian | E::Ubuntu => Self::Dpkg,
+            E::RedHat
+            | E::Suse
+            | E::OpenSuse
+            | E::RockyLinux
+            | E::AlmaLinux
+            | E::Mageia
+            | E::OpenEuler => Self::Rpm,
+            E::Alpine | E::Wolfi | E::Chainguard => Self::Apk,
+            E::PyPI => Self::Pep440,
+            E::Npm | E::CratesIo => Self::Semver,
+            E::Go => Self::Go,
+            E::Maven => Self::Maven,
+            E::RubyGems => Self::RubyGems,
+            E::NuGet => Self::NuGet,
+            E::Packagist => Self::Composer,
             _ => return None,
         })
     }

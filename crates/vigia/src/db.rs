@@ -171,34 +171,24 @@ async fn show(cli: &Cli, args: &ShowArgs) -> Result<u8> {
     Ok(exit::OK)
 }
 
-/// The OSV spelling of an ecosystem a user typed (`pypi` → `PyPI`, `cargo` → `crates.io`).
+/// The OSV ecosystem a user typed (`pypi` → `PyPI`, `cargo` → `crates.io`,
+/// `debian:12` → `Debian:12`); a name Vigia does not know is kept as typed, and
+/// matching then reports it not covered.
 pub(crate) fn canonical_ecosystem(input: &str) -> String {
     let (base, release) = match input.split_once(':') {
         Some((b, r)) => (b, Some(r)),
         None => (input, None),
     };
-    let base = match base.to_ascii_lowercase().as_str() {
-        "debian" | "deb" => "Debian",
-        "ubuntu" => "Ubuntu",
-        "alpine" | "apk" => "Alpine",
-        "redhat" | "red hat" | "rhel" => "Red Hat",
-        "suse" => "SUSE",
-        "pypi" | "python" | "pip" => "PyPI",
-        "npm" | "node" => "npm",
-        "crates.io" | "cargo" | "rust" => "crates.io",
-        "go" | "golang" => "Go",
-        "maven" | "java" => "Maven",
-        "rubygems" | "gem" | "ruby" => "RubyGems",
-        "nuget" | ".net" | "dotnet" => "NuGet",
-        "packagist" | "composer" | "php" => "Packagist",
-        _ => base,
-    }
-    .to_owned();
+    let Some(eco) = vigia_model::Ecosystem::from_user(base) else {
+        return input.to_owned();
+    };
     match release {
         // Alpine releases are `v3.20` in OSV; users often write `3.20`.
-        Some(r) if base == "Alpine" && !r.starts_with('v') => format!("Alpine:v{r}"),
-        Some(r) => format!("{base}:{r}"),
-        None => base,
+        Some(r) if eco == vigia_model::Ecosystem::Alpine && !r.starts_with('v') => {
+            format!("Alpine:v{r}")
+        }
+        Some(r) => format!("{eco}:{r}"),
+        None => eco.osv_name().to_owned(),
     }
 }
 
