@@ -21,18 +21,10 @@ fn content_uuid(inv: &Inventory) -> String {
         h.update(p.purl.as_bytes());
         h.update(p.path.as_bytes());
     }
-    let mut b: [u8; 16] = h.finalize()[..16].try_into().expect("16 bytes");
-    b[6] = (b[6] & 0x0f) | 0x50;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let x = hex::encode(b);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &x[..8],
-        &x[8..12],
-        &x[12..16],
-        &x[16..20],
-        &x[20..]
-    )
+    let b: [u8; 16] = h.finalize()[..16].try_into().expect("16 bytes");
+    // RFC 4122 name-based layout (version 5 and variant bits), here over a
+    // SHA-256 of the content.
+    uuid::Builder::from_sha1_bytes(b).into_uuid().to_string()
 }
 
 fn properties(p: &Package) -> Vec<Value> {
