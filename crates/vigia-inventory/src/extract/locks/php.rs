@@ -1,0 +1,55 @@
+//! PHP: `composer.lock` and `vendor/composer/installed.json`.
+
+use serde_json::Value;
+
+use super::{file_name, pkg};
+use crate::extract::{Ctx, Extractor, Found, json_or_warn, purl};
+
+/// `composer.lock` and `vendor/composer/installed.json`.
+pub(crate) struct Composer;
+
+impl Extractor for Composer {
+    fn name(&self) -> &'static str {
+        "php/composer"
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn wants(&self, path: &str) -> bool {
+        file_name(path) == "composer.lock" || path.ends_with("/vendor/composer/installed.json")
+    }
+    fn is_lockfile(&self) -> bool {
+        true
+    }
+    fn extract(&self, path: &str, data: &[u8], _ctx: &Ctx<'_>) -> Found {
+        let mut found = Found::default();
+        let Some(doc) = json_or_warn::<Value>(path, data, &mut found) else {
+            return found;
+        };
+        let lists: Vec<&Value> = match &doc {
+            Value::Array(_) => vec![&doc],
+            _ => ["packages", "packages-dev"]
+                .iter()
+                .filter_map(|k| doc.get(*k))
+                .collect(),
+        };
+        for p in lists.into_iter().filter_map(Value::as_array).flatten() {
+            let (Some(name), Some(version)) = (
+                p.get("name").and_then(Value::as_str),
+                p.get("version").and_then(Value::as_str),
+            ) else {
+                continue;
+            };
+            let (ns, base) = name.split_once('/').unwrap_or(("", name));
+            found.packages.push(pkg(
+                "composer",
+                name,
+                version,
+                purl("composer", Some(ns), base, version, &[]),
+                path,
+                self.name(),
+            ));
+        }
+        found
+    }
+}

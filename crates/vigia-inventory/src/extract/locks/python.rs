@@ -1,0 +1,195 @@
+//! Python: `requirements*.txt` pins, `poetry.lock` and `uv.lock`, `Pipfile.lock`.
+
+use serde_json::Value;
+
+use super::{file_name, pkg};
+use crate::Package;
+use crate::extract::{Ctx, Extractor, Found, json_or_warn, purl, toml_or_warn};
+
+fn pypi(name: &str, version: &str, path: &str, by: &str) -> Package {
+    pkg(
+        "pypi",
+        name,
+        version,
+        purl(
+            "pypi",
+            None,
+            &vigia_model::normalize_name("PyPI", name),
+            version,
+            &[],
+        ),
+        path,
+        by,
+    )
+}
+
+/// Whether a file name ends with `.txt` in any case.
+fn is_txt(name: &str) -> bool {
+    std::path::Path::new(name)
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("txt"))
+}
+
+/// `requirements.txt`, `requirements-dev.txt`, `requirements/prod.txt`: exact pins only.
+pub(crate) struct Requirements;
+
+impl Extractor for Requirements {
+    fn name(&self) -> &'static str {
+        "python/requirements"
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn wants(&self, path: &str) -> bool {
+        let f = file_name(path);
+        (f.starts_with("requirements") || path.contains("/requirements/")) && is_txt(f)
+    }
+    fn is_lockfile(&self) -> bool {
+        true
+    }
+    fn extract(&self, path: &str, data: &[u8], _ctx: &Ctx<'_>) -> Found {
+        let mut found = Found::default();
+        for line in String::from_utf8_lossy(data).lines() {
+            let line = line.split(" #").next().unwrap_or_default().trim();
+            let line = line.trim_end_matches('\\').trim();
+            if line.is_empty() || line.starts_with('#') || line.starts_with('-') {
+                continue;
+            }
+            let spec = line.split(';').next().unwrap_or_default().trim();
+            let Some((name, version)) = spec.split_once("===").or_else(|| spec.split_once("=="))
+            else {
+                continue;
+            };
+            let name = name.split('[').next().unwrap_or_default().trim();
+            let version = version.split([',', ' ']).next().unwrap_or_default().trim();
+            if name.is_empty() || version.is_empty() || version.contains('*') {
+                continue;
+            }
+            found.packages.push(pypi(name, version, path, self.name()));
+        }
+        found
+    }
+}
+
+/// `poetry.lock` and `uv.lock`: `[[package]]` tables with name and version.
+pub(crate) struct PythonTomlLock;
+
+impl Extractor for PythonTomlLock {
+    fn name(&self) -> &'static str {
+        "python/toml-lock"
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn wants(&self, path: &str) -> bool {
+        matches!(file_name(path), "poetry.lock" | "uv.lock")
+    }
+    fn is_lockfile(&self) -> bool {
+        true
+    }
+    fn extract(&self, path: &str, data: &[u8], _ctx: &Ctx<'_>) -> Found {
+        let mut found = Found::default();
+        let Some(doc) = toml_or_warn::<toml::Table>(path, data, &mut found) else {
+            return found;
+        };
+        for p in doc
+            .get("package")
+            .and_then(|p| p.as_array())
+            .into_iter()
+            .flatten()
+        {
+            let (Some(name), Some(version)) = (
+                p.get("name").and_then(|v| v.as_str()),
+                p.get("version").and_then(|v| v.as_str()),
+            ) else {
+                continue;
+            };
+            // uv marks the project itself (and workspace members) as editable or virtual.
+            let source = p.get("source").and_then(|s| s.as_table());
+            if source.is_some_and(|s| s.contains_key("editable") || s.contains_key("virtual")) {
+                continue;
+            }
+            found.packages.push(pypi(name, version, path, self.name()));
+        }
+        found
+    }
+}
+
+/// `Pipfile.lock`: `default` and `develop` sections, versions as `==x`.
+pub(crate) struct PipfileLock;
+
+impl Extractor for PipfileLock {
+    fn name(&self) -> &'static str {
+        "python/pipfile-lock"
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn wants(&self, path: &str) -> bool {
+        file_name(path) == "Pipfile.lock"
+    }
+    fn is_lockfile(&self) -> bool {
+        true
+    }
+    fn extract(&self, path: &str, data: &[u8], _ctx: &Ctx<'_>) -> Found {
+        let mut found = Found::default();
+        let Some(doc) = json_or_warn::<Value>(path, data, &mut found) else {
+            return found;
+        };
+        for section in ["default", "develop"] {
+            for (name, entry) in doc
+                .get(section)
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(v) = entry
+                    .get("version")
+                    .and_then(Value::as_str)
+                    .and_then(|v| v.strip_prefix("=="))
+                {
+                    found.packages.push(pypi(name, v, path, self.name()));
+                }
+            }
+        }
+        found
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::extract::locks::tests::{pairs, run};
+
+    #[test]
+    fn requirements_keep_exact_pins_only() {
+        let got = run(
+            &Requirements,
+            "/app/requirements.txt",
+            "# deps\nFlask==2.0.1\nrequests[socks]==2.25.1 ; python_version > '3'\nurllib3>=1.26\n-r other.txt\nidna===2.10 \\\n    --hash=sha256:abc\n",
+        );
+        assert_eq!(
+            got,
+            pairs(&[("Flask", "2.0.1"), ("requests", "2.25.1"), ("idna", "2.10")])
+        );
+    }
+
+    #[test]
+    fn poetry_uv_and_pipfile() {
+        let poetry = "[[package]]\nname = \"jinja2\"\nversion = \"2.11.2\"\n\n[[package]]\nname = \"markupsafe\"\nversion = \"2.0.1\"\n";
+        assert_eq!(
+            run(&PythonTomlLock, "/p/poetry.lock", poetry),
+            pairs(&[("jinja2", "2.11.2"), ("markupsafe", "2.0.1")])
+        );
+        let uv = "version = 1\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\nsource = { editable = \".\" }\n[[package]]\nname = \"click\"\nversion = \"8.0.1\"\nsource = { registry = \"https://pypi.org/simple\" }\n";
+        assert_eq!(
+            run(&PythonTomlLock, "/p/uv.lock", uv),
+            pairs(&[("click", "8.0.1")])
+        );
+        let pipfile = r#"{"default": {"pyyaml": {"version": "==5.3.1"}}, "develop": {"pytest": {"version": "==7.0.0"}, "local": {"path": "."}}}"#;
+        assert_eq!(
+            run(&PipfileLock, "/p/Pipfile.lock", pipfile),
+            pairs(&[("pyyaml", "5.3.1"), ("pytest", "7.0.0")])
+        );
+    }
+}
