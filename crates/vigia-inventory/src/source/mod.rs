@@ -1,0 +1,193 @@
+//! Reading resources: OCI image layouts, `docker save` archives, root
+//! filesystem folders and tarballs, function zips and folders.
+//!
+//! Everything is streamed once. A layer is read as a tar stream (gzip, zstd or
+//! plain, by magic bytes) while its blob digest is computed; only the files an
+//! extractor wants are kept. Layers are independent, so they are read on both
+//! cores and merged in order afterwards.
+
+mod folder;
+mod layer;
+mod oci;
+mod tarball;
+mod zip;
+
+use std::io::Read;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use self::folder::walk_dir;
+use self::oci::oci_layout;
+use self::tarball::tarball;
+use self::zip::zip_tree;
+use crate::fsview::{FsView, LayerFiles};
+use crate::{Error, Limits, Result, invalid};
+
+/// How to read a target.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// `os/arch[/variant]` to pick from a multi-platform image (default: the host's).
+    pub platform: Option<String>,
+    /// Limits against hostile input.
+    pub limits: Limits,
+    /// Where to cache what extractors want from each image layer.
+    pub cache: Option<crate::cache::LayerCache>,
+    /// Receives every regular file as it streams by (secret scanning). Layer
+    /// caching is off for a source with a visitor: every layer must be read.
+    pub visitor: Option<VisitorHandle>,
+}
+
+/// Receives the files of a resource as they stream by, layer by layer, without
+/// any of them being extracted or kept: what the secret scanner reads through.
+/// Layers are read on several threads at once, so calls come concurrently.
+pub trait Visitor: Send + Sync {
+    /// Whether to read this file's content (`size` as its header or entry says).
+    fn wants(&self, path: &str, size: u64) -> bool;
+    /// One file's content. `layer` names the layer (a diff_id, or the layer's
+    /// path inside a `docker save` archive until [`Visitor::layer`] maps it);
+    /// `None` outside images. Reading errors are the visitor's to report.
+    fn file(&self, layer: Option<&str>, path: &str, data: &mut dyn Read);
+    /// A regular file or symlink a layer holds (whether read or not), so that
+    /// the visitor can tell which files later layers overwrite.
+    fn seen(&self, _layer: Option<&str>, _path: &str) {}
+    /// A whiteout: `path` is deleted from lower layers.
+    fn whiteout(&self, _layer: Option<&str>, _path: &str) {}
+    /// An opaque directory: lower layers' content under `dir` is hidden.
+    fn opaque(&self, _layer: Option<&str>, _dir: &str) {}
+    /// The image's layer order: the layer the other calls named `label` is the
+    /// `index`th from the bottom and has this diff_id.
+    fn layer(&self, _index: usize, _label: &str, _diff_id: &str) {}
+}
+
+/// A shared [`Visitor`] in [`Options`].
+#[derive(Clone)]
+pub struct VisitorHandle(pub std::sync::Arc<dyn Visitor>);
+
+impl std::fmt::Debug for VisitorHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("VisitorHandle")
+    }
+}
+
+/// What an image is.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct ImageInfo {
+    /// The manifest digest, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manifest_digest: Option<String>,
+    /// The config digest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config_digest: Option<String>,
+    /// Repository tags or reference names.
+    pub tags: Vec<String>,
+    /// `os/architecture`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    /// Layers, bottom first.
+    pub layers: Vec<LayerInfo>,
+}
+
+/// One layer.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct LayerInfo {
+    /// The diff_id (digest of the uncompressed tar).
+    pub diff_id: String,
+    /// The blob digest, for OCI layouts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+}
+
+fn io_err(path: &str) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// Which files to keep.
+pub type Want = dyn Fn(&str) -> bool + Sync;
+
+/// The largest executable looked into for embedded build info.
+const MAX_BINARY_BYTES: u64 = 512 << 20;
+
+/// Whether an executable at `path` should be read to look for build info.
+fn sniffs(path: &str, size: u64, mode: u32, want: &Want) -> bool {
+    mode & 0o111 != 0
+        && (1024..=MAX_BINARY_BYTES).contains(&size)
+        && (want(&format!("{path}{}", crate::extract::gobinary::SUFFIX))
+            || want(&format!("{path}{}", crate::extract::auditable::SUFFIX)))
+}
+
+/// Keeps only the build-info payload of a binary, under its synthetic path.
+fn keep_build_info(path: &str, data: &[u8], files: &mut Vec<(String, Vec<u8>)>) {
+    if let Some(payload) = crate::extract::gobinary::sniff(data) {
+        files.push((
+            format!("{path}{}", crate::extract::gobinary::SUFFIX),
+            payload,
+        ));
+    } else if let Some(payload) = crate::extract::auditable::sniff(data) {
+        files.push((
+            format!("{path}{}", crate::extract::auditable::SUFFIX),
+            payload,
+        ));
+    }
+}
+
+/// Opens a target and reads the files extractors want (through the layer cache, if any).
+pub fn open(target: &Path, opts: &Options) -> Result<(&'static str, FsView, Option<ImageInfo>)> {
+    open_impl(target, opts, &crate::extract::wants, opts.cache.as_ref())
+}
+
+/// Opens a target and keeps the files `want` selects (absolute paths inside it).
+pub fn open_with(
+    target: &Path,
+    opts: &Options,
+    want: &Want,
+) -> Result<(&'static str, FsView, Option<ImageInfo>)> {
+    open_impl(target, opts, want, None)
+}
+
+fn open_impl(
+    target: &Path,
+    opts: &Options,
+    want: &Want,
+    cache: Option<&crate::cache::LayerCache>,
+) -> Result<(&'static str, FsView, Option<ImageInfo>)> {
+    let name = target.display().to_string();
+    let meta = fs_err::metadata(target).map_err(io_err(&name))?;
+    if meta.is_dir() {
+        if target.join("oci-layout").is_file() && target.join("index.json").is_file() {
+            let (view, info) = oci_layout(target, opts, want, cache)?;
+            return Ok(("image", view, Some(info)));
+        }
+        let mut view = FsView::default();
+        let mut layer = LayerFiles::default();
+        walk_dir(target, target, opts, want, &mut layer, 0)?;
+        view.apply(layer);
+        let kind = if target.join("etc").is_dir()
+            && (target.join("var/lib/dpkg").is_dir()
+                || target.join("lib/apk/db").is_dir()
+                || target.join("var/lib/rpm").is_dir()
+                || target.join("usr/lib/os-release").exists())
+        {
+            "rootfs"
+        } else {
+            "directory"
+        };
+        return Ok((kind, view, None));
+    }
+    let mut head = [0u8; 4];
+    {
+        let mut f = fs_err::File::open(target).map_err(io_err(&name))?;
+        let n = f.read(&mut head).map_err(io_err(&name))?;
+        if n < 4 {
+            return Err(invalid(&name, "too short to be an image, archive or zip"));
+        }
+    }
+    if head == *b"PK\x03\x04" || head == *b"PK\x05\x06" {
+        let view = zip_tree(target, opts, want)?;
+        return Ok(("function", view, None));
+    }
+    tarball(target, opts, want)
+}

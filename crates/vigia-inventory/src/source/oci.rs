@@ -1,0 +1,202 @@
+//! OCI image layouts: the index (nested indexes and platform choice), the
+//! manifest, the image config and the descriptor types they share.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use super::layer::{merge_layers, read_blob_layer};
+use super::{ImageInfo, LayerInfo, Options, Want};
+use crate::fsview::{FsView, LayerFiles};
+use crate::{Error, Result, invalid};
+
+fn host_platform() -> String {
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        other => other,
+    };
+    format!("linux/{arch}")
+}
+
+#[derive(Deserialize)]
+struct Descriptor {
+    #[serde(rename = "mediaType", default)]
+    media_type: String,
+    digest: String,
+    #[serde(default)]
+    platform: Option<Platform>,
+    #[serde(default)]
+    annotations: HashMap<String, String>,
+}
+
+#[derive(Deserialize)]
+struct Platform {
+    os: String,
+    architecture: String,
+    #[serde(default)]
+    variant: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Index {
+    manifests: Vec<Descriptor>,
+}
+
+#[derive(Deserialize)]
+struct Manifest {
+    config: Descriptor,
+    layers: Vec<Descriptor>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct Config {
+    #[serde(default)]
+    pub(super) os: String,
+    #[serde(default)]
+    pub(super) architecture: String,
+    pub(super) rootfs: RootFs,
+}
+
+#[derive(Deserialize)]
+pub(super) struct RootFs {
+    pub(super) diff_ids: Vec<String>,
+}
+
+fn blob_path(root: &Path, digest: &str) -> Result<std::path::PathBuf> {
+    let (algo, hex) = digest
+        .split_once(':')
+        .ok_or_else(|| invalid(digest, "not a digest"))?;
+    if !hex.bytes().all(|b| b.is_ascii_hexdigit()) || algo.contains(['/', '.']) {
+        return Err(invalid(digest, "not a digest"));
+    }
+    Ok(root.join("blobs").join(algo).join(hex))
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path, limit: u64) -> Result<T> {
+    let name = path.display().to_string();
+    let f = fs_err::File::open(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => invalid(&name, "missing"),
+        _ => Error::Io {
+            path: name.clone(),
+            source: e,
+        },
+    })?;
+    serde_json::from_reader(f.take(limit)).map_err(|e| invalid(&name, format!("invalid JSON: {e}")))
+}
+
+fn platform_matches(p: &Platform, want: &str) -> bool {
+    let mut parts = want.split('/');
+    let (os, arch, variant) = (parts.next(), parts.next(), parts.next());
+    Some(p.os.as_str()) == os
+        && Some(p.architecture.as_str()) == arch
+        && (variant.is_none() || p.variant.as_deref() == variant)
+}
+
+pub(super) fn oci_layout(
+    root: &Path,
+    opts: &Options,
+    want: &Want,
+    cache: Option<&crate::cache::LayerCache>,
+) -> Result<(FsView, ImageInfo)> {
+    let mut index: Index = read_json(&root.join("index.json"), 16 << 20)?;
+    let platform = opts.platform.clone().unwrap_or_else(host_platform);
+    let mut tags = Vec::new();
+    // Follow nested indexes (manifest lists) down to one image manifest.
+    let manifest_desc = loop {
+        let pick = if index.manifests.len() == 1 {
+            0
+        } else {
+            index
+                .manifests
+                .iter()
+                .position(|d| {
+                    d.platform
+                        .as_ref()
+                        .is_some_and(|p| platform_matches(p, &platform))
+                })
+                .ok_or_else(|| {
+                    invalid(
+                        root.display().to_string(),
+                        format!("no image for platform {platform} (use --platform)"),
+                    )
+                })?
+        };
+        let d = index.manifests.swap_remove(pick);
+        if let Some(r) = d.annotations.get("org.opencontainers.image.ref.name") {
+            tags.push(r.clone());
+        }
+        if d.media_type.contains("index") || d.media_type.contains("manifest.list") {
+            index = read_json(&blob_path(root, &d.digest)?, 16 << 20)?;
+            continue;
+        }
+        break d;
+    };
+    let manifest: Manifest = read_json(&blob_path(root, &manifest_desc.digest)?, 16 << 20)?;
+    let config: Config = read_json(&blob_path(root, &manifest.config.digest)?, 64 << 20)?;
+    if config.rootfs.diff_ids.len() != manifest.layers.len() {
+        return Err(invalid(
+            root.display().to_string(),
+            "the manifest and the config disagree on the number of layers",
+        ));
+    }
+    let limits = opts.limits;
+    let visitor = opts.visitor.as_ref().map(|v| v.0.as_ref());
+    let cache = if visitor.is_some() { None } else { cache };
+    let mut jobs: Vec<Box<dyn FnOnce() -> Result<LayerFiles> + Send + '_>> = Vec::new();
+    let mut layers = Vec::new();
+    for (i, (desc, diff_id)) in manifest
+        .layers
+        .iter()
+        .zip(&config.rootfs.diff_ids)
+        .enumerate()
+    {
+        if let Some(v) = visitor {
+            v.layer(i, diff_id, diff_id);
+        }
+        let path = blob_path(root, &desc.digest)?;
+        let digest = desc.digest.clone();
+        let diff = diff_id.clone();
+        layers.push(LayerInfo {
+            diff_id: diff_id.clone(),
+            digest: Some(desc.digest.clone()),
+        });
+        jobs.push(Box::new(move || {
+            let Some(cache) = cache else {
+                return read_blob_layer(&path, Some(&digest), Some(diff), &limits, want, visitor);
+            };
+            let keys = crate::extract::cache_keys();
+            let versions: Vec<(&str, u32)> = keys.iter().map(|(n, v, _)| (*n, *v)).collect();
+            if let Some(hit) = cache.load(&diff, &versions) {
+                tracing::debug!(layer = %diff, "layer cache hit");
+                return Ok(hit);
+            }
+            let layer = read_blob_layer(
+                &path,
+                Some(&digest),
+                Some(diff.clone()),
+                &limits,
+                want,
+                None,
+            )?;
+            if layer.warnings.is_empty() {
+                let entries: Vec<crate::cache::Key<'_>> =
+                    keys.iter().map(|(n, v, w)| (*n, *v, w.as_ref())).collect();
+                cache.store(&diff, &layer, &entries);
+            }
+            Ok(layer)
+        }));
+    }
+    let view = merge_layers(jobs)?;
+    let info = ImageInfo {
+        manifest_digest: Some(manifest_desc.digest),
+        config_digest: Some(manifest.config.digest),
+        tags,
+        platform: Some(format!("{}/{}", config.os, config.architecture)),
+        layers,
+    };
+    Ok((view, info))
+}

@@ -1,0 +1,242 @@
+//! Tarballs, read in one pass: `docker save` archives (classic or OCI-style)
+//! and root filesystem tarballs.
+
+use std::collections::HashMap;
+use std::io::{BufReader, Read};
+use std::path::Path;
+
+use serde::Deserialize;
+
+use super::layer::{decompress, read_layer};
+use super::oci::Config;
+use super::{ImageInfo, LayerInfo, Options, Want, io_err, keep_build_info, sniffs};
+use crate::fsview::{FsView, LayerFiles, normalize};
+use crate::{Result, Warning, invalid};
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct DockerManifest {
+    config: String,
+    #[serde(default)]
+    repo_tags: Option<Vec<String>>,
+    layers: Vec<String>,
+}
+
+/// A tarball: a `docker save` archive (classic or OCI-style) or a root filesystem.
+/// One pass: nested layer tars are read as they stream by, and the top-level
+/// files a root filesystem would hold are kept too; `manifest.json` decides at the
+/// end which reading applies.
+// Layer entries of `docker save` archives are named `<hex>/layer.tar` or
+// `<hex>.tar` in lowercase by every tool that writes them.
+#[allow(clippy::case_sensitive_file_extension_comparisons)]
+pub(super) fn tarball(
+    target: &Path,
+    opts: &Options,
+    want: &Want,
+) -> Result<(&'static str, FsView, Option<ImageInfo>)> {
+    let name = target.display().to_string();
+    let file = fs_err::File::open(target).map_err(io_err(&name))?;
+    let stream = decompress(
+        BufReader::with_capacity(1 << 16, file),
+        opts.limits.max_inflated_bytes,
+    )
+    .map_err(io_err(&name))?;
+    let mut archive = tar::Archive::new(stream);
+    let mut rootfs = LayerFiles::default();
+    let mut layers: HashMap<String, LayerFiles> = HashMap::new();
+    let mut small_json: HashMap<String, Vec<u8>> = HashMap::new();
+    let mut hardlinks = Vec::new();
+    let entries = archive
+        .entries()
+        .map_err(|e| invalid(&name, format!("not a tar archive: {e}")))?;
+    for entry in entries {
+        let mut entry =
+            entry.map_err(|e| invalid(&name, format!("truncated or corrupt archive: {e}")))?;
+        let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let Some(path) = normalize(&raw) else {
+            rootfs.warnings.push(Warning {
+                path: format!("{name}:{raw}"),
+                line: None,
+                message: "path escapes the root (path traversal); skipped".into(),
+            });
+            continue;
+        };
+        let kind = entry.header().entry_type();
+        if kind.is_symlink() {
+            if let Some(t) = entry
+                .link_name_bytes()
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+            {
+                rootfs.symlinks.push((path, t));
+            }
+            continue;
+        }
+        if kind.is_hard_link() {
+            if want(&path)
+                && let Some(t) = entry
+                    .link_name_bytes()
+                    .and_then(|b| normalize(&String::from_utf8_lossy(&b)))
+            {
+                hardlinks.push((path, t));
+            }
+            continue;
+        }
+        if !kind.is_file() {
+            continue;
+        }
+        let size = entry.header().size().unwrap_or(0);
+        let top_level = path.matches('/').count() == 1;
+        let is_layer_name = path.ends_with(".tar")
+            || path.ends_with("/layer.tar")
+            || path.starts_with("/blobs/sha256/");
+        if (top_level && path.ends_with(".json"))
+            || (path.starts_with("/blobs/sha256/") && size < 1 << 20)
+        {
+            // manifest.json, index.json, configs, OCI manifests: small JSON documents.
+            let mut data = Vec::new();
+            (&mut entry)
+                .take(64 << 20)
+                .read_to_end(&mut data)
+                .map_err(|e| invalid(&name, format!("truncated archive at {path}: {e}")))?;
+            if data.first() == Some(&b'{') || data.first() == Some(&b'[') {
+                small_json.insert(path, data);
+                continue;
+            }
+            if want(&path) && size <= opts.limits.max_file_bytes {
+                rootfs.files.push((path, data));
+            }
+            continue;
+        }
+        if is_layer_name {
+            let inner = decompress(BufReader::new(&mut entry), opts.limits.max_inflated_bytes)
+                .map_err(io_err(&format!("{name}:{path}")))?;
+            let visitor = opts.visitor.as_ref().map(|v| v.0.as_ref());
+            match read_layer(
+                inner,
+                &format!("{name}:{path}"),
+                Some(path.clone()),
+                &opts.limits,
+                want,
+                visitor,
+            ) {
+                Ok(l) => {
+                    layers.insert(path, l);
+                }
+                Err(e) if path.starts_with("/blobs/") => rootfs.warnings.push(Warning {
+                    path: path.clone(),
+                    line: None,
+                    message: e.to_string(),
+                }),
+                Err(e) => return Err(e),
+            }
+            continue;
+        }
+        if let Some(v) = &opts.visitor {
+            v.0.seen(None, &path);
+            if !want(&path) && v.0.wants(&path, size) {
+                v.0.file(None, &path, &mut entry);
+                continue;
+            }
+        }
+        if want(&path) {
+            if size > opts.limits.max_file_bytes {
+                rootfs.warnings.push(Warning {
+                    path,
+                    line: None,
+                    message: "over the file size limit; skipped".into(),
+                });
+                continue;
+            }
+            let mut data = Vec::new();
+            entry
+                .read_to_end(&mut data)
+                .map_err(|e| invalid(&name, format!("truncated archive at {path}: {e}")))?;
+            if let Some(v) = &opts.visitor
+                && v.0.wants(&path, size)
+            {
+                v.0.file(None, &path, &mut data.as_slice());
+            }
+            rootfs.files.push((path, data));
+        } else if sniffs(&path, size, entry.header().mode().unwrap_or(0), want) {
+            let mut data = Vec::new();
+            entry
+                .read_to_end(&mut data)
+                .map_err(|e| invalid(&name, format!("truncated archive at {path}: {e}")))?;
+            keep_build_info(&path, &data, &mut rootfs.files);
+        }
+    }
+    for (path, target) in hardlinks {
+        if let Some(data) = rootfs
+            .files
+            .iter()
+            .find(|(p, _)| *p == target)
+            .map(|(_, d)| d.clone())
+        {
+            rootfs.files.push((path, data));
+        }
+    }
+    if let Some(m) = small_json.get("/manifest.json") {
+        let manifests: Vec<DockerManifest> = serde_json::from_slice(m)
+            .map_err(|e| invalid(format!("{name}:manifest.json"), e.to_string()))?;
+        let m = manifests
+            .into_iter()
+            .next()
+            .ok_or_else(|| invalid(format!("{name}:manifest.json"), "lists no image"))?;
+        let config_path = normalize(&m.config).unwrap_or_default();
+        let config: Config = small_json
+            .get(&config_path)
+            .ok_or_else(|| invalid(&name, format!("the image config {} is missing", m.config)))
+            .and_then(|c| {
+                serde_json::from_slice(c)
+                    .map_err(|e| invalid(format!("{name}:{}", m.config), e.to_string()))
+            })?;
+        if config.rootfs.diff_ids.len() != m.layers.len() {
+            return Err(invalid(
+                &name,
+                "manifest.json and the image config disagree on the number of layers",
+            ));
+        }
+        let mut view = FsView::default();
+        let mut info_layers = Vec::new();
+        for (lp, diff_id) in m.layers.iter().zip(&config.rootfs.diff_ids) {
+            let key = normalize(lp).unwrap_or_default();
+            let mut l = layers.remove(&key).ok_or_else(|| {
+                invalid(
+                    &name,
+                    format!("manifest.json names layer {lp}, which the archive does not hold"),
+                )
+            })?;
+            l.layer = Some(diff_id.clone());
+            if let Some(v) = &opts.visitor {
+                v.0.layer(info_layers.len(), &key, diff_id);
+            }
+            view.apply(l);
+            info_layers.push(LayerInfo {
+                diff_id: diff_id.clone(),
+                digest: None,
+            });
+        }
+        let config_digest = config_path
+            .strip_prefix("/blobs/sha256/")
+            .map(|h| format!("sha256:{h}"))
+            .or_else(|| {
+                config_path
+                    .strip_prefix('/')
+                    .and_then(|f| f.strip_suffix(".json"))
+                    .filter(|h| h.len() == 64)
+                    .map(|h| format!("sha256:{h}"))
+            });
+        let info = ImageInfo {
+            manifest_digest: None,
+            config_digest,
+            tags: m.repo_tags.unwrap_or_default(),
+            platform: Some(format!("{}/{}", config.os, config.architecture)),
+            layers: info_layers,
+        };
+        view.warnings.extend(rootfs.warnings);
+        return Ok(("image", view, Some(info)));
+    }
+    let mut view = FsView::default();
+    view.apply(rootfs);
+    Ok(("rootfs", view, None))
+}
