@@ -1,0 +1,81 @@
+//! One CSV row per finding.
+
+use vigia_scan::{FindingStatus, Report};
+
+use super::{epss, fixed, installed, kev, package_names, paths};
+
+/// One CSV row per finding.
+pub fn csv(report: &Report) -> Result<String, csv::Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "severity",
+        "id",
+        "type",
+        "packages",
+        "installed",
+        "fixed",
+        "fix_status",
+        "paths",
+        "layers",
+        "score",
+        "cvss_vector",
+        "source",
+        "epss",
+        "kev",
+        "status",
+        "suppressed_by",
+        "title",
+        "finding_arn",
+    ])?;
+    for f in &report.findings {
+        let d = f.package_vulnerability_details.as_ref();
+        let mut layers: Vec<&str> = d
+            .map(|d| {
+                d.vulnerable_packages
+                    .iter()
+                    .filter_map(|p| p.source_layer_hash.as_deref())
+                    .collect()
+            })
+            .unwrap_or_default();
+        layers.dedup();
+        w.write_record([
+            f.severity.as_str(),
+            f.rule_id(),
+            match f.kind {
+                vigia_scan::FindingType::PackageVulnerability => "PACKAGE_VULNERABILITY",
+                vigia_scan::FindingType::CodeVulnerability => "CODE_VULNERABILITY",
+                vigia_scan::FindingType::NetworkReachability => "NETWORK_REACHABILITY",
+            },
+            &package_names(f),
+            &installed(f),
+            &fixed(f),
+            f.vigia.fix_status.as_deref().unwrap_or_default(),
+            &paths(f),
+            &layers.join(" "),
+            &f.inspector_score
+                .map(|s| format!("{s:.1}"))
+                .unwrap_or_default(),
+            f.inspector_score_details
+                .as_ref()
+                .map(|s| s.adjusted_cvss.scoring_vector.as_str())
+                .unwrap_or_default(),
+            d.map(|d| d.source.as_str()).unwrap_or_default(),
+            &epss(f),
+            if kev(f).is_empty() { "no" } else { "yes" },
+            match f.status {
+                FindingStatus::Active => "ACTIVE",
+                FindingStatus::Suppressed => "SUPPRESSED",
+                FindingStatus::Closed => "CLOSED",
+            },
+            f.vigia
+                .suppression
+                .as_ref()
+                .map(|s| s.by.as_str())
+                .unwrap_or_default(),
+            &f.title,
+            &f.finding_arn,
+        ])?;
+    }
+    let bytes = w.into_inner().map_err(csv::IntoInnerError::into_error)?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}

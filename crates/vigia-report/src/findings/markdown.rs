@@ -1,0 +1,96 @@
+//! The CI summary in Markdown.
+
+use vigia_scan::{Finding, FindingStatus, Report};
+
+use super::{counts_line, epss, fixed, installed, kev, package_names};
+
+fn md_escape(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+/// A CI summary in Markdown (GitHub step summaries, merge request notes).
+#[must_use]
+pub fn markdown(report: &Report) -> String {
+    const MAX_ROWS: usize = 200;
+    let scan = &report.scan;
+    let mut out = format!("## Vigia scan: `{}`\n\n", md_escape(&scan.target));
+    out.push_str(&format!("**{}**\n\n", counts_line(report)));
+    if let Some(os) = &scan.os {
+        out.push_str(&format!(
+            "OS: {} · ",
+            md_escape(os.pretty_name.as_deref().unwrap_or(&os.id))
+        ));
+    }
+    out.push_str(&format!(
+        "{} packages · database updated {}{}\n\n",
+        scan.summary.packages,
+        scan.database.updated_at.as_deref().unwrap_or("never"),
+        if scan.database.stale {
+            " (**stale**)"
+        } else {
+            ""
+        }
+    ));
+    let not_covered: Vec<_> = scan.coverage.iter().filter(|c| !c.covered).collect();
+    if !not_covered.is_empty() {
+        out.push_str(
+            "> [!WARNING]\n> Not covered (vulnerabilities of these packages are not reported):\n",
+        );
+        for c in not_covered {
+            out.push_str(&format!(
+                "> - {} {} packages: {}\n",
+                c.packages,
+                c.package_type,
+                md_escape(c.reason.as_deref().unwrap_or(""))
+            ));
+        }
+        out.push('\n');
+    }
+    let active: Vec<&Finding> = report
+        .findings
+        .iter()
+        .filter(|f| f.status != FindingStatus::Suppressed)
+        .collect();
+    if !active.is_empty() {
+        out.push_str("| Severity | Vulnerability | Package | Installed | Fixed | KEV | EPSS |\n|---|---|---|---|---|---|---|\n");
+        for f in active.iter().take(MAX_ROWS) {
+            let url = f
+                .remediation
+                .recommendation
+                .url
+                .as_deref()
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "| {} | [{}]({url}) | {} | {} | {} | {} | {} |\n",
+                f.severity.title(),
+                md_escape(f.rule_id()),
+                md_escape(&package_names(f)),
+                md_escape(&installed(f)),
+                md_escape(&fixed(f)),
+                kev(f),
+                epss(f)
+            ));
+        }
+        if active.len() > MAX_ROWS {
+            out.push_str(&format!(
+                "\n…and {} more (use `--format json` for all).\n",
+                active.len() - MAX_ROWS
+            ));
+        }
+        out.push('\n');
+    }
+    if !scan.fix_plan.is_empty() {
+        out.push_str("### Fix plan\n\n");
+        for s in scan.fix_plan.iter().take(20) {
+            out.push_str(&format!("1. {}\n", md_escape(&s.sentence())));
+        }
+        out.push('\n');
+    }
+    if scan.summary.suppressed > 0 {
+        out.push_str(&format!(
+            "{} findings suppressed by `.vigiaignore` or VEX.\n",
+            scan.summary.suppressed
+        ));
+    }
+    out
+}
