@@ -546,3 +546,77 @@ fn rust_binaries_built_with_cargo_auditable() {
         .collect();
     assert_eq!(got, [("smallvec", "1.6.0", "/usr/local/bin/app")]);
 }
+
+/// Writes a plain tar of `(path, bytes)` regular files.
+fn write_tar(path: &Path, files: &[(&str, &[u8])]) {
+    let mut b = tar::Builder::new(fs_err::File::create(path).unwrap());
+    for (name, data) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_entry_type(tar::EntryType::Regular);
+        h.set_cksum();
+        b.append_data(&mut h, name, *data).unwrap();
+    }
+    b.finish().unwrap();
+}
+
+/// A root filesystem tarball may hold `.tar` files of its own (backups,
+/// caches) and JSON documents at its root: the first are files, not image
+/// layers (a corrupt one must not fail the host), the second are read like any
+/// other file.
+#[test]
+fn rootfs_tarballs_keep_their_own_tars_and_top_level_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let tarball = dir.path().join("host.tar");
+    let lock = br#"{"name":"root-app","lockfileVersion":3,"packages":{"":{"name":"root-app"},"node_modules/left-pad":{"version":"1.3.0"}}}"#;
+    write_tar(
+        &tarball,
+        &[
+            ("etc/os-release", b"ID=debian\nVERSION_ID=\"12\"\n"),
+            (
+                "var/lib/dpkg/status",
+                b"Package: zlib1g\nStatus: install ok installed\nVersion: 1:1.2.13.dfsg-1\nArchitecture: amd64\n\n",
+            ),
+            ("var/backups/old.tar", b"this is not a tar archive at all"),
+            ("srv/layer.tar", b"nor is this"),
+            ("package-lock.json", lock),
+        ],
+    );
+    let inv = inventory(&tarball, &Options::default()).expect("a host with stray .tar files reads");
+    assert_eq!(inv.kind, "rootfs");
+    let names: Vec<(&str, &str)> = inv
+        .packages
+        .iter()
+        .map(|p| (p.name.as_str(), p.version.as_str()))
+        .collect();
+    assert!(names.contains(&("zlib1g", "1:1.2.13.dfsg-1")), "{names:?}");
+    assert!(names.contains(&("left-pad", "1.3.0")), "{names:?}");
+}
+
+/// In a `docker save` archive, a layer that manifest.json names and that cannot
+/// be read fails the image, naming the layer.
+#[test]
+fn an_unreadable_docker_layer_fails_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("image.tar");
+    let diff = format!("sha256:{}", "0".repeat(64));
+    let config = format!(
+        r#"{{"os":"linux","architecture":"amd64","rootfs":{{"type":"layers","diff_ids":["{diff}"]}}}}"#
+    );
+    write_tar(
+        &archive,
+        &[
+            (
+                "manifest.json",
+                br#"[{"Config":"config.json","RepoTags":["t:1"],"Layers":["abc/layer.tar"]}]"#,
+            ),
+            ("config.json", config.as_bytes()),
+            ("abc/layer.tar", b"truncated garbage"),
+        ],
+    );
+    let err = inventory(&archive, &Options::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("abc/layer.tar"), "{err}");
+}

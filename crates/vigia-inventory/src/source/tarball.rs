@@ -46,6 +46,7 @@ pub(super) fn tarball(
     let mut layers: HashMap<String, LayerFiles> = HashMap::new();
     let mut small_json: HashMap<String, Vec<u8>> = HashMap::new();
     let mut hardlinks = Vec::new();
+    let mut unreadable: HashMap<String, crate::Error> = HashMap::new();
     let entries = archive
         .entries()
         .map_err(|e| invalid(&name, format!("not a tar archive: {e}")))?;
@@ -85,10 +86,14 @@ pub(super) fn tarball(
             continue;
         }
         let size = entry.header().size().unwrap_or(0);
-        let top_level = path.matches('/').count() == 1;
-        let is_layer_name = path.ends_with(".tar")
-            || path.ends_with("/layer.tar")
-            || path.starts_with("/blobs/sha256/");
+        let depth = path.matches('/').count();
+        let top_level = depth == 1;
+        // Where `docker save` puts layers, and nowhere else: `<hex>.tar` and
+        // `<hex>/layer.tar` at the top, `blobs/sha256/<hex>` (OCI-style). A
+        // `.tar` deeper down is a file of a root filesystem, not a layer.
+        let is_layer_name = (top_level && path.ends_with(".tar"))
+            || (depth == 2 && path.ends_with("/layer.tar"))
+            || (depth == 3 && path.starts_with("/blobs/sha256/"));
         if (top_level && path.ends_with(".json"))
             || (path.starts_with("/blobs/sha256/") && size < 1 << 20)
         {
@@ -122,12 +127,12 @@ pub(super) fn tarball(
                 Ok(l) => {
                     layers.insert(path, l);
                 }
-                Err(e) if path.starts_with("/blobs/") => rootfs.warnings.push(Warning {
-                    path: path.clone(),
-                    line: None,
-                    message: e.to_string(),
-                }),
-                Err(e) => return Err(e),
+                // Whether this was a layer at all is known only at the end,
+                // from manifest.json: an unreadable one fails the image then,
+                // and is nothing to a root filesystem.
+                Err(e) => {
+                    unreadable.insert(path, e);
+                }
             }
             continue;
         }
@@ -200,6 +205,9 @@ pub(super) fn tarball(
         let mut info_layers = Vec::new();
         for (lp, diff_id) in m.layers.iter().zip(&config.rootfs.diff_ids) {
             let key = normalize(lp).unwrap_or_default();
+            if let Some(e) = unreadable.remove(&key) {
+                return Err(e);
+            }
             let mut l = layers.remove(&key).ok_or_else(|| {
                 invalid(
                     &name,
@@ -236,7 +244,27 @@ pub(super) fn tarball(
         view.warnings.extend(rootfs.warnings);
         return Ok(("image", view, Some(info)));
     }
+    // A root filesystem: the top-level JSON documents held back in case this
+    // was an image are its files (a `/package-lock.json` at the root).
+    for (path, data) in small_json {
+        if !top_level_file(&path) {
+            continue;
+        }
+        if let Some(v) = &opts.visitor {
+            v.0.seen(None, &path);
+            if v.0.wants(&path, data.len() as u64) {
+                v.0.file(None, &path, &mut data.as_slice());
+            }
+        }
+        if want(&path) && data.len() as u64 <= opts.limits.max_file_bytes {
+            rootfs.files.push((path, data));
+        }
+    }
     let mut view = FsView::default();
     view.apply(rootfs);
     Ok(("rootfs", view, None))
+}
+
+fn top_level_file(path: &str) -> bool {
+    path.matches('/').count() == 1
 }
