@@ -105,8 +105,15 @@ impl Config {
                 path: p.to_owned(),
                 source,
             })?;
-            let parsed = vigia_secrets::RuleFile::parse(&p.display().to_string(), &text)
-                .map_err(|e| rules_error(file, e))?;
+            // The parse error names the file itself: keep only its reason, so
+            // that the message names the file once.
+            let parsed =
+                vigia_secrets::RuleFile::parse(&p.display().to_string(), &text).map_err(|e| {
+                    Error::Rules {
+                        file: p.display().to_string(),
+                        source: e.reason.into(),
+                    }
+                })?;
             rules = rules.merged(parsed);
         }
         vigia_secrets::Engine::new(&rules).map_err(|e| rules_error(file, e))

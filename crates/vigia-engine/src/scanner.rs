@@ -189,24 +189,41 @@ impl Snapshot {
 #[derive(Debug)]
 pub struct Scanner {
     config: Config,
-    secrets: Arc<vigia_secrets::Engine>,
+    /// The secret rules, compiled at the first secret scan (an inventory or a
+    /// vulnerability-only scan never pays for their regexes).
+    secrets: tokio::sync::OnceCell<Arc<vigia_secrets::Engine>>,
     pool: Pool,
     snapshot: RwLock<Option<Arc<Snapshot>>>,
     reload: tokio::sync::Mutex<()>,
 }
 
 impl Scanner {
-    /// Builds a scanner: compiles the secret rules (an error names the rules
-    /// file). The advisory database is opened at the first vulnerability scan.
+    /// Builds a scanner. The secret rules are compiled at the first secret
+    /// scan (a bad rules file fails that scan, naming the file, before it reads
+    /// anything) and the advisory database is opened at the first vulnerability
+    /// scan.
     pub fn new(config: Config) -> Result<Self> {
-        let secrets = Arc::new(config.secret_engine()?);
         Ok(Self {
             pool: Pool::new(config.parallelism),
             config,
-            secrets,
+            secrets: tokio::sync::OnceCell::new(),
             snapshot: RwLock::new(None),
             reload: tokio::sync::Mutex::new(()),
         })
+    }
+
+    /// The compiled secret rules, compiling them (on the pool) the first time.
+    async fn secret_engine(&self) -> Result<Arc<vigia_secrets::Engine>> {
+        self.secrets
+            .get_or_try_init(|| async {
+                let config = self.config.clone();
+                self.pool
+                    .run("compiling the secret rules", move || config.secret_engine())
+                    .await?
+                    .map(Arc::new)
+            })
+            .await
+            .cloned()
     }
 
     /// The configuration it was built from.
@@ -379,6 +396,10 @@ impl Scanner {
         } else {
             None
         };
+        // Bad secret rules are an error before anything is pulled or read.
+        if scanners.secret && *kind != TargetKind::Sbom {
+            self.secret_engine().await?;
+        }
         let local = if *kind == TargetKind::Sbom {
             None
         } else {
@@ -400,7 +421,7 @@ impl Scanner {
             (Some(local), true) => {
                 let opts = self.source_options(request.platform.as_deref());
                 let (engine, path, all) = (
-                    self.secrets.clone(),
+                    self.secret_engine().await?,
                     local.path.clone(),
                     request.secrets_all_layers,
                 );

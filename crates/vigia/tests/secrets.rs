@@ -608,3 +608,32 @@ fn hostile_files_in_bounded_memory() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("zip bomb"));
     assert!(kib < 200 * 1024, "peak RSS {kib} KiB");
 }
+
+/// A rules file that does not parse fails the scan before anything is read,
+/// naming the file once and saying where it is wrong.
+#[test]
+fn bad_secret_rules_are_an_error_naming_the_file_once() {
+    let home = tempfile::tempdir().unwrap();
+    let rules = home.path().join("rules.toml");
+    fs_err::write(&rules, "not = [valid toml").unwrap();
+    let rules_arg = rules.to_str().unwrap();
+    let out = scan_with(
+        home.path(),
+        &[
+            "dir",
+            targets().join("rust-lockfile").to_str().unwrap(),
+            "--scanners",
+            "secret",
+            "--secrets-config",
+            rules_arg,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty(), "no report");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.matches(rules_arg).count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("bad secret rules") && stderr.contains("line 1"),
+        "{stderr}"
+    );
+}
