@@ -109,6 +109,40 @@ pub(super) fn read_layer<R: Read>(
     want: &Want,
     visitor: Option<&dyn Visitor>,
 ) -> Result<LayerFiles> {
+    read_entries(stream, name, layer, limits, want, visitor, None)
+}
+
+/// What an [`Intercept`] did with a regular file.
+pub(super) enum Intercepted {
+    /// Nothing: the file is read like any other.
+    Declined,
+    /// It took the file whole (a `docker save` manifest or nested layer).
+    Taken,
+    /// It read the file's bytes, which are an ordinary file after all: kept
+    /// when an extractor wants the path.
+    Read(Vec<u8>),
+}
+
+/// Sees each regular file of a tar stream before the common handling, with its
+/// path and size and the entry to read from.
+pub(super) type Intercept<'a> = dyn FnMut(&str, u64, &mut dyn Read) -> Result<Intercepted> + 'a;
+
+/// Reads the entries of one tar stream the same way for an image layer and a
+/// root filesystem tarball: paths normalised (traversal refused and named),
+/// whiteouts and opaque markers recorded, symlinks kept, hard links to wanted
+/// files resolved against the files kept, wanted files read within the size
+/// limit, other files offered to the visitor or sniffed for build info.
+/// `intercept` sees each regular file first: a `docker save` archive takes its
+/// manifests, configs and nested layers there.
+pub(super) fn read_entries<R: Read>(
+    stream: R,
+    name: &str,
+    layer: Option<String>,
+    limits: &Limits,
+    want: &Want,
+    visitor: Option<&dyn Visitor>,
+    mut intercept: Option<&mut Intercept<'_>>,
+) -> Result<LayerFiles> {
     let label = layer.clone();
     let mut out = LayerFiles {
         layer,
@@ -153,8 +187,22 @@ pub(super) fn read_layer<R: Read>(
             continue;
         }
         let kind = entry.header().entry_type();
+        let regular = kind.is_file() || kind == tar::EntryType::Continuous;
+        if regular && let Some(f) = intercept.as_deref_mut() {
+            let size = entry.header().size().unwrap_or(0);
+            match f(&path, size, &mut entry)? {
+                Intercepted::Declined => {}
+                Intercepted::Taken => continue,
+                Intercepted::Read(data) => {
+                    if want(&path) && size <= limits.max_file_bytes {
+                        out.files.push((path, data));
+                    }
+                    continue;
+                }
+            }
+        }
         if let Some(v) = visitor
-            && (kind.is_symlink() || kind.is_hard_link() || kind.is_file())
+            && (kind.is_symlink() || kind.is_hard_link() || regular)
         {
             v.seen(label.as_deref(), &path);
         }
@@ -177,7 +225,7 @@ pub(super) fn read_layer<R: Read>(
             }
             continue;
         }
-        if !(kind.is_file() || kind == tar::EntryType::Continuous) {
+        if !regular {
             continue;
         }
         let size = entry.header().size().unwrap_or(0);

@@ -7,11 +7,11 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::layer::{decompress, read_layer};
+use super::layer::{Intercepted, decompress, read_entries, read_layer};
 use super::oci::Config;
-use super::{ImageInfo, LayerInfo, Options, Want, io_err, keep_build_info, sniffs};
+use super::{ImageInfo, LayerInfo, Options, Want, io_err};
 use crate::fsview::{FsView, LayerFiles, normalize};
-use crate::{Result, Warning, invalid};
+use crate::{Result, invalid};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -41,51 +41,12 @@ pub(super) fn tarball(
         opts.limits.max_inflated_bytes,
     )
     .map_err(io_err(&name))?;
-    let mut archive = tar::Archive::new(stream);
-    let mut rootfs = LayerFiles::default();
     let mut layers: HashMap<String, LayerFiles> = HashMap::new();
     let mut small_json: HashMap<String, Vec<u8>> = HashMap::new();
-    let mut hardlinks = Vec::new();
     let mut unreadable: HashMap<String, crate::Error> = HashMap::new();
-    let entries = archive
-        .entries()
-        .map_err(|e| invalid(&name, format!("not a tar archive: {e}")))?;
-    for entry in entries {
-        let mut entry =
-            entry.map_err(|e| invalid(&name, format!("truncated or corrupt archive: {e}")))?;
-        let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-        let Some(path) = normalize(&raw) else {
-            rootfs.warnings.push(Warning {
-                path: format!("{name}:{raw}"),
-                line: None,
-                message: "path escapes the root (path traversal); skipped".into(),
-            });
-            continue;
-        };
-        let kind = entry.header().entry_type();
-        if kind.is_symlink() {
-            if let Some(t) = entry
-                .link_name_bytes()
-                .map(|b| String::from_utf8_lossy(&b).into_owned())
-            {
-                rootfs.symlinks.push((path, t));
-            }
-            continue;
-        }
-        if kind.is_hard_link() {
-            if want(&path)
-                && let Some(t) = entry
-                    .link_name_bytes()
-                    .and_then(|b| normalize(&String::from_utf8_lossy(&b)))
-            {
-                hardlinks.push((path, t));
-            }
-            continue;
-        }
-        if !kind.is_file() {
-            continue;
-        }
-        let size = entry.header().size().unwrap_or(0);
+    // What only a `docker save` archive holds; every other entry is read by the
+    // same code as an image layer's.
+    let mut docker_parts = |path: &str, size: u64, entry: &mut dyn Read| -> Result<Intercepted> {
         let depth = path.matches('/').count();
         let top_level = depth == 1;
         // Where `docker save` puts layers, and nowhere else: `<hex>.tar` and
@@ -99,87 +60,52 @@ pub(super) fn tarball(
         {
             // manifest.json, index.json, configs, OCI manifests: small JSON documents.
             let mut data = Vec::new();
-            (&mut entry)
+            entry
                 .take(64 << 20)
                 .read_to_end(&mut data)
                 .map_err(|e| invalid(&name, format!("truncated archive at {path}: {e}")))?;
             if data.first() == Some(&b'{') || data.first() == Some(&b'[') {
-                small_json.insert(path, data);
-                continue;
+                small_json.insert(path.to_owned(), data);
+                return Ok(Intercepted::Taken);
             }
-            if want(&path) && size <= opts.limits.max_file_bytes {
-                rootfs.files.push((path, data));
-            }
-            continue;
+            return Ok(Intercepted::Read(data));
         }
-        if is_layer_name {
-            let inner = decompress(BufReader::new(&mut entry), opts.limits.max_inflated_bytes)
-                .map_err(io_err(&format!("{name}:{path}")))?;
-            let visitor = opts.visitor.as_ref().map(|v| v.0.as_ref());
-            match read_layer(
-                inner,
-                &format!("{name}:{path}"),
-                Some(path.clone()),
-                &opts.limits,
-                want,
-                visitor,
-            ) {
-                Ok(l) => {
-                    layers.insert(path, l);
-                }
-                // Whether this was a layer at all is known only at the end,
-                // from manifest.json: an unreadable one fails the image then,
-                // and is nothing to a root filesystem.
-                Err(e) => {
-                    unreadable.insert(path, e);
-                }
-            }
-            continue;
+        if !is_layer_name {
+            return Ok(Intercepted::Declined);
         }
-        if let Some(v) = &opts.visitor {
-            v.0.seen(None, &path);
-            if !want(&path) && v.0.wants(&path, size) {
-                v.0.file(None, &path, &mut entry);
-                continue;
+        let inner = decompress(BufReader::new(entry), opts.limits.max_inflated_bytes)
+            .map_err(io_err(&format!("{name}:{path}")))?;
+        let visitor = opts.visitor.as_ref().map(|v| v.0.as_ref());
+        match read_layer(
+            inner,
+            &format!("{name}:{path}"),
+            Some(path.to_owned()),
+            &opts.limits,
+            want,
+            visitor,
+        ) {
+            Ok(l) => {
+                layers.insert(path.to_owned(), l);
+            }
+            // Whether this was a layer at all is known only at the end, from
+            // manifest.json: an unreadable one fails the image then, and is
+            // nothing to a root filesystem.
+            Err(e) => {
+                unreadable.insert(path.to_owned(), e);
             }
         }
-        if want(&path) {
-            if size > opts.limits.max_file_bytes {
-                rootfs.warnings.push(Warning {
-                    path,
-                    line: None,
-                    message: "over the file size limit; skipped".into(),
-                });
-                continue;
-            }
-            let mut data = Vec::new();
-            entry
-                .read_to_end(&mut data)
-                .map_err(|e| invalid(&name, format!("truncated archive at {path}: {e}")))?;
-            if let Some(v) = &opts.visitor
-                && v.0.wants(&path, size)
-            {
-                v.0.file(None, &path, &mut data.as_slice());
-            }
-            rootfs.files.push((path, data));
-        } else if sniffs(&path, size, entry.header().mode().unwrap_or(0), want) {
-            let mut data = Vec::new();
-            entry
-                .read_to_end(&mut data)
-                .map_err(|e| invalid(&name, format!("truncated archive at {path}: {e}")))?;
-            keep_build_info(&path, &data, &mut rootfs.files);
-        }
-    }
-    for (path, target) in hardlinks {
-        if let Some(data) = rootfs
-            .files
-            .iter()
-            .find(|(p, _)| *p == target)
-            .map(|(_, d)| d.clone())
-        {
-            rootfs.files.push((path, data));
-        }
-    }
+        Ok(Intercepted::Taken)
+    };
+    let visitor = opts.visitor.as_ref().map(|v| v.0.as_ref());
+    let mut rootfs = read_entries(
+        stream,
+        &name,
+        None,
+        &opts.limits,
+        want,
+        visitor,
+        Some(&mut docker_parts),
+    )?;
     if let Some(m) = small_json.get("/manifest.json") {
         let manifests: Vec<DockerManifest> = serde_json::from_slice(m)
             .map_err(|e| invalid(format!("{name}:manifest.json"), e.to_string()))?;
