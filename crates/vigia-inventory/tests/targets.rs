@@ -620,3 +620,25 @@ fn an_unreadable_docker_layer_fails_naming_it() {
         .to_string();
     assert!(err.contains("abc/layer.tar"), "{err}");
 }
+
+/// An OCI layout whose index names a blob by a digest that is not one (here a
+/// path out of the layout) is refused as it is parsed, naming the file.
+#[test]
+fn digests_that_are_not_digests_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    fs_err::write(
+        dir.path().join("oci-layout"),
+        r#"{"imageLayoutVersion":"1.0.0"}"#,
+    )
+    .unwrap();
+    fs_err::create_dir_all(dir.path().join("blobs/sha256")).unwrap();
+    fs_err::write(
+        dir.path().join("index.json"),
+        r#"{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:../../../etc/passwd","size":1}]}"#,
+    )
+    .unwrap();
+    let err = inventory(dir.path(), &Options::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("index.json"), "{err}");
+}

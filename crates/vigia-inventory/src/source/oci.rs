@@ -1,11 +1,10 @@
 //! OCI image layouts: the index (nested indexes and platform choice), the
 //! manifest, the image config and the descriptor types they share.
 
-use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
 
-use serde::Deserialize;
+use oci_spec::image::{Descriptor, ImageConfiguration, ImageIndex, ImageManifest, Platform};
 
 use super::layer::{merge_layers, read_blob_layer};
 use super::{ImageInfo, LayerInfo, Options, Want};
@@ -22,56 +21,13 @@ fn host_platform() -> String {
     format!("linux/{arch}")
 }
 
-#[derive(Deserialize)]
-struct Descriptor {
-    #[serde(rename = "mediaType", default)]
-    media_type: String,
-    digest: String,
-    #[serde(default)]
-    platform: Option<Platform>,
-    #[serde(default)]
-    annotations: HashMap<String, String>,
-}
-
-#[derive(Deserialize)]
-struct Platform {
-    os: String,
-    architecture: String,
-    #[serde(default)]
-    variant: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Index {
-    manifests: Vec<Descriptor>,
-}
-
-#[derive(Deserialize)]
-struct Manifest {
-    config: Descriptor,
-    layers: Vec<Descriptor>,
-}
-
-#[derive(Deserialize)]
-pub(super) struct Config {
-    #[serde(default)]
-    pub(super) os: String,
-    #[serde(default)]
-    pub(super) architecture: String,
-    pub(super) rootfs: RootFs,
-}
-
-#[derive(Deserialize)]
-pub(super) struct RootFs {
-    pub(super) diff_ids: Vec<String>,
-}
-
-fn blob_path(root: &Path, digest: &str) -> Result<std::path::PathBuf> {
-    let (algo, hex) = digest
-        .split_once(':')
-        .ok_or_else(|| invalid(digest, "not a digest"))?;
+/// The file of the blob a descriptor names. `oci-spec` has checked the digest's
+/// shape when it parsed the descriptor; Vigia reads only hex-encoded blobs.
+fn blob_path(root: &Path, d: &Descriptor) -> Result<std::path::PathBuf> {
+    let digest = d.digest();
+    let (algo, hex) = (digest.algorithm().as_ref(), digest.digest());
     if !hex.bytes().all(|b| b.is_ascii_hexdigit()) || algo.contains(['/', '.']) {
-        return Err(invalid(digest, "not a digest"));
+        return Err(invalid(digest.to_string(), "not a digest Vigia reads"));
     }
     Ok(root.join("blobs").join(algo).join(hex))
 }
@@ -91,9 +47,9 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path, limit: u64) -> Result<
 fn platform_matches(p: &Platform, want: &str) -> bool {
     let mut parts = want.split('/');
     let (os, arch, variant) = (parts.next(), parts.next(), parts.next());
-    Some(p.os.as_str()) == os
-        && Some(p.architecture.as_str()) == arch
-        && (variant.is_none() || p.variant.as_deref() == variant)
+    Some(p.os().to_string().as_str()) == os
+        && Some(p.architecture().to_string().as_str()) == arch
+        && (variant.is_none() || p.variant().as_deref() == variant)
 }
 
 pub(super) fn oci_layout(
@@ -102,19 +58,19 @@ pub(super) fn oci_layout(
     want: &Want,
     cache: Option<&crate::cache::LayerCache>,
 ) -> Result<(FsView, ImageInfo)> {
-    let mut index: Index = read_json(&root.join("index.json"), 16 << 20)?;
+    let mut index: ImageIndex = read_json(&root.join("index.json"), 16 << 20)?;
     let platform = opts.platform.clone().unwrap_or_else(host_platform);
     let mut tags = Vec::new();
     // Follow nested indexes (manifest lists) down to one image manifest.
     let manifest_desc = loop {
-        let pick = if index.manifests.len() == 1 {
+        let mut manifests: Vec<Descriptor> = index.manifests().clone();
+        let pick = if manifests.len() == 1 {
             0
         } else {
-            index
-                .manifests
+            manifests
                 .iter()
                 .position(|d| {
-                    d.platform
+                    d.platform()
                         .as_ref()
                         .is_some_and(|p| platform_matches(p, &platform))
                 })
@@ -125,19 +81,27 @@ pub(super) fn oci_layout(
                     )
                 })?
         };
-        let d = index.manifests.swap_remove(pick);
-        if let Some(r) = d.annotations.get("org.opencontainers.image.ref.name") {
+        let d = manifests.swap_remove(pick);
+        if let Some(r) = d
+            .annotations()
+            .as_ref()
+            .and_then(|a| a.get("org.opencontainers.image.ref.name"))
+        {
             tags.push(r.clone());
         }
-        if d.media_type.contains("index") || d.media_type.contains("manifest.list") {
-            index = read_json(&blob_path(root, &d.digest)?, 16 << 20)?;
+        // An image index, or Docker's manifest list (a media type oci-spec
+        // names only as `Other`).
+        let media_type = d.media_type().to_string();
+        if media_type.contains("index") || media_type.contains("manifest.list") {
+            index = read_json(&blob_path(root, &d)?, 16 << 20)?;
             continue;
         }
         break d;
     };
-    let manifest: Manifest = read_json(&blob_path(root, &manifest_desc.digest)?, 16 << 20)?;
-    let config: Config = read_json(&blob_path(root, &manifest.config.digest)?, 64 << 20)?;
-    if config.rootfs.diff_ids.len() != manifest.layers.len() {
+    let manifest: ImageManifest = read_json(&blob_path(root, &manifest_desc)?, 16 << 20)?;
+    let config: ImageConfiguration = read_json(&blob_path(root, manifest.config())?, 64 << 20)?;
+    let diff_ids = config.rootfs().diff_ids();
+    if diff_ids.len() != manifest.layers().len() {
         return Err(invalid(
             root.display().to_string(),
             "the manifest and the config disagree on the number of layers",
@@ -148,21 +112,16 @@ pub(super) fn oci_layout(
     let cache = if visitor.is_some() { None } else { cache };
     let mut jobs: Vec<Box<dyn FnOnce() -> Result<LayerFiles> + Send + '_>> = Vec::new();
     let mut layers = Vec::new();
-    for (i, (desc, diff_id)) in manifest
-        .layers
-        .iter()
-        .zip(&config.rootfs.diff_ids)
-        .enumerate()
-    {
+    for (i, (desc, diff_id)) in manifest.layers().iter().zip(diff_ids).enumerate() {
         if let Some(v) = visitor {
             v.layer(i, diff_id, diff_id);
         }
-        let path = blob_path(root, &desc.digest)?;
-        let digest = desc.digest.clone();
+        let path = blob_path(root, desc)?;
+        let digest = desc.digest().to_string();
         let diff = diff_id.clone();
         layers.push(LayerInfo {
             diff_id: diff_id.clone(),
-            digest: Some(desc.digest.clone()),
+            digest: Some(digest.clone()),
         });
         jobs.push(Box::new(move || {
             let Some(cache) = cache else {
@@ -192,10 +151,10 @@ pub(super) fn oci_layout(
     }
     let view = merge_layers(jobs)?;
     let info = ImageInfo {
-        manifest_digest: Some(manifest_desc.digest),
-        config_digest: Some(manifest.config.digest),
+        manifest_digest: Some(manifest_desc.digest().to_string()),
+        config_digest: Some(manifest.config().digest().to_string()),
         tags,
-        platform: Some(format!("{}/{}", config.os, config.architecture)),
+        platform: Some(format!("{}/{}", config.os(), config.architecture())),
         layers,
     };
     Ok((view, info))

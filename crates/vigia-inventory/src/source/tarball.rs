@@ -8,10 +8,10 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::layer::{Intercepted, decompress, read_entries, read_layer};
-use super::oci::Config;
 use super::{ImageInfo, LayerInfo, Options, Want, io_err};
 use crate::fsview::{FsView, LayerFiles, normalize};
 use crate::{Result, invalid};
+use oci_spec::image::ImageConfiguration;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -114,14 +114,15 @@ pub(super) fn tarball(
             .next()
             .ok_or_else(|| invalid(format!("{name}:manifest.json"), "lists no image"))?;
         let config_path = normalize(&m.config).unwrap_or_default();
-        let config: Config = small_json
+        let config: ImageConfiguration = small_json
             .get(&config_path)
             .ok_or_else(|| invalid(&name, format!("the image config {} is missing", m.config)))
             .and_then(|c| {
                 serde_json::from_slice(c)
                     .map_err(|e| invalid(format!("{name}:{}", m.config), e.to_string()))
             })?;
-        if config.rootfs.diff_ids.len() != m.layers.len() {
+        let diff_ids = config.rootfs().diff_ids();
+        if diff_ids.len() != m.layers.len() {
             return Err(invalid(
                 &name,
                 "manifest.json and the image config disagree on the number of layers",
@@ -129,7 +130,7 @@ pub(super) fn tarball(
         }
         let mut view = FsView::default();
         let mut info_layers = Vec::new();
-        for (lp, diff_id) in m.layers.iter().zip(&config.rootfs.diff_ids) {
+        for (lp, diff_id) in m.layers.iter().zip(diff_ids) {
             let key = normalize(lp).unwrap_or_default();
             if let Some(e) = unreadable.remove(&key) {
                 return Err(e);
@@ -164,7 +165,7 @@ pub(super) fn tarball(
             manifest_digest: None,
             config_digest,
             tags: m.repo_tags.unwrap_or_default(),
-            platform: Some(format!("{}/{}", config.os, config.architecture)),
+            platform: Some(format!("{}/{}", config.os(), config.architecture())),
             layers: info_layers,
         };
         view.warnings.extend(rootfs.warnings);
