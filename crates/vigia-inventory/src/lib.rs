@@ -11,6 +11,7 @@ pub mod cache;
 pub mod extract;
 pub mod fsview;
 pub mod source;
+pub mod yaml;
 
 use serde::{Deserialize, Serialize};
 

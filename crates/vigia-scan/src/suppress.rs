@@ -25,7 +25,7 @@ use std::str::FromStr;
 
 use packageurl::PackageUrl;
 use serde_json::Value;
-use yaml_rust2::{Yaml, YamlLoader};
+use yaml_rust2::Yaml;
 
 use crate::{Finding, FindingStatus, Suppression};
 
@@ -92,8 +92,10 @@ impl IgnoreFile {
 
     /// Parses `.vigiaignore` text; `file` names it in errors.
     pub fn parse(file: &str, text: &str) -> Result<Self, Error> {
-        let docs = YamlLoader::load_from_str(text)
-            .map_err(|e| err(file, format!("not valid YAML: {e}")))?;
+        let docs = vigia_inventory::yaml::load(text).map_err(|e| {
+            let at = e.line.map(|l| format!("line {l}: ")).unwrap_or_default();
+            err(file, format!("{at}{}", e.message))
+        })?;
         let mut out = Self {
             file: file.to_owned(),
             entries: Vec::new(),
@@ -530,7 +532,7 @@ mod tests {
             ),
             ("- purl: lodash\n  reason: r\n", "not a package URL"),
             ("id: x\n", "expected a list"),
-            ("- [a\n", "not valid YAML"),
+            ("- [a\n", "invalid YAML"),
         ] {
             let e = IgnoreFile::parse(".vigiaignore", bad)
                 .unwrap_err()

@@ -355,3 +355,63 @@ fn os_coverage_is_stated() {
         "covered: packages match Alpine:v3.18 advisories"
     );
 }
+
+/// 12 levels of 9 aliases: 637 bytes that a YAML loader would expand to 9^12
+/// nodes (it took 24 GB before aliases were refused).
+fn yaml_alias_bomb() -> String {
+    let mut s = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..12 {
+        let p = i - 1;
+        s.push_str(&format!(
+            "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+        ));
+    }
+    s
+}
+
+/// A YAML alias bomb as a pnpm lockfile is a warning naming the file, in
+/// bounded memory (GNU time); as a `.vigiaignore` it is an error naming it.
+#[test]
+fn yaml_alias_bombs_are_refused_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    fs_err::write(dir.path().join("pnpm-lock.yaml"), yaml_alias_bomb()).unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let out = Command::new("/usr/bin/time")
+        .args(["-f", "peak-kb=%M"])
+        .arg(env!("CARGO_BIN_EXE_vigia"))
+        .arg("--data-dir")
+        .arg(home.path())
+        .args(["sbom", dir.path().to_str().unwrap(), "--format", "json"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    vigia_test_support::assert_success(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("pnpm-lock.yaml") && stderr.contains("aliases"),
+        "{stderr}"
+    );
+    let peak_kb: u64 = stderr
+        .split("peak-kb=")
+        .nth(1)
+        .and_then(|s| s.trim().parse().ok())
+        .expect("GNU time's report");
+    assert!(peak_kb < 100 * 1024, "peak RSS {peak_kb} KB");
+
+    let project = tempfile::tempdir().unwrap();
+    fs_err::write(project.path().join(".vigiaignore"), yaml_alias_bomb()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_vigia"))
+        .arg("--data-dir")
+        .arg(home.path())
+        .args(["scan", "dir", ".", "--scanners", "secret"])
+        .current_dir(project.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(".vigiaignore") && stderr.contains("line 2") && stderr.contains("aliases"),
+        "{stderr}"
+    );
+}

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use yaml_rust2::{Yaml, YamlLoader};
+use yaml_rust2::Yaml;
 
 use super::{Ctx, Extractor, Found};
 use crate::{Package, Warning};
@@ -19,14 +19,14 @@ fn npm(name: &str, version: &str, path: &str, by: &str) -> Package {
 }
 
 fn load(path: &str, data: &[u8], found: &mut Found) -> Option<Yaml> {
-    match YamlLoader::load_from_str(&String::from_utf8_lossy(data)) {
+    match crate::yaml::load(&String::from_utf8_lossy(data)) {
         Ok(mut docs) if !docs.is_empty() => Some(docs.swap_remove(0)),
         Ok(_) => None,
         Err(e) => {
             found.warnings.push(Warning {
                 path: path.to_owned(),
-                line: Some(e.marker().line() + 1),
-                message: format!("invalid YAML: {e}"),
+                line: e.line,
+                message: e.message,
             });
             None
         }
