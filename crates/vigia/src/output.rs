@@ -62,13 +62,27 @@ pub(crate) fn now() -> jiff::Timestamp {
 
 /// Writes `text` (plus a final newline) to `path`, or to stdout.
 pub(crate) fn write_to(path: Option<&std::path::Path>, text: &str) -> anyhow::Result<()> {
+    use anyhow::Context;
     match path {
+        // Written beside the target and renamed over it once complete and
+        // flushed: a full disk or a killed process leaves the previous report
+        // as it was, never a truncated one.
         Some(path) => {
-            let mut f = fs_err::File::create(path)?;
-            f.write_all(text.as_bytes())?;
-            if !text.ends_with('\n') {
-                f.write_all(b"\n")?;
-            }
+            let dir = match path.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d,
+                _ => std::path::Path::new("."),
+            };
+            let write = || -> std::io::Result<()> {
+                let mut f = tempfile::NamedTempFile::new_in(dir)?;
+                f.write_all(text.as_bytes())?;
+                if !text.ends_with('\n') {
+                    f.write_all(b"\n")?;
+                }
+                f.as_file().sync_all()?;
+                f.persist(path).map_err(|e| e.error)?;
+                Ok(())
+            };
+            write().with_context(|| format!("cannot write {}", path.display()))?;
         }
         None if text.ends_with('\n') => print(text),
         None => print(&format!("{text}\n")),

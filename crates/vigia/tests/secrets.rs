@@ -637,3 +637,50 @@ fn bad_secret_rules_are_an_error_naming_the_file_once() {
         "{stderr}"
     );
 }
+
+/// `-o` writes the report aside and renames it into place: a write that fails
+/// half way (here the file-size limit kills it, as a full disk would stop it)
+/// leaves the previous report whole.
+#[test]
+fn a_report_that_cannot_be_written_leaves_the_previous_one() {
+    let home = tempfile::tempdir().unwrap();
+    let report = home.path().join("report.json");
+    fs_err::write(&report, "the previous report\n").unwrap();
+    let out = Command::new("prlimit")
+        .arg("--fsize=256")
+        .arg(env!("CARGO_BIN_EXE_vigia"))
+        .arg("--data-dir")
+        .arg(home.path())
+        .args(["scan", "dir"])
+        .arg(targets().join("rust-lockfile"))
+        .args(["--scanners", "secret", "--format", "json", "-o"])
+        .arg(&report)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "the write cannot succeed under the limit"
+    );
+    assert_eq!(
+        fs_err::read_to_string(&report).unwrap(),
+        "the previous report\n"
+    );
+    // Without the limit the new report replaces it.
+    let out = scan_with(
+        home.path(),
+        &[
+            "dir",
+            targets().join("rust-lockfile").to_str().unwrap(),
+            "--scanners",
+            "secret",
+            "--format",
+            "json",
+            "-o",
+            report.to_str().unwrap(),
+        ],
+    );
+    vigia_test_support::assert_success(&out);
+    let doc: Value = serde_json::from_str(&fs_err::read_to_string(&report).unwrap()).unwrap();
+    assert!(doc["scan"].is_object());
+}
