@@ -204,7 +204,7 @@ impl Scanner {
     /// scan.
     pub fn new(config: Config) -> Result<Self> {
         Ok(Self {
-            pool: Pool::new(config.parallelism),
+            pool: Pool::new(config.parallelism)?,
             config,
             secrets: tokio::sync::OnceCell::new(),
             snapshot: RwLock::new(None),

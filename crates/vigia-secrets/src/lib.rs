@@ -6,7 +6,7 @@
 //! keyword pass over each file, regexes only around keyword hits, files
 //! streamed in chunks. [`Collector`] is the inventory sources' visitor: it
 //! receives every file as layers stream by (nothing is extracted to disk or
-//! kept whole), scans on every core, and works out which files later layers
+//! kept whole), scans them on the shared rayon pool, and works out which files later layers
 //! deleted, overwrote or hid, so that a secret removed in a later layer is
 //! still reported, with its layer, when asked for.
 //!
@@ -18,9 +18,8 @@ pub mod rules;
 
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
 
 use serde::Serialize;
 use vigia_inventory::source::Visitor;
@@ -28,8 +27,8 @@ use vigia_inventory::source::Visitor;
 pub use engine::Engine;
 pub use rules::RuleFile;
 
-/// Files up to this size are handed to the worker threads whole; larger ones
-/// are scanned as they stream, in chunks, on the reading thread.
+/// Files up to this size are handed to the pool whole; larger ones are scanned
+/// as they stream, in chunks, on the reading thread.
 const HAND_OFF: u64 = 1 << 20;
 /// File buffers kept for reuse (each holds up to [`HAND_OFF`] bytes).
 const POOL_MAX: usize = 16;
@@ -108,18 +107,21 @@ struct State {
     opaque: HashMap<String, Vec<String>>,
 }
 
-/// A file handed to a worker: (layer, path, content).
-type Job = (Option<String>, String, Vec<u8>);
-
 /// Scans files as a source streams them; see the crate documentation.
+///
+/// Small files are scanned as tasks on the current rayon pool (the engine's,
+/// inside a scan), at most eight per pool thread at once; past that the
+/// reading thread scans the file itself. The readers run on the same pool, so
+/// waiting for room in a queue could leave every pool thread waiting.
 pub struct Collector {
     engine: Arc<Engine>,
-    /// Buffers going back from the workers to the reading thread: reusing them
+    /// Buffers going back from the tasks to the reading thread: reusing them
     /// saves faulting in (and zeroing) fresh memory for every file.
-    pool: Arc<Mutex<Vec<Vec<u8>>>>,
+    buffers: Arc<Mutex<Vec<Vec<u8>>>>,
     state: Arc<Mutex<State>>,
-    tx: Mutex<Option<SyncSender<Job>>>,
-    workers: Mutex<Vec<JoinHandle<()>>>,
+    /// Tasks handed to the pool and not finished yet.
+    queued: Arc<(Mutex<usize>, Condvar)>,
+    max_queued: usize,
 }
 
 impl std::fmt::Debug for Collector {
@@ -158,44 +160,87 @@ fn under(path: &str, dir: &str) -> bool {
 }
 
 impl Collector {
-    /// A collector scanning with `engine` on every core.
+    /// A collector scanning with `engine` on the current rayon pool.
     #[must_use]
     pub fn new(engine: Arc<Engine>) -> Arc<Self> {
-        let state = Arc::new(Mutex::new(State::default()));
-        let n = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
-        let (tx, rx) = sync_channel::<Job>(n * 8);
-        let rx: Arc<Mutex<Receiver<_>>> = Arc::new(Mutex::new(rx));
-        let pool: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
-        let workers = (0..n)
-            .map(|_| {
-                let (rx, state, engine, pool) =
-                    (rx.clone(), state.clone(), engine.clone(), pool.clone());
-                std::thread::spawn(move || {
-                    loop {
-                        let job = rx.lock().expect("secret queue lock").recv();
-                        let Ok((layer, path, data)) = job else { break };
-                        let r = engine.scan_slice(&path, &data);
-                        record(&state, layer.as_deref(), &path, Ok(r));
-                        let mut p = pool.lock().expect("buffer pool lock");
-                        if p.len() < POOL_MAX {
-                            p.push(data);
-                        }
-                    }
-                })
-            })
-            .collect();
         Arc::new(Self {
             engine,
-            pool,
-            state,
-            tx: Mutex::new(Some(tx)),
-            workers: Mutex::new(workers),
+            buffers: Arc::default(),
+            state: Arc::default(),
+            queued: Arc::default(),
+            max_queued: rayon::current_num_threads() * 8,
         })
+    }
+
+    /// Scans one whole small file: on the pool when there is room in its
+    /// queue, here otherwise.
+    fn hand_off(&self, layer: Option<&str>, path: &str, data: Vec<u8>) {
+        let queued = {
+            let (count, _) = &*self.queued;
+            let mut count = count.lock().expect("secret queue lock");
+            if *count < self.max_queued {
+                *count += 1;
+                true
+            } else {
+                false
+            }
+        };
+        let (layer, path) = (layer.map(str::to_owned), path.to_owned());
+        let (engine, state, buffers) = (
+            self.engine.clone(),
+            self.state.clone(),
+            self.buffers.clone(),
+        );
+        let job = move || {
+            // A rule that panics costs this file, named, not the scan.
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                engine.scan_slice(&path, &data)
+            }))
+            .map_err(|_| std::io::Error::other("the secret engine failed on this file"));
+            record(&state, layer.as_deref(), &path, r);
+            let mut p = buffers.lock().expect("buffer pool lock");
+            if p.len() < POOL_MAX {
+                p.push(data);
+            }
+        };
+        if queued {
+            let done = self.queued.clone();
+            rayon::spawn(move || {
+                job();
+                let (count, cv) = &*done;
+                *count.lock().expect("secret queue lock") -= 1;
+                cv.notify_all();
+            });
+        } else {
+            job();
+        }
+    }
+
+    /// Waits until every task handed to the pool has run, running pool work
+    /// meanwhile when called on a pool thread.
+    fn drain(&self) {
+        let (count, cv) = &*self.queued;
+        loop {
+            if *count.lock().expect("secret queue lock") == 0 {
+                return;
+            }
+            if matches!(rayon::yield_now(), Some(rayon::Yield::Executed)) {
+                continue;
+            }
+            // Nothing to run here: the last tasks are running on other threads.
+            let guard = count.lock().expect("secret queue lock");
+            if *guard == 0 {
+                return;
+            }
+            let _ = cv
+                .wait_timeout(guard, Duration::from_millis(1))
+                .expect("secret queue lock");
+        }
     }
 
     /// Returns a buffer to the pool.
     fn give_back(&self, buf: Vec<u8>) {
-        let mut p = self.pool.lock().expect("buffer pool lock");
+        let mut p = self.buffers.lock().expect("buffer pool lock");
         if p.len() < POOL_MAX {
             p.push(buf);
         }
@@ -206,10 +251,7 @@ impl Collector {
     /// without it, only the final filesystem's.
     #[must_use]
     pub fn finish(&self, all_layers: bool) -> Report {
-        drop(self.tx.lock().expect("secret sender lock").take());
-        for w in self.workers.lock().expect("workers lock").drain(..) {
-            let _ = w.join();
-        }
+        self.drain();
         let st = std::mem::take(&mut *self.state.lock().expect("secret state lock"));
         let is_image = !st.layers.is_empty();
         let index_of = |label: &Option<String>| label.as_ref().and_then(|l| st.layers.get(l));
@@ -324,7 +366,7 @@ impl Visitor for Collector {
 
     fn file(&self, layer: Option<&str>, path: &str, data: &mut dyn Read) {
         let mut head = self
-            .pool
+            .buffers
             .lock()
             .expect("buffer pool lock")
             .pop()
@@ -358,12 +400,7 @@ impl Visitor for Collector {
         // Small files go to the workers whole; big ones are scanned here, streaming.
         let rest = HAND_OFF + 1 - head.len() as u64;
         match Read::take(&mut *data, rest).read_to_end(&mut head) {
-            Ok(_) if head.len() as u64 <= HAND_OFF => {
-                let tx = self.tx.lock().expect("secret sender lock").clone();
-                if let Some(tx) = tx {
-                    let _ = tx.send((layer.map(str::to_owned), path.to_owned(), head));
-                }
-            }
+            Ok(_) if head.len() as u64 <= HAND_OFF => self.hand_off(layer, path, head),
             Ok(_) => {
                 let mut chained = head.as_slice().chain(data);
                 let r = self.engine.scan_reader(path, &mut chained);
@@ -485,5 +522,27 @@ mod tests {
         assert_eq!(report.files_binary, 1);
         assert_eq!(report.secrets.len(), 1, "{:?}", report.secrets);
         assert_eq!(report.secrets[0].path, "/srv/app.txt");
+    }
+
+    /// On a pool of one thread, the reading thread is the pool's only thread:
+    /// files past the queue's room are scanned by the reader itself, the queue
+    /// is drained by `finish` on that same thread, and every file is scanned.
+    #[test]
+    fn a_pool_of_one_thread_scans_every_file_without_waiting_on_itself() {
+        let engine = Arc::new(Engine::new(&rules::RuleFile::builtin()).unwrap());
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        let report = pool.install(|| {
+            let collector = Collector::new(engine);
+            for i in 0..100 {
+                let text = format!("token = ghp_YwxxS8BQ35dDTQq45yfuLK6Q3DvjEN3ZTO{i:02}\n");
+                collector.file(None, &format!("/srv/{i}.txt"), &mut text.as_bytes());
+            }
+            collector.finish(false)
+        });
+        assert_eq!(report.files_scanned, 100);
+        assert_eq!(report.secrets.len(), 100, "{:?}", report.warnings);
     }
 }

@@ -14,6 +14,10 @@ use crate::{Error, Limits, Result, Warning, invalid};
 /// SHA-256 of a stream, computed on another thread from copies of the bytes as
 /// they are read: the thread that inflates a layer is the one an image scan
 /// waits for, and hashing there cost it 8% (the other core was idle).
+///
+/// This is a pipeline stage with its own thread, not work for the shared
+/// rayon pool: it waits on a channel for as long as the layer streams, and a
+/// pool task that waits for the pool's other tasks can starve them all.
 struct BackgroundSha256 {
     tx: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
     done: Option<std::thread::JoinHandle<Vec<u8>>>,
@@ -340,35 +344,16 @@ pub(super) fn read_blob_layer(
     Ok(layer)
 }
 
-/// Reads layers on both cores, then merges them bottom first.
+/// Reads layers in parallel on the current rayon pool (the engine's, inside a
+/// scan), then merges them bottom first.
 pub(super) fn merge_layers<'a>(
     jobs: Vec<Box<dyn FnOnce() -> Result<LayerFiles> + Send + 'a>>,
 ) -> Result<FsView> {
-    let n = jobs.len();
-    let mut results: Vec<Option<Result<LayerFiles>>> = (0..n).map(|_| None).collect();
-    let workers = std::thread::available_parallelism()
-        .map_or(2, std::num::NonZero::get)
-        .min(n.max(1));
-    let queue = std::sync::Mutex::new(jobs.into_iter().enumerate().collect::<Vec<_>>());
-    let done = std::sync::Mutex::new(Vec::new());
-    std::thread::scope(|s| {
-        for _ in 0..workers {
-            s.spawn(|| {
-                loop {
-                    let job = queue.lock().expect("queue lock").pop();
-                    let Some((i, job)) = job else { break };
-                    let r = job();
-                    done.lock().expect("results lock").push((i, r));
-                }
-            });
-        }
-    });
-    for (i, r) in done.into_inner().expect("results lock") {
-        results[i] = Some(r);
-    }
+    use rayon::prelude::*;
+    let results: Vec<Result<LayerFiles>> = jobs.into_par_iter().map(|job| job()).collect();
     let mut view = FsView::default();
     for r in results {
-        view.apply(r.expect("every layer ran")?);
+        view.apply(r?);
     }
     Ok(view)
 }
