@@ -337,6 +337,7 @@ impl Scanner {
             cache: self.config.layer_cache(),
             limits: self.config.limits,
             visitor: None,
+            unchecked: false,
         }
     }
 
@@ -419,7 +420,10 @@ impl Scanner {
         // for both in turn.
         let secret_job = match (&local, scanners.secret) {
             (Some(local), true) => {
-                let opts = self.source_options(request.platform.as_deref());
+                let mut opts = self.source_options(request.platform.as_deref());
+                // The inventory pass reads the same blobs and checks them; the
+                // scan fails if they are not what the image claims.
+                opts.unchecked = scanners.vuln;
                 let (engine, path, all) = (
                     self.secret_engine().await?,
                     local.path.clone(),

@@ -1,5 +1,11 @@
 //! The layer cache: what each extractor wants from one layer, stored under
-//! `(diff_id, extractor name, extractor version)`.
+//! `(blob digest, diff_id, extractor name, extractor version)`.
+//!
+//! Only a layer whose blob and content were both checked against those two
+//! digests while it was read is stored, and only under them: an image that
+//! claims another image's diff_ids cannot write what a later scan of the real
+//! image reads. Entries from before this keying (by claimed diff_id alone)
+//! live in folders this version never opens.
 //!
 //! A second image that shares base layers reads them from here instead of
 //! inflating them again, and bumping one extractor's version invalidates only
@@ -71,11 +77,18 @@ impl LayerCache {
         Self { root: root.into() }
     }
 
-    fn dir(&self, diff_id: &str) -> Option<PathBuf> {
-        let hex = diff_id.strip_prefix("sha256:")?;
-        hex.bytes()
-            .all(|b| b.is_ascii_hexdigit())
-            .then(|| self.root.join(hex))
+    /// The folder of one layer: `<blob digest hex>-<diff_id hex>`, both
+    /// SHA-256 (the only algorithm whose digests Vigia checks).
+    fn dir(&self, digest: &str, diff_id: &str) -> Option<PathBuf> {
+        let hex = |d: &str| {
+            d.strip_prefix("sha256:")
+                .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+                .map(str::to_owned)
+        };
+        Some(
+            self.root
+                .join(format!("{}-{}", hex(digest)?, hex(diff_id)?)),
+        )
     }
 
     fn read(path: &Path) -> Option<Vec<u8>> {
@@ -97,8 +110,13 @@ impl LayerCache {
     /// The layer's files for every `(name, version)` in `extractors`, or `None`
     /// if any entry is missing (then the layer is read again).
     #[must_use]
-    pub fn load(&self, diff_id: &str, extractors: &[(&str, u32)]) -> Option<LayerFiles> {
-        let dir = self.dir(diff_id)?;
+    pub fn load(
+        &self,
+        digest: &str,
+        diff_id: &str,
+        extractors: &[(&str, u32)],
+    ) -> Option<LayerFiles> {
+        let dir = self.dir(digest, diff_id)?;
         let meta = decode_pairs(&Self::read(&dir.join(entry_name(META_NAME, META_VERSION)))?)?;
         let mut layer = LayerFiles {
             layer: Some(diff_id.to_owned()),
@@ -124,9 +142,13 @@ impl LayerCache {
         Some(layer)
     }
 
-    /// Stores a freshly read layer: one entry per extractor with the files it wants.
-    pub fn store(&self, diff_id: &str, layer: &LayerFiles, extractors: &[Key<'_>]) {
-        let Some(dir) = self.dir(diff_id) else { return };
+    /// Stores a freshly read layer, one entry per extractor with the files it
+    /// wants. The caller has checked the blob against `digest` and its content
+    /// against `diff_id` while reading it.
+    pub fn store(&self, digest: &str, diff_id: &str, layer: &LayerFiles, extractors: &[Key<'_>]) {
+        let Some(dir) = self.dir(digest, diff_id) else {
+            return;
+        };
         let mut meta: Vec<(String, Vec<u8>)> = Vec::new();
         for (p, t) in &layer.symlinks {
             meta.push((format!("symlink\0{p}"), t.clone().into_bytes()));
@@ -169,7 +191,9 @@ mod tests {
     fn round_trip_and_per_extractor_invalidation() {
         let dir = tempfile::tempdir().unwrap();
         let cache = LayerCache::new(dir.path());
-        let id = "sha256:0123abcd";
+        let blob = format!("sha256:{}", "b".repeat(64));
+        let id = format!("sha256:{}", "0123abcd".repeat(8));
+        let id = id.as_str();
         let layer = LayerFiles {
             layer: Some(id.into()),
             files: vec![
@@ -183,17 +207,22 @@ mod tests {
         };
         let wa = |p: &str| p.starts_with("/a/");
         let wb = |p: &str| p.starts_with("/b/");
-        cache.store(id, &layer, &[("ex/a", 1, &wa), ("ex/b", 1, &wb)]);
-        let back = cache.load(id, &[("ex/a", 1), ("ex/b", 1)]).unwrap();
+        cache.store(&blob, id, &layer, &[("ex/a", 1, &wa), ("ex/b", 1, &wb)]);
+        let back = cache.load(&blob, id, &[("ex/a", 1), ("ex/b", 1)]).unwrap();
         assert_eq!(back.files, layer.files);
         assert_eq!(back.symlinks, layer.symlinks);
         assert_eq!(back.whiteouts, layer.whiteouts);
         assert_eq!(back.opaque, layer.opaque);
         // A new version of one extractor is a miss.
-        assert!(cache.load(id, &[("ex/a", 2), ("ex/b", 1)]).is_none());
+        assert!(cache.load(&blob, id, &[("ex/a", 2), ("ex/b", 1)]).is_none());
+        // The same diff_id under another blob is another layer: a miss.
+        let other = format!("sha256:{}", "c".repeat(64));
+        assert!(cache.load(&other, id, &[("ex/a", 1)]).is_none());
         // Garbage in an entry is a miss, not a panic.
-        fs_err::write(dir.path().join("0123abcd").join("ex-a@1"), b"\xff\xff").unwrap();
-        assert!(cache.load(id, &[("ex/a", 1)]).is_none());
-        assert!(cache.load("not-a-digest", &[]).is_none());
+        let folder = format!("{}-{}", "b".repeat(64), "0123abcd".repeat(8));
+        fs_err::write(dir.path().join(folder).join("ex-a@1"), b"\xff\xff").unwrap();
+        assert!(cache.load(&blob, id, &[("ex/a", 1)]).is_none());
+        assert!(cache.load("not-a-digest", id, &[]).is_none());
+        assert!(cache.load(&blob, "sha256:0123", &[]).is_none());
     }
 }

@@ -204,8 +204,8 @@ fn hostile_and_broken_inputs_give_clear_errors_not_panics() {
         "{err}"
     );
 
-    // Bytes appended after the compressed stream: the layer reads whole, only
-    // the digest (computed on its own thread) can tell.
+    // Bytes appended after the compressed stream: the layer reads whole; the
+    // blob's size in the manifest tells, before its digest does.
     let mut appended = bytes.clone();
     appended.extend_from_slice(b"appended after the gzip stream");
     fs_err::write(&layer, &appended).unwrap();
@@ -213,7 +213,7 @@ fn hostile_and_broken_inputs_give_clear_errors_not_panics() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("306e76a27ea0") && err.contains("digest mismatch"),
+        err.contains("306e76a27ea0") && err.contains("larger than its manifest says"),
         "{err}"
     );
 

@@ -21,11 +21,17 @@ use crate::{Error, Limits, Result, Warning, invalid};
 struct BackgroundSha256 {
     tx: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
     done: Option<std::thread::JoinHandle<Vec<u8>>>,
+    /// Bytes not sent yet: a tar reader reads 512-byte headers one by one, and
+    /// a message per header cost more than hashing it.
+    pending: Vec<u8>,
 }
+
+/// Bytes gathered before they go to the hashing thread.
+const HASH_CHUNK: usize = 128 << 10;
 
 impl BackgroundSha256 {
     fn new() -> Self {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(32);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
         let done = std::thread::spawn(move || {
             let mut h = Sha256::new();
             for chunk in rx {
@@ -36,34 +42,75 @@ impl BackgroundSha256 {
         Self {
             tx: Some(tx),
             done: Some(done),
+            pending: Vec::with_capacity(HASH_CHUNK),
         }
     }
 
     fn update(&mut self, data: &[u8]) {
-        if let Some(tx) = &self.tx {
-            // The thread only stops when `finish` closes the channel.
-            let _ = tx.send(data.to_vec());
+        self.pending.extend_from_slice(data);
+        if self.pending.len() >= HASH_CHUNK {
+            self.send();
         }
     }
 
-    /// The digest of everything passed to `update`, as lowercase hex.
+    fn send(&mut self) {
+        let chunk = std::mem::replace(&mut self.pending, Vec::with_capacity(HASH_CHUNK));
+        if let Some(tx) = &self.tx {
+            // The thread only stops when `finish` closes the channel.
+            let _ = tx.send(chunk);
+        }
+    }
+
+    /// The digest of everything passed to `update`, as `sha256:<hex>`.
     fn finish(&mut self) -> String {
+        if !self.pending.is_empty() {
+            self.send();
+        }
         drop(self.tx.take());
         let digest = self
             .done
             .take()
             .map(|t| t.join().expect("the hashing thread does not panic"))
             .unwrap_or_default();
-        hex::encode(digest)
+        format!("sha256:{}", hex::encode(digest))
     }
 }
 
-/// Wraps a reader: counts bytes (to cap inflation) and hashes them.
-struct Counting<R> {
+/// Wraps a reader: counts bytes (to cap inflation), and hashes them when asked.
+pub(super) struct Counting<R> {
     inner: R,
     count: u64,
     limit: u64,
+    /// What the limit is about, for its error.
+    over: &'static str,
     hasher: Option<BackgroundSha256>,
+}
+
+impl<R> Counting<R> {
+    pub(super) fn new(inner: R, limit: u64, over: &'static str) -> Self {
+        Self {
+            inner,
+            count: 0,
+            limit,
+            over,
+            hasher: None,
+        }
+    }
+
+    /// Hashes what is read from now on.
+    pub(super) fn hashed(mut self) -> Self {
+        self.hasher = Some(BackgroundSha256::new());
+        self
+    }
+}
+
+impl<R: Read> Counting<R> {
+    /// Reads what is left (what a tar reader leaves after the end marker is
+    /// part of the digest too) and returns the SHA-256 of everything read.
+    pub(super) fn digest(&mut self) -> std::io::Result<Option<String>> {
+        std::io::copy(self, &mut std::io::sink())?;
+        Ok(self.hasher.as_mut().map(BackgroundSha256::finish))
+    }
 }
 
 impl<R: Read> Read for Counting<R> {
@@ -72,8 +119,8 @@ impl<R: Read> Read for Counting<R> {
         self.count += n as u64;
         if self.count > self.limit {
             return Err(std::io::Error::other(format!(
-                "stream inflates past the {}-byte limit (a decompression bomb?)",
-                self.limit
+                "{} past the {}-byte limit",
+                self.over, self.limit
             )));
         }
         if let Some(h) = &mut self.hasher {
@@ -83,11 +130,14 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
+/// A possibly compressed tar stream, inflated and counted.
+pub(super) type Inflated<'a> = Counting<Box<dyn Read + 'a>>;
+
 /// Opens a possibly compressed tar stream by its magic bytes.
 pub(super) fn decompress<'a, R: BufRead + 'a>(
     mut r: R,
     limit: u64,
-) -> std::io::Result<Box<dyn Read + 'a>> {
+) -> std::io::Result<Inflated<'a>> {
     let magic = r.fill_buf()?.to_vec();
     let inner: Box<dyn Read + 'a> = if magic.starts_with(&[0x1f, 0x8b]) {
         Box::new(flate2::bufread::MultiGzDecoder::new(r))
@@ -96,12 +146,44 @@ pub(super) fn decompress<'a, R: BufRead + 'a>(
     } else {
         Box::new(r)
     };
-    Ok(Box::new(Counting {
+    Ok(Counting::new(
         inner,
-        count: 0,
         limit,
-        hasher: None,
-    }))
+        "stream inflates (a decompression bomb?)",
+    ))
+}
+
+/// The SHA-256 digest a descriptor or config names, or why Vigia cannot
+/// check it.
+pub(super) fn sha256_digest<'a>(name: &str, digest: &'a str) -> Result<&'a str> {
+    match digest.split_once(':') {
+        Some(("sha256", hex)) if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            Ok(digest)
+        }
+        _ => Err(invalid(
+            name,
+            format!("digest {digest} is not a SHA-256 digest, which is all Vigia can check"),
+        )),
+    }
+}
+
+/// Refuses what is not a regular file before it is opened: a blob that is a
+/// FIFO blocks on open, and one that is a device (`/dev/zero` through a
+/// symlink) never ends.
+pub(super) fn regular_file(path: &Path) -> Result<()> {
+    let name = path.display().to_string();
+    match fs_err::metadata(path) {
+        Ok(m) if m.is_file() => Ok(()),
+        Ok(_) => Err(invalid(&name, "not a regular file; not read")),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(invalid(
+            &name,
+            "the manifest names this blob, but it is missing",
+        )),
+        Err(e) => Err(Error::Io {
+            path: name,
+            source: e,
+        }),
+    }
 }
 
 /// Reads one layer's tar stream, keeping wanted files, symlinks and whiteouts.
@@ -291,55 +373,99 @@ pub(super) fn read_entries<R: Read>(
     Ok(out)
 }
 
-/// Reads a blob file as a layer and checks its digest.
+/// What a layer blob must be: its digest and size from the manifest, its
+/// content's digest (diff_id) from the image config.
+pub(super) struct BlobClaims<'a> {
+    pub(super) digest: &'a str,
+    pub(super) size: u64,
+    pub(super) diff_id: &'a str,
+    /// Read without checking them (see [`super::Options::unchecked`]).
+    pub(super) unchecked: bool,
+}
+
+/// Reads a blob file as a layer, checking as it streams that the blob is the
+/// one the manifest names (digest and size) and that its content is the one
+/// the image config names (diff_id). Nothing read is returned unless both hold.
 pub(super) fn read_blob_layer(
     path: &Path,
-    digest: Option<&str>,
-    diff_id: Option<String>,
+    claims: &BlobClaims<'_>,
     limits: &Limits,
     want: &Want,
     visitor: Option<&dyn Visitor>,
 ) -> Result<LayerFiles> {
     let name = path.display().to_string();
-    let file = fs_err::File::open(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => {
-            invalid(&name, "the manifest names this blob, but it is missing")
-        }
-        _ => Error::Io {
-            path: name.clone(),
-            source: e,
-        },
-    })?;
-    let mut hashing = Counting {
-        inner: file,
-        count: 0,
-        limit: u64::MAX,
-        hasher: digest.map(|_| BackgroundSha256::new()),
-    };
-    let result = {
+    let digest = sha256_digest(&name, claims.digest)?;
+    let diff_id = sha256_digest(&name, claims.diff_id)?;
+    regular_file(path)?;
+    let file = fs_err::File::open(path).map_err(io_err(&name))?;
+    let mut blob = Counting::new(
+        file,
+        claims.size,
+        "the blob is larger than its manifest says:",
+    );
+    if claims.unchecked {
         let stream = decompress(
-            BufReader::with_capacity(1 << 16, &mut hashing),
+            BufReader::with_capacity(1 << 16, &mut blob),
             limits.max_inflated_bytes,
         )
         .map_err(io_err(&name))?;
-        read_layer(stream, &name, diff_id, limits, want, visitor)
-    };
-    if digest.is_some() {
-        // Hash what is left after the tar end marker too: the digest covers the blob.
-        std::io::copy(&mut hashing, &mut std::io::sink()).map_err(io_err(&name))?;
-    }
-    let layer = result?;
-    if let Some(expected) = digest {
-        let got = format!(
-            "sha256:{}",
-            hashing.hasher.as_mut().expect("hashing").finish()
+        return read_layer(
+            stream,
+            &name,
+            Some(diff_id.to_owned()),
+            limits,
+            want,
+            visitor,
         );
-        if expected.starts_with("sha256:") && got != expected {
-            return Err(invalid(
-                &name,
-                format!("digest mismatch: the manifest says {expected}, the blob is {got}"),
-            ));
-        }
+    }
+    blob = blob.hashed();
+    let (result, content) = {
+        let mut stream = decompress(
+            BufReader::with_capacity(1 << 16, &mut blob),
+            limits.max_inflated_bytes,
+        )
+        .map_err(io_err(&name))?
+        .hashed();
+        let result = read_layer(
+            &mut stream,
+            &name,
+            Some(diff_id.to_owned()),
+            limits,
+            want,
+            visitor,
+        );
+        // The digests cover what a tar reader leaves after the end marker too.
+        let content = match &result {
+            Ok(_) => stream.digest().map_err(io_err(&name))?,
+            Err(_) => None,
+        };
+        (result, content)
+    };
+    let layer = result?;
+    let got = blob.digest().map_err(io_err(&name))?.unwrap_or_default();
+    if got != digest {
+        return Err(invalid(
+            &name,
+            format!("digest mismatch: the manifest says {digest}, the blob is {got}"),
+        ));
+    }
+    if blob.count != claims.size {
+        return Err(invalid(
+            &name,
+            format!(
+                "the manifest says {} bytes, the blob has {}",
+                claims.size, blob.count
+            ),
+        ));
+    }
+    let content = content.unwrap_or_default();
+    if content != diff_id {
+        return Err(invalid(
+            &name,
+            format!(
+                "diff_id mismatch: the image config says {diff_id}, the layer's content is {content}"
+            ),
+        ));
     }
     Ok(layer)
 }

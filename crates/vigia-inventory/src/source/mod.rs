@@ -36,6 +36,11 @@ pub struct Options {
     /// Receives every regular file as it streams by (secret scanning). Layer
     /// caching is off for a source with a visitor: every layer must be read.
     pub visitor: Option<VisitorHandle>,
+    /// Skips checking blobs and layers against their digests. Only for a pass
+    /// whose files another pass of the same scan reads and checks (the secret
+    /// pass beside the inventory's): nothing it reads is cached or trusted
+    /// beyond that scan, whose outcome fails when the check does.
+    pub unchecked: bool,
 }
 
 /// Receives the files of a resource as they stream by, layer by layer, without

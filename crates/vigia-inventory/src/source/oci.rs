@@ -6,7 +6,7 @@ use std::path::Path;
 
 use oci_spec::image::{Descriptor, ImageConfiguration, ImageIndex, ImageManifest, Platform};
 
-use super::layer::{merge_layers, read_blob_layer};
+use super::layer::{BlobClaims, merge_layers, read_blob_layer, regular_file, sha256_digest};
 use super::{ImageInfo, LayerInfo, Options, Want};
 use crate::fsview::{FsView, LayerFiles};
 use crate::{Error, Result, invalid};
@@ -34,14 +34,65 @@ fn blob_path(root: &Path, d: &Descriptor) -> Result<std::path::PathBuf> {
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path, limit: u64) -> Result<T> {
     let name = path.display().to_string();
-    let f = fs_err::File::open(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => invalid(&name, "missing"),
-        _ => Error::Io {
+    let data = read_regular(path, limit)?;
+    serde_json::from_slice(&data).map_err(|e| invalid(&name, format!("invalid JSON: {e}")))
+}
+
+/// A regular file's bytes, at most `limit` of them.
+fn read_regular(path: &Path, limit: u64) -> Result<Vec<u8>> {
+    let name = path.display().to_string();
+    regular_file(path)?;
+    let f = fs_err::File::open(path).map_err(|e| Error::Io {
+        path: name.clone(),
+        source: e,
+    })?;
+    let mut data = Vec::new();
+    f.take(limit + 1)
+        .read_to_end(&mut data)
+        .map_err(|e| Error::Io {
             path: name.clone(),
             source: e,
-        },
-    })?;
-    serde_json::from_reader(f.take(limit)).map_err(|e| invalid(&name, format!("invalid JSON: {e}")))
+        })?;
+    if data.len() as u64 > limit {
+        return Err(invalid(
+            &name,
+            format!("larger than the {limit}-byte limit"),
+        ));
+    }
+    Ok(data)
+}
+
+/// A JSON blob a descriptor names (an index, a manifest, a config), read only
+/// when its bytes are the ones the descriptor's digest and size name.
+fn read_blob_json<T: serde::de::DeserializeOwned>(
+    root: &Path,
+    d: &Descriptor,
+    limit: u64,
+) -> Result<T> {
+    use sha2::Digest as _;
+    let path = blob_path(root, d)?;
+    let name = path.display().to_string();
+    let claimed = d.digest().to_string();
+    let expected = sha256_digest(&name, &claimed)?;
+    let data = read_regular(&path, limit.min(d.size()))?;
+    let got = format!("sha256:{}", hex::encode(sha2::Sha256::digest(&data)));
+    if got != expected {
+        return Err(invalid(
+            &name,
+            format!("digest mismatch: the descriptor says {expected}, the blob is {got}"),
+        ));
+    }
+    if data.len() as u64 != d.size() {
+        return Err(invalid(
+            &name,
+            format!(
+                "the descriptor says {} bytes, the blob has {}",
+                d.size(),
+                data.len()
+            ),
+        ));
+    }
+    serde_json::from_slice(&data).map_err(|e| invalid(&name, format!("invalid JSON: {e}")))
 }
 
 fn platform_matches(p: &Platform, want: &str) -> bool {
@@ -93,13 +144,13 @@ pub(super) fn oci_layout(
         // names only as `Other`).
         let media_type = d.media_type().to_string();
         if media_type.contains("index") || media_type.contains("manifest.list") {
-            index = read_json(&blob_path(root, &d)?, 16 << 20)?;
+            index = read_blob_json(root, &d, 16 << 20)?;
             continue;
         }
         break d;
     };
-    let manifest: ImageManifest = read_json(&blob_path(root, &manifest_desc)?, 16 << 20)?;
-    let config: ImageConfiguration = read_json(&blob_path(root, manifest.config())?, 64 << 20)?;
+    let manifest: ImageManifest = read_blob_json(root, &manifest_desc, 16 << 20)?;
+    let config: ImageConfiguration = read_blob_json(root, manifest.config(), 64 << 20)?;
     let diff_ids = config.rootfs().diff_ids();
     if diff_ids.len() != manifest.layers().len() {
         return Err(invalid(
@@ -118,33 +169,34 @@ pub(super) fn oci_layout(
         }
         let path = blob_path(root, desc)?;
         let digest = desc.digest().to_string();
+        let size = desc.size();
         let diff = diff_id.clone();
         layers.push(LayerInfo {
             diff_id: diff_id.clone(),
             digest: Some(digest.clone()),
         });
         jobs.push(Box::new(move || {
+            let claims = BlobClaims {
+                digest: &digest,
+                size,
+                diff_id: &diff,
+                unchecked: opts.unchecked,
+            };
             let Some(cache) = cache else {
-                return read_blob_layer(&path, Some(&digest), Some(diff), &limits, want, visitor);
+                return read_blob_layer(&path, &claims, &limits, want, visitor);
             };
             let keys = crate::extract::cache_keys();
             let versions: Vec<(&str, u32)> = keys.iter().map(|(n, v, _)| (*n, *v)).collect();
-            if let Some(hit) = cache.load(&diff, &versions) {
+            // Entries exist only for blobs whose digest and content were checked.
+            if let Some(hit) = cache.load(&digest, &diff, &versions) {
                 tracing::debug!(layer = %diff, "layer cache hit");
                 return Ok(hit);
             }
-            let layer = read_blob_layer(
-                &path,
-                Some(&digest),
-                Some(diff.clone()),
-                &limits,
-                want,
-                None,
-            )?;
+            let layer = read_blob_layer(&path, &claims, &limits, want, None)?;
             if layer.warnings.is_empty() {
                 let entries: Vec<crate::cache::Key<'_>> =
                     keys.iter().map(|(n, v, w)| (*n, *v, w.as_ref())).collect();
-                cache.store(&diff, &layer, &entries);
+                cache.store(&digest, &diff, &layer, &entries);
             }
             Ok(layer)
         }));

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::layer::{Intercepted, decompress, read_entries, read_layer};
+use super::layer::{Counting, Intercepted, decompress, read_entries, read_layer};
 use super::{ImageInfo, LayerInfo, Options, Want, io_err};
 use crate::fsview::{FsView, LayerFiles, normalize};
 use crate::{Result, invalid};
@@ -44,6 +44,8 @@ pub(super) fn tarball(
     let mut layers: HashMap<String, LayerFiles> = HashMap::new();
     let mut small_json: HashMap<String, Vec<u8>> = HashMap::new();
     let mut unreadable: HashMap<String, crate::Error> = HashMap::new();
+    // Each layer's (content digest, digest of its bytes as stored when checked).
+    let mut digests: HashMap<String, (String, Option<String>)> = HashMap::new();
     // What only a `docker save` archive holds; every other entry is read by the
     // same code as an image layer's.
     let mut docker_parts = |path: &str, size: u64, entry: &mut dyn Read| -> Result<Intercepted> {
@@ -73,17 +75,36 @@ pub(super) fn tarball(
         if !is_layer_name {
             return Ok(Intercepted::Declined);
         }
-        let inner = decompress(BufReader::new(entry), opts.limits.max_inflated_bytes)
-            .map_err(io_err(&format!("{name}:{path}")))?;
+        // The layer's bytes as stored are hashed when its name is their digest
+        // (`blobs/sha256/<hex>`); its content always, for its diff_id.
+        let label = format!("{name}:{path}");
+        let mut raw = Counting::new(entry, u64::MAX, "the layer");
+        if path.starts_with("/blobs/sha256/") && !opts.unchecked {
+            raw = raw.hashed();
+        }
         let visitor = opts.visitor.as_ref().map(|v| v.0.as_ref());
-        match read_layer(
-            inner,
-            &format!("{name}:{path}"),
-            Some(path.to_owned()),
-            &opts.limits,
-            want,
-            visitor,
-        ) {
+        let read = {
+            let mut inner = decompress(BufReader::new(&mut raw), opts.limits.max_inflated_bytes)
+                .map_err(io_err(&label))?;
+            if !opts.unchecked {
+                inner = inner.hashed();
+            }
+            read_layer(
+                &mut inner,
+                &label,
+                Some(path.to_owned()),
+                &opts.limits,
+                want,
+                visitor,
+            )
+            .and_then(|l| Ok((l, inner.digest().map_err(io_err(&label))?)))
+        };
+        let read = read.and_then(|(l, content)| {
+            let stored = raw.digest().map_err(io_err(&label))?;
+            digests.insert(path.to_owned(), (content.unwrap_or_default(), stored));
+            Ok(l)
+        });
+        match read {
             Ok(l) => {
                 layers.insert(path.to_owned(), l);
             }
@@ -114,13 +135,22 @@ pub(super) fn tarball(
             .next()
             .ok_or_else(|| invalid(format!("{name}:manifest.json"), "lists no image"))?;
         let config_path = normalize(&m.config).unwrap_or_default();
-        let config: ImageConfiguration = small_json
+        let config_digest = digest_in_name(&config_path);
+        let config_bytes = small_json
             .get(&config_path)
-            .ok_or_else(|| invalid(&name, format!("the image config {} is missing", m.config)))
-            .and_then(|c| {
-                serde_json::from_slice(c)
-                    .map_err(|e| invalid(format!("{name}:{}", m.config), e.to_string()))
-            })?;
+            .ok_or_else(|| invalid(&name, format!("the image config {} is missing", m.config)))?;
+        if let Some(expected) = config_digest.as_ref().filter(|_| !opts.unchecked) {
+            use sha2::Digest as _;
+            let got = format!("sha256:{}", hex::encode(sha2::Sha256::digest(config_bytes)));
+            if &got != expected {
+                return Err(invalid(
+                    format!("{name}:{}", m.config),
+                    format!("digest mismatch: its name says {expected}, its content is {got}"),
+                ));
+            }
+        }
+        let config: ImageConfiguration = serde_json::from_slice(config_bytes)
+            .map_err(|e| invalid(format!("{name}:{}", m.config), e.to_string()))?;
         let diff_ids = config.rootfs().diff_ids();
         if diff_ids.len() != m.layers.len() {
             return Err(invalid(
@@ -141,6 +171,26 @@ pub(super) fn tarball(
                     format!("manifest.json names layer {lp}, which the archive does not hold"),
                 )
             })?;
+            // A layer is trusted only as what it is: its content must be the
+            // diff_id the config names, and a blob named by its digest must be
+            // that blob.
+            let (content, stored) = digests.remove(&key).unwrap_or_default();
+            if !opts.unchecked && &content != diff_id {
+                return Err(invalid(
+                    format!("{name}:{lp}"),
+                    format!(
+                        "diff_id mismatch: the image config says {diff_id}, the layer's content is {content}"
+                    ),
+                ));
+            }
+            if let (Some(stored), Some(expected)) = (stored, digest_in_name(&key))
+                && stored != expected
+            {
+                return Err(invalid(
+                    format!("{name}:{lp}"),
+                    format!("digest mismatch: its name says {expected}, the blob is {stored}"),
+                ));
+            }
             l.layer = Some(diff_id.clone());
             if let Some(v) = &opts.visitor {
                 v.0.layer(info_layers.len(), &key, diff_id);
@@ -151,16 +201,6 @@ pub(super) fn tarball(
                 digest: None,
             });
         }
-        let config_digest = config_path
-            .strip_prefix("/blobs/sha256/")
-            .map(|h| format!("sha256:{h}"))
-            .or_else(|| {
-                config_path
-                    .strip_prefix('/')
-                    .and_then(|f| f.strip_suffix(".json"))
-                    .filter(|h| h.len() == 64)
-                    .map(|h| format!("sha256:{h}"))
-            });
         let info = ImageInfo {
             manifest_digest: None,
             config_digest,
@@ -190,6 +230,15 @@ pub(super) fn tarball(
     let mut view = FsView::default();
     view.apply(rootfs);
     Ok(("rootfs", view, None))
+}
+
+/// The SHA-256 digest a `docker save` file's name gives: `blobs/sha256/<hex>`
+/// or `<hex>.json` at the top.
+fn digest_in_name(path: &str) -> Option<String> {
+    let hex = path
+        .strip_prefix("/blobs/sha256/")
+        .or_else(|| path.strip_prefix('/').and_then(|f| f.strip_suffix(".json")))?;
+    (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit())).then(|| format!("sha256:{hex}"))
 }
 
 fn top_level_file(path: &str) -> bool {

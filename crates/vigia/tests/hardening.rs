@@ -1,0 +1,370 @@
+//! Hostile inputs, end to end: each test builds its input, runs the binary and
+//! asserts the exact outcome (an error naming the input, a coverage entry, an
+//! exit code, the right packages).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+fn vigia(args: &[&str]) -> Output {
+    let home = tempfile::tempdir().unwrap();
+    Command::new(env!("CARGO_BIN_EXE_vigia"))
+        .args(args)
+        .env("VIGIA_HOME", home.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// Runs vigia, killing it after `limit`: a scan that blocks or reads forever
+/// fails the test instead of hanging it.
+fn vigia_within(args: &[&str], limit: Duration) -> Output {
+    let home = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vigia"))
+        .args(args)
+        .env("VIGIA_HOME", home.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            panic!("vigia {args:?} still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn targets() -> PathBuf {
+    vigia_test_support::shared_dir().join("targets")
+}
+
+fn sha256(data: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(data)))
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A tar stream holding `files`.
+fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (path, data) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append_data(&mut h, path, *data).unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(data).unwrap();
+    gz.finish().unwrap()
+}
+
+/// The diff_ids an OCI layout's image config claims.
+fn diff_ids_of(layout: &Path) -> Vec<String> {
+    let read = |digest: &str| -> Value {
+        let hex = digest.strip_prefix("sha256:").unwrap();
+        serde_json::from_slice(&fs_err::read(layout.join("blobs/sha256").join(hex)).unwrap())
+            .unwrap()
+    };
+    let index: Value =
+        serde_json::from_slice(&fs_err::read(layout.join("index.json")).unwrap()).unwrap();
+    let mut desc = index["manifests"][0].clone();
+    while desc["mediaType"].as_str().unwrap().contains("index") {
+        desc = read(desc["digest"].as_str().unwrap())["manifests"][0].clone();
+    }
+    let manifest = read(desc["digest"].as_str().unwrap());
+    let config = read(manifest["config"]["digest"].as_str().unwrap());
+    config["rootfs"]["diff_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Writes an OCI layout whose blobs are `layers` (as stored) and whose config
+/// claims `diff_ids`. Every descriptor's digest and size are the blob's own:
+/// only the claims about content may lie.
+fn write_layout(dir: &Path, layers: &[Vec<u8>], diff_ids: &[String]) {
+    let blobs = dir.join("blobs/sha256");
+    fs_err::create_dir_all(&blobs).unwrap();
+    let put = |data: &[u8]| -> Value {
+        let digest = sha256(data);
+        fs_err::write(blobs.join(digest.strip_prefix("sha256:").unwrap()), data).unwrap();
+        json!({"digest": digest, "size": data.len()})
+    };
+    let config = serde_json::to_vec(&json!({
+        "architecture": "amd64",
+        "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": diff_ids},
+        "config": {}
+    }))
+    .unwrap();
+    let mut config_desc = put(&config);
+    config_desc["mediaType"] = json!("application/vnd.oci.image.config.v1+json");
+    let layer_descs: Vec<Value> = layers
+        .iter()
+        .map(|l| {
+            let mut d = put(l);
+            d["mediaType"] = json!("application/vnd.oci.image.layer.v1.tar+gzip");
+            d
+        })
+        .collect();
+    let manifest = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": config_desc,
+        "layers": layer_descs,
+    }))
+    .unwrap();
+    let mut manifest_desc = put(&manifest);
+    manifest_desc["mediaType"] = json!("application/vnd.oci.image.manifest.v1+json");
+    fs_err::write(
+        dir.join("index.json"),
+        serde_json::to_vec(&json!({"schemaVersion": 2, "manifests": [manifest_desc]})).unwrap(),
+    )
+    .unwrap();
+    fs_err::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+}
+
+fn package_names(out: &Output) -> Vec<String> {
+    let inv: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut names: Vec<String> = inv["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| format!("{}@{}", p["name"], p["version"]))
+        .collect();
+    names.sort();
+    names
+}
+
+/// #27 item 2: an image that claims another image's diff_ids cannot make the
+/// real image's cached inventory empty. The crafted image fails, naming the
+/// lie; the real image, scanned next with the same layer cache, has every
+/// package an uncached scan finds.
+#[test]
+fn an_image_claiming_another_images_layers_cannot_poison_the_layer_cache() {
+    let data = tempfile::tempdir().unwrap();
+    let real = targets().join("alpine-base");
+    let claimed = diff_ids_of(&real);
+    let crafted = tempfile::tempdir().unwrap();
+    let empty = gzip(&tar_of(&[("etc/motd", b"nothing here\n")]));
+    write_layout(crafted.path(), &vec![empty; claimed.len()], &claimed);
+
+    let sbom = |target: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "--data-dir",
+            data.path().to_str().unwrap(),
+            "sbom",
+            target.to_str().unwrap(),
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        vigia(&args)
+    };
+    let out = sbom(crafted.path(), &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("diff_id mismatch") && err.contains(&claimed[0]),
+        "{err}"
+    );
+    // Nothing was cached under the real image's layers.
+    let cached = fs_err::read_dir(data.path().join("cache/layers"))
+        .map(Iterator::count)
+        .unwrap_or(0);
+    assert_eq!(cached, 0, "a layer that failed its checks was cached");
+
+    let uncached = sbom(&real, &["--no-cache"]);
+    vigia_test_support::assert_success(&uncached);
+    let expected = package_names(&uncached);
+    assert!(expected.len() > 5, "{expected:?}");
+    for run in ["first", "cached"] {
+        let out = sbom(&real, &[]);
+        vigia_test_support::assert_success(&out);
+        assert_eq!(package_names(&out), expected, "{run} scan");
+    }
+}
+
+/// #27 item 2: the manifest's and config's own blobs are checked against
+/// their descriptors, like layers.
+#[test]
+fn manifest_and_config_blobs_are_checked_against_their_digests() {
+    let dir = tempfile::tempdir().unwrap();
+    let layer_tar = tar_of(&[("etc/motd", b"hello\n")]);
+    write_layout(dir.path(), &[gzip(&layer_tar)], &[sha256(&layer_tar)]);
+    let out = vigia(&["sbom", dir.path().to_str().unwrap(), "--format", "json"]);
+    vigia_test_support::assert_success(&out);
+
+    // Change the config's content behind its digest (same length).
+    let index: Value =
+        serde_json::from_slice(&fs_err::read(dir.path().join("index.json")).unwrap()).unwrap();
+    let blob = |d: &Value| {
+        dir.path().join("blobs/sha256").join(
+            d["digest"]
+                .as_str()
+                .unwrap()
+                .strip_prefix("sha256:")
+                .unwrap(),
+        )
+    };
+    let manifest_path = blob(&index["manifests"][0]);
+    let manifest: Value = serde_json::from_slice(&fs_err::read(&manifest_path).unwrap()).unwrap();
+    let config_path = blob(&manifest["config"]);
+    let original = fs_err::read(&config_path).unwrap();
+    let edited = String::from_utf8(original.clone())
+        .unwrap()
+        .replace("amd64", "arm64");
+    fs_err::write(&config_path, edited).unwrap();
+    let out = vigia(&["sbom", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("digest mismatch") && err.contains(config_path.to_str().unwrap()),
+        "{err}"
+    );
+    fs_err::write(&config_path, &original).unwrap();
+
+    // The same for the manifest.
+    let original = fs_err::read(&manifest_path).unwrap();
+    let mut edited = original.clone();
+    let at = edited.iter().position(|b| *b == b'2').unwrap();
+    edited[at] = b'3';
+    fs_err::write(&manifest_path, edited).unwrap();
+    let out = vigia(&["sbom", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("digest mismatch") && err.contains(manifest_path.to_str().unwrap()),
+        "{err}"
+    );
+}
+
+/// A `docker save` archive: `manifest.json`, a config named by its digest and
+/// the layers; `diff_id` is what the config claims for the (only) layer.
+fn docker_archive(path: &Path, layer: &[u8], diff_id: &str, config_name: Option<&str>) {
+    let config = serde_json::to_vec(&json!({
+        "architecture": "amd64",
+        "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": [diff_id]},
+        "config": {}
+    }))
+    .unwrap();
+    let config_name = config_name.map_or_else(
+        || format!("{}.json", sha256(&config).strip_prefix("sha256:").unwrap()),
+        str::to_owned,
+    );
+    let manifest = serde_json::to_vec(&json!([{
+        "Config": config_name,
+        "RepoTags": ["crafted:1"],
+        "Layers": ["0123/layer.tar"],
+    }]))
+    .unwrap();
+    let archive = tar_of(&[
+        ("manifest.json", &manifest),
+        (&config_name, &config),
+        ("0123/layer.tar", layer),
+    ]);
+    fs_err::write(path, archive).unwrap();
+}
+
+/// #27 item 2: `docker save` layers are checked against the config's diff_ids,
+/// and a config named by its digest against that digest.
+#[test]
+fn docker_archive_layers_and_configs_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let layer = tar_of(&[(
+        "var/lib/dpkg/status",
+        b"Package: base-files\nStatus: install ok installed\nVersion: 12.4\nArchitecture: amd64\n\n",
+    )]);
+    let good = dir.path().join("good.tar");
+    docker_archive(&good, &layer, &sha256(&layer), None);
+    let out = vigia(&["sbom", good.to_str().unwrap(), "--format", "json"]);
+    vigia_test_support::assert_success(&out);
+    assert_eq!(package_names(&out), ["\"base-files\"@\"12.4\""]);
+
+    let other = tar_of(&[("etc/motd", b"x")]);
+    let lying = dir.path().join("lying.tar");
+    docker_archive(&lying, &layer, &sha256(&other), None);
+    let out = vigia(&["sbom", lying.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("diff_id mismatch") && err.contains("lying.tar:0123/layer.tar"),
+        "{err}"
+    );
+
+    let misnamed = dir.path().join("misnamed.tar");
+    let name = format!("{}.json", "ab".repeat(32));
+    docker_archive(&misnamed, &layer, &sha256(&layer), Some(&name));
+    let out = vigia(&["sbom", misnamed.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("digest mismatch") && err.contains(&name),
+        "{err}"
+    );
+}
+
+/// #27 item 5: a blob that is a device or a FIFO is refused before it is
+/// opened, naming it, instead of a scan that reads forever or blocks.
+#[test]
+fn special_files_are_never_read_as_blobs() {
+    let dir = tempfile::tempdir().unwrap();
+    let layer_tar = tar_of(&[("etc/motd", b"hello\n")]);
+    let layer = gzip(&layer_tar);
+    write_layout(dir.path(), &[layer.clone()], &[sha256(&layer_tar)]);
+    let blob = dir
+        .path()
+        .join("blobs/sha256")
+        .join(sha256(&layer).strip_prefix("sha256:").unwrap());
+    let target = dir.path().to_str().unwrap();
+
+    fs_err::remove_file(&blob).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", &blob).unwrap();
+    let out = vigia_within(&["sbom", target], Duration::from_secs(30));
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains(blob.to_str().unwrap()) && err.contains("not a regular file"),
+        "{err}"
+    );
+
+    fs_err::remove_file(&blob).unwrap();
+    let made = Command::new("mkfifo").arg(&blob).status().unwrap();
+    assert!(made.success());
+    let out = vigia_within(&["sbom", target], Duration::from_secs(30));
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains(blob.to_str().unwrap()) && err.contains("not a regular file"),
+        "{err}"
+    );
+
+    // A blob larger than its descriptor says is not read past that size.
+    fs_err::remove_file(&blob).unwrap();
+    let mut longer = layer.clone();
+    longer.extend_from_slice(&[0u8; 4096]);
+    fs_err::write(&blob, &longer).unwrap();
+    let out = vigia_within(&["sbom", target], Duration::from_secs(30));
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("larger than its manifest says"), "{err}");
+}
