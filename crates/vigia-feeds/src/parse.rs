@@ -21,6 +21,12 @@ use crate::{Error, Result};
 /// a larger zip entry is reported as malformed instead of filling memory.
 pub const MAX_RECORD_BYTES: u64 = 32 << 20;
 
+/// The most other IDs (aliases, upstream and related) one OSV record may name.
+/// Real records name at most a few hundred (a distribution advisory fixing
+/// many CVEs); a record naming tens of thousands is absurd, and would make every
+/// lookup of its alias group a query past the database's limits.
+pub const MAX_RECORD_IDS: usize = 4096;
+
 pub use vigia_model::feed::{EpssRow, Item, KevEntry, Malformed, NvdCvss};
 
 /// What a parse found.
@@ -196,6 +202,17 @@ fn parse_osv_zip(name: &str, path: &Path, sink: &mut Sink<'_>) -> Result<ParseRe
             report.malformed.push(Malformed {
                 entry: entry_name,
                 reason: "record has an empty id".into(),
+            });
+            continue;
+        }
+        let named = record.aliases.len() + record.upstream.len() + record.related.len();
+        if named > MAX_RECORD_IDS {
+            report.malformed.push(Malformed {
+                entry: entry_name,
+                reason: format!(
+                    "record {} names {named} other IDs (aliases, upstream, related), over the {MAX_RECORD_IDS} limit",
+                    record.id
+                ),
             });
             continue;
         }

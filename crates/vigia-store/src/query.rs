@@ -148,6 +148,26 @@ fn bind_all<'q>(
     q
 }
 
+/// Values bound in one `IN (…)` list. `SQLite` allows 32,766 bound values per
+/// statement and `PostgreSQL` 65,535: a larger alias group is read in slices,
+/// so that no group, however it grew, makes a lookup fail.
+const IN_CHUNK: usize = 1000;
+
+/// Runs `template` (with `{list}` where the `IN` list goes) once per slice of
+/// `members` and returns every row, slice after slice.
+async fn fetch_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    template: &str,
+    members: &[String],
+) -> Result<Vec<AnyRow>> {
+    let mut rows = Vec::new();
+    for chunk in members.chunks(IN_CHUNK) {
+        let sql = template.replace("{list}", &in_list(1, chunk.len()));
+        rows.extend(bind_all(&sql, chunk).fetch_all(&mut **tx).await?);
+    }
+    Ok(rows)
+}
+
 fn in_list(start: usize, n: usize) -> String {
     (start..start + n)
         .map(|i| format!("${i}"))
@@ -285,26 +305,31 @@ impl Store {
                 .iter()
                 .map(|r| r.try_get(0))
                 .collect::<Result<_, _>>()?;
-        let n = members.len();
-        let list = in_list(1, n);
-        let advisories = bind_all(&format!(
-            "SELECT source, id, modified, published, withdrawn, summary, details, aliases, related, upstream, severity, refs, database_specific FROM advisories WHERE id IN ({list}) ORDER BY id, source"
-        ), &members)
-        .fetch_all(&mut **tx)
-        .await?
-        .iter()
-        .map(advisory_from)
-        .collect::<Result<Vec<_>>>()?;
-        let affected = bind_all(&format!("SELECT {AFFECTED_COLUMNS} FROM affected WHERE advisory_id IN ({list}) ORDER BY ecosystem, name, advisory_id, idx"), &members)
-            .fetch_all(&mut **tx)
+        // `members` is sorted, and slices of it come back in its order: rows
+        // ordered by a member column stay ordered; the others are sorted here.
+        let advisories = fetch_in(tx, "SELECT source, id, modified, published, withdrawn, summary, details, aliases, related, upstream, severity, refs, database_specific FROM advisories WHERE id IN ({list}) ORDER BY id, source", &members)
             .await?
             .iter()
-            .map(affected_from)
+            .map(advisory_from)
             .collect::<Result<Vec<_>>>()?;
-        let mut cvss = bind_all(&format!(
-            "SELECT vuln_id, source, origin, scorer, primary_score, version, vector, score, severity FROM cvss WHERE vuln_id IN ({list})"
-        ), &members)
-        .fetch_all(&mut **tx)
+        let mut affected = fetch_in(
+            tx,
+            &format!("SELECT {AFFECTED_COLUMNS} FROM affected WHERE advisory_id IN ({{list}})"),
+            &members,
+        )
+        .await?
+        .iter()
+        .map(affected_from)
+        .collect::<Result<Vec<_>>>()?;
+        affected.sort_by(|a, b| {
+            (&a.ecosystem, &a.name, &a.advisory_id, a.idx).cmp(&(
+                &b.ecosystem,
+                &b.name,
+                &b.advisory_id,
+                b.idx,
+            ))
+        });
+        let mut cvss = fetch_in(tx, "SELECT vuln_id, source, origin, scorer, primary_score, version, vector, score, severity FROM cvss WHERE vuln_id IN ({list})", &members)
         .await?
         .iter()
         .map(|r| {
@@ -325,10 +350,7 @@ impl Store {
         cvss.dedup_by(|a, b| {
             a.vector == b.vector && a.scorer == b.scorer && a.vuln_id == b.vuln_id
         });
-        let kev = bind_all(&format!(
-            "SELECT cve, vendor_project, product, vulnerability_name, date_added, due_date, ransomware, required_action FROM kev WHERE cve IN ({list}) ORDER BY cve"
-        ), &members)
-        .fetch_all(&mut **tx)
+        let kev = fetch_in(tx, "SELECT cve, vendor_project, product, vulnerability_name, date_added, due_date, ransomware, required_action FROM kev WHERE cve IN ({list}) ORDER BY cve", &members)
         .await?
         .iter()
         .map(|r| {
@@ -344,18 +366,18 @@ impl Store {
             })
         })
         .collect::<Result<Vec<_>>>()?;
-        let epss = bind_all(&format!("SELECT cve, score, percentile, score_date FROM epss WHERE cve IN ({list}) ORDER BY cve"), &members)
-            .fetch_all(&mut **tx)
+        let epss = fetch_in(tx, "SELECT cve, score, percentile, score_date FROM epss WHERE cve IN ({list}) ORDER BY cve", &members)
             .await?
             .iter()
             .map(|r| Ok(EpssInfo { cve: r.try_get(0)?, score: r.try_get(1)?, percentile: r.try_get(2)?, score_date: r.try_get(3)? }))
             .collect::<Result<Vec<_>>>()?;
-        let mut related = bind_all(&format!("SELECT DISTINCT advisory_id, relation FROM advisory_ids WHERE id IN ({list}) AND same = 0 ORDER BY advisory_id"), &members)
-            .fetch_all(&mut **tx)
+        let mut related = fetch_in(tx, "SELECT DISTINCT advisory_id, relation FROM advisory_ids WHERE id IN ({list}) AND same = 0", &members)
             .await?
             .iter()
             .map(|r| Ok(RelatedRecord { advisory_id: r.try_get(0)?, relation: r.try_get(1)? }))
             .collect::<Result<Vec<_>>>()?;
+        related.sort_by(|a, b| (&a.advisory_id, &a.relation).cmp(&(&b.advisory_id, &b.relation)));
+        related.dedup();
         related.retain(|r| !members.contains(&r.advisory_id));
         Ok(Some(Vulnerability {
             id: group,

@@ -368,3 +368,137 @@ fn special_files_are_never_read_as_blobs() {
     let err = stderr(&out);
     assert!(err.contains("larger than its manifest says"), "{err}");
 }
+
+/// An npm OSV record affecting `package` below 2.0.0, naming `aliases`.
+fn npm_record(id: &str, package: &str, aliases: &[String]) -> (String, Vec<u8>) {
+    let record = json!({
+        "schema_version": "1.6.0",
+        "id": id,
+        "modified": "2026-11-01T00:00:00Z",
+        "published": "2026-11-01T00:00:00Z",
+        "aliases": aliases,
+        "summary": format!("{package} test advisory"),
+        "affected": [{
+            "package": {"ecosystem": "npm", "name": package},
+            "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "2.0.0"}]}],
+        }],
+    });
+    (format!("{id}.json"), serde_json::to_vec(&record).unwrap())
+}
+
+/// #27 item 3: a record naming 50,000 aliases is skipped and named at ingest;
+/// an alias group that grew past the database's bound-value limit through
+/// many ordinary records is still read, so scans of its package work.
+#[test]
+fn absurd_alias_lists_are_skipped_at_ingest_and_huge_groups_still_match() {
+    let mirror = vigia_test_support::mirror_copy();
+    let npm = mirror.path().join("npm/all.zip");
+    let mut entries = vigia_test_support::read_zip(&npm);
+    let absurd: Vec<String> = (0..50_000).map(|i| format!("VIGIA-ABSURD-{i}")).collect();
+    entries.push(npm_record(
+        "GHSA-vvvv-aaaa-0001",
+        "vigia-absurd-record",
+        &absurd,
+    ));
+    // Twelve records of 3,000 aliases, each also naming the next record: one
+    // group of 36,000 IDs, past SQLite's 32,766 bound values.
+    for r in 0..12 {
+        let mut aliases: Vec<String> = (0..3000).map(|i| format!("VIGIA-CHAIN-{r}-{i}")).collect();
+        aliases.push(format!("GHSA-vvvv-bbbb-{:04}", r + 1));
+        entries.push(npm_record(
+            &format!("GHSA-vvvv-bbbb-{r:04}"),
+            "vigia-huge-group",
+            &aliases,
+        ));
+    }
+    vigia_test_support::write_zip(&npm, &entries);
+
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path().to_str().unwrap();
+    let out = vigia(&[
+        "--data-dir",
+        d,
+        "db",
+        "update",
+        "--mirror",
+        mirror.path().to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    vigia_test_support::assert_success(&out);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let npm_source = report["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["ecosystem"] == "npm")
+        .unwrap();
+    let malformed = npm_source["malformed"].as_array().unwrap();
+    assert_eq!(malformed.len(), 1, "{malformed:#?}");
+    assert_eq!(malformed[0]["entry"], "GHSA-vvvv-aaaa-0001.json");
+    assert!(
+        malformed[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("50000 other IDs"),
+        "{malformed:#?}"
+    );
+
+    let project = tempfile::tempdir().unwrap();
+    fs_err::write(
+        project.path().join("package-lock.json"),
+        serde_json::to_vec(&json!({
+            "name": "app", "version": "1.0.0", "lockfileVersion": 3,
+            "packages": {
+                "": {"name": "app", "version": "1.0.0"},
+                "node_modules/vigia-absurd-record": {"version": "1.0.0"},
+                "node_modules/vigia-huge-group": {"version": "1.0.0"},
+            }
+        }))
+        .unwrap(),
+    )
+    .unwrap();
+    let out = vigia(&[
+        "--data-dir",
+        d,
+        "scan",
+        "dir",
+        project.path().to_str().unwrap(),
+        "--scanners",
+        "vuln",
+        "--format",
+        "json",
+    ]);
+    vigia_test_support::assert_success(&out);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let packages: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            f["packageVulnerabilityDetails"]["vulnerablePackages"][0]["name"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(
+        packages,
+        ["vigia-huge-group"],
+        "one finding, for the huge group"
+    );
+
+    let out = vigia(&[
+        "--data-dir",
+        d,
+        "db",
+        "show",
+        "VIGIA-CHAIN-7-42",
+        "--format",
+        "json",
+    ]);
+    vigia_test_support::assert_success(&out);
+    let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let text = shown.to_string();
+    assert!(text.contains("GHSA-vvvv-bbbb-0000") && text.contains("GHSA-vvvv-bbbb-0011"));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("SELECT"));
+}
