@@ -1,13 +1,13 @@
 //! What `vigia db status` reports: each source's state, its age, whether it is
 //! stale, and the derived tables' sizes.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use vigia_feeds::Malformed;
 
 use crate::{Config, Result, STALE_AFTER_DAYS, database};
 
 /// One source's state.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StatusSource {
     /// The source's path in the upstream layout.
     pub name: String,
@@ -39,7 +39,7 @@ pub struct StatusSource {
 }
 
 /// The database's state.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DatabaseStatus {
     /// The database, named without a password.
     pub database: String,

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use vigia_feeds::catalog::{self, Origin, Selection};
 use vigia_feeds::fetch::{self, Fetched, FetchedFile};
 use vigia_feeds::{Item, Malformed, Source, SourceKind};
@@ -88,7 +88,7 @@ pub enum UpdateEvent {
 }
 
 /// What happened to one source.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SourceStatus {
     /// New content was ingested.
@@ -100,7 +100,7 @@ pub enum SourceStatus {
 }
 
 /// The kind of an advisory source.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FeedKind {
     /// An osv.dev export of one ecosystem.
@@ -136,7 +136,7 @@ impl FeedKind {
 }
 
 /// The outcome of one source in an update.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SourceReport {
     /// The source's path in the upstream layout (`PyPI/all.zip`).
     pub name: String,
@@ -163,7 +163,7 @@ pub struct SourceReport {
 }
 
 /// The packages whose advisories one source changed.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct SourceChange {
     /// The source.
     pub source: String,
@@ -176,7 +176,7 @@ pub struct SourceChange {
 }
 
 /// Everything an update changed: the input of rematching stored inventories.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ChangeSet {
     /// One entry per source whose content changed.
     pub sources: Vec<SourceChange>,
@@ -210,7 +210,7 @@ impl ChangeSet {
 }
 
 /// What an update did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct UpdateReport {
     /// The database, named without a password.
     pub database: String,
@@ -235,7 +235,7 @@ pub struct UpdateReport {
     /// Wall time.
     pub seconds: f64,
     /// Which packages' advisories changed.
-    #[serde(skip_serializing_if = "ChangeSet::is_empty")]
+    #[serde(default, skip_serializing_if = "ChangeSet::is_empty")]
     pub changes: ChangeSet,
 }
 

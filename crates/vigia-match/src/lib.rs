@@ -94,7 +94,7 @@ pub struct Finding {
     /// The records that matched.
     pub advisories: Vec<MatchedAdvisory>,
     /// Other records that fix or name this vulnerability (a DSA covering several CVEs).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub related: Vec<String>,
     /// The version that closes it for this package: the highest of the matched
     /// records' lowest fixes, so that every source agrees it is closed.
@@ -135,7 +135,7 @@ pub struct PackageResult {
     /// Its findings, by vulnerability ID.
     pub findings: Vec<Finding>,
     /// Ranges that could not be evaluated (unparseable versions in a record).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
 }
 

@@ -15,6 +15,11 @@ fn paint(color: bool, text: &str, f: impl Fn(&str) -> String) -> String {
 /// `vigia db update`'s table: each source's outcome, then the totals.
 #[must_use]
 pub fn update(r: &UpdateReport, color: bool) -> String {
+    // Names, paths and advisory text come from feeds and inputs: escaped.
+    crate::printable::render(r, color, update_drawn)
+}
+
+fn update_drawn(r: &UpdateReport, color: bool) -> String {
     let mut out = String::new();
     for s in &r.sources {
         let status = match s.status {
@@ -64,6 +69,11 @@ pub fn update(r: &UpdateReport, color: bool) -> String {
 /// times and age, then the derived tables' counts.
 #[must_use]
 pub fn status(st: &DatabaseStatus, color: bool) -> String {
+    // Names, paths and advisory text come from feeds and inputs: escaped.
+    crate::printable::render(st, color, status_drawn)
+}
+
+fn status_drawn(st: &DatabaseStatus, color: bool) -> String {
     let mut out = format!("Database: {}\n\n", st.database);
     out.push_str(&format!(
         "{:<42} {:>9} {:>9} {:>9}  {:<20}  {:<20}  {}\n",
@@ -105,6 +115,11 @@ fn short_time(t: Option<&str>) -> String {
 /// advisories, affected ranges and references.
 #[must_use]
 pub fn vulnerability(v: &Vulnerability, color: bool) -> String {
+    // Names, paths and advisory text come from feeds and inputs: escaped.
+    crate::printable::render(v, color, vulnerability_drawn)
+}
+
+fn vulnerability_drawn(v: &Vulnerability, color: bool) -> String {
     let mut out = String::new();
     out.push_str(&paint(color, &v.id, |t| t.bold().to_string()));
     out.push('\n');
@@ -252,6 +267,11 @@ pub fn vulnerability(v: &Vulnerability, color: bool) -> String {
 /// `vigia db match`: why a package version is (or is not) affected.
 #[must_use]
 pub fn package_match(r: &PackageResult, color: bool) -> String {
+    // Names, paths and advisory text come from feeds and inputs: escaped.
+    crate::printable::render(r, color, package_match_drawn)
+}
+
+fn package_match_drawn(r: &PackageResult, color: bool) -> String {
     let p = &r.package;
     let mut out = String::new();
     let via = match &p.source_name {

@@ -169,7 +169,7 @@ pub struct ContainerImageDetails {
     /// Repository name (`library/nginx`), or the target as given when the image names none.
     pub repository_name: String,
     /// Tags.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub image_tags: Vec<String>,
     /// CPU architecture.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -347,10 +347,10 @@ pub struct PackageVulnerabilityDetails {
     /// The advisory source (`DEBIAN_CVE`, `GITHUB`, `PYPA`, `NVD`, …).
     pub source: String,
     /// CVSS from every source.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cvss: Vec<CvssScore>,
     /// Other IDs of the same vulnerability and records that fix it.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub related_vulnerabilities: Vec<String>,
     /// The advisory's page.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -365,7 +365,7 @@ pub struct PackageVulnerabilityDetails {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vendor_updated_at: Option<String>,
     /// References.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reference_urls: Vec<String>,
 }
 
@@ -390,10 +390,10 @@ pub struct CodeVulnerabilityDetails {
     /// Where.
     pub file_path: CodeFilePath,
     /// Detector tags.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub detector_tags: Vec<String>,
     /// References.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reference_urls: Vec<String>,
     /// The rule.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -488,16 +488,16 @@ pub struct VigiaDetails {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix_status: Option<String>,
     /// Every ID of the alias group.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub alias_group: Vec<String>,
     /// The records that matched and their ranges.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub matched: Vec<MatchedRecord>,
     /// Why it matched, in one sentence.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// The vulnerable packages as the inventory has them: purl, full version, file.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub packages: Vec<PackageRef>,
     /// Where the severity came from: `vendor`, `nvd`, `advisory` (CVSS), `vendor-rating`,
     /// `advisory-rating` (a qualitative rating when no source has a vector), `informational`, `none`.

@@ -82,7 +82,7 @@ pub struct ScanInfo {
     /// Problems with files and records (the rest of the scan still counts).
     pub warnings: Vec<String>,
     /// Notes on suppression rules (expired entries).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
     /// Counts.
     pub summary: Summary,

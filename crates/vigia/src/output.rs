@@ -28,6 +28,8 @@ pub(crate) fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
 }
 
 pub(crate) fn error(msg: &str) {
+    // Errors quote inputs (paths, entry names, bytes): escaped for the terminal.
+    let msg = vigia_report::printable::escape(msg);
     let mut err = std::io::stderr().lock();
     if stderr_is_terminal() {
         let _ = writeln!(err, "{} {msg}", "error:".red().bold());
@@ -37,6 +39,7 @@ pub(crate) fn error(msg: &str) {
 }
 
 pub(crate) fn warning(msg: &str) {
+    let msg = vigia_report::printable::escape(msg);
     let mut err = std::io::stderr().lock();
     if stderr_is_terminal() {
         let _ = writeln!(err, "{} {msg}", "warning:".yellow().bold());

@@ -34,6 +34,11 @@ pub(crate) async fn run(cli: &Cli, args: &SbomArgs) -> Result<u8> {
 }
 
 fn table(inv: &vigia_inventory::Inventory) -> String {
+    // Names, versions and paths come from the target: escaped before printing.
+    vigia_report::printable::render(inv, false, |inv, _| table_drawn(inv))
+}
+
+fn table_drawn(inv: &vigia_inventory::Inventory) -> String {
     let mut out = String::new();
     if let Some(os) = &inv.os {
         out.push_str(&format!(

@@ -187,9 +187,7 @@ fn an_image_claiming_another_images_layers_cannot_poison_the_layer_cache() {
         "{err}"
     );
     // Nothing was cached under the real image's layers.
-    let cached = fs_err::read_dir(data.path().join("cache/layers"))
-        .map(Iterator::count)
-        .unwrap_or(0);
+    let cached = fs_err::read_dir(data.path().join("cache/layers")).map_or(0, Iterator::count);
     assert_eq!(cached, 0, "a layer that failed its checks was cached");
 
     let uncached = sbom(&real, &["--no-cache"]);
@@ -330,7 +328,11 @@ fn special_files_are_never_read_as_blobs() {
     let dir = tempfile::tempdir().unwrap();
     let layer_tar = tar_of(&[("etc/motd", b"hello\n")]);
     let layer = gzip(&layer_tar);
-    write_layout(dir.path(), &[layer.clone()], &[sha256(&layer_tar)]);
+    write_layout(
+        dir.path(),
+        std::slice::from_ref(&layer),
+        &[sha256(&layer_tar)],
+    );
     let blob = dir
         .path()
         .join("blobs/sha256")
@@ -501,4 +503,123 @@ fn absurd_alias_lists_are_skipped_at_ingest_and_huge_groups_still_match() {
     let text = shown.to_string();
     assert!(text.contains("GHSA-vvvv-bbbb-0000") && text.contains("GHSA-vvvv-bbbb-0011"));
     assert!(!String::from_utf8_lossy(&out.stderr).contains("SELECT"));
+}
+
+/// A tar stream of `(raw path bytes, content)`, paths written into the
+/// header as they are (the tar crate refuses `..` and would not write them).
+fn raw_tar(files: &[(&[u8], &[u8])]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (path, data) in files {
+        let mut h = tar::Header::new_gnu();
+        h.as_old_mut().name[..path.len()].copy_from_slice(path);
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_entry_type(tar::EntryType::Regular);
+        h.set_cksum();
+        b.append(&h, *data).unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
+/// #27 item 4: control characters from an image (its tag, `os-release`
+/// name, package fields, file paths) never reach the terminal raw, in the
+/// table, Markdown and CSV outputs or in warnings; CSV cells that start like
+/// formulas are neutralised.
+#[test]
+fn terminal_escapes_from_inputs_are_shown_not_obeyed() {
+    let dir = tempfile::tempdir().unwrap();
+    let layer = raw_tar(&[
+        (
+            b"etc/os-release",
+            b"PRETTY_NAME=\"\x1b[2J\x1b[HALL CLEAN\"\nID=debian\nVERSION_ID=\"12\"\n",
+        ),
+        (
+            b"var/lib/dpkg/status",
+            b"Package: =cmd|calc\nStatus: install ok installed\nVersion: 1.0\x1b[8m\nArchitecture: amd64\n\n",
+        ),
+        (b"../\x1b]0;pwned\x07", b"x"),
+    ]);
+    let archive = dir.path().join("crafted.tar");
+    docker_archive(&archive, &layer, &sha256(&layer), None);
+    let db = vigia_test_support::database_from_mirror(Path::new(env!("CARGO_BIN_EXE_vigia")));
+    for format in ["table", "markdown", "csv"] {
+        let out = vigia(&[
+            "--data-dir",
+            db.path().to_str().unwrap(),
+            "scan",
+            "image",
+            archive.to_str().unwrap(),
+            "--scanners",
+            "vuln",
+            "--format",
+            format,
+        ]);
+        assert!(
+            out.status.code().is_some_and(|c| c <= 1),
+            "{}",
+            stderr(&out)
+        );
+        for (stream, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+            assert!(
+                !bytes.iter().any(|b| *b == 0x1b || *b == 0x07),
+                "{format} {stream} holds raw control bytes: {}",
+                String::from_utf8_lossy(bytes)
+            );
+        }
+        let text = String::from_utf8_lossy(&out.stdout);
+        let all = format!("{text}{}", stderr(&out));
+        if format == "table" {
+            assert!(all.contains("\\u{1b}[2J\\u{1b}[HALL CLEAN"), "{all}");
+        }
+        // The traversal entry's warning names it, escaped.
+        assert!(all.contains("\\u{1b}]0;pwned\\u{7}"), "{format}: {all}");
+    }
+    let out = vigia(&["sbom", archive.to_str().unwrap(), "--format", "table"]);
+    vigia_test_support::assert_success(&out);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.stdout.contains(&0x1b), "{text}");
+    assert!(text.contains("1.0\\u{1b}[8m"), "{text}");
+}
+
+/// #27 item 4: a CSV cell that starts like a formula (here the detector's
+/// name: a rule title from a user's rules file) is written as text.
+#[test]
+fn csv_cells_that_look_like_formulas_are_neutralised() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.toml");
+    fs_err::write(
+        &rules,
+        r#"[[rule]]
+id = "formula-title"
+title = "=HYPERLINK(\"http://attacker.example\",\"open\")"
+severity = "LOW"
+keywords = ["order-webhook"]
+regex = '(?P<secret>order-webhook-fn)'
+"#,
+    )
+    .unwrap();
+    let project = dir.path().join("project");
+    fs_err::create_dir_all(&project).unwrap();
+    fs_err::write(project.join("deploy.yaml"), "name: order-webhook-fn\n").unwrap();
+    let out = vigia(&[
+        "scan",
+        "dir",
+        project.to_str().unwrap(),
+        "--scanners",
+        "secret",
+        "--secrets-config",
+        rules.to_str().unwrap(),
+        "--format",
+        "csv",
+    ]);
+    vigia_test_support::assert_success(&out);
+    let mut reader = csv::Reader::from_reader(out.stdout.as_slice());
+    let headers = reader.headers().unwrap().clone();
+    let packages = headers.iter().position(|h| h == "packages").unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(
+        &rows[0][packages],
+        "'=HYPERLINK(\"http://attacker.example\",\"open\")"
+    );
 }

@@ -6,6 +6,10 @@ use super::{epss, fixed, installed, kev, package_names, paths};
 
 /// One CSV row per finding.
 pub fn csv(report: &Report) -> Result<String, csv::Error> {
+    // Every string of the report comes from inputs: escaped for a terminal,
+    // and every cell kept from running as a spreadsheet formula.
+    let escaped = crate::printable::printable(report);
+    let report = escaped.as_ref().unwrap_or(report);
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record([
         "severity",
@@ -38,7 +42,7 @@ pub fn csv(report: &Report) -> Result<String, csv::Error> {
             })
             .unwrap_or_default();
         layers.dedup();
-        w.write_record([
+        let cells = [
             f.severity.as_str(),
             f.rule_id(),
             match f.kind {
@@ -74,7 +78,12 @@ pub fn csv(report: &Report) -> Result<String, csv::Error> {
                 .unwrap_or_default(),
             &f.title,
             &f.finding_arn,
-        ])?;
+        ];
+        w.write_record(
+            cells
+                .iter()
+                .map(|c| crate::printable::csv_cell(&crate::printable::escape(c)).into_owned()),
+        )?;
     }
     let bytes = w.into_inner().map_err(csv::IntoInnerError::into_error)?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())

@@ -8,9 +8,14 @@ fn md_escape(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
-/// A CI summary in Markdown (GitHub step summaries, merge request notes).
+/// A CI summary in Markdown (GitHub step summaries, merge request notes),
+/// drawn from a copy of the report whose strings are escaped.
 #[must_use]
 pub fn markdown(report: &Report) -> String {
+    crate::printable::render(report, false, markdown_drawn)
+}
+
+fn markdown_drawn(report: &Report, _color: bool) -> String {
     const MAX_ROWS: usize = 200;
     let scan = &report.scan;
     let mut out = format!("## Vigia scan: `{}`\n\n", md_escape(&scan.target));

@@ -66,9 +66,15 @@ fn coverage_lines(report: &Report) -> Vec<String> {
         .collect()
 }
 
-/// A table for people: grouped by severity, with summary, coverage and fix plan.
+/// A table for people: grouped by severity, with summary, coverage and fix
+/// plan. Every string of the report comes from inputs, so it is drawn from a
+/// copy whose strings are escaped ([`crate::printable`]).
 #[must_use]
 pub fn table(report: &Report, color: bool) -> String {
+    crate::printable::render(report, color, table_drawn)
+}
+
+fn table_drawn(report: &Report, color: bool) -> String {
     let scan = &report.scan;
     let mut out = String::new();
     out.push_str(&format!("{} ({})\n", scan.target, scan.resource.id));
