@@ -101,6 +101,11 @@ fn diff_ids_of(layout: &Path) -> Vec<String> {
 /// claims `diff_ids`. Every descriptor's digest and size are the blob's own:
 /// only the claims about content may lie.
 fn write_layout(dir: &Path, layers: &[Vec<u8>], diff_ids: &[String]) {
+    write_layout_for(dir, layers, diff_ids, "amd64");
+}
+
+/// [`write_layout`] for an image of architecture `arch`.
+fn write_layout_for(dir: &Path, layers: &[Vec<u8>], diff_ids: &[String], arch: &str) {
     let blobs = dir.join("blobs/sha256");
     fs_err::create_dir_all(&blobs).unwrap();
     let put = |data: &[u8]| -> Value {
@@ -109,7 +114,7 @@ fn write_layout(dir: &Path, layers: &[Vec<u8>], diff_ids: &[String]) {
         json!({"digest": digest, "size": data.len()})
     };
     let config = serde_json::to_vec(&json!({
-        "architecture": "amd64",
+        "architecture": arch,
         "os": "linux",
         "rootfs": {"type": "layers", "diff_ids": diff_ids},
         "config": {}
@@ -621,5 +626,51 @@ regex = '(?P<secret>order-webhook-fn)'
     assert_eq!(
         &rows[0][packages],
         "'=HYPERLINK(\"http://attacker.example\",\"open\")"
+    );
+}
+
+/// #27 item 9: an image of one platform asked for as another is refused,
+/// naming both, even when it is the only image in its index; the platform
+/// reported is the one scanned.
+#[test]
+fn a_platform_asked_for_is_the_platform_scanned_or_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let layer_tar = tar_of(&[("etc/motd", b"hello\n")]);
+    write_layout_for(
+        dir.path(),
+        &[gzip(&layer_tar)],
+        &[sha256(&layer_tar)],
+        "arm64",
+    );
+    let target = dir.path().to_str().unwrap();
+    let out = vigia(&["sbom", target, "--platform", "linux/s390x"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("no image for platform linux/s390x: the image is linux/arm64"),
+        "{err}"
+    );
+    for extra in [&[][..], &["--platform", "linux/arm64"][..]] {
+        let mut args = vec!["sbom", target, "--format", "json"];
+        args.extend_from_slice(extra);
+        let out = vigia(&args);
+        vigia_test_support::assert_success(&out);
+        let inv: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(inv["image"]["platform"], "linux/arm64", "{extra:?}");
+    }
+    // The same for a `docker save` archive.
+    let archive = dir.path().join("amd64.tar");
+    docker_archive(&archive, &layer_tar, &sha256(&layer_tar), None);
+    let out = vigia(&[
+        "sbom",
+        archive.to_str().unwrap(),
+        "--platform",
+        "linux/arm64",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("no image for platform linux/arm64: the image is linux/amd64"),
+        "{}",
+        stderr(&out)
     );
 }

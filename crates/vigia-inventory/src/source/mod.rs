@@ -75,6 +75,34 @@ impl std::fmt::Debug for VisitorHandle {
     }
 }
 
+/// Whether the platform `have` (`os/arch[/variant]`) is the one asked for;
+/// an ask without a variant takes any.
+fn same_platform(have: &str, asked: &str) -> bool {
+    let (h, a): (Vec<&str>, Vec<&str>) = (have.split('/').collect(), asked.split('/').collect());
+    h.get(..2) == a.get(..2) && (a.len() < 3 || h.get(2) == a.get(2))
+}
+
+/// The platform of an image (`os/arch[/variant]`, from its config), checked
+/// against the one asked for: an image that is not that platform is an error
+/// naming both, even when it is the only image there is.
+fn image_platform(
+    name: &str,
+    config: &oci_spec::image::ImageConfiguration,
+    opts: &Options,
+) -> Result<String> {
+    let scanned = match config.variant() {
+        Some(v) => format!("{}/{}/{v}", config.os(), config.architecture()),
+        None => format!("{}/{}", config.os(), config.architecture()),
+    };
+    match &opts.platform {
+        Some(asked) if !same_platform(&scanned, asked) => Err(invalid(
+            name,
+            format!("no image for platform {asked}: the image is {scanned}"),
+        )),
+        _ => Ok(scanned),
+    }
+}
+
 /// What an image is.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
 pub struct ImageInfo {

@@ -7,7 +7,7 @@ use std::path::Path;
 use oci_spec::image::{Descriptor, ImageConfiguration, ImageIndex, ImageManifest, Platform};
 
 use super::layer::{BlobClaims, merge_layers, read_blob_layer, regular_file, sha256_digest};
-use super::{ImageInfo, LayerInfo, Options, Want};
+use super::{ImageInfo, LayerInfo, Options, Want, image_platform};
 use crate::fsview::{FsView, LayerFiles};
 use crate::{Error, Result, invalid};
 
@@ -151,6 +151,9 @@ pub(super) fn oci_layout(
     };
     let manifest: ImageManifest = read_blob_json(root, &manifest_desc, 16 << 20)?;
     let config: ImageConfiguration = read_blob_json(root, manifest.config(), 64 << 20)?;
+    // An index of one image is read whatever its platform, unless one was
+    // asked for: then the image must be that platform, not merely the only one.
+    let scanned = image_platform(&root.display().to_string(), &config, opts)?;
     let diff_ids = config.rootfs().diff_ids();
     if diff_ids.len() != manifest.layers().len() {
         return Err(invalid(
@@ -206,7 +209,7 @@ pub(super) fn oci_layout(
         manifest_digest: Some(manifest_desc.digest().to_string()),
         config_digest: Some(manifest.config().digest().to_string()),
         tags,
-        platform: Some(format!("{}/{}", config.os(), config.architecture())),
+        platform: Some(scanned),
         layers,
     };
     Ok((view, info))

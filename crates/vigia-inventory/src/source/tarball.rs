@@ -8,7 +8,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::layer::{Counting, Intercepted, decompress, read_entries, read_layer};
-use super::{ImageInfo, LayerInfo, Options, Want, io_err};
+use super::{ImageInfo, LayerInfo, Options, Want, image_platform, io_err};
 use crate::fsview::{FsView, LayerFiles, normalize};
 use crate::{Result, invalid};
 use oci_spec::image::ImageConfiguration;
@@ -151,6 +151,7 @@ pub(super) fn tarball(
         }
         let config: ImageConfiguration = serde_json::from_slice(config_bytes)
             .map_err(|e| invalid(format!("{name}:{}", m.config), e.to_string()))?;
+        let platform = image_platform(&name, &config, opts)?;
         let diff_ids = config.rootfs().diff_ids();
         if diff_ids.len() != m.layers.len() {
             return Err(invalid(
@@ -205,7 +206,7 @@ pub(super) fn tarball(
             manifest_digest: None,
             config_digest,
             tags: m.repo_tags.unwrap_or_default(),
-            platform: Some(format!("{}/{}", config.os(), config.architecture())),
+            platform: Some(platform),
             layers: info_layers,
         };
         view.warnings.extend(rootfs.warnings);
