@@ -67,5 +67,10 @@ pub async fn database_info(store: &Store) -> Result<vigia_scan::DatabaseInfo> {
             .filter(|s| s.kind == "osv")
             .map(|s| s.records)
             .sum(),
+        lacks: ["kev", "epss", "nvd"]
+            .into_iter()
+            .filter(|k| !states.iter().any(|s| s.kind == *k && s.records > 0))
+            .map(str::to_owned)
+            .collect(),
     })
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
-use vigia_feeds::catalog::{self, Origin, Selection};
+use vigia_feeds::catalog::{self, Location, Origin, Selection};
 use vigia_feeds::fetch::{self, Fetched, FetchedFile};
 use vigia_feeds::{Item, Malformed, Source, SourceKind};
 use vigia_store::{Generation, PackageKey, SourceState, Store};
@@ -309,7 +309,7 @@ impl Updater {
         e: &vigia_feeds::Error,
     ) -> SourceReport {
         let error = error_chain(e);
-        tracing::warn!(source = %src.name, "{error}");
+        tracing::info!(source = %src.name, "{error}");
         self.emit(&UpdateEvent::SourceFailed {
             source: src.name.clone(),
             error: error.clone(),
@@ -378,20 +378,58 @@ impl Updater {
         .map_err(|e| Error::worker("waiting for the update lock", e))?
     }
 
-    async fn resolve_sources(&self, options: &UpdateOptions) -> Result<(String, Vec<Source>)> {
+    /// The sources to fetch: those the origin lists, and those it is expected
+    /// to hold (see [`catalog::add_expected`]): `held` names what the
+    /// database holds now.
+    async fn resolve_sources(
+        &self,
+        options: &UpdateOptions,
+        held: &[String],
+    ) -> Result<(String, Vec<Source>)> {
+        let (origin, mut sources, listing) = self.listed_sources(options).await?;
+        let sel = Selection {
+            ecosystems: options.ecosystems.clone(),
+            skip_enrichment: options.skip_enrichment,
+        };
+        let mut expected: Vec<String> = catalog::enrichment_paths().into();
+        expected.extend(held.iter().cloned());
+        if let Some(Listing { locate, manifest }) = listing {
+            expected.extend(manifest);
+            catalog::add_expected(&mut sources, expected, &sel, locate);
+        }
+        Ok((origin, sources))
+    }
+
+    /// The sources the origin lists, and for a mirror how to locate one it
+    /// does not list (the real upstreams' list is complete).
+    async fn listed_sources(
+        &self,
+        options: &UpdateOptions,
+    ) -> Result<(String, Vec<Source>, Option<Listing>)> {
         let sel = Selection {
             ecosystems: options.ecosystems.clone(),
             skip_enrichment: options.skip_enrichment,
         };
         let year = i32::from(jiff::Zoned::now().year());
         let Some(mirror) = &options.mirror else {
-            return Ok(("upstream".into(), catalog::upstream_sources(&sel, year)));
+            return Ok((
+                "upstream".into(),
+                catalog::upstream_sources(&sel, year),
+                None,
+            ));
         };
         match Origin::from_mirror_arg(mirror)? {
-            Origin::MirrorDir(dir) => Ok((
-                dir.display().to_string(),
-                catalog::mirror_dir_sources(&dir, &sel)?,
-            )),
+            Origin::MirrorDir(dir) => {
+                let sources = catalog::mirror_dir_sources(&dir, &sel)?;
+                let manifest = manifest_paths(&dir.join("manifest.json"))?;
+                let root = dir.clone();
+                let locate = Box::new(move |p: &str| Location::File(root.join(p)));
+                Ok((
+                    dir.display().to_string(),
+                    sources,
+                    Some(Listing { locate, manifest }),
+                ))
+            }
             Origin::MirrorUrl(base) => {
                 let manifest_url = base
                     .join("manifest.json")
@@ -413,9 +451,22 @@ impl Updater {
                 if paths.is_some() {
                     catalog::require_selected(&mut sources, &sel, base.as_str())?;
                 }
-                Ok((base.to_string(), sources))
+                let root = base.clone();
+                let locate = Box::new(move |p: &str| Location::Url(catalog::join_url(&root, p)));
+                Ok((
+                    base.to_string(),
+                    sources,
+                    Some(Listing {
+                        locate,
+                        manifest: Vec::new(),
+                    }),
+                ))
             }
-            Origin::Upstream => Ok(("upstream".into(), catalog::upstream_sources(&sel, year))),
+            Origin::Upstream => Ok((
+                "upstream".into(),
+                catalog::upstream_sources(&sel, year),
+                None,
+            )),
         }
     }
 
@@ -468,7 +519,8 @@ impl Updater {
         if let (None, Some(store)) = (&pg, prev_store) {
             store.close().await;
         }
-        let (origin, sources) = self.resolve_sources(options).await?;
+        let held: Vec<String> = prev.keys().cloned().collect();
+        let (origin, sources) = self.resolve_sources(options, &held).await?;
         tracing::info!(sources = sources.len(), %origin, "updating the vulnerability database");
         self.emit(&UpdateEvent::Started {
             origin: origin.clone(),
@@ -542,7 +594,7 @@ impl Updater {
                     any_changed = true;
                     ingested += parsed.records;
                     for m in &parsed.malformed {
-                        tracing::warn!(source = %src.name, entry = %m.entry, "skipped malformed record: {}", m.reason);
+                        tracing::info!(source = %src.name, entry = %m.entry, "skipped malformed record: {}", m.reason);
                     }
                     let mut r = source_report(src, old, SourceStatus::Updated, None);
                     r.records = parsed.records;
@@ -766,6 +818,12 @@ impl Updater {
     }
 }
 
+/// How a mirror's files are found, and which its manifest lists.
+struct Listing {
+    locate: Box<dyn Fn(&str) -> Location + Send>,
+    manifest: Vec<String>,
+}
+
 /// What the parser thread tells the writer, in order.
 enum Parsed {
     /// The next source starts.
@@ -785,6 +843,34 @@ struct Ingested {
 
 fn now() -> String {
     jiff::Timestamp::now().to_string()
+}
+
+/// The files a mirror folder's `manifest.json` lists (`{"files":[{"path":…}]}`),
+/// none when it has no manifest.
+fn manifest_paths(path: &Path) -> Result<Vec<String>> {
+    let text = match fs_err::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => {
+            return Err(Error::File {
+                what: "cannot read the mirror's manifest",
+                path: path.to_owned(),
+                source: e,
+            });
+        }
+    };
+    let manifest: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| Error::request(format!("{}: not a mirror manifest: {e}", path.display())))?;
+    Ok(manifest
+        .get("files")
+        .and_then(|f| f.as_array())
+        .map(|files| {
+            files
+                .iter()
+                .filter_map(|f| f.get("path").and_then(|p| p.as_str()).map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default())
 }
 
 fn ecosystem_of(src: &Source) -> Option<String> {

@@ -252,6 +252,19 @@ pub fn mirror_dir_sources(root: &std::path::Path, sel: &Selection) -> Result<Vec
     Ok(out)
 }
 
+/// The URL of the file at `path` (`PyPI/all.zip`) under a mirror's `base`.
+#[must_use]
+pub fn join_url(base: &Url, path: &str) -> Url {
+    let mut url = base.clone();
+    if let Ok(mut segs) = url.path_segments_mut() {
+        segs.pop_if_empty();
+        for seg in path.split('/') {
+            segs.push(seg);
+        }
+    }
+    url
+}
+
 /// The sources of an HTTP mirror, from the file list of its `manifest.json`
 /// (`{"files":[{"path":…},…]}`), or, without one, the upstream file names.
 #[must_use]
@@ -261,17 +274,7 @@ pub fn mirror_url_sources(
     sel: &Selection,
     current_year: i32,
 ) -> Vec<Source> {
-    let join = |p: &str| {
-        let mut url = base.clone();
-        {
-            let mut segs = url.path_segments_mut().expect("http URL");
-            segs.pop_if_empty();
-            for seg in p.split('/') {
-                segs.push(seg);
-            }
-        }
-        Location::Url(url)
-    };
+    let join = |p: &str| Location::Url(join_url(base, p));
     if let Some(paths) = manifest_paths {
         return sources_from_paths(paths, sel, join);
     }
@@ -302,6 +305,42 @@ fn sources_from_paths(
             })
         })
         .collect()
+}
+
+/// Adds the sources an origin is expected to hold but does not list (the
+/// files its `manifest.json` names, the enrichment feeds, what the database
+/// already holds), so that an absent one is fetched, fails and is reported
+/// failed, never silently left out. Names that are no source, or that the
+/// selection does not want, are ignored.
+pub fn add_expected(
+    sources: &mut Vec<Source>,
+    names: impl IntoIterator<Item = String>,
+    sel: &Selection,
+    locate: impl Fn(&str) -> Location,
+) {
+    for name in names {
+        if sources.iter().any(|s| s.name == name) {
+            continue;
+        }
+        let Some(kind) = kind_of_path(&name) else {
+            continue;
+        };
+        if sel.wants(&kind) {
+            sources.push(Source {
+                location: locate(&name),
+                name,
+                kind,
+                optional: false,
+            });
+        }
+    }
+    sources.sort_by(|a, b| a.name.cmp(&b.name));
+}
+
+/// The enrichment feeds every origin is expected to hold.
+#[must_use]
+pub fn enrichment_paths() -> [String; 2] {
+    [KEV_PATH.to_owned(), EPSS_PATH.to_owned()]
 }
 
 /// Every ecosystem the user named must be in the mirror.

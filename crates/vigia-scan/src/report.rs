@@ -36,6 +36,32 @@ pub struct DatabaseInfo {
     pub stale: bool,
     /// Advisory records in it.
     pub advisories: u64,
+    /// Feeds it holds nothing from (`kev`, `epss`, `nvd`): what the scan
+    /// cannot say, stated rather than shown as zero.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lacks: Vec<String>,
+}
+
+impl DatabaseInfo {
+    /// What each feed the database lacks means for the findings, for people.
+    #[must_use]
+    pub fn gaps(&self) -> Vec<String> {
+        self.lacks
+            .iter()
+            .map(|feed| {
+                let (what, means) = match feed.as_str() {
+                    "kev" => (
+                        "CISA KEV catalogue",
+                        "whether a vulnerability is known to be exploited is unknown",
+                    ),
+                    "epss" => ("EPSS scores", "exploit probabilities are unknown"),
+                    "nvd" => ("NVD data", "CVSS scores come from the advisories alone"),
+                    other => (other, "its data is missing"),
+                };
+                format!("the vulnerability database has no {what}: {means} (run `vigia db update`)")
+            })
+            .collect()
+    }
 }
 
 /// Counts per severity.

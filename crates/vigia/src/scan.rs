@@ -111,6 +111,9 @@ fn warn(report: &Report) {
             scan.database.updated_at.as_deref().unwrap_or("never")
         ));
     }
+    for gap in scan.database.gaps() {
+        output::warning(&gap);
+    }
     for c in scan.coverage.iter().filter(|c| !c.covered) {
         output::warning(&format!(
             "{} {} packages NOT COVERED: {}",

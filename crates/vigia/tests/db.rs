@@ -358,7 +358,12 @@ fn malformed_records_are_skipped_counted_and_named() {
     fs_err::create_dir_all(mirror.path().join("PyPI")).unwrap();
     support::write_zip(&mirror.path().join("PyPI/all.zip"), &entries);
     let data = tempfile::tempdir().unwrap();
-    let (code, report) = update(data.path(), mirror.path().to_str().unwrap(), &[]);
+    // A mirror of PyPI alone: the enrichment feeds are not expected.
+    let (code, report) = update(
+        data.path(),
+        mirror.path().to_str().unwrap(),
+        &["--no-enrichment"],
+    );
     assert_eq!(
         code, 0,
         "malformed records never fail the update: {report:#}"
@@ -378,6 +383,7 @@ fn malformed_records_are_skipped_counted_and_named() {
     let out = run(vigia(tempfile::tempdir().unwrap().path()).args([
         "db",
         "update",
+        "--no-enrichment",
         "--mirror",
         mirror.path().to_str().unwrap(),
     ]));
@@ -455,7 +461,13 @@ fn download_cut_midway_fails_that_source_and_keeps_the_database() {
     assert_eq!(code, 0);
     let body = fs_err::read(support::vulndata().join("PyPI/all.zip")).unwrap();
     let (port, server) = cutting_server(body);
-    let (code, report) = update(data.path(), &format!("http://127.0.0.1:{port}/"), &[]);
+    // Only PyPI is asked for: the other sources the database holds are not
+    // expected from this mirror.
+    let (code, report) = update(
+        data.path(),
+        &format!("http://127.0.0.1:{port}/"),
+        &["--ecosystems", "PyPI", "--no-enrichment"],
+    );
     server.join().unwrap();
     assert_eq!(code, 3, "{report:#}");
     let s = source(&report, "PyPI/all.zip");

@@ -674,3 +674,114 @@ fn a_platform_asked_for_is_the_platform_scanned_or_an_error() {
         stderr(&out)
     );
 }
+
+/// `vigia --data-dir DATA db update --mirror MIRROR --format json`: its exit
+/// code and report.
+fn update_from(data: &Path, mirror: &Path) -> (Option<i32>, Value) {
+    let out = vigia(&[
+        "--data-dir",
+        data.to_str().unwrap(),
+        "db",
+        "update",
+        "--mirror",
+        mirror.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let report =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
+    (out.status.code(), report)
+}
+
+fn source_status<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("{name} is not in the report: {report:#}"))
+}
+
+/// #27 item 11: a source expected but absent (listed in the mirror's
+/// manifest, held by the database, or an enrichment feed) is a failed source
+/// (exit 3) that keeps its data; scans state which feeds the database lacks.
+#[test]
+fn missing_sources_fail_the_update_and_scans_name_what_is_lacking() {
+    let mirror = vigia_test_support::mirror_copy();
+    let data = tempfile::tempdir().unwrap();
+    let (code, report) = update_from(data.path(), mirror.path());
+    assert_eq!(code, Some(0), "{report:#}");
+    assert_eq!(report["failed"], 0);
+
+    fs_err::remove_dir_all(mirror.path().join("Maven")).unwrap();
+    fs_err::remove_dir_all(mirror.path().join("kev")).unwrap();
+    let (code, report) = update_from(data.path(), mirror.path());
+    assert_eq!(code, Some(3), "{report:#}");
+    for name in ["Maven/all.zip", "kev/known_exploited_vulnerabilities.json"] {
+        let s = source_status(&report, name);
+        assert_eq!(s["status"], "failed", "{s:#}");
+        assert!(s["error"].as_str().unwrap().contains("not found"), "{s:#}");
+        assert!(
+            s["records"].as_u64().unwrap() > 0,
+            "its data is kept: {s:#}"
+        );
+    }
+
+    // A new database from a mirror with no KEV catalogue and no manifest:
+    // the catalogue is still expected; scans say it is missing.
+    fs_err::remove_file(mirror.path().join("manifest.json")).unwrap();
+    let fresh = tempfile::tempdir().unwrap();
+    let (code, report) = update_from(fresh.path(), mirror.path());
+    assert_eq!(code, Some(3), "{report:#}");
+    assert_eq!(
+        source_status(&report, "kev/known_exploited_vulnerabilities.json")["status"],
+        "failed"
+    );
+    let target = vigia_test_support::shared_dir().join("targets/rust-lockfile");
+    let scan = |format: &str| {
+        vigia(&[
+            "--data-dir",
+            fresh.path().to_str().unwrap(),
+            "scan",
+            "dir",
+            target.to_str().unwrap(),
+            "--scanners",
+            "vuln",
+            "--format",
+            format,
+        ])
+    };
+    let out = scan("json");
+    vigia_test_support::assert_success(&out);
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["scan"]["database"]["lacks"], json!(["kev"]));
+    assert!(
+        stderr(&out).contains("has no CISA KEV catalogue"),
+        "{}",
+        stderr(&out)
+    );
+    let out = scan("table");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("LACKS KEV"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // The complete database lacks nothing.
+    let out = vigia(&[
+        "--data-dir",
+        data.path().to_str().unwrap(),
+        "scan",
+        "dir",
+        target.to_str().unwrap(),
+        "--scanners",
+        "vuln",
+        "--format",
+        "json",
+    ]);
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        r["scan"]["database"].get("lacks").is_none(),
+        "{:#}",
+        r["scan"]["database"]
+    );
+}

@@ -87,12 +87,20 @@ fn table_drawn(report: &Report, color: bool) -> String {
     let vuln = scan.scanners.is_empty() || scan.scanners.iter().any(|s| s == "vuln");
     if vuln {
         out.push_str(&format!(
-            "Database: updated {}{}\n",
+            "Database: updated {}{}{}\n",
             scan.database.updated_at.as_deref().unwrap_or("never"),
             if scan.database.stale {
                 " (STALE: run `vigia db update`)"
             } else {
                 ""
+            },
+            if scan.database.lacks.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " (LACKS {}: see the warnings)",
+                    scan.database.lacks.join(", ").to_uppercase()
+                )
             }
         ));
         out.push_str(&format!("Packages: {}\n", scan.summary.packages));
