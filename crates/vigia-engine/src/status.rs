@@ -28,6 +28,11 @@ pub struct StatusSource {
     pub last_update: Option<String>,
     /// When it was last confirmed current.
     pub last_check: Option<String>,
+    /// When an update last tried it, whatever the outcome.
+    pub last_attempt: Option<String>,
+    /// Why that attempt failed; absent when it succeeded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
     /// Upstream's own time for the data.
     pub snapshot_at: Option<String>,
     /// Seconds since the last check.
@@ -91,6 +96,14 @@ pub async fn status(config: &Config, now: jiff::Timestamp) -> Result<DatabaseSta
                 .and_then(vigia_feeds::parse::parse_time)
                 .map(|t| now.as_second() - t.as_second());
             let stale = age.is_none_or(|a| a > STALE_AFTER_DAYS * 86_400);
+            if let Some(e) = &s.error {
+                warnings.push(format!(
+                    "{}: the last update failed ({}): {e}; it keeps the data of {}",
+                    s.name,
+                    s.attempted_at.as_deref().unwrap_or("unknown time"),
+                    s.changed_at.as_deref().unwrap_or("no successful update")
+                ));
+            }
             if stale {
                 warnings.push(format!(
                     "{} was last updated {} ago (more than {STALE_AFTER_DAYS} days): run `vigia db update`",
@@ -108,6 +121,8 @@ pub async fn status(config: &Config, now: jiff::Timestamp) -> Result<DatabaseSta
                 malformed_entries: s.malformed_entries,
                 last_update: s.changed_at,
                 last_check: s.checked_at,
+                last_attempt: s.attempted_at,
+                last_error: s.error,
                 snapshot_at: s.snapshot_at,
                 age_seconds: age,
                 stale,

@@ -555,7 +555,12 @@ impl Updater {
                 Err(vigia_feeds::Error::NotFound { .. }) if src.optional => {
                     tracing::info!(source = %src.name, "optional source not published; skipped");
                 }
-                Err(e) => reports.push(self.failed(&src, old, &e)),
+                Err(e) => {
+                    let report = self.failed(&src, old, &e);
+                    upd.put_source(&failed_state(&src, old, report.error.clone()))
+                        .await?;
+                    reports.push(report);
+                }
                 Ok(Fetched::Unchanged {
                     fingerprint,
                     downloaded,
@@ -563,6 +568,8 @@ impl Updater {
                     let mut st = old.cloned().unwrap_or_default();
                     st.fingerprint = fingerprint;
                     st.checked_at = Some(now());
+                    st.attempted_at.clone_from(&st.checked_at);
+                    st.error = None;
                     st.location = src.location.to_string();
                     upd.put_source(&st).await?;
                     let mut r = source_report(&src, old, SourceStatus::Unchanged, None);
@@ -611,7 +618,12 @@ impl Updater {
                 }
                 // The file is unreadable (a truncated zip, a broken gzip
                 // stream): this source keeps its previous rows.
-                Err(e) => reports.push(self.failed(src, old, &e)),
+                Err(e) => {
+                    let report = self.failed(src, old, &e);
+                    upd.put_source(&failed_state(src, old, report.error.clone()))
+                        .await?;
+                    reports.push(report);
+                }
             }
         }
         reports.sort_by(|a, b| a.name.cmp(&b.name));
@@ -789,7 +801,9 @@ impl Updater {
                                 malformed_entries: parsed.malformed.clone(),
                                 snapshot_at: parsed.snapshot_at.clone(),
                                 changed_at: Some(at.clone()),
-                                checked_at: Some(at),
+                                checked_at: Some(at.clone()),
+                                attempted_at: Some(at),
+                                error: None,
                             })
                             .await?;
                             upd.finish_source().await?
@@ -878,6 +892,21 @@ fn ecosystem_of(src: &Source) -> Option<String> {
         SourceKind::Osv { ecosystem } => Some(ecosystem.clone()),
         _ => None,
     }
+}
+
+/// The state a source keeps after a failed attempt: what it held before (or,
+/// never read yet, nothing), with the attempt's time and error.
+fn failed_state(src: &Source, old: Option<&SourceState>, error: Option<String>) -> SourceState {
+    let mut st = old.cloned().unwrap_or_else(|| SourceState {
+        name: src.name.clone(),
+        kind: FeedKind::of(&src.kind).as_str().into(),
+        ecosystem: ecosystem_of(src),
+        location: src.location.to_string(),
+        ..SourceState::default()
+    });
+    st.attempted_at = Some(now());
+    st.error = error;
+    st
 }
 
 /// A source's report before its outcome is known: its previous counts.

@@ -98,6 +98,13 @@ fn status_drawn(st: &DatabaseStatus, color: bool) -> String {
             short_time(s.snapshot_at.as_deref()),
             age
         ));
+        if let Some(e) = &s.last_error {
+            out.push_str(&format!(
+                "  {} {}: {e}\n",
+                paint(color, "last attempt FAILED", |t| t.red().to_string()),
+                short_time(s.last_attempt.as_deref()),
+            ));
+        }
     }
     out.push_str(&format!(
         "\n{} vulnerabilities (alias groups), {} KEV entries, {} EPSS scores, {} CVSS vectors\n",

@@ -822,13 +822,14 @@ impl Update {
         }
         let sample: Vec<&Malformed> = st.malformed_entries.iter().take(100).collect();
         sqlx::query(
-            "INSERT INTO sources (name, kind, ecosystem, location, etag, last_modified, sha256, bytes, records, withdrawn, malformed, malformed_entries, snapshot_at, changed_at, checked_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+            "INSERT INTO sources (name, kind, ecosystem, location, etag, last_modified, sha256, bytes, records, withdrawn, malformed, malformed_entries, snapshot_at, changed_at, checked_at, attempted_at, last_error)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
              ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, ecosystem = excluded.ecosystem, location = excluded.location,
                etag = excluded.etag, last_modified = excluded.last_modified, sha256 = excluded.sha256, bytes = excluded.bytes,
                records = excluded.records, withdrawn = excluded.withdrawn, malformed = excluded.malformed,
                malformed_entries = excluded.malformed_entries, snapshot_at = excluded.snapshot_at,
-               changed_at = excluded.changed_at, checked_at = excluded.checked_at",
+               changed_at = excluded.changed_at, checked_at = excluded.checked_at,
+               attempted_at = excluded.attempted_at, last_error = excluded.last_error",
         )
         .bind(&st.name)
         .bind(&st.kind)
@@ -845,6 +846,8 @@ impl Update {
         .bind(st.snapshot_at.clone())
         .bind(st.changed_at.clone())
         .bind(st.checked_at.clone())
+        .bind(st.attempted_at.clone())
+        .bind(st.error.clone())
         .execute(&mut *self.tx)
         .await?;
         Ok(())

@@ -36,6 +36,10 @@ pub struct SourceState {
     pub changed_at: Option<String>,
     /// When the source was last confirmed current.
     pub checked_at: Option<String>,
+    /// When an update last tried it, whatever the outcome.
+    pub attempted_at: Option<String>,
+    /// Why that attempt failed; `None` when it succeeded.
+    pub error: Option<String>,
 }
 
 /// The generation of a published advisory database: 0 before any content, one
@@ -55,7 +59,7 @@ impl std::fmt::Display for Generation {
 
 pub(crate) async fn source_states(pool: &AnyPool) -> Result<Vec<SourceState>> {
     let rows = sqlx::query(
-        "SELECT name, kind, ecosystem, location, etag, last_modified, sha256, bytes, records, withdrawn, malformed, malformed_entries, snapshot_at, changed_at, checked_at FROM sources ORDER BY name",
+        "SELECT name, kind, ecosystem, location, etag, last_modified, sha256, bytes, records, withdrawn, malformed, malformed_entries, snapshot_at, changed_at, checked_at, attempted_at, last_error FROM sources ORDER BY name",
     )
     .fetch_all(pool)
     .await?;
@@ -80,6 +84,8 @@ pub(crate) async fn source_states(pool: &AnyPool) -> Result<Vec<SourceState>> {
                 snapshot_at: r.try_get(12)?,
                 changed_at: r.try_get(13)?,
                 checked_at: r.try_get(14)?,
+                attempted_at: r.try_get(15)?,
+                error: r.try_get(16)?,
             })
         })
         .collect()

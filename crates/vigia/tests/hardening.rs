@@ -785,3 +785,77 @@ fn missing_sources_fail_the_update_and_scans_name_what_is_lacking() {
         r["scan"]["database"]
     );
 }
+
+fn db_status(data: &Path, format: &str) -> Output {
+    let out = vigia(&[
+        "--data-dir",
+        data.to_str().unwrap(),
+        "db",
+        "status",
+        "--format",
+        format,
+    ]);
+    vigia_test_support::assert_success(&out);
+    out
+}
+
+/// #27 item 12: after a failed source update, `db status` shows the attempt,
+/// its error and the data kept beside the last success; a source that never
+/// succeeded is listed too; a later success clears the error.
+#[test]
+fn db_status_shows_each_sources_last_attempt_and_its_error() {
+    let mirror = vigia_test_support::mirror_copy();
+    let data = tempfile::tempdir().unwrap();
+    assert_eq!(update_from(data.path(), mirror.path()).0, Some(0));
+    let before: Value = serde_json::from_slice(&db_status(data.path(), "json").stdout).unwrap();
+    let pypi_before = source_status(&before, "PyPI/all.zip").clone();
+    assert!(pypi_before.get("last_error").is_none(), "{pypi_before:#}");
+
+    let zip = mirror.path().join("PyPI/all.zip");
+    let good = fs_err::read(&zip).unwrap();
+    fs_err::write(&zip, &good[..good.len() / 2]).unwrap();
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_eq!(update_from(data.path(), mirror.path()).0, Some(3));
+    let after: Value = serde_json::from_slice(&db_status(data.path(), "json").stdout).unwrap();
+    let pypi = source_status(&after, "PyPI/all.zip");
+    assert!(
+        pypi["last_error"].as_str().unwrap().contains("zip"),
+        "{pypi:#}"
+    );
+    assert_eq!(pypi["records"], pypi_before["records"], "its data is kept");
+    assert_eq!(pypi["last_update"], pypi_before["last_update"]);
+    assert!(
+        pypi["last_attempt"].as_str().unwrap() > pypi_before["last_attempt"].as_str().unwrap(),
+        "{pypi:#}"
+    );
+    let warnings = after["warnings"].to_string();
+    assert!(
+        warnings.contains("PyPI/all.zip: the last update failed"),
+        "{warnings}"
+    );
+    let table = db_status(data.path(), "table");
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(text.contains("last attempt FAILED"), "{text}");
+
+    fs_err::write(&zip, &good).unwrap();
+    assert_eq!(update_from(data.path(), mirror.path()).0, Some(0));
+    let healed: Value = serde_json::from_slice(&db_status(data.path(), "json").stdout).unwrap();
+    assert!(
+        source_status(&healed, "PyPI/all.zip")
+            .get("last_error")
+            .is_none()
+    );
+
+    // A source that never succeeded is listed, with its error.
+    fs_err::remove_dir_all(mirror.path().join("kev")).unwrap();
+    let fresh = tempfile::tempdir().unwrap();
+    assert_eq!(update_from(fresh.path(), mirror.path()).0, Some(3));
+    let st: Value = serde_json::from_slice(&db_status(fresh.path(), "json").stdout).unwrap();
+    let kev = source_status(&st, "kev/known_exploited_vulnerabilities.json");
+    assert_eq!(kev["records"], 0);
+    assert!(kev["last_update"].is_null(), "{kev:#}");
+    assert!(
+        kev["last_error"].as_str().unwrap().contains("not found"),
+        "{kev:#}"
+    );
+}
