@@ -129,7 +129,7 @@ pub struct OsInfo {
 }
 
 /// A problem with one file: the rest of the inventory still comes back.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
 pub struct Warning {
     /// The file (and layer, for images).
     pub path: String,
@@ -138,6 +138,51 @@ pub struct Warning {
     pub line: Option<usize>,
     /// What is wrong.
     pub message: String,
+    /// Set when the file could not be read at all: the packages it lists are
+    /// unknown, which a scan must say rather than count as none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unread: Option<Unread>,
+}
+
+/// What kind of input could not be read.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Unread {
+    /// A package database, lockfile or manifest: the resource's main record
+    /// of what is installed.
+    Inventory,
+    /// An executable or an archive whose embedded package data is unknown.
+    Binary,
+}
+
+impl Unread {
+    /// The kind of a wanted file that could not be read, by its path.
+    #[must_use]
+    pub fn of_path(path: &str) -> Self {
+        let lower = path.to_ascii_lowercase();
+        let archive = [".jar", ".war", ".ear", ".par", ".hpi", ".jpi", ".kar"]
+            .iter()
+            .any(|e| lower.ends_with(e));
+        if archive {
+            Self::Binary
+        } else {
+            Self::Inventory
+        }
+    }
+}
+
+impl Warning {
+    /// A file that could not be read at all.
+    #[must_use]
+    pub fn unread(path: impl Into<String>, message: impl Into<String>) -> Self {
+        let path = path.into();
+        Self {
+            unread: Some(Unread::of_path(&path)),
+            path,
+            line: None,
+            message: message.into(),
+        }
+    }
 }
 
 /// What the scan of one resource did.

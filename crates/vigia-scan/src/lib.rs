@@ -28,7 +28,9 @@ pub use filtering::{filter, finish, sort_findings};
 pub use finding::*;
 pub use fixplan::{FixStep, fix_plan};
 pub use inspector::{ACCOUNT_ID, platform_label, source_name, source_url};
-pub use report::{DatabaseInfo, EcosystemCoverage, Report, ScanInfo, SecretScanInfo, Summary};
+pub use report::{
+    DatabaseInfo, EcosystemCoverage, NotScanned, Report, ScanInfo, SecretScanInfo, Summary,
+};
 pub use resource::{ResourceHints, TargetKind, resource_for, split_reference};
 pub use secret::{SECRET_REMEDIATION, secret_findings};
 pub use vuln::{Context, Matched, build, match_inventory, vulnerability_ids};

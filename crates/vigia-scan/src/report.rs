@@ -107,6 +107,10 @@ pub struct ScanInfo {
     pub extractors: Vec<(String, usize)>,
     /// Problems with files and records (the rest of the scan still counts).
     pub warnings: Vec<String>,
+    /// Inputs that could not be read at all: what they list is unknown, so
+    /// the scan is incomplete, never clean.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_scanned: Vec<NotScanned>,
     /// Notes on suppression rules (expired entries).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
@@ -120,6 +124,30 @@ pub struct ScanInfo {
     /// What the secret scanner read.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub secrets: Option<SecretScanInfo>,
+}
+
+/// An input that could not be read.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct NotScanned {
+    /// The file (for images, with its layer; in archives, after a `:`).
+    pub path: String,
+    /// Why.
+    pub reason: String,
+    /// A package database, lockfile or manifest (`inventory`), or an
+    /// executable or archive (`binary`).
+    pub kind: vigia_inventory::Unread,
+}
+
+impl ScanInfo {
+    /// Whether a package database, lockfile or manifest could not be read:
+    /// the scan's main inputs are incomplete.
+    #[must_use]
+    pub fn incomplete(&self) -> bool {
+        self.not_scanned
+            .iter()
+            .any(|n| n.kind == vigia_inventory::Unread::Inventory)
+    }
 }
 
 /// What the secret scanner read.

@@ -12,7 +12,7 @@ use std::str::FromStr;
 
 use packageurl::PackageUrl;
 use serde_json::Value;
-use vigia_inventory::{Inventory, OsInfo, Package, ScanStatus, Warning};
+use vigia_inventory::{Inventory, OsInfo, Package, ScanStatus, Unread, Warning};
 
 /// A document that is not an SBOM Vigia can read.
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +36,9 @@ pub fn read(file: &str, text: &str) -> Result<Inventory, Error> {
         ..Default::default()
     };
     let mut entries: Vec<Entry> = Vec::new();
+    // What could not be read, and how many components name no package.
+    let mut unread: Vec<String> = Vec::new();
+    let mut no_purl = 0usize;
     if doc.get("bomFormat").and_then(Value::as_str) == Some("CycloneDX") {
         if let Some(name) = doc
             .pointer("/metadata/component/name")
@@ -50,14 +53,24 @@ pub fn read(file: &str, text: &str) -> Result<Inventory, Error> {
         {
             inv.kind = "image".into();
         }
-        let mut stack: Vec<&Value> = doc
-            .get("components")
-            .and_then(Value::as_array)
-            .map(|a| a.iter().collect())
-            .unwrap_or_default();
+        let mut stack: Vec<&Value> = match doc.get("components") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(a)) => a.iter().collect(),
+            Some(_) => {
+                unread.push("`components` is not a list: no component was read".to_owned());
+                Vec::new()
+            }
+        };
         while let Some(c) = stack.pop() {
-            if let Some(children) = c.get("components").and_then(Value::as_array) {
-                stack.extend(children.iter());
+            match c.get("components") {
+                None | Some(Value::Null) => {}
+                Some(Value::Array(children)) => stack.extend(children.iter()),
+                Some(_) => unread.push(format!(
+                    "the `components` of {} is not a list: they were not read",
+                    c.get("name")
+                        .and_then(Value::as_str)
+                        .unwrap_or("a component")
+                )),
             }
             if c.get("type").and_then(Value::as_str) == Some("operating-system") {
                 inv.os = Some(os_from(
@@ -67,6 +80,13 @@ pub fn read(file: &str, text: &str) -> Result<Inventory, Error> {
                 continue;
             }
             let Some(purl) = c.get("purl").and_then(Value::as_str) else {
+                let kind = c.get("type").and_then(Value::as_str).unwrap_or("library");
+                if !matches!(
+                    kind,
+                    "file" | "data" | "container" | "machine-learning-model"
+                ) {
+                    no_purl += 1;
+                }
                 continue;
             };
             let props: Vec<(String, String)> = c
@@ -114,6 +134,13 @@ pub fn read(file: &str, text: &str) -> Result<Inventory, Error> {
                 .and_then(|r| r.get("referenceLocator"))
                 .and_then(Value::as_str)
             else {
+                let purpose = p.get("primaryPackagePurpose").and_then(Value::as_str);
+                if !matches!(
+                    purpose,
+                    Some("CONTAINER" | "FILE" | "OPERATING-SYSTEM" | "SOURCE" | "ARCHIVE")
+                ) {
+                    no_purl += 1;
+                }
                 continue;
             };
             let mut props = Vec::new();
@@ -143,7 +170,27 @@ pub fn read(file: &str, text: &str) -> Result<Inventory, Error> {
                 .into(),
         });
     }
-    let mut warnings = Vec::new();
+    let mut warnings: Vec<Warning> = unread
+        .into_iter()
+        .map(|message| Warning {
+            path: file.to_owned(),
+            line: None,
+            message,
+            unread: Some(Unread::Inventory),
+        })
+        .collect();
+    if no_purl > 0 {
+        // A component without a package URL names no package Vigia can
+        // match: what it holds is unknown, not clean.
+        warnings.push(Warning {
+            path: file.to_owned(),
+            line: None,
+            message: format!(
+                "{no_purl} components have no package URL (purl): they were not matched"
+            ),
+            unread: Some(Unread::Inventory),
+        });
+    }
     for e in entries {
         match package_from(&e, &mut inv.os) {
             Ok(Some(p)) => inv.packages.push(p),
@@ -152,6 +199,7 @@ pub fn read(file: &str, text: &str) -> Result<Inventory, Error> {
                 path: file.to_owned(),
                 line: None,
                 message: format!("{}: {reason}", e.purl),
+                unread: None,
             }),
         }
     }

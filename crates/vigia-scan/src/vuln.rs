@@ -15,9 +15,9 @@ use crate::severity::{choose_cvss, cvss_source, rating, vendor_severity};
 use crate::{
     ACCOUNT_ID, CvssScore, CvssScoreDetails, DatabaseInfo, EcosystemCoverage, EpssDetails,
     ExploitAvailable, ExploitabilityDetails, Finding, FindingStatus, FindingType, FixAvailable,
-    InspectorScoreDetails, MatchedRecord, PackageRef, PackageVulnerabilityDetails, Recommendation,
-    Remediation, Report, Resource, ScanInfo, Severity, Summary, VigiaDetails, VulnerablePackage,
-    ecosystem_of, finish, sort_findings, source_name, source_url,
+    InspectorScoreDetails, MatchedRecord, NotScanned, PackageRef, PackageVulnerabilityDetails,
+    Recommendation, Remediation, Report, Resource, ScanInfo, Severity, Summary, VigiaDetails,
+    VulnerablePackage, ecosystem_of, finish, sort_findings, source_name, source_url,
 };
 
 /// One inventory package and its match result.
@@ -216,10 +216,23 @@ pub fn build<S: std::hash::BuildHasher>(
             });
         c.packages += 1;
     }
+    let not_scanned: Vec<NotScanned> = inv
+        .status
+        .warnings
+        .iter()
+        .filter_map(|w| {
+            w.unread.map(|kind| NotScanned {
+                path: w.path.clone(),
+                reason: w.message.clone(),
+                kind,
+            })
+        })
+        .collect();
     let mut warnings: Vec<String> = inv
         .status
         .warnings
         .iter()
+        .filter(|w| w.unread.is_none())
         .map(|w| match w.line {
             Some(l) => format!("{}:{l}: {}", w.path, w.message),
             None => format!("{}: {}", w.path, w.message),
@@ -243,6 +256,7 @@ pub fn build<S: std::hash::BuildHasher>(
             database: ctx.database.clone(),
             extractors: inv.status.extractors.clone(),
             warnings,
+            not_scanned,
             notes: Vec::new(),
             summary: Summary::default(),
             fix_plan: Vec::new(),

@@ -23,6 +23,7 @@ Exit codes:
   4  no vulnerability database yet: run `vigia db update`
   5  the vulnerability asked for is not in the database
   6  vigia scan --fail-on: an active finding at or above that severity (see --exit-code)
+  7  vigia scan: incomplete, an input listing packages could not be read (see --allow-incomplete)
 
 Environment:
   VIGIA_HOME          data directory (same as --data-dir)
@@ -134,6 +135,8 @@ Exit codes:
   2  usage error
   4  no vulnerability database: run `vigia db update`
   6  an active finding at or above --fail-on (change it with --exit-code)
+  7  incomplete: a package database, lockfile or manifest could not be read
+     (named as NOT SCANNED; --allow-incomplete exits 0)
 
 Examples:
   vigia scan image ../shared/targets/debian12-app
@@ -236,6 +239,8 @@ pub(crate) enum Scanner {
     Network,
 }
 
+// Each bool is an independent command-line flag, which clap reads as a bool.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, Args)]
 pub(crate) struct ScanArgs {
     /// What kind of resource TARGET is
@@ -261,6 +266,10 @@ pub(crate) struct ScanArgs {
     /// The exit code for --fail-on
     #[arg(long, value_name = "N", default_value_t = 6, requires = "fail_on")]
     pub(crate) exit_code: u8,
+    /// Exit 0 even when a package database, lockfile or manifest could not be
+    /// read (it is still named as NOT SCANNED in the report)
+    #[arg(long)]
+    pub(crate) allow_incomplete: bool,
     /// Scanners to run, comma-separated [default: vuln,secret; vuln for an SBOM].
     /// `--scanners secret` alone needs no database
     #[arg(long, value_enum, value_delimiter = ',')]

@@ -30,6 +30,9 @@ pub(crate) mod exit {
     /// The vulnerability asked for is not in the database.
     pub(crate) const NOT_FOUND: u8 = 5;
     // 6 is `vigia scan --fail-on`'s default `--exit-code`.
+    /// `vigia scan`: a package database, lockfile or manifest could not be
+    /// read, so the findings may be incomplete (`--allow-incomplete` exits 0).
+    pub(crate) const INCOMPLETE: u8 = 7;
 }
 
 /// An error that carries its own exit code.

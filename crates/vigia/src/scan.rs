@@ -99,6 +99,9 @@ pub(crate) async fn run(cli: &Cli, args: &ScanArgs) -> Result<u8> {
             return Ok(args.exit_code);
         }
     }
+    if report.scan.incomplete() && !args.allow_incomplete {
+        return Ok(exit::INCOMPLETE);
+    }
     Ok(exit::OK)
 }
 
@@ -110,6 +113,9 @@ fn warn(report: &Report) {
             "the vulnerability database was last updated {} (more than {STALE_AFTER_DAYS} days ago): run `vigia db update`",
             scan.database.updated_at.as_deref().unwrap_or("never")
         ));
+    }
+    for n in &scan.not_scanned {
+        output::warning(&format!("NOT SCANNED {}: {}", n.path, n.reason));
     }
     for gap in scan.database.gaps() {
         output::warning(&gap);

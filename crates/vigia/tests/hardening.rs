@@ -859,3 +859,140 @@ fn db_status_shows_each_sources_last_attempt_and_its_error() {
         "{kev:#}"
     );
 }
+
+/// A zip of `entries` (stored), each marked encrypted in its headers, as a
+/// password-protected archive's entries are: their content cannot be read.
+fn encrypted_zip(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for (name, data) in entries {
+        z.start_file(*name, stored).unwrap();
+        z.write_all(data).unwrap();
+    }
+    let mut bytes = z.finish().unwrap().into_inner();
+    // Set bit 0 (encrypted) of the general-purpose flags of every local
+    // (PK\x03\x04, flags at +6) and central (PK\x01\x02, flags at +8) header.
+    for i in 0..bytes.len().saturating_sub(10) {
+        match &bytes[i..i + 4] {
+            b"PK\x03\x04" => bytes[i + 6] |= 1,
+            b"PK\x01\x02" => bytes[i + 8] |= 1,
+            _ => {}
+        }
+    }
+    bytes
+}
+
+/// #27 item 7: an input that lists packages and cannot be read is named as
+/// NOT SCANNED, and the scan exits 7 (incomplete), never 0 with "no known
+/// vulnerabilities"; `--allow-incomplete` exits 0 and still names it.
+#[test]
+fn inputs_that_cannot_be_read_make_the_scan_incomplete_not_clean() {
+    let db = vigia_test_support::database_from_mirror(Path::new(env!("CARGO_BIN_EXE_vigia")));
+    let dir = tempfile::tempdir().unwrap();
+    let scan = |kind: &str, target: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "--data-dir",
+            db.path().to_str().unwrap(),
+            "scan",
+            kind,
+            target.to_str().unwrap(),
+            "--scanners",
+            "vuln",
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        let out = vigia(&args);
+        let report: Value =
+            serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
+        (out.status.code(), report, stderr(&out))
+    };
+    let not_scanned = |r: &Value| -> Vec<(String, String)> {
+        r["scan"]["notScanned"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|n| {
+                        (
+                            n["path"].as_str().unwrap().to_owned(),
+                            n["reason"].as_str().unwrap().to_owned(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+
+    // A function zip whose entries are encrypted.
+    let function = dir.path().join("handler.zip");
+    fs_err::write(
+        &function,
+        encrypted_zip(&[
+            ("requirements.txt", b"requests==2.19.0\n"),
+            ("handler.py", b"def handler(e, c): pass\n"),
+        ]),
+    )
+    .unwrap();
+    let (code, r, err) = scan("function", &function, &[]);
+    assert_eq!(code, Some(7), "{r:#}");
+    let ns = not_scanned(&r);
+    assert_eq!(ns.len(), 1, "only the wanted entry is named: {ns:?}");
+    assert!(ns[0].0.ends_with("handler.zip:requirements.txt"), "{ns:?}");
+    assert!(err.contains("NOT SCANNED"), "{err}");
+
+    // A dpkg status over the file size limit.
+    let status = b"Package: openssl\nStatus: install ok installed\nVersion: 3.0.11-1~deb12u1\nArchitecture: amd64\n\n";
+    let layer = tar_of(&[
+        ("etc/os-release", b"ID=debian\nVERSION_ID=\"12\"\n"),
+        ("var/lib/dpkg/status", status),
+    ]);
+    let image = dir.path().join("image.tar");
+    docker_archive(&image, &layer, &sha256(&layer), None);
+    let (code, r, _) = scan("image", &image, &["--max-file-size", "50"]);
+    assert_eq!(code, Some(7), "{r:#}");
+    assert!(
+        not_scanned(&r)
+            .iter()
+            .any(|(p, why)| p.ends_with("/var/lib/dpkg/status") && why.contains("limit")),
+        "{r:#}"
+    );
+    // Within the limit the same image is complete.
+    let (code, r, _) = scan("image", &image, &[]);
+    assert_eq!(code, Some(0), "{r:#}");
+    assert!(not_scanned(&r).is_empty());
+
+    // A lockfile that does not parse.
+    let project = dir.path().join("project");
+    fs_err::create_dir_all(&project).unwrap();
+    fs_err::write(
+        project.join("package-lock.json"),
+        b"{\"lockfileVersion\": 3, ",
+    )
+    .unwrap();
+    let (code, r, _) = scan("dir", &project, &[]);
+    assert_eq!(code, Some(7), "{r:#}");
+    assert!(not_scanned(&r)[0].1.contains("invalid JSON"), "{r:#}");
+    let (code, r, _) = scan("dir", &project, &["--allow-incomplete"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(not_scanned(&r).len(), 1, "still named");
+
+    // CycloneDX documents whose components cannot be read.
+    for (name, doc) in [
+        (
+            "object.cdx.json",
+            json!({"bomFormat": "CycloneDX", "specVersion": "1.6", "components": {"name": "x"}}),
+        ),
+        (
+            "nopurl.cdx.json",
+            json!({"bomFormat": "CycloneDX", "specVersion": "1.6",
+                   "components": [{"type": "library", "name": "requests", "version": "2.19.0"}]}),
+        ),
+    ] {
+        let sbom = dir.path().join(name);
+        fs_err::write(&sbom, serde_json::to_vec(&doc).unwrap()).unwrap();
+        let (code, r, _) = scan("sbom", &sbom, &[]);
+        assert_eq!(code, Some(7), "{name}: {r:#}");
+        assert_eq!(not_scanned(&r).len(), 1, "{name}: {r:#}");
+    }
+}

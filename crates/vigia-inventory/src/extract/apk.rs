@@ -43,6 +43,7 @@ impl Extractor for Apk {
                     path: path.to_owned(),
                     line: Some(start),
                     message: "package record without P: or V:; skipped".into(),
+                    unread: None,
                 });
                 continue;
             };

@@ -58,6 +58,7 @@ impl Extractor for RustBinary {
                     path: binary.to_owned(),
                     line: None,
                     message: format!("unreadable cargo-auditable data: {e}"),
+                    unread: Some(crate::Unread::Binary),
                 });
                 return found;
             }

@@ -46,6 +46,7 @@ impl Extractor for Dpkg {
                     path: path.to_owned(),
                     line: Some(start),
                     message: "package stanza without Package or Version; skipped".into(),
+                    unread: None,
                 });
                 continue;
             };

@@ -93,6 +93,7 @@ impl Extractor for GoBinary {
                 path: binary.to_owned(),
                 line: None,
                 message: why.to_owned(),
+                unread: Some(crate::Unread::Binary),
             });
             return found;
         }

@@ -50,6 +50,7 @@ fn read_archive(bytes: &[u8], path: &str, depth: usize, found: &mut Found) {
                 path: path.to_owned(),
                 line: None,
                 message: format!("not a valid Java archive: {e}"),
+                unread: Some(crate::Unread::Binary),
             });
             return;
         }
@@ -97,6 +98,7 @@ fn read_archive(bytes: &[u8], path: &str, depth: usize, found: &mut Found) {
                     path: format!("{path}!{name}"),
                     line: None,
                     message: "nested archive over the size limits; skipped".into(),
+                    unread: Some(crate::Unread::Binary),
                 });
                 continue;
             }

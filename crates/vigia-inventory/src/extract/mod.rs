@@ -182,6 +182,7 @@ pub fn run(view: &FsView) -> Inventory {
                         path: p.path,
                         line: None,
                         message: "a package with an empty name or version; skipped".into(),
+                        unread: None,
                     });
                 }
                 found.packages = kept;
@@ -265,6 +266,7 @@ pub(crate) fn json_or_warn<T: serde::de::DeserializeOwned>(
                 path: path.to_owned(),
                 line: Some(e.line()),
                 message: format!("invalid JSON: {e}"),
+                unread: Some(crate::Unread::Inventory),
             });
             None
         }
@@ -288,6 +290,7 @@ pub(crate) fn toml_or_warn<T: serde::de::DeserializeOwned>(
                 path: path.to_owned(),
                 line,
                 message: format!("invalid TOML: {}", e.message()),
+                unread: Some(crate::Unread::Inventory),
             });
             None
         }

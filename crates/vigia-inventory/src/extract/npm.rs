@@ -79,6 +79,7 @@ impl Extractor for PackageLock {
                         path: path.to_owned(),
                         line: None,
                         message: format!("{key} has no version; skipped"),
+                        unread: None,
                     });
                     continue;
                 };
@@ -113,6 +114,7 @@ impl Extractor for PackageLock {
                 path: path.to_owned(),
                 line: None,
                 message: "neither `packages` nor `dependencies`: not a package-lock".into(),
+                unread: Some(crate::Unread::Inventory),
             });
         }
         found

@@ -109,6 +109,7 @@ impl Extractor for PomXml {
                         path: path.to_owned(),
                         line: None,
                         message: format!("invalid XML at byte {}: {e}", reader.error_position()),
+                        unread: Some(crate::Unread::Inventory),
                     });
                     return found;
                 }

@@ -58,6 +58,7 @@ impl Extractor for DistInfo {
                 path: path.to_owned(),
                 line: Some(1),
                 message: "no Name or Version header; skipped".into(),
+                unread: None,
             }),
         }
         found

@@ -236,6 +236,7 @@ impl Extractor for RpmDb {
                 path: path.to_owned(),
                 line: None,
                 message,
+                unread: Some(crate::Unread::Inventory),
             });
         };
         // `wants` accepts exactly these file names.

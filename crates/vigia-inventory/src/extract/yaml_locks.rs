@@ -27,6 +27,7 @@ fn load(path: &str, data: &[u8], found: &mut Found) -> Option<Yaml> {
                 path: path.to_owned(),
                 line: e.line,
                 message: e.message,
+                unread: Some(crate::Unread::Inventory),
             });
             None
         }

@@ -27,6 +27,7 @@ pub(super) fn walk_dir(
                 path: dir.display().to_string(),
                 line: None,
                 message: e.to_string(),
+                unread: Some(crate::Unread::of_path(&dir.display().to_string())),
             });
             return Ok(());
         }
@@ -51,6 +52,7 @@ pub(super) fn walk_dir(
             continue;
         };
         let vpath = format!("/{rel}");
+        let unread_kind = crate::Unread::of_path(&vpath);
         if meta.is_symlink() {
             if let Ok(t) = fs_err::read_link(&path) {
                 out.symlinks.push((vpath, t.to_string_lossy().into_owned()));
@@ -70,6 +72,7 @@ pub(super) fn walk_dir(
                         path: vpath,
                         line: None,
                         message: e.to_string(),
+                        unread: Some(unread_kind),
                     }),
                 }
             }
@@ -88,6 +91,7 @@ pub(super) fn walk_dir(
                     path: vpath,
                     line: None,
                     message: "over the file size limit; skipped".into(),
+                    unread: Some(unread_kind),
                 });
                 continue;
             }
@@ -105,6 +109,7 @@ pub(super) fn walk_dir(
                     path: vpath,
                     line: None,
                     message: e.to_string(),
+                    unread: Some(unread_kind),
                 }),
             }
         }

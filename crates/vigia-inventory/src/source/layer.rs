@@ -248,6 +248,7 @@ pub(super) fn read_entries<R: Read>(
                 path: format!("{name}:{raw}"),
                 line: None,
                 message: "path escapes the root (path traversal); skipped".into(),
+                unread: None,
             });
             continue;
         };
@@ -340,6 +341,7 @@ pub(super) fn read_entries<R: Read>(
                     "{size} bytes is over the {}-byte file limit; skipped",
                     limits.max_file_bytes
                 ),
+                unread: Some(crate::Unread::of_path(&path)),
             });
             continue;
         }
@@ -367,6 +369,7 @@ pub(super) fn read_entries<R: Read>(
                 path: format!("{name}:{path}"),
                 line: None,
                 message: format!("hard link to {target}, which this layer does not hold; skipped"),
+                unread: Some(crate::Unread::of_path(&path)),
             });
         }
     }

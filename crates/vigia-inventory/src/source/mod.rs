@@ -83,19 +83,21 @@ fn same_platform(have: &str, asked: &str) -> bool {
 }
 
 /// The platform of an image (`os/arch[/variant]`, from its config), checked
-/// against the one asked for: an image that is not that platform is an error
-/// naming both, even when it is the only image there is.
+/// against the one asked for unless an index already chose the image by that
+/// platform: an image that is not that platform is an error naming both, even
+/// when it is the only image there is.
 fn image_platform(
     name: &str,
     config: &oci_spec::image::ImageConfiguration,
     opts: &Options,
+    chosen_by_platform: bool,
 ) -> Result<String> {
     let scanned = match config.variant() {
         Some(v) => format!("{}/{}/{v}", config.os(), config.architecture()),
         None => format!("{}/{}", config.os(), config.architecture()),
     };
     match &opts.platform {
-        Some(asked) if !same_platform(&scanned, asked) => Err(invalid(
+        Some(asked) if !chosen_by_platform && !same_platform(&scanned, asked) => Err(invalid(
             name,
             format!("no image for platform {asked}: the image is {scanned}"),
         )),

@@ -113,24 +113,27 @@ pub(super) fn oci_layout(
     let platform = opts.platform.clone().unwrap_or_else(host_platform);
     let mut tags = Vec::new();
     // Follow nested indexes (manifest lists) down to one image manifest.
+    // Whether an index entry's platform chose the image (else its config is
+    // checked against the platform asked for).
+    let mut chosen_by_platform = false;
     let manifest_desc = loop {
         let mut manifests: Vec<Descriptor> = index.manifests().clone();
+        let by_platform = |d: &Descriptor| {
+            d.platform()
+                .as_ref()
+                .is_some_and(|p| platform_matches(p, &platform))
+        };
         let pick = if manifests.len() == 1 {
+            chosen_by_platform |= by_platform(&manifests[0]);
             0
         } else {
-            manifests
-                .iter()
-                .position(|d| {
-                    d.platform()
-                        .as_ref()
-                        .is_some_and(|p| platform_matches(p, &platform))
-                })
-                .ok_or_else(|| {
-                    invalid(
-                        root.display().to_string(),
-                        format!("no image for platform {platform} (use --platform)"),
-                    )
-                })?
+            chosen_by_platform = true;
+            manifests.iter().position(by_platform).ok_or_else(|| {
+                invalid(
+                    root.display().to_string(),
+                    format!("no image for platform {platform} (use --platform)"),
+                )
+            })?
         };
         let d = manifests.swap_remove(pick);
         if let Some(r) = d
@@ -153,7 +156,12 @@ pub(super) fn oci_layout(
     let config: ImageConfiguration = read_blob_json(root, manifest.config(), 64 << 20)?;
     // An index of one image is read whatever its platform, unless one was
     // asked for: then the image must be that platform, not merely the only one.
-    let scanned = image_platform(&root.display().to_string(), &config, opts)?;
+    let scanned = image_platform(
+        &root.display().to_string(),
+        &config,
+        opts,
+        chosen_by_platform,
+    )?;
     let diff_ids = config.rootfs().diff_ids();
     if diff_ids.len() != manifest.layers().len() {
         return Err(invalid(

@@ -151,7 +151,7 @@ pub(super) fn tarball(
         }
         let config: ImageConfiguration = serde_json::from_slice(config_bytes)
             .map_err(|e| invalid(format!("{name}:{}", m.config), e.to_string()))?;
-        let platform = image_platform(&name, &config, opts)?;
+        let platform = image_platform(&name, &config, opts, false)?;
         let diff_ids = config.rootfs().diff_ids();
         if diff_ids.len() != m.layers.len() {
             return Err(invalid(

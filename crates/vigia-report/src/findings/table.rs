@@ -63,6 +63,13 @@ fn coverage_lines(report: &Report) -> Vec<String> {
                 )
             }
         })
+        .chain(
+            report
+                .scan
+                .not_scanned
+                .iter()
+                .map(|n| format!("NOT SCANNED  {}: {}", n.path, n.reason)),
+        )
         .collect()
 }
 

@@ -97,6 +97,7 @@ impl Extractor for Gemspec {
                 path: path.to_owned(),
                 line: None,
                 message: "no s.name or s.version; skipped".into(),
+                unread: None,
             }),
         }
         found
