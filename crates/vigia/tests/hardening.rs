@@ -996,3 +996,76 @@ fn inputs_that_cannot_be_read_make_the_scan_incomplete_not_clean() {
         assert_eq!(not_scanned(&r).len(), 1, "{name}: {r:#}");
     }
 }
+
+/// A tar stream: `files` as regular files, then `links` as hard links
+/// (link path → target path).
+fn tar_with_links(files: &[(&str, &[u8])], links: &[(&str, &str)]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (path, data) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append_data(&mut h, path, *data).unwrap();
+    }
+    for (link, target) in links {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Link);
+        h.set_size(0);
+        h.set_mode(0o644);
+        b.append_link(&mut h, link, target).unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
+/// #27 item 14: a wanted file that is a hard link to a file no extractor
+/// wants (a distroless `status.d` entry deduplicated against another copy)
+/// is read, in an image layer and in a root filesystem tarball; a link to a
+/// file the layer does not hold is named as not read.
+#[test]
+fn hard_links_to_files_no_extractor_kept_are_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let stanza: &[u8] =
+        b"Package: base-files\nStatus: install ok installed\nVersion: 12.4+deb12u5\nArchitecture: amd64\n\n";
+    let layer_tar = tar_with_links(
+        &[
+            ("etc/os-release", b"ID=debian\nVERSION_ID=\"12\"\n"),
+            ("usr/share/doc/base-files/stanza", stanza),
+        ],
+        &[
+            (
+                "var/lib/dpkg/status.d/base-files",
+                "usr/share/doc/base-files/stanza",
+            ),
+            ("var/lib/dpkg/status.d/ghost", "usr/share/doc/ghost/stanza"),
+        ],
+    );
+    let image = dir.path().join("image");
+    write_layout(&image, &[gzip(&layer_tar)], &[sha256(&layer_tar)]);
+    let rootfs = dir.path().join("rootfs.tar.gz");
+    fs_err::write(&rootfs, gzip(&layer_tar)).unwrap();
+    for target in [&image, &rootfs] {
+        let out = vigia(&["sbom", target.to_str().unwrap(), "--format", "json"]);
+        vigia_test_support::assert_success(&out);
+        assert_eq!(
+            package_names(&out),
+            ["\"base-files\"@\"12.4+deb12u5\""],
+            "{}",
+            target.display()
+        );
+        let inv: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let warnings = inv["status"]["warnings"].as_array().unwrap();
+        assert_eq!(warnings.len(), 1, "{warnings:#?}");
+        assert!(
+            warnings[0]["path"]
+                .as_str()
+                .unwrap()
+                .ends_with("/var/lib/dpkg/status.d/ghost")
+                && warnings[0]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("which this layer does not hold"),
+            "{warnings:#?}"
+        );
+    }
+}

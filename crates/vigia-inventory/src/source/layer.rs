@@ -194,8 +194,83 @@ pub(super) fn read_layer<R: Read>(
     limits: &Limits,
     want: &Want,
     visitor: Option<&dyn Visitor>,
-) -> Result<LayerFiles> {
+) -> Result<(LayerFiles, Links)> {
     read_entries(stream, name, layer, limits, want, visitor, None)
+}
+
+/// Hard links at wanted paths whose targets the stream holds but no extractor
+/// kept when they went by: (link, target). A second read of the stream
+/// ([`resolve_links`]) fetches them; tar holds a hard link's content only at
+/// its target, which usually comes first.
+pub(super) type Links = Vec<(String, String)>;
+
+/// Reads `stream` again for the targets of `links`, adding each link's
+/// content to `out` under the link's path; a target that cannot be kept is
+/// named as not read.
+pub(super) fn resolve_links<R: Read>(
+    stream: R,
+    name: &str,
+    links: &Links,
+    limits: &Limits,
+    out: &mut LayerFiles,
+) -> Result<()> {
+    let mut wanted: std::collections::HashMap<&str, Vec<&str>> = std::collections::HashMap::new();
+    for (link, target) in links {
+        wanted
+            .entry(target.as_str())
+            .or_default()
+            .push(link.as_str());
+    }
+    let mut archive = tar::Archive::new(stream);
+    let entries = archive
+        .entries()
+        .map_err(|e| invalid(name, format!("not a tar stream: {e}")))?;
+    for entry in entries {
+        let mut entry =
+            entry.map_err(|e| invalid(name, format!("truncated or corrupt layer: {e}")))?;
+        let kind = entry.header().entry_type();
+        if !(kind.is_file() || kind == tar::EntryType::Continuous) {
+            continue;
+        }
+        let Some(path) = normalize(&String::from_utf8_lossy(&entry.path_bytes())) else {
+            continue;
+        };
+        let Some(at) = wanted.remove(path.as_str()) else {
+            continue;
+        };
+        let size = entry.header().size().unwrap_or(0);
+        if size > limits.max_file_bytes {
+            for link in at {
+                out.warnings.push(Warning::unread(
+                    format!("{name}:{link}"),
+                    format!(
+                        "hard link to {path}, {size} bytes, over the {}-byte file limit; skipped",
+                        limits.max_file_bytes
+                    ),
+                ));
+            }
+            continue;
+        }
+        let mut data = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+        entry
+            .read_to_end(&mut data)
+            .map_err(|e| invalid(name, format!("truncated or corrupt layer at {path}: {e}")))?;
+        for link in at {
+            out.files.push((link.to_owned(), data.clone()));
+        }
+        if wanted.is_empty() {
+            break;
+        }
+    }
+    for (target, at) in wanted {
+        for link in at {
+            out.warnings.push(Warning::unread(
+                format!("{name}:{link}"),
+                format!("hard link to {target}, which was not found on a second read; skipped"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// What an [`Intercept`] did with a regular file.
@@ -228,7 +303,7 @@ pub(super) fn read_entries<R: Read>(
     want: &Want,
     visitor: Option<&dyn Visitor>,
     mut intercept: Option<&mut Intercept<'_>>,
-) -> Result<LayerFiles> {
+) -> Result<(LayerFiles, Links)> {
     let label = layer.clone();
     let mut out = LayerFiles {
         layer,
@@ -239,6 +314,13 @@ pub(super) fn read_entries<R: Read>(
         .entries()
         .map_err(|e| invalid(name, format!("not a tar stream: {e}")))?;
     let mut hardlinks: Vec<(String, String)> = Vec::new();
+    // The regular files the stream holds, by path hash: whether a hard link's
+    // target was here at all, without keeping every path.
+    let mut held: std::collections::HashSet<u64> = std::collections::HashSet::new();
+    let path_hash = |p: &str| {
+        use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+        BuildHasherDefault::<DefaultHasher>::default().hash_one(p)
+    };
     for entry in entries {
         let mut entry =
             entry.map_err(|e| invalid(name, format!("truncated or corrupt layer: {e}")))?;
@@ -315,6 +397,7 @@ pub(super) fn read_entries<R: Read>(
         if !regular {
             continue;
         }
+        held.insert(path_hash(&path));
         let size = entry.header().size().unwrap_or(0);
         if let Some(v) = visitor
             && !want(&path)
@@ -356,6 +439,7 @@ pub(super) fn read_entries<R: Read>(
         }
         out.files.push((path, data));
     }
+    let mut unkept = Links::new();
     for (path, target) in hardlinks {
         if let Some(data) = out
             .files
@@ -364,16 +448,16 @@ pub(super) fn read_entries<R: Read>(
             .map(|(_, d)| d.clone())
         {
             out.files.push((path, data));
+        } else if held.contains(&path_hash(&target)) {
+            unkept.push((path, target));
         } else {
-            out.warnings.push(Warning {
-                path: format!("{name}:{path}"),
-                line: None,
-                message: format!("hard link to {target}, which this layer does not hold; skipped"),
-                unread: Some(crate::Unread::of_path(&path)),
-            });
+            out.warnings.push(Warning::unread(
+                format!("{name}:{path}"),
+                format!("hard link to {target}, which this layer does not hold; skipped"),
+            ));
         }
     }
-    Ok(out)
+    Ok((out, unkept))
 }
 
 /// What a layer blob must be: its digest and size from the manifest, its
@@ -412,6 +496,7 @@ pub(super) fn read_blob_layer(
             limits.max_inflated_bytes,
         )
         .map_err(io_err(&name))?;
+        // The pass that checks the blob also fetches hard-linked files.
         return read_layer(
             stream,
             &name,
@@ -419,7 +504,8 @@ pub(super) fn read_blob_layer(
             limits,
             want,
             visitor,
-        );
+        )
+        .map(|(layer, _)| layer);
     }
     blob = blob.hashed();
     let (result, content) = {
@@ -444,7 +530,7 @@ pub(super) fn read_blob_layer(
         };
         (result, content)
     };
-    let layer = result?;
+    let (mut layer, links) = result?;
     let got = blob.digest().map_err(io_err(&name))?.unwrap_or_default();
     if got != digest {
         return Err(invalid(
@@ -469,6 +555,16 @@ pub(super) fn read_blob_layer(
                 "diff_id mismatch: the image config says {diff_id}, the layer's content is {content}"
             ),
         ));
+    }
+    if !links.is_empty() {
+        // Rare: read the blob a second time for the targets alone.
+        let again = fs_err::File::open(path).map_err(io_err(&name))?;
+        let stream = decompress(
+            BufReader::with_capacity(1 << 16, again),
+            limits.max_inflated_bytes,
+        )
+        .map_err(io_err(&name))?;
+        resolve_links(stream, &name, &links, limits, &mut layer)?;
     }
     Ok(layer)
 }

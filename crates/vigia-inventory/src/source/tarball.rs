@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::layer::{Counting, Intercepted, decompress, read_entries, read_layer};
+use super::layer::{Counting, Intercepted, decompress, read_entries, read_layer, resolve_links};
 use super::{ImageInfo, LayerInfo, Options, Want, image_platform, io_err};
 use crate::fsview::{FsView, LayerFiles, normalize};
 use crate::{Result, invalid};
@@ -99,9 +99,18 @@ pub(super) fn tarball(
             )
             .and_then(|l| Ok((l, inner.digest().map_err(io_err(&label))?)))
         };
-        let read = read.and_then(|(l, content)| {
+        let read = read.and_then(|((mut l, links), content)| {
             let stored = raw.digest().map_err(io_err(&label))?;
             digests.insert(path.to_owned(), (content.unwrap_or_default(), stored));
+            // A layer inside the archive cannot be read a second time.
+            for (link, target) in links {
+                l.warnings.push(crate::Warning::unread(
+                    format!("{label}:{link}"),
+                    format!(
+                        "hard link to {target}, which no extractor kept as this layer streamed by; skipped"
+                    ),
+                ));
+            }
             Ok(l)
         });
         match read {
@@ -118,7 +127,7 @@ pub(super) fn tarball(
         Ok(Intercepted::Taken)
     };
     let visitor = opts.visitor.as_ref().map(|v| v.0.as_ref());
-    let mut rootfs = read_entries(
+    let (mut rootfs, links) = read_entries(
         stream,
         &name,
         None,
@@ -211,6 +220,16 @@ pub(super) fn tarball(
         };
         view.warnings.extend(rootfs.warnings);
         return Ok(("image", view, Some(info)));
+    }
+    if !links.is_empty() {
+        // Rare: read the tarball a second time for the hard links' targets.
+        let again = fs_err::File::open(target).map_err(io_err(&name))?;
+        let stream = decompress(
+            BufReader::with_capacity(1 << 16, again),
+            opts.limits.max_inflated_bytes,
+        )
+        .map_err(io_err(&name))?;
+        resolve_links(stream, &name, &links, &opts.limits, &mut rootfs)?;
     }
     // A root filesystem: the top-level JSON documents held back in case this
     // was an image are its files (a `/package-lock.json` at the root).
