@@ -51,6 +51,16 @@ pub enum Error {
     /// The advisory database failed.
     #[error(transparent)]
     Store(#[from] vigia_store::Error),
+    /// The advisory database failed during an update (a full disk, a lost
+    /// connection): named, since the store's own errors do not say which.
+    #[error("the vulnerability database {database} failed")]
+    Database {
+        /// The database (file path, or URL without password).
+        database: String,
+        /// Why.
+        #[source]
+        source: vigia_store::Error,
+    },
     /// Advisory sources could not be listed.
     #[error(transparent)]
     Feeds(#[from] vigia_feeds::Error),

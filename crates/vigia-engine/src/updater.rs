@@ -475,6 +475,16 @@ impl Updater {
     /// [`SourceStatus::Failed`]; only a database error fails the whole update,
     /// and then nothing of it is visible.
     pub async fn update(&self, options: &UpdateOptions) -> Result<UpdateReport> {
+        self.run_update(options).await.map_err(|e| match e {
+            Error::Store(source) => Error::Database {
+                database: self.config.database_name(),
+                source,
+            },
+            other => other,
+        })
+    }
+
+    async fn run_update(&self, options: &UpdateOptions) -> Result<UpdateReport> {
         let started = Instant::now();
         let dir = &self.config.data_dir;
         fs_err::create_dir_all(dir).map_err(|source| Error::File {

@@ -105,7 +105,8 @@ fn main() -> ExitCode {
                 output::error(message);
                 return ExitCode::from(exit::NO_DATABASE);
             }
-            output::error(&format!("{e:#}"));
+            // Each cause once, even when a wrapper and its cause say the same.
+            output::error(&vigia_engine::error_chain(e.as_ref()));
             ExitCode::from(exit::ERROR)
         }
     }

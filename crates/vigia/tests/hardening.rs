@@ -1069,3 +1069,38 @@ fn hard_links_to_files_no_extractor_kept_are_followed() {
         );
     }
 }
+
+/// #27 item 13: messages name their input once, and say what is wrong: a
+/// missing target is named once, not three times; bzip2 and xz are named as
+/// unsupported compression, not as a corrupt stream.
+#[test]
+fn messages_name_the_input_once_and_say_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-target");
+    let out = vigia(&["sbom", missing.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert_eq!(
+        err.matches("cannot read").count(),
+        1,
+        "the target is named once: {err}"
+    );
+    assert!(err.contains("no-such-target"), "{err}");
+
+    let tar = tar_of(&[("etc/motd", b"hello\n")]);
+    for (tool, ext) in [("bzip2", "bz2"), ("xz", "xz")] {
+        let plain = dir.path().join(format!("rootfs-{tool}.tar"));
+        fs_err::write(&plain, &tar).unwrap();
+        let status = Command::new(tool).arg("-kf").arg(&plain).status().unwrap();
+        assert!(status.success(), "{tool} is installed");
+        let packed = dir.path().join(format!("rootfs-{tool}.tar.{ext}"));
+        let out = vigia(&["sbom", packed.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1));
+        let err = stderr(&out);
+        assert!(
+            err.contains(&format!("unsupported compression ({tool})"))
+                && err.contains(packed.file_name().unwrap().to_str().unwrap()),
+            "{err}"
+        );
+    }
+}

@@ -139,6 +139,23 @@ pub(super) fn decompress<'a, R: BufRead + 'a>(
     limit: u64,
 ) -> std::io::Result<Inflated<'a>> {
     let magic = r.fill_buf()?.to_vec();
+    // Formats image layers never use (OCI: gzip, zstd or none) are named,
+    // rather than read as a tar stream and called corrupt. bzip2's magic is
+    // checked with its first block's (a tar entry could be named `BZh…`).
+    let bzip2 = magic.len() >= 10
+        && magic.starts_with(b"BZh")
+        && (b'1'..=b'9').contains(&magic[3])
+        && &magic[4..10] == b"1AY&SY";
+    let xz = magic.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]);
+    if bzip2 || xz {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::Unsupported,
+            format!(
+                "unsupported compression ({}): Vigia reads gzip, zstd or uncompressed tar",
+                if bzip2 { "bzip2" } else { "xz" }
+            ),
+        ));
+    }
     let inner: Box<dyn Read + 'a> = if magic.starts_with(&[0x1f, 0x8b]) {
         Box::new(flate2::bufread::MultiGzDecoder::new(r))
     } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
