@@ -160,12 +160,16 @@ impl LayerCache {
             meta.push(("opaque".into(), o.clone().into_bytes()));
         }
         for (name, version, wants) in extractors {
-            let files: Vec<(String, Vec<u8>)> = layer
+            let mut files: Vec<(String, Vec<u8>)> = layer
                 .files
                 .iter()
                 .filter(|(p, _)| wants(p))
                 .cloned()
                 .collect();
+            // Credentials in URLs are never stored.
+            for (_, data) in &mut files {
+                crate::redact::userinfo(data);
+            }
             if let Err(e) =
                 Self::write(&dir.join(entry_name(name, *version)), &encode_pairs(&files))
             {

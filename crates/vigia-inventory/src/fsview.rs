@@ -74,7 +74,11 @@ pub fn normalize(raw: &str) -> Option<String> {
 
 impl FsView {
     /// Lays one layer over what is there.
-    pub fn apply(&mut self, layer: LayerFiles) {
+    pub fn apply(&mut self, mut layer: LayerFiles) {
+        // Credentials in URLs never reach an extractor or a report.
+        for (_, data) in &mut layer.files {
+            crate::redact::userinfo(data);
+        }
         for w in &layer.whiteouts {
             self.files.retain(|p, _| p != w && !under(p, w));
             self.symlinks.retain(|p, _| p != w && !under(p, w));

@@ -10,6 +10,7 @@
 pub mod cache;
 pub mod extract;
 pub mod fsview;
+pub mod redact;
 pub mod source;
 pub mod yaml;
 

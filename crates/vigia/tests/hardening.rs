@@ -1104,3 +1104,108 @@ fn messages_name_the_input_once_and_say_what_is_wrong() {
         );
     }
 }
+
+/// Every file under `dir`, read whole.
+fn all_files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in fs_err::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            let t = e.file_type().unwrap();
+            if t.is_dir() {
+                stack.push(e.path());
+            } else if t.is_file() {
+                out.push((e.path(), fs_err::read(e.path()).unwrap()));
+            }
+        }
+    }
+    out
+}
+
+/// #27 item 6: credentials inside URLs of lockfiles and requirement files are
+/// masked before anything is cached, stored or exported: the data directory
+/// (layer cache, database) and every report format hold no planted value.
+#[test]
+fn credentials_in_urls_are_never_cached_stored_or_exported() {
+    let gh = "ghp_Zk3v9QpL2mX8rT4wY7nB1cD6fH0jK5sA9uE2";
+    let npm = "npm_Q7wE3rT9yU1iO5pA8sD2fG6hJ4kL0zX3cV9b";
+    let requirements = format!(
+        "requests==2.19.0\nprivate-lib @ git+https://{gh}@github.com/acme/private-lib.git@v1.2.0\n"
+    );
+    let lock = serde_json::to_vec(&json!({
+        "name": "app", "version": "1.0.0", "lockfileVersion": 3,
+        "packages": {
+            "": {"name": "app", "version": "1.0.0"},
+            "node_modules/lodash": {
+                "version": "4.17.20",
+                "resolved": format!("https://ci:{npm}@registry.acme.example/lodash/-/lodash-4.17.20.tgz"),
+            },
+        }
+    }))
+    .unwrap();
+    let layer_tar = tar_of(&[
+        ("app/requirements.txt", requirements.as_bytes()),
+        ("app/package-lock.json", &lock),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let image = dir.path().join("image");
+    write_layout(&image, &[gzip(&layer_tar)], &[sha256(&layer_tar)]);
+    let data = vigia_test_support::database_from_mirror(Path::new(env!("CARGO_BIN_EXE_vigia")));
+    let mut outputs: Vec<Vec<u8>> = Vec::new();
+    for format in ["json", "cyclonedx", "spdx", "sarif", "csv", "table", "asff"] {
+        let out = vigia(&[
+            "--data-dir",
+            data.path().to_str().unwrap(),
+            "-vv",
+            "scan",
+            "image",
+            image.to_str().unwrap(),
+            "--format",
+            format,
+        ]);
+        assert!(
+            out.status.code().is_some_and(|c| c == 0),
+            "{}",
+            stderr(&out)
+        );
+        outputs.push(out.stdout);
+        outputs.push(out.stderr);
+    }
+    for format in ["json", "cyclonedx", "spdx"] {
+        let out = vigia(&[
+            "--data-dir",
+            data.path().to_str().unwrap(),
+            "sbom",
+            image.to_str().unwrap(),
+            "--format",
+            format,
+        ]);
+        vigia_test_support::assert_success(&out);
+        outputs.push(out.stdout);
+    }
+    // The packages were still found (the URLs' hosts and paths are kept).
+    let sbom = String::from_utf8_lossy(&outputs[outputs.len() - 3]).into_owned();
+    assert!(
+        sbom.contains("lodash") && sbom.contains("requests"),
+        "{sbom}"
+    );
+    let cached = all_files(&data.path().join("cache"));
+    assert!(!cached.is_empty(), "the layer cache was written");
+    for secret in [gh, npm] {
+        for (path, bytes) in all_files(data.path()) {
+            assert!(
+                memchr::memmem::find(&bytes, secret.as_bytes()).is_none(),
+                "{} holds {secret}",
+                path.display()
+            );
+        }
+        for o in &outputs {
+            assert!(
+                memchr::memmem::find(o, secret.as_bytes()).is_none(),
+                "an output holds {secret}: {}",
+                String::from_utf8_lossy(o)
+            );
+        }
+    }
+}
