@@ -1209,3 +1209,191 @@ fn credentials_in_urls_are_never_cached_stored_or_exported() {
         }
     }
 }
+
+/// A real Go binary built here by Debian's Go toolchain, at `out`.
+fn build_go_binary(dir: &Path, out: &Path) {
+    let src = dir.join("go-src");
+    fs_err::create_dir_all(&src).unwrap();
+    fs_err::write(src.join("go.mod"), "module example.com/hello\n\ngo 1.19\n").unwrap();
+    fs_err::write(
+        src.join("main.go"),
+        "package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"hi\") }\n",
+    )
+    .unwrap();
+    let built = Command::new("go")
+        .args(["build", "-o", out.to_str().unwrap(), "."])
+        .current_dir(&src)
+        .env("GOCACHE", dir.join("go-cache"))
+        .env("GOPATH", dir.join("go-path"))
+        .env("GOPROXY", "off")
+        .env("GOFLAGS", "-buildvcs=false")
+        .env("GOTOOLCHAIN", "local")
+        .env("CGO_ENABLED", "0")
+        .output()
+        .expect("Debian's golang-go is installed (.ci/run does this)");
+    vigia_test_support::assert_success(&built);
+}
+
+/// `vigia sbom TARGET --format json` under GNU time: the inventory and the
+/// peak RSS in MiB.
+fn sbom_with_rss(target: &Path) -> (Value, u64) {
+    let rss = tempfile::NamedTempFile::new().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let out = Command::new("/usr/bin/time")
+        .arg("-f")
+        .arg("%M")
+        .arg("-o")
+        .arg(rss.path())
+        .arg(env!("CARGO_BIN_EXE_vigia"))
+        .args([
+            "sbom",
+            target.to_str().unwrap(),
+            "--format",
+            "json",
+            "--no-cache",
+        ])
+        .env("VIGIA_HOME", home.path())
+        .output()
+        .unwrap();
+    vigia_test_support::assert_success(&out);
+    let kib: u64 = fs_err::read_to_string(rss.path())
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    (serde_json::from_slice(&out.stdout).unwrap(), kib / 1024)
+}
+
+/// #27 item 8: an executable is read by its headers and build-info sections
+/// with bounded memory, whatever its size: a 300 MB Go binary (padded with
+/// zeros, as large providers are) in a folder and in a tarball stream gives
+/// its packages with peak RSS far below its size.
+#[test]
+fn large_executables_are_read_with_bounded_memory() {
+    const PAD: u64 = 300 << 20;
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("hello");
+    build_go_binary(dir.path(), &bin);
+    let real = fs_err::read(&bin).unwrap();
+
+    // On disk: a sparse file, read where its headers and sections are.
+    let root = dir.path().join("root/usr/local/bin");
+    fs_err::create_dir_all(&root).unwrap();
+    let big = root.join("provider");
+    fs_err::write(&big, &real).unwrap();
+    fs_err::OpenOptions::new()
+        .write(true)
+        .open(&big)
+        .unwrap()
+        .set_len(real.len() as u64 + PAD)
+        .unwrap();
+    fs_err::set_permissions(&big, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+
+    // In a stream: a root filesystem tarball holding the same executable.
+    let tarball = dir.path().join("rootfs.tar.gz");
+    {
+        let gz = flate2::write::GzEncoder::new(
+            fs_err::File::create(&tarball).unwrap(),
+            flate2::Compression::fast(),
+        );
+        let mut b = tar::Builder::new(gz);
+        let mut h = tar::Header::new_gnu();
+        h.set_size(real.len() as u64 + PAD);
+        h.set_mode(0o755);
+        h.set_cksum();
+        let data = std::io::Read::chain(
+            real.as_slice(),
+            std::io::Read::take(std::io::repeat(0), PAD),
+        );
+        b.append_data(&mut h, "usr/local/bin/provider", data)
+            .unwrap();
+        b.into_inner().unwrap().finish().unwrap();
+    }
+    for target in [dir.path().join("root"), tarball] {
+        let (inv, rss) = sbom_with_rss(&target);
+        let stdlib: Vec<&Value> = inv["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["name"] == "stdlib" && p["path"] == "/usr/local/bin/provider")
+            .collect();
+        assert_eq!(stdlib.len(), 1, "{}: {inv:#}", target.display());
+        assert!(
+            rss < 100,
+            "{}: {rss} MiB for a 300 MB executable",
+            target.display()
+        );
+    }
+}
+
+/// A jar holding `pom.properties` for `outer`, a nested jar for `inner` and
+/// `filler` bytes of other content.
+fn shaded_jar(outer: (&str, &str, &str), inner: (&str, &str, &str), filler: usize) -> Vec<u8> {
+    let pom = |(g, a, v): (&str, &str, &str)| {
+        (
+            format!("META-INF/maven/{g}/{a}/pom.properties"),
+            format!("groupId={g}\nartifactId={a}\nversion={v}\n"),
+        )
+    };
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    let mut nested = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let (name, text) = pom(inner);
+    nested.start_file(name, stored).unwrap();
+    nested.write_all(text.as_bytes()).unwrap();
+    let nested = nested.finish().unwrap().into_inner();
+    let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let (name, text) = pom(outer);
+    z.start_file(name, stored).unwrap();
+    z.write_all(text.as_bytes()).unwrap();
+    z.start_file("BOOT-INF/lib/inner.jar", stored).unwrap();
+    z.write_all(&nested).unwrap();
+    z.start_file("assets/blob.bin", stored).unwrap();
+    z.write_all(&vec![7u8; filler]).unwrap();
+    z.finish().unwrap().into_inner()
+}
+
+/// #27 item 8 (and the accuracy issue's shaded jars): a Java archive over the
+/// file size limit is read anyway, by the entries the Java extractor reads,
+/// in a folder and in a layer.
+#[test]
+fn java_archives_over_the_file_limit_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let jar = shaded_jar(
+        ("io.netty", "netty-codec-http", "4.1.68.Final"),
+        ("com.fasterxml.jackson.core", "jackson-databind", "2.9.10"),
+        3 << 20,
+    );
+    let folder = dir.path().join("app");
+    fs_err::create_dir_all(folder.join("lib")).unwrap();
+    fs_err::write(folder.join("lib/app-all.jar"), &jar).unwrap();
+    let layer = tar_of(&[("opt/app/lib/app-all.jar", &jar)]);
+    let image = dir.path().join("image");
+    write_layout(&image, &[gzip(&layer)], &[sha256(&layer)]);
+    for target in [folder, image] {
+        let out = vigia(&[
+            "sbom",
+            target.to_str().unwrap(),
+            "--format",
+            "json",
+            "--max-file-size",
+            "1000000",
+        ]);
+        vigia_test_support::assert_success(&out);
+        assert_eq!(
+            package_names(&out),
+            [
+                "\"com.fasterxml.jackson.core:jackson-databind\"@\"2.9.10\"",
+                "\"io.netty:netty-codec-http\"@\"4.1.68.Final\"",
+            ],
+            "{}",
+            target.display()
+        );
+        let inv: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(
+            inv["status"]["warnings"].as_array().unwrap().is_empty(),
+            "{:#}",
+            inv["status"]
+        );
+    }
+}

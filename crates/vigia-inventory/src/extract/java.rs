@@ -12,11 +12,11 @@ use crate::{Package, Warning};
 pub(super) struct JavaArchive;
 
 /// Nested archives deeper than this are not opened (a jar of jars of jars…).
-const MAX_DEPTH: usize = 3;
+pub(crate) const MAX_DEPTH: usize = 3;
 /// The largest nested archive inflated into memory.
-const MAX_NESTED_BYTES: u64 = 64 << 20;
+pub(crate) const MAX_NESTED_BYTES: u64 = 64 << 20;
 
-fn is_archive(name: &str) -> bool {
+pub(crate) fn is_archive(name: &str) -> bool {
     std::path::Path::new(name).extension().is_some_and(|e| {
         e.eq_ignore_ascii_case("jar")
             || e.eq_ignore_ascii_case("war")

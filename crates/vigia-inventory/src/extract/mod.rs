@@ -7,7 +7,7 @@ pub mod auditable;
 mod cargo;
 mod dpkg;
 pub mod gobinary;
-mod java;
+pub(crate) mod java;
 mod locks;
 mod npm;
 mod os;

@@ -2,12 +2,92 @@
 
 use std::path::Path;
 
-use super::{Options, Want, keep_build_info, sniffs};
+use super::{Options, Want, sniffs};
 use crate::fsview::LayerFiles;
 use crate::{Error, Result, Warning};
 
 /// Folders never walked on a live root filesystem.
 const SKIP_ON_ROOT: &[&str] = &["proc", "sys", "dev", "run", "tmp"];
+
+/// Extensions of files that are never executables with build info (sources,
+/// documents, data, archives, objects).
+const NOT_EXECUTABLE: &[&str] = &[
+    "a",
+    "bz2",
+    "c",
+    "cc",
+    "cfg",
+    "class",
+    "conf",
+    "cpp",
+    "crt",
+    "css",
+    "csv",
+    "d",
+    "el",
+    "elc",
+    "gif",
+    "go",
+    "gz",
+    "h",
+    "hpp",
+    "html",
+    "htm",
+    "ico",
+    "ini",
+    "java",
+    "jpeg",
+    "jpg",
+    "js",
+    "json",
+    "lua",
+    "map",
+    "md",
+    "mjs",
+    "mo",
+    "o",
+    "otf",
+    "pdf",
+    "pem",
+    "pl",
+    "pm",
+    "png",
+    "po",
+    "properties",
+    "py",
+    "pyc",
+    "pyi",
+    "rb",
+    "rlib",
+    "rmeta",
+    "rs",
+    "rst",
+    "sh",
+    "sql",
+    "svg",
+    "tar",
+    "tcl",
+    "tmpl",
+    "toml",
+    "ts",
+    "ttf",
+    "txt",
+    "woff",
+    "woff2",
+    "xml",
+    "xz",
+    "yaml",
+    "yml",
+    "zip",
+    "zst",
+];
+
+fn not_executable(path: &str) -> bool {
+    Path::new(path)
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| NOT_EXECUTABLE.iter().any(|n| e.eq_ignore_ascii_case(n)))
+}
 
 pub(super) fn walk_dir(
     root: &Path,
@@ -38,6 +118,7 @@ pub(super) fn walk_dir(
             });
         }
     };
+    let mut subdirs = Vec::new();
     for entry in entries.flatten() {
         let path = entry.path();
         let rel = path
@@ -58,7 +139,7 @@ pub(super) fn walk_dir(
                 out.symlinks.push((vpath, t.to_string_lossy().into_owned()));
             }
         } else if meta.is_dir() {
-            walk_dir(root, &path, opts, want, out, depth + 1)?;
+            subdirs.push(path);
         } else if meta.is_file()
             && !want(&vpath)
             && let Some(v) = &opts.visitor
@@ -78,11 +159,34 @@ pub(super) fn walk_dir(
             }
         } else if meta.is_file() && !want(&vpath) {
             use std::os::unix::fs::PermissionsExt;
+            // A stat per file is most of a tree walk's time: files whose name
+            // says they are no executable are not looked at.
+            if not_executable(&vpath) {
+                continue;
+            }
             let Ok(m) = entry.metadata() else { continue };
-            if sniffs(&vpath, m.len(), m.permissions().mode(), want)
-                && let Ok(data) = fs_err::read(&path)
-            {
-                keep_build_info(&vpath, &data, &mut out.files);
+            if sniffs(&vpath, m.len(), m.permissions().mode(), want) {
+                super::binary::from_file(&path, &vpath, &mut out.files);
+            }
+        } else if meta.is_file() && crate::extract::java::is_archive(&vpath) {
+            // Read by seeking to its central directory and the entries the
+            // Java extractor reads, whatever the archive's size.
+            if let Some(v) = &opts.visitor {
+                v.0.seen(None, &vpath);
+            }
+            match fs_err::File::open(&path) {
+                Ok(f) => {
+                    let mut skipped = Vec::new();
+                    let reduced =
+                        super::jar::reduce(std::io::BufReader::new(f), &vpath, 0, &mut skipped);
+                    super::keep_jar(&vpath, reduced, skipped, &mut out.files, &mut out.warnings);
+                }
+                Err(e) => out.warnings.push(Warning {
+                    path: vpath,
+                    line: None,
+                    message: e.to_string(),
+                    unread: Some(unread_kind),
+                }),
             }
         } else if meta.is_file() {
             let size = entry.metadata().map_or(0, |m| m.len());
@@ -113,6 +217,24 @@ pub(super) fn walk_dir(
                 }),
             }
         }
+    }
+    // Subfolders are walked side by side on the current rayon pool (the
+    // walk is mostly system calls), their findings merged in name order.
+    let walked: Vec<Result<LayerFiles>> = {
+        use rayon::prelude::*;
+        subdirs
+            .par_iter()
+            .map(|d| {
+                let mut sub = LayerFiles::default();
+                walk_dir(root, d, opts, want, &mut sub, depth + 1).map(|()| sub)
+            })
+            .collect()
+    };
+    for sub in walked {
+        let sub = sub?;
+        out.files.extend(sub.files);
+        out.symlinks.extend(sub.symlinks);
+        out.warnings.extend(sub.warnings);
     }
     Ok(())
 }

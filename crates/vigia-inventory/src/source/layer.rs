@@ -7,7 +7,7 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-use super::{Visitor, Want, io_err, keep_build_info, sniffs};
+use super::{Visitor, Want, io_err, sniffs};
 use crate::fsview::{FsView, LayerFiles, normalize};
 use crate::{Error, Limits, Result, Warning, invalid};
 
@@ -333,7 +333,7 @@ pub(super) fn read_entries<R: Read>(
     let mut hardlinks: Vec<(String, String)> = Vec::new();
     // The regular files the stream holds, by path hash: whether a hard link's
     // target was here at all, without keeping every path.
-    let mut held: std::collections::HashSet<u64> = std::collections::HashSet::new();
+    let mut regular_files: std::collections::HashSet<u64> = std::collections::HashSet::new();
     let path_hash = |p: &str| {
         use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
         BuildHasherDefault::<DefaultHasher>::default().hash_one(p)
@@ -414,7 +414,7 @@ pub(super) fn read_entries<R: Read>(
         if !regular {
             continue;
         }
-        held.insert(path_hash(&path));
+        regular_files.insert(path_hash(&path));
         let size = entry.header().size().unwrap_or(0);
         if let Some(v) = visitor
             && !want(&path)
@@ -425,12 +425,29 @@ pub(super) fn read_entries<R: Read>(
         }
         if !want(&path) {
             if sniffs(&path, size, entry.header().mode().unwrap_or(0), want) {
-                let mut data = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-                entry.read_to_end(&mut data).map_err(|e| {
-                    invalid(name, format!("truncated or corrupt layer at {path}: {e}"))
-                })?;
-                keep_build_info(&path, &data, &mut out.files);
+                let corrupt =
+                    |e| invalid(name, format!("truncated or corrupt layer at {path}: {e}"));
+                let mut head = Vec::with_capacity(64);
+                (&mut entry)
+                    .take(64)
+                    .read_to_end(&mut head)
+                    .map_err(corrupt)?;
+                // Not an executable format: the rest is never read into memory.
+                if super::binary::looks_executable(&head) {
+                    let mut rest = head.as_slice().chain(&mut entry);
+                    super::binary::from_stream(&mut rest, size, &path, &mut out.files)
+                        .map_err(corrupt)?;
+                }
             }
+            continue;
+        }
+        if crate::extract::java::is_archive(&path) && size <= super::MAX_BINARY_BYTES {
+            // Reduced as it is read to the entries the Java extractor reads
+            // (spooled to disk when large), whatever the archive's size.
+            let mut skipped = Vec::new();
+            let reduced = super::jar::reduce_stream(&mut entry, size, &path, &mut skipped)
+                .map_err(|e| invalid(name, format!("truncated or corrupt layer at {path}: {e}")))?;
+            super::keep_jar(&path, reduced, skipped, &mut out.files, &mut out.warnings);
             continue;
         }
         if size > limits.max_file_bytes {
@@ -465,7 +482,7 @@ pub(super) fn read_entries<R: Read>(
             .map(|(_, d)| d.clone())
         {
             out.files.push((path, data));
-        } else if held.contains(&path_hash(&target)) {
+        } else if regular_files.contains(&path_hash(&target)) {
             unkept.push((path, target));
         } else {
             out.warnings.push(Warning::unread(

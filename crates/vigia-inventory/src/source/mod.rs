@@ -6,7 +6,9 @@
 //! extractor wants are kept. Layers are independent, so they are read on both
 //! cores and merged in order afterwards.
 
+mod binary;
 mod folder;
+mod jar;
 mod layer;
 mod oci;
 mod tarball;
@@ -143,8 +145,10 @@ fn io_err(path: &str) -> impl Fn(std::io::Error) -> Error + '_ {
 /// Which files to keep.
 pub type Want = dyn Fn(&str) -> bool + Sync;
 
-/// The largest executable looked into for embedded build info.
-const MAX_BINARY_BYTES: u64 = 512 << 20;
+/// The largest executable looked into for embedded build info. Only its
+/// headers and build-info sections are read (a stream beyond 32 MiB is
+/// spooled to disk), so this bounds disk and time, not memory.
+pub(super) const MAX_BINARY_BYTES: u64 = 4 << 30;
 
 /// Whether an executable at `path` should be read to look for build info.
 fn sniffs(path: &str, size: u64, mode: u32, want: &Want) -> bool {
@@ -154,18 +158,31 @@ fn sniffs(path: &str, size: u64, mode: u32, want: &Want) -> bool {
             || want(&format!("{path}{}", crate::extract::auditable::SUFFIX)))
 }
 
-/// Keeps only the build-info payload of a binary, under its synthetic path.
-fn keep_build_info(path: &str, data: &[u8], files: &mut Vec<(String, Vec<u8>)>) {
-    if let Some(payload) = crate::extract::gobinary::sniff(data) {
-        files.push((
-            format!("{path}{}", crate::extract::gobinary::SUFFIX),
-            payload,
-        ));
-    } else if let Some(payload) = crate::extract::auditable::sniff(data) {
-        files.push((
-            format!("{path}{}", crate::extract::auditable::SUFFIX),
-            payload,
-        ));
+/// Keeps a reduced Java archive ([`jar::reduce`]) under `path`, or names why
+/// it, or a nested archive, could not be read.
+fn keep_jar(
+    path: &str,
+    reduced: std::result::Result<Vec<u8>, String>,
+    skipped: jar::Skipped,
+    files: &mut Vec<(String, Vec<u8>)>,
+    warnings: &mut Vec<crate::Warning>,
+) {
+    match reduced {
+        Ok(r) => files.push((path.to_owned(), r)),
+        Err(why) => warnings.push(crate::Warning {
+            path: path.to_owned(),
+            line: None,
+            message: why,
+            unread: Some(crate::Unread::Binary),
+        }),
+    }
+    for (p, why) in skipped {
+        warnings.push(crate::Warning {
+            path: p,
+            line: None,
+            message: why,
+            unread: Some(crate::Unread::Binary),
+        });
     }
 }
 
