@@ -421,9 +421,10 @@ impl Scanner {
         let secret_job = match (&local, scanners.secret) {
             (Some(local), true) => {
                 let mut opts = self.source_options(request.platform.as_deref());
-                // The inventory pass reads the same blobs and checks them; the
-                // scan fails if they are not what the image claims.
-                opts.unchecked = scanners.vuln;
+                // The inventory pass reads the same blobs and checks them (the
+                // scan fails if they are not what the image claims), unless the
+                // layer cache spares it reading them.
+                opts.unchecked = scanners.vuln && opts.cache.is_none();
                 let (engine, path, all) = (
                     self.secret_engine().await?,
                     local.path.clone(),

@@ -529,7 +529,13 @@ impl Updater {
         if let (None, Some(store)) = (&pg, prev_store) {
             store.close().await;
         }
-        let held: Vec<String> = prev.keys().cloned().collect();
+        // Sources that once held data: a source that only ever failed is not
+        // expected again from an origin that no longer lists it.
+        let held: Vec<String> = prev
+            .values()
+            .filter(|s| s.changed_at.is_some())
+            .map(|s| s.name.clone())
+            .collect();
         let (origin, sources) = self.resolve_sources(options, &held).await?;
         tracing::info!(sources = sources.len(), %origin, "updating the vulnerability database");
         self.emit(&UpdateEvent::Started {

@@ -167,8 +167,10 @@ impl LayerCache {
                 .cloned()
                 .collect();
             // Credentials in URLs are never stored.
-            for (_, data) in &mut files {
-                crate::redact::userinfo(data);
+            for (path, data) in &mut files {
+                if !crate::extract::java::is_archive(path) {
+                    crate::redact::userinfo(data);
+                }
             }
             if let Err(e) =
                 Self::write(&dir.join(entry_name(name, *version)), &encode_pairs(&files))

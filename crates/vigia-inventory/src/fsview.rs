@@ -75,9 +75,13 @@ pub fn normalize(raw: &str) -> Option<String> {
 impl FsView {
     /// Lays one layer over what is there.
     pub fn apply(&mut self, mut layer: LayerFiles) {
-        // Credentials in URLs never reach an extractor or a report.
-        for (_, data) in &mut layer.files {
-            crate::redact::userinfo(data);
+        // Credentials in URLs never reach an extractor or a report. Java
+        // archives are masked entry by entry when they are reduced (masking a
+        // zip's bytes would break its checksums).
+        for (path, data) in &mut layer.files {
+            if !crate::extract::java::is_archive(path) {
+                crate::redact::userinfo(data);
+            }
         }
         for w in &layer.whiteouts {
             self.files.retain(|p, _| p != w && !under(p, w));

@@ -49,7 +49,10 @@ pub fn userinfo(data: &mut [u8]) -> bool {
         // The last `@` of the authority ends the userinfo.
         if let Some(at) = data[start..end].iter().rposition(|&b| b == b'@') {
             let cut = start + at;
-            if cut > start && data[start..cut].iter().any(|&b| b != b'*') {
+            // The conventional user names of hosting services are no secret
+            // (`git+ssh://git@github.com/…` names a dependency's source).
+            let public = matches!(&data[start..cut], b"git" | b"hg" | b"anonymous" | b"ftp");
+            if cut > start && !public && data[start..cut].iter().any(|&b| b != b'*') {
                 data[start..cut].fill(b'*');
                 masked = true;
             }
@@ -85,6 +88,7 @@ mod tests {
             "Maintainer: Jane <jane@example.org>",
             "git@github.com:org/repo.git",
             "https://example.org/a@b",
+            "git+ssh://git@github.com/org/repo.git#v1",
             "://x@y",
         ] {
             assert_eq!(masked(kept), kept);

@@ -192,33 +192,9 @@ fn docker_archive_and_oci_layout_give_the_same_inventory() {
 #[test]
 fn go_binaries_report_their_toolchain() {
     let dir = tempfile::tempdir().unwrap();
-    let src = dir.path().join("src");
-    fs_err::create_dir_all(&src).unwrap();
-    fs_err::write(src.join("go.mod"), "module example.com/hello\n\ngo 1.19\n").unwrap();
-    fs_err::write(
-        src.join("main.go"),
-        "package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"hi\") }\n",
-    )
-    .unwrap();
     let root = dir.path().join("root/usr/local/bin");
     fs_err::create_dir_all(&root).unwrap();
-    let go = |args: &[&str]| {
-        std::process::Command::new("go")
-            .args(args)
-            .current_dir(&src)
-            .env("GOCACHE", dir.path().join("cache"))
-            .env("GOPATH", dir.path().join("gopath"))
-            .env("GOPROXY", "off")
-            .env("GOFLAGS", "-buildvcs=false")
-            .env("GOTOOLCHAIN", "local")
-            .env("CGO_ENABLED", "0")
-            .output()
-            .expect("Debian's golang-go is installed (.ci/run does this)")
-    };
-    let out = go(&["build", "-o", root.join("hello").to_str().unwrap(), "."]);
-    vigia_test_support::assert_success(&out);
-    let version = String::from_utf8(go(&["env", "GOVERSION"]).stdout).unwrap();
-    let version = version.trim().trim_start_matches("go");
+    let version = vigia_test_support::go_build(dir.path(), &root.join("hello"));
     let inv = inventory(&dir.path().join("root"), &Options::default()).unwrap();
     let go_pkgs: Vec<(String, String, String)> = inv
         .packages
@@ -231,7 +207,7 @@ fn go_binaries_report_their_toolchain() {
         go_pkgs,
         [(
             "stdlib".to_owned(),
-            version.to_owned(),
+            version,
             "/usr/local/bin/hello".to_owned()
         )]
     );

@@ -19,21 +19,38 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-/// Whether `c` must not reach a terminal as it is.
-fn is_unsafe(c: char) -> bool {
-    (c.is_control() && c != '\n' && c != '\t')
+/// Whether `c` must not reach a terminal as it is (`lines`: whether the text
+/// may span lines).
+fn is_unsafe(c: char, lines: bool) -> bool {
+    (c.is_control() && !(lines && (c == '\n' || c == '\t')))
         || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}')
 }
 
-/// `s` with every unsafe character shown as a `\u{…}` escape.
+/// Report fields whose text spans lines (an advisory's description): the
+/// only ones where a newline is kept; anywhere else (a package name, a path)
+/// it could forge a line of the table.
+const MULTILINE_KEYS: &[&str] = &["description", "details", "text", "summary"];
+
+/// `s` with every unsafe character shown as a `\u{…}` escape; newlines and
+/// tabs are kept (messages and descriptions span lines).
 #[must_use]
 pub fn escape(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(is_unsafe) {
+    escape_text(s, true)
+}
+
+/// `s` as one line: newlines and tabs escaped too.
+#[must_use]
+pub fn escape_line(s: &str) -> Cow<'_, str> {
+    escape_text(s, false)
+}
+
+fn escape_text(s: &str, lines: bool) -> Cow<'_, str> {
+    if !s.chars().any(|c| is_unsafe(c, lines)) {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
-        if is_unsafe(c) {
+        if is_unsafe(c, lines) {
             out.extend(c.escape_unicode());
         } else {
             out.push(c);
@@ -42,15 +59,19 @@ pub fn escape(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-fn escape_value(v: &mut Value) {
+fn escape_value(v: &mut Value, lines: bool) {
     match v {
         Value::String(s) => {
-            if let Cow::Owned(e) = escape(s) {
+            if let Cow::Owned(e) = escape_text(s, lines) {
                 *s = e;
             }
         }
-        Value::Array(items) => items.iter_mut().for_each(escape_value),
-        Value::Object(map) => map.values_mut().for_each(escape_value),
+        Value::Array(items) => items.iter_mut().for_each(|i| escape_value(i, lines)),
+        Value::Object(map) => {
+            for (k, v) in map.iter_mut() {
+                escape_value(v, MULTILINE_KEYS.contains(&k.as_str()));
+            }
+        }
         _ => {}
     }
 }
@@ -62,7 +83,7 @@ fn escape_value(v: &mut Value) {
 #[must_use]
 pub fn printable<T: Serialize + DeserializeOwned>(value: &T) -> Option<T> {
     let mut v = serde_json::to_value(value).ok()?;
-    escape_value(&mut v);
+    escape_value(&mut v, false);
     serde_json::from_value(v).ok()
 }
 
@@ -114,9 +135,12 @@ mod tests {
 
     #[test]
     fn every_string_of_a_value_is_escaped() {
-        let v = serde_json::json!({"a": ["\x1b]0;title\x07"], "b": {"c": "ok"}, "n": 1});
+        let v = serde_json::json!({"a": ["\x1b]0;title\x07"], "b": {"c": "ok"}, "n": 1,
+            "name": "x\nCRITICAL forged", "description": "two\nlines"});
         let p: Value = printable(&v).unwrap();
         assert_eq!(p["a"][0], "\\u{1b}]0;title\\u{7}");
+        assert_eq!(p["name"], "x\\u{a}CRITICAL forged");
+        assert_eq!(p["description"], "two\nlines");
         assert_eq!(p["b"]["c"], "ok");
         assert_eq!(p["n"], 1);
     }

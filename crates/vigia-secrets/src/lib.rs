@@ -204,12 +204,25 @@ impl Collector {
             }
         };
         if queued {
-            let done = self.queued.clone();
+            /// Counts a queued task done however it ends (a panic included),
+            /// so that `drain` never waits for it forever.
+            struct Done(Arc<(Mutex<usize>, Condvar)>);
+            impl Drop for Done {
+                fn drop(&mut self) {
+                    let (count, cv) = &*self.0;
+                    let mut count = count
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    *count -= 1;
+                    cv.notify_all();
+                }
+            }
+            let done = Done(self.queued.clone());
             rayon::spawn(move || {
-                job();
-                let (count, cv) = &*done;
-                *count.lock().expect("secret queue lock") -= 1;
-                cv.notify_all();
+                let _done = done;
+                // A panic past the engine's own guard (a poisoned lock) would
+                // abort the process from a rayon task: contained here.
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
             });
         } else {
             job();

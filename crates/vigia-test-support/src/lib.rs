@@ -659,3 +659,35 @@ pub fn assert_success(out: &std::process::Output) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Builds a real Go binary (a module without dependencies: no module proxy is
+/// reachable) with Debian's Go toolchain into `out`, working in `dir`.
+/// Returns the toolchain's version (`1.19.8`), which the binary records as
+/// its `stdlib`.
+#[must_use = "the toolchain's version is what the binary records"]
+pub fn go_build(dir: &Path, out: &Path) -> String {
+    let src = dir.join("go-src");
+    fs_err::create_dir_all(&src).unwrap();
+    fs_err::write(src.join("go.mod"), "module example.com/hello\n\ngo 1.19\n").unwrap();
+    fs_err::write(
+        src.join("main.go"),
+        "package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"hi\") }\n",
+    )
+    .unwrap();
+    let go = |args: &[&str]| {
+        Command::new("go")
+            .args(args)
+            .current_dir(&src)
+            .env("GOCACHE", dir.join("go-cache"))
+            .env("GOPATH", dir.join("go-path"))
+            .env("GOPROXY", "off")
+            .env("GOFLAGS", "-buildvcs=false")
+            .env("GOTOOLCHAIN", "local")
+            .env("CGO_ENABLED", "0")
+            .output()
+            .expect("Debian's golang-go is installed (.ci/run does this)")
+    };
+    assert_success(&go(&["build", "-o", out.to_str().unwrap(), "."]));
+    let version = String::from_utf8(go(&["env", "GOVERSION"]).stdout).unwrap();
+    version.trim().trim_start_matches("go").to_owned()
+}

@@ -62,7 +62,7 @@ impl Bars {
                         )
                         .expect("valid template"),
                     );
-                    bar.set_message(source.clone());
+                    bar.set_message(vigia_report::printable::escape_line(source).into_owned());
                     bar
                 });
                 if let Some(t) = total {
@@ -84,7 +84,7 @@ impl Bars {
                     );
                     bar
                 });
-                bar.set_message(source.clone());
+                bar.set_message(vigia_report::printable::escape_line(source).into_owned());
                 bar.set_position(0);
             }
             UpdateEvent::Ingested { records, .. } => {

@@ -29,7 +29,7 @@ pub(crate) fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
 
 pub(crate) fn error(msg: &str) {
     // Errors quote inputs (paths, entry names, bytes): escaped for the terminal.
-    let msg = vigia_report::printable::escape(msg);
+    let msg = vigia_report::printable::escape_line(msg);
     let mut err = std::io::stderr().lock();
     if stderr_is_terminal() {
         let _ = writeln!(err, "{} {msg}", "error:".red().bold());
@@ -39,7 +39,7 @@ pub(crate) fn error(msg: &str) {
 }
 
 pub(crate) fn warning(msg: &str) {
-    let msg = vigia_report::printable::escape(msg);
+    let msg = vigia_report::printable::escape_line(msg);
     let mut err = std::io::stderr().lock();
     if stderr_is_terminal() {
         let _ = writeln!(err, "{} {msg}", "warning:".yellow().bold());
@@ -69,20 +69,44 @@ pub(crate) fn write_to(path: Option<&std::path::Path>, text: &str) -> anyhow::Re
     match path {
         // Written beside the target and renamed over it once complete and
         // flushed: a full disk or a killed process leaves the previous report
-        // as it was, never a truncated one.
+        // as it was, never a truncated one. A target that is no regular file
+        // (`/dev/null`, `/dev/stdout`, a FIFO) is written as it is: renaming
+        // over it would replace the device with a file.
         Some(path) => {
-            let dir = match path.parent() {
-                Some(d) if !d.as_os_str().is_empty() => d,
-                _ => std::path::Path::new("."),
-            };
             let write = || -> std::io::Result<()> {
-                let mut f = tempfile::NamedTempFile::new_in(dir)?;
+                let meta = std::fs::metadata(path).ok();
+                if meta.as_ref().is_some_and(|m| !m.is_file()) {
+                    let mut f = std::fs::OpenOptions::new().write(true).open(path)?;
+                    f.write_all(text.as_bytes())?;
+                    if !text.ends_with('\n') {
+                        f.write_all(b"\n")?;
+                    }
+                    return Ok(());
+                }
+                // Through a symlink, the file it points to is replaced.
+                let target = match &meta {
+                    Some(_) => std::fs::canonicalize(path)?,
+                    None => path.to_path_buf(),
+                };
+                let dir = match target.parent() {
+                    Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+                    _ => std::path::PathBuf::from("."),
+                };
+                // The report keeps the permissions it had, or gets a new
+                // file's (0666 less the umask), not a temporary file's 0600.
+                let mode = meta.as_ref().map_or(0o666, |m| {
+                    use std::os::unix::fs::PermissionsExt;
+                    m.permissions().mode()
+                });
+                let mut f = tempfile::Builder::new()
+                    .permissions(std::os::unix::fs::PermissionsExt::from_mode(mode))
+                    .tempfile_in(&dir)?;
                 f.write_all(text.as_bytes())?;
                 if !text.ends_with('\n') {
                     f.write_all(b"\n")?;
                 }
                 f.as_file().sync_all()?;
-                f.persist(path).map_err(|e| e.error)?;
+                f.persist(&target).map_err(|e| e.error)?;
                 Ok(())
             };
             write().with_context(|| format!("cannot write {}", path.display()))?;

@@ -1210,30 +1210,6 @@ fn credentials_in_urls_are_never_cached_stored_or_exported() {
     }
 }
 
-/// A real Go binary built here by Debian's Go toolchain, at `out`.
-fn build_go_binary(dir: &Path, out: &Path) {
-    let src = dir.join("go-src");
-    fs_err::create_dir_all(&src).unwrap();
-    fs_err::write(src.join("go.mod"), "module example.com/hello\n\ngo 1.19\n").unwrap();
-    fs_err::write(
-        src.join("main.go"),
-        "package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"hi\") }\n",
-    )
-    .unwrap();
-    let built = Command::new("go")
-        .args(["build", "-o", out.to_str().unwrap(), "."])
-        .current_dir(&src)
-        .env("GOCACHE", dir.join("go-cache"))
-        .env("GOPATH", dir.join("go-path"))
-        .env("GOPROXY", "off")
-        .env("GOFLAGS", "-buildvcs=false")
-        .env("GOTOOLCHAIN", "local")
-        .env("CGO_ENABLED", "0")
-        .output()
-        .expect("Debian's golang-go is installed (.ci/run does this)");
-    vigia_test_support::assert_success(&built);
-}
-
 /// `vigia sbom TARGET --format json` under GNU time: the inventory and the
 /// peak RSS in MiB.
 fn sbom_with_rss(target: &Path) -> (Value, u64) {
@@ -1273,7 +1249,7 @@ fn large_executables_are_read_with_bounded_memory() {
     const PAD: u64 = 300 << 20;
     let dir = tempfile::tempdir().unwrap();
     let bin = dir.path().join("hello");
-    build_go_binary(dir.path(), &bin);
+    let go_version = vigia_test_support::go_build(dir.path(), &bin);
     let real = fs_err::read(&bin).unwrap();
 
     // On disk: a sparse file, read where its headers and sections are.
@@ -1315,7 +1291,11 @@ fn large_executables_are_read_with_bounded_memory() {
             .as_array()
             .unwrap()
             .iter()
-            .filter(|p| p["name"] == "stdlib" && p["path"] == "/usr/local/bin/provider")
+            .filter(|p| {
+                p["name"] == "stdlib"
+                    && p["version"] == go_version.as_str()
+                    && p["path"] == "/usr/local/bin/provider"
+            })
             .collect();
         assert_eq!(stdlib.len(), 1, "{}: {inv:#}", target.display());
         assert!(
@@ -1396,4 +1376,76 @@ fn java_archives_over_the_file_limit_are_read() {
             inv["status"]
         );
     }
+}
+
+/// #27 item 10, continued: a report written with `-o` to something that is
+/// no regular file (a FIFO here; `/dev/null` is the same case) is written to
+/// it, never replaced by a file; a report file keeps its permissions, and a
+/// new one gets a new file's, not a temporary file's 0600.
+#[test]
+fn reports_are_written_to_devices_and_keep_their_permissions() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let target = vigia_test_support::shared_dir().join("targets/rust-lockfile");
+    let fifo = dir.path().join("report.fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || fs_err::read(&fifo).unwrap())
+    };
+    let out = vigia(&[
+        "sbom",
+        target.to_str().unwrap(),
+        "--format",
+        "json",
+        "-o",
+        fifo.to_str().unwrap(),
+    ]);
+    vigia_test_support::assert_success(&out);
+    // A reader still waiting means nothing opened the FIFO: it was replaced.
+    let start = Instant::now();
+    while !reader.is_finished() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the report never reached the FIFO"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let got = reader.join().unwrap();
+    let inv: Value = serde_json::from_slice(&got).unwrap();
+    assert!(!inv["packages"].as_array().unwrap().is_empty());
+    let kind = fs_err::metadata(&fifo).unwrap().file_type();
+    assert!(
+        std::os::unix::fs::FileTypeExt::is_fifo(&kind),
+        "the FIFO was replaced by a file"
+    );
+
+    let kept = dir.path().join("kept.json");
+    fs_err::write(&kept, b"{}").unwrap();
+    fs_err::set_permissions(&kept, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let fresh = dir.path().join("fresh.json");
+    let plain = dir.path().join("plain");
+    fs_err::File::create(&plain).unwrap();
+    for path in [&kept, &fresh] {
+        let out = vigia(&[
+            "sbom",
+            target.to_str().unwrap(),
+            "-o",
+            path.to_str().unwrap(),
+        ]);
+        vigia_test_support::assert_success(&out);
+    }
+    let mode = |p: &Path| fs_err::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&kept), 0o640);
+    assert_eq!(
+        mode(&fresh),
+        mode(&plain),
+        "a new report gets a new file's mode"
+    );
 }

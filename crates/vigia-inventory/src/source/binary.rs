@@ -25,6 +25,34 @@ const MAX_AUDITABLE_JSON: u64 = 8 << 20;
 /// The largest section read for build info.
 const MAX_SECTION: u64 = 64 << 20;
 
+/// A reader that refuses any single read over [`MAX_SECTION`]: `object`
+/// reads what headers ask for (a section header table, a string table), and
+/// a crafted header may ask for gigabytes of a sparse file.
+#[derive(Clone, Copy)]
+struct Bounded<R>(R);
+
+impl<'a, R: ReadRef<'a>> ReadRef<'a> for Bounded<R> {
+    fn len(self) -> Result<u64, ()> {
+        self.0.len()
+    }
+
+    fn read_bytes_at(self, offset: u64, size: u64) -> Result<&'a [u8], ()> {
+        if size > MAX_SECTION {
+            return Err(());
+        }
+        self.0.read_bytes_at(offset, size)
+    }
+
+    fn read_bytes_at_until(
+        self,
+        range: std::ops::Range<u64>,
+        delimiter: u8,
+    ) -> Result<&'a [u8], ()> {
+        let end = range.end.min(range.start.saturating_add(MAX_SECTION));
+        self.0.read_bytes_at_until(range.start..end, delimiter)
+    }
+}
+
 /// The first bytes of the executable formats Vigia reads build info from.
 #[must_use]
 pub(super) fn looks_executable(head: &[u8]) -> bool {
@@ -43,7 +71,7 @@ pub(super) fn looks_executable(head: &[u8]) -> bool {
 /// The build info of an executable whose bytes `data` gives access to:
 /// (the synthetic path suffix of its extractor, the payload).
 fn sniff<'a, R: ReadRef<'a>>(data: R) -> Option<(&'static str, Vec<u8>)> {
-    let file = object::File::parse(data).ok()?;
+    let file = object::File::parse(Bounded(data)).ok()?;
     let section = |name: &str| -> Option<&'a [u8]> {
         let s = file.section_by_name(name)?;
         (s.size() <= MAX_SECTION).then(|| s.data().ok()).flatten()
@@ -95,6 +123,7 @@ pub(super) fn from_stream(
     size: u64,
     path: &str,
     files: &mut Vec<(String, Vec<u8>)>,
+    warnings: &mut Vec<crate::Warning>,
 ) -> std::io::Result<()> {
     if size <= IN_MEMORY {
         let mut buf = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
@@ -102,7 +131,18 @@ pub(super) fn from_stream(
         keep(path, sniff(buf.as_slice()), files);
         return Ok(());
     }
-    let mut spool = tempfile::tempfile()?;
+    // A temporary file that cannot be made costs this executable's build
+    // info, named, not the scan.
+    let Ok(mut spool) = tempfile::tempfile() else {
+        std::io::copy(data, &mut std::io::sink())?;
+        warnings.push(crate::Warning {
+            path: path.to_owned(),
+            line: None,
+            message: "cannot spool it to a temporary file; its build info was not read".into(),
+            unread: Some(crate::Unread::Binary),
+        });
+        return Ok(());
+    };
     std::io::copy(data, &mut spool)?;
     let cache = object::ReadCache::new(spool);
     keep(path, sniff(&cache), files);

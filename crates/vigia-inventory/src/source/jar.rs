@@ -16,7 +16,10 @@ use crate::extract::java::{MAX_DEPTH, MAX_NESTED_BYTES, is_archive};
 /// The largest stream held in memory to be reduced; larger ones are spooled.
 const IN_MEMORY: u64 = 32 << 20;
 /// The largest `pom.properties` or `MANIFEST.MF` kept.
-const MAX_TEXT: u64 = 1 << 20;
+const MAX_TEXT: u64 = 64 << 10;
+/// The most a reduced archive may hold, nested archives included: a jar of
+/// thousands of inflated `pom.properties` cannot fill memory.
+const MAX_REDUCED: u64 = 8 << 20;
 
 /// A nested archive that was not read, and why: (entry path, reason).
 pub(super) type Skipped = Vec<(String, String)>;
@@ -37,6 +40,7 @@ pub(super) fn reduce<R: Read + Seek>(
     let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
     let stored =
         zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    let mut kept: u64 = 0;
     for i in 0..zip.len() {
         let Ok(mut entry) = zip.by_index(i) else {
             continue;
@@ -44,14 +48,20 @@ pub(super) fn reduce<R: Read + Seek>(
         let Ok(name) = entry.name().map(std::borrow::Cow::into_owned) else {
             continue;
         };
+        let (size, packed) = (entry.size(), entry.compressed_size().max(1));
         let data = if wanted_text(&name) {
+            if size / packed > 1000 {
+                continue;
+            }
             let mut text = Vec::new();
             if (&mut entry).take(MAX_TEXT).read_to_end(&mut text).is_err() {
                 continue;
             }
+            // Masked here, before the entry's checksum is computed: masking
+            // the reduced archive later would break it.
+            crate::redact::userinfo(&mut text);
             text
         } else if is_archive(&name) && depth < MAX_DEPTH {
-            let (size, packed) = (entry.size(), entry.compressed_size().max(1));
             if size > MAX_NESTED_BYTES || size / packed > 1000 {
                 skipped.push((
                     format!("{path}!{name}"),
@@ -78,6 +88,12 @@ pub(super) fn reduce<R: Read + Seek>(
         } else {
             continue;
         };
+        kept += data.len() as u64;
+        if kept > MAX_REDUCED {
+            return Err(format!(
+                "its package metadata is over {MAX_REDUCED} bytes (an archive bomb?); not read"
+            ));
+        }
         out.start_file(name, stored).map_err(|e| e.to_string())?;
         out.write_all(&data).map_err(|e| e.to_string())?;
     }
@@ -97,7 +113,11 @@ pub(super) fn reduce_stream(
         data.read_to_end(&mut buf)?;
         return Ok(reduce(Cursor::new(buf), path, 0, skipped));
     }
-    let mut spool = tempfile::tempfile()?;
+    // A temporary file that cannot be made fails this archive, not the scan.
+    let Ok(mut spool) = tempfile::tempfile() else {
+        std::io::copy(data, &mut std::io::sink())?;
+        return Ok(Err("cannot spool it to a temporary file; not read".into()));
+    };
     std::io::copy(data, &mut spool)?;
     spool.rewind()?;
     Ok(reduce(std::io::BufReader::new(spool), path, 0, skipped))

@@ -215,6 +215,11 @@ pub(super) fn read_layer<R: Read>(
     read_entries(stream, name, layer, limits, want, visitor, None)
 }
 
+/// The most bytes hard links may copy into one layer's kept files (each link
+/// holds its own copy): ten thousand links to one large file cannot fill
+/// memory.
+const MAX_LINKED_BYTES: u64 = 256 << 20;
+
 /// Hard links at wanted paths whose targets the stream holds but no extractor
 /// kept when they went by: (link, target). A second read of the stream
 /// ([`resolve_links`]) fetches them; tar holds a hard link's content only at
@@ -238,6 +243,7 @@ pub(super) fn resolve_links<R: Read>(
             .or_default()
             .push(link.as_str());
     }
+    let mut linked: u64 = 0;
     let mut archive = tar::Archive::new(stream);
     let entries = archive
         .entries()
@@ -273,6 +279,14 @@ pub(super) fn resolve_links<R: Read>(
             .read_to_end(&mut data)
             .map_err(|e| invalid(name, format!("truncated or corrupt layer at {path}: {e}")))?;
         for link in at {
+            linked += data.len() as u64;
+            if linked > MAX_LINKED_BYTES {
+                out.warnings.push(Warning::unread(
+                    format!("{name}:{link}"),
+                    format!("hard link to {path}, past the {MAX_LINKED_BYTES}-byte budget of hard-linked files; skipped"),
+                ));
+                continue;
+            }
             out.files.push((link.to_owned(), data.clone()));
         }
         if wanted.is_empty() {
@@ -435,8 +449,14 @@ pub(super) fn read_entries<R: Read>(
                 // Not an executable format: the rest is never read into memory.
                 if super::binary::looks_executable(&head) {
                     let mut rest = head.as_slice().chain(&mut entry);
-                    super::binary::from_stream(&mut rest, size, &path, &mut out.files)
-                        .map_err(corrupt)?;
+                    super::binary::from_stream(
+                        &mut rest,
+                        size,
+                        &path,
+                        &mut out.files,
+                        &mut out.warnings,
+                    )
+                    .map_err(corrupt)?;
                 }
             }
             continue;
@@ -474,6 +494,7 @@ pub(super) fn read_entries<R: Read>(
         out.files.push((path, data));
     }
     let mut unkept = Links::new();
+    let mut linked: u64 = 0;
     for (path, target) in hardlinks {
         if let Some(data) = out
             .files
@@ -481,6 +502,14 @@ pub(super) fn read_entries<R: Read>(
             .find(|(p, _)| *p == target)
             .map(|(_, d)| d.clone())
         {
+            linked += data.len() as u64;
+            if linked > MAX_LINKED_BYTES {
+                out.warnings.push(Warning::unread(
+                    format!("{name}:{path}"),
+                    format!("hard link to {target}, past the {MAX_LINKED_BYTES}-byte budget of hard-linked files; skipped"),
+                ));
+                continue;
+            }
             out.files.push((path, data));
         } else if regular_files.contains(&path_hash(&target)) {
             unkept.push((path, target));
@@ -591,14 +620,34 @@ pub(super) fn read_blob_layer(
         ));
     }
     if !links.is_empty() {
-        // Rare: read the blob a second time for the targets alone.
+        // Rare: read the blob a second time for the targets alone, checked
+        // again (it is a file someone else may change between two reads).
+        regular_file(path)?;
         let again = fs_err::File::open(path).map_err(io_err(&name))?;
-        let stream = decompress(
-            BufReader::with_capacity(1 << 16, again),
-            limits.max_inflated_bytes,
+        let mut blob = Counting::new(
+            again,
+            claims.size,
+            "the blob is larger than its manifest says:",
         )
-        .map_err(io_err(&name))?;
-        resolve_links(stream, &name, &links, limits, &mut layer)?;
+        .hashed();
+        let mut linked = LayerFiles::default();
+        {
+            let stream = decompress(
+                BufReader::with_capacity(1 << 16, &mut blob),
+                limits.max_inflated_bytes,
+            )
+            .map_err(io_err(&name))?;
+            resolve_links(stream, &name, &links, limits, &mut linked)?;
+        }
+        let again = blob.digest().map_err(io_err(&name))?.unwrap_or_default();
+        if again != digest {
+            return Err(invalid(
+                &name,
+                format!("the blob changed while it was read: it is now {again}"),
+            ));
+        }
+        layer.files.extend(linked.files);
+        layer.warnings.extend(linked.warnings);
     }
     Ok(layer)
 }
