@@ -113,6 +113,22 @@ fn stopped(name: &str, reason: String) -> Error {
     }
 }
 
+/// One entry of an OSV zip, as the reading thread hands it over.
+enum ZipEntry {
+    /// A JSON record, inflated and checked against its CRC-32.
+    Json { name: String, body: Vec<u8> },
+    /// An entry that could not be read.
+    Malformed(Malformed),
+}
+
+/// Inflated bytes per hand-over between the reading and the parsing thread:
+/// large enough that the channel costs nothing per record, small enough that
+/// the batches in flight stay a few megabytes.
+const ZIP_BATCH_BYTES: usize = 256 << 10;
+
+/// Batches in flight between the two threads.
+const ZIP_BATCHES_IN_FLIGHT: usize = 8;
+
 fn parse_osv_zip(name: &str, path: &Path, sink: &mut Sink<'_>) -> Result<ParseReport> {
     let corrupt = |reason: String| Error::Corrupt {
         name: name.to_owned(),
@@ -125,20 +141,53 @@ fn parse_osv_zip(name: &str, path: &Path, sink: &mut Sink<'_>) -> Result<ParseRe
         inner: BufReader::with_capacity(64 << 10, file),
         pos: 0,
     };
-    let mut zip = zip::ZipArchive::new(reader).map_err(|e| corrupt(e.to_string()))?;
-    let mut report = ParseReport::default();
+    let zip = zip::ZipArchive::new(reader).map_err(|e| corrupt(e.to_string()))?;
+    // Reading and inflating the entries runs on a thread of its own, beside
+    // the JSON parsing on this one: a pipeline stage, not a pool of workers.
+    // Measured on the 150x mirror, inflating was a fifth of this thread's time,
+    // and this thread is what an update waits on (the database writer idled
+    // 45% of the ingest).
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<ZipEntry>>(ZIP_BATCHES_IN_FLIGHT);
+    std::thread::scope(|scope| {
+        let reading = std::thread::Builder::new()
+            .name("vigia-inflate".into())
+            .spawn_scoped(scope, move || read_zip_entries(zip, &tx))
+            .map_err(io_err(name))?;
+        let outcome = parse_zip_entries(name, &rx, sink);
+        // On an early stop the channel closes here, and the reader's next
+        // hand-over fails and ends it.
+        drop(rx);
+        reading
+            .join()
+            .map_err(|_| stopped(name, "the zip reading thread panicked".into()))?;
+        outcome
+    })
+}
+
+/// Reads every JSON entry of `zip`, inflates it and checks its CRC-32, and
+/// hands the entries over in batches; stops when the receiver is gone.
+fn read_zip_entries<R: Read + std::io::Seek>(
+    mut zip: zip::ZipArchive<R>,
+    tx: &std::sync::mpsc::SyncSender<Vec<ZipEntry>>,
+) {
     let mut raw = Vec::new();
-    let mut buf = Vec::new();
     let mut inflater = libdeflater::Decompressor::new();
+    let mut batch = Vec::new();
+    let mut batch_bytes = 0;
+    let malformed =
+        |entry: String, reason: String| ZipEntry::Malformed(Malformed { entry, reason });
     for i in 0..zip.len() {
+        if batch_bytes >= ZIP_BATCH_BYTES {
+            if tx.send(std::mem::take(&mut batch)).is_err() {
+                return;
+            }
+            batch_bytes = 0;
+        }
         // Raw: the entry's compressed bytes, inflated below in one call.
         let mut entry = match zip.by_index_raw(i) {
             Ok(e) => e,
             Err(e) => {
-                report.malformed.push(Malformed {
-                    entry: format!("entry #{i}"),
-                    reason: e.to_string(),
-                });
+                batch.push(malformed(format!("entry #{i}"), e.to_string()));
                 continue;
             }
         };
@@ -148,10 +197,10 @@ fn parse_osv_zip(name: &str, path: &Path, sink: &mut Sink<'_>) -> Result<ParseRe
         let entry_name = match entry.name() {
             Ok(n) => n.into_owned(),
             Err(e) => {
-                report.malformed.push(Malformed {
-                    entry: format!("entry #{i}"),
-                    reason: format!("bad entry name: {e}"),
-                });
+                batch.push(malformed(
+                    format!("entry #{i}"),
+                    format!("bad entry name: {e}"),
+                ));
                 continue;
             }
         };
@@ -162,33 +211,53 @@ fn parse_osv_zip(name: &str, path: &Path, sink: &mut Sink<'_>) -> Result<ParseRe
             continue;
         }
         if entry.size() > MAX_RECORD_BYTES || entry.compressed_size() > MAX_RECORD_BYTES {
-            report.malformed.push(Malformed {
-                entry: entry_name,
-                reason: format!(
-                    "record of {} bytes is over the {MAX_RECORD_BYTES}-byte limit",
-                    entry.size().max(entry.compressed_size())
-                ),
-            });
+            let reason = format!(
+                "record of {} bytes is over the {MAX_RECORD_BYTES}-byte limit",
+                entry.size().max(entry.compressed_size())
+            );
+            batch.push(malformed(entry_name, reason));
             continue;
         }
         raw.clear();
         let (method, size, crc) = (entry.compression(), entry.size(), entry.crc32());
         if let Err(e) = (&mut entry).take(MAX_RECORD_BYTES).read_to_end(&mut raw) {
-            report.malformed.push(Malformed {
-                entry: entry_name,
-                reason: format!("unreadable: {e}"),
-            });
+            batch.push(malformed(entry_name, format!("unreadable: {e}")));
             continue;
         }
         drop(entry);
-        if let Err(reason) = inflate_entry(&mut inflater, method, &raw, size, crc, &mut buf) {
-            report.malformed.push(Malformed {
-                entry: entry_name,
-                reason,
-            });
-            continue;
+        let mut body = Vec::new();
+        match inflate_entry(&mut inflater, method, &raw, size, crc, &mut body) {
+            Ok(()) => {
+                batch_bytes += body.len();
+                batch.push(ZipEntry::Json {
+                    name: entry_name,
+                    body,
+                });
+            }
+            Err(reason) => batch.push(malformed(entry_name, reason)),
         }
-        let record: Osv = match serde_json::from_slice(&buf) {
+    }
+    if !batch.is_empty() {
+        let _ = tx.send(batch);
+    }
+}
+
+/// Parses the records that [`read_zip_entries`] hands over, in zip order.
+fn parse_zip_entries(
+    name: &str,
+    rx: &std::sync::mpsc::Receiver<Vec<ZipEntry>>,
+    sink: &mut Sink<'_>,
+) -> Result<ParseReport> {
+    let mut report = ParseReport::default();
+    for entry in rx.iter().flatten() {
+        let (entry_name, body) = match entry {
+            ZipEntry::Json { name, body } => (name, body),
+            ZipEntry::Malformed(m) => {
+                report.malformed.push(m);
+                continue;
+            }
+        };
+        let record: Osv = match serde_json::from_slice(&body) {
             Ok(r) => r,
             Err(e) => {
                 report.malformed.push(Malformed {
@@ -198,6 +267,7 @@ fn parse_osv_zip(name: &str, path: &Path, sink: &mut Sink<'_>) -> Result<ParseRe
                 continue;
             }
         };
+        drop(body);
         if record.id.trim().is_empty() {
             report.malformed.push(Malformed {
                 entry: entry_name,

@@ -187,8 +187,14 @@ pub(crate) async fn rebuild(
             }
         }
     }
+    let started = std::time::Instant::now();
     let rows = g.rows();
     let groups = rows.iter().filter(|(m, p)| m == p).count() as u64;
+    tracing::debug!(
+        ids = rows.len(),
+        seconds = started.elapsed().as_secs_f64(),
+        "alias groups formed"
+    );
     sqlx::query("DELETE FROM vuln_groups")
         .execute(&mut **tx)
         .await?;
@@ -215,6 +221,10 @@ pub(crate) async fn rebuild(
             insert(tx, backend, &batch).await?;
         }
     }
+    tracing::debug!(
+        seconds = started.elapsed().as_secs_f64(),
+        "alias groups written"
+    );
     Ok(groups)
 }
 
