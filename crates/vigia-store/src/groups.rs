@@ -140,53 +140,66 @@ pub(crate) fn preference(id: &str) -> (u8, u32, u64, &str) {
     (2, 0, 0, id)
 }
 
-/// Recomputes `vuln_groups` inside the update's transaction, from `groups`
-/// (the same-vulnerability pairs of the sources the update wrote) and, when
-/// `written` names those sources, the stored pairs of every other source,
-/// streamed from their advisories' own ID lists.
-pub(crate) async fn rebuild(
+/// Adds to `g`, when `written` names the sources this update wrote, the stored
+/// same-vulnerability pairs of every other source, streamed from their
+/// advisories' own ID lists.
+pub(crate) async fn gather(
     tx: &mut Transaction<'static, Any>,
-    backend: Backend,
-    mut g: Groups,
+    g: &mut Groups,
     written: Option<&BTreeSet<String>>,
-) -> Result<u64> {
+) -> Result<()> {
     use futures_util::TryStreamExt;
-    if let Some(written) = written {
-        let mut sql = String::from("SELECT id, aliases, upstream, related FROM advisories");
-        if !written.is_empty() {
-            sql.push_str(" WHERE source NOT IN (");
-            for i in 0..written.len() {
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push_str(&format!("${}", i + 1));
+    let Some(written) = written else {
+        return Ok(());
+    };
+    let mut sql = String::from("SELECT id, aliases, upstream, related FROM advisories");
+    if !written.is_empty() {
+        sql.push_str(" WHERE source NOT IN (");
+        for i in 0..written.len() {
+            if i > 0 {
+                sql.push_str(", ");
             }
-            sql.push(')');
+            sql.push_str(&format!("${}", i + 1));
         }
-        let mut q = sqlx::query(&sql);
-        for w in written {
-            q = q.bind(w.as_str());
-        }
-        let list = |row: &sqlx::any::AnyRow, i: usize| -> Result<Vec<String>> {
-            let text: String = row.try_get(i)?;
-            serde_json::from_str(&text).map_err(|e| Error::Data(e.to_string()))
+        sql.push(')');
+    }
+    let mut q = sqlx::query(&sql);
+    for w in written {
+        q = q.bind(w.as_str());
+    }
+    let list = |row: &sqlx::any::AnyRow, i: usize| -> Result<Vec<String>> {
+        let text: String = row.try_get(i)?;
+        serde_json::from_str(&text).map_err(|e| Error::Data(e.to_string()))
+    };
+    let mut rows = q.fetch(&mut **tx);
+    while let Some(row) = rows.try_next().await? {
+        let record = Osv {
+            id: row.try_get(0)?,
+            aliases: list(&row, 1)?,
+            upstream: list(&row, 2)?,
+            related: list(&row, 3)?,
+            ..Osv::default()
         };
-        let mut rows = q.fetch(&mut **tx);
-        while let Some(row) = rows.try_next().await? {
-            let record = Osv {
-                id: row.try_get(0)?,
-                aliases: list(&row, 1)?,
-                upstream: list(&row, 2)?,
-                related: list(&row, 3)?,
-                ..Osv::default()
-            };
-            let id = g.intern(&record.id);
-            for other in record.same_vulnerability_ids() {
-                let other = g.intern(other);
-                g.union(id, other);
-            }
+        let id = g.intern(&record.id);
+        for other in record.same_vulnerability_ids() {
+            let other = g.intern(other);
+            g.union(id, other);
         }
     }
+    Ok(())
+}
+
+/// The alias groups formed: every ID with its group's preferred ID, ready to
+/// write.
+pub(crate) struct Formed {
+    g: Groups,
+    rows: Vec<(u32, u32)>,
+    groups: u64,
+}
+
+/// Forms the groups of `g` (pure computation: it may run on a blocking thread
+/// while the database does other work).
+pub(crate) fn form(mut g: Groups) -> Formed {
     let started = std::time::Instant::now();
     let rows = g.rows();
     let groups = rows.iter().filter(|(m, p)| m == p).count() as u64;
@@ -195,6 +208,18 @@ pub(crate) async fn rebuild(
         seconds = started.elapsed().as_secs_f64(),
         "alias groups formed"
     );
+    Formed { g, rows, groups }
+}
+
+/// Replaces `vuln_groups` with the groups `formed`, inside the update's
+/// transaction; returns the number of groups.
+pub(crate) async fn write(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    formed: Formed,
+) -> Result<u64> {
+    let started = std::time::Instant::now();
+    let Formed { g, rows, groups } = formed;
     sqlx::query("DELETE FROM vuln_groups")
         .execute(&mut **tx)
         .await?;
@@ -226,6 +251,19 @@ pub(crate) async fn rebuild(
         "alias groups written"
     );
     Ok(groups)
+}
+
+/// Recomputes `vuln_groups` inside the update's transaction, from `g` (the
+/// same-vulnerability pairs of the sources the update wrote) and, when
+/// `written` names those sources, the stored pairs of every other source.
+pub(crate) async fn rebuild(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    mut g: Groups,
+    written: Option<&BTreeSet<String>>,
+) -> Result<u64> {
+    gather(tx, &mut g, written).await?;
+    write(tx, backend, form(g)).await
 }
 
 async fn insert(

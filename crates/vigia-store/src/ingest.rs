@@ -462,21 +462,18 @@ impl<'q> sqlx::Encode<'q, Any> for Moved {
         self,
         buf: &mut sqlx_core::any::AnyArgumentBuffer<'q>,
     ) -> std::result::Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
-        Ok(match self.0 {
-            Some(text) => {
-                buf.0
-                    .push(sqlx_core::any::AnyValueKind::Text(std::borrow::Cow::Owned(
-                        text,
-                    )));
-                sqlx::encode::IsNull::No
-            }
-            None => {
-                buf.0.push(sqlx_core::any::AnyValueKind::Null(
-                    sqlx_core::any::AnyTypeInfoKind::Text,
-                ));
-                sqlx::encode::IsNull::Yes
-            }
-        })
+        if let Some(text) = self.0 {
+            buf.0
+                .push(sqlx_core::any::AnyValueKind::Text(std::borrow::Cow::Owned(
+                    text,
+                )));
+            Ok(sqlx::encode::IsNull::No)
+        } else {
+            buf.0.push(sqlx_core::any::AnyValueKind::Null(
+                sqlx_core::any::AnyTypeInfoKind::Text,
+            ));
+            Ok(sqlx::encode::IsNull::Yes)
+        }
     }
 
     fn encode_by_ref(
@@ -541,8 +538,9 @@ pub struct Update {
     groups: crate::groups::Groups,
     /// Whether the alias groups were rebuilt.
     grouped: bool,
-    /// Index definitions to create at commit (building aside).
-    deferred_indexes: Vec<String>,
+    /// Index definitions to create at commit (building aside), with their
+    /// table.
+    deferred_indexes: Vec<(String, String)>,
     /// A flush of the file being built, started before the end (building aside).
     early_flush: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
@@ -678,12 +676,12 @@ impl Update {
         let mut tx = pool.begin().await?;
         // Secondary indexes are built once at the end: sorting every key once
         // costs less than inserting keys one by one into random places.
-        let indexes: Vec<(String, String)> = sqlx::query_as(
-            "SELECT name, sql FROM main.sqlite_master WHERE type = 'index' AND sql IS NOT NULL",
+        let indexes: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT name, tbl_name, sql FROM main.sqlite_master WHERE type = 'index' AND sql IS NOT NULL",
         )
         .fetch_all(&mut *tx)
         .await?;
-        for (name, _) in &indexes {
+        for (name, _, _) in &indexes {
             sqlx::query(&format!("DROP INDEX main.\"{name}\""))
                 .execute(&mut *tx)
                 .await?;
@@ -698,7 +696,10 @@ impl Update {
                 pool,
             },
         );
-        upd.deferred_indexes = indexes.into_iter().map(|(_, sql)| sql).collect();
+        upd.deferred_indexes = indexes
+            .into_iter()
+            .map(|(_, table, sql)| (table, sql))
+            .collect();
         Ok(upd)
     }
 }
@@ -1004,9 +1005,34 @@ impl Update {
         for (a, b) in self.open_same.drain(..) {
             self.groups.join(&a, &b);
         }
-        let groups = std::mem::replace(&mut self.groups, crate::groups::Groups::new());
+        let mut groups = std::mem::replace(&mut self.groups, crate::groups::Groups::new());
         let written = others.then_some(&self.written);
-        crate::groups::rebuild(&mut self.tx, self.backend, groups, written).await
+        if !matches!(self.target, Target::Aside { .. }) {
+            return crate::groups::rebuild(&mut self.tx, self.backend, groups, written).await;
+        }
+        // Building aside, the groups form on a blocking thread while SQLite
+        // builds the other tables' indexes: both are serial work at the end of
+        // an update, and each takes about a second at the size of the real
+        // upstreams.
+        crate::groups::gather(&mut self.tx, &mut groups, written).await?;
+        let forming = tokio::task::spawn_blocking(move || crate::groups::form(groups));
+        self.build_indexes(|table| table != "vuln_groups").await?;
+        let formed = forming
+            .await
+            .map_err(|e| Error::Data(format!("forming the alias groups failed: {e}")))?;
+        crate::groups::write(&mut self.tx, self.backend, formed).await
+    }
+
+    /// Creates the deferred indexes of the tables that `which` accepts.
+    async fn build_indexes(&mut self, which: impl Fn(&str) -> bool) -> Result<()> {
+        let (now, later) = std::mem::take(&mut self.deferred_indexes)
+            .into_iter()
+            .partition(|(table, _)| which(table));
+        self.deferred_indexes = later;
+        for (_, sql) in now {
+            sqlx::query(&sql).execute(&mut *self.tx).await?;
+        }
+        Ok(())
     }
 
     /// Makes the whole update visible at once.
@@ -1020,6 +1046,9 @@ impl Update {
             self.rebuild_groups().await?;
         }
         let generation = self.next_generation().await?;
+        let started = std::time::Instant::now();
+        self.build_indexes(|_| true).await?;
+        let indexed = started.elapsed();
         let Target::Aside {
             building,
             live,
@@ -1030,11 +1059,6 @@ impl Update {
             self.tx.commit().await?;
             return Ok(generation);
         };
-        let started = std::time::Instant::now();
-        for sql in std::mem::take(&mut self.deferred_indexes) {
-            sqlx::query(&sql).execute(&mut *self.tx).await?;
-        }
-        let indexed = started.elapsed();
         self.tx.commit().await?;
         if prev {
             sqlx::query("DETACH DATABASE prev").execute(&pool).await?;
