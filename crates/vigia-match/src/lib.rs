@@ -123,6 +123,12 @@ pub enum Coverage {
         /// Why.
         reason: String,
     },
+    /// Its ecosystem is covered, but this package's installed version is not
+    /// one its scheme can order: it was not compared with any range.
+    NotEvaluated {
+        /// Why (the scheme's own parse error).
+        reason: String,
+    },
 }
 
 /// The answer for one package.
@@ -203,7 +209,7 @@ fn prepare_events(scheme: Scheme, events: &[Event]) -> (Vec<PEvent>, Option<Stri
         let version = if kind == EventKind::Introduced && raw == "0" {
             None
         } else {
-            match Version::parse(scheme, raw) {
+            match Version::parse_bound(scheme, raw) {
                 Ok(v) => Some(v),
                 Err(e) => {
                     broken = Some(e.to_string());
@@ -404,7 +410,7 @@ impl Index {
         let installed = match Version::parse(scheme, raw_version) {
             Ok(v) => v,
             Err(e) => {
-                result.coverage = Coverage::NotCovered {
+                result.coverage = Coverage::NotEvaluated {
                     reason: format!("cannot compare the installed version: {e}"),
                 };
                 return result;

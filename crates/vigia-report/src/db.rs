@@ -297,6 +297,14 @@ fn package_match_drawn(r: &PackageResult, color: bool) -> String {
         out.push_str("No findings here do not mean the package is safe.\n");
         return out;
     }
+    if let Coverage::NotEvaluated { reason } = &r.coverage {
+        out.push_str(&format!(
+            "{}: {reason}\n",
+            paint(color, "NOT EVALUATED", |t| t.yellow().bold().to_string())
+        ));
+        out.push_str("No findings here do not mean the package is safe.\n");
+        return out;
+    }
     if r.findings.is_empty() {
         out.push_str("No known vulnerability affects this version.\n");
     }

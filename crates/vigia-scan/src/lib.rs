@@ -29,7 +29,8 @@ pub use finding::*;
 pub use fixplan::{FixStep, fix_plan};
 pub use inspector::{ACCOUNT_ID, platform_label, source_name, source_url};
 pub use report::{
-    DatabaseInfo, EcosystemCoverage, NotScanned, Report, ScanInfo, SecretScanInfo, Summary,
+    DatabaseInfo, EcosystemCoverage, NotEvaluated, NotScanned, Report, ScanInfo, SecretScanInfo,
+    Summary,
 };
 pub use resource::{ResourceHints, TargetKind, resource_for, split_reference};
 pub use secret::{SECRET_REMEDIATION, secret_findings};

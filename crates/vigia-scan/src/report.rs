@@ -23,6 +23,35 @@ pub struct EcosystemCoverage {
     /// Why not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Of a covered ecosystem's packages, those whose installed version its
+    /// scheme cannot read (listed in [`ScanInfo::not_evaluated`]).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub not_evaluated: usize,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's `skip_serializing_if` passes a reference
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// A package of a covered ecosystem that was not compared with any advisory,
+/// because its installed version is not one the ecosystem's scheme can order.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct NotEvaluated {
+    /// The package type (`npm`, `deb`).
+    pub package_type: String,
+    /// The OSV ecosystem.
+    pub ecosystem: String,
+    /// The package name.
+    pub name: String,
+    /// The version as installed.
+    pub version: String,
+    /// Where it was found.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub path: String,
+    /// Why it could not be evaluated.
+    pub reason: String,
 }
 
 /// The state of the database the scan used.
@@ -82,6 +111,10 @@ pub struct Summary {
     pub packages: usize,
     /// Packages that could not be matched.
     pub packages_not_covered: usize,
+    /// Packages of covered ecosystems not compared with any advisory (an
+    /// installed version the ecosystem's scheme cannot read).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub packages_not_evaluated: usize,
 }
 
 /// What a scan did, besides its findings.
@@ -111,6 +144,10 @@ pub struct ScanInfo {
     /// the scan is incomplete, never clean.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub not_scanned: Vec<NotScanned>,
+    /// Packages found but not compared with any advisory: the scan is
+    /// incomplete for them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_evaluated: Vec<NotEvaluated>,
     /// Notes on suppression rules (expired entries).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
@@ -140,13 +177,15 @@ pub struct NotScanned {
 }
 
 impl ScanInfo {
-    /// Whether a package database, lockfile or manifest could not be read:
-    /// the scan's main inputs are incomplete.
+    /// Whether a package database, lockfile or manifest could not be read, or
+    /// a package found was not evaluated: the scan's findings are incomplete.
     #[must_use]
     pub fn incomplete(&self) -> bool {
-        self.not_scanned
-            .iter()
-            .any(|n| n.kind == vigia_inventory::Unread::Inventory)
+        !self.not_evaluated.is_empty()
+            || self
+                .not_scanned
+                .iter()
+                .any(|n| n.kind == vigia_inventory::Unread::Inventory)
     }
 }
 

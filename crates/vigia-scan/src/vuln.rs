@@ -15,9 +15,10 @@ use crate::severity::{choose_cvss, cvss_source, rating, vendor_severity};
 use crate::{
     ACCOUNT_ID, CvssScore, CvssScoreDetails, DatabaseInfo, EcosystemCoverage, EpssDetails,
     ExploitAvailable, ExploitabilityDetails, Finding, FindingStatus, FindingType, FixAvailable,
-    InspectorScoreDetails, MatchedRecord, NotScanned, PackageRef, PackageVulnerabilityDetails,
-    Recommendation, Remediation, Report, Resource, ScanInfo, Severity, Summary, VigiaDetails,
-    VulnerablePackage, ecosystem_of, finish, sort_findings, source_name, source_url,
+    InspectorScoreDetails, MatchedRecord, NotEvaluated, NotScanned, PackageRef,
+    PackageVulnerabilityDetails, Recommendation, Remediation, Report, Resource, ScanInfo, Severity,
+    Summary, VigiaDetails, VulnerablePackage, ecosystem_of, finish, sort_findings, source_name,
+    source_url,
 };
 
 /// One inventory package and its match result.
@@ -208,14 +209,45 @@ pub fn build<S: std::hash::BuildHasher>(
                 package_type: p.kind.clone(),
                 ecosystem: eco,
                 packages: 0,
-                covered: matches!(m.result.coverage, Coverage::Covered),
-                reason: match &m.result.coverage {
-                    Coverage::Covered => None,
-                    Coverage::NotCovered { reason } => Some(reason.clone()),
-                },
+                covered: false,
+                reason: None,
+                not_evaluated: 0,
             });
         c.packages += 1;
+        // Whether an ecosystem is covered is the ecosystem's own answer, the
+        // same for each of its packages; one package's unreadable version
+        // leaves the ecosystem covered and is counted apart.
+        match &m.result.coverage {
+            Coverage::Covered => c.covered = true,
+            Coverage::NotEvaluated { .. } => {
+                c.covered = true;
+                c.not_evaluated += 1;
+            }
+            Coverage::NotCovered { reason } => {
+                c.reason.get_or_insert_with(|| reason.clone());
+            }
+        }
     }
+    for c in coverage.values_mut().filter(|c| c.covered) {
+        c.reason = None;
+    }
+    let not_evaluated: Vec<NotEvaluated> = matched
+        .iter()
+        .filter_map(|m| match &m.result.coverage {
+            Coverage::NotEvaluated { reason } => {
+                let p = &inv.packages[m.package];
+                Some(NotEvaluated {
+                    package_type: p.kind.clone(),
+                    ecosystem: m.ecosystem.clone(),
+                    name: p.name.clone(),
+                    version: p.version.clone(),
+                    path: p.path.clone(),
+                    reason: reason.clone(),
+                })
+            }
+            _ => None,
+        })
+        .collect();
     let not_scanned: Vec<NotScanned> = inv
         .status
         .warnings
@@ -257,6 +289,7 @@ pub fn build<S: std::hash::BuildHasher>(
             extractors: inv.status.extractors.clone(),
             warnings,
             not_scanned,
+            not_evaluated,
             notes: Vec::new(),
             summary: Summary::default(),
             fix_plan: Vec::new(),
@@ -272,6 +305,7 @@ pub fn build<S: std::hash::BuildHasher>(
         .filter(|c| !c.covered)
         .map(|c| c.packages)
         .sum();
+    report.scan.summary.packages_not_evaluated = report.scan.not_evaluated.len();
     finish(&mut report);
     report
 }

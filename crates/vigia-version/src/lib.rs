@@ -169,6 +169,23 @@ impl Version {
         })
     }
 
+    /// Parses `input` as a bound of an advisory's range under `scheme`: as
+    /// [`Version::parse`], and where a SemVer or Go range names a partial
+    /// version (`1`, `1.0`, `v2.1-beta`), with the missing parts zero, as npm's
+    /// and Go's range syntax read them (`>=1.0` is `>=1.0.0`). Installed
+    /// versions are never completed this way: a package that says `1.0` is not
+    /// a valid SemVer package.
+    pub fn parse_bound(scheme: Scheme, input: &str) -> Result<Self, Error> {
+        let first = Self::parse(scheme, input);
+        if first.is_ok() || !matches!(scheme, Scheme::Semver | Scheme::Go) {
+            return first;
+        }
+        match semver::complete_partial(input) {
+            Some(full) => Self::parse(scheme, &full).map_err(|_| first.unwrap_err()),
+            None => first,
+        }
+    }
+
     /// The scheme of this version.
     #[must_use]
     pub fn scheme(&self) -> Scheme {
@@ -221,4 +238,32 @@ pub(crate) fn cmp_numeric(a: &str, b: &str) -> Ordering {
     let a = a.trim_start_matches('0');
     let b = b.trim_start_matches('0');
     a.len().cmp(&b.len()).then_with(|| a.cmp(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bound(scheme: Scheme, s: &str) -> Version {
+        Version::parse_bound(scheme, s).unwrap()
+    }
+
+    #[test]
+    fn partial_range_bounds_have_zeros_for_missing_parts() {
+        let semver = |s| Version::parse(Scheme::Semver, s).unwrap();
+        assert_eq!(bound(Scheme::Semver, "1.0"), semver("1.0.0"));
+        assert_eq!(bound(Scheme::Semver, "2"), semver("2.0.0"));
+        assert_eq!(bound(Scheme::Semver, "v1.2"), semver("1.2.0"));
+        assert_eq!(bound(Scheme::Semver, "1.2-rc.1"), semver("1.2.0-rc.1"));
+        assert!(bound(Scheme::Semver, "1.2-rc.1") < semver("1.2.0"));
+        let go = |s| Version::parse(Scheme::Go, s).unwrap();
+        assert_eq!(bound(Scheme::Go, "1.21"), go("v1.21.0"));
+        // Not partial versions: still rejected, with the scheme's own reason.
+        for bad in ["1.x", "", "v", "1..2", "1.2.3.4", "latest"] {
+            let e = Version::parse_bound(Scheme::Semver, bad).unwrap_err();
+            assert_eq!(e.input, bad);
+        }
+        // Installed versions are never completed.
+        assert!(Version::parse(Scheme::Semver, "1.0").is_err());
+    }
 }

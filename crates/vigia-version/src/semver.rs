@@ -165,6 +165,29 @@ impl SemverVersion {
     }
 }
 
+/// `input` with its missing minor and patch numbers as zeros, when it is a
+/// partial version (`1`, `v1.2`, `1.2-rc.1`); `None` for anything else.
+#[must_use]
+pub fn complete_partial(input: &str) -> Option<String> {
+    let s = input.trim();
+    let (prefix, body) = match s.strip_prefix(['v', 'V']) {
+        Some(b) => (&s[..1], b),
+        None => ("", s),
+    };
+    let core_end = body.find(['-', '+']).unwrap_or(body.len());
+    let (core, rest) = body.split_at(core_end);
+    let parts: Vec<&str> = core.split('.').collect();
+    if parts.len() >= 3
+        || parts
+            .iter()
+            .any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return None;
+    }
+    let zeros = ".0".repeat(3 - parts.len());
+    Some(format!("{prefix}{core}{zeros}{rest}"))
+}
+
 impl Ord for SemverVersion {
     fn cmp(&self, other: &Self) -> Ordering {
         for i in 0..3 {

@@ -23,7 +23,8 @@ Exit codes:
   4  no vulnerability database yet: run `vigia db update`
   5  the vulnerability asked for is not in the database
   6  vigia scan --fail-on: an active finding at or above that severity (see --exit-code)
-  7  vigia scan: incomplete, an input listing packages could not be read (see --allow-incomplete)
+  7  vigia scan: incomplete, an input listing packages could not be read or a package's
+     version could not be compared (see --allow-incomplete)
 
 Environment:
   VIGIA_HOME          data directory (same as --data-dir)
@@ -136,7 +137,9 @@ Exit codes:
   4  no vulnerability database: run `vigia db update`
   6  an active finding at or above --fail-on (change it with --exit-code)
   7  incomplete: a package database, lockfile or manifest could not be read
-     (named as NOT SCANNED; --allow-incomplete exits 0)
+     (named as NOT SCANNED), or a package's installed version is not one its
+     ecosystem's scheme can compare (named as NOT EVALUATED);
+     --allow-incomplete exits 0
 
 Examples:
   vigia scan image ../shared/targets/debian12-app

@@ -117,6 +117,23 @@ fn warn(report: &Report) {
     for n in &scan.not_scanned {
         output::warning(&format!("NOT SCANNED {}: {}", n.path, n.reason));
     }
+    if !scan.not_evaluated.is_empty() {
+        output::warning(&format!(
+            "{} packages NOT EVALUATED (their installed version cannot be compared):",
+            scan.not_evaluated.len()
+        ));
+        for n in &scan.not_evaluated {
+            let at = if n.path.is_empty() {
+                String::new()
+            } else {
+                format!(" in {}", n.path)
+            };
+            output::warning(&format!(
+                "  {} {} {}{at}: {}",
+                n.ecosystem, n.name, n.version, n.reason
+            ));
+        }
+    }
     for gap in scan.database.gaps() {
         output::warning(&gap);
     }

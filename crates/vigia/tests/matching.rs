@@ -262,6 +262,29 @@ fn npm_ranges_and_a_range_that_must_not_match() {
     assert!(!ids(&fr_old).is_empty());
 }
 
+/// GHSA-r683-j2x4-v87g (CVE-2022-0235) names `introduced: "1.0"`: a partial
+/// version, read as npm reads `>=1.0` (1.0.0), never skipped.
+#[test]
+fn npm_partial_range_bounds_are_completed_with_zeros() {
+    for (version, affected) in [
+        ("3.0.0", true),
+        ("3.1.0", true),
+        ("1.0.0", true),
+        ("3.1.1", false),
+    ] {
+        let v = matches(&["npm", "node-fetch", version]);
+        assert_eq!(
+            ids(&v).contains(&"CVE-2022-0235".to_owned()),
+            affected,
+            "node-fetch {version}: {v:#}"
+        );
+        assert!(
+            v["warnings"].as_array().is_none_or(Vec::is_empty),
+            "no range left undecided: {v:#}"
+        );
+    }
+}
+
 #[test]
 fn maven_text4shell() {
     let v = matches(&["Maven", "org.apache.commons:commons-text", "1.9"]);
@@ -343,8 +366,9 @@ fn withdrawn_records_never_match() {
 fn unknown_ecosystems_and_bad_versions_are_not_covered() {
     let v = matches(&["Hackage", "aeson", "1.0"]);
     assert_eq!(v["coverage"]["status"], "not_covered");
+    // Debian is covered; this one package's version cannot be compared.
     let v = matches(&["Debian", "bash", "not a version", "--distro", "debian:12"]);
-    assert_eq!(v["coverage"]["status"], "not_covered");
+    assert_eq!(v["coverage"]["status"], "not_evaluated");
     assert!(
         v["coverage"]["reason"]
             .as_str()

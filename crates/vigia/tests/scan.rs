@@ -464,6 +464,87 @@ fn alpine_3_18_images_are_matched() {
     );
 }
 
+/// A package whose installed version its ecosystem's scheme cannot read is
+/// named as not evaluated, and makes the scan incomplete (exit 7), while every
+/// other package of its ecosystem is matched as usual.
+#[test]
+fn an_unreadable_installed_version_is_not_evaluated_and_the_rest_is_matched() {
+    let dir = tempfile::tempdir().unwrap();
+    let lock = serde_json::json!({
+        "name": "app", "version": "1.0.0", "lockfileVersion": 3, "requires": true,
+        "packages": {
+            "": {"name": "app", "version": "1.0.0"},
+            "node_modules/lodash": {"version": "4.17.15"},
+            "node_modules/node-fetch": {"version": "3.0.0"},
+            "node_modules/left-pad": {"version": "1.0"}
+        }
+    });
+    fs_err::write(
+        dir.path().join("package-lock.json"),
+        serde_json::to_vec_pretty(&lock).unwrap(),
+    )
+    .unwrap();
+    let args = [
+        "dir",
+        path(dir.path()),
+        "--scanners",
+        "vuln",
+        "--format",
+        "json",
+    ];
+    let out = scan(&args);
+    assert_eq!(
+        out.status.code(),
+        Some(7),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("1 packages NOT EVALUATED") && stderr.contains("left-pad 1.0"),
+        "{stderr}"
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ne = r["scan"]["notEvaluated"].as_array().unwrap();
+    assert_eq!(ne.len(), 1, "{ne:?}");
+    assert_eq!(ne[0]["name"], "left-pad");
+    assert_eq!(ne[0]["version"], "1.0");
+    assert!(
+        ne[0]["reason"].as_str().unwrap().contains("SemVer"),
+        "{ne:?}"
+    );
+    assert_eq!(r["scan"]["summary"]["packagesNotEvaluated"], 1);
+    assert_eq!(r["scan"]["summary"]["packagesNotCovered"], 0);
+    let npm: Vec<&Value> = r["scan"]["coverage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["ecosystem"] == "npm")
+        .collect();
+    assert_eq!(npm.len(), 1, "{npm:?}");
+    assert_eq!(npm[0]["covered"], true);
+    assert_eq!(npm[0]["packages"], 3);
+    assert_eq!(npm[0]["notEvaluated"], 1);
+    let found = ids(&r);
+    assert!(found.contains("CVE-2020-8203"), "lodash: {found:?}");
+    assert!(found.contains("CVE-2022-0235"), "node-fetch: {found:?}");
+    // The table says so too, instead of "no known vulnerabilities".
+    let table = scan(&["dir", path(dir.path()), "--scanners", "vuln"]);
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        text.contains("1 packages were NOT evaluated") && text.contains("left-pad 1.0"),
+        "{text}"
+    );
+    let allowed = scan(&[
+        "dir",
+        path(dir.path()),
+        "--scanners",
+        "vuln",
+        "--allow-incomplete",
+    ]);
+    assert_eq!(allowed.status.code(), Some(0));
+}
+
 #[test]
 fn no_database_is_an_error_with_its_own_exit_code() {
     let empty = tempfile::tempdir().unwrap();

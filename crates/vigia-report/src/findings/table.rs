@@ -205,8 +205,22 @@ fn table_drawn(report: &Report, color: bool) -> String {
         out.push_str(&format!("\nnote: {n}\n"));
     }
     out.push_str(&format!("\n{}\n", counts_line(report)));
-    if report.findings.is_empty() && scan.summary.packages_not_covered == 0 {
+    if report.findings.is_empty()
+        && scan.summary.packages_not_covered == 0
+        && scan.summary.packages_not_evaluated == 0
+    {
         out.push_str("No known vulnerabilities in the packages found.\n");
+    }
+    if scan.summary.packages_not_evaluated > 0 {
+        out.push_str(&format!(
+            "{} packages were NOT evaluated (their installed version cannot be compared): {}.\n",
+            scan.summary.packages_not_evaluated,
+            scan.not_evaluated
+                .iter()
+                .map(|n| format!("{} {}", n.name, n.version))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
     }
     if scan.summary.packages_not_covered > 0 {
         out.push_str(&format!(
