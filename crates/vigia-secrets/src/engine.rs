@@ -22,6 +22,11 @@ const DOCUMENTED_EXAMPLES: &[&str] = &[
     "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
     // PyJWT's README example ({"some": "payload"}, secret "secret").
     "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzb21lIjoicGF5bG9hZCJ9.4twFt5NiznN84AWoo1d7KO1T_yoc0Z6XOpOVswacPZg",
+    // OAuth 2.0's examples (RFC 6749 sections 4.1 to 6), quoted by every
+    // OAuth library's documentation.
+    "2YotnFZFEjr1zCsicMWpAA",
+    "tGzv3JOkF0XG5Qx2TlKWIA",
+    "SplxlOBeZQQYbYS6WxSbIA",
     "sk_test_4eC39HqLyjWDarjtT1zdp7dc",
 ];
 
@@ -36,6 +41,11 @@ const DEFAULT_SKIPS: &[&str] = &[
     r"/\.git/",
     r"/usr/share/(?:doc|man|info|locale|i18n|zoneinfo)/",
     r"/(?:tests?|__tests__|specs?|testdata|test-data|fixtures|__fixtures__|examples?)/",
+    // Test files by their languages' own naming conventions.
+    r"/test_[^/]*\.py$",
+    r"_test\.(?:go|py|rb|exs?)$",
+    r"\.(?:test|spec)\.[cm]?[jt]sx?$",
+    r"_spec\.rb$",
     r"[._-](?:example|sample|template)(?:\.[A-Za-z0-9]+)?$",
     r"^/etc/ssh/ssh_host_[a-z0-9]+_key$",
     r"^/etc/ssl/private/ssl-cert-snakeoil\.key$",
@@ -71,8 +81,8 @@ const PLACEHOLDERS: &[&str] = &[
     "{{",
     "}}",
     "%(",
-    "xxxx",
-    "****",
+    "xxx",
+    "***",
     "....",
     "<",
     ">",
@@ -205,15 +215,189 @@ fn is_placeholder(v: &[u8]) -> bool {
 }
 
 /// Words, not a secret: `bare-quoted-string`, `Bearer`, `access_token`
-/// (letters with separators, no digit or symbol).
+/// (letters with separators, no digit or symbol), or words with a version
+/// or algorithm number: `caching_sha2_password`, `AES256-GCM`, `pbkdf2_sha256`.
 fn looks_like_words(v: &[u8]) -> bool {
-    v.iter()
+    if v.iter()
         .all(|b| b.is_ascii_alphabetic() || matches!(b, b'-' | b'_' | b'.' | b' '))
+    {
+        return true;
+    }
+    // Each part letters, then at most three digits.
+    let parts: Vec<&[u8]> = v
+        .split(|b| matches!(b, b'-' | b'_' | b'.' | b' ' | b':' | b'/'))
+        .collect();
+    parts.len() >= 2
+        && parts.iter().all(|p| {
+            let letters = p.iter().take_while(|b| b.is_ascii_alphabetic()).count();
+            let digits = p[letters..].iter().filter(|b| b.is_ascii_digit()).count();
+            letters >= 2 && digits <= 3 && letters + digits == p.len()
+        })
+}
+
+/// A value that is not a literal at all: a shell or template variable
+/// (`$HOME`, `${VAR}`, `$(cmd)`, `{{ var }}`, `<%= x %>`), a format template
+/// (`%s`, `%(name)s`, `{0}`, `{name}`), or a URL without credentials (a
+/// token endpoint, a documentation link).
+fn not_a_literal(v: &[u8]) -> bool {
+    let has = |needle: &[u8]| memchr::memmem::find(v, needle).is_some();
+    // `${…}` and `$(…)` anywhere; `$NAME` as the whole value's start (a `$`
+    // inside a password, `Zk8#pQ2!vX9$mL4`, is part of the password).
+    let dollar_var = has(b"${")
+        || has(b"$(")
+        || v.first() == Some(&b'$')
+            && v.get(1)
+                .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_');
+    let percent_format = v
+        .windows(2)
+        .any(|w| w[0] == b'%' && matches!(w[1], b's' | b'd' | b'(' | b'v'));
+    // `{}`, `{0}`, `{name}`, `{name!r}`: a brace pair around an identifier.
+    let brace_template = memchr::memchr(b'{', v).is_some_and(|open| {
+        memchr::memchr(b'}', &v[open..]).is_some_and(|len| {
+            v[open + 1..open + len]
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'!' | b':' | b'.'))
+        })
+    });
+    let url_without_credentials = {
+        let scheme = v.iter().take_while(|b| b.is_ascii_alphabetic()).count();
+        scheme >= 2 && v[scheme..].starts_with(b"://") && !has(b"@")
+    };
+    dollar_var || percent_format || brace_template || has(b"<%") || url_without_credentials
+}
+
+/// Whether `path` is a configuration file, where an unquoted value is a
+/// literal (`.env`, INI, properties, YAML, TOML, shell-style `KEY=value`
+/// files), rather than source code, where an unquoted value is code.
+#[must_use]
+pub fn is_config_file(path: &str) -> bool {
+    const NAMES: &[&str] = &[
+        ".env",
+        ".npmrc",
+        ".pypirc",
+        ".netrc",
+        ".pgpass",
+        ".my.cnf",
+        ".gitconfig",
+        "credentials",
+        "config",
+        "dockerfile",
+        "containerfile",
+        ".htpasswd",
+    ];
+    const EXTENSIONS: &[&str] = &[
+        "env",
+        "ini",
+        "cfg",
+        "conf",
+        "cnf",
+        "properties",
+        "yaml",
+        "yml",
+        "toml",
+        "config",
+        "tfvars",
+        "hcl",
+        "plist",
+        "prefs",
+        "rc",
+    ];
+    let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
+    if NAMES.contains(&name.as_str()) || name.starts_with(".env.") || name.starts_with("env.") {
+        return true;
+    }
+    match name.rsplit_once('.') {
+        Some((stem, ext)) => !stem.is_empty() && EXTENSIONS.contains(&ext),
+        // A file with no extension under /etc is configuration.
+        None => path.starts_with("/etc/"),
+    }
+}
+
+/// The least entropy a generic value needs: values drawn from 16 symbols
+/// (hex) cannot reach the bits per character of base64, so their threshold is
+/// lower (a random 16-character hex string averages about 3.5 bits).
+fn entropy_floor(v: &[u8], min: f64) -> f64 {
+    if v.iter().all(u8::is_ascii_hexdigit) {
+        min.min(3.0)
+    } else {
+        min
+    }
+}
+
+/// Whether the body of a PEM block (between its BEGIN and END lines) is
+/// base64, once each line is stripped of what quotes or comments it in code
+/// (`//! `, `# `, `"`, `\n"`, `+`; escaped newlines count as newlines): prose
+/// between two markers (a doc comment that names the BEGIN line, then an
+/// example whose body is `<key here>`) is not a key.
+fn pem_body_is_base64(body: &[u8]) -> bool {
+    let is_b64 = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=');
+    // What may open a line in code or a comment, and what may close one.
+    let opener = |b: &u8| {
+        matches!(
+            b,
+            b'/' | b'#'
+                | b'*'
+                | b'!'
+                | b'-'
+                | b';'
+                | b'"'
+                | b'\''
+                | b'`'
+                | b' '
+                | b'\t'
+                | b'+'
+                | b'('
+                | b','
+        )
+    };
+    let closer = |b: &u8| {
+        matches!(
+            b,
+            b'"' | b'\'' | b'`' | b',' | b'+' | b'\\' | b' ' | b';' | b')' | b'\t' | b'\r'
+        )
+    };
+    // Escaped newlines (`\n` in a quoted string) are line breaks too.
+    let mut text = Vec::with_capacity(body.len());
+    let mut i = 0;
+    while i < body.len() {
+        if body[i] == b'\\' && matches!(body.get(i + 1), Some(b'n' | b'r')) {
+            text.push(b'\n');
+            i += 2;
+        } else {
+            text.push(body[i]);
+            i += 1;
+        }
+    }
+    let mut b64 = 0usize;
+    for line in text.split(|&b| b == b'\n') {
+        let start = line.iter().position(|b| !opener(b)).unwrap_or(line.len());
+        let end = line
+            .iter()
+            .rposition(|b| !closer(b))
+            .map_or(start, |i| i + 1);
+        if start >= end {
+            continue;
+        }
+        let data = &line[start..end];
+        // PEM headers of encrypted keys.
+        if data.starts_with(b"Proc-Type:") || data.starts_with(b"DEK-Info:") {
+            continue;
+        }
+        if !data.iter().all(is_b64) {
+            return false;
+        }
+        b64 += data.len();
+    }
+    b64 >= 20
 }
 
 /// A value that is code, not a literal: `self.password`, `config.apiKey`,
-/// `request.form['password']`.
+/// `request.form['password']`, a call or literal opened at the end of its
+/// line (`ResourceOwnerPasswordCredentialsGrant(`, `self._get_credentials(`).
 fn looks_like_code(v: &[u8]) -> bool {
+    if v.last().is_some_and(|b| matches!(b, b'(' | b'[' | b'{')) {
+        return true;
+    }
     let s = String::from_utf8_lossy(v);
     let ident = |t: &str| {
         !t.is_empty()
@@ -467,6 +651,7 @@ impl Engine {
     fn scan_window(&self, path: &str, data: &[u8], base: u64, lines_before: u64) -> Vec<Hit> {
         let name = path.rsplit('/').next().unwrap_or(path);
         let lockfile = LOCKFILES.contains(&name);
+        let config = is_config_file(path);
         // Windows per rule, from keyword hits.
         let mut windows: Vec<Vec<(usize, usize)>> = vec![Vec::new(); self.rules.len()];
         for m in self.ac.find_iter(data) {
@@ -483,7 +668,7 @@ impl Engine {
         let mut hits: Vec<(usize, usize, usize)> = Vec::new(); // (rule, start, end)
         for (ri, c) in self.rules.iter().enumerate() {
             if c.rule.generic && !(c.rule.skip_lockfiles && lockfile) {
-                self.match_rule(ri, data, 0, data.len(), &mut hits);
+                self.match_rule(ri, data, 0, data.len(), config, &mut hits);
             }
         }
         for (ri, mut ws) in windows.into_iter().enumerate() {
@@ -499,7 +684,7 @@ impl Engine {
                 }
             }
             for (s, e) in merged {
-                self.match_rule(ri, data, s, e, &mut hits);
+                self.match_rule(ri, data, s, e, config, &mut hits);
             }
         }
         // Overlapping values: keep the most specific rule.
@@ -543,13 +728,15 @@ impl Engine {
         out
     }
 
-    /// Runs rule `ri` over `data[s..e]`, pushing accepted (rule, start, end) values.
+    /// Runs rule `ri` over `data[s..e]` of a file that is configuration
+    /// (`config`) or not, pushing accepted (rule, start, end) values.
     fn match_rule(
         &self,
         ri: usize,
         data: &[u8],
         s: usize,
         e: usize,
+        config: bool,
         hits: &mut Vec<(usize, usize, usize)>,
     ) {
         let c = &self.rules[ri];
@@ -567,11 +754,7 @@ impl Engine {
                     continue;
                 };
                 let body = &data[from..from + i];
-                let b64 = body
-                    .iter()
-                    .filter(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
-                    .count();
-                if b64 < 20 || r.entropy.is_some_and(|min| entropy(body) < min) {
+                if !pem_body_is_base64(body) || r.entropy.is_some_and(|min| entropy(body) < min) {
                     continue;
                 }
                 (s + whole.start(), from + i + end_marker.len())
@@ -592,11 +775,25 @@ impl Engine {
                 if r.generic && secret.len() > GENERIC_MAX {
                     continue;
                 }
-                if is_placeholder(gv) || r.generic && (looks_like_code(gv) || looks_like_words(gv))
+                if is_placeholder(gv)
+                    || r.generic
+                        && (looks_like_code(gv) || looks_like_words(gv) || not_a_literal(gv))
                 {
                     continue;
                 }
-                if r.entropy.is_some_and(|min| entropy(gv) < min) {
+                // An unquoted value is a literal only in a configuration file;
+                // in source code it is an identifier, a call, an expression.
+                if r.generic && caps.name("u").is_some() && !config {
+                    continue;
+                }
+                let floor = |min: f64| {
+                    if r.generic {
+                        entropy_floor(gv, min)
+                    } else {
+                        min
+                    }
+                };
+                if r.entropy.is_some_and(|min| entropy(gv) < floor(min)) {
                     continue;
                 }
                 (s + secret.start(), s + secret.end())
@@ -629,8 +826,10 @@ mod tests {
             let r = &c.rule;
             assert!(!r.true_samples.is_empty(), "{} has no true sample", r.id);
             assert!(!r.false_samples.is_empty(), "{} has no false sample", r.id);
+            // True samples as configuration (where unquoted values count);
+            // false samples must stay silent in code and configuration alike.
             for s in &r.true_samples {
-                let hits = e.scan_bytes("/app/config.py", s.as_bytes());
+                let hits = e.scan_bytes("/app/config.yaml", s.as_bytes());
                 if !hits.iter().any(|h| h.rule == i) {
                     problems.push(format!(
                         "{}: missed true sample {s:?} (got {:?})",
@@ -642,9 +841,11 @@ mod tests {
                 }
             }
             for s in &r.false_samples {
-                let hits = e.scan_bytes("/app/config.py", s.as_bytes());
-                if hits.iter().any(|h| h.rule == i) {
-                    problems.push(format!("{}: reported false sample {s:?}", r.id));
+                for path in ["/app/config.py", "/app/config.yaml"] {
+                    let hits = e.scan_bytes(path, s.as_bytes());
+                    if hits.iter().any(|h| h.rule == i) {
+                        problems.push(format!("{}: reported false sample {s:?} in {path}", r.id));
+                    }
                 }
             }
         }
@@ -745,6 +946,211 @@ mod tests {
                 .to_string()
                 .contains("rule a")
         );
+    }
+
+    fn rule_ids(e: &Engine, path: &str, text: &str) -> Vec<String> {
+        e.scan_bytes(path, text.as_bytes())
+            .iter()
+            .map(|h| e.rule(h.rule).id.clone())
+            .collect()
+    }
+
+    /// A high-entropy literal assigned to a key that names a secret is found
+    /// in every configuration format, whatever its alphabet; the same
+    /// unquoted assignment in source code is code, not a literal.
+    #[test]
+    fn config_secrets_in_every_format_and_unquoted_code_is_not_a_literal() {
+        let e = engine();
+        // Random values, one per alphabet: hex, base64, alphanumeric.
+        let values = [
+            "9c1f4be07d2a6e35b8f0c4d1a7e29b63",
+            "kP4vZ9qW2xR7tYb1Lm8NcF3/Hs6J+dE0",
+            "Qw3Ert5Yui7Opa9Sdf2Ghj4K",
+        ];
+        for v in values {
+            for (path, text) in [
+                ("/srv/app/.env", format!("API_SECRET={v}\n")),
+                (
+                    "/srv/app/.env.production",
+                    format!("export STRIPE_TOKEN={v}\n"),
+                ),
+                ("/etc/app/app.ini", format!("[auth]\nsecret_key = {v}\n")),
+                ("/srv/app/config.yaml", format!("auth:\n  api_token: {v}\n")),
+                (
+                    "/srv/app/config.yml",
+                    format!("db_password: {v}  # rotate me\n"),
+                ),
+                (
+                    "/srv/app/settings.toml",
+                    format!("[db]\nDB_PASSWORD = '{v}'\n"),
+                ),
+                (
+                    "/srv/app/application.properties",
+                    format!("app.client.secret={v}\n"),
+                ),
+            ] {
+                let ids = rule_ids(&e, path, &text);
+                assert_eq!(ids.len(), 1, "{path}: {text:?} gave {ids:?}");
+            }
+            for (path, text) in [
+                ("/srv/app/handler.py", format!("API_SECRET = {v}\n")),
+                ("/srv/app/main.go", format!("apiToken := {v}\n")),
+                ("/srv/app/index.js", format!("const secretKey = {v}\n")),
+            ] {
+                assert!(rule_ids(&e, path, &text).is_empty(), "{path}: {text:?}");
+            }
+            // Quoted, it is a literal in code too.
+            let quoted = format!("API_SECRET = \"{v}\"\n");
+            assert_eq!(rule_ids(&e, "/srv/app/handler.py", &quoted).len(), 1);
+        }
+    }
+
+    /// Lines of real code that name passwords, tokens and secrets without
+    /// holding one (each from a real tree: Debian's Python, Go and Perl).
+    #[test]
+    fn code_that_names_credentials_is_not_reported() {
+        let e = engine();
+        for (path, line) in [
+            (
+                "/usr/lib/python3/dist-packages/oauthlib/endpoints.py",
+                "        self.password_grant = ResourceOwnerPasswordCredentialsGrant(\n",
+            ),
+            (
+                "/usr/lib/python3/dist-packages/pip/auth.py",
+                "            username, password = self._get_new_credentials(\n",
+            ),
+            (
+                "/usr/lib/python3/dist-packages/pip/auth.py",
+                "        url, netloc, url_user_password = split_auth_netloc_from_url(\n",
+            ),
+            (
+                "/usr/share/go/src/os/exec/exec.go",
+                "\t\twantPWDs := []string{tc.want}\n",
+            ),
+            (
+                "/usr/share/go/src/os/user/listgroups_unix.go",
+                "// \tgroupname:password:GID:user_list\n",
+            ),
+            (
+                "/src/mysql/auth.rs",
+                "            AuthPlugin::CachingSha2Password => \"caching_sha2_password\",\n",
+            ),
+            (
+                "/usr/share/perl/CoreList.pm",
+                "    'Pod::Simple::PullParserEndToken'=> 'https://github.com/perl-pod/pod-simple/issues',\n",
+            ),
+            (
+                "/app/settings.py",
+                "DATABASES = {'default': {'PASSWORD': '%(db_password)s'}}\n",
+            ),
+            (
+                "/app/deploy.sh",
+                "PGPASSWORD=$POSTGRES_PASSWORD psql -h db\n",
+            ),
+            (
+                "/app/values.yaml",
+                "password: \"{{ .Values.dbPassword }}\"\n",
+            ),
+            (
+                "/app/app.py",
+                "token = \"Bearer {token}\".format(token=t)\n",
+            ),
+            ("/app/.env", "API_TOKEN=your-api-token-here\n"),
+            ("/app/.env", "SECRET_KEY=***************\n"),
+        ] {
+            assert!(
+                rule_ids(&e, path, line).is_empty(),
+                "{path}: {line:?} gave {:?}",
+                rule_ids(&e, path, line)
+            );
+        }
+    }
+
+    /// Random base64 that is not a credential: a search index, a minified
+    /// bundle, a source map, integrity hashes outside lockfiles.
+    #[test]
+    fn random_base64_blobs_are_not_tokens() {
+        use std::fmt::Write as _;
+        let e = engine();
+        // A deterministic stream of base64 characters.
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut b64 = |n: usize| -> String {
+            const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+            (0..n)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    A[(state % 64) as usize] as char
+                })
+                .collect()
+        };
+        let mut index = String::from("Search.setIndex({docnames:[");
+        for _ in 0..500 {
+            let _ = write!(index, "\"{}\",", b64(24));
+        }
+        index.push_str("]})\n");
+        let mut bundle = String::from("!function(e){var t=\"");
+        bundle.push_str(&b64(200_000));
+        bundle.push_str("\";e.tokenize=function(n){return t}}(window);\n");
+        let map = format!(
+            "{{\"version\":3,\"sources\":[\"a.ts\"],\"mappings\":\"{}\"}}\n",
+            b64(50_000)
+        );
+        let pkg = format!(
+            "{{\"name\":\"x\",\"dist\":{{\"integrity\":\"sha512-{}==\",\"shasum\":\"{}\"}}}}\n",
+            b64(86),
+            "3f786850e387550fdab836ed7e6dc881de23001b"
+        );
+        for (path, text) in [
+            ("/usr/share/doc-html/searchindex.js", index.as_str()),
+            ("/srv/www/static/app.min.js", bundle.as_str()),
+            ("/srv/www/static/app.min.js.map", map.as_str()),
+            ("/srv/app/node_cache/package.json", pkg.as_str()),
+        ] {
+            let ids = rule_ids(&e, path, text);
+            assert!(ids.is_empty(), "{path}: {ids:?}");
+        }
+    }
+
+    /// A PEM block is reported when its body is base64, however it is quoted
+    /// or commented in code; prose between two markers is not a key.
+    #[test]
+    fn pem_bodies_must_be_base64() {
+        let e = engine();
+        let body = "MC4CAQAwBQYDK2VwBCIEIBftnHPp22SewYmmEoMcX8VwI4IHwaqd+9LFPj/15eqF";
+        let doc = format!(
+            "//! let pem = \"\\\n//! -----BEGIN PRIVATE KEY-----\n//! {body}\n//! -----END PRIVATE KEY-----\n//! \";\n"
+        );
+        assert_eq!(rule_ids(&e, "/src/lib.rs", &doc), ["pkcs8-private-key"]);
+        let json = format!(
+            "{{\"private_key\": \"-----BEGIN PRIVATE KEY-----\\n{body}\\n-----END PRIVATE KEY-----\\n\"}}\n"
+        );
+        assert_eq!(rule_ids(&e, "/srv/key.json", &json), ["pkcs8-private-key"]);
+        let prose = "/// A blob that starts with `-----BEGIN PRIVATE KEY-----`.\n///\n/// Note: embedding keys in the binary is not advised.\n/// const KEY: &[u8] = b\"\\\n/// -----BEGIN PRIVATE KEY-----\n/// <Private key data here.>\n/// -----END PRIVATE KEY-----\";\n";
+        assert!(rule_ids(&e, "/src/options.rs", prose).is_empty());
+    }
+
+    #[test]
+    fn test_files_by_naming_convention_are_skipped_by_default() {
+        let e = engine();
+        for path in [
+            "/usr/share/go/src/net/url/url_test.go",
+            "/srv/app/test_settings.py",
+            "/srv/app/settings_test.py",
+            "/srv/web/src/auth.test.ts",
+            "/srv/web/src/auth.spec.js",
+            "/srv/app/spec/models/user_spec.rb",
+        ] {
+            assert!(!e.wants(path, 100), "{path}");
+        }
+        for path in [
+            "/srv/app/testing.py",
+            "/srv/app/latest.go",
+            "/srv/app/contest.js",
+        ] {
+            assert!(e.wants(path, 100), "{path}");
+        }
     }
 
     #[test]
