@@ -41,6 +41,8 @@ const DEFAULT_SKIPS: &[&str] = &[
     r"/\.git/",
     r"/usr/share/(?:doc|man|info|locale|i18n|zoneinfo)/",
     r"/(?:tests?|__tests__|specs?|testdata|test-data|fixtures|__fixtures__|examples?)/",
+    // Documentation: Markdown, reStructuredText and AsciiDoc files.
+    r"\.(?:md|markdown|rst|adoc)$",
     // Test files by their languages' own naming conventions.
     r"/test_[^/]*\.py$",
     r"_test\.(?:go|py|rb|exs?)$",
@@ -409,6 +411,18 @@ fn looks_like_code(v: &[u8]) -> bool {
         || s.contains('[') && s.ends_with(']')
 }
 
+/// Whether every line of a PEM body is in a documentation comment (`///`,
+/// `//!`): an example in an API's rendered documentation, which no program
+/// loads, as Markdown files are documentation.
+fn pem_in_doc_comments(body: &[u8]) -> bool {
+    let mut lines = body
+        .split(|&b| b == b'\n')
+        .map(<[u8]>::trim_ascii)
+        .filter(|l| !l.is_empty())
+        .peekable();
+    lines.peek().is_some() && lines.all(|l| l.starts_with(b"///") || l.starts_with(b"//!"))
+}
+
 /// The start of the line holding `pos`, looking back at most `max` bytes (a
 /// minified file is one long line: never scan it whole for each keyword).
 fn line_start(data: &[u8], pos: usize, max: usize) -> usize {
@@ -754,7 +768,10 @@ impl Engine {
                     continue;
                 };
                 let body = &data[from..from + i];
-                if !pem_body_is_base64(body) || r.entropy.is_some_and(|min| entropy(body) < min) {
+                if !pem_body_is_base64(body)
+                    || pem_in_doc_comments(body)
+                    || r.entropy.is_some_and(|min| entropy(body) < min)
+                {
                     continue;
                 }
                 (s + whole.start(), from + i + end_marker.len())
@@ -773,6 +790,18 @@ impl Engine {
                 // Generic values are bounded here, not in the regex: a bounded
                 // repetition makes a much larger (slower) automaton.
                 if r.generic && secret.len() > GENERIC_MAX {
+                    continue;
+                }
+                // A password in a URI is read decoded: `correct%20horse%20battery`
+                // is words, however its escapes raise its entropy.
+                let decoded = r
+                    .entropy_group
+                    .is_some()
+                    .then(|| percent_encoding::percent_decode(gv).collect::<Vec<u8>>());
+                if decoded
+                    .as_deref()
+                    .is_some_and(|d| is_placeholder(d) || d.contains(&b' ') && looks_like_words(d))
+                {
                     continue;
                 }
                 if is_placeholder(gv)
@@ -1122,13 +1151,39 @@ mod tests {
         let doc = format!(
             "//! let pem = \"\\\n//! -----BEGIN PRIVATE KEY-----\n//! {body}\n//! -----END PRIVATE KEY-----\n//! \";\n"
         );
-        assert_eq!(rule_ids(&e, "/src/lib.rs", &doc), ["pkcs8-private-key"]);
+        // In an API's doc comments: its documentation, not a key it loads.
+        assert!(rule_ids(&e, "/src/lib.rs", &doc).is_empty());
+        let quoted = doc.replace("//! ", "");
+        assert_eq!(rule_ids(&e, "/src/lib.rs", &quoted), ["pkcs8-private-key"]);
         let json = format!(
             "{{\"private_key\": \"-----BEGIN PRIVATE KEY-----\\n{body}\\n-----END PRIVATE KEY-----\\n\"}}\n"
         );
         assert_eq!(rule_ids(&e, "/srv/key.json", &json), ["pkcs8-private-key"]);
         let prose = "/// A blob that starts with `-----BEGIN PRIVATE KEY-----`.\n///\n/// Note: embedding keys in the binary is not advised.\n/// const KEY: &[u8] = b\"\\\n/// -----BEGIN PRIVATE KEY-----\n/// <Private key data here.>\n/// -----END PRIVATE KEY-----\";\n";
         assert!(rule_ids(&e, "/src/options.rs", prose).is_empty());
+        // The same key in a plain comment (a test's fixture) is key material;
+        // in an API's doc comments, it is its documentation.
+        let comment =
+            format!("// -----BEGIN PRIVATE KEY-----\n// {body}\n// -----END PRIVATE KEY-----\n");
+        assert_eq!(
+            rule_ids(&e, "/src/keys.rs", &comment),
+            ["pkcs8-private-key"]
+        );
+        let doc_only =
+            format!("/// -----BEGIN PRIVATE KEY-----\n/// {body}\n/// -----END PRIVATE KEY-----\n");
+        assert!(rule_ids(&e, "/src/keys.rs", &doc_only).is_empty());
+    }
+
+    #[test]
+    fn uri_passwords_are_read_decoded() {
+        let e = engine();
+        let words = "postgresql://user:correct%20horse%20battery%20staple@localhost/db\n";
+        assert!(rule_ids(&e, "/srv/app/settings.py", words).is_empty());
+        let real = "postgresql://app:Vq8%24mZ2kLw9rT4xN@db.internal:5432/app\n";
+        assert_eq!(
+            rule_ids(&e, "/srv/app/settings.py", real),
+            ["postgresql-connection-uri"]
+        );
     }
 
     #[test]
@@ -1144,6 +1199,8 @@ mod tests {
         ] {
             assert!(!e.wants(path, 100), "{path}");
         }
+        assert!(!e.wants("/srv/app/README.md", 100));
+        assert!(!e.wants("/srv/app/docs/setup.rst", 100));
         for path in [
             "/srv/app/testing.py",
             "/srv/app/latest.go",
