@@ -62,6 +62,41 @@ pub fn sniff(data: &[u8]) -> Option<Vec<u8>> {
 
 pub(super) struct GoBinary;
 
+/// The Go toolchain's version as a module version, read as govulncheck reads
+/// it (`GoTagToSemver`): the first field only (`go1.21.0 X:boringcrypto` is
+/// 1.21.0), missing parts zero (`go1.22` is 1.22.0), `rc`/`beta` releases as
+/// pre-releases (`go1.21rc2` is 1.21.0-rc.2), and a vendor's suffix after the
+/// release dropped (`go1.22-20231128-RC02` is 1.22.0). `None` for a
+/// development toolchain (`devel go1.23-abc123`), which has no release to
+/// compare.
+fn toolchain_version(tag: &str) -> Option<String> {
+    let tag = tag.split_whitespace().next()?;
+    let v = tag.strip_prefix("go")?;
+    let core_len = v
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(v.len());
+    let (core, rest) = v.split_at(core_len);
+    let parts: Vec<&str> = core.split('.').collect();
+    if parts.is_empty() || parts.len() > 3 || parts.iter().any(|p| p.is_empty()) {
+        return None;
+    }
+    let mut version = parts.join(".");
+    for _ in parts.len()..3 {
+        version.push_str(".0");
+    }
+    for pre in ["rc", "beta"] {
+        if let Some(n) = rest.strip_prefix(pre)
+            && !n.is_empty()
+            && n.bytes().all(|b| b.is_ascii_digit())
+        {
+            version.push_str(&format!("-{pre}.{n}"));
+            return Some(version);
+        }
+    }
+    // Nothing, or a vendor's build suffix (`-20231128-RC02`, `-fips`).
+    (rest.is_empty() || rest.starts_with('-')).then_some(version)
+}
+
 fn golang(module: &str, version: &str, path: &str) -> Package {
     let (ns, name) = module.rsplit_once('/').unwrap_or(("", module));
     Package::new(
@@ -79,7 +114,8 @@ impl Extractor for GoBinary {
         "go/binary"
     }
     fn version(&self) -> u32 {
-        1
+        // 2: the main module, and toolchain versions read as govulncheck does.
+        2
     }
     fn wants(&self, path: &str) -> bool {
         path.ends_with(SUFFIX)
@@ -98,15 +134,21 @@ impl Extractor for GoBinary {
             return found;
         }
         let mut lines = text.lines();
-        if let Some(go) = lines.next().and_then(|v| v.strip_prefix("go")) {
-            // `go1.21.0`, possibly with experiments: `go1.21.0 X:boringcrypto`.
-            let v = go.split_whitespace().next().unwrap_or(go);
-            found.packages.push(golang("stdlib", v, binary));
+        if let Some(tag) = lines.next().filter(|t| !t.trim().is_empty()) {
+            // A toolchain version nobody can compare is kept as it is: the
+            // matcher then names the package as not evaluated.
+            let version = toolchain_version(tag).unwrap_or_else(|| tag.trim().to_owned());
+            found.packages.push(golang("stdlib", &version, binary));
         }
         let mut deps: Vec<Package> = Vec::new();
         for line in lines {
             let cols: Vec<&str> = line.split('\t').collect();
             match cols.as_slice() {
+                // The main module, when the build stamped its version (Go
+                // 1.24 stamps the VCS tag; `(devel)` otherwise).
+                ["mod", module, version, ..] if !version.is_empty() => {
+                    deps.push(golang(module, version, binary));
+                }
                 ["dep", module, version, ..] => deps.push(golang(module, version, binary)),
                 // A replacement applies to the dependency listed just before it.
                 ["=>", module, version, ..] if deps.pop().is_some() => {
@@ -140,6 +182,33 @@ mod tests {
         data.extend_from_slice(framed.as_bytes());
         data.extend_from_slice(&[0u8; 100]);
         data
+    }
+
+    #[test]
+    fn toolchain_versions_read_as_govulncheck_reads_them() {
+        for (tag, want) in [
+            ("go1.21.8", Some("1.21.8")),
+            ("go1.21.0 X:boringcrypto", Some("1.21.0")),
+            ("go1.22", Some("1.22.0")),
+            ("go1", Some("1.0.0")),
+            ("go1.21rc2", Some("1.21.0-rc.2")),
+            ("go1.18beta1", Some("1.18.0-beta.1")),
+            (
+                "go1.22-20231128-RC02 cl/585961232 +f2d1e3b X:boringcrypto",
+                Some("1.22.0"),
+            ),
+            ("go1.20.12-fips", Some("1.20.12")),
+            ("devel go1.23-a1b2c3d Tue Jan 2 15:04:05 2024", None),
+            ("go1.21.x", None),
+            ("gccgo", None),
+        ] {
+            assert_eq!(toolchain_version(tag).as_deref(), want, "{tag}");
+        }
+        // A development toolchain keeps its tag, for the matcher to name as
+        // not evaluated.
+        let payload = sniff(&fake_binary("devel go1.23-a1b2c3d", "")).unwrap();
+        let found = GoBinary.extract(&format!("/app{SUFFIX}"), &payload, &Ctx::default());
+        assert_eq!(found.packages[0].version, "devel go1.23-a1b2c3d");
     }
 
     #[test]
@@ -183,6 +252,23 @@ mod tests {
                 .all(|p| p.path == "/usr/local/bin/app")
         );
         assert!(sniff(b"no build info here at all").is_none());
+        // The main module is reported when its version is stamped.
+        let stamped = "path\tk8s.io/kubernetes/cmd/kubelet\nmod\tk8s.io/kubernetes\tv1.28.4\t\ndep\tgolang.org/x/net\tv0.17.0\th1:a\n";
+        let payload = sniff(&fake_binary("go1.21.8", stamped)).unwrap();
+        let found = GoBinary.extract(&format!("/kubelet{SUFFIX}"), &payload, &Ctx::default());
+        let got: Vec<(&str, &str)> = found
+            .packages
+            .iter()
+            .map(|p| (p.name.as_str(), p.version.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("stdlib", "1.21.8"),
+                ("k8s.io/kubernetes", "v1.28.4"),
+                ("golang.org/x/net", "v0.17.0")
+            ]
+        );
         assert!(
             sniff(&fake_binary("go1.21.8", "")[..70]).is_none(),
             "truncated build info is not a panic"
