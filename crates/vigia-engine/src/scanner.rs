@@ -76,6 +76,10 @@ pub struct ScanRequest {
     pub registry: Option<RegistryCredentials>,
     /// The scan's time, written into the report.
     pub now: jiff::Timestamp,
+    /// Also match packages a manifest names but its installed environment
+    /// lacks (`declared`), and development dependencies in images, hosts and
+    /// functions (`dev`; a folder's are always matched).
+    pub keep: vigia_inventory::Selection,
 }
 
 impl ScanRequest {
@@ -95,6 +99,15 @@ impl ScanRequest {
             ignore_unfixed: false,
             registry: None,
             now: jiff::Timestamp::now(),
+            keep: vigia_inventory::Selection::default(),
+        }
+    }
+
+    /// The packages this scan matches besides those installed for run time.
+    fn selection(&self) -> vigia_inventory::Selection {
+        vigia_inventory::Selection {
+            declared: self.keep.declared,
+            dev: self.keep.dev || self.kind == TargetKind::Dir,
         }
     }
 }
@@ -122,6 +135,9 @@ pub struct InventoryRequest {
     pub offline: bool,
     /// Registry access for this request, instead of the configuration's.
     pub registry: Option<RegistryCredentials>,
+    /// Keep packages a manifest names but its installed environment lacks
+    /// (marked declared). Development dependencies are always kept (marked).
+    pub include_declared: bool,
 }
 
 /// Identity of the published database file: a new update replaces the file
@@ -351,7 +367,11 @@ impl Scanner {
             request.offline,
         )
         .await?;
-        self.inventory_of(&request.target, &local, request.platform.as_deref())
+        let keep = vigia_inventory::Selection {
+            declared: request.include_declared,
+            dev: true,
+        };
+        self.inventory_of(&request.target, &local, request.platform.as_deref(), keep)
             .await
     }
 
@@ -360,6 +380,7 @@ impl Scanner {
         target: &str,
         local: &Local,
         platform: Option<&str>,
+        keep: vigia_inventory::Selection,
     ) -> Result<Inventory> {
         let opts = self.source_options(platform);
         let path = local.path.clone();
@@ -370,6 +391,7 @@ impl Scanner {
             })
             .await?
             .map_err(|e| Error::target(target, e))?;
+        inv.select(keep);
         if let Some((reference, digest)) = &local.pulled {
             reference.clone_into(&mut inv.target);
             if let Some(image) = &mut inv.image {
@@ -459,8 +481,13 @@ impl Scanner {
                     .await??
             }
             Some(local) if scanners.vuln => {
-                self.inventory_of(target, local, request.platform.as_deref())
-                    .await?
+                self.inventory_of(
+                    target,
+                    local,
+                    request.platform.as_deref(),
+                    request.selection(),
+                )
+                .await?
             }
             Some(_) => Inventory {
                 target: target.clone(),

@@ -80,6 +80,21 @@ pub struct Package {
     pub license: Option<String>,
     /// The extractor that found it.
     pub found_by: String,
+    /// Named by a manifest or lockfile whose project has an installed
+    /// environment that lacks it (never installed, removed by a later layer,
+    /// uninstalled, or installed at another version): declared, not installed.
+    /// Left out of inventories unless asked (`--include-declared`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub declared: bool,
+    /// A development dependency (`dev: true` in package-lock, Pipfile's
+    /// `develop`, Poetry's dev groups). Left out of image, host and function
+    /// findings unless asked (`--include-dev`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dev: bool,
+    /// For a lockfile entry, the folder it installs to (`/app/node_modules/a`),
+    /// to check against what is installed; not part of any output.
+    #[serde(skip)]
+    pub install_dir: Option<String>,
 }
 
 impl Package {
@@ -105,6 +120,9 @@ impl Package {
             arch: None,
             license: None,
             found_by: found_by.to_owned(),
+            declared: false,
+            dev: false,
+            install_dir: None,
         }
     }
 }
@@ -212,6 +230,61 @@ pub struct Inventory {
     pub packages: Vec<Package>,
     /// What ran and what failed.
     pub status: ScanStatus,
+}
+
+/// Which packages an inventory keeps besides what is installed and used at
+/// run time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Selection {
+    /// Keep packages a manifest names but its installed environment lacks
+    /// (marked [`Package::declared`]).
+    pub declared: bool,
+    /// Keep development dependencies (marked [`Package::dev`]).
+    pub dev: bool,
+}
+
+impl Inventory {
+    /// Leaves out the declared-only and development packages that `keep`
+    /// does not ask for, and says so in the warnings: per manifest, how many
+    /// and which, and the flag that keeps them. Nothing is left out silently.
+    pub fn select(&mut self, keep: Selection) {
+        let mut left: std::collections::BTreeMap<(String, &'static str), Vec<String>> =
+            std::collections::BTreeMap::new();
+        self.packages.retain(|p| {
+            let why = if p.declared && !keep.declared {
+                "declared"
+            } else if p.dev && !keep.dev {
+                "dev"
+            } else {
+                return true;
+            };
+            left.entry((p.path.clone(), why))
+                .or_default()
+                .push(format!("{} {}", p.name, p.version));
+            false
+        });
+        for ((path, why), names) in left {
+            let message = if why == "declared" {
+                format!(
+                    "{} packages named here are not installed in the project's environment (or at another version), left out: {} (--include-declared keeps them)",
+                    names.len(),
+                    names.join(", ")
+                )
+            } else {
+                format!(
+                    "{} development dependencies left out: {} (--include-dev keeps them)",
+                    names.len(),
+                    names.join(", ")
+                )
+            };
+            self.status.warnings.push(Warning {
+                path,
+                line: None,
+                message,
+                unread: None,
+            });
+        }
+    }
 }
 
 /// Limits against hostile input.

@@ -1,6 +1,9 @@
 //! Helpers for Vigia's tests: the shared fixtures, a real nginx on 127.0.0.1, mirror copies.
 
 use std::collections::BTreeMap;
+use std::io::Write as _;
+
+use serde_json::{Value, json};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -690,4 +693,83 @@ pub fn go_build(dir: &Path, out: &Path) -> String {
     assert_success(&go(&["build", "-o", out.to_str().unwrap(), "."]));
     let version = String::from_utf8(go(&["env", "GOVERSION"]).stdout).unwrap();
     version.trim().trim_start_matches("go").to_owned()
+}
+
+// Building images in tests: tar layers, gzip, OCI layouts.
+
+/// A tar archive of regular files (mode 0644).
+#[must_use]
+pub fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (path, data) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append_data(&mut h, path, *data).unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
+#[must_use]
+pub fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(data).unwrap();
+    gz.finish().unwrap()
+}
+
+/// `sha256:<hex>` of `data`.
+fn sha256(data: &[u8]) -> String {
+    use sha2::Digest;
+    format!("sha256:{}", hex::encode(sha2::Sha256::digest(data)))
+}
+
+/// Writes an OCI layout whose blobs are `layers` (as stored) and whose config
+/// claims `diff_ids`. Every descriptor's digest and size are the blob's own:
+/// only the claims about content may lie.
+pub fn write_layout(dir: &Path, layers: &[Vec<u8>], diff_ids: &[String]) {
+    write_layout_for(dir, layers, diff_ids, "amd64");
+}
+
+/// [`write_layout`] for an image of architecture `arch`.
+pub fn write_layout_for(dir: &Path, layers: &[Vec<u8>], diff_ids: &[String], arch: &str) {
+    let blobs = dir.join("blobs/sha256");
+    fs_err::create_dir_all(&blobs).unwrap();
+    let put = |data: &[u8]| -> Value {
+        let digest = sha256(data);
+        fs_err::write(blobs.join(digest.strip_prefix("sha256:").unwrap()), data).unwrap();
+        json!({"digest": digest, "size": data.len()})
+    };
+    let config = serde_json::to_vec(&json!({
+        "architecture": arch,
+        "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": diff_ids},
+        "config": {}
+    }))
+    .unwrap();
+    let mut config_desc = put(&config);
+    config_desc["mediaType"] = json!("application/vnd.oci.image.config.v1+json");
+    let layer_descs: Vec<Value> = layers
+        .iter()
+        .map(|l| {
+            let mut d = put(l);
+            d["mediaType"] = json!("application/vnd.oci.image.layer.v1.tar+gzip");
+            d
+        })
+        .collect();
+    let manifest = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": config_desc,
+        "layers": layer_descs,
+    }))
+    .unwrap();
+    let mut manifest_desc = put(&manifest);
+    manifest_desc["mediaType"] = json!("application/vnd.oci.image.manifest.v1+json");
+    fs_err::write(
+        dir.join("index.json"),
+        serde_json::to_vec(&json!({"schemaVersion": 2, "manifests": [manifest_desc]})).unwrap(),
+    )
+    .unwrap();
+    fs_err::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
 }

@@ -178,6 +178,12 @@ pub(crate) struct SourceArgs {
     /// Read every image layer again instead of using the layer cache in the data directory
     #[arg(long)]
     pub(crate) no_cache: bool,
+    /// Also list packages a manifest or lockfile names but its project's installed
+    /// environment lacks (a site-packages or node_modules beside it), marked declared.
+    /// By default the installed environment is the inventory, and what is left out is
+    /// named in the warnings
+    #[arg(long)]
+    pub(crate) include_declared: bool,
     /// Talk plain HTTP to the registry (a registry on localhost or a lab network)
     #[arg(long)]
     pub(crate) insecure: bool,
@@ -273,6 +279,10 @@ pub(crate) struct ScanArgs {
     /// read (it is still named as NOT SCANNED in the report)
     #[arg(long)]
     pub(crate) allow_incomplete: bool,
+    /// Also match development dependencies (package-lock `dev`, Pipfile `develop`,
+    /// Poetry dev groups) in images, hosts and functions; a folder's are always matched
+    #[arg(long)]
+    pub(crate) include_dev: bool,
     /// Scanners to run, comma-separated [default: vuln,secret; vuln for an SBOM].
     /// `--scanners secret` alone needs no database
     #[arg(long, value_enum, value_delimiter = ',')]

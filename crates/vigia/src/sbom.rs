@@ -13,6 +13,7 @@ pub(crate) async fn run(cli: &Cli, args: &SbomArgs) -> Result<u8> {
         platform: args.source.platform.clone(),
         offline: false,
         registry: None,
+        include_declared: args.source.include_declared,
     };
     let inv = scanner.inventory(&request).await?;
     for w in &inv.status.warnings {

@@ -68,6 +68,9 @@ impl Extractor for Apk {
                 arch,
                 license,
                 found_by: self.name().into(),
+                declared: false,
+                dev: false,
+                install_dir: None,
             });
         }
         found

@@ -82,6 +82,9 @@ impl Extractor for Dpkg {
                 arch,
                 license: None,
                 found_by: self.name().into(),
+                declared: false,
+                dev: false,
+                install_dir: None,
             });
         }
         found

@@ -5,6 +5,7 @@
 mod apk;
 pub mod auditable;
 mod cargo;
+mod declared;
 mod dpkg;
 pub mod gobinary;
 pub(crate) mod java;
@@ -194,7 +195,7 @@ pub fn run(view: &FsView) -> Inventory {
         }
         ctx.covered.extend(covers);
     }
-    drop_declared_duplicates(&mut packages);
+    declared::reconcile(view, &mut packages);
     packages.sort();
     packages.dedup();
     status.extractors = counts.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
@@ -204,30 +205,6 @@ pub fn run(view: &FsView) -> Inventory {
         status,
         ..Inventory::default()
     }
-}
-
-/// A Python package pinned in a requirements file or lockfile and installed in
-/// the same resource at that version is one package: the installed one (with its
-/// dist-info path and layer) stays, the declaration goes.
-fn drop_declared_duplicates(packages: &mut Vec<Package>) {
-    let installed: BTreeSet<(String, String)> = packages
-        .iter()
-        .filter(|p| p.found_by == "python/dist-info")
-        .map(|p| {
-            (
-                vigia_model::normalize_name("PyPI", &p.name),
-                p.version.clone(),
-            )
-        })
-        .collect();
-    packages.retain(|p| {
-        p.kind != "pypi"
-            || p.found_by == "python/dist-info"
-            || !installed.contains(&(
-                vigia_model::normalize_name("PyPI", &p.name),
-                p.version.clone(),
-            ))
-    });
 }
 
 /// Builds a package URL; `namespace` and qualifiers optional.

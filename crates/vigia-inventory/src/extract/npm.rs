@@ -46,7 +46,8 @@ impl Extractor for PackageLock {
         "javascript/package-lock"
     }
     fn version(&self) -> u32 {
-        1
+        // 2: development dependencies marked.
+        2
     }
     fn wants(&self, path: &str) -> bool {
         // `node_modules/.package-lock.json` mirrors the real lockfile: skip it.
@@ -83,9 +84,10 @@ impl Extractor for PackageLock {
                     });
                     continue;
                 };
-                found
-                    .packages
-                    .push(package(name, version, path, self.name(), license_of(entry)));
+                let mut pkg = package(name, version, path, self.name(), license_of(entry));
+                pkg.dev = entry.get("dev").and_then(Value::as_bool) == Some(true);
+                pkg.install_dir = Some(format!("{dir}/{key}"));
+                found.packages.push(pkg);
                 found.covers.push(format!("{dir}/{key}"));
             }
         } else if let Some(deps) = doc.get("dependencies").and_then(Value::as_object) {
@@ -99,9 +101,10 @@ impl Extractor for PackageLock {
                         && !version.starts_with("file:")
                         && !version.starts_with("link:")
                     {
-                        found
-                            .packages
-                            .push(package(name, version, path, self.name(), None));
+                        let mut pkg = package(name, version, path, self.name(), None);
+                        pkg.dev = entry.get("dev").and_then(Value::as_bool) == Some(true);
+                        pkg.install_dir = Some(folder.clone());
+                        found.packages.push(pkg);
                         found.covers.push(folder.clone());
                     }
                     if let Some(nested) = entry.get("dependencies").and_then(Value::as_object) {

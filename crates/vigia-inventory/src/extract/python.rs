@@ -15,7 +15,7 @@ impl Extractor for DistInfo {
         "python/dist-info"
     }
     fn version(&self) -> u32 {
-        1
+        2
     }
     fn wants(&self, path: &str) -> bool {
         let Some((dir, file)) = path.rsplit_once('/') else {
@@ -23,6 +23,8 @@ impl Extractor for DistInfo {
         };
         (file == "METADATA" && dir.ends_with(".dist-info"))
             || (file == "PKG-INFO" && dir.ends_with(".egg-info"))
+            // A single-file `.egg-info` (distutils installs): PKG-INFO itself.
+            || (file.ends_with(".egg-info") && file.len() > ".egg-info".len())
     }
     fn extract(&self, path: &str, data: &[u8], _ctx: &Ctx<'_>) -> Found {
         let text = String::from_utf8_lossy(data);
@@ -52,6 +54,9 @@ impl Extractor for DistInfo {
                         .or_else(|| get("License"))
                         .filter(|l| !l.is_empty() && l != "UNKNOWN" && !l.contains('\n')),
                     found_by: self.name().into(),
+                    declared: false,
+                    dev: false,
+                    install_dir: None,
                 });
             }
             _ => found.warnings.push(Warning {

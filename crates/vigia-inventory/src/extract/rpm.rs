@@ -312,6 +312,9 @@ impl Extractor for RpmDb {
                 arch: h.arch,
                 license: h.license,
                 found_by: self.name().into(),
+                declared: false,
+                dev: false,
+                install_dir: None,
             });
         }
         found

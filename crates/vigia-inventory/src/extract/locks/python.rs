@@ -38,11 +38,13 @@ impl Extractor for Requirements {
         "python/requirements"
     }
     fn version(&self) -> u32 {
-        1
+        2
     }
     fn wants(&self, path: &str) -> bool {
         let f = file_name(path);
-        (f.starts_with("requirements") || path.contains("/requirements/")) && is_txt(f)
+        // Every name pip users give them: `requirements.txt`,
+        // `requirements-dev.txt`, `dev-requirements.txt`, `requirements/*.txt`.
+        (f.contains("requirements") || path.contains("/requirements/")) && is_txt(f)
     }
     fn is_lockfile(&self) -> bool {
         true
@@ -79,7 +81,7 @@ impl Extractor for PythonTomlLock {
         "python/toml-lock"
     }
     fn version(&self) -> u32 {
-        1
+        2
     }
     fn wants(&self, path: &str) -> bool {
         matches!(file_name(path), "poetry.lock" | "uv.lock")
@@ -109,7 +111,20 @@ impl Extractor for PythonTomlLock {
             if source.is_some_and(|s| s.contains_key("editable") || s.contains_key("virtual")) {
                 continue;
             }
-            found.packages.push(pypi(name, version, path, self.name()));
+            // Poetry 1.x: `category = "dev"`; Poetry 2: `groups = ["dev"]`
+            // (a package also in `main` is not only for development).
+            let category_dev = p.get("category").and_then(|c| c.as_str()) == Some("dev");
+            let groups: Vec<&str> = p
+                .get("groups")
+                .and_then(|g| g.as_array())
+                .into_iter()
+                .flatten()
+                .filter_map(|g| g.as_str())
+                .collect();
+            let groups_dev = !groups.is_empty() && !groups.contains(&"main");
+            let mut pkg = pypi(name, version, path, self.name());
+            pkg.dev = category_dev || groups_dev;
+            found.packages.push(pkg);
         }
         found
     }
@@ -123,7 +138,7 @@ impl Extractor for PipfileLock {
         "python/pipfile-lock"
     }
     fn version(&self) -> u32 {
-        1
+        2
     }
     fn wants(&self, path: &str) -> bool {
         file_name(path) == "Pipfile.lock"
@@ -148,7 +163,9 @@ impl Extractor for PipfileLock {
                     .and_then(Value::as_str)
                     .and_then(|v| v.strip_prefix("=="))
                 {
-                    found.packages.push(pypi(name, v, path, self.name()));
+                    let mut pkg = pypi(name, v, path, self.name());
+                    pkg.dev = section == "develop";
+                    found.packages.push(pkg);
                 }
             }
         }
@@ -172,6 +189,47 @@ mod tests {
             got,
             pairs(&[("Flask", "2.0.1"), ("requests", "2.25.1"), ("idna", "2.10")])
         );
+    }
+
+    #[test]
+    fn every_requirements_file_name_pip_users_use() {
+        for path in [
+            "/app/requirements.txt",
+            "/app/requirements-dev.txt",
+            "/app/dev-requirements.txt",
+            "/app/requirements_test.txt",
+            "/app/requirements/prod.txt",
+            "/app/requirements/base.txt",
+        ] {
+            assert!(Requirements.wants(path), "{path}");
+        }
+        for path in [
+            "/app/requirements.in",
+            "/app/README.txt",
+            "/app/notes/prod.txt",
+        ] {
+            assert!(!Requirements.wants(path), "{path}");
+        }
+    }
+
+    #[test]
+    fn development_dependencies_are_marked() {
+        let poetry2 = "[[package]]\nname = \"pytest\"\nversion = \"8.0.0\"\ngroups = [\"dev\"]\n\n[[package]]\nname = \"click\"\nversion = \"8.1.7\"\ngroups = [\"main\", \"dev\"]\n\n[[package]]\nname = \"black\"\nversion = \"24.1.0\"\ncategory = \"dev\"\n";
+        let found = PythonTomlLock.extract("/p/poetry.lock", poetry2.as_bytes(), &Ctx::default());
+        let dev: Vec<(&str, bool)> = found
+            .packages
+            .iter()
+            .map(|p| (p.name.as_str(), p.dev))
+            .collect();
+        assert_eq!(dev, [("pytest", true), ("click", false), ("black", true)]);
+        let pipfile = r#"{"default": {"flask": {"version": "==2.0.1"}}, "develop": {"pytest": {"version": "==7.0.0"}}}"#;
+        let found = PipfileLock.extract("/p/Pipfile.lock", pipfile.as_bytes(), &Ctx::default());
+        let dev: Vec<(&str, bool)> = found
+            .packages
+            .iter()
+            .map(|p| (p.name.as_str(), p.dev))
+            .collect();
+        assert_eq!(dev, [("flask", false), ("pytest", true)]);
     }
 
     #[test]
