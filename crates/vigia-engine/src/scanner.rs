@@ -2,6 +2,7 @@
 
 use std::path::Path;
 use std::sync::{Arc, RwLock};
+use vigia_inventory::source::scope::Scope;
 
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
@@ -80,6 +81,8 @@ pub struct ScanRequest {
     /// lacks (`declared`), and development dependencies in images, hosts and
     /// functions (`dev`; a folder's are always matched).
     pub keep: vigia_inventory::Selection,
+    /// Trees of the target left out or brought back.
+    pub scope: Scope,
 }
 
 impl ScanRequest {
@@ -100,6 +103,7 @@ impl ScanRequest {
             registry: None,
             now: jiff::Timestamp::now(),
             keep: vigia_inventory::Selection::default(),
+            scope: Scope::default(),
         }
     }
 
@@ -138,6 +142,8 @@ pub struct InventoryRequest {
     /// Keep packages a manifest names but its installed environment lacks
     /// (marked declared). Development dependencies are always kept (marked).
     pub include_declared: bool,
+    /// Trees of the target left out or brought back.
+    pub scope: Scope,
 }
 
 /// Identity of the published database file: a new update replaces the file
@@ -347,14 +353,17 @@ impl Scanner {
         given.unwrap_or(&self.config.registry)
     }
 
-    fn source_options(&self, platform: Option<&str>) -> vigia_inventory::source::Options {
-        vigia_inventory::source::Options {
-            platform: platform.map(str::to_owned),
-            cache: self.config.layer_cache(),
-            limits: self.config.limits,
-            visitor: None,
-            unchecked: false,
-        }
+    fn source_options(
+        &self,
+        platform: Option<&str>,
+        scope: &Scope,
+    ) -> vigia_inventory::source::Options {
+        let mut opts = vigia_inventory::source::Options::default();
+        opts.platform = platform.map(str::to_owned);
+        opts.cache = self.config.layer_cache();
+        opts.limits = self.config.limits;
+        opts.scope = scope.clone();
+        opts
     }
 
     /// The inventory of a target (`vigia sbom`): a path, or a registry image
@@ -371,18 +380,17 @@ impl Scanner {
             declared: request.include_declared,
             dev: true,
         };
-        self.inventory_of(&request.target, &local, request.platform.as_deref(), keep)
-            .await
+        let opts = self.source_options(request.platform.as_deref(), &request.scope);
+        self.inventory_of(&request.target, &local, opts, keep).await
     }
 
     async fn inventory_of(
         &self,
         target: &str,
         local: &Local,
-        platform: Option<&str>,
+        opts: vigia_inventory::source::Options,
         keep: vigia_inventory::Selection,
     ) -> Result<Inventory> {
-        let opts = self.source_options(platform);
         let path = local.path.clone();
         let mut inv = self
             .pool
@@ -442,7 +450,7 @@ impl Scanner {
         // for both in turn.
         let secret_job = match (&local, scanners.secret) {
             (Some(local), true) => {
-                let mut opts = self.source_options(request.platform.as_deref());
+                let mut opts = self.source_options(request.platform.as_deref(), &request.scope);
                 // The inventory pass reads the same blobs and checks them (the
                 // scan fails if they are not what the image claims), unless the
                 // layer cache spares it reading them.
@@ -484,7 +492,7 @@ impl Scanner {
                 self.inventory_of(
                     target,
                     local,
-                    request.platform.as_deref(),
+                    self.source_options(request.platform.as_deref(), &request.scope),
                     request.selection(),
                 )
                 .await?

@@ -211,6 +211,9 @@ pub struct ScanStatus {
     pub extractors: Vec<(String, usize)>,
     /// Files that could not be read or parsed.
     pub warnings: Vec<Warning>,
+    /// Trees of the resource that were not read, and why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<source::scope::Skipped>,
 }
 
 /// An inventory.
@@ -313,6 +316,7 @@ impl Default for Limits {
 pub fn inventory(target: &std::path::Path, opts: &source::Options) -> Result<Inventory> {
     let (kind, view, image) = source::open(target, opts)?;
     let mut inv = extract::run(&view);
+    inv.status.skipped = opts.scope.skipped(source::is_live_root(target));
     inv.target = target.display().to_string();
     inv.kind = kind.to_owned();
     inv.image = image;

@@ -148,6 +148,10 @@ pub struct ScanInfo {
     /// incomplete for them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub not_evaluated: Vec<NotEvaluated>,
+    /// Trees of the resource that were not read, and why (`/proc` on a live
+    /// root, `--skip-dirs`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped_paths: Vec<vigia_inventory::source::scope::Skipped>,
     /// Notes on suppression rules (expired entries).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,

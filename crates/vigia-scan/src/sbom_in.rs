@@ -208,6 +208,7 @@ pub fn read(file: &str, text: &str) -> Result<Inventory, Error> {
     inv.status = ScanStatus {
         extractors: vec![("sbom".into(), inv.packages.len())],
         warnings,
+        skipped: Vec::new(),
     };
     Ok(inv)
 }

@@ -290,6 +290,7 @@ pub fn build<S: std::hash::BuildHasher>(
             warnings,
             not_scanned,
             not_evaluated,
+            skipped_paths: inv.status.skipped.clone(),
             notes: Vec::new(),
             summary: Summary::default(),
             fix_plan: Vec::new(),

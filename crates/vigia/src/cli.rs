@@ -184,6 +184,14 @@ pub(crate) struct SourceArgs {
     /// named in the warnings
     #[arg(long)]
     pub(crate) include_declared: bool,
+    /// Trees of the target not to read, as absolute paths inside it (repeat or
+    /// comma-separate: --skip-dirs /var/cache,/home). Named in the report as skipped
+    #[arg(long, value_name = "DIR", value_delimiter = ',')]
+    pub(crate) skip_dirs: Vec<String>,
+    /// Trees to read that Vigia skips by default (on a live root: /proc, /sys, /dev,
+    /// /run, /tmp), e.g. --include-dirs /tmp
+    #[arg(long, value_name = "DIR", value_delimiter = ',')]
+    pub(crate) include_dirs: Vec<String>,
     /// Talk plain HTTP to the registry (a registry on localhost or a lab network)
     #[arg(long)]
     pub(crate) insecure: bool,
@@ -430,5 +438,15 @@ mod tests {
     #[test]
     fn cli_is_consistent() {
         Cli::command().debug_assert();
+    }
+}
+
+impl SourceArgs {
+    /// The trees to leave out or bring back.
+    pub(crate) fn scope(&self) -> vigia_inventory::source::scope::Scope {
+        vigia_inventory::source::scope::Scope {
+            skip: self.skip_dirs.clone(),
+            include: self.include_dirs.clone(),
+        }
     }
 }

@@ -14,6 +14,7 @@ pub(crate) async fn run(cli: &Cli, args: &SbomArgs) -> Result<u8> {
         offline: false,
         registry: None,
         include_declared: args.source.include_declared,
+        scope: args.source.scope(),
     };
     let inv = scanner.inventory(&request).await?;
     for w in &inv.status.warnings {

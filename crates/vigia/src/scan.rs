@@ -68,6 +68,7 @@ fn request(args: &ScanArgs) -> Result<ScanRequest> {
     req.platform.clone_from(&args.source.platform);
     req.offline = args.offline;
     req.secrets_all_layers = args.secrets_all_layers;
+    req.scope = args.source.scope();
     req.keep = vigia_inventory::Selection {
         declared: args.source.include_declared,
         dev: args.include_dev,

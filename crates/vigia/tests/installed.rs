@@ -271,3 +271,96 @@ fn development_dependencies_are_matched_in_folders_and_on_request() {
         );
     }
 }
+
+/// What a scan does not read is chosen (`--skip-dirs`, `--include-dirs`) and
+/// always named: on the machine's own root, `/proc`, `/sys`, `/dev`, `/run`
+/// and `/tmp` are not read unless brought back.
+#[test]
+fn skipped_trees_are_chosen_and_named() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let lock = json!({
+        "name": "x", "version": "1.0.0", "lockfileVersion": 3, "requires": true,
+        "packages": {"": {"name": "x"}, "node_modules/lodash": {"version": "4.17.15"}}
+    })
+    .to_string();
+    for project in ["srv/app", "srv/old"] {
+        let p = dir.path().join(project);
+        fs_err::create_dir_all(&p).unwrap();
+        fs_err::write(p.join("package-lock.json"), &lock).unwrap();
+    }
+    let target = dir.path().to_str().unwrap();
+    let inv = |extra: &[&str]| -> Value {
+        let mut args = vec!["sbom", target, "--format", "json"];
+        args.extend(extra);
+        let out = vigia(home.path(), &args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let paths = |v: &Value| -> Vec<String> {
+        v["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["path"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let all = inv(&[]);
+    assert_eq!(paths(&all).len(), 2);
+    assert!(
+        all["status"]["skipped"].is_null(),
+        "nothing skipped in a folder"
+    );
+    let some = inv(&["--skip-dirs", "/srv/old/"]);
+    assert_eq!(paths(&some), ["/srv/app/package-lock.json"]);
+    assert_eq!(
+        some["status"]["skipped"],
+        json!([{"path": "/srv/old", "reason": "--skip-dirs"}])
+    );
+
+    // The live root: this test's own folder is under /tmp.
+    let under_tmp = dir.path().starts_with("/tmp");
+    let root = |extra: &[&str]| -> Value {
+        let mut args = vec![
+            "sbom",
+            "/",
+            "--format",
+            "json",
+            "--skip-dirs",
+            "/usr,/var,/opt,/root,/home,/work",
+        ];
+        args.extend(extra);
+        let out = vigia(home.path(), &args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let plain = root(&[]);
+    let skipped: Vec<&str> = plain["status"]["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["path"].as_str().unwrap())
+        .collect();
+    for tree in ["/proc", "/sys", "/dev", "/run", "/tmp"] {
+        assert!(skipped.contains(&tree), "{tree} in {skipped:?}");
+    }
+    let ours = format!("{}/srv/app/package-lock.json", dir.path().display());
+    assert!(!paths(&plain).contains(&ours));
+    if under_tmp {
+        let with_tmp = root(&["--include-dirs", "/tmp"]);
+        assert!(paths(&with_tmp).contains(&ours), "{:?}", paths(&with_tmp));
+        assert!(
+            !with_tmp["status"]["skipped"]
+                .to_string()
+                .contains("\"/tmp\"")
+        );
+    }
+}

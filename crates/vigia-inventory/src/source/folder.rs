@@ -6,9 +6,6 @@ use super::{Options, Want, sniffs};
 use crate::fsview::LayerFiles;
 use crate::{Error, Result, Warning};
 
-/// Folders never walked on a live root filesystem.
-const SKIP_ON_ROOT: &[&str] = &["proc", "sys", "dev", "run", "tmp"];
-
 /// Extensions of files that are never executables with build info (sources,
 /// documents, data, archives, objects).
 const NOT_EXECUTABLE: &[&str] = &[
@@ -93,7 +90,7 @@ pub(super) fn walk_dir(
     root: &Path,
     dir: &Path,
     opts: &Options,
-    want: &Want,
+    want: &Want<'_>,
     out: &mut LayerFiles,
     depth: usize,
 ) -> Result<()> {
@@ -126,13 +123,14 @@ pub(super) fn walk_dir(
             .unwrap_or(&path)
             .to_string_lossy()
             .into_owned();
-        if depth == 0 && root == Path::new("/") && SKIP_ON_ROOT.contains(&rel.as_str()) {
-            continue;
-        }
         let Ok(meta) = entry.file_type() else {
             continue;
         };
         let vpath = format!("/{rel}");
+        // A skipped tree is not walked at all (`/proc` on a live root).
+        if meta.is_dir() && super::scope::Scope::excludes(&opts.skipped, &vpath) {
+            continue;
+        }
         let unread_kind = crate::Unread::of_path(&vpath);
         if meta.is_symlink() {
             if let Ok(t) = fs_err::read_link(&path) {

@@ -209,7 +209,7 @@ pub(super) fn read_layer<R: Read>(
     name: &str,
     layer: Option<String>,
     limits: &Limits,
-    want: &Want,
+    want: &Want<'_>,
     visitor: Option<&dyn Visitor>,
 ) -> Result<(LayerFiles, Links)> {
     read_entries(stream, name, layer, limits, want, visitor, None)
@@ -331,7 +331,7 @@ pub(super) fn read_entries<R: Read>(
     name: &str,
     layer: Option<String>,
     limits: &Limits,
-    want: &Want,
+    want: &Want<'_>,
     visitor: Option<&dyn Visitor>,
     mut intercept: Option<&mut Intercept<'_>>,
 ) -> Result<(LayerFiles, Links)> {
@@ -540,7 +540,7 @@ pub(super) fn read_blob_layer(
     path: &Path,
     claims: &BlobClaims<'_>,
     limits: &Limits,
-    want: &Want,
+    want: &Want<'_>,
     visitor: Option<&dyn Visitor>,
 ) -> Result<LayerFiles> {
     let name = path.display().to_string();

@@ -11,6 +11,7 @@ mod folder;
 mod jar;
 mod layer;
 mod oci;
+pub mod scope;
 mod tarball;
 mod zip;
 
@@ -43,6 +44,43 @@ pub struct Options {
     /// pass beside the inventory's): nothing it reads is cached or trusted
     /// beyond that scan, whose outcome fails when the check does.
     pub unchecked: bool,
+    /// Trees the user leaves out or brings back (`--skip-dirs`, `--include-dirs`).
+    pub scope: scope::Scope,
+    /// The trees left out of this read, computed from `scope` when a target
+    /// is opened.
+    skipped: Vec<scope::Skipped>,
+}
+
+/// Passes on only the files outside the skipped trees.
+struct ScopedVisitor {
+    inner: std::sync::Arc<dyn Visitor>,
+    skipped: Vec<scope::Skipped>,
+}
+
+impl Visitor for ScopedVisitor {
+    fn wants(&self, path: &str, size: u64) -> bool {
+        !scope::Scope::excludes(&self.skipped, path) && self.inner.wants(path, size)
+    }
+    fn file(&self, layer: Option<&str>, path: &str, data: &mut dyn Read) {
+        self.inner.file(layer, path, data);
+    }
+    fn seen(&self, layer: Option<&str>, path: &str) {
+        self.inner.seen(layer, path);
+    }
+    fn whiteout(&self, layer: Option<&str>, path: &str) {
+        self.inner.whiteout(layer, path);
+    }
+    fn opaque(&self, layer: Option<&str>, dir: &str) {
+        self.inner.opaque(layer, dir);
+    }
+    fn layer(&self, index: usize, label: &str, diff_id: &str) {
+        self.inner.layer(index, label, diff_id);
+    }
+}
+
+/// Whether `target` is the machine's own root filesystem.
+pub(crate) fn is_live_root(target: &Path) -> bool {
+    fs_err::canonicalize(target).is_ok_and(|p| p == Path::new("/"))
 }
 
 /// Receives the files of a resource as they stream by, layer by layer, without
@@ -143,7 +181,7 @@ fn io_err(path: &str) -> impl Fn(std::io::Error) -> Error + '_ {
 }
 
 /// Which files to keep.
-pub type Want = dyn Fn(&str) -> bool + Sync;
+pub type Want<'a> = dyn Fn(&str) -> bool + Sync + 'a;
 
 /// The largest executable looked into for embedded build info. Only its
 /// headers and build-info sections are read (a stream beyond 32 MiB is
@@ -151,7 +189,7 @@ pub type Want = dyn Fn(&str) -> bool + Sync;
 pub(super) const MAX_BINARY_BYTES: u64 = 4 << 30;
 
 /// Whether an executable at `path` should be read to look for build info.
-fn sniffs(path: &str, size: u64, mode: u32, want: &Want) -> bool {
+fn sniffs(path: &str, size: u64, mode: u32, want: &Want<'_>) -> bool {
     mode & 0o111 != 0
         && (1024..=MAX_BINARY_BYTES).contains(&size)
         && (want(&format!("{path}{}", crate::extract::gobinary::SUFFIX))
@@ -195,7 +233,7 @@ pub fn open(target: &Path, opts: &Options) -> Result<(&'static str, FsView, Opti
 pub fn open_with(
     target: &Path,
     opts: &Options,
-    want: &Want,
+    want: &Want<'_>,
 ) -> Result<(&'static str, FsView, Option<ImageInfo>)> {
     open_impl(target, opts, want, None)
 }
@@ -203,7 +241,32 @@ pub fn open_with(
 fn open_impl(
     target: &Path,
     opts: &Options,
-    want: &Want,
+    want: &Want<'_>,
+    cache: Option<&crate::cache::LayerCache>,
+) -> Result<(&'static str, FsView, Option<ImageInfo>)> {
+    let skipped = opts.scope.skipped(is_live_root(target));
+    if skipped.is_empty() {
+        return open_scoped(target, opts, want, cache);
+    }
+    // Skipped trees: neither extractors nor the visitor see their files, and
+    // the layer cache is not used (a layer cached without them would be
+    // missing files for the next scan).
+    let mut scoped = opts.clone();
+    scoped.visitor = opts.visitor.as_ref().map(|v| {
+        VisitorHandle(std::sync::Arc::new(ScopedVisitor {
+            inner: v.0.clone(),
+            skipped: skipped.clone(),
+        }))
+    });
+    scoped.skipped.clone_from(&skipped);
+    let scoped_want = |p: &str| !scope::Scope::excludes(&skipped, p) && want(p);
+    open_scoped(target, &scoped, &scoped_want, None)
+}
+
+fn open_scoped(
+    target: &Path,
+    opts: &Options,
+    want: &Want<'_>,
     cache: Option<&crate::cache::LayerCache>,
 ) -> Result<(&'static str, FsView, Option<ImageInfo>)> {
     let name = target.display().to_string();

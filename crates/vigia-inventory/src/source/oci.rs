@@ -106,7 +106,7 @@ fn platform_matches(p: &Platform, want: &str) -> bool {
 pub(super) fn oci_layout(
     root: &Path,
     opts: &Options,
-    want: &Want,
+    want: &Want<'_>,
     cache: Option<&crate::cache::LayerCache>,
 ) -> Result<(FsView, ImageInfo)> {
     let mut index: ImageIndex = read_json(&root.join("index.json"), 16 << 20)?;

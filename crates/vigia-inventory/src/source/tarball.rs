@@ -32,7 +32,7 @@ struct DockerManifest {
 pub(super) fn tarball(
     target: &Path,
     opts: &Options,
-    want: &Want,
+    want: &Want<'_>,
 ) -> Result<(&'static str, FsView, Option<ImageInfo>)> {
     let name = target.display().to_string();
     let file = fs_err::File::open(target).map_err(io_err(&name))?;

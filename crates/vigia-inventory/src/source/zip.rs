@@ -7,7 +7,7 @@ use super::{Options, Want, io_err};
 use crate::fsview::{FsView, LayerFiles, normalize};
 use crate::{Result, Warning, invalid};
 
-pub(super) fn zip_tree(target: &Path, opts: &Options, want: &Want) -> Result<FsView> {
+pub(super) fn zip_tree(target: &Path, opts: &Options, want: &Want<'_>) -> Result<FsView> {
     let name = target.display().to_string();
     let file = fs_err::File::open(target).map_err(io_err(&name))?;
     let mut zip = zip::ZipArchive::new(BufReader::new(file))

@@ -204,6 +204,13 @@ fn table_drawn(report: &Report, color: bool) -> String {
     for n in &scan.notes {
         out.push_str(&format!("\nnote: {n}\n"));
     }
+    if !scan.skipped_paths.is_empty() {
+        let trees: Vec<&str> = scan.skipped_paths.iter().map(|s| s.path.as_str()).collect();
+        out.push_str(&format!(
+            "\nNot read: {} (see skippedPaths in --format json for why).\n",
+            trees.join(", ")
+        ));
+    }
     out.push_str(&format!("\n{}\n", counts_line(report)));
     if report.findings.is_empty()
         && scan.summary.packages_not_covered == 0
