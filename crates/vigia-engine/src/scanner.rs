@@ -358,12 +358,13 @@ impl Scanner {
         platform: Option<&str>,
         scope: &Scope,
     ) -> vigia_inventory::source::Options {
-        let mut opts = vigia_inventory::source::Options::default();
-        opts.platform = platform.map(str::to_owned);
-        opts.cache = self.config.layer_cache();
-        opts.limits = self.config.limits;
-        opts.scope = scope.clone();
-        opts
+        vigia_inventory::source::Options {
+            platform: platform.map(str::to_owned),
+            cache: self.config.layer_cache(),
+            limits: self.config.limits,
+            scope: scope.clone(),
+            ..vigia_inventory::source::Options::default()
+        }
     }
 
     /// The inventory of a target (`vigia sbom`): a path, or a registry image

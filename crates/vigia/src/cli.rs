@@ -430,6 +430,16 @@ pub(crate) struct ShowArgs {
     pub(crate) format: FormatArgs,
 }
 
+impl SourceArgs {
+    /// The trees to leave out or bring back.
+    pub(crate) fn scope(&self) -> vigia_inventory::source::scope::Scope {
+        vigia_inventory::source::scope::Scope {
+            skip: self.skip_dirs.clone(),
+            include: self.include_dirs.clone(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -438,15 +448,5 @@ mod tests {
     #[test]
     fn cli_is_consistent() {
         Cli::command().debug_assert();
-    }
-}
-
-impl SourceArgs {
-    /// The trees to leave out or bring back.
-    pub(crate) fn scope(&self) -> vigia_inventory::source::scope::Scope {
-        vigia_inventory::source::scope::Scope {
-            skip: self.skip_dirs.clone(),
-            include: self.include_dirs.clone(),
-        }
     }
 }

@@ -20,7 +20,6 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use self::folder::walk_dir;
 use self::oci::oci_layout;
 use self::tarball::tarball;
 use self::zip::zip_tree;
@@ -46,9 +45,6 @@ pub struct Options {
     pub unchecked: bool,
     /// Trees the user leaves out or brings back (`--skip-dirs`, `--include-dirs`).
     pub scope: scope::Scope,
-    /// The trees left out of this read, computed from `scope` when a target
-    /// is opened.
-    skipped: Vec<scope::Skipped>,
 }
 
 /// Passes on only the files outside the skipped trees.
@@ -246,7 +242,7 @@ fn open_impl(
 ) -> Result<(&'static str, FsView, Option<ImageInfo>)> {
     let skipped = opts.scope.skipped(is_live_root(target));
     if skipped.is_empty() {
-        return open_scoped(target, opts, want, cache);
+        return open_scoped(target, opts, want, cache, &[]);
     }
     // Skipped trees: neither extractors nor the visitor see their files, and
     // the layer cache is not used (a layer cached without them would be
@@ -258,9 +254,8 @@ fn open_impl(
             skipped: skipped.clone(),
         }))
     });
-    scoped.skipped.clone_from(&skipped);
     let scoped_want = |p: &str| !scope::Scope::excludes(&skipped, p) && want(p);
-    open_scoped(target, &scoped, &scoped_want, None)
+    open_scoped(target, &scoped, &scoped_want, None, &skipped)
 }
 
 fn open_scoped(
@@ -268,6 +263,7 @@ fn open_scoped(
     opts: &Options,
     want: &Want<'_>,
     cache: Option<&crate::cache::LayerCache>,
+    skipped: &[scope::Skipped],
 ) -> Result<(&'static str, FsView, Option<ImageInfo>)> {
     let name = target.display().to_string();
     let meta = fs_err::metadata(target).map_err(io_err(&name))?;
@@ -278,7 +274,13 @@ fn open_scoped(
         }
         let mut view = FsView::default();
         let mut layer = LayerFiles::default();
-        walk_dir(target, target, opts, want, &mut layer, 0)?;
+        let walk = folder::Walk {
+            root: target,
+            opts,
+            want,
+            skipped,
+        };
+        walk.dir(target, &mut layer, 0)?;
         view.apply(layer);
         let kind = if target.join("etc").is_dir()
             && (target.join("var/lib/dpkg").is_dir()
