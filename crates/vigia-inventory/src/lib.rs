@@ -91,6 +91,10 @@ pub struct Package {
     /// findings unless asked (`--include-dev`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub dev: bool,
+    /// How its identity was read, where formats differ in how sure that is
+    /// (Java archives: `pom.properties`, then `manifest`, then `file-name`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<String>,
     /// For a lockfile entry, the folder it installs to (`/app/node_modules/a`),
     /// to check against what is installed; not part of any output.
     #[serde(skip)]
@@ -122,6 +126,7 @@ impl Package {
             found_by: found_by.to_owned(),
             declared: false,
             dev: false,
+            evidence: None,
             install_dir: None,
         }
     }

@@ -70,6 +70,7 @@ impl Extractor for Apk {
                 found_by: self.name().into(),
                 declared: false,
                 dev: false,
+                evidence: None,
                 install_dir: None,
             });
         }

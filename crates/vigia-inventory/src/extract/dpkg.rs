@@ -84,6 +84,7 @@ impl Extractor for Dpkg {
                 found_by: self.name().into(),
                 declared: false,
                 dev: false,
+                evidence: None,
                 install_dir: None,
             });
         }

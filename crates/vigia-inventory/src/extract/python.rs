@@ -56,6 +56,7 @@ impl Extractor for DistInfo {
                     found_by: self.name().into(),
                     declared: false,
                     dev: false,
+                    evidence: None,
                     install_dir: None,
                 });
             }

@@ -314,6 +314,7 @@ impl Extractor for RpmDb {
                 found_by: self.name().into(),
                 declared: false,
                 dev: false,
+                evidence: None,
                 install_dir: None,
             });
         }
