@@ -119,34 +119,31 @@ fn from_manifest(manifest: &str, path: &str) -> Option<(String, String, String)>
     // renamed `app.jar` is not an artifact).
     let named = valid_id(file_name)
         && (get("Bundle-Name").as_deref() == Some(file_name) || file_version == Some(&version));
-    for name in [
+    let name = [
         get("Bundle-SymbolicName"),
         get("Implementation-Title"),
         get("Automatic-Module-Name"),
     ]
     .into_iter()
     .flatten()
-    .filter(|n| valid_id(n))
-    {
-        // The artifact is the file's name when the name ends the manifest's
-        // (`org.yaml.snakeyaml` for `snakeyaml-1.30.jar`), or when the archive
-        // names its file and the manifest's is a Java package name
-        // (`com.google.inject` with `Bundle-Name: guice` for `guice.jar`);
-        // else the last part of the manifest's.
-        let (group, artifact) = if let Some(g) = name.strip_suffix(&format!(".{file_name}")) {
-            (g.to_owned(), file_name.to_owned())
-        } else if named && name.contains('.') {
-            (name.clone(), file_name.to_owned())
-        } else {
-            match name.rsplit_once('.') {
-                Some((g, a)) => (g.to_owned(), a.to_owned()),
-                None => (String::new(), name.clone()),
-            }
-        };
-        let group = vendor.clone().unwrap_or(group);
-        return Some((group, artifact, version));
-    }
-    None
+    .find(|n| valid_id(n))?;
+    // The artifact is the file's name when the name ends the manifest's
+    // (`org.yaml.snakeyaml` for `snakeyaml-1.30.jar`), or when the archive
+    // names its file and the manifest's is a Java package name
+    // (`com.google.inject` with `Bundle-Name: guice` for `guice.jar`);
+    // else the last part of the manifest's.
+    let (group, artifact) = if let Some(g) = name.strip_suffix(&format!(".{file_name}")) {
+        (g.to_owned(), file_name.to_owned())
+    } else if named && name.contains('.') {
+        (name.clone(), file_name.to_owned())
+    } else {
+        match name.rsplit_once('.') {
+            Some((g, a)) => (g.to_owned(), a.to_owned()),
+            None => (String::new(), name.clone()),
+        }
+    };
+    let group = vendor.unwrap_or(group);
+    Some((group, artifact, version))
 }
 
 /// The archive's identity from its file name: `name-version.jar`, with the
