@@ -1170,13 +1170,14 @@ fn sbom_with_rss(target: &Path) -> (Value, u64) {
     (serde_json::from_slice(&out.stdout).unwrap(), kib / 1024)
 }
 
-/// #27 item 8: an executable is read by its headers and build-info sections
-/// with bounded memory, whatever its size: a 300 MB Go binary (padded with
-/// zeros, as large providers are) in a folder and in a tarball stream gives
-/// its packages with peak RSS far below its size.
+/// #27 item 8 and #22: an executable is read by its headers and build-info
+/// sections with bounded memory, whatever its size: a 600 MiB Go binary
+/// (padded with zeros, as large providers are) in a folder and in a tarball
+/// stream gives its packages with peak RSS far below its size, and so does a
+/// copy of it without the execute bit.
 #[test]
 fn large_executables_are_read_with_bounded_memory() {
-    const PAD: u64 = 300 << 20;
+    const PAD: u64 = 600 << 20;
     let dir = tempfile::tempdir().unwrap();
     let bin = dir.path().join("hello");
     let go_version = vigia_test_support::go_build(dir.path(), &bin);
@@ -1194,6 +1195,15 @@ fn large_executables_are_read_with_bounded_memory() {
         .set_len(real.len() as u64 + PAD)
         .unwrap();
     fs_err::set_permissions(&big, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let plain = root.join("provider-copy");
+    fs_err::write(&plain, &real).unwrap();
+    fs_err::OpenOptions::new()
+        .write(true)
+        .open(&plain)
+        .unwrap()
+        .set_len(real.len() as u64 + PAD)
+        .unwrap();
+    fs_err::set_permissions(&plain, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
 
     // In a stream: a root filesystem tarball holding the same executable.
     let tarball = dir.path().join("rootfs.tar.gz");
@@ -1203,34 +1213,38 @@ fn large_executables_are_read_with_bounded_memory() {
             flate2::Compression::fast(),
         );
         let mut b = tar::Builder::new(gz);
-        let mut h = tar::Header::new_gnu();
-        h.set_size(real.len() as u64 + PAD);
-        h.set_mode(0o755);
-        h.set_cksum();
-        let data = std::io::Read::chain(
-            real.as_slice(),
-            std::io::Read::take(std::io::repeat(0), PAD),
-        );
-        b.append_data(&mut h, "usr/local/bin/provider", data)
-            .unwrap();
+        for (name, mode) in [("provider", 0o755), ("provider-copy", 0o644)] {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(real.len() as u64 + PAD);
+            h.set_mode(mode);
+            h.set_cksum();
+            let data = std::io::Read::chain(
+                real.as_slice(),
+                std::io::Read::take(std::io::repeat(0), PAD),
+            );
+            b.append_data(&mut h, format!("usr/local/bin/{name}"), data)
+                .unwrap();
+        }
         b.into_inner().unwrap().finish().unwrap();
     }
     for target in [dir.path().join("root"), tarball] {
         let (inv, rss) = sbom_with_rss(&target);
-        let stdlib: Vec<&Value> = inv["packages"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|p| {
-                p["name"] == "stdlib"
-                    && p["version"] == go_version.as_str()
-                    && p["path"] == "/usr/local/bin/provider"
-            })
-            .collect();
-        assert_eq!(stdlib.len(), 1, "{}: {inv:#}", target.display());
+        for path in ["/usr/local/bin/provider", "/usr/local/bin/provider-copy"] {
+            let stdlib: Vec<&Value> = inv["packages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|p| {
+                    p["name"] == "stdlib"
+                        && p["version"] == go_version.as_str()
+                        && p["path"] == path
+                })
+                .collect();
+            assert_eq!(stdlib.len(), 1, "{} {path}: {inv:#}", target.display());
+        }
         assert!(
             rss < 100,
-            "{}: {rss} MiB for a 300 MB executable",
+            "{}: {rss} MiB for two 600 MiB executables",
             target.display()
         );
     }

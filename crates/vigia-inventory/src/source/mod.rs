@@ -184,9 +184,15 @@ pub type Want<'a> = dyn Fn(&str) -> bool + Sync + 'a;
 /// spooled to disk), so this bounds disk and time, not memory.
 pub(super) const MAX_BINARY_BYTES: u64 = 4 << 30;
 
-/// Whether an executable at `path` should be read to look for build info.
+/// Whether a file at `path` should be looked into for build info: an
+/// executable, or a file without the execute bit that may still be one (a Go
+/// binary copied without its mode). Shared libraries without the execute bit
+/// (`libfoo.so.1`, 0644 on Debian) are left out: they are C libraries, and
+/// thousands of them on a host would each cost a read.
 fn sniffs(path: &str, size: u64, mode: u32, want: &Want<'_>) -> bool {
-    mode & 0o111 != 0
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let shared_library = name.ends_with(".so") || name.contains(".so.");
+    (mode & 0o111 != 0 || !shared_library)
         && (1024..=MAX_BINARY_BYTES).contains(&size)
         && (want(&format!("{path}{}", crate::extract::gobinary::SUFFIX))
             || want(&format!("{path}{}", crate::extract::auditable::SUFFIX)))
