@@ -191,7 +191,11 @@ pub(super) const MAX_BINARY_BYTES: u64 = 4 << 30;
 /// thousands of them on a host would each cost a read.
 fn sniffs(path: &str, size: u64, mode: u32, want: &Want<'_>) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path);
-    let shared_library = name.ends_with(".so") || name.contains(".so.");
+    let lower = name.to_ascii_lowercase();
+    let shared_library = std::path::Path::new(&lower)
+        .extension()
+        .is_some_and(|e| e == "so")
+        || lower.contains(".so.");
     (mode & 0o111 != 0 || !shared_library)
         && (1024..=MAX_BINARY_BYTES).contains(&size)
         && (want(&format!("{path}{}", crate::extract::gobinary::SUFFIX))
