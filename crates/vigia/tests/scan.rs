@@ -1001,6 +1001,33 @@ fn golden_reports() {
     }
 }
 
+/// `alpine-base`'s findings are exactly those an independent reading gives:
+/// its apk database read by a script, the mirror's `Alpine:v3.18` ranges,
+/// versions compared by AboutCode's `univers` (`scripts/crosscheck-alpine.py`).
+#[test]
+fn alpine_findings_agree_with_an_independent_apk_comparison() {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/crosscheck-alpine.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .arg(targets().join("alpine-base"))
+        .arg(vigia_test_support::vulndata())
+        .arg("--vigia")
+        .arg(env!("CARGO_BIN_EXE_vigia"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("none wrong, none missed"), "{text}");
+    // musl and openssl findings at least: the check checked something.
+    let n: usize = text.split_whitespace().next().unwrap().parse().unwrap();
+    assert!(n >= 3, "{text}");
+}
+
 /// Every Debian finding on the Debian targets agrees with the security tracker's
 /// own lines (release, fixed version, `dpkg --compare-versions`), and no
 /// bookworm fix above an installed version is missed.
