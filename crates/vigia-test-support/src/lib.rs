@@ -701,6 +701,12 @@ pub fn go_build(dir: &Path, out: &Path) -> String {
 #[must_use]
 pub fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
     let mut b = tar::Builder::new(Vec::new());
+    append_files(&mut b, files);
+    b.into_inner().unwrap()
+}
+
+/// Appends `files` to a tar archive as regular files (mode 0644).
+pub fn append_files(b: &mut tar::Builder<Vec<u8>>, files: &[(&str, &[u8])]) {
     for (path, data) in files {
         let mut h = tar::Header::new_gnu();
         h.set_size(data.len() as u64);
@@ -708,7 +714,6 @@ pub fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
         h.set_cksum();
         b.append_data(&mut h, path, *data).unwrap();
     }
-    b.into_inner().unwrap()
 }
 
 #[must_use]

@@ -931,13 +931,7 @@ fn inputs_that_cannot_be_read_make_the_scan_incomplete_not_clean() {
 /// (link path → target path).
 fn tar_with_links(files: &[(&str, &[u8])], links: &[(&str, &str)]) -> Vec<u8> {
     let mut b = tar::Builder::new(Vec::new());
-    for (path, data) in files {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_cksum();
-        b.append_data(&mut h, path, *data).unwrap();
-    }
+    vigia_test_support::append_files(&mut b, files);
     for (link, target) in links {
         let mut h = tar::Header::new_gnu();
         h.set_entry_type(tar::EntryType::Link);

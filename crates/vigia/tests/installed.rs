@@ -17,6 +17,17 @@ fn vigia(home: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// The JSON that a successful run of `vigia args…` prints.
+fn json_of(home: &Path, args: &[&str]) -> Value {
+    let out = vigia(home, args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// `(name, version, declared, dev, path)` of every package of a JSON inventory.
 fn packages(out: &Output) -> Vec<(String, String, bool, bool, String)> {
     assert!(
@@ -234,13 +245,7 @@ fn development_dependencies_are_matched_in_folders_and_on_request() {
             "json",
         ];
         args.extend(extra);
-        let out = vigia(home.path(), &args);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
+        json_of(home.path(), &args)
     };
     let cve = |r: &Value| r.to_string().contains("CVE-2020-8203");
     // A folder is a project: its development dependencies are its own.
@@ -293,13 +298,7 @@ fn skipped_trees_are_chosen_and_named() {
     let inv = |extra: &[&str]| -> Value {
         let mut args = vec!["sbom", target, "--format", "json"];
         args.extend(extra);
-        let out = vigia(home.path(), &args);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
+        json_of(home.path(), &args)
     };
     let paths = |v: &Value| -> Vec<String> {
         v["packages"]
@@ -334,13 +333,7 @@ fn skipped_trees_are_chosen_and_named() {
             "/usr,/var,/opt,/root,/home,/work",
         ];
         args.extend(extra);
-        let out = vigia(home.path(), &args);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
+        json_of(home.path(), &args)
     };
     let plain = root(&[]);
     let skipped: Vec<&str> = plain["status"]["skipped"]

@@ -1001,28 +1001,42 @@ fn golden_reports() {
     }
 }
 
-/// `alpine-base`'s findings are exactly those an independent reading gives:
-/// its apk database read by a script, the mirror's `Alpine:v3.18` ranges,
-/// versions compared by AboutCode's `univers` (`scripts/crosscheck-alpine.py`).
-#[test]
-fn alpine_findings_agree_with_an_independent_apk_comparison() {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/crosscheck-alpine.py");
+/// Runs `scripts/<script> args…`, which must succeed and find nothing wrong
+/// or missed; returns what it printed.
+fn crosscheck(script: &str, args: &[&str]) -> String {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../scripts")
+        .join(script);
     let out = Command::new("python3")
         .arg(script)
-        .arg(targets().join("alpine-base"))
-        .arg(vigia_test_support::vulndata())
-        .arg("--vigia")
-        .arg(env!("CARGO_BIN_EXE_vigia"))
+        .args(args)
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
         "{text}{}",
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(text.contains("none wrong, none missed"), "{text}");
+    text
+}
+
+/// `alpine-base`'s findings are exactly those an independent reading gives:
+/// its apk database read by a script, the mirror's `Alpine:v3.18` ranges,
+/// versions compared by AboutCode's `univers` (`scripts/crosscheck-alpine.py`).
+#[test]
+fn alpine_findings_agree_with_an_independent_apk_comparison() {
+    let text = crosscheck(
+        "crosscheck-alpine.py",
+        &[
+            path(&targets().join("alpine-base")),
+            path(&vigia_test_support::vulndata()),
+            "--vigia",
+            env!("CARGO_BIN_EXE_vigia"),
+        ],
+    );
     // musl and openssl findings at least: the check checked something.
     let n: usize = text.split_whitespace().next().unwrap().parse().unwrap();
     assert!(n >= 3, "{text}");
@@ -1033,30 +1047,23 @@ fn alpine_findings_agree_with_an_independent_apk_comparison() {
 /// bookworm fix above an installed version is missed.
 #[test]
 fn debian_findings_agree_with_the_tracker() {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/crosscheck-debian.py");
     let tracker =
         vigia_test_support::vulndata().join("tools/data/sources/aquasecurity+vuln-list-debian");
-    let out = Command::new("python3")
-        .arg(script)
-        .arg(tracker)
-        .arg("--vigia")
-        .arg(env!("CARGO_BIN_EXE_vigia"))
-        .arg("--mirror")
-        .arg(vigia_test_support::vulndata())
-        .arg(format!("image:{}", path(&targets().join("debian12-app"))))
-        .arg(format!(
-            "host:{}",
-            path(&targets().join("host-snapshot.tar.gz"))
-        ))
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
+    let image = format!("image:{}", path(&targets().join("debian12-app")));
+    let host = format!("host:{}", path(&targets().join("host-snapshot.tar.gz")));
+    let mirror = vigia_test_support::vulndata();
+    let text = crosscheck(
+        "crosscheck-debian.py",
+        &[
+            path(&tracker),
+            "--vigia",
+            env!("CARGO_BIN_EXE_vigia"),
+            "--mirror",
+            path(&mirror),
+            &image,
+            &host,
+        ],
     );
-    assert!(text.contains("none wrong, none missed"), "{text}");
     // Both targets have Debian findings, so the check checked something.
     let n: usize = text.split_whitespace().next().unwrap().parse().unwrap();
     assert!(n >= 40, "{text}");
