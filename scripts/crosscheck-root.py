@@ -31,26 +31,38 @@ def norm_name(ty, name):
     return name
 
 
+# Vigia's development dependencies, by (type, name, version).
+DEV = set()
+# Syft's main module of each Go binary, by file.
+MAIN = {}
+
+
 def vigia_packages(binary):
     out = subprocess.run(
         [binary, "sbom", "/", "--format", "json", "--skip-dirs", "/work"],
         capture_output=True, check=True, stdin=subprocess.DEVNULL)
     pkgs = []
     for p in json.loads(out.stdout)["packages"]:
-        path = p["path"].split("!")[0].split("#")[0]
-        pkgs.append((p["type"], norm_name(p["type"], p["name"]), p["version"], path))
+        path = p["path"].split("!")[0].split("#")[0].lstrip("/")
+        key = (p["type"], norm_name(p["type"], p["name"]), p["version"], path)
+        if p.get("dev"):
+            DEV.add(key[:3])
+        pkgs.append(key)
     return pkgs
 
 
-def syft_packages(binary):
-    with tempfile.TemporaryDirectory() as tmp:
-        out = os.path.join(tmp, "syft.json")
+def syft_packages(binary, saved):
+    """Syft's packages; its JSON is kept at `saved` (and read from there when
+    it exists: Syft takes minutes and gigabytes on a whole machine)."""
+    if not (saved and os.path.exists(saved)):
+        out = saved or os.path.join(tempfile.mkdtemp(), "syft.json")
         args = [binary, "scan", "dir:/", "-o", f"syft-json={out}", "-q"]
         for e in EXCLUDE:
             args += ["--exclude", f".{e}/**"]
         env = dict(os.environ, SYFT_CHECK_FOR_APP_UPDATE="false")
         subprocess.run(args, check=True, stdin=subprocess.DEVNULL, env=env)
-        doc = json.load(open(out))
+        saved = out
+    doc = json.load(open(saved))
     pkgs = []
     for a in doc["artifacts"]:
         m = re.match(r"pkg:([^/]+)/(.+?)@([^?#]+)", a.get("purl") or "")
@@ -66,7 +78,11 @@ def syft_packages(binary):
         if ty == "npm":
             name = unquote(m.group(2))
         if ty == "golang":
-            name = unquote(m.group(2))
+            # The module path whole (Syft's purl moves its last part to a subpath).
+            name = a["name"]
+            meta = a.get("metadata") or {}
+            if meta.get("mainModule") == name:
+                MAIN[path] = name
         pkgs.append((ty, norm_name(ty, name), a["version"], path))
     return pkgs
 
@@ -74,6 +90,21 @@ def syft_packages(binary):
 # Why a package is in one tool's inventory only: (class, reason, test). Tests
 # see (tool that has it, type, name, version, path).
 RULES = [
+    ("convention", "a crate's own entry in its Cargo.lock (the project itself, not a dependency)",
+     lambda t, ty, n, v, p: t == "syft" and ty == "cargo" and p.endswith("Cargo.lock")
+     and os.path.basename(os.path.dirname(p)) == f"{n}-{v}"),
+    ("convention", "GitHub Actions named in CI workflow files: not software on the machine",
+     lambda t, ty, n, v, p: t == "syft" and ty == "github"),
+    ("convention", "development dependencies (Pipfile.lock `develop`, Poetry dev groups): Vigia lists them marked `dev`",
+     lambda t, ty, n, v, p: t == "vigia" and (ty, n, v) in DEV),
+    ("convention", "the interpreter's own egg-info (`Python-2.7.18-py2.7.egg-info`), not a PyPI package",
+     lambda t, ty, n, v, p: ty == "pypi" and n == "python" and "lib-dynload" in p),
+    ("convention", "a project's own entry in its lockfile (the project itself, not a dependency)",
+     lambda t, ty, n, v, p: t == "syft" and ty == "cargo" and p.endswith("Cargo.lock")
+     and f'name = "{n}"' in open("/" + p[: -len("Cargo.lock")] + "Cargo.toml", errors="replace").read()
+     if os.path.exists("/" + p[: -len("Cargo.lock")] + "Cargo.toml") else False),
+    ("Vigia wrong", "`setup.py` pins and unpacked `.egg` folders, which Vigia does not read",
+     lambda t, ty, n, v, p: t == "syft" and ty == "pypi" and (p.endswith("setup.py") or "/EGG-INFO/" in p)),
     ("Syft wrong", "NuGet packages invented from Windows launchers in Python trees",
      lambda t, ty, n, v, p: t == "syft" and ty == "nuget"),
     ("convention", "the project itself (a package.json, Cargo.toml or go.mod root), not a dependency",
@@ -82,6 +113,10 @@ RULES = [
          or p.endswith("/Cargo.toml") or p.endswith("/go.mod") and ty == "golang")),
     ("convention", "a Go binary's main module without a stamped version (`(devel)`)",
      lambda t, ty, n, v, p: t == "syft" and ty == "golang" and v in ("(devel)", "")),
+    ("convention", "a Go main module's version guessed from strings in the binary (Syft's classifiers), where its build info has none",
+     lambda t, ty, n, v, p: t == "syft" and ty == "golang" and MAIN.get(p) == n),
+    ("convention", "a Go main module's version read differently (`+incompatible`, a vendor suffix)",
+     lambda t, ty, n, v, p: ty == "golang" and MAIN.get(p) == n),
     ("Syft wrong", "globally installed node modules (`/usr/lib/node_modules`, `/usr/local/lib/node_modules`) missed",
      lambda t, ty, n, v, p: t == "vigia" and ty == "npm" and "/lib/node_modules/" in p),
     ("Syft wrong", "lockfile entries Syft does not read (nested package-lock v1 dependencies, pinned requirements with other names)",
@@ -114,9 +149,10 @@ def main():
     ap.add_argument("--vigia", default=os.path.join(here, "..", "target", "release", "vigia"))
     ap.add_argument("--syft", default="/opt/vigia-peers/bin/syft")
     ap.add_argument("--details", type=int, default=5, help="examples listed per class")
+    ap.add_argument("--syft-json", help="keep Syft's JSON here, or reuse it if it exists")
     args = ap.parse_args()
     v = set(vigia_packages(args.vigia))
-    s = set(syft_packages(args.syft))
+    s = set(syft_packages(args.syft, args.syft_json))
     # Compared without the file: the same package found at two paths by one
     # tool and one by the other is not a difference of inventory.
     vk = {k[:3] for k in v}

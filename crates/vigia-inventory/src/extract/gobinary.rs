@@ -62,6 +62,41 @@ pub fn sniff(data: &[u8]) -> Option<Vec<u8>> {
 
 pub(super) struct GoBinary;
 
+/// The version a build's linker flags give its main package
+/// (`-ldflags="-X main.version=1.18.1"`, `-X ".../version.Version=28.2.2"`),
+/// as a module version (`v1.18.1`): what many projects' builds stamp when Go
+/// itself records the main module as `(devel)`.
+fn ldflags_version(ldflags: &str) -> Option<String> {
+    let mut tokens = ldflags
+        .split_whitespace()
+        .map(|t| t.trim_matches(|c| matches!(c, '"' | '\'' | '\\')));
+    while let Some(t) = tokens.next() {
+        if t != "-X" {
+            continue;
+        }
+        let Some((key, value)) = tokens.next().and_then(|a| a.split_once('=')) else {
+            continue;
+        };
+        let var = key.rsplit('.').next().unwrap_or(key).to_ascii_lowercase();
+        if !matches!(
+            var.as_str(),
+            "version" | "gitversion" | "appversion" | "buildversion"
+        ) {
+            continue;
+        }
+        let v = value.trim_start_matches('v');
+        let core: Vec<&str> = v.split(['-', '+']).next()?.split('.').collect();
+        if core.len() == 3
+            && core
+                .iter()
+                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Some(format!("v{v}"));
+        }
+    }
+    None
+}
+
 /// The Go toolchain's version as a module version, read as govulncheck reads
 /// it (`GoTagToSemver`): the first field only (`go1.21.0 X:boringcrypto` is
 /// 1.21.0), missing parts zero (`go1.22` is 1.22.0), `rc`/`beta` releases as
@@ -114,8 +149,9 @@ impl Extractor for GoBinary {
         "go/binary"
     }
     fn version(&self) -> u32 {
-        // 2: the main module, and toolchain versions read as govulncheck does.
-        2
+        // 3: the main module (its version stamped, or from the linker flags),
+        // and toolchain versions read as govulncheck does.
+        3
     }
     fn wants(&self, path: &str) -> bool {
         path.ends_with(SUFFIX)
@@ -141,13 +177,23 @@ impl Extractor for GoBinary {
             found.packages.push(golang("stdlib", &version, binary));
         }
         let mut deps: Vec<Package> = Vec::new();
+        let mut main_module: Option<&str> = None;
+        let mut ldflags: Option<String> = None;
         for line in lines {
             let cols: Vec<&str> = line.split('\t').collect();
             match cols.as_slice() {
                 // The main module, when the build stamped its version (Go
                 // 1.24 stamps the VCS tag; `(devel)` otherwise).
                 ["mod", module, version, ..] if !version.is_empty() => {
+                    if *version == "(devel)" {
+                        main_module = Some(module);
+                    }
                     deps.push(golang(module, version, binary));
+                }
+                ["build", setting] => {
+                    if let Some(flags) = setting.strip_prefix("-ldflags=") {
+                        ldflags = ldflags_version(flags);
+                    }
                 }
                 ["dep", module, version, ..] => deps.push(golang(module, version, binary)),
                 // A replacement applies to the dependency listed just before it.
@@ -156,6 +202,14 @@ impl Extractor for GoBinary {
                 }
                 _ => {}
             }
+        }
+        // A main module Go records as `(devel)` takes the version its build's
+        // linker flags stamp, when they stamp one (a lower confidence,
+        // recorded as the evidence).
+        if let (Some(module), Some(version)) = (main_module, ldflags) {
+            let mut p = golang(module, &version, binary);
+            p.evidence = Some("ldflags".into());
+            deps.push(p);
         }
         found
             .packages
@@ -182,6 +236,45 @@ mod tests {
         data.extend_from_slice(framed.as_bytes());
         data.extend_from_slice(&[0u8; 100]);
         data
+    }
+
+    #[test]
+    fn main_module_versions_from_linker_flags() {
+        assert_eq!(
+            ldflags_version("\"-w -s -X main.version=1.18.1 -X main.gitCommit=5e16e50 \""),
+            Some("v1.18.1".into())
+        );
+        assert_eq!(
+            ldflags_version(
+                " -X \"github.com/docker/cli/cli/version.Version=28.2.2\" -extldflags -static"
+            ),
+            Some("v28.2.2".into())
+        );
+        assert_eq!(
+            ldflags_version("-X k8s.io/component-base/version.gitVersion=v1.27.16-gke.1"),
+            Some("v1.27.16-gke.1".into())
+        );
+        for none in [
+            "-s -w",
+            "-X main.version=dev",
+            "-X main.commit=1.2.3",
+            "-X main.version=",
+        ] {
+            assert_eq!(ldflags_version(none), None, "{none}");
+        }
+        let info = "path\tgithub.com/anchore/syft/cmd/syft\nmod\tgithub.com/anchore/syft\t(devel)\t\nbuild\t-ldflags=\"-w -X main.version=1.18.1\"\n";
+        let payload = sniff(&fake_binary("go1.23.4", info)).unwrap();
+        let found = GoBinary.extract(&format!("/syft{SUFFIX}"), &payload, &Ctx::default());
+        let main: Vec<(&str, &str, Option<&str>)> = found
+            .packages
+            .iter()
+            .filter(|p| p.name != "stdlib")
+            .map(|p| (p.name.as_str(), p.version.as_str(), p.evidence.as_deref()))
+            .collect();
+        assert_eq!(
+            main,
+            [("github.com/anchore/syft", "v1.18.1", Some("ldflags"))]
+        );
     }
 
     #[test]

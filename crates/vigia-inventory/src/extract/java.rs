@@ -101,6 +101,17 @@ fn belongs(artifact: &str, path: &str) -> bool {
     name == artifact || name.ends_with(&format!(".{artifact}"))
 }
 
+/// `group.artifact` split where the artifact starts: at the last dot followed
+/// by a letter (`org.apache.geronimo.specs` and `geronimo-annotation_1.3_spec`,
+/// not `…_1` and `3_spec`). `None` without such a dot.
+fn split_coordinates(dotted: &str) -> Option<(&str, &str)> {
+    let bytes = dotted.as_bytes();
+    (1..bytes.len())
+        .rev()
+        .find(|&i| bytes[i - 1] == b'.' && bytes[i].is_ascii_alphabetic())
+        .map(|i| (&dotted[..i - 1], &dotted[i..]))
+}
+
 /// The archive's identity from its manifest, if it names one that is valid.
 fn from_manifest(manifest: &str, path: &str) -> Option<(String, String, String)> {
     let get = |k: &str| {
@@ -119,9 +130,13 @@ fn from_manifest(manifest: &str, path: &str) -> Option<(String, String, String)>
     // renamed `app.jar` is not an artifact).
     let named = valid_id(file_name)
         && (get("Bundle-Name").as_deref() == Some(file_name) || file_version == Some(&version));
+    // A title is an artifact only when it is an ID (`commons-text`), with a
+    // vendor ID for its group or dots of its own: `Trove` alone is a name
+    // for people.
+    let title = get("Implementation-Title").filter(|t| vendor.is_some() || t.contains('.'));
     let name = [
         get("Bundle-SymbolicName"),
-        get("Implementation-Title"),
+        title,
         get("Automatic-Module-Name"),
     ]
     .into_iter()
@@ -132,12 +147,17 @@ fn from_manifest(manifest: &str, path: &str) -> Option<(String, String, String)>
     // names its file and the manifest's is a Java package name
     // (`com.google.inject` with `Bundle-Name: guice` for `guice.jar`);
     // else the last part of the manifest's.
-    let (group, artifact) = if let Some(g) = name.strip_suffix(&format!(".{file_name}")) {
+    let dotted_file = split_coordinates(file_name).filter(|_| file_version == Some(&version));
+    let (group, artifact) = if let Some((g, a)) = dotted_file {
+        // `group.artifact-version.jar` (as Coursier and Gradle caches name
+        // them) at the manifest's version: the file names both.
+        (g.to_owned(), a.to_owned())
+    } else if let Some(g) = name.strip_suffix(&format!(".{file_name}")) {
         (g.to_owned(), file_name.to_owned())
     } else if named && name.contains('.') {
         (name.clone(), file_name.to_owned())
     } else {
-        match name.rsplit_once('.') {
+        match split_coordinates(&name) {
             Some((g, a)) => (g.to_owned(), a.to_owned()),
             None => (String::new(), name.clone()),
         }
@@ -151,7 +171,7 @@ fn from_manifest(manifest: &str, path: &str) -> Option<(String, String, String)>
 fn from_file_name(path: &str) -> Option<(String, String, String)> {
     let (name, version) = split_version(stem(path));
     let version = valid_version(version?)?;
-    let (group, artifact) = name.rsplit_once('.').unwrap_or(("", name));
+    let (group, artifact) = split_coordinates(name).unwrap_or(("", name));
     (valid_id(artifact) && (group.is_empty() || valid_id(group)))
         .then(|| (group.to_owned(), artifact.to_owned(), version.to_owned()))
 }
@@ -438,6 +458,44 @@ mod tests {
             found.warnings[0]
                 .message
                 .contains("invalid Maven coordinates")
+        );
+        // A title for people is not an artifact: the file name is used.
+        let titled = jar(&[(
+            "META-INF/MANIFEST.MF",
+            b"Implementation-Title: Trove\r\nImplementation-Version: 3.1.0\r\n",
+        )]);
+        assert_eq!(
+            identities("/lib/net.sf.trove4j.core-3.1.0.jar", &titled),
+            [id("net.sf.trove4j:core", "3.1.0", "file-name")]
+        );
+        // A file named `group.artifact-version.jar` at the manifest's version
+        // names both; a symbolic name with a version inside keeps it.
+        let coursier = jar(&[(
+            "META-INF/MANIFEST.MF",
+            b"Bundle-SymbolicName: com.google.protobuf\r\nBundle-Version: 3.25.8\r\n",
+        )]);
+        assert_eq!(
+            identities(
+                "/lib/com.google.protobuf.protobuf-java-3.25.8.jar",
+                &coursier
+            ),
+            [id(
+                "com.google.protobuf:protobuf-java",
+                "3.25.8",
+                "manifest"
+            )]
+        );
+        let spec = jar(&[(
+            "META-INF/MANIFEST.MF",
+            b"Bundle-SymbolicName: org.apache.geronimo.specs.geronimo-annotation_1.3_spec\r\nBundle-Version: 1.3.0\r\n",
+        )]);
+        assert_eq!(
+            identities("/usr/share/java/geronimo-annotation-1.3-spec.jar", &spec),
+            [id(
+                "org.apache.geronimo.specs:geronimo-annotation_1.3_spec",
+                "1.3.0",
+                "manifest"
+            )]
         );
         // Nothing inside: the file name, at the lowest confidence.
         let empty = jar(&[("a.class", b"")]);
