@@ -1180,24 +1180,18 @@ fn large_executables_are_read_with_bounded_memory() {
     // On disk: a sparse file, read where its headers and sections are.
     let root = dir.path().join("root/usr/local/bin");
     fs_err::create_dir_all(&root).unwrap();
-    let big = root.join("provider");
-    fs_err::write(&big, &real).unwrap();
-    fs_err::OpenOptions::new()
-        .write(true)
-        .open(&big)
-        .unwrap()
-        .set_len(real.len() as u64 + PAD)
-        .unwrap();
-    fs_err::set_permissions(&big, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let plain = root.join("provider-copy");
-    fs_err::write(&plain, &real).unwrap();
-    fs_err::OpenOptions::new()
-        .write(true)
-        .open(&plain)
-        .unwrap()
-        .set_len(real.len() as u64 + PAD)
-        .unwrap();
-    fs_err::set_permissions(&plain, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    // Sparse files: an executable, and a copy without the execute bit.
+    for (name, mode) in [("provider", 0o755), ("provider-copy", 0o644)] {
+        let file = root.join(name);
+        fs_err::write(&file, &real).unwrap();
+        fs_err::OpenOptions::new()
+            .write(true)
+            .open(&file)
+            .unwrap()
+            .set_len(real.len() as u64 + PAD)
+            .unwrap();
+        fs_err::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(mode)).unwrap();
+    }
 
     // In a stream: a root filesystem tarball holding the same executable.
     let tarball = dir.path().join("rootfs.tar.gz");
