@@ -42,7 +42,26 @@ fn properties(p: &Package) -> Vec<Value> {
     if let Some(s) = &p.source_version {
         props.push(json!({"name": "vigia:package:source-version", "value": s}));
     }
+    for (name, value) in marks(p) {
+        props.push(json!({"name": name, "value": value}));
+    }
     props
+}
+
+/// What an inventory says of a package beyond its identity: declared only,
+/// a development dependency, how its identity was read.
+fn marks(p: &Package) -> Vec<(&'static str, String)> {
+    let mut marks = Vec::new();
+    if p.declared {
+        marks.push(("vigia:package:declared", "true".to_owned()));
+    }
+    if p.dev {
+        marks.push(("vigia:package:dev", "true".to_owned()));
+    }
+    if let Some(e) = &p.evidence {
+        marks.push(("vigia:package:evidence", e.clone()));
+    }
+    marks
 }
 
 /// A CycloneDX 1.6 JSON BOM. `timestamp` is RFC 3339 (UTC).
@@ -74,6 +93,10 @@ pub fn cyclonedx(inv: &Inventory, timestamp: &str, tool_version: &str) -> Value 
         });
         if let Some(l) = &p.license {
             c["licenses"] = json!([{"license": {"name": l}}]);
+        }
+        // CycloneDX's own word for what is not needed at run time.
+        if p.dev {
+            c["scope"] = json!("excluded");
         }
         components.push(c);
     }
@@ -112,6 +135,7 @@ pub fn spdx(inv: &Inventory, created: &str, tool_version: &str) -> Value {
         }
         // SPDX 2.3 has no field for a source package: annotations keep it, so
         // that `vigia scan sbom` matches OS packages by their source again.
+        let marks = marks(p);
         let annotations: Vec<Value> = [
             ("vigia:package:source-name", p.source_name.as_deref()),
             ("vigia:package:source-version", p.source_version.as_deref()),
@@ -119,6 +143,7 @@ pub fn spdx(inv: &Inventory, created: &str, tool_version: &str) -> Value {
             ("vigia:package:path", Some(p.path.as_str())),
         ]
         .into_iter()
+        .chain(marks.iter().map(|(k, v)| (*k, Some(v.as_str()))))
         .filter_map(|(k, v)| {
             v.map(|v| json!({"annotationDate": created, "annotationType": "OTHER", "annotator": format!("Tool: vigia-{tool_version}"), "comment": format!("{k}={v}")}))
         })

@@ -198,6 +198,47 @@ fn installed_environments_are_the_inventory() {
         );
     }
     assert!(!all.iter().any(|p| p.0 == "requests" && p.2), "{all:?}");
+
+    // SBOMs carry the marks: CycloneDX properties (and `scope: excluded`
+    // for development dependencies), SPDX annotations; both stay valid.
+    let bom = json_of(
+        home.path(),
+        &[
+            "sbom",
+            target,
+            "--format",
+            "cyclonedx",
+            "--include-declared",
+        ],
+    );
+    let component = |name: &str| -> Value {
+        bom["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("{name} in {bom:#}"))
+            .clone()
+    };
+    let props = |c: &Value| c["properties"].to_string();
+    assert!(props(&component("flask")).contains("vigia:package:declared"));
+    assert_eq!(component("left-pad")["scope"], "excluded");
+    assert!(props(&component("left-pad")).contains("vigia:package:dev"));
+    assert!(!props(&component("requests")).contains("declared"));
+    let spdx = json_of(
+        home.path(),
+        &["sbom", target, "--format", "spdx", "--include-declared"],
+    );
+    assert!(spdx.to_string().contains("vigia:package:declared=true"));
+    let dir = tempfile::tempdir().unwrap();
+    for (doc, schema) in [
+        (&bom, "cyclonedx-bom-1.6.schema.json"),
+        (&spdx, "spdx-2.3-schema.json"),
+    ] {
+        let file = dir.path().join(schema);
+        fs_err::write(&file, doc.to_string()).unwrap();
+        vigia_test_support::validate_json_schema(schema, &file);
+    }
 }
 
 #[test]
