@@ -83,8 +83,8 @@ const PLACEHOLDERS: &[&str] = &[
     "{{",
     "}}",
     "%(",
-    "xxx",
-    "***",
+    "xxxx",
+    "****",
     "....",
     "<",
     ">",
@@ -245,14 +245,25 @@ fn not_a_literal(v: &[u8]) -> bool {
     let has = |needle: &[u8]| memchr::memmem::find(v, needle).is_some();
     // `${…}` and `$(…)` anywhere; `$NAME` as the whole value's start (a `$`
     // inside a password, `Zk8#pQ2!vX9$mL4`, is part of the password).
-    let dollar_var = has(b"${")
-        || has(b"$(")
-        || v.first() == Some(&b'$')
-            && v.get(1)
-                .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_');
-    let percent_format = v
-        .windows(2)
-        .any(|w| w[0] == b'%' && matches!(w[1], b's' | b'd' | b'(' | b'v'));
+    // Shaped as the syntax is, so that a generated password holding `$(`
+    // or `%d` by chance is still a literal: `${NAME`, `$(cmd`, `$NAME` at the
+    // start; `%s`/`%d`/`%v` as whole tokens, `%(name)s`.
+    let ident_at = |i: usize| {
+        v.get(i)
+            .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
+    };
+    let closed = |from: usize, close: u8| v.get(from..).is_some_and(|r| r.contains(&close));
+    let dollar_var = v.windows(2).enumerate().any(|(i, w)| {
+        w[0] == b'$'
+            && ident_at(i + 2)
+            && (w[1] == b'{' && closed(i + 2, b'}') || w[1] == b'(' && closed(i + 2, b')'))
+    }) || v.first() == Some(&b'$') && ident_at(1);
+    let percent_format = v.windows(2).enumerate().any(|(i, w)| {
+        w[0] == b'%'
+            && (matches!(w[1], b's' | b'd' | b'v')
+                && v.get(i + 2).is_none_or(|b| !b.is_ascii_alphanumeric())
+                || w[1] == b'(' && ident_at(i + 2))
+    });
     // `{}`, `{0}`, `{name}`, `{name!r}`: a brace pair around an identifier.
     let brace_template = memchr::memchr(b'{', v).is_some_and(|open| {
         memchr::memchr(b'}', &v[open..]).is_some_and(|len| {
@@ -274,6 +285,13 @@ fn not_a_literal(v: &[u8]) -> bool {
 #[must_use]
 pub fn is_config_file(path: &str) -> bool {
     const NAMES: &[&str] = &[
+        "makefile",
+        ".bashrc",
+        ".bash_profile",
+        ".profile",
+        ".zshrc",
+        ".zshenv",
+        ".envrc",
         ".env",
         ".npmrc",
         ".pypirc",
@@ -303,9 +321,22 @@ pub fn is_config_file(path: &str) -> bool {
         "plist",
         "prefs",
         "rc",
+        // Shell scripts and systemd units: `export DB_PASSWORD=…`,
+        // `Environment=DB_PASSWORD=…` assign literals.
+        "sh",
+        "bash",
+        "zsh",
+        "envrc",
+        "service",
+        "mk",
     ];
     let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
-    if NAMES.contains(&name.as_str()) || name.starts_with(".env.") || name.starts_with("env.") {
+    if NAMES.contains(&name.as_str())
+        || name.starts_with(".env.")
+        || name.starts_with("env.")
+        || name.starts_with("dockerfile.")
+        || name.starts_with("containerfile.")
+    {
         return true;
     }
     match name.rsplit_once('.') {
@@ -381,8 +412,15 @@ fn pem_body_is_base64(body: &[u8]) -> bool {
             continue;
         }
         let data = &line[start..end];
-        // PEM headers of encrypted keys.
-        if data.starts_with(b"Proc-Type:") || data.starts_with(b"DEK-Info:") {
+        // Headers: an encrypted PEM key's (`Proc-Type:`, `DEK-Info:`), an
+        // OpenPGP armour's (`Version: GnuPG v1`, `Comment: …`): `Key: value`.
+        if let Some(colon) = memchr::memchr(b':', data)
+            && colon > 0
+            && data[..colon]
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+            && data.get(colon + 1).is_none_or(|b| *b == b' ')
+        {
             continue;
         }
         if !data.iter().all(is_b64) {
@@ -393,11 +431,17 @@ fn pem_body_is_base64(body: &[u8]) -> bool {
     b64 >= 20
 }
 
+/// Placeholders too short to rule out a token of a specific rule (`xxx`,
+/// `***` occur by chance in long random tokens), for generic values only.
+fn short_placeholder(v: &[u8]) -> bool {
+    memchr::memmem::find(v, b"xxx").is_some() || memchr::memmem::find(v, b"***").is_some()
+}
+
 /// A value that is code, not a literal: `self.password`, `config.apiKey`,
-/// `request.form['password']`, a call or literal opened at the end of its
-/// line (`ResourceOwnerPasswordCredentialsGrant(`, `self._get_credentials(`).
-fn looks_like_code(v: &[u8]) -> bool {
-    if v.last().is_some_and(|b| matches!(b, b'(' | b'[' | b'{')) {
+/// `request.form['password']`, and, unquoted, a call or literal opened at
+/// the end of its line (`ResourceOwnerPasswordCredentialsGrant(`).
+fn looks_like_code(v: &[u8], unquoted: bool) -> bool {
+    if unquoted && v.last().is_some_and(|b| matches!(b, b'(' | b'[' | b'{')) {
         return true;
     }
     let s = String::from_utf8_lossy(v);
@@ -804,9 +848,15 @@ impl Engine {
                 {
                     continue;
                 }
+                // A quoted value is a literal whatever it ends with; an
+                // unquoted one ending in a bracket is a call left open.
+                let unquoted = caps.name("u").is_some();
                 if is_placeholder(gv)
                     || r.generic
-                        && (looks_like_code(gv) || looks_like_words(gv) || not_a_literal(gv))
+                        && (looks_like_code(gv, unquoted)
+                            || looks_like_words(gv)
+                            || not_a_literal(gv)
+                            || short_placeholder(gv))
                 {
                     continue;
                 }
@@ -1172,6 +1222,51 @@ mod tests {
         let doc_only =
             format!("/// -----BEGIN PRIVATE KEY-----\n/// {body}\n/// -----END PRIVATE KEY-----\n");
         assert!(rule_ids(&e, "/src/keys.rs", &doc_only).is_empty());
+    }
+
+    /// Literals that hold what looks like syntax by chance, armoured keys,
+    /// shell and unit files, CRLF line ends: still found.
+    #[test]
+    fn generated_values_and_other_formats_are_still_found() {
+        let e = engine();
+        // Django's alphabet holds `%`, `$`, `(`: a generated key may hold
+        // `%d2`, `$(r` or end with `(`.
+        for line in [
+            "SECRET_KEY = \"k8#m%d2x!v@q9z^w7$(r-3t_+l=e1y&u5o*p0i6a4s$fg\"\n",
+            "SECRET_KEY = \"vq8#mz2kl!w9rt4xn@b7p3s6j0d5h1f(\"\n",
+        ] {
+            assert_eq!(
+                rule_ids(&e, "/srv/app/settings.py", line),
+                ["generic-secret-key"],
+                "{line}"
+            );
+        }
+        for (path, text) in [
+            ("/app/entrypoint.sh", "export DB_PASSWORD=Vq8mZ2kLw9rT4xN\n"),
+            (
+                "/etc/systemd/system/app.service",
+                "Environment=DB_PASSWORD=Vq8mZ2kLw9rT4xN\n",
+            ),
+            (
+                "/home/bob/.bashrc",
+                "export GITHUB_TOKEN_LOCAL=Qw3Ert5Yui7Opa9Sdf2Ghj4K\n",
+            ),
+            (
+                "/srv/app/.env",
+                "API_SECRET=9c1f4be07d2a6e35b8f0c4d1a7e29b63\r\n",
+            ),
+            (
+                "/srv/app/Dockerfile.prod",
+                "ENV API_TOKEN=Qw3Ert5Yui7Opa9Sdf2Ghj4K\n",
+            ),
+        ] {
+            assert_eq!(rule_ids(&e, path, text).len(), 1, "{path}: {text:?}");
+        }
+        let body = "lQOYBGYz1ZcBCADKm8Zz3n2bH7vYk9qLw4tR5xN0pS6jD1fH8gK2mV3cB7xZ9aQe";
+        let pgp = format!(
+            "-----BEGIN PGP PRIVATE KEY BLOCK-----\nVersion: GnuPG v1\nComment: https://example.org\n\n{body}\n=AbCd\n-----END PGP PRIVATE KEY BLOCK-----\n"
+        );
+        assert_eq!(rule_ids(&e, "/root/key.asc", &pgp), ["pgp-private-key"]);
     }
 
     #[test]

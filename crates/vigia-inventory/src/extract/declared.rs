@@ -47,11 +47,15 @@ fn is_global_pip_environment(root: &str) -> bool {
 /// The folder an installed distribution's metadata lies in (`…/site-packages`
 /// for `…/site-packages/requests-2.31.0.dist-info/METADATA`).
 fn environment_of(path: &str) -> &str {
-    let meta_dir = if path.ends_with(".egg-info") {
+    let mut meta_dir = if path.ends_with(".egg-info") {
         path
     } else {
         path.rsplit_once('/').map_or("", |(d, _)| d)
     };
+    // An egg folder: `…/site-packages/foo-1.0-py3.8.egg/EGG-INFO/PKG-INFO`.
+    if let Some(egg) = meta_dir.strip_suffix("/EGG-INFO") {
+        meta_dir = egg;
+    }
     meta_dir.rsplit_once('/').map_or("", |(d, _)| d)
 }
 
@@ -153,14 +157,17 @@ fn reconcile_npm(view: &FsView, packages: &mut Vec<Package>) {
         let Ok(doc) = serde_json::from_slice::<Value>(&current.data) else {
             continue;
         };
-        let version = doc.get("version").and_then(Value::as_str);
-        if version == Some(p.version.as_str()) {
+        // Installed without a version: the lockfile's entry stays the record.
+        let Some(version) = doc.get("version").and_then(Value::as_str) else {
+            continue;
+        };
+        if version == p.version {
             continue;
         }
         p.declared = true;
         // The lockfile's entry covered this folder, so its `package.json` was
         // not read as a package: the installed version is reported here.
-        if let Some(version) = version {
+        {
             let mut real = Package::new(
                 "npm",
                 doc.get("name").and_then(Value::as_str).unwrap_or(&p.name),
@@ -205,6 +212,10 @@ mod tests {
             "/srv/app/venv/lib/python3.11/site-packages"
         );
         assert_eq!(environment_of("/a-1.0.dist-info/METADATA"), "");
+        assert_eq!(
+            environment_of("/usr/lib/python3.8/site-packages/foo-1.0-py3.8.egg/EGG-INFO/PKG-INFO"),
+            "/usr/lib/python3.8/site-packages"
+        );
         assert!(within("/srv/app/venv", "/srv/app"));
         assert!(within("/srv/app", "/srv/app"));
         assert!(!within("/srv/application", "/srv/app"));

@@ -85,13 +85,27 @@ fn ldflags_version(ldflags: &str) -> Option<String> {
             continue;
         }
         let v = value.trim_start_matches('v');
-        let core: Vec<&str> = v.split(['-', '+']).next()?.split('.').collect();
+        let (core_text, suffix) = v.split_at(v.find(['-', '+']).unwrap_or(v.len()));
+        let core: Vec<&str> = core_text.split('.').collect();
         if core.len() == 3
             && core
                 .iter()
                 .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
         {
-            return Some(format!("v{v}"));
+            // A release candidate stays a pre-release; a vendor's build
+            // suffix (`-gke.1`, `-dispatcher`) would sort the version below
+            // the release it is built from, and is dropped.
+            let pre = suffix
+                .strip_prefix('-')
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            let keep = ["rc", "alpha", "beta"].iter().any(|p| pre.starts_with(p));
+            let pre_release = &suffix[..suffix.find('+').unwrap_or(suffix.len())];
+            return Some(if keep {
+                format!("v{core_text}{pre_release}")
+            } else {
+                format!("v{core_text}")
+            });
         }
     }
     None
@@ -252,7 +266,11 @@ mod tests {
         );
         assert_eq!(
             ldflags_version("-X k8s.io/component-base/version.gitVersion=v1.27.16-gke.1"),
-            Some("v1.27.16-gke.1".into())
+            Some("v1.27.16".into())
+        );
+        assert_eq!(
+            ldflags_version("-X main.version=2.0.0-rc.1+abc"),
+            Some("v2.0.0-rc.1".into())
         );
         for none in [
             "-s -w",

@@ -94,10 +94,13 @@ fn split_version(stem: &str) -> (&str, Option<&str>) {
     (stem, None)
 }
 
-/// Whether a `pom.properties` of artifact `artifact` describes the archive at
-/// `path` itself (its file name is the artifact, with or without version).
-fn belongs(artifact: &str, path: &str) -> bool {
-    let (name, _) = split_version(stem(path));
+/// Whether a `pom.properties` of `artifact` at `version` describes the
+/// archive at `path` itself: its file name is the artifact, with or without
+/// that version (`log4j-1.2-api-2.17.1.jar` is `log4j-1.2-api`).
+fn belongs(artifact: &str, version: &str, path: &str) -> bool {
+    let stem = stem(path);
+    let (name, _) = split_version(stem);
+    let name = stem.strip_suffix(&format!("-{version}")).unwrap_or(name);
     name == artifact || name.ends_with(&format!(".{artifact}"))
 }
 
@@ -219,7 +222,7 @@ fn read_archive(bytes: &[u8], path: &str, depth: usize, found: &mut Found) {
             if let (Some(g), Some(a), Some(v)) = (g, a, v) {
                 match valid_version(&v) {
                     Some(v) if valid_id(&g) && valid_id(&a) => {
-                        own_pom |= belongs(&a, path);
+                        own_pom |= belongs(&a, v, path);
                         found
                             .packages
                             .push(maven(&g, &a, v, path, "pom.properties"));
@@ -426,6 +429,22 @@ mod tests {
         assert_eq!(
             identities("/lib/guava-31.1-jre.jar", &own),
             [id("com.google.guava:guava", "31.1-jre", "pom.properties")]
+        );
+        // An artifact ID with a version-like part is still the file's own.
+        let api = jar(&[
+            ("META-INF/MANIFEST.MF", b"Bundle-SymbolicName: org.apache.logging.log4j.1.2-api\r\nBundle-Version: 2.17.1\r\n"),
+            (
+                "META-INF/maven/org.apache.logging.log4j/log4j-1.2-api/pom.properties",
+                b"groupId=org.apache.logging.log4j\nartifactId=log4j-1.2-api\nversion=2.17.1\n",
+            ),
+        ]);
+        assert_eq!(
+            identities("/lib/log4j-1.2-api-2.17.1.jar", &api),
+            [id(
+                "org.apache.logging.log4j:log4j-1.2-api",
+                "2.17.1",
+                "pom.properties"
+            )]
         );
     }
 

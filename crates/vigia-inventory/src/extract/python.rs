@@ -15,7 +15,7 @@ impl Extractor for DistInfo {
         "python/dist-info"
     }
     fn version(&self) -> u32 {
-        2
+        3
     }
     fn wants(&self, path: &str) -> bool {
         let Some((dir, file)) = path.rsplit_once('/') else {
@@ -25,6 +25,12 @@ impl Extractor for DistInfo {
             || (file == "PKG-INFO" && dir.ends_with(".egg-info"))
             // A single-file `.egg-info` (distutils installs): PKG-INFO itself.
             || (file.ends_with(".egg-info") && file.len() > ".egg-info".len())
+            // An egg folder (`easy_install`): `foo-1.0-py3.8.egg/EGG-INFO/PKG-INFO`.
+            || (file == "PKG-INFO"
+                && dir
+                    .strip_suffix("/EGG-INFO")
+                    .and_then(|egg| std::path::Path::new(egg).extension())
+                    .is_some_and(|e| e.eq_ignore_ascii_case("egg")))
     }
     fn extract(&self, path: &str, data: &[u8], _ctx: &Ctx<'_>) -> Found {
         let text = String::from_utf8_lossy(data);
@@ -68,5 +74,29 @@ impl Extractor for DistInfo {
             }),
         }
         found
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_form_of_installed_metadata() {
+        for path in [
+            "/usr/lib/python3/dist-packages/six-1.16.0.dist-info/METADATA",
+            "/usr/lib/python3/dist-packages/six-1.16.0.egg-info/PKG-INFO",
+            "/usr/lib/python3/dist-packages/six-1.16.0.egg-info",
+            "/usr/lib/python3.8/site-packages/foo-1.0-py3.8.egg/EGG-INFO/PKG-INFO",
+        ] {
+            assert!(DistInfo.wants(path), "{path}");
+        }
+        for path in [
+            "/srv/app/EGG-INFO/PKG-INFO",
+            "/srv/.egg-info",
+            "/srv/PKG-INFO",
+        ] {
+            assert!(!DistInfo.wants(path), "{path}");
+        }
     }
 }

@@ -55,10 +55,19 @@ impl Scope {
     /// The trees left out of a resource (`live_root`: the machine's own `/`).
     #[must_use]
     pub fn skipped(&self, live_root: bool) -> Vec<Skipped> {
-        let include: Vec<String> = self.include.iter().map(|d| normalise(d)).collect();
+        // An empty entry (`--skip-dirs ''`, a trailing comma) names no tree;
+        // read as `/`, it would skip everything.
+        let given = |d: &&String| !d.trim().is_empty();
+        let include: Vec<String> = self
+            .include
+            .iter()
+            .filter(given)
+            .map(|d| normalise(d))
+            .collect();
         let mut out: Vec<Skipped> = self
             .skip
             .iter()
+            .filter(given)
             .map(|d| Skipped {
                 path: normalise(d),
                 reason: "--skip-dirs".into(),
@@ -100,6 +109,12 @@ mod tests {
             live.iter().map(|s| s.path.as_str()).collect::<Vec<_>>(),
             ["/dev", "/proc", "/run", "/sys", "/tmp"]
         );
+        let empty = Scope {
+            skip: vec![String::new(), " ".into()],
+            include: vec![String::new()],
+        };
+        assert_eq!(empty.skipped(true), none.skipped(true));
+        assert!(empty.skipped(false).is_empty());
         let scope = Scope {
             skip: vec!["var/cache/".into(), "/home".into()],
             include: vec!["/tmp".into()],
