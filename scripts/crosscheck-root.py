@@ -103,8 +103,8 @@ RULES = [
      lambda t, ty, n, v, p: t == "syft" and ty == "cargo" and p.endswith("Cargo.lock")
      and f'name = "{n}"' in open("/" + p[: -len("Cargo.lock")] + "Cargo.toml", errors="replace").read()
      if os.path.exists("/" + p[: -len("Cargo.lock")] + "Cargo.toml") else False),
-    ("Vigia wrong", "`setup.py` pins and unpacked `.egg` folders, which Vigia does not read",
-     lambda t, ty, n, v, p: t == "syft" and ty == "pypi" and (p.endswith("setup.py") or "/EGG-INFO/" in p)),
+    ("Vigia wrong", "`setup.py` pins, which Vigia does not read",
+     lambda t, ty, n, v, p: t == "syft" and ty == "pypi" and p.endswith("setup.py")),
     ("Syft wrong", "NuGet packages invented from Windows launchers in Python trees",
      lambda t, ty, n, v, p: t == "syft" and ty == "nuget"),
     ("convention", "the project itself (a package.json, Cargo.toml or go.mod root), not a dependency",
