@@ -10,6 +10,7 @@
 pub mod cache;
 pub mod extract;
 pub mod fsview;
+pub mod host;
 pub mod redact;
 pub mod source;
 pub mod yaml;
@@ -238,6 +239,9 @@ pub struct Inventory {
     pub packages: Vec<Package>,
     /// What ran and what failed.
     pub status: ScanStatus,
+    /// For a root filesystem: its listening sockets and firewall rules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<host::HostFacts>,
 }
 
 /// Which packages an inventory keeps besides what is installed and used at
@@ -325,6 +329,9 @@ pub fn inventory(target: &std::path::Path, opts: &source::Options) -> Result<Inv
     inv.target = target.display().to_string();
     inv.kind = kind.to_owned();
     inv.image = image;
+    if kind == "rootfs" {
+        inv.host = Some(host::facts(&view, source::is_live_root(target)));
+    }
     inv.status
         .warnings
         .splice(0..0, view.warnings.iter().cloned());

@@ -49,6 +49,39 @@ pub fn load(text: &str) -> Result<Vec<Yaml>, YamlError> {
     })
 }
 
+/// A loaded YAML document as JSON, for formats read with serde. Keys that
+/// are not strings are written as YAML would print them; a real number that
+/// JSON cannot hold (NaN, infinities) becomes null.
+#[must_use]
+pub fn to_json(doc: &Yaml) -> serde_json::Value {
+    use serde_json::Value;
+    match doc {
+        Yaml::Real(_) => doc
+            .as_f64()
+            .and_then(serde_json::Number::from_f64)
+            .map_or(Value::Null, Value::Number),
+        Yaml::Integer(i) => Value::from(*i),
+        Yaml::String(s) => Value::String(s.clone()),
+        Yaml::Boolean(b) => Value::Bool(*b),
+        Yaml::Array(a) => Value::Array(a.iter().map(to_json).collect()),
+        Yaml::Hash(h) => Value::Object(
+            h.iter()
+                .map(|(k, v)| {
+                    let key = match k {
+                        Yaml::String(s) => s.clone(),
+                        Yaml::Integer(i) => i.to_string(),
+                        Yaml::Real(r) => r.clone(),
+                        Yaml::Boolean(b) => b.to_string(),
+                        _ => String::new(),
+                    };
+                    (key, to_json(v))
+                })
+                .collect(),
+        ),
+        Yaml::Alias(_) | Yaml::Null | Yaml::BadValue => Value::Null,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,6 +110,7 @@ mod tests {
         let docs = load("a: 1\nb: &x [2, 3]\n").unwrap();
         assert_eq!(docs[0]["a"].as_i64(), Some(1));
         assert_eq!(docs[0]["b"][1].as_i64(), Some(3));
+        assert_eq!(to_json(&docs[0]), serde_json::json!({"a": 1, "b": [2, 3]}));
         let err = load("a: 1\nb: [1\n").unwrap_err();
         assert!(err.message.starts_with("invalid YAML"), "{err}");
         // yaml-rust2's markers are 1-based already.

@@ -96,7 +96,10 @@ pub type OwnedKey = (&'static str, u32, Box<dyn Fn(&str) -> bool + Sync>);
 /// OS detection's.
 #[must_use]
 pub fn cache_keys() -> Vec<OwnedKey> {
-    let mut keys: Vec<OwnedKey> = vec![("os/release", 1, Box::new(os::wants))];
+    let mut keys: Vec<OwnedKey> = vec![
+        ("os/release", 1, Box::new(os::wants)),
+        ("host/facts", 1, Box::new(crate::host::wants)),
+    ];
     for e in all() {
         let (name, version) = (e.name(), e.version());
         keys.push((name, version, Box::new(move |p: &str| e.wants(p))));
@@ -110,7 +113,7 @@ pub fn wants(path: &str) -> bool {
     thread_local! {
         static ALL: Vec<Box<dyn Extractor>> = all();
     }
-    os::wants(path) || ALL.with(|all| all.iter().any(|e| e.wants(path)))
+    os::wants(path) || crate::host::wants(path) || ALL.with(|all| all.iter().any(|e| e.wants(path)))
 }
 
 /// Runs one extractor, by name, on one file: for fuzzing and tests.
