@@ -23,6 +23,8 @@ pub struct Scanners {
     pub vuln: bool,
     /// Hardcoded credentials.
     pub secret: bool,
+    /// Network reachability (hosts).
+    pub network: bool,
 }
 
 impl Scanners {
@@ -33,6 +35,7 @@ impl Scanners {
         Self {
             vuln: true,
             secret: kind != TargetKind::Sbom,
+            network: false,
         }
     }
 
@@ -45,6 +48,9 @@ impl Scanners {
         }
         if self.secret {
             out.push("secret".to_owned());
+        }
+        if self.network {
+            out.push("network".to_owned());
         }
         out
     }
@@ -83,6 +89,9 @@ pub struct ScanRequest {
     pub keep: vigia_inventory::Selection,
     /// Trees of the target left out or brought back.
     pub scope: Scope,
+    /// The network model and the host's place in it, for the network
+    /// scanner and the contextual score (hosts).
+    pub network: Option<crate::NetworkRequest>,
 }
 
 impl ScanRequest {
@@ -104,6 +113,7 @@ impl ScanRequest {
             now: jiff::Timestamp::now(),
             keep: vigia_inventory::Selection::default(),
             scope: Scope::default(),
+            network: None,
         }
     }
 
@@ -428,6 +438,11 @@ impl Scanner {
         } else {
             None
         };
+        if (scanners.network || request.network.is_some()) && *kind != TargetKind::Host {
+            return Err(Error::request(
+                "network reachability applies to hosts: scan a root filesystem with `vigia scan host`",
+            ));
+        }
         // Bad secret rules are an error before anything is pulled or read.
         if scanners.secret && *kind != TargetKind::Sbom {
             self.secret_engine().await?;
@@ -489,7 +504,7 @@ impl Scanner {
                     })
                     .await??
             }
-            Some(local) if scanners.vuln => {
+            Some(local) if scanners.vuln || scanners.network || request.network.is_some() => {
                 self.inventory_of(
                     target,
                     local,
@@ -545,7 +560,7 @@ impl Scanner {
         } else {
             None
         };
-        let resource = vigia_scan::resource_for(
+        let mut resource = vigia_scan::resource_for(
             *kind,
             &inv,
             &ResourceHints {
@@ -555,6 +570,27 @@ impl Scanner {
             },
         );
 
+        let network = match (&request.network, scanners.network) {
+            (Some(n), _) => Some(crate::network::evaluate(
+                n,
+                inv.host.as_ref(),
+                &resource.id,
+            )?),
+            (None, true) => Some(crate::network::evaluate(
+                &crate::NetworkRequest::default(),
+                inv.host.as_ref(),
+                &resource.id,
+            )?),
+            (None, false) => None,
+        };
+        if let Some(id) = network.as_ref().and_then(|n| n.host_id.clone()) {
+            // The snapshot is of this instance of the model.
+            resource.id = id;
+        }
+        if !scanners.vuln {
+            // Read for its sockets and firewall only: no package is evaluated.
+            inv.packages.clear();
+        }
         let database = match &snap {
             Some(s) => database::database_info(&s.store).await?,
             None => vigia_scan::DatabaseInfo::default(),
@@ -582,8 +618,17 @@ impl Scanner {
             now,
             scanner: format!("vigia {}", env!("CARGO_PKG_VERSION")),
             database,
+            network: network.as_ref().map(|n| n.context.clone()),
         };
         let mut report = vigia_scan::build(&inv, &matched, &vulns, &ctx);
+        if let Some(n) = &network {
+            if scanners.network {
+                report
+                    .findings
+                    .extend(vigia_scan::network_findings(&n.exposures, &ctx));
+            }
+            report.scan.warnings.extend(n.warnings.iter().cloned());
+        }
         report.scan.scanners = scanners.names();
         if let Some((sr, _, _)) = &secrets {
             report

@@ -297,15 +297,22 @@ impl Exposure {
             .as_ref()
             .map(|lb| format!(" through the load balancer {lb}"))
             .unwrap_or_default();
-        let mut text = format!(
-            "On the instance {}, the port range {}-{} is reachable from the {} {}{via} from an attached ENI {}.",
-            self.host,
-            self.begin,
-            self.end,
-            self.gateway.noun(),
-            self.gateway_id,
-            self.interface
-        );
+        let mut text = if self.gateway == GatewayKind::Attached {
+            format!(
+                "On the host {}, the port range {}-{} is reachable from any network the host is attached to: a process listens there and the host's own firewall lets it in. Without a network model (--network), what those networks allow is unknown.",
+                self.host, self.begin, self.end
+            )
+        } else {
+            format!(
+                "On the instance {}, the port range {}-{} is reachable from the {} {}{via} from an attached ENI {}.",
+                self.host,
+                self.begin,
+                self.end,
+                self.gateway.noun(),
+                self.gateway_id,
+                self.interface
+            )
+        };
         if !self.listeners.is_empty() {
             text.push_str(&format!(" Listening: {}.", self.listeners.join("; ")));
         }

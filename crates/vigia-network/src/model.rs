@@ -325,6 +325,9 @@ pub enum GatewayKind {
     Peering,
     /// An on-premises network, through a VPN gateway.
     Vpn,
+    /// Whatever networks a host without a network model is attached to:
+    /// only its own firewall and its listening sockets are known.
+    Attached,
 }
 
 impl GatewayKind {
@@ -335,6 +338,7 @@ impl GatewayKind {
             Self::Internet => "AWS::EC2::InternetGateway",
             Self::Peering => "AWS::EC2::VPCPeeringConnection",
             Self::Vpn => "AWS::EC2::VPNGateway",
+            Self::Attached => "Vigia::Host::Network",
         }
     }
 
@@ -345,6 +349,7 @@ impl GatewayKind {
             Self::Internet => "an Internet Gateway",
             Self::Peering => "a VPC peering connection",
             Self::Vpn => "a Virtual Private Gateway",
+            Self::Attached => "an attached network",
         }
     }
 
@@ -355,6 +360,7 @@ impl GatewayKind {
             Self::Internet => "InternetGateway",
             Self::Peering => "VpcPeeringConnection",
             Self::Vpn => "VirtualPrivateGateway",
+            Self::Attached => "AttachedNetwork",
         }
     }
 }

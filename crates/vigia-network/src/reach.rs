@@ -524,6 +524,7 @@ impl Hop<'_> {
         match self.gw.kind {
             GatewayKind::Internet => addr::internet(self.family, &own),
             GatewayKind::Peering => set_of(self.family, &self.gw.sources),
+            GatewayKind::Attached => AddrSet::new(),
             GatewayKind::Vpn => {
                 let mut nets = self.gw.sources.clone();
                 if let Some(rt) = self.net.route_table(self.subnet) {
@@ -1000,6 +1001,82 @@ fn through_balancer(
             (Some(p), _) => out.paths.push(p),
             (None, Some(b)) => out.blocked.push(b),
             (None, None) => {}
+        }
+    }
+    out
+}
+
+/// A host without a network model: the ports its listening sockets (not
+/// bound to loopback) serve that its own firewall lets in from some
+/// address. Without a socket list nothing is known and nothing is reported.
+#[must_use]
+pub fn standalone(host: &Host, wanted: &PortSet) -> Reachability {
+    let mut out = Reachability::default();
+    let Some(sockets) = &host.sockets else {
+        return out;
+    };
+    for proto in Transport::BOTH {
+        for family in [Family::V4, Family::V6] {
+            let listening: PortSet = sockets
+                .iter()
+                .filter(|s| s.protocol == proto && !s.loopback_only())
+                .filter(|s| match (s.address, family) {
+                    (std::net::IpAddr::V4(_), Family::V4) => true,
+                    // A `::` socket takes IPv4 connections too (dual stack).
+                    (std::net::IpAddr::V6(a), Family::V4) => a.is_unspecified(),
+                    (std::net::IpAddr::V6(_), Family::V6) => true,
+                    (std::net::IpAddr::V4(_), Family::V6) => false,
+                })
+                .map(|s| PortSet::from_iter([s.port..=s.port]))
+                .fold(PortSet::new(), |a, b| a | b);
+            let listening = &listening & wanted;
+            if listening.is_empty() {
+                continue;
+            }
+            let space = match family {
+                Family::V4 => AddrSet::from_iter([0..=u128::from(u32::MAX)]),
+                Family::V6 => AddrSet::from_iter([0..=u128::MAX]),
+            };
+            let cut: Vec<IpNet> = host
+                .firewall
+                .iter()
+                .flat_map(|fw| {
+                    fw.chains.iter().flat_map(|c| {
+                        c.rules
+                            .iter()
+                            .flat_map(|r| r.sources.iter().flatten().copied())
+                    })
+                })
+                .collect();
+            let mut open = PortSet::new();
+            for a in atoms(&space, family, &cut) {
+                open |= &match &host.firewall {
+                    Some(fw) => &listening & &fw.allowed(proto, family, a),
+                    None => listening.clone(),
+                };
+            }
+            if open.is_empty() {
+                continue;
+            }
+            let mut steps = vec![Step::new(
+                "attached-networks",
+                GatewayKind::Attached.component_type(),
+            )];
+            if let Some(fw) = &host.firewall {
+                steps.push(Step::new(&fw.sources.join(", "), "Vigia::Host::Firewall"));
+            }
+            steps.push(Step::new(&host.id, "AWS::EC2::Instance"));
+            out.paths.push(OpenPath {
+                host: host.id.clone(),
+                gateway: GatewayKind::Attached,
+                gateway_id: "attached-networks".into(),
+                protocol: proto,
+                family,
+                ports: open,
+                interface: String::new(),
+                load_balancer: None,
+                steps,
+            });
         }
     }
     out

@@ -7,6 +7,7 @@
 
 pub mod db;
 pub mod findings;
+pub mod network;
 pub mod printable;
 
 use serde_json::{Value, json};

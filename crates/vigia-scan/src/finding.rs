@@ -406,6 +406,44 @@ pub struct CodeVulnerabilityDetails {
     pub cwes: Vec<String>,
 }
 
+/// `PortRange`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PortRange {
+    /// First port.
+    pub begin: u16,
+    /// Last port.
+    pub end: u16,
+}
+
+/// `Step` of a `NetworkPath`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Step {
+    /// The component's ID (`igw-…`, `sg-…`).
+    pub component_id: String,
+    /// Its CloudFormation type (`AWS::EC2::InternetGateway`).
+    pub component_type: String,
+}
+
+/// `NetworkPath`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct NetworkPath {
+    /// Hops, from the edge to the instance.
+    pub steps: Vec<Step>,
+}
+
+/// `NetworkReachabilityDetails`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct NetworkReachabilityDetails {
+    /// The open ports.
+    pub open_port_range: PortRange,
+    /// `TCP` or `UDP`.
+    pub protocol: String,
+    /// How traffic gets there.
+    pub network_path: NetworkPath,
+}
+
 /// `ExploitabilityDetails`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
@@ -561,6 +599,9 @@ pub struct Finding {
     /// For code vulnerabilities (secrets).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code_vulnerability_details: Option<CodeVulnerabilityDetails>,
+    /// For open network paths.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_reachability_details: Option<NetworkReachabilityDetails>,
     /// Whether a fix exists.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix_available: Option<FixAvailable>,

@@ -17,8 +17,10 @@ mod ecosystem;
 mod filtering;
 mod fixplan;
 mod inspector;
+mod network;
 mod report;
 mod resource;
+pub mod score;
 mod secret;
 mod severity;
 mod vuln;
@@ -28,6 +30,7 @@ pub use filtering::{filter, finish, sort_findings};
 pub use finding::*;
 pub use fixplan::{FixStep, fix_plan};
 pub use inspector::{ACCOUNT_ID, platform_label, source_name, source_url};
+pub use network::network_findings;
 pub use report::{
     DatabaseInfo, EcosystemCoverage, NotEvaluated, NotScanned, Report, ScanInfo, SecretScanInfo,
     Summary,

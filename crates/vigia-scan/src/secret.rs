@@ -86,6 +86,7 @@ pub fn secret_findings(report: &vigia_secrets::Report, ctx: &Context) -> Vec<Fin
                     detector_name: s.title.clone(),
                     cwes: vec!["CWE-798".into()],
                 }),
+                network_reachability_details: None,
                 fix_available: None,
                 exploit_available: None,
                 exploitability_details: None,

@@ -99,6 +99,8 @@ pub struct Context {
     pub scanner: String,
     /// The database used.
     pub database: DatabaseInfo,
+    /// What is known about the resource's network, for the contextual score.
+    pub network: Option<crate::score::NetworkContext>,
 }
 
 /// The stable part of a finding's identity for an inventory package: OS
@@ -447,14 +449,30 @@ fn finding(g: &Group<'_>, v: Option<&Vulnerability>, ctx: &Context) -> Finding {
             .iter()
             .max_by(|a, b| a.score.partial_cmp(&b.score).unwrap_or(Ordering::Equal))
     });
+    let names: Vec<&str> = g.packages.iter().map(|p| p.name.as_str()).collect();
+    let evidence = crate::score::ExploitEvidence {
+        kev: kev.is_some(),
+        epss: epss.map(|e| e.score),
+    };
+    let adjusted = chosen.as_ref().and_then(|c| {
+        crate::score::adjust(
+            &c.row.vector,
+            c.row.score,
+            &names,
+            evidence,
+            ctx.network.as_ref(),
+        )
+    });
     let score_details = chosen.as_ref().map(|c| InspectorScoreDetails {
         adjusted_cvss: CvssScoreDetails {
             score_source: cvss_source(c.row),
             cvss_source: Some(c.row.scorer.clone()),
             version: c.row.version.clone(),
-            score: c.row.score,
-            scoring_vector: c.row.vector.clone(),
-            adjustments: Vec::new(),
+            score: adjusted.as_ref().map_or(c.row.score, |a| a.score),
+            scoring_vector: adjusted
+                .as_ref()
+                .map_or_else(|| c.row.vector.clone(), |a| a.vector.clone()),
+            adjustments: adjusted.map(|a| a.adjustments).unwrap_or_default(),
         },
     });
     let packages: Vec<PackageRef> = g
@@ -490,7 +508,7 @@ fn finding(g: &Group<'_>, v: Option<&Vulnerability>, ctx: &Context) -> Finding {
         updated_at: ctx.now.clone(),
         status: FindingStatus::Active,
         resources: vec![ctx.resource.clone()],
-        inspector_score: chosen.as_ref().map(|c| c.row.score),
+        inspector_score: score_details.as_ref().map(|d| d.adjusted_cvss.score),
         inspector_score_details: score_details,
         package_vulnerability_details: Some(PackageVulnerabilityDetails {
             vulnerability_id: f.vulnerability_id.clone(),
@@ -505,6 +523,7 @@ fn finding(g: &Group<'_>, v: Option<&Vulnerability>, ctx: &Context) -> Finding {
             reference_urls: refs,
         }),
         code_vulnerability_details: None,
+        network_reachability_details: None,
         fix_available: Some(fix_available),
         exploit_available: Some(if kev.is_some() {
             ExploitAvailable::Yes

@@ -108,6 +108,47 @@ Examples:
     /// Find vulnerabilities in an image, host, function, folder or SBOM
     #[command(after_help = SCAN_HELP)]
     Scan(ScanArgs),
+    /// Find ports the internet, peered networks and VPNs can reach, from a network model
+    #[command(subcommand)]
+    Network(NetworkCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum NetworkCommand {
+    /// Reachability findings for every host of a network model
+    #[command(after_help = "\
+PATH is a folder of AWS CLI outputs named after their commands (describe-instances.json,
+describe-security-groups.json, describe-subnets.json, describe-route-tables.json,
+describe-network-acls.json, describe-internet-gateways.json; when present also
+describe-network-interfaces.json, describe-addresses.json, describe-vpcs.json,
+describe-vpc-peering-connections.json, describe-vpn-gateways.json, describe-load-balancers.json,
+describe-target-groups.json, describe-target-health.json, describe-listeners.json), or a Vigia
+network file (YAML or JSON, schema: `vigia network schema`).
+
+One finding per host, edge (internet gateway, peering connection, VPN gateway), protocol and
+maximal open port range, in Amazon Inspector's shape, with the path. --explain says why one port
+is or is not reachable: the open paths, or the first component that blocks each edge.
+The algorithm and the port severities are in docs/scoring.md.
+
+Examples:
+  vigia network check ./aws-export
+  vigia network check ./aws-export --explain i-0123456789abcdef0:5432/tcp
+  vigia network check network.yaml --format json")]
+    Check(NetworkCheckArgs),
+    /// Print the JSON Schema of the Vigia network file
+    Schema,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct NetworkCheckArgs {
+    /// A folder of AWS CLI outputs, or a Vigia network file
+    pub(crate) path: PathBuf,
+    /// Output format
+    #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
+    pub(crate) format: Format,
+    /// Explain one port: HOST:PORT/PROTO (i-0123…:22/tcp)
+    #[arg(long, value_name = "HOST:PORT/PROTO")]
+    pub(crate) explain: Option<String>,
 }
 
 const SCAN_HELP: &str = "\
@@ -312,6 +353,17 @@ pub(crate) struct ScanArgs {
     /// Suppression file [default: ./.vigiaignore when it exists]
     #[arg(long, value_name = "FILE")]
     pub(crate) ignore_file: Option<PathBuf>,
+    /// Hosts: the network model (AWS CLI folder or Vigia network file) for network findings and
+    /// the contextual score (AV:N lowered when no internet path reaches the host)
+    #[arg(long, value_name = "PATH")]
+    pub(crate) network: Option<PathBuf>,
+    /// Hosts: which host of the network model the snapshot is (optional when it has one)
+    #[arg(long, value_name = "ID", requires = "network")]
+    pub(crate) host_id: Option<String>,
+    /// Hosts: iptables-save or `nft -j list ruleset` output to use as the host's firewall
+    /// (repeatable; the snapshot's own /etc/iptables/rules.v4 and the like are read anyway)
+    #[arg(long, value_name = "FILE")]
+    pub(crate) firewall: Vec<PathBuf>,
     #[command(flatten)]
     pub(crate) source: SourceArgs,
 }

@@ -3,6 +3,7 @@
 mod cli;
 mod config;
 mod db;
+mod network;
 mod output;
 mod sbom;
 mod scan;
@@ -90,6 +91,7 @@ fn main() -> ExitCode {
             Command::Db(cmd) => db::run(&cli, cmd).await,
             Command::Sbom(args) => sbom::run(&cli, args).await,
             Command::Scan(args) => scan::run(&cli, args).await,
+            Command::Network(cmd) => network::run(&cli, cmd),
         }
     });
     match result {

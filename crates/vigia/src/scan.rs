@@ -36,16 +36,30 @@ fn target_kind(kind: ScanKind) -> TargetKind {
 fn request(args: &ScanArgs) -> Result<ScanRequest> {
     let kind = target_kind(args.kind);
     let mut req = ScanRequest::new(kind, args.target.clone());
-    if args.scanners.contains(&Scanner::Network) {
-        return Err(usage(
-            "the network scanner is not part of this version of Vigia yet; use --scanners vuln,secret".into(),
-        ));
-    }
     if !args.scanners.is_empty() {
         req.scanners = Scanners {
             vuln: args.scanners.contains(&Scanner::Vuln),
             secret: args.scanners.contains(&Scanner::Secret),
+            network: args.scanners.contains(&Scanner::Network),
         };
+    } else if args.network.is_some() {
+        req.scanners.network = true;
+    }
+    if args.network.is_some() || !args.firewall.is_empty() || req.scanners.network {
+        let firewall = args
+            .firewall
+            .iter()
+            .map(|p| Ok((p.display().to_string(), fs_err::read_to_string(p)?)))
+            .collect::<Result<_>>()?;
+        req.network = Some(vigia_engine::NetworkRequest {
+            model: args
+                .network
+                .as_deref()
+                .map(vigia_network::load)
+                .transpose()?,
+            host_id: args.host_id.clone(),
+            firewall,
+        });
     }
     req.severities = args
         .severity

@@ -61,6 +61,8 @@ pub fn asff(report: &Report, target: &AsffTarget) -> Value {
             };
             let types = if f.code_vulnerability_details.is_some() {
                 "Sensitive Data Identifications/Passwords"
+            } else if f.network_reachability_details.is_some() {
+                "Software and Configuration Checks/AWS Security Best Practices/Network Reachability"
             } else {
                 "Software and Configuration Checks/Vulnerabilities/CVE"
             };

@@ -9,7 +9,7 @@ mod cyclonedx;
 mod markdown;
 mod sarif;
 mod spdx;
-mod table;
+pub(crate) mod table;
 
 pub use asff::{AsffTarget, asff};
 // `self::`: the `csv` crate has the same name as the module.

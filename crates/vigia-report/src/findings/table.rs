@@ -6,7 +6,7 @@ use vigia_scan::{Finding, FindingStatus, Report, Severity};
 
 use super::{counts_line, epss, fixed, installed, kev, package_names, paths};
 
-fn paint(color: bool, sev: Severity, text: &str) -> String {
+pub(crate) fn paint(color: bool, sev: Severity, text: &str) -> String {
     if !color {
         return text.to_owned();
     }
@@ -153,6 +153,29 @@ fn table_drawn(report: &Report, color: bool) -> String {
             ));
         }
         for f in rows {
+            if let Some(n) = &f.network_reachability_details {
+                let steps: Vec<&str> = n
+                    .network_path
+                    .steps
+                    .iter()
+                    .map(|s| s.component_id.as_str())
+                    .collect();
+                out.push_str(&format!(
+                    "  {:<28} {}\n  {:<28} {}\n",
+                    paint(
+                        color,
+                        sev,
+                        &format!(
+                            "{} {}-{}",
+                            n.protocol, n.open_port_range.begin, n.open_port_range.end
+                        )
+                    ),
+                    f.title,
+                    "",
+                    steps.join(" -> ")
+                ));
+                continue;
+            }
             if f.code_vulnerability_details.is_some() {
                 out.push_str(&format!(
                     "  {:<28} {}{}\n",
