@@ -150,17 +150,16 @@ pub(crate) fn evaluate(
         ),
     };
     let all = PortSet::from_iter([0..=u16::MAX]);
-    let paths = match net {
-        Some(net) => vigia_network::reachability(net, &host, &all).paths,
-        None => {
-            if host.sockets.is_none() {
-                warnings.push(
-                    "no socket tables (/proc/net) in this root filesystem and no network model: no port can be evaluated; give --network"
-                        .to_owned(),
-                );
-            }
-            vigia_network::reach::standalone(&host, &all).paths
+    let paths = if let Some(net) = net {
+        vigia_network::reachability(net, &host, &all).paths
+    } else {
+        if host.sockets.is_none() {
+            warnings.push(
+                "no socket tables (/proc/net) in this root filesystem and no network model: no port can be evaluated; give --network"
+                    .to_owned(),
+            );
         }
+        vigia_network::reach::standalone(&host, &all).paths
     };
     let internet = net.map(|net| match vigia_network::internet_exposure(net, &host) {
         InternetExposure::Open(how) => Ok(how),

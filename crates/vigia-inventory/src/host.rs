@@ -87,6 +87,8 @@ const FIREWALL_FILES: [&str; 5] = [
 
 /// Whether host facts read `path`.
 #[must_use]
+// dpkg names its file lists in lower case.
+#[allow(clippy::case_sensitive_file_extension_comparisons)]
 pub fn wants(path: &str) -> bool {
     TABLES.iter().any(|(p, _, _)| *p == path)
         || FIREWALL_FILES.contains(&path)
@@ -194,6 +196,7 @@ fn endpoint(s: &str, v6: bool) -> Option<(IpAddr, u16)> {
 }
 
 /// Programs the package database installs: program name → package.
+#[allow(clippy::case_sensitive_file_extension_comparisons)]
 fn programs(view: &FsView) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     let mut add = |path: &str, package: &str| {
@@ -257,7 +260,7 @@ pub fn facts(view: &FsView, live: bool) -> HostFacts {
     let mut sockets: Option<Vec<ListeningSocket>> = None;
     for (path, proto, v6) in TABLES {
         let text = if live {
-            std::fs::read_to_string(path).ok()
+            fs_err::read_to_string(path).ok()
         } else {
             view.read(path)
                 .map(|v| String::from_utf8_lossy(&v.data).into_owned())

@@ -13,6 +13,9 @@
 //! group, or a list of `{"TargetGroupArn": …, "TargetHealthDescriptions":
 //! […]}` objects, or an object keyed by target group ARN.
 
+// The structs below mirror the API's shapes, field names included.
+#![allow(clippy::struct_field_names)]
+
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::Path;

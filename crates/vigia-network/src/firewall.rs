@@ -66,6 +66,8 @@ pub enum Policy {
 }
 
 /// One rule.
+// Each flag is one independent match of the rule.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FwRule {
@@ -134,7 +136,7 @@ impl Firewall {
     pub fn allowed(&self, proto: Transport, family: Family, addr: u128) -> PortSet {
         let mut out = all_ports();
         for chain in self.base_chains(family) {
-            let (accepted, _) = self.eval(chain, proto, family, addr, all_ports(), 0, &mut None);
+            let (accepted, _) = self.eval(chain, proto, family, addr, all_ports(), 0, None);
             out = &out & &accepted;
         }
         out
@@ -150,14 +152,12 @@ impl Firewall {
         port: u16,
     ) -> Option<String> {
         for chain in self.base_chains(family) {
-            let mut trace = Some(None);
+            let mut trace = None;
             let one = PortSet::from_iter([port..=port]);
-            let (accepted, _) = self.eval(chain, proto, family, addr, one, 0, &mut trace);
+            let (accepted, _) = self.eval(chain, proto, family, addr, one, 0, Some(&mut trace));
             if accepted.is_empty() {
                 return Some(
-                    trace
-                        .flatten()
-                        .unwrap_or_else(|| format!("chain {} drops it by its policy", chain.name)),
+                    trace.unwrap_or_else(|| format!("chain {} drops it by its policy", chain.name)),
                 );
             }
         }
@@ -167,12 +167,12 @@ impl Firewall {
     fn base_chains(&self, family: Family) -> impl Iterator<Item = &Chain> {
         self.chains.iter().filter(move |c| {
             c.policy.is_some()
-                && match (c.family, family) {
+                && matches!(
+                    (c.family, family),
                     (None, _)
-                    | (Some(FamilyName::Ipv4), Family::V4)
-                    | (Some(FamilyName::Ipv6), Family::V6) => true,
-                    _ => false,
-                }
+                        | (Some(FamilyName::Ipv4), Family::V4)
+                        | (Some(FamilyName::Ipv6), Family::V6)
+                )
         })
     }
 
@@ -186,7 +186,7 @@ impl Firewall {
         addr: u128,
         ports: PortSet,
         depth: usize,
-        trace: &mut Option<Option<String>>,
+        mut trace: Option<&mut Option<String>>,
     ) -> (PortSet, PortSet) {
         let mut remaining = ports;
         let (mut accepted, mut returned) = (PortSet::new(), PortSet::new());
@@ -227,7 +227,7 @@ impl Firewall {
                 }
                 Verdict::Drop if rule.uncertain => {}
                 Verdict::Drop => {
-                    if let Some(t) = trace {
+                    if let Some(t) = trace.as_deref_mut() {
                         t.get_or_insert_with(|| format!("{}: {}", chain.name, rule.text));
                     }
                     remaining = remaining - &hit;
@@ -248,8 +248,15 @@ impl Firewall {
                     if depth >= MAX_DEPTH {
                         continue;
                     }
-                    let (acc, ret) =
-                        self.eval(next, proto, family, addr, hit.clone(), depth + 1, trace);
+                    let (acc, ret) = self.eval(
+                        next,
+                        proto,
+                        family,
+                        addr,
+                        hit.clone(),
+                        depth + 1,
+                        trace.as_deref_mut(),
+                    );
                     accepted |= &acc;
                     // What the called chain neither accepted nor returned it dropped.
                     remaining = (remaining - &hit) | ret;
@@ -665,7 +672,7 @@ fn nft_rule(exprs: &[serde_json::Value], chain_prefix: &str) -> FwRule {
                             let names = nft_strings(right);
                             match names.as_slice() {
                                 [one] if !negated => {
-                                    rule.protocol = Protocol::try_from(one.clone()).ok()
+                                    rule.protocol = Protocol::try_from(one.clone()).ok();
                                 }
                                 _ => rule.uncertain = true,
                             }

@@ -531,7 +531,7 @@ impl Network {
     pub(crate) fn route_table(&self, subnet: &Subnet) -> Option<&RouteTable> {
         self.route_tables
             .iter()
-            .find(|t| t.subnets.iter().any(|s| *s == subnet.id))
+            .find(|t| t.subnets.contains(&subnet.id))
             .or_else(|| {
                 self.route_tables
                     .iter()
@@ -543,7 +543,7 @@ impl Network {
     pub(crate) fn acl(&self, subnet: &Subnet) -> Option<&NetworkAcl> {
         self.network_acls
             .iter()
-            .find(|a| a.subnets.iter().any(|s| *s == subnet.id))
+            .find(|a| a.subnets.contains(&subnet.id))
             .or_else(|| {
                 self.network_acls
                     .iter()

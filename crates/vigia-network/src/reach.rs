@@ -157,7 +157,7 @@ pub fn reachability(net: &Network, host: &Host, wanted: &PortSet) -> Reachabilit
                     };
                     match hop.direct(wanted) {
                         Ok(paths) => out.paths.extend(paths),
-                        Err(Some(b)) => out.blocked.push(b),
+                        Err(Some(b)) => out.blocked.push(*b),
                         Err(None) => {}
                     }
                 }
@@ -505,8 +505,8 @@ fn filter(
 }
 
 impl Hop<'_> {
-    fn blocked(&self, id: &str, ty: &str, reason: String) -> Blocked {
-        Blocked {
+    fn blocked(&self, id: &str, ty: &str, reason: String) -> Box<Blocked> {
+        Box::new(Blocked {
             gateway: self.gw.kind,
             gateway_id: self.gw.id.clone(),
             interface: self.iface.id.clone(),
@@ -515,7 +515,7 @@ impl Hop<'_> {
             component_id: id.to_owned(),
             component_type: ty.to_owned(),
             reason,
-        }
+        })
     }
 
     /// The source addresses behind the gateway.
@@ -541,7 +541,7 @@ impl Hop<'_> {
     }
 
     /// `Err(None)`: the hop does not apply (no address of this family).
-    fn direct(&self, wanted: &PortSet) -> Result<Vec<OpenPath>, Option<Blocked>> {
+    fn direct(&self, wanted: &PortSet) -> Result<Vec<OpenPath>, Option<Box<Blocked>>> {
         let (net, iface, family, proto) = (self.net, self.iface, self.family, self.proto);
         if !has_address(iface, self.gw.kind, family) {
             return Err((family == Family::V4).then(|| {
@@ -655,7 +655,7 @@ impl Hop<'_> {
         a: u128,
         before: &PortSet,
         rt: &crate::model::RouteTable,
-    ) -> Blocked {
+    ) -> Box<Blocked> {
         let (net, family, proto) = (self.net, self.family, self.proto);
         let from = source_phrase(self.gw.kind, family, a);
         let port = before.first().unwrap_or(0);

@@ -149,6 +149,8 @@ pub fn adjust(
 }
 
 #[cfg(test)]
+// Scores are one-decimal values from the same formula: compared exactly.
+#[allow(clippy::float_cmp)]
 mod tests {
     use super::*;
 

@@ -83,6 +83,8 @@ pub(crate) enum Format {
     Json,
 }
 
+// Parsed once per run: the size of its largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Manage the vulnerability database (advisories, KEV, EPSS, CVSS)

@@ -45,7 +45,14 @@ fn request(args: &ScanArgs) -> Result<ScanRequest> {
     } else if args.network.is_some() {
         req.scanners.network = true;
     }
-    if args.network.is_some() || !args.firewall.is_empty() || req.scanners.network {
+    let networked = args.network.is_some() || !args.firewall.is_empty() || req.scanners.network;
+    if networked && kind != TargetKind::Host {
+        return Err(usage(
+            "--network, --firewall and the network scanner apply to hosts: `vigia scan host ROOTFS`"
+                .into(),
+        ));
+    }
+    if networked {
         let firewall = args
             .firewall
             .iter()

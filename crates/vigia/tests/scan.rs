@@ -145,11 +145,21 @@ fn image_findings_come_from_os_and_language_packages() {
     );
     let m = finding(&r, "CVE-2021-44906");
     assert_eq!(m["severity"], "CRITICAL");
-    assert_eq!(m["inspectorScore"], 9.8);
+    // NVD's 9.8, adjusted for exploit evidence: EPSS 0.01134 is below the
+    // threshold and it is not in KEV, so E:U (9.8 × 0.91, rounded up).
     assert_eq!(
-        m["inspectorScoreDetails"]["adjustedCvss"]["scoreSource"],
-        "NVD"
+        m["packageVulnerabilityDetails"]["cvss"][0]["baseScore"],
+        9.8
     );
+    assert_eq!(m["inspectorScore"], 9.0);
+    let adjusted = &m["inspectorScoreDetails"]["adjustedCvss"];
+    assert_eq!(adjusted["scoreSource"], "NVD");
+    assert_eq!(
+        adjusted["scoringVector"],
+        "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H/E:U"
+    );
+    assert_eq!(adjusted["adjustments"][0]["metric"], "E");
+    assert_eq!(adjusted["adjustments"].as_array().unwrap().len(), 1);
     assert_eq!(m["fixAvailable"], "YES");
     assert!(m["epss"]["score"].as_f64().unwrap() > 0.0);
     assert_eq!(
@@ -632,9 +642,10 @@ fn exit_codes_follow_fail_on() {
     assert!(String::from_utf8_lossy(&wrong.stderr).contains("use `vigia scan dir`"));
     let host = scan(&["host", path(&targets().join("debian12-app"))]);
     assert!(String::from_utf8_lossy(&host.stderr).contains("use `vigia scan image`"));
-    // Scanners not in this version are refused, not silently skipped.
+    // The network scanner is for hosts: asked of a folder it is refused, not skipped.
     let sec = scan(&["dir", t, "--scanners", "vuln,network"]);
     assert_eq!(sec.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&sec.stderr).contains("applies to hosts"));
     // --offline refuses a registry pull.
     let off = scan(&["image", "127.0.0.1:9/none/such:1", "--offline"]);
     assert_eq!(off.status.code(), Some(1));
