@@ -93,6 +93,26 @@ fn scan_host(home: &Path, network: &Path, extra: &[&str]) -> Value {
     json_of(&vigia(home, &args))
 }
 
+/// The document is valid against botocore's model of `shape` (its `list` member a list of them).
+fn validate_aws(service: &str, shape: &str, list: &str, doc: &Value) {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    fs_err::write(file.path(), serde_json::to_vec(doc).unwrap()).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/validate-aws-shape.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .args([service, shape])
+        .arg(file.path())
+        .args(["--list", list, "--extra", "vigia"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "against botocore's {service} {shape}:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn of_type<'a>(r: &'a Value, ty: &str) -> Vec<&'a Value> {
     r["findings"]
         .as_array()
@@ -150,6 +170,24 @@ fn direct_path() -> Vec<(String, String)> {
 #[test]
 fn a_public_instance_open_on_22_and_5432() {
     let r = scan_host(data_dir(), &base(), &[]);
+    validate_aws("inspector2", "Finding", "findings", &r);
+    let snap = snapshot();
+    let asff = json_of(&vigia(
+        data_dir(),
+        &[
+            "scan",
+            "host",
+            &snap,
+            "--network",
+            base().to_str().unwrap(),
+            "--scanners",
+            "network",
+            "-f",
+            "asff",
+        ],
+    ));
+    validate_aws("securityhub", "AwsSecurityFinding", "Findings", &asff);
+    assert_eq!(asff["Findings"].as_array().unwrap().len(), 2);
     assert_eq!(
         titles(&r),
         [
@@ -427,6 +465,7 @@ fn a_load_balancer_forwards_443_to_8080_and_loopback_is_never_reachable() {
     });
     let home = data_dir_with_redis_vector();
     let r = scan_host(home.path(), with_lb.path(), &["--host-id", HOST]);
+    validate_aws("inspector2", "Finding", "findings", &r);
     assert_eq!(
         titles(&r),
         [
@@ -633,4 +672,122 @@ fn the_network_scanner_alone_needs_no_database_and_reads_the_host_firewall() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn the_vigia_network_file_its_schema_and_example() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let home = tempfile::tempdir().unwrap();
+    // The committed schema is what the types generate.
+    let schema = vigia(home.path(), &["network", "schema"]);
+    let committed = fs_err::read_to_string(root.join("docs/network.schema.json")).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&ok(&schema).stdout).trim_end(),
+        committed.trim_end(),
+        "docs/network.schema.json is out of date: vigia network schema > docs/network.schema.json"
+    );
+    // The example validates against it (as JSON) and finds what its comments say.
+    let example = root.join("docs/examples/network.yaml");
+    let docs = vigia_inventory::yaml::load(&fs_err::read_to_string(&example).unwrap()).unwrap();
+    let as_json = tempfile::NamedTempFile::new().unwrap();
+    fs_err::write(
+        as_json.path(),
+        serde_json::to_vec(&vigia_inventory::yaml::to_json(&docs[0])).unwrap(),
+    )
+    .unwrap();
+    let out = Command::new("python3")
+        .arg(root.join("scripts/validate-json.py"))
+        .arg(root.join("docs/network.schema.json"))
+        .arg(as_json.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = json_of(&vigia(
+        home.path(),
+        &["network", "check", example.to_str().unwrap(), "-f", "json"],
+    ));
+    assert_eq!(
+        titles(&r),
+        [
+            "Port 22 is reachable from an Internet Gateway - TCP",
+            "Port 443 is reachable from an Internet Gateway - TCP",
+            "Port 5432 is reachable from a Virtual Private Gateway - TCP"
+        ]
+    );
+    let db = of_type(&r, "NETWORK_REACHABILITY")
+        .into_iter()
+        .find(|f| f["resources"][0]["id"] == "db-01")
+        .unwrap();
+    assert_eq!(
+        steps(db)[0],
+        ("office-vpn".to_owned(), "AWS::EC2::VPNGateway".to_owned())
+    );
+    // The same file as JSON reads the same.
+    let json_file = tempfile::Builder::new().suffix(".json").tempfile().unwrap();
+    fs_err::copy(as_json.path(), json_file.path()).unwrap();
+    let again = json_of(&vigia(
+        home.path(),
+        &[
+            "network",
+            "check",
+            json_file.path().to_str().unwrap(),
+            "-f",
+            "json",
+        ],
+    ));
+    assert_eq!(titles(&again), titles(&r));
+    // Mistakes are errors naming the file and what is wrong.
+    let bad = tempfile::Builder::new().suffix(".yaml").tempfile().unwrap();
+    for (text, says) in [
+        (
+            "hosts:\n  - id: a\n    interfaces: [{id: e, subnet: nowhere}]\n",
+            "subnet \"nowhere\", which is not defined",
+        ),
+        (
+            "subnets:\n  - id: s\n    vpc: v\n    cidrs: [10.0.0.0/33]\n",
+            "not a Vigia network file",
+        ),
+        ("gatways: []\n", "unknown field `gatways`"),
+        ("a: &x [1]\nb: *x\n", "aliases"),
+    ] {
+        fs_err::write(bad.path(), text).unwrap();
+        let out = vigia(
+            home.path(),
+            &["network", "check", bad.path().to_str().unwrap()],
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{text}");
+        assert!(
+            err.contains(bad.path().to_str().unwrap()) && err.contains(says),
+            "{text}: {err}"
+        );
+    }
+    // --explain needs HOST:PORT/PROTO and a host the model has.
+    let out = vigia(
+        home.path(),
+        &[
+            "network",
+            "check",
+            example.to_str().unwrap(),
+            "--explain",
+            "web-01:http",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let out = vigia(
+        home.path(),
+        &[
+            "network",
+            "check",
+            example.to_str().unwrap(),
+            "--explain",
+            "web-02:22/tcp",
+        ],
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no host web-02"));
 }

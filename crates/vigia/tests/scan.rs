@@ -645,7 +645,7 @@ fn exit_codes_follow_fail_on() {
     // The network scanner is for hosts: asked of a folder it is refused, not skipped.
     let sec = scan(&["dir", t, "--scanners", "vuln,network"]);
     assert_eq!(sec.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&sec.stderr).contains("applies to hosts"));
+    assert!(String::from_utf8_lossy(&sec.stderr).contains("apply to hosts"));
     // --offline refuses a registry pull.
     let off = scan(&["image", "127.0.0.1:9/none/such:1", "--offline"]);
     assert_eq!(off.status.code(), Some(1));
