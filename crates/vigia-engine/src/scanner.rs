@@ -57,6 +57,8 @@ impl Scanners {
 }
 
 /// One scan.
+// Each flag is an independent choice of the request.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, Clone)]
 pub struct ScanRequest {
     /// What the target is.
@@ -92,6 +94,10 @@ pub struct ScanRequest {
     /// The network model and the host's place in it, for the network
     /// scanner and the contextual score (hosts).
     pub network: Option<crate::NetworkRequest>,
+    /// Take the target's kind from what is found (an image, a root
+    /// filesystem, a function) instead of checking it against `kind`: for
+    /// watched folders, whose files say what they are only once read.
+    pub detect_kind: bool,
 }
 
 impl ScanRequest {
@@ -114,6 +120,7 @@ impl ScanRequest {
             keep: vigia_inventory::Selection::default(),
             scope: Scope::default(),
             network: None,
+            detect_kind: false,
         }
     }
 
@@ -423,6 +430,60 @@ impl Scanner {
     /// Scans one target: its inventory matched against the current advisory
     /// generation, its files read for secrets (at the same time, on the pool),
     /// suppressions and filters applied, findings sorted.
+    /// Matches an inventory on a generation's index and reads the matched
+    /// vulnerabilities.
+    async fn match_on(
+        &self,
+        snap: &Snapshot,
+        inv: Inventory,
+    ) -> Result<(
+        Inventory,
+        Vec<vigia_scan::Matched>,
+        std::collections::HashMap<String, vigia_store::Vulnerability>,
+    )> {
+        let (index, inv) = (snap.index().await?, Arc::new(inv));
+        let for_match = inv.clone();
+        let matched = self
+            .pool
+            .run("matching", move || {
+                vigia_scan::match_inventory(&for_match, &index)
+            })
+            .await?;
+        let ids = vigia_scan::vulnerability_ids(&matched);
+        let vulns = snap.store.vulnerabilities(&ids).await?;
+        let inv = Arc::try_unwrap(inv).unwrap_or_else(|shared| (*shared).clone());
+        Ok((inv, matched, vulns))
+    }
+
+    /// Evaluates a stored inventory on the current advisory generation: the
+    /// package findings of `resource`, without reading the resource again.
+    /// The service's rematch after an update runs this.
+    pub async fn evaluate(
+        &self,
+        inventory: Inventory,
+        resource: vigia_scan::Resource,
+        now: jiff::Timestamp,
+    ) -> Result<ScanOutcome> {
+        let snap = self.current().await?;
+        let database = database::database_info(&snap.store).await?;
+        let (inv, matched, vulns) = self.match_on(&snap, inventory).await?;
+        let ctx = vigia_scan::Context {
+            resource,
+            now: now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            scanner: format!("vigia {}", env!("CARGO_PKG_VERSION")),
+            database,
+            network: None,
+        };
+        let mut report = vigia_scan::build(&inv, &matched, &vulns, &ctx);
+        report.scan.scanners = vec!["vuln".to_owned()];
+        vigia_scan::sort_findings(&mut report.findings);
+        Ok(ScanOutcome {
+            inventory: inv,
+            report,
+            generation: snap.generation,
+        })
+    }
+
     pub async fn scan(&self, request: &ScanRequest) -> Result<ScanOutcome> {
         let ScanRequest {
             kind,
@@ -540,7 +601,17 @@ impl Scanner {
                 img.manifest_digest = Some(digest.clone());
             }
         }
-        check_kind(*kind, target, &inv.kind)?;
+        let kind = &if request.detect_kind {
+            match inv.kind.as_str() {
+                "image" => TargetKind::Image,
+                "rootfs" => TargetKind::Host,
+                "function" => TargetKind::Function,
+                _ => TargetKind::Dir,
+            }
+        } else {
+            check_kind(*kind, target, &inv.kind)?;
+            *kind
+        };
         let reference = local
             .as_ref()
             .and_then(|l| l.pulled.as_ref())
@@ -596,20 +667,7 @@ impl Scanner {
             None => vigia_scan::DatabaseInfo::default(),
         };
         let (inv, matched, vulns) = match &snap {
-            Some(snap) => {
-                let (index, inv) = (snap.index().await?, Arc::new(inv));
-                let for_match = inv.clone();
-                let matched = self
-                    .pool
-                    .run("matching", move || {
-                        vigia_scan::match_inventory(&for_match, &index)
-                    })
-                    .await?;
-                let ids = vigia_scan::vulnerability_ids(&matched);
-                let vulns = snap.store.vulnerabilities(&ids).await?;
-                let inv = Arc::try_unwrap(inv).unwrap_or_else(|shared| (*shared).clone());
-                (inv, matched, vulns)
-            }
+            Some(snap) => self.match_on(snap, inv).await?,
             None => (inv, Vec::new(), std::collections::HashMap::new()),
         };
         let now = request.now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();

@@ -1,0 +1,124 @@
+-- The service's state, apart from the advisory database that updates replace.
+-- Portable SQL: the same schema runs on SQLite and PostgreSQL. JSON columns are
+-- TEXT holding JSON; times are RFC 3339 text (UTC, sortable).
+
+-- A resource Vigia watches: an image, a host, a function.
+CREATE TABLE resources (
+    id TEXT PRIMARY KEY,             -- stable: the resource's ID in findings
+    kind TEXT NOT NULL,              -- AWS_ECR_CONTAINER_IMAGE | AWS_EC2_INSTANCE | AWS_LAMBDA_FUNCTION | CODE_REPOSITORY
+    source TEXT NOT NULL,            -- where it is read from (a path, a reference)
+    content_hash TEXT,               -- of what was last scanned
+    details TEXT NOT NULL,           -- JSON: Inspector's resource object
+    status_code TEXT NOT NULL,       -- ACTIVE | INACTIVE
+    status_reason TEXT NOT NULL,     -- PENDING_INITIAL_SCAN | SCAN_IN_PROGRESS | SUCCESSFUL | ...
+    status_message TEXT,             -- what went wrong, when something did
+    inventory_id TEXT,               -- the inventory last evaluated
+    last_scanned_at TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE UNIQUE INDEX resources_source ON resources (source);
+
+-- Inventories, stored once per content (the key is their SHA-256).
+CREATE TABLE inventories (
+    id TEXT PRIMARY KEY,
+    body TEXT NOT NULL,              -- JSON: the inventory
+    created_at TEXT NOT NULL
+);
+
+-- Which inventories hold a package: what a change set's rematch starts from.
+CREATE TABLE inventory_packages (
+    inventory_id TEXT NOT NULL,
+    ecosystem TEXT NOT NULL,
+    name TEXT NOT NULL,
+    PRIMARY KEY (ecosystem, name, inventory_id)
+);
+
+-- Findings, one per Inspector finding ARN.
+CREATE TABLE findings (
+    arn TEXT PRIMARY KEY,
+    resource_id TEXT NOT NULL,
+    kind TEXT NOT NULL,              -- PACKAGE_VULNERABILITY | CODE_VULNERABILITY | NETWORK_REACHABILITY
+    status TEXT NOT NULL,            -- ACTIVE | SUPPRESSED | CLOSED
+    severity TEXT NOT NULL,
+    severity_rank INTEGER NOT NULL,  -- 0 CRITICAL … 5 UNTRIAGED, for sorting
+    vulnerability_id TEXT,
+    title TEXT NOT NULL,
+    score DOUBLE PRECISION,
+    epss DOUBLE PRECISION,
+    first_observed_at TEXT NOT NULL,
+    last_observed_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    suppressed_by TEXT,              -- the filter ARN
+    body TEXT NOT NULL               -- JSON: the finding as Inspector shows it
+);
+CREATE INDEX findings_resource ON findings (resource_id);
+CREATE INDEX findings_status ON findings (status, severity_rank, updated_at);
+CREATE INDEX findings_vulnerability ON findings (vulnerability_id);
+
+-- Every status change of a finding, with its cause.
+CREATE TABLE finding_history (
+    arn TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    at TEXT NOT NULL,
+    status TEXT NOT NULL,
+    event TEXT NOT NULL,             -- OPENED | CLOSED | REOPENED | SUPPRESSED | UNSUPPRESSED
+    cause TEXT NOT NULL,             -- scan N | generation G | filter F | resource terminated
+    PRIMARY KEY (arn, seq)
+);
+
+-- Scans and rematches.
+CREATE TABLE scans (
+    id TEXT PRIMARY KEY,
+    resource_id TEXT NOT NULL,
+    kind TEXT NOT NULL,              -- SCAN (the resource read) | REMATCH (stored inventory)
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    outcome TEXT NOT NULL,           -- RUNNING | SUCCESSFUL | FAILED
+    generation BIGINT,
+    message TEXT,
+    opened BIGINT NOT NULL DEFAULT 0,
+    closed BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX scans_resource ON scans (resource_id, started_at);
+
+-- Suppression rules (Inspector filters).
+CREATE TABLE filters (
+    arn TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    action TEXT NOT NULL,            -- SUPPRESS | NONE
+    criteria TEXT NOT NULL,          -- JSON: Inspector's FilterCriteria
+    description TEXT,
+    reason TEXT,
+    expires_at TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+
+-- API tokens, stored as SHA-256 of the secret.
+CREATE TABLE tokens (
+    id TEXT PRIMARY KEY,             -- public part, shown in lists (and the SigV4 access key ID)
+    name TEXT NOT NULL,
+    role TEXT NOT NULL,              -- admin | viewer | agent
+    secret_sha256 TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+);
+
+-- Changes for delivery (webhooks, Slack, Jira …), written in the same
+-- transaction as the change.
+CREATE TABLE outbox (
+    id TEXT PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    detail_type TEXT NOT NULL,       -- Inspector2 Finding | Inspector2 Scan | Inspector2 Coverage
+    resource_id TEXT,
+    body TEXT NOT NULL,              -- JSON: the EventBridge-shaped event
+    delivered_at TEXT
+);
+
+-- What the service remembers between runs (the advisory generation last
+-- rematched, …).
+CREATE TABLE service_state (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);

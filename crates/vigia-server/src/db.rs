@@ -1,0 +1,185 @@
+//! The service's own database: resources, inventories, findings and their
+//! history, scans, filters, tokens, the outbox. Embedded SQLite by default
+//! (`state.db` in the data directory, beside the advisory database that
+//! updates replace); on PostgreSQL, the `vigia_state` schema of the same
+//! database, so that its migrations never meet the advisory store's.
+
+use std::str::FromStr;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, ConnectOptions, Executor};
+
+/// What went wrong with the state database.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// It could not be opened.
+    #[error("cannot open the service database {url}")]
+    Open {
+        /// Where (without a password).
+        url: String,
+        /// Why.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// Its schema could not be migrated.
+    #[error("cannot migrate the service database schema")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A query failed.
+    #[error("the service database failed")]
+    Query(#[from] sqlx::Error),
+    /// A stored JSON value did not read back.
+    #[error("a stored {what} is not valid JSON")]
+    Json {
+        /// What it was.
+        what: &'static str,
+        /// Why.
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+/// Shorthand.
+pub type DbResult<T> = Result<T, DbError>;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Which engine holds the state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// A handle on the state database.
+#[derive(Debug, Clone)]
+pub struct StateDb {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("****"));
+            u.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl StateDb {
+    /// Opens (creating and migrating) the state database at `url`:
+    /// `sqlite://PATH` or `postgres://…`.
+    pub async fn open(url: &str) -> DbResult<Self> {
+        sqlx::any::install_default_drivers();
+        let open = |source| DbError::Open {
+            url: redact(url),
+            source,
+        };
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            Backend::Postgres
+        };
+        let target = match backend {
+            Backend::Sqlite => {
+                if url.contains('?') {
+                    url.to_owned()
+                } else {
+                    format!("{url}?mode=rwc")
+                }
+            }
+            Backend::Postgres => {
+                // The schema first, on a connection of its own.
+                let mut conn = AnyConnectOptions::from_str(url)
+                    .map_err(open)?
+                    .connect()
+                    .await
+                    .map_err(open)?;
+                conn.execute("CREATE SCHEMA IF NOT EXISTS vigia_state")
+                    .await
+                    .map_err(open)?;
+                let sep = if url.contains('?') { '&' } else { '?' };
+                format!("{url}{sep}options=-c%20search_path%3Dvigia_state")
+            }
+        };
+        let opts = AnyConnectOptions::from_str(&target)
+            .map_err(open)?
+            .log_statements(tracing::log::LevelFilter::Trace);
+        let pool = AnyPoolOptions::new()
+            .max_connections(if backend == Backend::Sqlite { 4 } else { 8 })
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute("PRAGMA synchronous = NORMAL").await?;
+                        conn.execute("PRAGMA busy_timeout = 10000").await?;
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(opts)
+            .await
+            .map_err(open)?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Self { pool, backend })
+    }
+
+    /// The pool.
+    #[must_use]
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// The engine behind it.
+    #[must_use]
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A remembered value.
+    pub async fn get_state(&self, key: &str) -> DbResult<Option<String>> {
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT value FROM service_state WHERE key = $1")
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(|r| r.0))
+    }
+
+    /// Remembers a value.
+    pub async fn set_state(&self, key: &str, value: &str) -> DbResult<()> {
+        sqlx::query(
+            "INSERT INTO service_state (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn opens_migrates_and_remembers() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("state.db").display());
+        let db = StateDb::open(&url).await.unwrap();
+        assert_eq!(db.backend(), Backend::Sqlite);
+        assert_eq!(db.get_state("generation").await.unwrap(), None);
+        db.set_state("generation", "3").await.unwrap();
+        db.set_state("generation", "4").await.unwrap();
+        // Opening again keeps what was stored and does not migrate twice.
+        let again = StateDb::open(&url).await.unwrap();
+        assert_eq!(again.get_state("generation").await.unwrap().as_deref(), Some("4"));
+        let bad = StateDb::open("sqlite:///nonexistent-dir/x/state.db").await.unwrap_err();
+        assert!(bad.to_string().contains("/nonexistent-dir/x/state.db"), "{bad}");
+    }
+}
