@@ -1,7 +1,7 @@
 //! A host scan's network part: the host placed in its network model (or
 //! standing alone), its open ranges, and what the contextual score needs.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use vigia_inventory::host::{HostFacts, SocketProtocol};
 use vigia_network::{Exposure, Host, InternetExposure, Network, PortSet, Socket, Transport};
@@ -47,35 +47,49 @@ fn sockets(facts: &HostFacts) -> Option<Vec<Socket>> {
                 port: s.port,
                 package: s.package.clone(),
                 program: s.program.clone(),
+                uid: Some(s.uid),
             })
             .collect()
     })
 }
 
-/// Packages every one of whose listening sockets is bound to loopback.
+/// Packages with a socket other hosts can reach.
+fn exposed(host: &Host) -> BTreeSet<String> {
+    host.sockets
+        .iter()
+        .flatten()
+        .filter(|s| !s.loopback_only())
+        .filter_map(|s| s.package.clone())
+        .collect()
+}
+
+/// Packages every one of whose listening sockets is bound to loopback. A
+/// package is left out when a reachable socket whose program is unknown has
+/// the same owner (or an unknown one): it may be the same service.
 fn loopback_only(host: &Host) -> BTreeMap<String, String> {
+    let sockets: Vec<&Socket> = host.sockets.iter().flatten().collect();
     let mut by_package: BTreeMap<&str, Vec<&Socket>> = BTreeMap::new();
-    for s in host.sockets.iter().flatten() {
+    for s in &sockets {
         if let Some(p) = &s.package {
             by_package.entry(p).or_default().push(s);
         }
     }
+    let unknown_owners: BTreeSet<Option<u32>> = sockets
+        .iter()
+        .filter(|s| s.package.is_none() && !s.loopback_only())
+        .map(|s| s.uid)
+        .collect();
     by_package
         .into_iter()
         .filter(|(_, socks)| socks.iter().all(|s| s.loopback_only()))
+        .filter(|(_, socks)| {
+            !unknown_owners.contains(&None)
+                && socks
+                    .iter()
+                    .all(|s| s.uid.is_some() && !unknown_owners.contains(&s.uid))
+        })
         .map(|(p, socks)| {
-            let at: Vec<String> = socks
-                .iter()
-                .map(|s| {
-                    format!(
-                        "{} on {} {}:{}",
-                        s.program.as_deref().unwrap_or(p),
-                        s.protocol.as_str(),
-                        s.address,
-                        s.port
-                    )
-                })
-                .collect();
+            let at: Vec<String> = socks.iter().map(|s| s.describe()).collect();
             (p.to_owned(), at.join(", "))
         })
         .collect()
@@ -171,6 +185,7 @@ pub(crate) fn evaluate(
         context: NetworkContext {
             internet,
             loopback_only: loopback_only(&host),
+            exposed: exposed(&host),
         },
         warnings,
     })

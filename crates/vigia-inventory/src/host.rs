@@ -281,10 +281,11 @@ pub fn facts(view: &FsView, live: bool) -> HostFacts {
                 .filter(|u| *u != "root")
                 .flat_map(|u| [u.clone(), format!("{u}-server"), format!("{u}d")])
                 .collect();
-            let found = daemons(s.protocol, s.port)
-                .iter()
-                .map(|d| (*d).to_owned())
-                .chain(by_user)
+            // A service's own user names it best (`redis`, `postgres`,
+            // `systemd-resolve`); then the daemons that serve the port.
+            let found = by_user
+                .into_iter()
+                .chain(daemons(s.protocol, s.port).iter().map(|d| (*d).to_owned()))
                 .find_map(|d| programs.get(&d).map(|pkg| (d, pkg.clone())));
             if let Some((program, package)) = found {
                 s.program = Some(program);

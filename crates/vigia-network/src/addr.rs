@@ -60,6 +60,15 @@ impl Family {
         }
     }
 
+    /// The family of an address.
+    #[must_use]
+    pub fn of_ip(ip: &IpAddr) -> Self {
+        match ip {
+            IpAddr::V4(_) => Self::V4,
+            IpAddr::V6(_) => Self::V6,
+        }
+    }
+
     fn max(self) -> u128 {
         match self {
             Self::V4 => u128::from(u32::MAX),
@@ -131,11 +140,27 @@ const NOT_INTERNET_V4: &[&str] = &[
     "240.0.0.0/4",
 ];
 
+/// Whether an address is one the internet routes to (public IPv4, global
+/// unicast IPv6).
+#[must_use]
+pub fn is_internet_address(ip: &std::net::IpAddr) -> bool {
+    let (family, n) = match ip {
+        IpAddr::V4(a) => (Family::V4, u128::from(u32::from(*a))),
+        IpAddr::V6(a) => (Family::V6, u128::from(*a)),
+    };
+    internet(family, &[]).contains(n)
+}
+
+/// Every address of a family.
+pub(crate) fn everything(family: Family) -> AddrSet {
+    AddrSet::from_iter([0..=family.max()])
+}
+
 /// The addresses internet traffic comes from: every public address of the
 /// family (IPv6: the global unicast block), minus the network's own blocks.
 pub(crate) fn internet(family: Family, own: &[IpNet]) -> AddrSet {
     let everything = match family {
-        Family::V4 => AddrSet::from_iter([0..=Family::V4.max()]),
+        Family::V4 => everything(Family::V4),
         Family::V6 => set_of(Family::V6, &["2000::/3".parse::<IpNet>().expect("valid")]),
     };
     let special: Vec<IpNet> = NOT_INTERNET_V4

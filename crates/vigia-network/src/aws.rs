@@ -445,30 +445,10 @@ struct TargetHealths {
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "PascalCase", default)]
-struct ForwardGroup {
-    target_group_arn: String,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "PascalCase", default)]
-struct ForwardConfig {
-    target_groups: Vec<ForwardGroup>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "PascalCase", default)]
-struct ListenerAction {
-    target_group_arn: Option<String>,
-    forward_config: Option<ForwardConfig>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "PascalCase", default)]
 struct AwsListener {
     load_balancer_arn: String,
     port: Option<u16>,
     protocol: Option<String>,
-    default_actions: Vec<ListenerAction>,
 }
 
 #[derive(Deserialize, Default)]
@@ -972,6 +952,7 @@ pub fn read_folder(dir: &Path) -> Result<Network, AwsError> {
     }
 
     // Load balancers, their listeners and targets.
+    let health_known = health.is_some();
     let mut health_by_group: BTreeMap<String, Vec<TargetHealth>> = BTreeMap::new();
     if let Some(h) = health {
         let hpath = p("describe-target-health.json");
@@ -1061,17 +1042,10 @@ pub fn read_folder(dir: &Path) -> Result<Network, AwsError> {
                 .iter()
                 .filter(|l| l.load_balancer_arn == lb.load_balancer_arn)
                 .flat_map(|l| {
-                    let groups: Vec<String> = l
-                        .default_actions
-                        .iter()
-                        .flat_map(|a| {
-                            a.target_group_arn.iter().cloned().chain(
-                                a.forward_config.iter().flat_map(|f| {
-                                    f.target_groups.iter().map(|g| g.target_group_arn.clone())
-                                }),
-                            )
-                        })
-                        .collect();
+                    // A listener's rules (`describe-rules`, not read) may forward
+                    // to any of the load balancer's target groups besides its
+                    // default action's: every group counts as reachable from it.
+                    let groups: Vec<String> = Vec::new();
                     let port = l.port.unwrap_or(0);
                     transports(l.protocol.as_deref())
                         .into_iter()
@@ -1095,6 +1069,7 @@ pub fn read_folder(dir: &Path) -> Result<Network, AwsError> {
             security_groups: lb.security_groups.clone().filter(|g| !g.is_empty()),
             listeners: lb_listeners,
             targets,
+            targets_known: health_known,
         });
     }
     Ok(out)

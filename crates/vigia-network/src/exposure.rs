@@ -190,6 +190,24 @@ fn loopback_note(state: Listening) -> &'static str {
     }
 }
 
+/// Every port's listening state; `None` without a socket list.
+fn listening_states(host: &Host, proto: Transport) -> Option<BTreeMap<u16, Listening>> {
+    let sockets = host.sockets.as_ref()?;
+    let mut out: BTreeMap<u16, Listening> = BTreeMap::new();
+    for s in sockets.iter().filter(|s| s.protocol == proto) {
+        let state = if s.loopback_only() {
+            Listening::LoopbackOnly
+        } else {
+            Listening::Yes
+        };
+        let e = out.entry(s.port).or_insert(state);
+        if state == Listening::Yes {
+            *e = Listening::Yes;
+        }
+    }
+    Some(out)
+}
+
 /// The severity of a range: its worst port. Only recognised ports and ports
 /// with a listener are looked at one by one; every other port of the range
 /// rates as an unrecognised one.
@@ -217,9 +235,15 @@ pub fn range_level(host: &Host, proto: Transport, begin: u16, end: u16) -> (Leve
     candidates.sort_unstable();
     candidates.dedup();
     let covered = candidates.len();
+    // Each port's listening state, from one pass over the sockets.
+    let states = listening_states(host, proto);
+    let state_of = |p: u16| match &states {
+        None => Listening::Unknown,
+        Some(m) => m.get(&p).copied().unwrap_or(Listening::No),
+    };
     let mut best = candidates
         .into_iter()
-        .map(|p| port_level(proto, p, listening(host, proto, p)))
+        .map(|p| port_level(proto, p, state_of(p)))
         .max_by(|a, b| a.0.cmp(&b.0));
     if covered < usize::from(end - begin) + 1 {
         // A port of the range that is neither recognised nor listened on.
@@ -229,9 +253,7 @@ pub fn range_level(host: &Host, proto: Transport, begin: u16, end: u16) -> (Leve
             Listening::Unknown
         };
         let other = (begin..=end)
-            .find(|p| {
-                recognised(proto, *p).is_none() && listening(host, proto, *p) != Listening::Yes
-            })
+            .find(|p| recognised(proto, *p).is_none() && state_of(*p) != Listening::Yes)
             .map(|p| port_level(proto, p, state));
         if let Some(o) = other
             && best.as_ref().is_none_or(|b| o.0 > b.0)
@@ -313,30 +335,25 @@ impl Exposure {
                 self.interface
             )
         };
+        let rating = format!(" Rated for {}.", self.severity_reason);
         if !self.listeners.is_empty() {
-            text.push_str(&format!(" Listening: {}.", self.listeners.join("; ")));
+            let listening = format!(" Listening: {}.", self.listeners.join("; "));
+            // Inspector's limit is 1,024 characters: the listener list gives way first.
+            let room = 1024usize.saturating_sub(text.chars().count() + rating.chars().count());
+            if listening.chars().count() <= room {
+                text.push_str(&listening);
+            } else if room > 4 {
+                text.extend(listening.chars().take(room - 2));
+                text.push_str("….");
+            }
         }
-        text.push_str(&format!(" Rated for {}.", self.severity_reason));
+        text.push_str(&rating);
         text.chars().take(1024).collect()
     }
 }
 
 /// Inspector's remediation for open paths.
 pub const REMEDIATION: &str = "You can restrict access to your instance by modifying the Security Groups or ACLs in the network path.";
-
-fn socket_phrase(s: &Socket) -> String {
-    let who = match (&s.program, &s.package) {
-        (Some(p), Some(k)) => format!("{p} ({k})"),
-        (Some(p), None) => p.clone(),
-        (None, Some(k)) => k.clone(),
-        (None, None) => "a process".into(),
-    };
-    let at = match s.address {
-        std::net::IpAddr::V6(a) => format!("[{a}]:{}", s.port),
-        std::net::IpAddr::V4(a) => format!("{a}:{}", s.port),
-    };
-    format!("{who} on {} {at}", s.protocol.as_str())
-}
 
 /// Groups open paths into findings.
 #[must_use]
@@ -362,7 +379,7 @@ pub fn exposures(host: &Host, paths: &[OpenPath]) -> Vec<Exposure> {
                 .iter()
                 .flatten()
                 .filter(|s| s.protocol == protocol && (begin..=end).contains(&s.port))
-                .map(socket_phrase)
+                .map(Socket::describe)
                 .collect();
             out.push(Exposure {
                 host: host.id.clone(),
@@ -435,7 +452,7 @@ pub fn explain(net: &Network, host: &Host, port: u16, protocol: Transport) -> Ex
                 .iter()
                 .flatten()
                 .filter(|s| s.protocol == protocol && s.port == port)
-                .map(socket_phrase)
+                .map(Socket::describe)
                 .collect();
             if state == Listening::LoopbackOnly {
                 format!(
@@ -477,6 +494,30 @@ pub enum InternetExposure {
 /// unknown).
 #[must_use]
 pub fn internet_exposure(net: &Network, host: &Host) -> InternetExposure {
+    let vpc_of = |subnet: &str| {
+        net.subnets
+            .iter()
+            .find(|s| s.id == subnet)
+            .map(|s| s.vpc.as_str())
+    };
+    let host_vpcs: Vec<&str> = host
+        .interfaces
+        .iter()
+        .filter_map(|i| vpc_of(&i.subnet))
+        .collect();
+    if let Some(lb) = net.load_balancers.iter().find(|lb| {
+        lb.internet_facing
+            && !lb.targets_known
+            && lb
+                .subnets
+                .iter()
+                .any(|s| vpc_of(s).is_some_and(|v| host_vpcs.contains(&v)))
+    }) {
+        return InternetExposure::Open(format!(
+            "the internet-facing load balancer {} may forward to it (its targets are unknown: no describe-target-health output)",
+            lb.name.as_deref().unwrap_or(&lb.id)
+        ));
+    }
     let r = reachability(net, host, &all_ports());
     let internet: Vec<&OpenPath> = r
         .paths
@@ -609,6 +650,7 @@ mod tests {
             port: 3306,
             package: None,
             program: None,
+            uid: None,
         }]);
         assert_eq!(
             range_level(&host, Transport::Tcp, 0, 65535).0,

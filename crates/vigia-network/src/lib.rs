@@ -3,7 +3,7 @@
 //! and what blocks the others.
 //!
 //! - [`model`]: the network model every importer produces.
-//! - [`aws`]: a folder of AWS CLI JSON outputs; [`file`]: that, or a Vigia
+//! - [`aws`]: a folder of AWS CLI JSON outputs; [`mod@file`]: that, or a Vigia
 //!   network file (YAML or JSON) for networks that are not AWS.
 //! - [`firewall`]: a host's own iptables and nftables rules.
 //! - [`reach`]: the reachability analysis; [`exposure`]: its results as

@@ -179,7 +179,7 @@ pub struct PortRange {
 
 /// An IP protocol as rules name it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
-#[serde(try_from = "String", into = "String")]
+#[serde(try_from = "ProtocolText", into = "String")]
 #[schemars(with = "String")]
 pub enum Protocol {
     /// Every protocol (`-1`, `all`).
@@ -203,6 +203,25 @@ impl Protocol {
     }
 }
 
+/// A protocol as written: a name or a number (YAML reads `-1` and `6` as
+/// numbers).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ProtocolText {
+    Text(String),
+    Number(i64),
+}
+
+impl TryFrom<ProtocolText> for Protocol {
+    type Error = String;
+    fn try_from(p: ProtocolText) -> Result<Self, String> {
+        match p {
+            ProtocolText::Text(s) => Self::try_from(s),
+            ProtocolText::Number(n) => Self::try_from(n.to_string()),
+        }
+    }
+}
+
 impl TryFrom<String> for Protocol {
     type Error = String;
     fn try_from(s: String) -> Result<Self, String> {
@@ -211,7 +230,14 @@ impl TryFrom<String> for Protocol {
             "tcp" | "6" => Self::Tcp,
             "udp" | "17" => Self::Udp,
             "icmp" => Self::Number(1),
-            "icmpv6" => Self::Number(58),
+            "igmp" => Self::Number(2),
+            "gre" => Self::Number(47),
+            "esp" => Self::Number(50),
+            "ah" => Self::Number(51),
+            "icmpv6" | "ipv6-icmp" => Self::Number(58),
+            "sctp" => Self::Number(132),
+            "mh" | "ipv6-mh" => Self::Number(135),
+            "udplite" => Self::Number(136),
             other => Self::Number(other.parse().map_err(|_| {
                 format!("unknown protocol {s:?} (expected -1, tcp, udp or a protocol number)")
             })?),
@@ -409,6 +435,20 @@ pub struct LoadBalancer {
     /// Registered targets.
     #[serde(default)]
     pub targets: Vec<Target>,
+    /// Whether `targets` is the whole list. A model without the targets
+    /// (no `describe-target-health`) cannot say a host is out of the load
+    /// balancer's reach.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub targets_known: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 /// A load balancer listener.
@@ -491,9 +531,34 @@ pub struct Socket {
     /// The program listening, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub program: Option<String>,
+    /// The owner's user ID, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<u32>,
 }
 
 impl Socket {
+    /// `sshd (openssh-server) on TCP 0.0.0.0:22`, `… on TCP [::1]:6379
+    /// (loopback only, not reachable)`.
+    #[must_use]
+    pub fn describe(&self) -> String {
+        let who = match (&self.program, &self.package) {
+            (Some(p), Some(k)) => format!("{p} ({k})"),
+            (Some(p), None) => p.clone(),
+            (None, Some(k)) => k.clone(),
+            (None, None) => "a process".into(),
+        };
+        let at = match self.address {
+            IpAddr::V6(a) => format!("[{a}]:{}", self.port),
+            IpAddr::V4(a) => format!("{a}:{}", self.port),
+        };
+        let note = if self.loopback_only() {
+            " (loopback only, not reachable)"
+        } else {
+            ""
+        };
+        format!("{who} on {} {at}{note}", self.protocol.as_str())
+    }
+
     /// Whether only the host itself can connect to it.
     #[must_use]
     pub fn loopback_only(&self) -> bool {

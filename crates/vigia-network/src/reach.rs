@@ -209,29 +209,24 @@ fn own_blocks(net: &Network, subnet: &Subnet) -> Vec<IpNet> {
 }
 
 fn has_address(iface: &Interface, kind: GatewayKind, family: Family) -> bool {
-    let global_v6 = |a: &std::net::IpAddr| match a {
-        std::net::IpAddr::V6(v6) => (v6.segments()[0] & 0xe000) == 0x2000,
-        std::net::IpAddr::V4(_) => false,
-    };
-    match (kind, family) {
-        (GatewayKind::Internet, Family::V4) => {
-            iface.public_addresses.iter().any(std::net::IpAddr::is_ipv4)
-        }
-        (_, Family::V6) => iface
+    let all = || {
+        iface
             .private_addresses
             .iter()
             .chain(&iface.public_addresses)
-            .any(|a| {
-                if kind == GatewayKind::Internet {
-                    global_v6(a)
-                } else {
-                    a.is_ipv6()
-                }
-            }),
-        (_, Family::V4) => iface
-            .private_addresses
+    };
+    let of_family = |a: &&std::net::IpAddr| Family::of_ip(a) == family;
+    if kind == GatewayKind::Internet {
+        // A public address, wherever the model lists it (a network file may
+        // put a routable address among the interface's own).
+        iface
+            .public_addresses
             .iter()
-            .any(std::net::IpAddr::is_ipv4),
+            .filter(of_family)
+            .any(|a| family == Family::V4 || addr::is_internet_address(a))
+            || all().filter(of_family).any(addr::is_internet_address)
+    } else {
+        all().any(|a| of_family(&a))
     }
 }
 
@@ -268,12 +263,8 @@ fn cuts(net: &Network, subnet: &Subnet, groups: &[String], host: Option<&Host>) 
             }
         }
     }
-    if let Some(fw) = host.and_then(|h| h.firewall.as_ref()) {
-        for c in &fw.chains {
-            for r in &c.rules {
-                out.extend(r.sources.iter().flatten().copied());
-            }
-        }
+    if let Some(h) = host {
+        out.extend(firewall_cuts(h));
     }
     out
 }
@@ -307,6 +298,31 @@ fn route_for<'a>(
         .map(|(_, r)| r)
 }
 
+/// A path's last hops: the interface, the host's own firewall when it has
+/// one, the instance.
+fn last_steps(host: &Host, iface: &Interface) -> Vec<Step> {
+    let mut out = vec![Step::new(&iface.id, "AWS::EC2::NetworkInterface")];
+    if let Some(fw) = &host.firewall {
+        out.push(Step::new(&fw.sources.join(", "), "Vigia::Host::Firewall"));
+    }
+    out.push(Step::new(&host.id, "AWS::EC2::Instance"));
+    out
+}
+
+/// The source blocks a host's firewall rules name.
+fn firewall_cuts(host: &Host) -> Vec<IpNet> {
+    host.firewall
+        .iter()
+        .flat_map(|fw| {
+            fw.chains.iter().flat_map(|c| {
+                c.rules
+                    .iter()
+                    .flat_map(|r| r.sources.iter().flatten().copied())
+            })
+        })
+        .collect()
+}
+
 fn sorted_entries(acl: &NetworkAcl, egress: bool) -> Vec<&AclEntry> {
     let mut e: Vec<&AclEntry> = acl.entries.iter().filter(|e| e.egress == egress).collect();
     e.sort_by_key(|e| e.rule);
@@ -327,7 +343,7 @@ pub(crate) fn acl_ports(
         if !e.protocol.matches(proto) || !holds(&e.cidr, family, addr) {
             continue;
         }
-        let hit = &ports_of(e.ports) & &remaining;
+        let hit = &entry_ports(e) & &remaining;
         if e.action == Action::Allow {
             allowed |= &hit;
         }
@@ -337,6 +353,16 @@ pub(crate) fn acl_ports(
         }
     }
     allowed
+}
+
+/// The ports an ACL entry covers: every port for all protocols (AWS takes no
+/// range for `-1`), else its range.
+fn entry_ports(e: &AclEntry) -> PortSet {
+    if e.protocol == crate::model::Protocol::All {
+        all_ports()
+    } else {
+        ports_of(e.ports)
+    }
 }
 
 /// The entry that decides a port, `None` for the final implicit deny.
@@ -349,9 +375,7 @@ fn acl_decision(
     port: u16,
 ) -> Option<&AclEntry> {
     sorted_entries(acl, egress).into_iter().find(|e| {
-        e.protocol.matches(proto)
-            && holds(&e.cidr, family, addr)
-            && ports_of(e.ports).contains(port)
+        e.protocol.matches(proto) && holds(&e.cidr, family, addr) && entry_ports(e).contains(port)
     })
 }
 
@@ -632,8 +656,7 @@ impl Hop<'_> {
                 if !g.is_empty() {
                     steps.push(Step::new(&g, "AWS::EC2::SecurityGroup"));
                 }
-                steps.push(Step::new(&iface.id, "AWS::EC2::NetworkInterface"));
-                steps.push(Step::new(&self.host.id, "AWS::EC2::Instance"));
+                steps.extend(last_steps(self.host, iface));
                 OpenPath {
                     host: self.host.id.clone(),
                     gateway: self.gw.kind,
@@ -929,6 +952,31 @@ fn through_balancer(
                 }
             }
             let same_subnet = lsub.id == tsubnet.id;
+            // Leaving the load balancer's subnet for another, its ACL must let
+            // the connection out to the target and the replies back in.
+            if let (false, Some(acl), Some(ta)) = (same_subnet, net.acl(lsub), target_addr) {
+                let out_ok = acl_ports(acl, true, t.protocol, family, ta).contains(t.port);
+                let back_ok = !(&acl_ports(acl, false, t.protocol, family, ta)
+                    & &ports_of(Some(EPHEMERAL)))
+                    .is_empty();
+                if !(out_ok && back_ok) {
+                    why.get_or_insert_with(|| {
+                        blocked(
+                            &acl.id,
+                            "AWS::EC2::NetworkAcl",
+                            Some(gw),
+                            format!(
+                                "network ACL {} of the load balancer's subnet {sid} {} {} {} to the target",
+                                acl.id,
+                                if out_ok { "drops the replies of" } else { "denies outbound" },
+                                t.protocol.as_str(),
+                                t.port
+                            ),
+                        )
+                    });
+                    continue;
+                }
+            }
             for a in atoms(&node_space, family, &tcut) {
                 let f = filter(
                     net,
@@ -959,8 +1007,7 @@ fn through_balancer(
                     if !g.is_empty() {
                         steps.push(Step::new(&g, "AWS::EC2::SecurityGroup"));
                     }
-                    steps.push(Step::new(&iface.id, "AWS::EC2::NetworkInterface"));
-                    steps.push(Step::new(&host.id, "AWS::EC2::Instance"));
+                    steps.extend(last_steps(host, iface));
                     found = Some(OpenPath {
                         host: host.id.clone(),
                         gateway: GatewayKind::Internet,
@@ -1033,21 +1080,13 @@ pub fn standalone(host: &Host, wanted: &PortSet) -> Reachability {
             if listening.is_empty() {
                 continue;
             }
-            let space = match family {
-                Family::V4 => AddrSet::from_iter([0..=u128::from(u32::MAX)]),
-                Family::V6 => AddrSet::from_iter([0..=u128::MAX]),
+            // Any other machine: every address but the host's own loopback.
+            let loopback: IpNet = match family {
+                Family::V4 => "127.0.0.0/8".parse().expect("valid block"),
+                Family::V6 => "::1/128".parse().expect("valid block"),
             };
-            let cut: Vec<IpNet> = host
-                .firewall
-                .iter()
-                .flat_map(|fw| {
-                    fw.chains.iter().flat_map(|c| {
-                        c.rules
-                            .iter()
-                            .flat_map(|r| r.sources.iter().flatten().copied())
-                    })
-                })
-                .collect();
+            let space = addr::everything(family) - set_of(family, &[loopback]);
+            let cut = firewall_cuts(host);
             let mut open = PortSet::new();
             for a in atoms(&space, family, &cut) {
                 open |= &match &host.firewall {

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
+use vigia_network::firewall::{Chain, Firewall, FwRule, Policy, Verdict};
 use vigia_network::model::{
     AclEntry, Action, Gateway, GatewayKind, Host, Interface, NetworkAcl, Peer, PortRange, Protocol,
     Route, RouteTable, SecurityGroup, SgRule, Subnet, Vpc,
@@ -168,8 +169,90 @@ fn within(
         .all(|(k, ports)| before.get(k).is_some_and(|b| ports.is_subset(b)))
 }
 
+fn fw_rule() -> impl Strategy<Value = FwRule> {
+    (
+        prop::option::of(protocol()),
+        ports(),
+        prop::option::of(0..BLOCKS.len()),
+        any::<bool>(),
+        0u8..4,
+        any::<bool>(),
+    )
+        .prop_map(
+            |(protocol, ports, src, negated, verdict, uncertain)| FwRule {
+                protocol,
+                ports: ports.map(|p| vec![p]),
+                ports_negated: false,
+                sources: src.map(|b| vec![BLOCKS[b].parse().unwrap()]),
+                sources_negated: negated && src.is_some(),
+                loopback: false,
+                established: false,
+                uncertain,
+                family: None,
+                verdict: match verdict {
+                    0 => Verdict::Accept,
+                    1 => Verdict::Drop,
+                    2 => Verdict::Jump("sub".into()),
+                    _ => Verdict::Return,
+                },
+                text: String::new(),
+            },
+        )
+}
+
+fn firewall(input: Vec<FwRule>, sub: Vec<FwRule>, drop_policy: bool) -> Firewall {
+    Firewall {
+        sources: vec!["rules".into()],
+        chains: vec![
+            Chain {
+                name: "INPUT".into(),
+                family: None,
+                policy: Some(if drop_policy {
+                    Policy::Drop
+                } else {
+                    Policy::Accept
+                }),
+                rules: input,
+            },
+            Chain {
+                name: "sub".into(),
+                family: None,
+                policy: None,
+                rules: sub
+                    .into_iter()
+                    .filter(|r| !matches!(r.verdict, Verdict::Jump(_)))
+                    .collect(),
+            },
+        ],
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn a_host_firewall_drop_never_opens_a_port(
+        rules in prop::collection::vec(sg_rule(), 1..4),
+        input in prop::collection::vec(fw_rule(), 0..6),
+        sub in prop::collection::vec(fw_rule(), 0..4),
+        drop_policy in any::<bool>(),
+        extra in fw_rule(),
+        at in any::<prop::sample::Index>(),
+    ) {
+        let all_open = vec![
+            AclEntry { rule: 100, egress: false, protocol: Protocol::All, action: Action::Allow, cidr: "0.0.0.0/0".parse().unwrap(), ports: None },
+            AclEntry { rule: 100, egress: true, protocol: Protocol::All, action: Action::Allow, cidr: "0.0.0.0/0".parse().unwrap(), ports: None },
+        ];
+        let mut net = network(all_open, rules);
+        net.hosts[0].firewall = Some(firewall(input.clone(), sub.clone(), drop_policy));
+        let before = open(&net);
+        let mut more = input;
+        let drop = FwRule { verdict: Verdict::Drop, ..extra };
+        let i = at.index(more.len() + 1);
+        more.insert(i, drop);
+        net.hosts[0].firewall = Some(firewall(more, sub, drop_policy));
+        prop_assert!(within(&open(&net), &before));
+    }
 
     #[test]
     fn a_deny_entry_never_opens_a_port(entries in prop::collection::vec(entry(), 0..8), rules in prop::collection::vec(sg_rule(), 1..5), extra in entry()) {

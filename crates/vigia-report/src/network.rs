@@ -13,18 +13,16 @@ use crate::findings::table::paint;
 /// Inspector-shaped findings for every host of `net`.
 #[must_use]
 pub fn findings(net: &Network, now: &str) -> Vec<Finding> {
+    let mut by_host: BTreeMap<String, Vec<vigia_network::Exposure>> = BTreeMap::new();
+    for e in vigia_network::check(net) {
+        by_host.entry(e.host.clone()).or_default().push(e);
+    }
     let mut out = Vec::new();
-    for host in &net.hosts {
-        let paths = vigia_network::reachability(
-            net,
-            host,
-            &vigia_network::PortSet::from_iter([0..=u16::MAX]),
-        )
-        .paths;
+    for (host, exposures) in by_host {
         let ctx = Context {
             resource: Resource {
                 kind: ResourceType::AwsEc2Instance,
-                id: host.id.clone(),
+                id: host,
                 tags: BTreeMap::new(),
                 details: ResourceDetails::default(),
             },
@@ -33,10 +31,7 @@ pub fn findings(net: &Network, now: &str) -> Vec<Finding> {
             database: DatabaseInfo::default(),
             network: None,
         };
-        out.extend(vigia_scan::network_findings(
-            &vigia_network::exposures(host, &paths),
-            &ctx,
-        ));
+        out.extend(vigia_scan::network_findings(&exposures, &ctx));
     }
     out.sort_by(|a, b| {
         (a.severity, &a.resources[0].id, &a.title).cmp(&(b.severity, &b.resources[0].id, &b.title))

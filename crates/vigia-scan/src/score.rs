@@ -14,7 +14,7 @@
 //! never above the base score. `docs/scoring.md` states the rules with
 //! worked examples.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
 
 use cvss::v3::Vector;
@@ -38,6 +38,8 @@ pub struct NetworkContext {
     /// Packages whose every listening socket is bound to loopback, with
     /// those sockets (`redis-server on 127.0.0.1:6379`).
     pub loopback_only: BTreeMap<String, String>,
+    /// Packages with a listening socket other hosts can reach.
+    pub exposed: BTreeSet<String>,
 }
 
 /// Evidence of exploitation.
@@ -70,6 +72,21 @@ pub fn adjust(
     exploit: ExploitEvidence,
     network: Option<&NetworkContext>,
 ) -> Option<Adjusted> {
+    adjust_unclamped(base_vector, packages, exploit, network).map(|mut a| {
+        // The rules only ever lower a metric; the cap holds should a source's
+        // base score disagree with its own vector.
+        a.score = a.score.min(base_score);
+        a
+    })
+}
+
+/// [`adjust`] without the cap at the base score.
+fn adjust_unclamped(
+    base_vector: &str,
+    packages: &[&str],
+    exploit: ExploitEvidence,
+    network: Option<&NetworkContext>,
+) -> Option<Adjusted> {
     if !base_vector.starts_with("CVSS:3.") {
         return None;
     }
@@ -87,7 +104,9 @@ pub fn adjust(
             .iter()
             .filter_map(|p| net.loopback_only.get(*p))
             .collect();
-        if !loopback.is_empty() {
+        // Every listener of the finding's packages is on loopback: none of
+        // them (binary packages of one source share a finding) serves others.
+        if !loopback.is_empty() && !packages.iter().any(|p| net.exposed.contains(*p)) {
             v.av = Some(AttackVector::Local);
             adjustments.push(CvssScoreAdjustment {
                 metric: "AV".into(),
@@ -142,7 +161,7 @@ pub fn adjust(
         None => base,
     };
     Some(Adjusted {
-        score: score.min(base_score),
+        score,
         vector: v.to_string(),
         adjustments,
     })
@@ -162,6 +181,7 @@ mod tests {
         NetworkContext {
             internet: Some(Err("no public IPv4 address".into())),
             loopback_only: BTreeMap::new(),
+            exposed: BTreeSet::new(),
         }
     }
 
@@ -173,6 +193,7 @@ mod tests {
                 "redis-server on 127.0.0.1:6379".to_owned(),
             )]
             .into(),
+            exposed: BTreeSet::new(),
         }
     }
 
@@ -302,6 +323,7 @@ mod tests {
         let open = NetworkContext {
             internet: Some(Ok("TCP 22".into())),
             loopback_only: BTreeMap::new(),
+            exposed: BTreeSet::new(),
         };
         assert!(
             adjust(TABLE[0].0, 7.5, &["x"], NONE, Some(&open))
@@ -329,7 +351,8 @@ mod tests {
             if !on_loopback {
                 net.loopback_only.clear();
             }
-            let adj = adjust(&v, base, &["redis-server"], ExploitEvidence { kev, epss }, Some(&net)).unwrap();
+            // Uncapped: the rules themselves never raise the score.
+            let adj = adjust_unclamped(&v, &["redis-server"], ExploitEvidence { kev, epss }, Some(&net)).unwrap();
             proptest::prop_assert!(adj.score <= base, "{} -> {} {}", v, adj.vector, adj.score);
             proptest::prop_assert_eq!(adj.adjustments.is_empty(), adj.vector == v);
         }

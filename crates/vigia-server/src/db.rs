@@ -178,8 +178,16 @@ mod tests {
         db.set_state("generation", "4").await.unwrap();
         // Opening again keeps what was stored and does not migrate twice.
         let again = StateDb::open(&url).await.unwrap();
-        assert_eq!(again.get_state("generation").await.unwrap().as_deref(), Some("4"));
-        let bad = StateDb::open("sqlite:///nonexistent-dir/x/state.db").await.unwrap_err();
-        assert!(bad.to_string().contains("/nonexistent-dir/x/state.db"), "{bad}");
+        assert_eq!(
+            again.get_state("generation").await.unwrap().as_deref(),
+            Some("4")
+        );
+        let bad = StateDb::open("sqlite:///nonexistent-dir/x/state.db")
+            .await
+            .unwrap_err();
+        assert!(
+            bad.to_string().contains("/nonexistent-dir/x/state.db"),
+            "{bad}"
+        );
     }
 }
