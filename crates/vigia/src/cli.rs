@@ -113,6 +113,74 @@ Examples:
     /// Find ports the internet, peered networks and VPNs can reach, from a network model
     #[command(subcommand)]
     Network(NetworkCommand),
+    /// Run the service: watch resources, keep their findings current, serve the API
+    #[command(after_help = "\
+The service scans every image (OCI layout folder, docker save archive), function zip and root
+filesystem (folder or tarball) in the --watch folders once, keeps their inventories, and
+re-evaluates the stored inventories whenever the advisories change (updated at start and every
+--update-every) without reading the resources again. New files are scanned, changed ones
+rescanned, removed ones closed (RESOURCE_TERMINATED).
+
+Its state (resources, inventories, findings and their history, filters, tokens) is in
+state.db in the data directory, or in the `vigia_state` schema of --database-url's PostgreSQL.
+
+The API listens on 127.0.0.1:8080 unless told otherwise. Every request but /healthz and
+/readyz needs a token: create one with `vigia token create --role admin`.
+
+Examples:
+  vigia serve --mirror ../shared/vulndata --watch ../shared/targets
+  vigia token create --role viewer --name dashboard
+  curl -H \"Authorization: Bearer $TOKEN\" -d '{}' http://127.0.0.1:8080/findings/list")]
+    Serve(ServeArgs),
+    /// Create and revoke the service's API tokens
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Address to listen on (loopback by default)
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub(crate) listen: std::net::SocketAddr,
+    /// Read advisories from a mirror folder or http(s) base URL instead of the upstream hosts
+    #[arg(long, value_name = "DIR|URL")]
+    pub(crate) mirror: Option<String>,
+    /// A folder whose images, function zips and root filesystems are watched (repeatable)
+    #[arg(long, value_name = "DIR")]
+    pub(crate) watch: Vec<PathBuf>,
+    /// Seconds between advisory updates
+    #[arg(long, value_name = "SECONDS", default_value_t = 21600)]
+    pub(crate) update_every: u64,
+    /// Seconds between looks at the watched folders
+    #[arg(long, value_name = "SECONDS", default_value_t = 2)]
+    pub(crate) poll_every: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TokenCommand {
+    /// Create a token; it is printed once and stored only as a hash
+    Create(TokenCreateArgs),
+    /// Revoke a token by its ID
+    Revoke(TokenRevokeArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TokenCreateArgs {
+    /// admin (reads and writes), viewer (reads) or agent (submits inventories)
+    #[arg(long)]
+    pub(crate) role: String,
+    /// A name to recognise it by
+    #[arg(long, default_value = "token")]
+    pub(crate) name: String,
+    /// Output format
+    #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
+    pub(crate) format: Format,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TokenRevokeArgs {
+    /// The token's ID (the part after `vgt_`, before the next `_`)
+    pub(crate) id: String,
 }
 
 #[derive(Debug, Subcommand)]

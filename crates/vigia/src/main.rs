@@ -7,6 +7,7 @@ mod network;
 mod output;
 mod sbom;
 mod scan;
+mod serve;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -92,6 +93,8 @@ fn main() -> ExitCode {
             Command::Sbom(args) => sbom::run(&cli, args).await,
             Command::Scan(args) => scan::run(&cli, args).await,
             Command::Network(cmd) => network::run(&cli, cmd),
+            Command::Serve(args) => serve::run(&cli, args).await,
+            Command::Token(cmd) => serve::token(&cli, cmd).await,
         }
     });
     match result {

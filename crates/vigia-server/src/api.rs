@@ -1,0 +1,704 @@
+//! The HTTP API: Inspector's operations at Inspector's paths (`POST
+//! /findings/list`, `/coverage/list`, `/filters/…`), Vigia's own under
+//! `/v1`, and `/healthz`, `/readyz`, `/metrics`.
+//!
+//! Every request but `/healthz` and `/readyz` needs a token (`Authorization:
+//! Bearer vgt_…`): viewers read, admins also write. Errors are Inspector's
+//! `{"message": …}` with its error type in `x-amzn-ErrorType`.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine as _;
+use serde_json::{Value, json};
+use sqlx::Row;
+
+use crate::auth::Role;
+use crate::criteria::Criteria;
+use crate::service::Service;
+
+/// An API error in Inspector's shape.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    kind: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    fn validation(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            kind: "ValidationException",
+            message: message.into(),
+        }
+    }
+
+    fn denied(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::FORBIDDEN,
+            kind: "AccessDeniedException",
+            message: message.into(),
+        }
+    }
+
+    fn not_found(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::NOT_FOUND,
+            kind: "ResourceNotFoundException",
+            message: message.into(),
+        }
+    }
+
+    fn internal(e: &dyn std::fmt::Display) -> Self {
+        tracing::error!(error = %e, "request failed");
+        Self {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            kind: "InternalServerException",
+            message: "the request failed inside the service; its log says why".into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut r = (self.status, axum::Json(json!({ "message": self.message }))).into_response();
+        r.headers_mut()
+            .insert("x-amzn-ErrorType", HeaderValue::from_static(self.kind));
+        r
+    }
+}
+
+impl From<crate::db::DbError> for ApiError {
+    fn from(e: crate::db::DbError) -> Self {
+        Self::internal(&e)
+    }
+}
+
+type ApiResult = Result<axum::Json<Value>, ApiError>;
+
+async fn authenticate(State(svc): State<Arc<Service>>, req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    if path == "/healthz" || path == "/readyz" {
+        return next.run(req).await;
+    }
+    let presented = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_owned);
+    let Some(token) = presented else {
+        let mut r = ApiError {
+            status: StatusCode::UNAUTHORIZED,
+            kind: "AccessDeniedException",
+            message: "a token is required: Authorization: Bearer vgt_… (vigia token create)".into(),
+        }
+        .into_response();
+        r.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        return r;
+    };
+    match svc.db.check_token(&token).await {
+        Ok(Some(role)) => {
+            let write = !matches!(
+                path,
+                "/findings/list"
+                    | "/findings/aggregation/list"
+                    | "/coverage/list"
+                    | "/coverage/statistics/list"
+                    | "/filters/list"
+                    | "/findings/details/batch/get"
+            ) && req.method() == axum::http::Method::POST;
+            let allowed = match role {
+                Role::Admin => true,
+                Role::Viewer => !write,
+                Role::Agent => false,
+            };
+            if !allowed {
+                return ApiError::denied(format!("a {} token cannot do this", role.as_str()))
+                    .into_response();
+            }
+            next.run(req).await
+        }
+        Ok(None) => ApiError {
+            status: StatusCode::UNAUTHORIZED,
+            kind: "AccessDeniedException",
+            message: "the token is unknown, revoked or malformed".into(),
+        }
+        .into_response(),
+        Err(e) => ApiError::internal(&e).into_response(),
+    }
+}
+
+/// A JSON body, with Inspector's error for one that is not.
+fn body(bytes: &[u8]) -> Result<Value, ApiError> {
+    if bytes.is_empty() {
+        return Ok(json!({}));
+    }
+    let v: Value = serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::validation(format!("the body is not JSON: {e}")))?;
+    if !v.is_object() {
+        return Err(ApiError::validation("the body must be a JSON object"));
+    }
+    Ok(v)
+}
+
+fn max_results(v: &Value, max: i64) -> Result<i64, ApiError> {
+    match v.get("maxResults") {
+        None | Some(Value::Null) => Ok(max),
+        Some(n) => match n.as_i64() {
+            Some(n) if (1..=max).contains(&n) => Ok(n),
+            _ => Err(ApiError::validation(format!(
+                "maxResults must be an integer from 1 to {max}"
+            ))),
+        },
+    }
+}
+
+fn allowed_keys(v: &Value, keys: &[&str]) -> Result<(), ApiError> {
+    for k in v.as_object().into_iter().flat_map(|o| o.keys()) {
+        if !keys.contains(&k.as_str()) {
+            return Err(ApiError::validation(format!("unknown member `{k}`")));
+        }
+    }
+    Ok(())
+}
+
+/// A finding's value for `sortCriteria.field`: a number or a text.
+fn sort_key(field: &str, f: &Value) -> Value {
+    let text = |p: &str| f.pointer(p).cloned().unwrap_or(json!(""));
+    match field {
+        "SEVERITY" => {
+            let s = f["severity"].as_str().unwrap_or_default();
+            let rank = vigia_scan::Severity::parse(s).map_or(5, crate::lifecycle::severity_rank);
+            json!(5 - rank)
+        }
+        "FIRST_OBSERVED_AT" => text("/firstObservedAt"),
+        "LAST_OBSERVED_AT" => text("/lastObservedAt"),
+        "INSPECTOR_SCORE" => json!(f["inspectorScore"].as_f64().unwrap_or(-1.0)),
+        "EPSS_SCORE" => json!(
+            f.pointer("/epss/score")
+                .and_then(Value::as_f64)
+                .unwrap_or(-1.0)
+        ),
+        "VULNERABILITY_ID" => text("/packageVulnerabilityDetails/vulnerabilityId"),
+        "VULNERABILITY_SOURCE" => text("/packageVulnerabilityDetails/source"),
+        "VENDOR_SEVERITY" => text("/packageVulnerabilityDetails/vendorSeverity"),
+        "FINDING_STATUS" => text("/status"),
+        "FINDING_TYPE" => text("/type"),
+        "RESOURCE_TYPE" => text("/resources/0/type"),
+        "ECR_IMAGE_REPOSITORY_NAME" => {
+            text("/resources/0/details/awsEcrContainerImage/repositoryName")
+        }
+        "ECR_IMAGE_REGISTRY" => text("/resources/0/details/awsEcrContainerImage/registry"),
+        "NETWORK_PROTOCOL" => text("/networkReachabilityDetails/protocol"),
+        "COMPONENT_TYPE" => text("/networkReachabilityDetails/networkPath/steps/0/componentType"),
+        "ECR_IMAGE_PUSHED_AT" => text("/resources/0/details/awsEcrContainerImage/pushedAt"),
+        "AWS_ACCOUNT_ID" => text("/awsAccountId"),
+        _ => text("/updatedAt"),
+    }
+}
+
+fn compare_keys(a: &Value, b: &Value) -> std::cmp::Ordering {
+    match (a.as_f64(), b.as_f64()) {
+        (Some(x), Some(y)) => x.total_cmp(&y),
+        _ => a
+            .as_str()
+            .unwrap_or_default()
+            .cmp(b.as_str().unwrap_or_default()),
+    }
+}
+
+const SORT_FIELDS: &[&str] = &[
+    "AWS_ACCOUNT_ID",
+    "FINDING_TYPE",
+    "SEVERITY",
+    "FIRST_OBSERVED_AT",
+    "LAST_OBSERVED_AT",
+    "FINDING_STATUS",
+    "RESOURCE_TYPE",
+    "ECR_IMAGE_PUSHED_AT",
+    "ECR_IMAGE_REPOSITORY_NAME",
+    "ECR_IMAGE_REGISTRY",
+    "NETWORK_PROTOCOL",
+    "COMPONENT_TYPE",
+    "VULNERABILITY_ID",
+    "VULNERABILITY_SOURCE",
+    "INSPECTOR_SCORE",
+    "VENDOR_SEVERITY",
+    "EPSS_SCORE",
+];
+
+/// `POST /findings/list`. Keys are ANDed; within a key, `EQUALS` and
+/// `PREFIX` values are ORed and `NOT_EQUALS` values ANDed. Every status is
+/// listed unless `findingStatus` says otherwise. The `nextToken` is the sort
+/// value and ARN of the last finding returned, so pages stay right while
+/// findings change.
+async fn list_findings(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes) -> ApiResult {
+    let req = body(&bytes)?;
+    allowed_keys(
+        &req,
+        &["filterCriteria", "sortCriteria", "maxResults", "nextToken"],
+    )?;
+    let limit = usize::try_from(max_results(&req, 100)?).unwrap_or(100);
+    let criteria = Criteria::parse(req.get("filterCriteria").unwrap_or(&Value::Null))
+        .map_err(|e| ApiError::validation(e.0))?;
+    let (field, desc) = match req.get("sortCriteria") {
+        None | Some(Value::Null) => ("UPDATED_AT", true),
+        Some(s) => {
+            let field = s
+                .get("field")
+                .and_then(Value::as_str)
+                .ok_or_else(|| ApiError::validation("sortCriteria.field is required"))?;
+            if !SORT_FIELDS.contains(&field) {
+                return Err(ApiError::validation(format!(
+                    "sortCriteria.field `{field}` is not a sort field"
+                )));
+            }
+            let desc = match s.get("sortOrder").and_then(Value::as_str) {
+                Some("ASC") => false,
+                Some("DESC") => true,
+                _ => {
+                    return Err(ApiError::validation(
+                        "sortCriteria.sortOrder is ASC or DESC",
+                    ));
+                }
+            };
+            (field, desc)
+        }
+    };
+    let bad_token = || ApiError::validation("nextToken is not one this service gave");
+    let cursor: Option<(Value, String)> = match req.get("nextToken") {
+        None | Some(Value::Null) => None,
+        Some(t) => {
+            let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(t.as_str().ok_or_else(bad_token)?)
+                .map_err(|_| bad_token())?;
+            Some(serde_json::from_slice(&raw).map_err(|_| bad_token())?)
+        }
+    };
+    // Narrow in SQL by the keys it indexes; the criteria decide the rest.
+    let mut sql = String::from("SELECT arn, body FROM findings WHERE 1 = 1");
+    let mut binds: Vec<String> = Vec::new();
+    for (key, col) in [
+        ("findingStatus", "status"),
+        ("severity", "severity"),
+        ("findingType", "kind"),
+        ("vulnerabilityId", "vulnerability_id"),
+        ("findingArn", "arn"),
+    ] {
+        if let Some(values) = criteria.equals_only(key) {
+            let marks: Vec<String> = values
+                .iter()
+                .map(|v| {
+                    binds.push(v.clone());
+                    format!("${}", binds.len())
+                })
+                .collect();
+            sql.push_str(&format!(" AND {col} IN ({})", marks.join(", ")));
+        }
+    }
+    let mut q = sqlx::query(&sql);
+    for b in &binds {
+        q = q.bind(b);
+    }
+    let rows = q
+        .fetch_all(svc.db.pool())
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    let mut found: Vec<(Value, String, Value)> = Vec::new();
+    for r in rows {
+        let body: String = r.try_get("body").map_err(|e| ApiError::internal(&e))?;
+        let v: Value = serde_json::from_str(&body).map_err(|e| ApiError::internal(&e))?;
+        if criteria.matches(&v) {
+            found.push((
+                sort_key(field, &v),
+                r.try_get("arn").map_err(|e| ApiError::internal(&e))?,
+                v,
+            ));
+        }
+    }
+    let order = |a: &(Value, String), b: &(Value, String)| {
+        let o = compare_keys(&a.0, &b.0).then_with(|| a.1.cmp(&b.1));
+        if desc { o.reverse() } else { o }
+    };
+    found.sort_by(|a, b| order(&(a.0.clone(), a.1.clone()), &(b.0.clone(), b.1.clone())));
+    let after: Vec<(Value, String, Value)> = match &cursor {
+        None => found,
+        Some(c) => found
+            .into_iter()
+            .filter(|f| order(&(f.0.clone(), f.1.clone()), c) == std::cmp::Ordering::Greater)
+            .collect(),
+    };
+    let more = after.len() > limit;
+    let page: Vec<(Value, String, Value)> = after.into_iter().take(limit).collect();
+    let mut out = json!({ "findings": page.iter().map(|p| p.2.clone()).collect::<Vec<_>>() });
+    if more && let Some(last) = page.last() {
+        let token = serde_json::to_vec(&(last.0.clone(), last.1.clone())).unwrap_or_default();
+        out["nextToken"] = json!(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(token));
+    }
+    Ok(axum::Json(out))
+}
+
+/// `POST /coverage/list`.
+async fn list_coverage(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes) -> ApiResult {
+    let req = body(&bytes)?;
+    allowed_keys(&req, &["filterCriteria", "maxResults", "nextToken"])?;
+    let limit = usize::try_from(max_results(&req, 200)?).unwrap_or(200);
+    let start: usize = req
+        .get("nextToken")
+        .and_then(Value::as_str)
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0);
+    let filter = req.get("filterCriteria").cloned().unwrap_or(Value::Null);
+    let want = |key: &str, value: &str| -> bool {
+        filter.get(key).and_then(Value::as_array).is_none_or(|fs| {
+            let (neg, pos): (Vec<&Value>, Vec<&Value>) =
+                fs.iter().partition(|f| f["comparison"] == "NOT_EQUALS");
+            (pos.is_empty() || pos.iter().any(|f| f["value"] == value))
+                && neg.iter().all(|f| f["value"] != value)
+        })
+    };
+    let mut covered = Vec::new();
+    for r in svc.db.resources().await? {
+        if !(want("scanStatusCode", &r.status_code)
+            && want("scanStatusReason", &r.status_reason)
+            && want("resourceType", &r.kind)
+            && want("resourceId", &r.id))
+        {
+            continue;
+        }
+        let mut item = json!({
+            "resourceType": r.kind,
+            "resourceId": r.id,
+            "accountId": vigia_scan::ACCOUNT_ID,
+            "scanType": "PACKAGE",
+            "scanStatus": {"statusCode": r.status_code, "reason": r.status_reason},
+        });
+        if let Some(at) = &r.last_scanned_at {
+            item["lastScannedAt"] = json!(at);
+        }
+        covered.push(item);
+    }
+    let page: Vec<Value> = covered.iter().skip(start).take(limit).cloned().collect();
+    let mut out = json!({ "coveredResources": page });
+    if start + limit < covered.len() {
+        out["nextToken"] = json!((start + limit).to_string());
+    }
+    Ok(axum::Json(out))
+}
+
+fn filter_json(r: &sqlx::any::AnyRow) -> Result<Value, ApiError> {
+    let g = |c: &str| {
+        r.try_get::<Option<String>, _>(c)
+            .map_err(|e| ApiError::internal(&e))
+    };
+    let criteria: Value =
+        serde_json::from_str(&g("criteria")?.unwrap_or_default()).unwrap_or(Value::Null);
+    let mut v = json!({
+        "arn": g("arn")?, "ownerId": vigia_scan::ACCOUNT_ID, "name": g("name")?, "criteria": criteria,
+        "action": g("action")?, "createdAt": g("created_at")?, "updatedAt": g("updated_at")?,
+    });
+    for (col, key) in [("description", "description"), ("reason", "reason")] {
+        if let Some(x) = g(col)? {
+            v[key] = json!(x);
+        }
+    }
+    if let Some(x) = g("expires_at")? {
+        v["vigiaExpiresAt"] = json!(x);
+    }
+    Ok(v)
+}
+
+/// Applies the rules to every stored finding at once.
+async fn resuppress(svc: &Service) -> Result<(), ApiError> {
+    let now = jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let rows = sqlx::query("SELECT DISTINCT resource_id FROM findings WHERE status <> 'CLOSED'")
+        .fetch_all(svc.db.pool())
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    for r in rows {
+        let resource: String = r
+            .try_get("resource_id")
+            .map_err(|e| ApiError::internal(&e))?;
+        let open =
+            sqlx::query("SELECT body FROM findings WHERE resource_id = $1 AND status <> 'CLOSED'")
+                .bind(&resource)
+                .fetch_all(svc.db.pool())
+                .await
+                .map_err(|e| ApiError::internal(&e))?;
+        let mut findings = Vec::new();
+        for row in open {
+            let body: String = row.try_get("body").map_err(|e| ApiError::internal(&e))?;
+            if let Ok(f) = serde_json::from_str::<vigia_scan::Finding>(&body) {
+                findings.push(f);
+            }
+        }
+        // The same findings, observed again: only suppression can change.
+        svc.db
+            .reconcile(&resource, &findings, &[], "filters changed", &now, true)
+            .await?;
+    }
+    Ok(())
+}
+
+fn valid_name(name: &str) -> bool {
+    (3..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+/// `POST /filters/create`.
+async fn create_filter(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes) -> ApiResult {
+    let req = body(&bytes)?;
+    allowed_keys(
+        &req,
+        &[
+            "action",
+            "filterCriteria",
+            "name",
+            "description",
+            "reason",
+            "tags",
+            "vigiaExpiresAt",
+        ],
+    )?;
+    let name = req
+        .get("name")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::validation("name is required"))?;
+    if !valid_name(name) {
+        return Err(ApiError::validation(
+            "name is 3 to 64 characters: letters, digits, '.', '_' and '-'",
+        ));
+    }
+    let action = req
+        .get("action")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::validation("action is required"))?;
+    if !matches!(action, "SUPPRESS" | "NONE") {
+        return Err(ApiError::validation("action is SUPPRESS or NONE"));
+    }
+    let raw = req
+        .get("filterCriteria")
+        .ok_or_else(|| ApiError::validation("filterCriteria is required"))?;
+    let criteria = Criteria::parse(raw).map_err(|e| ApiError::validation(e.0))?;
+    if criteria.is_empty() {
+        return Err(ApiError::validation(
+            "filterCriteria must name at least one key",
+        ));
+    }
+    let expires = match req.get("vigiaExpiresAt") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(
+            crate::criteria::epoch(v)
+                .and_then(|s| jiff::Timestamp::from_second(s).ok())
+                .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
+                .ok_or_else(|| ApiError::validation("vigiaExpiresAt is a timestamp"))?,
+        ),
+    };
+    let now = jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let arn = format!("vigia:filter/{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(
+        "INSERT INTO filters (arn, name, action, criteria, description, reason, expires_at, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+    )
+    .bind(&arn)
+    .bind(name)
+    .bind(action)
+    .bind(raw.to_string())
+    .bind(req.get("description").and_then(Value::as_str))
+    .bind(req.get("reason").and_then(Value::as_str))
+    .bind(expires)
+    .bind(&now)
+    .execute(svc.db.pool())
+    .await
+    .map_err(|e| ApiError::internal(&e))?;
+    resuppress(&svc).await?;
+    Ok(axum::Json(json!({ "arn": arn })))
+}
+
+/// `POST /filters/delete`.
+async fn delete_filter(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes) -> ApiResult {
+    let req = body(&bytes)?;
+    allowed_keys(&req, &["arn"])?;
+    let arn = req
+        .get("arn")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::validation("arn is required"))?;
+    let done = sqlx::query("DELETE FROM filters WHERE arn = $1")
+        .bind(arn)
+        .execute(svc.db.pool())
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    if done.rows_affected() == 0 {
+        return Err(ApiError::not_found(format!("no filter {arn}")));
+    }
+    resuppress(&svc).await?;
+    Ok(axum::Json(json!({ "arn": arn })))
+}
+
+/// `POST /filters/list`.
+async fn list_filters(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes) -> ApiResult {
+    let req = body(&bytes)?;
+    allowed_keys(&req, &["arns", "action", "maxResults", "nextToken"])?;
+    max_results(&req, 100)?;
+    let rows = sqlx::query("SELECT * FROM filters ORDER BY created_at, arn")
+        .fetch_all(svc.db.pool())
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    let mut out = Vec::new();
+    for r in &rows {
+        let f = filter_json(r)?;
+        let arn_ok = req
+            .get("arns")
+            .and_then(Value::as_array)
+            .is_none_or(|a| a.contains(&f["arn"]));
+        let action_ok = req.get("action").is_none_or(|a| *a == f["action"]);
+        if arn_ok && action_ok {
+            out.push(f);
+        }
+    }
+    Ok(axum::Json(json!({ "filters": out })))
+}
+
+/// `GET /v1/findings/history?arn=…`: a finding and its history.
+async fn finding_history(
+    State(svc): State<Arc<Service>>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> ApiResult {
+    let arn = q
+        .get("arn")
+        .ok_or_else(|| ApiError::validation("arn is required"))?;
+    let row = sqlx::query("SELECT body FROM findings WHERE arn = $1")
+        .bind(arn)
+        .fetch_optional(svc.db.pool())
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .ok_or_else(|| ApiError::not_found(format!("no finding {arn}")))?;
+    let body: String = row.try_get("body").map_err(|e| ApiError::internal(&e))?;
+    Ok(axum::Json(json!({
+        "finding": serde_json::from_str::<Value>(&body).unwrap_or(Value::Null),
+        "history": svc.db.history(arn).await?,
+    })))
+}
+
+/// `GET /v1/resources`.
+async fn list_resources(State(svc): State<Arc<Service>>) -> ApiResult {
+    Ok(axum::Json(
+        json!({ "resources": svc.db.resources().await? }),
+    ))
+}
+
+/// `POST /v1/db/update`: update advisories now and rematch.
+async fn update_db(State(svc): State<Arc<Service>>) -> ApiResult {
+    let (report, rematch) = svc.update_now().await.map_err(|e| ApiError::internal(&e))?;
+    Ok(axum::Json(json!({ "update": report, "rematch": rematch })))
+}
+
+/// `GET /v1/db/status`.
+async fn db_status(State(svc): State<Arc<Service>>) -> ApiResult {
+    Ok(axum::Json(json!({ "generation": svc.generation().await })))
+}
+
+async fn readyz(State(svc): State<Arc<Service>>) -> Response {
+    if svc.ready().await {
+        (StatusCode::OK, "ready\n").into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no advisory generation is loaded yet\n",
+        )
+            .into_response()
+    }
+}
+
+async fn metrics(State(svc): State<Arc<Service>>) -> Result<Response, ApiError> {
+    let m = &svc.metrics;
+    let mut text = String::new();
+    let mut counter = |name: &str, help: &str, kind: &str, value: String| {
+        text.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
+        ));
+    };
+    counter(
+        "vigia_target_reads_total",
+        "Resources read by scans.",
+        "counter",
+        m.target_reads.load(Ordering::Relaxed).to_string(),
+    );
+    counter(
+        "vigia_rematches_total",
+        "Stored inventories evaluated again after advisory updates.",
+        "counter",
+        m.rematches.load(Ordering::Relaxed).to_string(),
+    );
+    counter(
+        "vigia_scan_failures_total",
+        "Scans that failed.",
+        "counter",
+        m.scan_failures.load(Ordering::Relaxed).to_string(),
+    );
+    counter(
+        "vigia_updates_total",
+        "Advisory updates run.",
+        "counter",
+        m.updates.load(Ordering::Relaxed).to_string(),
+    );
+    counter(
+        "vigia_last_rematch_seconds",
+        "How long the last rematch took.",
+        "gauge",
+        {
+            let ms = m.last_rematch_ms.load(Ordering::Relaxed);
+            format!("{}.{:03}", ms / 1000, ms % 1000)
+        },
+    );
+    let rows =
+        sqlx::query("SELECT status, COUNT(*) AS n FROM findings GROUP BY status ORDER BY status")
+            .fetch_all(svc.db.pool())
+            .await
+            .map_err(|e| ApiError::internal(&e))?;
+    text.push_str("# HELP vigia_findings Findings by status.\n# TYPE vigia_findings gauge\n");
+    for r in rows {
+        let status: String = r.try_get("status").map_err(|e| ApiError::internal(&e))?;
+        let n: i64 = r.try_get("n").map_err(|e| ApiError::internal(&e))?;
+        text.push_str(&format!("vigia_findings{{status=\"{status}\"}} {n}\n"));
+    }
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
+}
+
+/// The API's routes.
+pub fn router(svc: Arc<Service>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/findings/list", post(list_findings))
+        .route("/coverage/list", post(list_coverage))
+        .route("/filters/create", post(create_filter))
+        .route("/filters/delete", post(delete_filter))
+        .route("/filters/list", post(list_filters))
+        .route("/v1/findings/history", get(finding_history))
+        .route("/v1/resources", get(list_resources))
+        .route("/v1/db/update", post(update_db))
+        .route("/v1/db/status", get(db_status))
+        .fallback(|| async { ApiError::not_found("no such operation") })
+        .layer(axum::middleware::from_fn_with_state(
+            svc.clone(),
+            authenticate,
+        ))
+        .with_state(svc)
+}

@@ -1,0 +1,394 @@
+//! Findings that live: each evaluation of a resource is reconciled with what
+//! is stored, as Inspector does it.
+//!
+//! - A finding seen for the first time is opened (`ACTIVE`, or `SUPPRESSED`
+//!   when a suppression rule matches it).
+//! - A finding seen again keeps its ARN and `firstObservedAt`; its
+//!   `lastObservedAt` moves, and `updatedAt` moves when anything in it
+//!   changed.
+//! - A finding no longer seen is `CLOSED`; seen again later it is the same
+//!   finding, reopened.
+//!
+//! Every status change is a row of the finding's history with its cause
+//! (`scan …`, `generation …`, `filter …`, `resource terminated`), and, unless
+//! the evaluation is a resource's first, an `Inspector2 Finding` event in
+//! the outbox, written in the same transaction.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Value, json};
+use sqlx::Row;
+use vigia_scan::{Finding, FindingStatus, FindingType, Severity};
+
+use crate::criteria::Criteria;
+use crate::db::{DbError, DbResult, StateDb};
+
+/// What a reconciliation changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Changes {
+    /// Findings seen for the first time.
+    pub opened: usize,
+    /// Closed findings seen again.
+    pub reopened: usize,
+    /// Findings no longer seen.
+    pub closed: usize,
+    /// Findings whose content changed (score, fix, …).
+    pub updated: usize,
+    /// Findings a rule suppressed or stopped suppressing.
+    pub suppression: usize,
+}
+
+/// A suppression rule in force.
+#[derive(Debug, Clone)]
+pub struct ActiveFilter {
+    /// Its ARN.
+    pub arn: String,
+    /// What it matches.
+    pub criteria: Criteria,
+}
+
+fn status_str(s: FindingStatus) -> &'static str {
+    match s {
+        FindingStatus::Active => "ACTIVE",
+        FindingStatus::Suppressed => "SUPPRESSED",
+        FindingStatus::Closed => "CLOSED",
+    }
+}
+
+fn kind_str(k: FindingType) -> &'static str {
+    match k {
+        FindingType::PackageVulnerability => "PACKAGE_VULNERABILITY",
+        FindingType::CodeVulnerability => "CODE_VULNERABILITY",
+        FindingType::NetworkReachability => "NETWORK_REACHABILITY",
+    }
+}
+
+/// 0 for CRITICAL … 5 for UNTRIAGED.
+pub(crate) fn severity_rank(s: Severity) -> i64 {
+    Severity::ALL
+        .iter()
+        .position(|x| *x == s)
+        .and_then(|p| i64::try_from(p).ok())
+        .unwrap_or(5)
+}
+
+/// The part of a finding that says whether it changed (not its times or status).
+fn content(v: &Value) -> Value {
+    let mut v = v.clone();
+    if let Some(o) = v.as_object_mut() {
+        for k in ["firstObservedAt", "lastObservedAt", "updatedAt", "status"] {
+            o.remove(k);
+        }
+        if let Some(vigia) = o.get_mut("vigia").and_then(Value::as_object_mut) {
+            vigia.remove("suppression");
+        }
+    }
+    v
+}
+
+/// An `Inspector2 Finding` event, shaped as Inspector sends it to EventBridge.
+pub(crate) fn finding_event(id: &str, now: &str, resource: &str, finding: &Value) -> Value {
+    json!({
+        "version": "0",
+        "id": id,
+        "detail-type": "Inspector2 Finding",
+        "source": "aws.inspector2",
+        "account": vigia_scan::ACCOUNT_ID,
+        "time": now,
+        "region": "local",
+        "resources": [resource],
+        "detail": finding,
+    })
+}
+
+struct Stored {
+    status: String,
+    kind: String,
+    first_observed_at: String,
+    updated_at: String,
+    suppressed_by: Option<String>,
+    body: Value,
+}
+
+impl StateDb {
+    /// The suppression rules in force at `now`.
+    pub async fn active_filters(&self, now: &str) -> DbResult<Vec<ActiveFilter>> {
+        let rows = sqlx::query(
+            "SELECT arn, criteria, expires_at FROM filters WHERE action = 'SUPPRESS' ORDER BY created_at, arn",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        let mut out = Vec::new();
+        for r in rows {
+            let expires: Option<String> = r.try_get("expires_at")?;
+            if expires.as_deref().is_some_and(|e| e <= now) {
+                continue;
+            }
+            let raw: String = r.try_get("criteria")?;
+            let value: Value = serde_json::from_str(&raw).map_err(|source| DbError::Json {
+                what: "filter's criteria",
+                source,
+            })?;
+            // A stored rule was valid when it was created.
+            if let Ok(criteria) = Criteria::parse(&value) {
+                out.push(ActiveFilter {
+                    arn: r.try_get("arn")?,
+                    criteria,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Reconciles one evaluation of `resource` with the stored findings.
+    /// `scope` is the finding types this evaluation speaks for (a rematch
+    /// after an advisory update speaks for package findings only, and leaves
+    /// secrets and open ports as they are). `notify`: write events to the
+    /// outbox (not for a resource's first evaluation: no flood of "new").
+    #[allow(clippy::too_many_lines)]
+    pub async fn reconcile(
+        &self,
+        resource: &str,
+        findings: &[Finding],
+        scope: &[FindingType],
+        cause: &str,
+        now: &str,
+        notify: bool,
+    ) -> DbResult<Changes> {
+        let filters = self.active_filters(now).await?;
+        let mut tx = self.pool().begin().await?;
+        let rows = sqlx::query(
+            "SELECT arn, status, kind, first_observed_at, updated_at, suppressed_by, body FROM findings WHERE resource_id = $1",
+        )
+        .bind(resource)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut stored: BTreeMap<String, Stored> = BTreeMap::new();
+        for r in rows {
+            let body: String = r.try_get("body")?;
+            stored.insert(
+                r.try_get("arn")?,
+                Stored {
+                    status: r.try_get("status")?,
+                    kind: r.try_get("kind")?,
+                    first_observed_at: r.try_get("first_observed_at")?,
+                    updated_at: r.try_get("updated_at")?,
+                    suppressed_by: r.try_get("suppressed_by")?,
+                    body: serde_json::from_str(&body).map_err(|source| DbError::Json {
+                        what: "finding",
+                        source,
+                    })?,
+                },
+            );
+        }
+        let mut changes = Changes::default();
+        let mut history: Vec<(String, String, &'static str, String)> = Vec::new();
+        let mut events: Vec<(String, Value)> = Vec::new();
+        let mut seen: BTreeSet<String> = BTreeSet::new();
+        for f in findings {
+            let mut f = f.clone();
+            let arn = f.finding_arn.clone();
+            seen.insert(arn.clone());
+            let as_json = serde_json::to_value(&f).map_err(|source| DbError::Json {
+                what: "finding",
+                source,
+            })?;
+            let suppressed_by = filters
+                .iter()
+                .find(|flt| flt.criteria.matches(&as_json))
+                .map(|flt| flt.arn.clone());
+            f.status = if suppressed_by.is_some() {
+                FindingStatus::Suppressed
+            } else {
+                FindingStatus::Active
+            };
+            let new_status = status_str(f.status);
+            let (event, first, updated) = match stored.get(&arn) {
+                None => {
+                    changes.opened += 1;
+                    (Some("OPENED"), now.to_owned(), now.to_owned())
+                }
+                Some(previous) => {
+                    let differs = content(&previous.body) != content(&as_json);
+                    if differs {
+                        changes.updated += 1;
+                    }
+                    let event = match (previous.status.as_str(), new_status) {
+                        ("CLOSED", _) => {
+                            changes.reopened += 1;
+                            Some("REOPENED")
+                        }
+                        ("ACTIVE", "SUPPRESSED") => {
+                            changes.suppression += 1;
+                            Some("SUPPRESSED")
+                        }
+                        ("SUPPRESSED", "ACTIVE") => {
+                            changes.suppression += 1;
+                            Some("UNSUPPRESSED")
+                        }
+                        _ => None,
+                    };
+                    let updated = if differs || event.is_some() {
+                        now.to_owned()
+                    } else {
+                        previous.updated_at.clone()
+                    };
+                    (event, previous.first_observed_at.clone(), updated)
+                }
+            };
+            f.first_observed_at = first;
+            f.last_observed_at = now.to_owned();
+            f.updated_at = updated;
+            let event_cause = match (event, &suppressed_by) {
+                (Some("SUPPRESSED"), Some(flt)) => format!("filter {flt}"),
+                (Some("UNSUPPRESSED"), _) => stored
+                    .get(&arn)
+                    .and_then(|o| o.suppressed_by.clone())
+                    .map_or_else(
+                        || cause.to_owned(),
+                        |flt| format!("filter {flt} no longer matches"),
+                    ),
+                _ => cause.to_owned(),
+            };
+            self.write_finding(&mut tx, resource, &f, suppressed_by.as_deref())
+                .await?;
+            if let Some(e) = event {
+                history.push((arn.clone(), new_status.to_owned(), e, event_cause));
+            }
+            if notify
+                && (event.is_some()
+                    || stored
+                        .get(&arn)
+                        .is_some_and(|o| content(&o.body) != content(&as_json)))
+            {
+                events.push((arn.clone(), serde_json::to_value(&f).unwrap_or(Value::Null)));
+            }
+        }
+        let scope: Vec<&str> = scope.iter().map(|k| kind_str(*k)).collect();
+        for (arn, old) in &stored {
+            if seen.contains(arn) || old.status == "CLOSED" || !scope.contains(&old.kind.as_str()) {
+                continue;
+            }
+            changes.closed += 1;
+            let mut body = old.body.clone();
+            body["status"] = json!("CLOSED");
+            body["updatedAt"] = json!(now);
+            sqlx::query(
+                "UPDATE findings SET status = 'CLOSED', updated_at = $1, body = $2 WHERE arn = $3",
+            )
+            .bind(now)
+            .bind(body.to_string())
+            .bind(arn)
+            .execute(&mut *tx)
+            .await?;
+            history.push((arn.clone(), "CLOSED".into(), "CLOSED", cause.to_owned()));
+            if notify {
+                events.push((arn.clone(), body));
+            }
+        }
+        for (arn, status, event, why) in history {
+            let seq: i64 = sqlx::query("SELECT COUNT(*) AS n FROM finding_history WHERE arn = $1")
+                .bind(&arn)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("n")?;
+            sqlx::query("INSERT INTO finding_history (arn, seq, at, status, event, cause) VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(&arn)
+                .bind(seq + 1)
+                .bind(now)
+                .bind(status)
+                .bind(event)
+                .bind(why)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for (arn, body) in events {
+            let id = uuid::Uuid::new_v4().to_string();
+            let event = finding_event(&id, now, resource, &body);
+            sqlx::query("INSERT INTO outbox (id, created_at, detail_type, resource_id, body) VALUES ($1, $2, $3, $4, $5)")
+                .bind(&id)
+                .bind(now)
+                .bind("Inspector2 Finding")
+                .bind(resource)
+                .bind(event.to_string())
+                .execute(&mut *tx)
+                .await?;
+            let _ = arn;
+        }
+        tx.commit().await?;
+        Ok(changes)
+    }
+
+    async fn write_finding(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        resource: &str,
+        f: &Finding,
+        suppressed_by: Option<&str>,
+    ) -> DbResult<()> {
+        let body = serde_json::to_string(f).map_err(|source| DbError::Json {
+            what: "finding",
+            source,
+        })?;
+        sqlx::query(
+            "INSERT INTO findings (arn, resource_id, kind, status, severity, severity_rank, vulnerability_id, title, score, epss, \
+             first_observed_at, last_observed_at, updated_at, suppressed_by, body) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+             ON CONFLICT (arn) DO UPDATE SET resource_id = excluded.resource_id, kind = excluded.kind, status = excluded.status, \
+             severity = excluded.severity, severity_rank = excluded.severity_rank, vulnerability_id = excluded.vulnerability_id, \
+             title = excluded.title, score = excluded.score, epss = excluded.epss, first_observed_at = excluded.first_observed_at, \
+             last_observed_at = excluded.last_observed_at, updated_at = excluded.updated_at, suppressed_by = excluded.suppressed_by, \
+             body = excluded.body",
+        )
+        .bind(&f.finding_arn)
+        .bind(resource)
+        .bind(kind_str(f.kind))
+        .bind(status_str(f.status))
+        .bind(f.severity.as_str())
+        .bind(severity_rank(f.severity))
+        .bind(f.package_vulnerability_details.as_ref().map(|p| p.vulnerability_id.clone()))
+        .bind(&f.title)
+        .bind(f.inspector_score)
+        .bind(f.epss.as_ref().map(|e| e.score))
+        .bind(&f.first_observed_at)
+        .bind(&f.last_observed_at)
+        .bind(&f.updated_at)
+        .bind(suppressed_by)
+        .bind(body)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Closes every open finding of a resource that is gone.
+    pub async fn terminate(&self, resource: &str, now: &str) -> DbResult<Changes> {
+        let all = [
+            FindingType::PackageVulnerability,
+            FindingType::CodeVulnerability,
+            FindingType::NetworkReachability,
+        ];
+        self.reconcile(resource, &[], &all, "resource terminated", now, true)
+            .await
+    }
+
+    /// A finding's history: (at, status, event, cause), oldest first.
+    pub async fn history(&self, arn: &str) -> DbResult<Vec<Value>> {
+        let rows = sqlx::query(
+            "SELECT at, status, event, cause FROM finding_history WHERE arn = $1 ORDER BY seq",
+        )
+        .bind(arn)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(json!({
+                    "at": r.try_get::<String, _>("at")?,
+                    "status": r.try_get::<String, _>("status")?,
+                    "event": r.try_get::<String, _>("event")?,
+                    "cause": r.try_get::<String, _>("cause")?,
+                }))
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,282 @@
+//! Resources, their coverage state, and their inventories: stored once per
+//! content, indexed by the (ecosystem, package) keys that an advisory
+//! update's change set names.
+
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+use vigia_inventory::Inventory;
+use vigia_store::PackageKey;
+
+use crate::db::{DbError, DbResult, StateDb};
+
+/// A resource and its coverage (Inspector's `scanStatus`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceRecord {
+    /// Its ID in findings.
+    pub id: String,
+    /// Inspector's resource type.
+    pub kind: String,
+    /// Where it is read from.
+    pub source: String,
+    /// The hash of what was last scanned.
+    pub content_hash: Option<String>,
+    /// Inspector's resource object.
+    pub details: Value,
+    /// `ACTIVE` or `INACTIVE`.
+    pub status_code: String,
+    /// Inspector's scan status reason.
+    pub status_reason: String,
+    /// What went wrong, when something did.
+    pub status_message: Option<String>,
+    /// The inventory last evaluated.
+    pub inventory_id: Option<String>,
+    /// When it was last scanned or rematched.
+    pub last_scanned_at: Option<String>,
+    /// When it was registered.
+    pub created_at: String,
+    /// When its record last changed.
+    pub updated_at: String,
+}
+
+fn record(r: &sqlx::any::AnyRow) -> DbResult<ResourceRecord> {
+    let details: String = r.try_get("details")?;
+    Ok(ResourceRecord {
+        id: r.try_get("id")?,
+        kind: r.try_get("kind")?,
+        source: r.try_get("source")?,
+        content_hash: r.try_get("content_hash")?,
+        details: serde_json::from_str(&details).map_err(|source| DbError::Json {
+            what: "resource",
+            source,
+        })?,
+        status_code: r.try_get("status_code")?,
+        status_reason: r.try_get("status_reason")?,
+        status_message: r.try_get("status_message")?,
+        inventory_id: r.try_get("inventory_id")?,
+        last_scanned_at: r.try_get("last_scanned_at")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+const COLUMNS: &str = "id, kind, source, content_hash, details, status_code, status_reason, status_message, inventory_id, last_scanned_at, created_at, updated_at";
+
+/// The keys an inventory's packages are matched under: its ecosystem with
+/// the package's name and, for OS packages, its source package's name.
+#[must_use]
+pub fn package_keys(inv: &Inventory) -> Vec<PackageKey> {
+    let mut out: Vec<PackageKey> = Vec::new();
+    for p in &inv.packages {
+        let Ok(eco) = vigia_scan::ecosystem_of(p, inv.os.as_ref()) else {
+            continue;
+        };
+        out.push(PackageKey::new(&eco, &p.name));
+        if let Some(src) = &p.source_name {
+            out.push(PackageKey::new(&eco, src));
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+impl StateDb {
+    /// A resource by where it is read from.
+    pub async fn resource_by_source(&self, source: &str) -> DbResult<Option<ResourceRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM resources WHERE source = $1"
+        ))
+        .bind(source)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(record).transpose()
+    }
+
+    /// A resource by ID.
+    pub async fn resource(&self, id: &str) -> DbResult<Option<ResourceRecord>> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM resources WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(record).transpose()
+    }
+
+    /// Every resource, by ID.
+    pub async fn resources(&self) -> DbResult<Vec<ResourceRecord>> {
+        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM resources ORDER BY id"))
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(record).collect()
+    }
+
+    /// Registers a resource read from `source`, pending its first scan
+    /// (`PENDING_INITIAL_SCAN`), unless it is known.
+    pub async fn register(&self, source: &str, kind: &str, now: &str) -> DbResult<ResourceRecord> {
+        if let Some(r) = self.resource_by_source(source).await? {
+            return Ok(r);
+        }
+        sqlx::query(
+            "INSERT INTO resources (id, kind, source, details, status_code, status_reason, created_at, updated_at) \
+             VALUES ($1, $2, $3, '{}', 'ACTIVE', 'PENDING_INITIAL_SCAN', $4, $4) ON CONFLICT (source) DO NOTHING",
+        )
+        .bind(source)
+        .bind(kind)
+        .bind(source)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        self.resource_by_source(source)
+            .await?
+            .ok_or_else(|| DbError::Query(sqlx::Error::RowNotFound))
+    }
+
+    /// Sets a resource's coverage state.
+    pub async fn set_coverage(
+        &self,
+        source: &str,
+        code: &str,
+        reason: &str,
+        message: Option<&str>,
+        now: &str,
+    ) -> DbResult<()> {
+        sqlx::query(
+            "UPDATE resources SET status_code = $1, status_reason = $2, status_message = $3, updated_at = $4 WHERE source = $5",
+        )
+        .bind(code)
+        .bind(reason)
+        .bind(message)
+        .bind(now)
+        .bind(source)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Remembers what a resource looked like when it was last read.
+    pub async fn set_content_hash(&self, source: &str, hash: Option<&str>) -> DbResult<()> {
+        sqlx::query("UPDATE resources SET content_hash = $1 WHERE source = $2")
+            .bind(hash)
+            .bind(source)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Records a successful scan or rematch of the resource read from
+    /// `source`: its ID and details as findings name it, the content hash
+    /// and inventory evaluated.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn scanned(
+        &self,
+        source: &str,
+        id: &str,
+        kind: &str,
+        details: &Value,
+        content_hash: Option<&str>,
+        inventory_id: &str,
+        now: &str,
+    ) -> DbResult<()> {
+        sqlx::query(
+            "UPDATE resources SET id = $1, kind = $2, details = $3, content_hash = COALESCE($4, content_hash), inventory_id = $5, \
+             status_code = 'ACTIVE', status_reason = 'SUCCESSFUL', status_message = NULL, last_scanned_at = $6, updated_at = $6 \
+             WHERE source = $7",
+        )
+        .bind(id)
+        .bind(kind)
+        .bind(details.to_string())
+        .bind(content_hash)
+        .bind(inventory_id)
+        .bind(now)
+        .bind(source)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Stores an inventory once per content, with its package keys; its ID
+    /// is the SHA-256 of its JSON.
+    pub async fn store_inventory(&self, inv: &Inventory, now: &str) -> DbResult<String> {
+        let body = serde_json::to_string(inv).map_err(|source| DbError::Json {
+            what: "inventory",
+            source,
+        })?;
+        let id = hex::encode(Sha256::digest(body.as_bytes()));
+        let exists = sqlx::query("SELECT id FROM inventories WHERE id = $1")
+            .bind(&id)
+            .fetch_optional(self.pool())
+            .await?
+            .is_some();
+        if exists {
+            return Ok(id);
+        }
+        let mut tx = self.pool().begin().await?;
+        sqlx::query("INSERT INTO inventories (id, body, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING")
+            .bind(&id)
+            .bind(&body)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        for k in package_keys(inv) {
+            sqlx::query(
+                "INSERT INTO inventory_packages (inventory_id, ecosystem, name) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            )
+            .bind(&id)
+            .bind(&k.ecosystem)
+            .bind(&k.name)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// A stored inventory.
+    pub async fn inventory(&self, id: &str) -> DbResult<Option<Inventory>> {
+        let row = sqlx::query("SELECT body FROM inventories WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|r| {
+            let body: String = r.try_get("body")?;
+            serde_json::from_str(&body).map_err(|source| DbError::Json {
+                what: "inventory",
+                source,
+            })
+        })
+        .transpose()
+    }
+
+    /// The live resources whose current inventory holds a package of `keys`.
+    pub async fn resources_holding(&self, keys: &[PackageKey]) -> DbResult<Vec<ResourceRecord>> {
+        let mut inventories = std::collections::BTreeSet::new();
+        for chunk in keys.chunks(200) {
+            let mut sql =
+                String::from("SELECT DISTINCT inventory_id FROM inventory_packages WHERE ");
+            let conds: Vec<String> = (0..chunk.len())
+                .map(|i| format!("(ecosystem = ${} AND name = ${})", 2 * i + 1, 2 * i + 2))
+                .collect();
+            sql.push_str(&conds.join(" OR "));
+            let mut q = sqlx::query(&sql);
+            for k in chunk {
+                q = q.bind(&k.ecosystem).bind(&k.name);
+            }
+            for r in q.fetch_all(self.pool()).await? {
+                inventories.insert(r.try_get::<String, _>("inventory_id")?);
+            }
+        }
+        let mut out = Vec::new();
+        for r in self.resources().await? {
+            if r.status_reason != "RESOURCE_TERMINATED"
+                && r.inventory_id
+                    .as_ref()
+                    .is_some_and(|i| inventories.contains(i))
+            {
+                out.push(r);
+            }
+        }
+        Ok(out)
+    }
+}

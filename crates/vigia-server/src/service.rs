@@ -1,0 +1,502 @@
+//! The service's work: scan watched resources once, keep their inventories,
+//! re-evaluate them from the stored inventories when advisories change.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde::Serialize;
+use vigia_engine::{ScanRequest, Scanner, UpdateOptions, UpdateReport, Updater};
+use vigia_scan::{FindingType, TargetKind};
+
+use crate::db::{DbError, StateDb};
+
+/// What went wrong in the service.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The state database.
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// The engine (database, scan, update).
+    #[error(transparent)]
+    Engine(#[from] vigia_engine::Error),
+}
+
+/// How the service runs.
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    /// The engine's configuration (data directory, advisory database).
+    pub engine: vigia_engine::Config,
+    /// The state database URL (`sqlite://…/state.db` or `postgres://…`).
+    pub state_url: String,
+    /// Where advisories come from (a mirror folder or URL; the upstreams when absent).
+    pub mirror: Option<String>,
+    /// Folders whose images, function zips and root filesystems are watched.
+    pub watch: Vec<PathBuf>,
+    /// How often watched folders are looked at.
+    pub poll_every: Duration,
+    /// How often advisories are updated.
+    pub update_every: Duration,
+}
+
+/// Counters for `/metrics`.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// Resources read (scans that read a target).
+    pub target_reads: AtomicU64,
+    /// Stored inventories evaluated again after an update.
+    pub rematches: AtomicU64,
+    /// Milliseconds the last rematch took.
+    pub last_rematch_ms: AtomicU64,
+    /// Scans that failed.
+    pub scan_failures: AtomicU64,
+    /// Advisory updates run.
+    pub updates: AtomicU64,
+}
+
+/// What one rematch did.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Rematch {
+    /// The generation it evaluated on.
+    pub generation: i64,
+    /// Resources evaluated again.
+    pub resources: usize,
+    /// Findings opened, reopened, closed and updated.
+    pub changes: crate::lifecycle::Changes,
+    /// Milliseconds it took.
+    pub millis: u64,
+}
+
+/// The service.
+pub struct Service {
+    /// Its state.
+    pub db: StateDb,
+    scanner: Scanner,
+    updater: Arc<Updater>,
+    config: ServiceConfig,
+    /// Counters.
+    pub metrics: Metrics,
+    ready: AtomicBool,
+    busy: tokio::sync::Mutex<()>,
+}
+
+fn now() -> String {
+    jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+/// What a path in a watched folder is, by its shape: `None` when it is not
+/// something the service watches. (The name is lowercased first.)
+#[allow(clippy::case_sensitive_file_extension_comparisons)]
+fn candidate(path: &Path) -> Option<&'static str> {
+    let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
+    if name.starts_with('.') {
+        return None;
+    }
+    if path.is_dir() {
+        if path.join("oci-layout").is_file() && path.join("index.json").is_file() {
+            return Some("AWS_ECR_CONTAINER_IMAGE");
+        }
+        let rootfs = path.join("etc").is_dir()
+            && (path.join("var/lib/dpkg/status").is_file()
+                || path.join("lib/apk/db/installed").is_file()
+                || path.join("var/lib/rpm").is_dir());
+        return rootfs.then_some("AWS_EC2_INSTANCE");
+    }
+    if name.ends_with(".zip") {
+        return Some("AWS_LAMBDA_FUNCTION");
+    }
+    if name.ends_with(".tar") {
+        return Some("AWS_ECR_CONTAINER_IMAGE");
+    }
+    if name.ends_with(".tar.gz") || name.ends_with(".tgz") {
+        // A root filesystem snapshot or a compressed `docker save` archive:
+        // what it is, the scan finds out.
+        return Some("AWS_EC2_INSTANCE");
+    }
+    None
+}
+
+/// A cheap fingerprint of a path's content: size and modification time of
+/// a file; for a folder, of the files that say what it holds. A change
+/// triggers a scan, which reads the resource once.
+fn fingerprint(path: &Path) -> Option<String> {
+    let stamp = |p: &Path| {
+        fs_err::metadata(p).ok().map(|m| {
+            let t = m
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            format!("{}:{t}", m.len())
+        })
+    };
+    if path.is_dir() {
+        let parts: Vec<String> = [
+            "index.json",
+            "var/lib/dpkg/status",
+            "lib/apk/db/installed",
+            "var/lib/rpm",
+        ]
+        .iter()
+        .filter_map(|f| stamp(&path.join(f)))
+        .collect();
+        (!parts.is_empty()).then(|| parts.join("/"))
+    } else {
+        stamp(path)
+    }
+}
+
+impl Service {
+    /// Opens the service's state and engine.
+    pub async fn open(config: ServiceConfig) -> Result<Arc<Self>, ServiceError> {
+        let db = StateDb::open(&config.state_url).await?;
+        let scanner = Scanner::new(config.engine.clone())?;
+        let updater = Arc::new(Updater::new(config.engine.clone()));
+        Ok(Arc::new(Self {
+            db,
+            scanner,
+            updater,
+            config,
+            metrics: Metrics::default(),
+            ready: AtomicBool::new(false),
+            busy: tokio::sync::Mutex::new(()),
+        }))
+    }
+
+    /// Whether an advisory generation is loaded.
+    pub async fn ready(&self) -> bool {
+        if self.ready.load(Ordering::Relaxed) {
+            return true;
+        }
+        let ok = self.scanner.generation().await.is_ok();
+        self.ready.store(ok, Ordering::Relaxed);
+        ok
+    }
+
+    /// The advisory generation in force, if any.
+    pub async fn generation(&self) -> Option<i64> {
+        self.scanner
+            .generation()
+            .await
+            .ok()
+            .and_then(|g| i64::try_from(g.0).ok())
+    }
+
+    /// Updates advisories now and rematches what the change set touches.
+    pub async fn update_now(&self) -> Result<(UpdateReport, Option<Rematch>), ServiceError> {
+        let options = UpdateOptions {
+            mirror: self.config.mirror.clone(),
+            ..UpdateOptions::default()
+        };
+        let report = self.updater.update(&options).await?;
+        self.metrics.updates.fetch_add(1, Ordering::Relaxed);
+        let rematch = self.catch_up(Some(&report)).await?;
+        Ok((report, rematch))
+    }
+
+    /// Brings every stored evaluation to the generation in force: after an
+    /// update, the resources holding a changed package (all of them when
+    /// scores may have changed); after a restart that interrupted a
+    /// rematch, all of them.
+    pub async fn catch_up(
+        &self,
+        report: Option<&UpdateReport>,
+    ) -> Result<Option<Rematch>, ServiceError> {
+        let Some(generation) = self.generation().await else {
+            return Ok(None);
+        };
+        let done: Option<i64> = self
+            .db
+            .get_state("rematched_generation")
+            .await?
+            .and_then(|v| v.parse().ok());
+        if done == Some(generation) {
+            return Ok(None);
+        }
+        let _guard = self.busy.lock().await;
+        let started = std::time::Instant::now();
+        let targets = match (report, done) {
+            // The first generation: every resource still pending is scanned
+            // by the watcher; those scanned before it existed are evaluated.
+            (Some(r), Some(prev))
+                if i64::try_from(r.previous_generation.0).ok() == Some(prev)
+                    && !r.changes.enrichment_changed() =>
+            {
+                self.db.resources_holding(&r.changes.packages()).await?
+            }
+            _ => self
+                .db
+                .resources()
+                .await?
+                .into_iter()
+                .filter(|r| r.inventory_id.is_some() && r.status_reason != "RESOURCE_TERMINATED")
+                .collect(),
+        };
+        let mut summary = Rematch {
+            generation,
+            ..Rematch::default()
+        };
+        let cause = format!("generation {generation}");
+        for r in targets {
+            let Some(inv) = self
+                .db
+                .inventory(r.inventory_id.as_deref().unwrap_or_default())
+                .await?
+            else {
+                continue;
+            };
+            let Ok(resource) = serde_json::from_value::<vigia_scan::Resource>(r.details.clone())
+            else {
+                continue;
+            };
+            let outcome = self
+                .scanner
+                .evaluate(inv, resource, jiff::Timestamp::now())
+                .await?;
+            let now = now();
+            let c = self
+                .db
+                .reconcile(
+                    &r.id,
+                    &outcome.report.findings,
+                    &[FindingType::PackageVulnerability],
+                    &cause,
+                    &now,
+                    true,
+                )
+                .await?;
+            summary.resources += 1;
+            summary.changes.opened += c.opened;
+            summary.changes.reopened += c.reopened;
+            summary.changes.closed += c.closed;
+            summary.changes.updated += c.updated;
+            self.metrics.rematches.fetch_add(1, Ordering::Relaxed);
+        }
+        self.db
+            .set_state("rematched_generation", &generation.to_string())
+            .await?;
+        summary.millis = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.metrics
+            .last_rematch_ms
+            .store(summary.millis, Ordering::Relaxed);
+        tracing::info!(
+            generation,
+            resources = summary.resources,
+            millis = summary.millis,
+            "rematched stored inventories"
+        );
+        Ok(Some(summary))
+    }
+
+    /// Scans one resource read from `source` (reading it once) and records
+    /// its inventory, findings and coverage.
+    pub async fn scan(
+        &self,
+        source: &Path,
+        fingerprint: Option<String>,
+    ) -> Result<(), ServiceError> {
+        let source_str = source.display().to_string();
+        let kind = candidate(source).unwrap_or("AWS_EC2_INSTANCE");
+        let now_s = now();
+        let record = self.db.register(&source_str, kind, &now_s).await?;
+        let first = record.last_scanned_at.is_none();
+        self.db
+            .set_coverage(&source_str, "ACTIVE", "SCAN_IN_PROGRESS", None, &now_s)
+            .await?;
+        let guess = match kind {
+            "AWS_LAMBDA_FUNCTION" => TargetKind::Function,
+            "AWS_ECR_CONTAINER_IMAGE" => TargetKind::Image,
+            _ => TargetKind::Host,
+        };
+        let mut request = ScanRequest::new(guess, source_str.clone());
+        request.detect_kind = true;
+        request.offline = true;
+        let scan_id = uuid::Uuid::new_v4().to_string();
+        self.metrics.target_reads.fetch_add(1, Ordering::Relaxed);
+        let outcome = match self.scanner.scan(&request).await {
+            Ok(o) => o,
+            Err(vigia_engine::Error::NoDatabase { .. }) => {
+                // Scanned once an advisory generation exists.
+                self.db
+                    .set_coverage(&source_str, "ACTIVE", "PENDING_INITIAL_SCAN", None, &now())
+                    .await?;
+                return Ok(());
+            }
+            Err(e) => {
+                self.metrics.scan_failures.fetch_add(1, Ordering::Relaxed);
+                let message = vigia_engine::error_chain(&e);
+                self.db
+                    .set_coverage(
+                        &source_str,
+                        "INACTIVE",
+                        "INTERNAL_ERROR",
+                        Some(&message),
+                        &now(),
+                    )
+                    .await?;
+                self.db
+                    .set_content_hash(&source_str, fingerprint.as_deref())
+                    .await?;
+                tracing::warn!(source = %source_str, error = %message, "scan failed");
+                return Ok(());
+            }
+        };
+        let now_s = now();
+        let inventory_id = self.db.store_inventory(&outcome.inventory, &now_s).await?;
+        let mut resource = outcome.report.scan.resource.clone();
+        // Two watched copies of one image are one resource in findings; the
+        // second keeps a record of its own.
+        if let Some(other) = self.db.resource(&resource.id).await?
+            && other.source != source_str
+        {
+            resource.id = format!("{} ({source_str})", resource.id);
+        }
+        let kind_name = serde_json::to_value(resource.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_else(|| kind.to_owned());
+        let details = serde_json::to_value(&resource).unwrap_or_default();
+        let generation = i64::try_from(outcome.generation.0).unwrap_or(i64::MAX);
+        self.db
+            .scanned(
+                &source_str,
+                &resource.id,
+                &kind_name,
+                &details,
+                fingerprint.as_deref(),
+                &inventory_id,
+                &now_s,
+            )
+            .await?;
+        let mut findings = outcome.report.findings;
+        for f in &mut findings {
+            f.resources = vec![resource.clone()];
+        }
+        let all = [
+            FindingType::PackageVulnerability,
+            FindingType::CodeVulnerability,
+            FindingType::NetworkReachability,
+        ];
+        let changes = self
+            .db
+            .reconcile(
+                &resource.id,
+                &findings,
+                &all,
+                &format!("scan {scan_id}"),
+                &now_s,
+                !first,
+            )
+            .await?;
+        sqlx::query(
+            "INSERT INTO scans (id, resource_id, kind, started_at, finished_at, outcome, generation, opened, closed) \
+             VALUES ($1, $2, 'SCAN', $3, $4, 'SUCCESSFUL', $5, $6, $7)",
+        )
+        .bind(&scan_id)
+        .bind(&resource.id)
+        .bind(&record.updated_at)
+        .bind(&now_s)
+        .bind(generation)
+        .bind(i64::try_from(changes.opened + changes.reopened).unwrap_or(i64::MAX))
+        .bind(i64::try_from(changes.closed).unwrap_or(i64::MAX))
+        .execute(self.db.pool())
+        .await
+        .map_err(DbError::from)?;
+        Ok(())
+    }
+
+    /// Looks at every watched folder once: scans new and changed resources,
+    /// terminates removed ones.
+    pub async fn watch_once(&self) -> Result<(), ServiceError> {
+        if !self.ready().await {
+            return Ok(());
+        }
+        let mut present: BTreeMap<String, (PathBuf, Option<String>)> = BTreeMap::new();
+        for dir in &self.config.watch {
+            let Ok(entries) = fs_err::read_dir(dir) else {
+                tracing::warn!(folder = %dir.display(), "cannot read a watched folder");
+                continue;
+            };
+            let mut paths: Vec<PathBuf> =
+                entries.filter_map(Result::ok).map(|e| e.path()).collect();
+            paths.sort();
+            for p in paths {
+                if candidate(&p).is_some() {
+                    present.insert(p.display().to_string(), (p.clone(), fingerprint(&p)));
+                }
+            }
+        }
+        let known = self.db.resources().await?;
+        for (source, (path, print)) in &present {
+            let due = known.iter().find(|r| r.source == *source).is_none_or(|r| {
+                // New, never scanned, back after removal, or changed (a failed
+                // scan is retried when the resource changes).
+                r.status_reason == "PENDING_INITIAL_SCAN"
+                    || r.status_reason == "RESOURCE_TERMINATED"
+                    || r.content_hash != *print
+            });
+            if due {
+                self.scan(path, print.clone()).await?;
+            }
+        }
+        let watched: Vec<String> = self
+            .config
+            .watch
+            .iter()
+            .map(|d| d.display().to_string())
+            .collect();
+        for r in known {
+            let in_watched = watched
+                .iter()
+                .any(|w| Path::new(&r.source).parent() == Some(Path::new(w)));
+            if in_watched
+                && !present.contains_key(&r.source)
+                && r.status_reason != "RESOURCE_TERMINATED"
+            {
+                let now = now();
+                self.db.terminate(&r.id, &now).await?;
+                self.db
+                    .set_coverage(&r.source, "INACTIVE", "RESOURCE_TERMINATED", None, &now)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs the background work until `stop` fires: an advisory update at
+    /// start and every `update_every`, watched folders every `poll_every`.
+    pub async fn run(self: Arc<Self>, mut stop: tokio::sync::watch::Receiver<bool>) {
+        let mut next_update = tokio::time::Instant::now();
+        loop {
+            if tokio::time::Instant::now() >= next_update {
+                match self.update_now().await {
+                    Ok((report, rematch)) => tracing::info!(
+                        generation = report.generation.0,
+                        rematched = rematch.map_or(0, |r| r.resources),
+                        "advisories updated"
+                    ),
+                    Err(e) => tracing::warn!(error = %e, "advisory update failed"),
+                }
+                next_update = tokio::time::Instant::now() + self.config.update_every;
+            }
+            if let Err(e) = self.catch_up(None).await {
+                tracing::warn!(error = %e, "rematch failed");
+            }
+            if let Err(e) = self.watch_once().await {
+                tracing::warn!(error = %e, "watching failed");
+            }
+            tokio::select! {
+                () = tokio::time::sleep(self.config.poll_every) => {}
+                _ = stop.changed() => {}
+            }
+            if *stop.borrow() {
+                break;
+            }
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! `vigia serve` and `vigia token`: the service and its API tokens.
+
+use std::time::Duration;
+
+use anyhow::Result;
+use vigia_server::auth::Role;
+use vigia_server::db::StateDb;
+use vigia_server::service::ServiceConfig;
+
+use crate::cli::{Cli, Format, ServeArgs, TokenCommand};
+use crate::{Exit, config, exit, output};
+
+/// The state database: the `vigia_state` schema of `--database-url`, else
+/// `state.db` in the data directory.
+fn state_url(engine: &vigia_engine::Config) -> Result<String> {
+    if let Some(url) = engine
+        .database_url
+        .as_deref()
+        .filter(|u| u.starts_with("postgres"))
+    {
+        return Ok(url.to_owned());
+    }
+    fs_err::create_dir_all(&engine.data_dir)?;
+    Ok(format!(
+        "sqlite://{}",
+        engine.data_dir.join("state.db").display()
+    ))
+}
+
+pub(crate) async fn run(cli: &Cli, args: &ServeArgs) -> Result<u8> {
+    let engine = config::engine(cli, None)?;
+    let config = ServiceConfig {
+        state_url: state_url(&engine)?,
+        engine,
+        mirror: args.mirror.clone(),
+        watch: args.watch.clone(),
+        poll_every: Duration::from_secs(args.poll_every.max(1)),
+        update_every: Duration::from_secs(args.update_every.max(60)),
+    };
+    vigia_server::serve(config, args.listen).await?;
+    Ok(exit::OK)
+}
+
+pub(crate) async fn token(cli: &Cli, cmd: &TokenCommand) -> Result<u8> {
+    let engine = config::engine(cli, None)?;
+    let db = StateDb::open(&state_url(&engine)?).await?;
+    let now = output::now_rfc3339();
+    match cmd {
+        TokenCommand::Create(args) => {
+            let role = Role::parse(&args.role).ok_or_else(|| Exit {
+                code: 2,
+                message: format!(
+                    "--role: `{}` is not a role (admin, viewer, agent)",
+                    args.role
+                ),
+            })?;
+            let t = db.create_token(&args.name, role, &now).await?;
+            match args.format {
+                Format::Json => output::print_json(&t)?,
+                Format::Table => output::print(&format!(
+                    "{}\n(token {} for {}, role {}; it is not shown again)\n",
+                    t.token,
+                    t.id,
+                    t.name,
+                    role.as_str()
+                )),
+            }
+        }
+        TokenCommand::Revoke(args) => {
+            if !db.revoke_token(&args.id, &now).await? {
+                return Err(Exit {
+                    code: exit::NOT_FOUND,
+                    message: format!("no active token {}", args.id),
+                }
+                .into());
+            }
+            output::print(&format!("token {} revoked\n", args.id));
+        }
+    }
+    Ok(exit::OK)
+}
