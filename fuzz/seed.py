@@ -131,9 +131,37 @@ with tarfile.open(fileobj=docker, mode="w") as t:
         t.addfile(info, io.BytesIO(data))
 seed("archive", "docker-save.tar", docker.getvalue())
 
+# Network models, firewalls and socket tables.
+seed("network_file", "network.yaml", open(os.path.join(REPO, "docs/examples/network.yaml"), "rb").read())
+aws = os.path.join(REPO, "crates/vigia/tests/fixtures/aws-shop")
+order = ["describe-instances.json", "describe-security-groups.json", "describe-subnets.json",
+         "describe-route-tables.json", "describe-network-acls.json", "describe-internet-gateways.json"]
+for i, f in enumerate(order):
+    seed("aws_folder", f, bytes([i]) + open(os.path.join(aws, f), "rb").read())
+seed("firewall", "rules.v4", b"""*filter
+:INPUT DROP [0:0]
+:user - [0:0]
+-A INPUT -i lo -j ACCEPT
+-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A INPUT -p tcp -m multiport --dports 80,443 -j ACCEPT
+-A INPUT -s 10.0.0.0/8 -p tcp --dport 22 -j user
+-A user -j ACCEPT
+COMMIT
+""")
+seed("firewall", "nftables.json", json.dumps({"nftables": [
+    {"chain": {"family": "inet", "table": "filter", "name": "input", "hook": "input", "type": "filter", "policy": "drop"}},
+    {"rule": {"family": "inet", "table": "filter", "chain": "input", "expr": [
+        {"match": {"op": "==", "left": {"payload": {"protocol": "tcp", "field": "dport"}}, "right": {"set": [22, {"range": [80, 90]}]}}},
+        {"accept": None}]}}]}).encode())
+with tarfile.open(os.path.join(TARGETS, "host-snapshot.tar.gz")) as t:
+    for name in ("proc/net/tcp", "proc/net/tcp6", "proc/net/udp"):
+        seed("proc_net", name.replace("/", "_"), t.extractfile(name).read())
+
 # SBOM and VEX inputs: the repository's own fixtures and golden outputs.
 for d in ("crates/vigia/tests/fixtures", "crates/vigia/tests/golden"):
     for f in sorted(os.listdir(os.path.join(REPO, d))):
+        if os.path.isdir(os.path.join(REPO, d, f)):
+            continue
         data = open(os.path.join(REPO, d, f), "rb").read()
         if f.endswith((".cdx.json", ".spdx.json")):
             seed("sbom_input", f, data)
