@@ -107,15 +107,10 @@ async fn authenticate(State(svc): State<Arc<Service>>, req: Request, next: Next)
     };
     match svc.db.check_token(&token).await {
         Ok(Some(role)) => {
-            let write = !matches!(
+            let write = matches!(
                 path,
-                "/findings/list"
-                    | "/findings/aggregation/list"
-                    | "/coverage/list"
-                    | "/coverage/statistics/list"
-                    | "/filters/list"
-                    | "/findings/details/batch/get"
-            ) && req.method() == axum::http::Method::POST;
+                "/filters/create" | "/filters/update" | "/filters/delete" | "/v1/db/update"
+            );
             let allowed = match role {
                 Role::Admin => true,
                 Role::Viewer => !write,

@@ -1,0 +1,528 @@
+//! `vigia serve` end to end on SQLite: a folder of copies of the shared
+//! targets watched, a mirror copy that changes, findings that open, close,
+//! are suppressed and reopened, each change with its cause, and nothing read
+//! again to re-evaluate.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+struct Server {
+    child: Child,
+    base: String,
+    rt: tokio::runtime::Runtime,
+    client: reqwest::Client,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        self.call_raw(method, path, token, body.map(Value::to_string))
+    }
+
+    fn call_raw(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<String>,
+    ) -> (u16, Value) {
+        self.rt.block_on(async {
+            let url = format!("{}{path}", self.base);
+            let mut req = if method == "GET" {
+                self.client.get(url)
+            } else {
+                self.client.post(url)
+            };
+            if let Some(t) = token {
+                req = req.bearer_auth(t);
+            }
+            if let Some(b) = body {
+                req = req.header("content-type", "application/json").body(b);
+            }
+            let resp = req.send().await.expect("the service answers");
+            let status = resp.status().as_u16();
+            let text = resp.text().await.unwrap_or_default();
+            (
+                status,
+                serde_json::from_str(&text).unwrap_or(Value::String(text)),
+            )
+        })
+    }
+
+    fn metric(&self, token: &str, name: &str) -> u64 {
+        let (_, text) = self.call("GET", "/metrics", Some(token), None);
+        text.as_str()
+            .unwrap_or_default()
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no metric {name}"))
+    }
+}
+
+fn vigia(data: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_vigia"))
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn token(data: &Path, role: &str) -> String {
+    let out = vigia(
+        data,
+        &[
+            "token", "create", "--role", role, "--name", role, "-f", "json",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["token"].as_str().unwrap().to_owned()
+}
+
+fn start(data: &Path, mirror: &Path, watch: &Path) -> Server {
+    let port = vigia_test_support::free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_vigia"))
+        .arg("--data-dir")
+        .arg(data)
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--poll-every",
+            "1",
+            "--mirror",
+        ])
+        .arg(mirror)
+        .arg("--watch")
+        .arg(watch)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    vigia_test_support::wait_for_port(port);
+    Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+        rt: tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap(),
+        client: reqwest::Client::new(),
+    }
+}
+
+/// Waits until every covered resource has the given reason (and there are `n`).
+fn wait_coverage(s: &Server, token: &str, n: usize, reason: &str) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        let (status, body) = s.call("POST", "/coverage/list", Some(token), Some(&json!({})));
+        assert_eq!(status, 200, "{body}");
+        let items = body["coveredResources"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if items.len() == n && items.iter().all(|i| i["scanStatus"]["reason"] == reason) {
+            return items;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "coverage never reached {reason}: {items:?}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+/// Every finding matching `criteria`, through every page.
+fn list(s: &Server, token: &str, criteria: &Value) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut next: Option<String> = None;
+    loop {
+        let mut req = json!({ "filterCriteria": criteria, "maxResults": 7, "sortCriteria": {"field": "SEVERITY", "sortOrder": "DESC"} });
+        if let Some(t) = &next {
+            req["nextToken"] = json!(t);
+        }
+        let (status, body) = s.call("POST", "/findings/list", Some(token), Some(&req));
+        assert_eq!(status, 200, "{body}");
+        out.extend(body["findings"].as_array().cloned().unwrap_or_default());
+        match body["nextToken"].as_str() {
+            Some(t) => next = Some(t.to_owned()),
+            None => return out,
+        }
+    }
+}
+
+fn eq(key: &str, value: &str) -> Value {
+    json!({ key: [{"comparison": "EQUALS", "value": value}] })
+}
+
+fn arns(findings: &[Value]) -> BTreeSet<String> {
+    findings
+        .iter()
+        .map(|f| f["findingArn"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn by_vuln<'a>(findings: &'a [Value], id: &str) -> &'a Value {
+    findings
+        .iter()
+        .find(|f| f["packageVulnerabilityDetails"]["vulnerabilityId"] == id)
+        .unwrap_or_else(|| panic!("no finding {id}"))
+}
+
+fn history(s: &Server, token: &str, arn: &str) -> Vec<Value> {
+    let (status, body) = s.call(
+        "GET",
+        &format!(
+            "/v1/findings/history?arn={}",
+            arn.replace('/', "%2F").replace(':', "%3A")
+        ),
+        Some(token),
+        None,
+    );
+    assert_eq!(status, 200, "{body}");
+    body["history"].as_array().cloned().unwrap()
+}
+
+/// The npm export as upstream changes it between two days: GHSA-29mw-wpgm-hmr9
+/// (CVE-2020-28500, lodash) withdrawn, and GHSA-p6mc-m468-83gw (CVE-2020-8203)
+/// fixed in 4.17.21 instead of 4.17.20, so lodash 4.17.20 becomes affected.
+fn change_lodash_records(mirror: &Path) {
+    let npm = mirror.join("npm/all.zip");
+    let mut entries = vigia_test_support::read_zip(&npm);
+    for (name, body) in &mut entries {
+        let mut rec: Value = serde_json::from_slice(body).unwrap();
+        if name.starts_with("GHSA-29mw-wpgm-hmr9") {
+            rec["withdrawn"] = json!("2026-12-06T00:00:00Z");
+        } else if name.starts_with("GHSA-p6mc-m468-83gw") {
+            for a in rec["affected"].as_array_mut().unwrap() {
+                for r in a["ranges"].as_array_mut().unwrap() {
+                    for e in r["events"].as_array_mut().unwrap() {
+                        if e.get("fixed").is_some() {
+                            e["fixed"] = json!("4.17.21");
+                        }
+                    }
+                }
+            }
+        } else {
+            continue;
+        }
+        *body = serde_json::to_vec(&rec).unwrap();
+    }
+    vigia_test_support::write_zip(&npm, &entries);
+}
+
+fn copy_targets(to: &Path) -> Vec<PathBuf> {
+    let shared = vigia_test_support::shared_dir().join("targets");
+    fs_err::create_dir_all(to).unwrap();
+    vigia_test_support::copy_dir(&shared.join("debian12-app"), &to.join("debian12-app"));
+    for f in ["fn-node.zip", "host-snapshot.tar.gz"] {
+        fs_err::copy(shared.join(f), to.join(f)).unwrap();
+    }
+    vec![
+        to.join("debian12-app"),
+        to.join("fn-node.zip"),
+        to.join("host-snapshot.tar.gz"),
+    ]
+}
+
+#[test]
+fn watched_resources_live_through_updates_filters_and_removal() {
+    let data = tempfile::tempdir().unwrap();
+    let watch = tempfile::tempdir().unwrap();
+    let mirror = vigia_test_support::mirror_copy();
+    let targets = copy_targets(watch.path());
+    let admin = token(data.path(), "admin");
+    let viewer = token(data.path(), "viewer");
+    let s = start(data.path(), mirror.path(), watch.path());
+    let covered = wait_coverage(&s, &viewer, 3, "SUCCESSFUL");
+    let types: BTreeSet<&str> = covered
+        .iter()
+        .map(|c| c["resourceType"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "AWS_EC2_INSTANCE",
+            "AWS_ECR_CONTAINER_IMAGE",
+            "AWS_LAMBDA_FUNCTION"
+        ]
+        .into()
+    );
+
+    // The service's active findings are the one-shot scan's, ARN for ARN.
+    for (kind, t) in [
+        ("image", &targets[0]),
+        ("function", &targets[1]),
+        ("host", &targets[2]),
+    ] {
+        let out = vigia(
+            data.path(),
+            &[
+                "scan",
+                kind,
+                t.to_str().unwrap(),
+                "-f",
+                "json",
+                "--allow-incomplete",
+            ],
+        );
+        let scan: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let resource = scan["scan"]["resource"]["id"].as_str().unwrap().to_owned();
+        let mut criteria = eq("resourceId", &resource);
+        criteria["findingStatus"] = json!([{"comparison": "EQUALS", "value": "ACTIVE"}]);
+        let served = list(&s, &viewer, &criteria);
+        assert!(!served.is_empty(), "{kind}");
+        assert_eq!(
+            arns(&served),
+            arns(scan["findings"].as_array().unwrap()),
+            "{kind}"
+        );
+    }
+    let reads = s.metric(&viewer, "vigia_target_reads_total");
+    assert_eq!(reads, 3);
+
+    // Advisories change: only stored inventories are evaluated again.
+    change_lodash_records(mirror.path());
+    let (status, update) = s.call("POST", "/v1/db/update", Some(&admin), None);
+    assert_eq!(status, 200, "{update}");
+    let generation = update["update"]["generation"].as_i64().unwrap();
+    // The function and the image hold lodash; the host is not evaluated again.
+    assert_eq!(update["rematch"]["resources"], 2, "{update}");
+    assert_eq!(
+        s.metric(&viewer, "vigia_target_reads_total"),
+        reads,
+        "no resource is read again"
+    );
+    let function = list(&s, &viewer, &eq("resourceType", "AWS_LAMBDA_FUNCTION"));
+    let withdrawn = by_vuln(&function, "CVE-2020-28500");
+    assert_eq!(withdrawn["status"], "CLOSED");
+    let h = history(&s, &viewer, withdrawn["findingArn"].as_str().unwrap());
+    assert_eq!(h.last().unwrap()["event"], "CLOSED");
+    assert_eq!(
+        h.last().unwrap()["cause"],
+        format!("generation {generation}")
+    );
+    let widened = by_vuln(&function, "CVE-2020-8203");
+    assert_eq!(widened["status"], "ACTIVE");
+    let h = history(&s, &viewer, widened["findingArn"].as_str().unwrap());
+    assert_eq!(
+        (h[0]["event"].as_str(), h[0]["cause"].as_str()),
+        (
+            Some("OPENED"),
+            Some(format!("generation {generation}").as_str())
+        )
+    );
+
+    // A suppression rule applies at once, and deleting it lifts it.
+    let rule = json!({"name": "accepted-lodash", "action": "SUPPRESS", "reason": "not reachable in this function",
+                      "filterCriteria": eq("vulnerabilityId", "CVE-2021-23337")});
+    let (status, body) = s.call("POST", "/filters/create", Some(&viewer), Some(&rule));
+    assert_eq!(status, 403, "a viewer cannot write: {body}");
+    let (status, created) = s.call("POST", "/filters/create", Some(&admin), Some(&rule));
+    assert_eq!(status, 200, "{created}");
+    let arn = created["arn"].as_str().unwrap().to_owned();
+    let suppressed = list(&s, &viewer, &eq("findingStatus", "SUPPRESSED"));
+    // Lodash's CVE-2021-23337 in the function and in the image, nothing else.
+    assert_eq!(suppressed.len(), 2);
+    assert!(
+        suppressed
+            .iter()
+            .all(|f| f["packageVulnerabilityDetails"]["vulnerabilityId"] == "CVE-2021-23337")
+    );
+    let h = history(&s, &viewer, suppressed[0]["findingArn"].as_str().unwrap());
+    assert_eq!(h.last().unwrap()["cause"], format!("filter {arn}"));
+    let (status, _) = s.call(
+        "POST",
+        "/filters/delete",
+        Some(&admin),
+        Some(&json!({"arn": arn})),
+    );
+    assert_eq!(status, 200);
+    assert!(list(&s, &viewer, &eq("findingStatus", "SUPPRESSED")).is_empty());
+
+    // A removed target closes its findings; brought back, they reopen with the same ARNs.
+    let before = arns(&list(&s, &viewer, &{
+        let mut c = eq("resourceType", "AWS_LAMBDA_FUNCTION");
+        c["findingStatus"] = json!([{"comparison": "EQUALS", "value": "ACTIVE"}]);
+        c
+    }));
+    let saved = fs_err::read(&targets[1]).unwrap();
+    fs_err::remove_file(&targets[1]).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, body) = s.call("POST", "/coverage/list", Some(&viewer), Some(&json!({"filterCriteria": {"scanStatusReason": [{"comparison": "EQUALS", "value": "RESOURCE_TERMINATED"}]}})));
+        if body["coveredResources"]
+            .as_array()
+            .is_some_and(|a| a.len() == 1)
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the removed function was never terminated"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let gone = list(&s, &viewer, &eq("resourceType", "AWS_LAMBDA_FUNCTION"));
+    assert!(gone.iter().all(|f| f["status"] == "CLOSED"));
+    fs_err::write(&targets[1], saved).unwrap();
+    wait_coverage(&s, &viewer, 3, "SUCCESSFUL");
+    let back = list(&s, &viewer, &{
+        let mut c = eq("resourceType", "AWS_LAMBDA_FUNCTION");
+        c["findingStatus"] = json!([{"comparison": "EQUALS", "value": "ACTIVE"}]);
+        c
+    });
+    assert_eq!(arns(&back), before);
+    let h = history(&s, &viewer, back[0]["findingArn"].as_str().unwrap());
+    assert_eq!(h.last().unwrap()["event"], "REOPENED");
+    assert_eq!(
+        s.metric(&viewer, "vigia_target_reads_total"),
+        reads + 1,
+        "only the re-added function is read"
+    );
+}
+
+#[test]
+fn bad_requests_get_inspector_errors_and_change_nothing() {
+    let data = tempfile::tempdir().unwrap();
+    let watch = tempfile::tempdir().unwrap();
+    let mirror = vigia_test_support::mirror_copy();
+    let admin = token(data.path(), "admin");
+    let viewer = token(data.path(), "viewer");
+    let s = start(data.path(), mirror.path(), watch.path());
+    // Health needs no token; everything else does.
+    assert_eq!(s.call("GET", "/healthz", None, None).0, 200);
+    let (status, body) = s.call("POST", "/findings/list", None, Some(&json!({})));
+    assert_eq!(status, 401);
+    assert!(body["message"].as_str().unwrap().contains("token"));
+    assert_eq!(
+        s.call(
+            "POST",
+            "/findings/list",
+            Some("vgt_nope_nope"),
+            Some(&json!({}))
+        )
+        .0,
+        401
+    );
+    let forged = format!("{}0", &admin[..admin.len() - 1]);
+    assert_eq!(
+        s.call("POST", "/findings/list", Some(&forged), Some(&json!({})))
+            .0,
+        401
+    );
+    let eleven: Vec<Value> = (0..11)
+        .map(|i| json!({"comparison": "EQUALS", "value": format!("CVE-{i}")}))
+        .collect();
+    for (body, says) in [
+        ("{not json".to_owned(), "not JSON"),
+        (
+            json!({"filterCriteria": {"nope": []}}).to_string(),
+            "no key `nope`",
+        ),
+        (
+            json!({"filterCriteria": {"vulnerabilityId": eleven}}).to_string(),
+            "1 to 10",
+        ),
+        (json!({"maxResults": -1}).to_string(), "maxResults"),
+        (json!({"maxResults": 101}).to_string(), "maxResults"),
+        (json!({"nextToken": "garbage"}).to_string(), "nextToken"),
+        (
+            json!({"sortCriteria": {"field": "NAME", "sortOrder": "ASC"}}).to_string(),
+            "sort field",
+        ),
+    ] {
+        let (status, answer) =
+            s.call_raw("POST", "/findings/list", Some(&viewer), Some(body.clone()));
+        assert_eq!(status, 400, "{body}: {answer}");
+        assert!(
+            answer["message"].as_str().unwrap().contains(says),
+            "{body}: {answer}"
+        );
+    }
+    // A viewer cannot write; an admin's bad filter is refused; nothing is stored.
+    let rule =
+        json!({"name": "x-rule", "action": "SUPPRESS", "filterCriteria": eq("severity", "LOW")});
+    assert_eq!(
+        s.call("POST", "/filters/create", Some(&viewer), Some(&rule))
+            .0,
+        403
+    );
+    assert_eq!(s.call("POST", "/v1/db/update", Some(&viewer), None).0, 403);
+    for bad in [
+        json!({"name": "has space", "action": "SUPPRESS", "filterCriteria": eq("severity", "LOW")}),
+        json!({"name": "ok-name", "action": "HIDE", "filterCriteria": eq("severity", "LOW")}),
+        json!({"name": "ok-name", "action": "SUPPRESS", "filterCriteria": {}}),
+    ] {
+        assert_eq!(
+            s.call("POST", "/filters/create", Some(&admin), Some(&bad))
+                .0,
+            400,
+            "{bad}"
+        );
+    }
+    let (_, filters) = s.call("POST", "/filters/list", Some(&viewer), Some(&json!({})));
+    assert_eq!(filters["filters"], json!([]));
+    assert_eq!(
+        s.call(
+            "POST",
+            "/filters/delete",
+            Some(&admin),
+            Some(&json!({"arn": "vigia:filter/none"}))
+        )
+        .0,
+        404
+    );
+    assert_eq!(
+        s.call(
+            "POST",
+            "/no/such/operation",
+            Some(&viewer),
+            Some(&json!({}))
+        )
+        .0,
+        404
+    );
+    // A revoked token stops working.
+    let id = viewer
+        .strip_prefix("vgt_")
+        .unwrap()
+        .split('_')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(
+        vigia(data.path(), &["token", "revoke", &id])
+            .status
+            .success()
+    );
+    assert_eq!(
+        s.call("POST", "/findings/list", Some(&viewer), Some(&json!({})))
+            .0,
+        401
+    );
+}
