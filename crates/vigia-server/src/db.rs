@@ -57,6 +57,10 @@ pub enum Backend {
 pub struct StateDb {
     pool: AnyPool,
     backend: Backend,
+    /// Held by transactions that read and then write: SQLite cannot turn a
+    /// reader into the writer once another connection has written (it
+    /// fails at once instead of waiting), so this process takes turns.
+    pub(crate) turns: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 fn redact(url: &str) -> String {
@@ -125,7 +129,11 @@ impl StateDb {
             .await
             .map_err(open)?;
         MIGRATOR.run(&pool).await?;
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            turns: std::sync::Arc::default(),
+        })
     }
 
     /// The pool.

@@ -157,6 +157,7 @@ impl StateDb {
         notify: bool,
     ) -> DbResult<Changes> {
         let filters = self.active_filters(now).await?;
+        let _turn = self.turns.lock().await;
         let mut tx = self.pool().begin().await?;
         let rows = sqlx::query(
             "SELECT arn, status, kind, first_observed_at, updated_at, suppressed_by, body FROM findings WHERE resource_id = $1",
@@ -334,7 +335,7 @@ impl StateDb {
         sqlx::query(
             "INSERT INTO findings (arn, resource_id, kind, status, severity, severity_rank, vulnerability_id, title, score, epss, \
              first_observed_at, last_observed_at, updated_at, suppressed_by, body) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CAST(NULLIF($9, '') AS DOUBLE PRECISION), CAST(NULLIF($10, '') AS DOUBLE PRECISION), $11, $12, $13, $14, $15) \
              ON CONFLICT (arn) DO UPDATE SET resource_id = excluded.resource_id, kind = excluded.kind, status = excluded.status, \
              severity = excluded.severity, severity_rank = excluded.severity_rank, vulnerability_id = excluded.vulnerability_id, \
              title = excluded.title, score = excluded.score, epss = excluded.epss, first_observed_at = excluded.first_observed_at, \
@@ -349,8 +350,10 @@ impl StateDb {
         .bind(severity_rank(f.severity))
         .bind(f.package_vulnerability_details.as_ref().map(|p| p.vulnerability_id.clone()))
         .bind(&f.title)
-        .bind(f.inspector_score)
-        .bind(f.epss.as_ref().map(|e| e.score))
+        // Numbers that may be absent go as text: sqlx's `Any` driver binds a
+        // missing float in a form PostgreSQL refuses.
+        .bind(f.inspector_score.map(|x| x.to_string()).unwrap_or_default())
+        .bind(f.epss.as_ref().map(|e| e.score.to_string()).unwrap_or_default())
         .bind(&f.first_observed_at)
         .bind(&f.last_observed_at)
         .bind(&f.updated_at)

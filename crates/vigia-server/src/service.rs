@@ -362,17 +362,6 @@ impl Service {
             .unwrap_or_else(|| kind.to_owned());
         let details = serde_json::to_value(&resource).unwrap_or_default();
         let generation = i64::try_from(outcome.generation.0).unwrap_or(i64::MAX);
-        self.db
-            .scanned(
-                &source_str,
-                &resource.id,
-                &kind_name,
-                &details,
-                fingerprint.as_deref(),
-                &inventory_id,
-                &now_s,
-            )
-            .await?;
         let mut findings = outcome.report.findings;
         for f in &mut findings {
             f.resources = vec![resource.clone()];
@@ -391,6 +380,18 @@ impl Service {
                 &format!("scan {scan_id}"),
                 &now_s,
                 !first,
+            )
+            .await?;
+        // Coverage says SUCCESSFUL once the findings are stored.
+        self.db
+            .scanned(
+                &source_str,
+                &resource.id,
+                &kind_name,
+                &details,
+                fingerprint.as_deref(),
+                &inventory_id,
+                &now_s,
             )
             .await?;
         sqlx::query(
@@ -480,15 +481,17 @@ impl Service {
                         rematched = rematch.map_or(0, |r| r.resources),
                         "advisories updated"
                     ),
-                    Err(e) => tracing::warn!(error = %e, "advisory update failed"),
+                    Err(e) => {
+                        tracing::warn!(error = %vigia_engine::error_chain(&e), "advisory update failed");
+                    }
                 }
                 next_update = tokio::time::Instant::now() + self.config.update_every;
             }
             if let Err(e) = self.catch_up(None).await {
-                tracing::warn!(error = %e, "rematch failed");
+                tracing::warn!(error = %vigia_engine::error_chain(&e), "rematch failed");
             }
             if let Err(e) = self.watch_once().await {
-                tracing::warn!(error = %e, "watching failed");
+                tracing::warn!(error = %vigia_engine::error_chain(&e), "watching failed");
             }
             tokio::select! {
                 () = tokio::time::sleep(self.config.poll_every) => {}

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 struct Server {
     child: Child,
+    log: PathBuf,
     base: String,
     rt: tokio::runtime::Runtime,
     client: reqwest::Client,
@@ -65,6 +66,11 @@ impl Server {
         })
     }
 
+    /// The service's log so far, for failure messages.
+    fn log(&self) -> String {
+        fs_err::read_to_string(&self.log).unwrap_or_default()
+    }
+
     fn metric(&self, token: &str, name: &str) -> u64 {
         let (_, text) = self.call("GET", "/metrics", Some(token), None);
         text.as_str()
@@ -76,19 +82,45 @@ impl Server {
     }
 }
 
-fn vigia(data: &Path, args: &[&str]) -> std::process::Output {
+/// Where a service keeps its data: a data directory, and a PostgreSQL
+/// database for both its advisories and its state when `url` is set.
+struct Home {
+    dir: tempfile::TempDir,
+    url: Option<String>,
+}
+
+impl Home {
+    fn sqlite() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+            url: None,
+        }
+    }
+
+    fn args(&self) -> Vec<String> {
+        let mut a = vec![
+            "--data-dir".to_owned(),
+            self.dir.path().display().to_string(),
+        ];
+        if let Some(u) = &self.url {
+            a.extend(["--database-url".to_owned(), u.clone()]);
+        }
+        a
+    }
+}
+
+fn vigia(home: &Home, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_vigia"))
-        .arg("--data-dir")
-        .arg(data)
+        .args(home.args())
         .args(args)
         .stdin(Stdio::null())
         .output()
         .unwrap()
 }
 
-fn token(data: &Path, role: &str) -> String {
+fn token(home: &Home, role: &str) -> String {
     let out = vigia(
-        data,
+        home,
         &[
             "token", "create", "--role", role, "--name", role, "-f", "json",
         ],
@@ -102,11 +134,10 @@ fn token(data: &Path, role: &str) -> String {
     v["token"].as_str().unwrap().to_owned()
 }
 
-fn start(data: &Path, mirror: &Path, watch: &Path) -> Server {
+fn start(home: &Home, mirror: &Path, watch: &Path) -> Server {
     let port = vigia_test_support::free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_vigia"))
-        .arg("--data-dir")
-        .arg(data)
+        .args(home.args())
         .args([
             "serve",
             "--listen",
@@ -118,14 +149,21 @@ fn start(data: &Path, mirror: &Path, watch: &Path) -> Server {
         .arg(mirror)
         .arg("--watch")
         .arg(watch)
+        .arg("-v")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(
+            fs_err::File::create(home.dir.path().join("serve.log"))
+                .unwrap()
+                .into_parts()
+                .0,
+        )
         .spawn()
         .unwrap();
     vigia_test_support::wait_for_port(port);
     Server {
         child,
+        log: home.dir.path().join("serve.log"),
         base: format!("http://127.0.0.1:{port}"),
         rt: tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -251,13 +289,26 @@ fn copy_targets(to: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn watched_resources_live_through_updates_filters_and_removal() {
-    let data = tempfile::tempdir().unwrap();
+    lifecycle(&Home::sqlite());
+}
+
+#[test]
+fn the_same_on_postgresql() {
+    let pg = vigia_test_support::Postgres::start();
+    let home = Home {
+        dir: tempfile::tempdir().unwrap(),
+        url: Some(pg.create_database("service")),
+    };
+    lifecycle(&home);
+}
+
+fn lifecycle(home: &Home) {
     let watch = tempfile::tempdir().unwrap();
     let mirror = vigia_test_support::mirror_copy();
     let targets = copy_targets(watch.path());
-    let admin = token(data.path(), "admin");
-    let viewer = token(data.path(), "viewer");
-    let s = start(data.path(), mirror.path(), watch.path());
+    let admin = token(home, "admin");
+    let viewer = token(home, "viewer");
+    let s = start(home, mirror.path(), watch.path());
     let covered = wait_coverage(&s, &viewer, 3, "SUCCESSFUL");
     let types: BTreeSet<&str> = covered
         .iter()
@@ -280,7 +331,7 @@ fn watched_resources_live_through_updates_filters_and_removal() {
         ("host", &targets[2]),
     ] {
         let out = vigia(
-            data.path(),
+            home,
             &[
                 "scan",
                 kind,
@@ -303,7 +354,7 @@ fn watched_resources_live_through_updates_filters_and_removal() {
         );
     }
     let reads = s.metric(&viewer, "vigia_target_reads_total");
-    assert_eq!(reads, 3);
+    assert_eq!(reads, 3, "{}", s.log());
 
     // Advisories change: only stored inventories are evaluated again.
     change_lodash_records(mirror.path());
@@ -343,7 +394,7 @@ fn watched_resources_live_through_updates_filters_and_removal() {
     let (status, body) = s.call("POST", "/filters/create", Some(&viewer), Some(&rule));
     assert_eq!(status, 403, "a viewer cannot write: {body}");
     let (status, created) = s.call("POST", "/filters/create", Some(&admin), Some(&rule));
-    assert_eq!(status, 200, "{created}");
+    assert_eq!(status, 200, "{created}\n{}", s.log());
     let arn = created["arn"].as_str().unwrap().to_owned();
     let suppressed = list(&s, &viewer, &eq("findingStatus", "SUPPRESSED"));
     // Lodash's CVE-2021-23337 in the function and in the image, nothing else.
@@ -408,12 +459,12 @@ fn watched_resources_live_through_updates_filters_and_removal() {
 
 #[test]
 fn bad_requests_get_inspector_errors_and_change_nothing() {
-    let data = tempfile::tempdir().unwrap();
+    let home = &Home::sqlite();
     let watch = tempfile::tempdir().unwrap();
     let mirror = vigia_test_support::mirror_copy();
-    let admin = token(data.path(), "admin");
-    let viewer = token(data.path(), "viewer");
-    let s = start(data.path(), mirror.path(), watch.path());
+    let admin = token(home, "admin");
+    let viewer = token(home, "viewer");
+    let s = start(home, mirror.path(), watch.path());
     // Health needs no token; everything else does.
     assert_eq!(s.call("GET", "/healthz", None, None).0, 200);
     let (status, body) = s.call("POST", "/findings/list", None, Some(&json!({})));
@@ -515,14 +566,85 @@ fn bad_requests_get_inspector_errors_and_change_nothing() {
         .next()
         .unwrap()
         .to_owned();
-    assert!(
-        vigia(data.path(), &["token", "revoke", &id])
-            .status
-            .success()
-    );
+    assert!(vigia(home, &["token", "revoke", &id]).status.success());
     assert_eq!(
         s.call("POST", "/findings/list", Some(&viewer), Some(&json!({})))
             .0,
         401
     );
+}
+
+#[test]
+fn a_killed_service_loses_nothing() {
+    let home = &Home::sqlite();
+    let watch = tempfile::tempdir().unwrap();
+    let mirror = vigia_test_support::mirror_copy();
+    copy_targets(watch.path());
+    let viewer = token(home, "viewer");
+    let admin = token(home, "admin");
+    // Killed while it loads advisories and scans.
+    let mut s = start(home, mirror.path(), watch.path());
+    std::thread::sleep(Duration::from_millis(1500));
+    s.child.kill().unwrap();
+    let _ = s.child.wait();
+    drop(s);
+    let s = start(home, mirror.path(), watch.path());
+    wait_coverage(&s, &viewer, 3, "SUCCESSFUL");
+    let before = list(&s, &viewer, &eq("findingStatus", "ACTIVE"));
+    assert!(!before.is_empty());
+    // Killed while it rematches after an advisory change.
+    change_lodash_records(mirror.path());
+    let base = s.base.clone();
+    let token = admin.clone();
+    let update = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let _ = reqwest::Client::new()
+                .post(format!("{base}/v1/db/update"))
+                .bearer_auth(token)
+                .send()
+                .await;
+        });
+    });
+    std::thread::sleep(Duration::from_millis(150));
+    let mut s = s;
+    s.child.kill().unwrap();
+    let _ = s.child.wait();
+    let _ = update.join();
+    drop(s);
+    // After a restart the change is applied in full, whatever the kill interrupted.
+    let s = start(home, mirror.path(), watch.path());
+    wait_coverage(&s, &viewer, 3, "SUCCESSFUL");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let function = list(&s, &viewer, &eq("resourceType", "AWS_LAMBDA_FUNCTION"));
+        let closed = function.iter().any(|f| {
+            f["packageVulnerabilityDetails"]["vulnerabilityId"] == "CVE-2020-28500"
+                && f["status"] == "CLOSED"
+        });
+        let opened = function.iter().any(|f| {
+            f["packageVulnerabilityDetails"]["vulnerabilityId"] == "CVE-2020-8203"
+                && f["status"] == "ACTIVE"
+        });
+        if closed && opened {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the update was never applied in full:\n{}",
+            s.log()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    // Nothing else was lost: every other finding is still active.
+    let after = arns(&list(&s, &viewer, &eq("findingStatus", "ACTIVE")));
+    let lost: Vec<&Value> = before
+        .iter()
+        .filter(|f| f["packageVulnerabilityDetails"]["vulnerabilityId"] != "CVE-2020-28500")
+        .filter(|f| !after.contains(f["findingArn"].as_str().unwrap()))
+        .collect();
+    assert!(lost.is_empty(), "{lost:?}");
 }
