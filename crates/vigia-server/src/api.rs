@@ -6,6 +6,7 @@
 //! Bearer vgt_…`): viewers read, admins also write. Errors are Inspector's
 //! `{"message": …}` with its error type in `x-amzn-ErrorType`.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -569,6 +570,198 @@ async fn list_filters(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes)
     Ok(axum::Json(json!({ "filters": out })))
 }
 
+/// Every stored finding, as Inspector shows it.
+async fn all_findings(svc: &Service) -> Result<Vec<Value>, ApiError> {
+    let rows = sqlx::query("SELECT body FROM findings ORDER BY arn")
+        .fetch_all(svc.db.pool())
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    rows.iter()
+        .map(|r| {
+            let body: String = r.try_get("body").map_err(|e| ApiError::internal(&e))?;
+            serde_json::from_str(&body).map_err(|e| ApiError::internal(&e))
+        })
+        .collect()
+}
+
+/// `POST /findings/aggregation/list`.
+async fn list_aggregations(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes) -> ApiResult {
+    let req = body(&bytes)?;
+    allowed_keys(
+        &req,
+        &[
+            "aggregationType",
+            "aggregationRequest",
+            "accountIds",
+            "maxResults",
+            "nextToken",
+        ],
+    )?;
+    let kind = req
+        .get("aggregationType")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::validation("aggregationType is required"))?;
+    let limit = usize::try_from(max_results(&req, 100)?).unwrap_or(100);
+    let start: usize = match req.get("nextToken").and_then(Value::as_str) {
+        None => 0,
+        Some(t) => t
+            .parse()
+            .map_err(|_| ApiError::validation("nextToken is not one this service gave"))?,
+    };
+    let all = all_findings(&svc).await?;
+    let groups = crate::aggregate::aggregate(
+        kind,
+        req.get("aggregationRequest").unwrap_or(&Value::Null),
+        &all,
+    )
+    .map_err(ApiError::validation)?;
+    let page: Vec<Value> = groups.iter().skip(start).take(limit).cloned().collect();
+    let mut out = json!({ "aggregationType": kind, "responses": page });
+    if start + limit < groups.len() {
+        out["nextToken"] = json!((start + limit).to_string());
+    }
+    Ok(axum::Json(out))
+}
+
+/// `POST /coverage/statistics/list`: resources counted per group. Each
+/// count's group value is in `vigiaGroupValue` (Inspector's model names
+/// only the key).
+async fn coverage_statistics(
+    State(svc): State<Arc<Service>>,
+    bytes: axum::body::Bytes,
+) -> ApiResult {
+    let req = body(&bytes)?;
+    allowed_keys(&req, &["filterCriteria", "groupBy", "nextToken"])?;
+    let group = req.get("groupBy").and_then(Value::as_str);
+    let resources = svc.db.resources().await?;
+    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+    for r in &resources {
+        let value = match group {
+            None => continue,
+            Some("SCAN_STATUS_CODE") => r.status_code.clone(),
+            Some("SCAN_STATUS_REASON") => r.status_reason.clone(),
+            Some("RESOURCE_TYPE") => r.kind.clone(),
+            Some("ACCOUNT_ID") => vigia_scan::ACCOUNT_ID.to_owned(),
+            Some(other) => {
+                return Err(ApiError::validation(format!(
+                    "groupBy `{other}` is not one Vigia answers"
+                )));
+            }
+        };
+        *counts.entry(value).or_default() += 1;
+    }
+    let by: Vec<Value> = counts
+        .into_iter()
+        .map(|(v, n)| json!({"count": n, "groupKey": group, "vigiaGroupValue": v}))
+        .collect();
+    Ok(axum::Json(
+        json!({ "countsByGroup": by, "totalCounts": resources.len() }),
+    ))
+}
+
+/// `POST /findings/details/batch/get`: KEV and EPSS per finding.
+async fn finding_details(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes) -> ApiResult {
+    let req = body(&bytes)?;
+    allowed_keys(&req, &["findingArns"])?;
+    let arns = req
+        .get("findingArns")
+        .and_then(Value::as_array)
+        .filter(|a| (1..=10).contains(&a.len()))
+        .ok_or_else(|| ApiError::validation("findingArns is a list of 1 to 10 finding ARNs"))?;
+    let (mut details, mut errors) = (Vec::new(), Vec::new());
+    for arn in arns {
+        let arn = arn.as_str().unwrap_or_default();
+        let row = sqlx::query("SELECT body FROM findings WHERE arn = $1")
+            .bind(arn)
+            .fetch_optional(svc.db.pool())
+            .await
+            .map_err(|e| ApiError::internal(&e))?;
+        let Some(row) = row else {
+            errors.push(json!({"findingArn": arn, "errorCode": "FINDING_DETAILS_NOT_FOUND", "errorMessage": "no such finding"}));
+            continue;
+        };
+        let body: String = row.try_get("body").map_err(|e| ApiError::internal(&e))?;
+        let f: Value = serde_json::from_str(&body).map_err(|e| ApiError::internal(&e))?;
+        let mut d = json!({ "findingArn": arn });
+        if let Some(kev) = f.pointer("/vigia/kev").filter(|k| !k.is_null()) {
+            d["cisaData"] = json!({"dateAdded": kev["dateAdded"], "dateDue": kev["dueDate"], "action": kev["requiredAction"]});
+            d["exploitObserved"] = json!({"firstSeen": kev["dateAdded"]});
+        }
+        if let Some(e) = f.pointer("/epss/score") {
+            d["epssScore"] = e.clone();
+        }
+        if let Some(r) = f.pointer("/packageVulnerabilityDetails/referenceUrls") {
+            d["referenceUrls"] = r.clone();
+        }
+        details.push(d);
+    }
+    Ok(axum::Json(
+        json!({ "findingDetails": details, "errors": errors }),
+    ))
+}
+
+/// `POST /filters/update`.
+async fn update_filter(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes) -> ApiResult {
+    let req = body(&bytes)?;
+    allowed_keys(
+        &req,
+        &[
+            "filterArn",
+            "action",
+            "filterCriteria",
+            "name",
+            "description",
+            "reason",
+        ],
+    )?;
+    let arn = req
+        .get("filterArn")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::validation("filterArn is required"))?;
+    if let Some(n) = req.get("name").and_then(Value::as_str)
+        && !valid_name(n)
+    {
+        return Err(ApiError::validation(
+            "name is 3 to 64 characters: letters, digits, '.', '_' and '-'",
+        ));
+    }
+    if let Some(a) = req.get("action").and_then(Value::as_str)
+        && !matches!(a, "SUPPRESS" | "NONE")
+    {
+        return Err(ApiError::validation("action is SUPPRESS or NONE"));
+    }
+    if let Some(c) = req.get("filterCriteria") {
+        let parsed = Criteria::parse(c).map_err(|e| ApiError::validation(e.0))?;
+        if parsed.is_empty() {
+            return Err(ApiError::validation(
+                "filterCriteria must name at least one key",
+            ));
+        }
+    }
+    let now = jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let done = sqlx::query(
+        "UPDATE filters SET name = COALESCE($1, name), action = COALESCE($2, action), criteria = COALESCE($3, criteria), \
+         description = COALESCE($4, description), reason = COALESCE($5, reason), updated_at = $6 WHERE arn = $7",
+    )
+    .bind(req.get("name").and_then(Value::as_str))
+    .bind(req.get("action").and_then(Value::as_str))
+    .bind(req.get("filterCriteria").map(Value::to_string))
+    .bind(req.get("description").and_then(Value::as_str))
+    .bind(req.get("reason").and_then(Value::as_str))
+    .bind(&now)
+    .bind(arn)
+    .execute(svc.db.pool())
+    .await
+    .map_err(|e| ApiError::internal(&e))?;
+    if done.rows_affected() == 0 {
+        return Err(ApiError::not_found(format!("no filter {arn}")));
+    }
+    resuppress(&svc).await?;
+    Ok(axum::Json(json!({ "arn": arn })))
+}
+
 /// `GET /v1/findings/history?arn=…`: a finding and its history.
 async fn finding_history(
     State(svc): State<Arc<Service>>,
@@ -686,6 +879,10 @@ pub fn router(svc: Arc<Service>) -> Router {
         .route("/filters/create", post(create_filter))
         .route("/filters/delete", post(delete_filter))
         .route("/filters/list", post(list_filters))
+        .route("/filters/update", post(update_filter))
+        .route("/findings/aggregation/list", post(list_aggregations))
+        .route("/coverage/statistics/list", post(coverage_statistics))
+        .route("/findings/details/batch/get", post(finding_details))
         .route("/v1/findings/history", get(finding_history))
         .route("/v1/resources", get(list_resources))
         .route("/v1/db/update", post(update_db))

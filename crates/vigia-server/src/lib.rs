@@ -6,6 +6,7 @@
 //! - [`criteria`]: Inspector's `FilterCriteria`, for listing findings and
 //!   for suppression rules.
 
+pub mod aggregate;
 pub mod api;
 pub mod auth;
 pub mod criteria;

@@ -213,6 +213,33 @@ fn list(s: &Server, token: &str, criteria: &Value) -> Vec<Value> {
     }
 }
 
+/// The response is valid against botocore's `inspector2` model of `shape`.
+fn valid(shape: &str, doc: &Value) {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    fs_err::write(file.path(), serde_json::to_vec(doc).unwrap()).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/validate-aws-shape.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .args(["inspector2", shape])
+        .arg(file.path())
+        .args([
+            "--extra",
+            "vigia",
+            "--extra",
+            "vigiaFindingType",
+            "--extra",
+            "vigiaGroupValue",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{shape}:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn eq(key: &str, value: &str) -> Value {
     json!({ key: [{"comparison": "EQUALS", "value": value}] })
 }
@@ -353,6 +380,68 @@ fn lifecycle(home: &Home) {
             "{kind}"
         );
     }
+    // The responses are what Inspector's model says, aggregations included.
+    for (path, shape, req) in [
+        (
+            "/findings/list",
+            "ListFindingsResponse",
+            json!({"maxResults": 25}),
+        ),
+        ("/coverage/list", "ListCoverageResponse", json!({})),
+        ("/filters/list", "ListFiltersResponse", json!({})),
+        (
+            "/coverage/statistics/list",
+            "ListCoverageStatisticsResponse",
+            json!({"groupBy": "RESOURCE_TYPE"}),
+        ),
+        (
+            "/findings/aggregation/list",
+            "ListFindingAggregationsResponse",
+            json!({"aggregationType": "PACKAGE"}),
+        ),
+        (
+            "/findings/aggregation/list",
+            "ListFindingAggregationsResponse",
+            json!({"aggregationType": "AWS_ECR_CONTAINER"}),
+        ),
+        (
+            "/findings/aggregation/list",
+            "ListFindingAggregationsResponse",
+            json!({"aggregationType": "TITLE"}),
+        ),
+    ] {
+        let (status, body) = s.call("POST", path, Some(&viewer), Some(&req));
+        assert_eq!(status, 200, "{path}: {body}");
+        valid(shape, &body);
+    }
+    // A package's aggregated count is the number of its active findings.
+    let (_, agg) = s.call(
+        "POST",
+        "/findings/aggregation/list",
+        Some(&viewer),
+        Some(&json!({"aggregationType": "PACKAGE"})),
+    );
+    let lodash = agg["responses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["packageAggregation"]["packageName"] == "lodash")
+        .unwrap();
+    let mut c =
+        json!({"vulnerablePackages": [{"name": {"comparison": "EQUALS", "value": "lodash"}}]});
+    c["findingStatus"] = json!([{"comparison": "EQUALS", "value": "ACTIVE"}]);
+    assert_eq!(
+        lodash["packageAggregation"]["severityCounts"]["all"],
+        list(&s, &viewer, &c).len()
+    );
+    let (_, stats) = s.call(
+        "POST",
+        "/coverage/statistics/list",
+        Some(&viewer),
+        Some(&json!({"groupBy": "SCAN_STATUS_REASON"})),
+    );
+    assert_eq!(stats["totalCounts"], 3);
+    assert_eq!(stats["countsByGroup"][0]["vigiaGroupValue"], "SUCCESSFUL");
     let reads = s.metric(&viewer, "vigia_target_reads_total");
     assert_eq!(reads, 3, "{}", s.log());
 

@@ -1,0 +1,256 @@
+//! `ListFindingAggregations`: findings counted by severity per finding type,
+//! package, title, repository, image, image layer, instance or function, in
+//! the response shapes of Inspector's model. Active findings only, as
+//! Inspector counts them.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+/// The aggregation types Vigia answers.
+pub const TYPES: [&str; 8] = [
+    "FINDING_TYPE",
+    "PACKAGE",
+    "TITLE",
+    "REPOSITORY",
+    "AWS_ECR_CONTAINER",
+    "IMAGE_LAYER",
+    "AWS_EC2_INSTANCE",
+    "AWS_LAMBDA_FUNCTION",
+];
+
+#[derive(Default)]
+struct Counts {
+    all: u64,
+    medium: u64,
+    high: u64,
+    critical: u64,
+    fix: u64,
+    exploit: u64,
+    network: u64,
+    images: std::collections::BTreeSet<String>,
+}
+
+impl Counts {
+    fn add(&mut self, f: &Value) {
+        self.all += 1;
+        match f["severity"].as_str() {
+            Some("CRITICAL") => self.critical += 1,
+            Some("HIGH") => self.high += 1,
+            Some("MEDIUM") => self.medium += 1,
+            _ => {}
+        }
+        if f["fixAvailable"] == "YES" {
+            self.fix += 1;
+        }
+        if f["exploitAvailable"] == "YES" {
+            self.exploit += 1;
+        }
+        if f["type"] == "NETWORK_REACHABILITY" {
+            self.network += 1;
+        }
+        if let Some(id) = f["resources"][0]["id"].as_str() {
+            self.images.insert(id.to_owned());
+        }
+    }
+
+    fn severity(&self) -> Value {
+        json!({"all": self.all, "medium": self.medium, "high": self.high, "critical": self.critical})
+    }
+}
+
+fn text(v: &Value, p: &str) -> Option<String> {
+    v.pointer(p).and_then(Value::as_str).map(str::to_owned)
+}
+
+/// The response objects of one aggregation type, sorted as asked
+/// (`sortBy` CRITICAL, HIGH or ALL; `sortOrder` ASC or DESC; CRITICAL
+/// descending by default).
+pub fn aggregate(kind: &str, request: &Value, findings: &[Value]) -> Result<Vec<Value>, String> {
+    let resource_type = |f: &Value| {
+        f["resources"][0]["type"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    // Each finding's group keys (a finding with several packages or layers counts in each).
+    let keys = |f: &Value| -> Vec<Vec<String>> {
+        let one = |k: Option<String>| k.map(|k| vec![vec![k]]).unwrap_or_default();
+        match kind {
+            "FINDING_TYPE" => one(text(f, "/type")),
+            "TITLE" => vec![vec![
+                text(f, "/title").unwrap_or_default(),
+                text(f, "/packageVulnerabilityDetails/vulnerabilityId").unwrap_or_default(),
+            ]],
+            "PACKAGE" => f
+                .pointer("/packageVulnerabilityDetails/vulnerablePackages")
+                .and_then(Value::as_array)
+                .map(|ps| {
+                    ps.iter()
+                        .filter_map(|p| text(p, "/name"))
+                        .map(|n| vec![n])
+                        .collect()
+                })
+                .unwrap_or_default(),
+            "REPOSITORY" | "AWS_ECR_CONTAINER" if resource_type(f) != "AWS_ECR_CONTAINER_IMAGE" => {
+                Vec::new()
+            }
+            "REPOSITORY" => one(text(
+                f,
+                "/resources/0/details/awsEcrContainerImage/repositoryName",
+            )),
+            "AWS_ECR_CONTAINER" | "AWS_EC2_INSTANCE" | "AWS_LAMBDA_FUNCTION" => {
+                let want = match kind {
+                    "AWS_ECR_CONTAINER" => "AWS_ECR_CONTAINER_IMAGE",
+                    "AWS_EC2_INSTANCE" => "AWS_EC2_INSTANCE",
+                    _ => "AWS_LAMBDA_FUNCTION",
+                };
+                if resource_type(f) == want {
+                    one(text(f, "/resources/0/id"))
+                } else {
+                    Vec::new()
+                }
+            }
+            "IMAGE_LAYER" => f
+                .pointer("/packageVulnerabilityDetails/vulnerablePackages")
+                .and_then(Value::as_array)
+                .map(|ps| {
+                    ps.iter()
+                        .filter_map(|p| text(p, "/sourceLayerHash"))
+                        .map(|l| {
+                            vec![
+                                text(
+                                    f,
+                                    "/resources/0/details/awsEcrContainerImage/repositoryName",
+                                )
+                                .unwrap_or_default(),
+                                text(f, "/resources/0/id").unwrap_or_default(),
+                                l,
+                            ]
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        }
+    };
+    if !TYPES.contains(&kind) {
+        return Err(format!(
+            "aggregationType `{kind}` is not one Vigia answers ({})",
+            TYPES.join(", ")
+        ));
+    }
+    let mut groups: BTreeMap<Vec<String>, (Counts, Value)> = BTreeMap::new();
+    for f in findings.iter().filter(|f| f["status"] == "ACTIVE") {
+        let mut ks = keys(f);
+        ks.sort();
+        ks.dedup();
+        for k in ks {
+            let entry = groups
+                .entry(k)
+                .or_insert_with(|| (Counts::default(), f.clone()));
+            entry.0.add(f);
+        }
+    }
+    let account = vigia_scan::ACCOUNT_ID;
+    let mut out: Vec<(u64, u64, u64, Value)> = groups
+        .into_iter()
+        .map(|(k, (c, sample))| {
+            let body = match kind {
+                "FINDING_TYPE" => json!({"findingTypeAggregation": {
+                    "accountId": account, "severityCounts": c.severity(),
+                    "exploitAvailableCount": c.exploit, "fixAvailableCount": c.fix, "vigiaFindingType": k[0]}}),
+                "PACKAGE" => json!({"packageAggregation": {"packageName": k[0], "accountId": account, "severityCounts": c.severity()}}),
+                "TITLE" => json!({"titleAggregation": {"title": k[0], "vulnerabilityId": k[1], "accountId": account, "severityCounts": c.severity()}}),
+                "REPOSITORY" => json!({"repositoryAggregation": {"repository": k[0], "accountId": account,
+                    "severityCounts": c.severity(), "affectedImages": c.images.len()}}),
+                "AWS_ECR_CONTAINER" => {
+                    let img = &sample["resources"][0]["details"]["awsEcrContainerImage"];
+                    json!({"awsEcrContainerAggregation": {"resourceId": k[0], "imageSha": img["imageHash"],
+                        "repository": img["repositoryName"], "architecture": img["architecture"], "imageTags": img["imageTags"],
+                        "accountId": account, "severityCounts": c.severity()}})
+                }
+                "IMAGE_LAYER" => json!({"imageLayerAggregation": {"repository": k[0], "resourceId": k[1], "layerHash": k[2],
+                    "accountId": account, "severityCounts": c.severity()}}),
+                "AWS_EC2_INSTANCE" => json!({"ec2InstanceAggregation": {"instanceId": k[0],
+                    "operatingSystem": sample["resources"][0]["details"]["awsEc2Instance"]["platform"],
+                    "accountId": account, "severityCounts": c.severity(), "networkFindings": c.network}}),
+                _ => {
+                    let l = &sample["resources"][0]["details"]["awsLambdaFunction"];
+                    json!({"lambdaFunctionAggregation": {"resourceId": k[0], "functionName": l["functionName"],
+                        "runtime": l["runtime"], "accountId": account, "severityCounts": c.severity()}})
+                }
+            };
+            (c.critical, c.high, c.all, strip_nulls(body))
+        })
+        .collect();
+    let inner = request
+        .as_object()
+        .and_then(|o| o.values().next())
+        .cloned()
+        .unwrap_or(Value::Null);
+    let by = inner["sortBy"].as_str().unwrap_or("CRITICAL");
+    let asc = inner["sortOrder"].as_str() == Some("ASC");
+    let pick = |e: &(u64, u64, u64, Value)| match by {
+        "HIGH" => e.1,
+        "ALL" => e.2,
+        _ => e.0,
+    };
+    out.sort_by(|a, b| {
+        let o = pick(a).cmp(&pick(b)).then_with(|| a.2.cmp(&b.2));
+        if asc { o } else { o.reverse() }
+    });
+    Ok(out.into_iter().map(|e| e.3).collect())
+}
+
+/// Leaves out members with no value, as Inspector's responses do.
+fn strip_nulls(mut v: Value) -> Value {
+    if let Some(o) = v.as_object_mut() {
+        o.retain(|_, x| !x.is_null());
+        for x in o.values_mut() {
+            *x = strip_nulls(x.take());
+        }
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f(sev: &str, pkg: &str, img: &str, status: &str) -> Value {
+        json!({"status": status, "severity": sev, "type": "PACKAGE_VULNERABILITY", "title": format!("CVE-1 - {pkg}"),
+               "fixAvailable": "YES",
+               "resources": [{"type": "AWS_ECR_CONTAINER_IMAGE", "id": img, "details": {"awsEcrContainerImage": {"repositoryName": "app", "imageHash": "sha256:1"}}}],
+               "packageVulnerabilityDetails": {"vulnerabilityId": "CVE-1", "vulnerablePackages": [{"name": pkg, "sourceLayerHash": "sha256:l1"}]}})
+    }
+
+    #[test]
+    fn counts_active_findings_by_group() {
+        let all = [
+            f("CRITICAL", "openssl", "a", "ACTIVE"),
+            f("HIGH", "openssl", "b", "ACTIVE"),
+            f("LOW", "zlib", "a", "ACTIVE"),
+            f("CRITICAL", "zlib", "a", "CLOSED"),
+        ];
+        let p = aggregate("PACKAGE", &json!({}), &all).unwrap();
+        assert_eq!(p[0]["packageAggregation"]["packageName"], "openssl");
+        assert_eq!(
+            p[0]["packageAggregation"]["severityCounts"],
+            json!({"all": 2, "medium": 0, "high": 1, "critical": 1})
+        );
+        assert_eq!(p[1]["packageAggregation"]["severityCounts"]["all"], 1);
+        let r = aggregate("REPOSITORY", &json!({}), &all).unwrap();
+        assert_eq!(r[0]["repositoryAggregation"]["affectedImages"], 2);
+        let l = aggregate("IMAGE_LAYER", &json!({}), &all).unwrap();
+        assert_eq!(l.len(), 2);
+        let asc = aggregate(
+            "PACKAGE",
+            &json!({"packageAggregation": {"sortBy": "ALL", "sortOrder": "ASC"}}),
+            &all,
+        )
+        .unwrap();
+        assert_eq!(asc[0]["packageAggregation"]["packageName"], "zlib");
+        assert!(aggregate("AMI", &json!({}), &all).is_err());
+    }
+}
