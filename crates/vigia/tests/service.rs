@@ -434,14 +434,17 @@ fn lifecycle(home: &Home) {
         lodash["packageAggregation"]["severityCounts"]["all"],
         list(&s, &viewer, &c).len()
     );
-    let (_, stats) = s.call(
+    let (_, coverage_counts) = s.call(
         "POST",
         "/coverage/statistics/list",
         Some(&viewer),
         Some(&json!({"groupBy": "SCAN_STATUS_REASON"})),
     );
-    assert_eq!(stats["totalCounts"], 3);
-    assert_eq!(stats["countsByGroup"][0]["vigiaGroupValue"], "SUCCESSFUL");
+    assert_eq!(coverage_counts["totalCounts"], 3);
+    assert_eq!(
+        coverage_counts["countsByGroup"][0]["vigiaGroupValue"],
+        "SUCCESSFUL"
+    );
     let reads = s.metric(&viewer, "vigia_target_reads_total");
     assert_eq!(reads, 3, "{}", s.log());
 
