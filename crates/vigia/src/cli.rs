@@ -148,6 +148,12 @@ pub(crate) struct ServeArgs {
     /// A folder whose images, function zips and root filesystems are watched (repeatable)
     #[arg(long, value_name = "DIR")]
     pub(crate) watch: Vec<PathBuf>,
+    /// Serve HTTPS with this certificate chain (PEM)
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub(crate) tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM)
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub(crate) tls_key: Option<PathBuf>,
     /// Seconds between advisory updates
     #[arg(long, value_name = "SECONDS", default_value_t = 21600)]
     pub(crate) update_every: u64,

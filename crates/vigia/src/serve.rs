@@ -37,7 +37,11 @@ pub(crate) async fn run(cli: &Cli, args: &ServeArgs) -> Result<u8> {
         poll_every: Duration::from_secs(args.poll_every.max(1)),
         update_every: Duration::from_secs(args.update_every.max(60)),
     };
-    vigia_server::serve(config, args.listen).await?;
+    let listen = vigia_server::Listen {
+        addr: args.listen,
+        tls: args.tls_cert.clone().zip(args.tls_key.clone()),
+    };
+    vigia_server::serve(config, listen).await?;
     Ok(exit::OK)
 }
 

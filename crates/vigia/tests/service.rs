@@ -740,3 +740,113 @@ fn a_killed_service_loses_nothing() {
         .collect();
     assert!(lost.is_empty(), "{lost:?}");
 }
+
+#[test]
+fn https_with_a_certificate_and_a_clean_exit_on_sigterm() {
+    let home = &Home::sqlite();
+    let watch = tempfile::tempdir().unwrap();
+    let mirror = vigia_test_support::mirror_copy();
+    let viewer = token(home, "viewer");
+    let (cert, key) = (
+        home.dir.path().join("cert.pem"),
+        home.dir.path().join("key.pem"),
+    );
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+        ])
+        .args([
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-addext",
+            "basicConstraints=critical,CA:FALSE",
+        ])
+        .args(["-addext", "extendedKeyUsage=serverAuth", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let port = vigia_test_support::free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vigia"))
+        .args(home.args())
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--tls-cert",
+        ])
+        .arg(&cert)
+        .arg("--tls-key")
+        .arg(&key)
+        .arg("--mirror")
+        .arg(mirror.path())
+        .arg("--watch")
+        .arg(watch.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    vigia_test_support::wait_for_port(port);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let pem = fs_err::read(&cert).unwrap();
+    let (secure, plain) = rt.block_on(async {
+        let client = reqwest::Client::builder()
+            .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
+            .build()
+            .unwrap();
+        let secure = client
+            .post(format!("https://127.0.0.1:{port}/findings/list"))
+            .bearer_auth(&viewer)
+            .body("{}")
+            .send()
+            .await
+            .map(|r| r.status().as_u16());
+        let plain = reqwest::Client::new()
+            .get(format!("http://127.0.0.1:{port}/healthz"))
+            .send()
+            .await;
+        (secure, plain)
+    });
+    assert_eq!(secure.unwrap(), 200);
+    assert!(
+        plain.is_err() || !plain.unwrap().status().is_success(),
+        "plain HTTP is not served"
+    );
+    // SIGTERM: the service stops and exits 0 (the client's connections closed first).
+    drop(rt);
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "{status}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the service did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
