@@ -887,6 +887,10 @@ pub fn router(svc: Arc<Service>) -> Router {
         .route("/v1/resources", get(list_resources))
         .route("/v1/db/update", post(update_db))
         .route("/v1/db/status", get(db_status))
+        .route(
+            "/openapi.json",
+            get(|| async { axum::Json(crate::openapi::document()) }),
+        )
         .fallback(|| async { ApiError::not_found("no such operation") })
         .layer(axum::middleware::from_fn_with_state(
             svc.clone(),

@@ -650,6 +650,35 @@ fn bad_requests_get_inspector_errors_and_change_nothing() {
         .0,
         404
     );
+    // The OpenAPI document is valid, and every operation it lists is served.
+    let (status, doc) = s.call("GET", "/openapi.json", Some(&admin), None);
+    assert_eq!(status, 200);
+    let file = tempfile::NamedTempFile::new().unwrap();
+    fs_err::write(file.path(), serde_json::to_vec(&doc).unwrap()).unwrap();
+    let checked = Command::new("python3")
+        .args(["-c", "import sys, json; from openapi_spec_validator import validate; validate(json.load(open(sys.argv[1])))"])
+        .arg(file.path())
+        .output()
+        .unwrap();
+    assert!(
+        checked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&checked.stderr)
+    );
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for method in ops.as_object().unwrap().keys() {
+            if path == "/v1/db/update" {
+                continue;
+            }
+            let (status, body) = s.call(
+                &method.to_ascii_uppercase(),
+                path,
+                Some(&admin),
+                (method == "post").then(|| json!({})).as_ref(),
+            );
+            assert_ne!(status, 404, "{method} {path}: {body}");
+        }
+    }
     // A revoked token stops working.
     let id = viewer
         .strip_prefix("vgt_")

@@ -1,0 +1,194 @@
+//! The API's OpenAPI 3.1 document, generated from [`OPERATIONS`], the one
+//! table the router's routes are checked against (a test fails when a
+//! route is missing from it or it names a route the router lacks).
+
+use serde_json::{Value, json};
+
+/// Who may call an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// No token needed.
+    Open,
+    /// A viewer or admin token.
+    Read,
+    /// An admin token.
+    Write,
+}
+
+/// One operation: method, path, access, summary, and the Inspector
+/// operation it answers as (when it does).
+pub const OPERATIONS: &[(&str, &str, Access, &str, Option<&str>)] = &[
+    (
+        "get",
+        "/healthz",
+        Access::Open,
+        "Liveness: the process answers.",
+        None,
+    ),
+    (
+        "get",
+        "/readyz",
+        Access::Open,
+        "Readiness: an advisory generation is loaded (503 until then).",
+        None,
+    ),
+    (
+        "get",
+        "/metrics",
+        Access::Read,
+        "Prometheus metrics: target reads, rematches, failures, updates, findings by status.",
+        None,
+    ),
+    ("get", "/openapi.json", Access::Read, "This document.", None),
+    (
+        "post",
+        "/findings/list",
+        Access::Read,
+        "Findings matching filterCriteria, sorted by sortCriteria, one page of at most maxResults (1-100). Every status is listed unless findingStatus says otherwise. Within one filterCriteria key, EQUALS and PREFIX values are ORed and NOT_EQUALS values ANDed; keys are ANDed. nextToken is a cursor (the last finding's sort value and ARN), so pages stay right while findings change.",
+        Some("ListFindings"),
+    ),
+    (
+        "post",
+        "/findings/aggregation/list",
+        Access::Read,
+        "Active findings counted by severity per FINDING_TYPE, PACKAGE, TITLE, REPOSITORY, AWS_ECR_CONTAINER, IMAGE_LAYER, AWS_EC2_INSTANCE or AWS_LAMBDA_FUNCTION.",
+        Some("ListFindingAggregations"),
+    ),
+    (
+        "post",
+        "/findings/details/batch/get",
+        Access::Read,
+        "KEV and EPSS details of 1 to 10 findings.",
+        Some("BatchGetFindingDetails"),
+    ),
+    (
+        "post",
+        "/coverage/list",
+        Access::Read,
+        "Resources and their scan status (statusCode, Inspector's reason), filtered by scanStatusCode, scanStatusReason, resourceType and resourceId (EQUALS, NOT_EQUALS).",
+        Some("ListCoverage"),
+    ),
+    (
+        "post",
+        "/coverage/statistics/list",
+        Access::Read,
+        "Resources counted by SCAN_STATUS_CODE, SCAN_STATUS_REASON, RESOURCE_TYPE or ACCOUNT_ID; each count's value in vigiaGroupValue.",
+        Some("ListCoverageStatistics"),
+    ),
+    (
+        "post",
+        "/filters/create",
+        Access::Write,
+        "Create a filter; with action SUPPRESS it suppresses every matching finding at once and every new one. vigiaExpiresAt (a timestamp) is Vigia's optional expiry.",
+        Some("CreateFilter"),
+    ),
+    (
+        "post",
+        "/filters/update",
+        Access::Write,
+        "Change a filter; its effect is applied at once.",
+        Some("UpdateFilter"),
+    ),
+    (
+        "post",
+        "/filters/delete",
+        Access::Write,
+        "Delete a filter; what it suppressed is active again.",
+        Some("DeleteFilter"),
+    ),
+    (
+        "post",
+        "/filters/list",
+        Access::Read,
+        "The filters.",
+        Some("ListFilters"),
+    ),
+    (
+        "get",
+        "/v1/resources",
+        Access::Read,
+        "Every resource with its coverage state, source and content fingerprint.",
+        None,
+    ),
+    (
+        "get",
+        "/v1/findings/history",
+        Access::Read,
+        "One finding (query parameter arn) and its history: each status change with its time and cause (scan, advisory generation, filter, resource terminated).",
+        None,
+    ),
+    (
+        "post",
+        "/v1/db/update",
+        Access::Write,
+        "Update the advisories now and re-evaluate the stored inventories holding a changed package.",
+        None,
+    ),
+    (
+        "get",
+        "/v1/db/status",
+        Access::Read,
+        "The advisory generation in force.",
+        None,
+    ),
+];
+
+/// The document.
+#[must_use]
+pub fn document() -> Value {
+    let error = json!({
+        "description": "An error in Inspector's shape; its type is in the x-amzn-ErrorType header.",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    });
+    let mut paths = serde_json::Map::new();
+    for (method, path, access, summary, inspector) in OPERATIONS {
+        let mut op = json!({
+            "summary": summary,
+            "operationId": inspector.map_or_else(
+                || path.trim_start_matches('/').replace(['/', '.'], "_"),
+                str::to_owned
+            ),
+            "responses": {
+                "200": {"description": "Success.", "content": {"application/json": {"schema": {"type": "object"}}}},
+                "400": error.clone(),
+                "500": error.clone(),
+            },
+        });
+        if *access != Access::Open {
+            op["security"] = json!([{"token": []}]);
+            op["responses"]["401"] = error.clone();
+            op["responses"]["403"] = error.clone();
+        }
+        if *access == Access::Write {
+            op["description"] = json!("Needs an admin token.");
+        }
+        if *method == "post" {
+            op["requestBody"] = json!({"required": false, "content": {"application/json": {"schema": {"type": "object"}}}});
+        }
+        if let Some(name) = inspector {
+            op["externalDocs"] = json!({
+                "description": format!("Amazon Inspector's {name}: the same request and response shapes"),
+                "url": format!("https://docs.aws.amazon.com/inspector/v2/APIReference/API_{name}.html"),
+            });
+        }
+        paths
+            .entry((*path).to_owned())
+            .or_insert_with(|| json!({}))
+            .as_object_mut()
+            .expect("an object")
+            .insert((*method).to_owned(), op);
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Vigia",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Vigia's service API: Amazon Inspector's operations at Inspector's paths, and Vigia's own under /v1.",
+        },
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"token": {"type": "http", "scheme": "bearer", "description": "A token from `vigia token create` (vgt_…)."}},
+            "schemas": {"Error": {"type": "object", "required": ["message"], "properties": {"message": {"type": "string"}}}},
+        },
+    })
+}
