@@ -7,6 +7,7 @@ CREATE TABLE resources (
     id TEXT PRIMARY KEY,             -- stable: the resource's ID in findings
     kind TEXT NOT NULL,              -- AWS_ECR_CONTAINER_IMAGE | AWS_EC2_INSTANCE | AWS_LAMBDA_FUNCTION | CODE_REPOSITORY
     source TEXT NOT NULL,            -- where it is read from (a path, a reference)
+    origin TEXT NOT NULL DEFAULT 'watch', -- watch (a watched folder) | api (registered) | deleted
     content_hash TEXT,               -- of what was last scanned
     details TEXT NOT NULL,           -- JSON: Inspector's resource object
     status_code TEXT NOT NULL,       -- ACTIVE | INACTIVE

@@ -110,7 +110,13 @@ async fn authenticate(State(svc): State<Arc<Service>>, req: Request, next: Next)
         Ok(Some(role)) => {
             let write = matches!(
                 path,
-                "/filters/create" | "/filters/update" | "/filters/delete" | "/v1/db/update"
+                "/filters/create"
+                    | "/filters/update"
+                    | "/filters/delete"
+                    | "/v1/db/update"
+                    | "/v1/resources/register"
+                    | "/v1/resources/rescan"
+                    | "/v1/resources/delete"
             );
             let allowed = match role {
                 Role::Admin => true,
@@ -783,6 +789,108 @@ async fn finding_history(
     })))
 }
 
+/// `GET /v1/resource?id=…`: one resource, its inventory and its scans.
+async fn get_resource(
+    State(svc): State<Arc<Service>>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> ApiResult {
+    let id = q
+        .get("id")
+        .ok_or_else(|| ApiError::validation("id is required"))?;
+    let r = svc
+        .db
+        .resource(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no resource {id}")))?;
+    let inventory = match &r.inventory_id {
+        Some(i) => svc
+            .db
+            .inventory(i)
+            .await?
+            .map(|inv| serde_json::to_value(inv).unwrap_or(Value::Null)),
+        None => None,
+    };
+    let rows = sqlx::query(
+        "SELECT id, kind, started_at, finished_at, outcome, generation, opened, closed FROM scans WHERE resource_id = $1 ORDER BY started_at DESC",
+    )
+    .bind(id)
+    .fetch_all(svc.db.pool())
+    .await
+    .map_err(|e| ApiError::internal(&e))?;
+    let scans: Vec<Value> = rows
+        .iter()
+        .map(|s| {
+            json!({
+                "id": s.try_get::<String, _>("id").unwrap_or_default(),
+                "kind": s.try_get::<String, _>("kind").unwrap_or_default(),
+                "startedAt": s.try_get::<String, _>("started_at").unwrap_or_default(),
+                "finishedAt": s.try_get::<Option<String>, _>("finished_at").unwrap_or_default(),
+                "outcome": s.try_get::<String, _>("outcome").unwrap_or_default(),
+                "generation": s.try_get::<Option<i64>, _>("generation").unwrap_or_default(),
+                "opened": s.try_get::<i64, _>("opened").unwrap_or_default(),
+                "closed": s.try_get::<i64, _>("closed").unwrap_or_default(),
+            })
+        })
+        .collect();
+    Ok(axum::Json(
+        json!({ "resource": r, "inventory": inventory, "scans": scans }),
+    ))
+}
+
+fn source_of(req: &Value, key: &str) -> Result<String, ApiError> {
+    req.get(key)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| ApiError::validation(format!("{key} is required")))
+}
+
+/// `POST /v1/resources/register {"source": PATH}`.
+async fn register_resource(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes) -> ApiResult {
+    let req = body(&bytes)?;
+    allowed_keys(&req, &["source"])?;
+    let source = source_of(&req, "source")?;
+    let path = std::path::Path::new(&source);
+    if !path.is_absolute() || !path.exists() {
+        return Err(ApiError::validation(format!(
+            "{source} is not an absolute path the service can read"
+        )));
+    }
+    let r = svc
+        .register(path)
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .ok_or_else(|| {
+            ApiError::validation(format!(
+                "{source} is not an image, function zip or root filesystem"
+            ))
+        })?;
+    Ok(axum::Json(json!({ "resource": r })))
+}
+
+/// `POST /v1/resources/rescan {"id": …}` and `/v1/resources/delete`.
+async fn resource_action(
+    State(svc): State<Arc<Service>>,
+    uri: axum::http::Uri,
+    bytes: axum::body::Bytes,
+) -> ApiResult {
+    let req = body(&bytes)?;
+    allowed_keys(&req, &["id"])?;
+    let id = source_of(&req, "id")?;
+    let r = svc
+        .db
+        .resource(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no resource {id}")))?;
+    if uri.path().ends_with("/delete") {
+        svc.delete(&r).await.map_err(|e| ApiError::internal(&e))?;
+    } else {
+        svc.rescan(&r.source)
+            .await
+            .map_err(|e| ApiError::internal(&e))?;
+    }
+    Ok(axum::Json(json!({ "id": id })))
+}
+
 /// `GET /v1/resources`.
 async fn list_resources(State(svc): State<Arc<Service>>) -> ApiResult {
     Ok(axum::Json(
@@ -885,6 +993,10 @@ pub fn router(svc: Arc<Service>) -> Router {
         .route("/findings/details/batch/get", post(finding_details))
         .route("/v1/findings/history", get(finding_history))
         .route("/v1/resources", get(list_resources))
+        .route("/v1/resource", get(get_resource))
+        .route("/v1/resources/register", post(register_resource))
+        .route("/v1/resources/rescan", post(resource_action))
+        .route("/v1/resources/delete", post(resource_action))
         .route("/v1/db/update", post(update_db))
         .route("/v1/db/status", get(db_status))
         .route(

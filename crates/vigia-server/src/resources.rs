@@ -21,6 +21,8 @@ pub struct ResourceRecord {
     pub kind: String,
     /// Where it is read from.
     pub source: String,
+    /// How it came: `watch`, `api`, or `deleted` through the API.
+    pub origin: String,
     /// The hash of what was last scanned.
     pub content_hash: Option<String>,
     /// Inspector's resource object.
@@ -47,6 +49,7 @@ fn record(r: &sqlx::any::AnyRow) -> DbResult<ResourceRecord> {
         id: r.try_get("id")?,
         kind: r.try_get("kind")?,
         source: r.try_get("source")?,
+        origin: r.try_get("origin")?,
         content_hash: r.try_get("content_hash")?,
         details: serde_json::from_str(&details).map_err(|source| DbError::Json {
             what: "resource",
@@ -62,7 +65,7 @@ fn record(r: &sqlx::any::AnyRow) -> DbResult<ResourceRecord> {
     })
 }
 
-const COLUMNS: &str = "id, kind, source, content_hash, details, status_code, status_reason, status_message, inventory_id, last_scanned_at, created_at, updated_at";
+const COLUMNS: &str = "id, kind, source, origin, content_hash, details, status_code, status_reason, status_message, inventory_id, last_scanned_at, created_at, updated_at";
 
 /// The keys an inventory's packages are matched under: its ecosystem with
 /// the package's name and, for OS packages, its source package's name.
@@ -131,6 +134,16 @@ impl StateDb {
         self.resource_by_source(source)
             .await?
             .ok_or_else(|| DbError::Query(sqlx::Error::RowNotFound))
+    }
+
+    /// Sets how a resource came (`watch`, `api`, `deleted`).
+    pub async fn set_origin(&self, source: &str, origin: &str) -> DbResult<()> {
+        sqlx::query("UPDATE resources SET origin = $1 WHERE source = $2")
+            .bind(origin)
+            .bind(source)
+            .execute(self.pool())
+            .await?;
+        Ok(())
     }
 
     /// Sets a resource's coverage state.

@@ -433,7 +433,21 @@ impl Service {
             }
         }
         let known = self.db.resources().await?;
+        // Resources registered through the API are watched wherever they are.
+        for r in known.iter().filter(|r| r.origin == "api") {
+            let p = PathBuf::from(&r.source);
+            if p.exists() {
+                present.insert(r.source.clone(), (p.clone(), fingerprint(&p)));
+            }
+        }
         for (source, (path, print)) in &present {
+            // Deleted through the API: left alone until registered again.
+            if known
+                .iter()
+                .any(|r| r.source == *source && r.origin == "deleted")
+            {
+                continue;
+            }
             let due = known.iter().find(|r| r.source == *source).is_none_or(|r| {
                 // New, never scanned, back after removal, or changed (a failed
                 // scan is retried when the resource changes).
@@ -452,9 +466,10 @@ impl Service {
             .map(|d| d.display().to_string())
             .collect();
         for r in known {
-            let in_watched = watched
-                .iter()
-                .any(|w| Path::new(&r.source).parent() == Some(Path::new(w)));
+            let in_watched = r.origin == "api"
+                || watched
+                    .iter()
+                    .any(|w| Path::new(&r.source).parent() == Some(Path::new(w)));
             if in_watched
                 && !present.contains_key(&r.source)
                 && r.status_reason != "RESOURCE_TERMINATED"
@@ -466,6 +481,45 @@ impl Service {
                     .await?;
             }
         }
+        Ok(())
+    }
+
+    /// Registers a resource read from `source` (a path the service can
+    /// read): scanned at the next look, and watched from then on.
+    pub async fn register(
+        &self,
+        source: &Path,
+    ) -> Result<Option<crate::resources::ResourceRecord>, ServiceError> {
+        let Some(kind) = candidate(source) else {
+            return Ok(None);
+        };
+        let s = source.display().to_string();
+        let r = self.db.register(&s, kind, &now()).await?;
+        self.db.set_origin(&s, "api").await?;
+        if r.status_reason == "RESOURCE_TERMINATED" || r.origin == "deleted" {
+            self.db.set_content_hash(&s, None).await?;
+            self.db
+                .set_coverage(&s, "ACTIVE", "PENDING_INITIAL_SCAN", None, &now())
+                .await?;
+        }
+        Ok(self.db.resource_by_source(&s).await?)
+    }
+
+    /// Scans a resource again at the next look.
+    pub async fn rescan(&self, source: &str) -> Result<(), ServiceError> {
+        self.db.set_content_hash(source, None).await?;
+        Ok(())
+    }
+
+    /// Deletes a resource: its findings close (`RESOURCE_TERMINATED`) and
+    /// the watcher leaves it alone until it is registered again.
+    pub async fn delete(&self, r: &crate::resources::ResourceRecord) -> Result<(), ServiceError> {
+        let now = now();
+        self.db.terminate(&r.id, &now).await?;
+        self.db
+            .set_coverage(&r.source, "INACTIVE", "RESOURCE_TERMINATED", None, &now)
+            .await?;
+        self.db.set_origin(&r.source, "deleted").await?;
         Ok(())
     }
 

@@ -879,3 +879,107 @@ fn https_with_a_certificate_and_a_clean_exit_on_sigterm() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+#[test]
+fn resources_registered_rescanned_and_deleted_through_the_api() {
+    let home = &Home::sqlite();
+    let watch = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let mirror = vigia_test_support::mirror_copy();
+    let zip = elsewhere.path().join("fn-python.zip");
+    fs_err::copy(
+        vigia_test_support::shared_dir().join("targets/fn-python.zip"),
+        &zip,
+    )
+    .unwrap();
+    let admin = token(home, "admin");
+    let viewer = token(home, "viewer");
+    let s = start(home, mirror.path(), watch.path());
+    let register = json!({"source": zip.display().to_string()});
+    assert_eq!(
+        s.call(
+            "POST",
+            "/v1/resources/register",
+            Some(&viewer),
+            Some(&register)
+        )
+        .0,
+        403
+    );
+    let (status, body) = s.call(
+        "POST",
+        "/v1/resources/register",
+        Some(&admin),
+        Some(&json!({"source": "relative/x.zip"})),
+    );
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = s.call(
+        "POST",
+        "/v1/resources/register",
+        Some(&admin),
+        Some(&register),
+    );
+    assert_eq!(status, 200, "{body}");
+    let covered = wait_coverage(&s, &viewer, 1, "SUCCESSFUL");
+    let id = covered[0]["resourceId"].as_str().unwrap().to_owned();
+    let get = |s: &Server| {
+        let (status, body) = s.call(
+            "GET",
+            &format!("/v1/resource?id={}", id.replace('/', "%2F")),
+            Some(&viewer),
+            None,
+        );
+        assert_eq!(status, 200, "{body}");
+        body
+    };
+    let one = get(&s);
+    assert!(!one["inventory"]["packages"].as_array().unwrap().is_empty());
+    assert_eq!(one["scans"].as_array().unwrap().len(), 1);
+    let open = list(&s, &viewer, &eq("findingStatus", "ACTIVE"));
+    assert!(!open.is_empty());
+    // Rescan: read again, the same findings.
+    assert_eq!(
+        s.call(
+            "POST",
+            "/v1/resources/rescan",
+            Some(&admin),
+            Some(&json!({"id": id}))
+        )
+        .0,
+        200
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while get(&s)["scans"].as_array().unwrap().len() < 2 {
+        assert!(Instant::now() < deadline, "never rescanned");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert_eq!(
+        arns(&list(&s, &viewer, &eq("findingStatus", "ACTIVE"))),
+        arns(&open)
+    );
+    // Delete: its findings close and the watcher leaves it alone.
+    assert_eq!(
+        s.call(
+            "POST",
+            "/v1/resources/delete",
+            Some(&admin),
+            Some(&json!({"id": id}))
+        )
+        .0,
+        200
+    );
+    wait_coverage(&s, &viewer, 1, "RESOURCE_TERMINATED");
+    assert!(list(&s, &viewer, &eq("findingStatus", "ACTIVE")).is_empty());
+    std::thread::sleep(Duration::from_millis(2500));
+    wait_coverage(&s, &viewer, 1, "RESOURCE_TERMINATED");
+    assert_eq!(
+        s.call(
+            "POST",
+            "/v1/resources/delete",
+            Some(&admin),
+            Some(&json!({"id": "nope"}))
+        )
+        .0,
+        404
+    );
+}
