@@ -18,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine as _;
 use serde_json::{Value, json};
+use sha2::Digest as _;
 use sqlx::Row;
 
 use crate::auth::Role;
@@ -84,8 +85,86 @@ impl From<crate::db::DbError> for ApiError {
 
 type ApiResult = Result<axum::Json<Value>, ApiError>;
 
+fn unauthorized(message: &str) -> Response {
+    let mut r = ApiError {
+        status: StatusCode::UNAUTHORIZED,
+        kind: "AccessDeniedException",
+        message: message.to_owned(),
+    }
+    .into_response();
+    r.headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    r
+}
+
+/// The largest body a signed request may carry (it is read whole to check
+/// its hash).
+const MAX_SIGNED_BODY: usize = 4 << 20;
+
+/// Checks a request signed with AWS Signature Version 4: its token's role,
+/// and the request with its body put back.
+async fn signed(
+    svc: &Service,
+    req: Request,
+    header_value: &str,
+) -> Result<(Role, Request), Response> {
+    let auth = crate::sigv4::parse(header_value)
+        .ok_or_else(|| unauthorized("a malformed AWS4-HMAC-SHA256 Authorization header"))?;
+    let role = match svc.db.token_role(&auth.access_key).await {
+        Ok(Some(r)) => r,
+        Ok(None) => return Err(unauthorized("the access key is not an active token")),
+        Err(e) => return Err(ApiError::internal(&e).into_response()),
+    };
+    let amz_date = req
+        .headers()
+        .get("x-amz-date")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .ok_or_else(|| unauthorized("a signed request needs X-Amz-Date"))?;
+    // Fifteen minutes either way, as AWS allows.
+    let fresh = jiff::civil::DateTime::strptime("%Y%m%dT%H%M%SZ", &amz_date)
+        .ok()
+        .and_then(|d| d.to_zoned(jiff::tz::TimeZone::UTC).ok())
+        .is_some_and(|t| {
+            (jiff::Timestamp::now().as_second() - t.timestamp().as_second()).abs() <= 900
+        });
+    if !fresh || !amz_date.starts_with(&auth.date) {
+        return Err(unauthorized(
+            "the signature's date is not within fifteen minutes of now",
+        ));
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, MAX_SIGNED_BODY)
+        .await
+        .map_err(|_| ApiError::validation("the body is too large").into_response())?;
+    let payload = parts
+        .headers
+        .get("x-amz-content-sha256")
+        .and_then(|v| v.to_str().ok())
+        .map_or_else(|| hex::encode(sha2::Sha256::digest(&bytes)), str::to_owned);
+    let canonical = crate::sigv4::canonical_request(
+        parts.method.as_str(),
+        parts.uri.path(),
+        parts.uri.query(),
+        &parts.headers,
+        &auth.signed_headers,
+        &payload,
+    );
+    let secret = crate::sigv4::secret_for(&svc.service_key, &auth.access_key);
+    let expected = crate::sigv4::signature(&secret, &auth, &amz_date, &canonical);
+    if !auth.signed_headers.iter().any(|h| h == "host")
+        || !crate::sigv4::same(&expected, &auth.signature)
+    {
+        return Err(unauthorized("the signature does not match"));
+    }
+    Ok((
+        role,
+        Request::from_parts(parts, axum::body::Body::from(bytes)),
+    ))
+}
+
 async fn authenticate(State(svc): State<Arc<Service>>, req: Request, next: Next) -> Response {
-    let path = req.uri().path();
+    let path = req.uri().path().to_owned();
     if path == "/healthz" || path == "/readyz" {
         return next.run(req).await;
     }
@@ -93,50 +172,45 @@ async fn authenticate(State(svc): State<Arc<Service>>, req: Request, next: Next)
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::to_owned);
-    let Some(token) = presented else {
-        let mut r = ApiError {
-            status: StatusCode::UNAUTHORIZED,
-            kind: "AccessDeniedException",
-            message: "a token is required: Authorization: Bearer vgt_… (vigia token create)".into(),
-        }
-        .into_response();
-        r.headers_mut()
-            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        return r;
-    };
-    match svc.db.check_token(&token).await {
-        Ok(Some(role)) => {
-            let write = matches!(
-                path,
-                "/filters/create"
-                    | "/filters/update"
-                    | "/filters/delete"
-                    | "/v1/db/update"
-                    | "/v1/resources/register"
-                    | "/v1/resources/rescan"
-                    | "/v1/resources/delete"
-            );
-            let allowed = match role {
-                Role::Admin => true,
-                Role::Viewer => !write,
-                Role::Agent => false,
-            };
-            if !allowed {
-                return ApiError::denied(format!("a {} token cannot do this", role.as_str()))
-                    .into_response();
+    let (role, req) = match presented.as_deref() {
+        Some(h) if h.starts_with("Bearer ") => {
+            match svc.db.check_token(&h["Bearer ".len()..]).await {
+                Ok(Some(role)) => (role, req),
+                Ok(None) => return unauthorized("the token is unknown, revoked or malformed"),
+                Err(e) => return ApiError::internal(&e).into_response(),
             }
-            next.run(req).await
         }
-        Ok(None) => ApiError {
-            status: StatusCode::UNAUTHORIZED,
-            kind: "AccessDeniedException",
-            message: "the token is unknown, revoked or malformed".into(),
+        Some(h) if h.starts_with("AWS4-HMAC-SHA256") => match signed(&svc, req, h).await {
+            Ok(x) => x,
+            Err(r) => return r,
+        },
+        _ => {
+            return unauthorized(
+                "a token is required: Authorization: Bearer vgt_… (vigia token create), or a request signed with its SigV4 key",
+            );
         }
-        .into_response(),
-        Err(e) => ApiError::internal(&e).into_response(),
+    };
+    let write = matches!(
+        path.as_str(),
+        "/filters/create"
+            | "/filters/update"
+            | "/filters/delete"
+            | "/v1/db/update"
+            | "/v1/resources/register"
+            | "/v1/resources/rescan"
+            | "/v1/resources/delete"
+    );
+    let allowed = match role {
+        Role::Admin => true,
+        Role::Viewer => !write,
+        Role::Agent => false,
+    };
+    if !allowed {
+        return ApiError::denied(format!("a {} token cannot do this", role.as_str()))
+            .into_response();
     }
+    next.run(req).await
 }
 
 /// A JSON body, with Inspector's error for one that is not.

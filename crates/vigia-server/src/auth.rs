@@ -58,6 +58,12 @@ pub struct NewToken {
     pub role: Role,
     /// The whole token, to send as `Authorization: Bearer …`.
     pub token: String,
+    /// For AWS clients (SigV4): the access key ID.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_key_id: Option<String>,
+    /// For AWS clients (SigV4): the secret access key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_access_key: Option<String>,
 }
 
 fn random_hex(bytes: usize) -> String {
@@ -97,6 +103,8 @@ impl StateDb {
             .await?;
         Ok(NewToken {
             token: format!("vgt_{id}_{secret}"),
+            access_key_id: None,
+            secret_access_key: None,
             id,
             name: name.to_owned(),
             role,
@@ -124,6 +132,18 @@ impl StateDb {
         }
         let role: String = row.try_get("role")?;
         Ok(Role::parse(&role))
+    }
+
+    /// The role of an active token, by ID (for requests signed with its
+    /// SigV4 secret).
+    pub async fn token_role(&self, id: &str) -> DbResult<Option<Role>> {
+        let row = sqlx::query("SELECT role FROM tokens WHERE id = $1 AND revoked_at IS NULL")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row
+            .and_then(|r| r.try_get::<String, _>("role").ok())
+            .and_then(|r| Role::parse(&r)))
     }
 
     /// Revokes a token by ID; whether it existed.

@@ -15,6 +15,7 @@ pub mod lifecycle;
 pub mod openapi;
 pub mod resources;
 pub mod service;
+pub mod sigv4;
 
 use std::net::SocketAddr;
 

@@ -22,6 +22,15 @@ pub enum ServiceError {
     /// The engine (database, scan, update).
     #[error(transparent)]
     Engine(#[from] vigia_engine::Error),
+    /// The service key could not be read or made.
+    #[error("cannot read or make the service key {path}")]
+    Key {
+        /// The key file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// How the service runs.
@@ -81,6 +90,8 @@ pub struct Service {
     pub metrics: Metrics,
     ready: AtomicBool,
     busy: tokio::sync::Mutex<()>,
+    /// The key SigV4 secrets are derived from (`service.key`).
+    pub service_key: Vec<u8>,
 }
 
 fn now() -> String {
@@ -155,6 +166,12 @@ impl Service {
     /// Opens the service's state and engine.
     pub async fn open(config: ServiceConfig) -> Result<Arc<Self>, ServiceError> {
         let db = StateDb::open(&config.state_url).await?;
+        let service_key = crate::sigv4::service_key(&config.engine.data_dir).map_err(|source| {
+            ServiceError::Key {
+                path: config.engine.data_dir.join("service.key"),
+                source,
+            }
+        })?;
         let scanner = Scanner::new(config.engine.clone())?;
         let updater = Arc::new(Updater::new(config.engine.clone()));
         Ok(Arc::new(Self {
@@ -165,6 +182,7 @@ impl Service {
             metrics: Metrics::default(),
             ready: AtomicBool::new(false),
             busy: tokio::sync::Mutex::new(()),
+            service_key,
         }))
     }
 

@@ -58,15 +58,20 @@ pub(crate) async fn token(cli: &Cli, cmd: &TokenCommand) -> Result<u8> {
                     args.role
                 ),
             })?;
-            let t = db.create_token(&args.name, role, &now).await?;
+            let mut t = db.create_token(&args.name, role, &now).await?;
+            let key = vigia_server::sigv4::service_key(&engine.data_dir)?;
+            t.access_key_id = Some(t.id.clone());
+            t.secret_access_key = Some(vigia_server::sigv4::secret_for(&key, &t.id));
             match args.format {
                 Format::Json => output::print_json(&t)?,
                 Format::Table => output::print(&format!(
-                    "{}\n(token {} for {}, role {}; it is not shown again)\n",
+                    "{}\n(token {} for {}, role {}; it is not shown again)\nFor AWS clients (SigV4): access key ID {}, secret access key {}\n",
                     t.token,
                     t.id,
                     t.name,
-                    role.as_str()
+                    role.as_str(),
+                    t.id,
+                    t.secret_access_key.as_deref().unwrap_or_default()
                 )),
             }
         }

@@ -134,6 +134,70 @@ fn token(home: &Home, role: &str) -> String {
     v["token"].as_str().unwrap().to_owned()
 }
 
+fn token_keys(home: &Home, role: &str) -> (String, String) {
+    let out = vigia(
+        home,
+        &[
+            "token",
+            "create",
+            "--role",
+            role,
+            "--name",
+            "aws-client",
+            "-f",
+            "json",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    (
+        v["accessKeyId"].as_str().unwrap().to_owned(),
+        v["secretAccessKey"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// Drives the service with botocore's own `inspector2` client, signing
+/// with SigV4: what Inspector's clients do.
+const BOTOCORE: &str = r#"
+import json, sys
+import botocore.session
+from botocore.exceptions import ClientError
+url, ak, sk = sys.argv[1:4]
+def client(secret):
+    return botocore.session.get_session().create_client(
+        "inspector2", region_name="us-east-1", endpoint_url=url,
+        aws_access_key_id=ak, aws_secret_access_key=secret)
+c = client(sk)
+out = {}
+active = {"findingStatus": [{"comparison": "EQUALS", "value": "ACTIVE"}]}
+arns, token = [], None
+while True:
+    kw = {"maxResults": 25, "filterCriteria": active}
+    if token:
+        kw["nextToken"] = token
+    page = c.list_findings(**kw)
+    arns += [f["findingArn"] for f in page["findings"]]
+    token = page.get("nextToken")
+    if not token:
+        break
+out["findings"] = sorted(arns)
+out["firstObservedAt"] = str(type(c.list_findings(maxResults=1)["findings"][0]["firstObservedAt"]))
+out["coverage"] = len(c.list_coverage()["coveredResources"])
+out["packages"] = len(c.list_finding_aggregations(aggregationType="PACKAGE")["responses"])
+out["filter"] = c.create_filter(name="from-botocore", action="NONE",
+                                filterCriteria={"severity": [{"comparison": "EQUALS", "value": "LOW"}]})["arn"]
+try:
+    client("0" * 64).list_findings()
+    out["wrong"] = "accepted"
+except ClientError as e:
+    out["wrong"] = e.response["Error"]["Code"]
+print(json.dumps(out))
+"#;
+
 fn start(home: &Home, mirror: &Path, watch: &Path) -> Server {
     let port = vigia_test_support::free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_vigia"))
@@ -445,6 +509,46 @@ fn lifecycle(home: &Home) {
         coverage_counts["countsByGroup"][0]["vigiaGroupValue"],
         "SUCCESSFUL"
     );
+    // Inspector's own client, signing with SigV4, reads and writes the same.
+    let (ak, sk) = token_keys(home, "admin");
+    let out = Command::new("python3")
+        .args(["-c", BOTOCORE, &s.base, &ak, &sk])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        s.log()
+    );
+    let boto: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let active: BTreeSet<String> = boto["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        active,
+        arns(&list(&s, &viewer, &eq("findingStatus", "ACTIVE")))
+    );
+    assert_eq!(boto["firstObservedAt"], "<class 'datetime.datetime'>");
+    assert_eq!(boto["coverage"], 3);
+    assert!(boto["packages"].as_u64().unwrap() > 0);
+    assert!(
+        boto["filter"]
+            .as_str()
+            .unwrap()
+            .starts_with("vigia:filter/")
+    );
+    assert_eq!(boto["wrong"], "AccessDeniedException");
+    let (status, body) = s.call(
+        "POST",
+        "/filters/delete",
+        Some(&admin),
+        Some(&json!({"arn": boto["filter"]})),
+    );
+    assert_eq!(status, 200, "{body}");
     let reads = s.metric(&viewer, "vigia_target_reads_total");
     assert_eq!(reads, 3, "{}", s.log());
 
