@@ -2,11 +2,12 @@
 -- Portable SQL: the same schema runs on SQLite and PostgreSQL. JSON columns are
 -- TEXT holding JSON; times are RFC 3339 text (UTC, sortable).
 
--- A resource Vigia watches: an image, a host, a function.
+-- A resource Vigia watches: an image, a host, a function, by where it is
+-- read from. Two copies of one image are two rows with one resource ID.
 CREATE TABLE resources (
-    id TEXT PRIMARY KEY,             -- stable: the resource's ID in findings
+    source TEXT PRIMARY KEY,         -- where it is read from (a path, a reference)
+    id TEXT NOT NULL,                -- the resource's ID in findings
     kind TEXT NOT NULL,              -- AWS_ECR_CONTAINER_IMAGE | AWS_EC2_INSTANCE | AWS_LAMBDA_FUNCTION | CODE_REPOSITORY
-    source TEXT NOT NULL,            -- where it is read from (a path, a reference)
     origin TEXT NOT NULL DEFAULT 'watch', -- watch (a watched folder) | api (registered) | deleted
     content_hash TEXT,               -- of what was last scanned
     details TEXT NOT NULL,           -- JSON: Inspector's resource object
@@ -18,7 +19,7 @@ CREATE TABLE resources (
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
 );
-CREATE UNIQUE INDEX resources_source ON resources (source);
+CREATE INDEX resources_id ON resources (id);
 
 -- Inventories, stored once per content (the key is their SHA-256).
 CREATE TABLE inventories (

@@ -165,7 +165,10 @@ async fn signed(
 
 async fn authenticate(State(svc): State<Arc<Service>>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
-    if path == "/healthz" || path == "/readyz" {
+    let open = crate::openapi::OPERATIONS
+        .iter()
+        .any(|(_, p, a, ..)| *p == path && *a == crate::openapi::Access::Open);
+    if open {
         return next.run(req).await;
     }
     let presented = req
@@ -191,16 +194,13 @@ async fn authenticate(State(svc): State<Arc<Service>>, req: Request, next: Next)
             );
         }
     };
-    let write = matches!(
-        path.as_str(),
-        "/filters/create"
-            | "/filters/update"
-            | "/filters/delete"
-            | "/v1/db/update"
-            | "/v1/resources/register"
-            | "/v1/resources/rescan"
-            | "/v1/resources/delete"
-    );
+    // Access from the operations table; an unknown route is answered 404
+    // by the router, whoever asks.
+    let access = crate::openapi::OPERATIONS
+        .iter()
+        .find(|(m, p, ..)| *p == path && m.eq_ignore_ascii_case(req.method().as_str()))
+        .map(|(_, _, a, ..)| *a);
+    let write = access == Some(crate::openapi::Access::Write);
     let allowed = match role {
         Role::Admin => true,
         Role::Viewer => !write,
@@ -498,32 +498,7 @@ async fn resuppress(svc: &Service) -> Result<(), ApiError> {
     let now = jiff::Timestamp::now()
         .strftime("%Y-%m-%dT%H:%M:%SZ")
         .to_string();
-    let rows = sqlx::query("SELECT DISTINCT resource_id FROM findings WHERE status <> 'CLOSED'")
-        .fetch_all(svc.db.pool())
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
-    for r in rows {
-        let resource: String = r
-            .try_get("resource_id")
-            .map_err(|e| ApiError::internal(&e))?;
-        let open =
-            sqlx::query("SELECT body FROM findings WHERE resource_id = $1 AND status <> 'CLOSED'")
-                .bind(&resource)
-                .fetch_all(svc.db.pool())
-                .await
-                .map_err(|e| ApiError::internal(&e))?;
-        let mut findings = Vec::new();
-        for row in open {
-            let body: String = row.try_get("body").map_err(|e| ApiError::internal(&e))?;
-            if let Ok(f) = serde_json::from_str::<vigia_scan::Finding>(&body) {
-                findings.push(f);
-            }
-        }
-        // The same findings, observed again: only suppression can change.
-        svc.db
-            .reconcile(&resource, &findings, &[], "filters changed", &now, true)
-            .await?;
-    }
+    svc.db.resuppress(&now).await?;
     Ok(())
 }
 
@@ -957,10 +932,10 @@ async fn resource_action(
         .ok_or_else(|| ApiError::not_found(format!("no resource {id}")))?;
     if uri.path().ends_with("/delete") {
         svc.delete(&r).await.map_err(|e| ApiError::internal(&e))?;
-    } else {
-        svc.rescan(&r.source)
-            .await
-            .map_err(|e| ApiError::internal(&e))?;
+    } else if !svc.rescan(&r).await.map_err(|e| ApiError::internal(&e))? {
+        return Err(ApiError::validation(format!(
+            "{id} was deleted: register it again (/v1/resources/register)"
+        )));
     }
     Ok(axum::Json(json!({ "id": id })))
 }
@@ -1051,36 +1026,54 @@ async fn metrics(State(svc): State<Arc<Service>>) -> Result<Response, ApiError> 
 }
 
 /// The API's routes.
+/// The handler of an operation in [`crate::openapi::OPERATIONS`].
+fn handler(path: &str) -> axum::routing::MethodRouter<Arc<Service>> {
+    match path {
+        "/healthz" => get(|| async { "ok\n" }),
+        "/readyz" => get(readyz),
+        "/metrics" => get(metrics),
+        "/openapi.json" => get(|| async { axum::Json(crate::openapi::document()) }),
+        "/findings/list" => post(list_findings),
+        "/findings/aggregation/list" => post(list_aggregations),
+        "/findings/details/batch/get" => post(finding_details),
+        "/coverage/list" => post(list_coverage),
+        "/coverage/statistics/list" => post(coverage_statistics),
+        "/filters/create" => post(create_filter),
+        "/filters/update" => post(update_filter),
+        "/filters/delete" => post(delete_filter),
+        "/filters/list" => post(list_filters),
+        "/v1/resources" => get(list_resources),
+        "/v1/resource" => get(get_resource),
+        "/v1/resources/register" => post(register_resource),
+        "/v1/resources/rescan" | "/v1/resources/delete" => post(resource_action),
+        "/v1/findings/history" => get(finding_history),
+        "/v1/db/update" => post(update_db),
+        "/v1/db/status" => get(db_status),
+        other => unreachable!("the operations table names {other}, which has no handler"),
+    }
+}
+
+/// The API's routes: exactly the operations table's, so that every route
+/// is documented and has its access (the middleware reads the same table).
 pub fn router(svc: Arc<Service>) -> Router {
-    Router::new()
-        .route("/healthz", get(|| async { "ok\n" }))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
-        .route("/findings/list", post(list_findings))
-        .route("/coverage/list", post(list_coverage))
-        .route("/filters/create", post(create_filter))
-        .route("/filters/delete", post(delete_filter))
-        .route("/filters/list", post(list_filters))
-        .route("/filters/update", post(update_filter))
-        .route("/findings/aggregation/list", post(list_aggregations))
-        .route("/coverage/statistics/list", post(coverage_statistics))
-        .route("/findings/details/batch/get", post(finding_details))
-        .route("/v1/findings/history", get(finding_history))
-        .route("/v1/resources", get(list_resources))
-        .route("/v1/resource", get(get_resource))
-        .route("/v1/resources/register", post(register_resource))
-        .route("/v1/resources/rescan", post(resource_action))
-        .route("/v1/resources/delete", post(resource_action))
-        .route("/v1/db/update", post(update_db))
-        .route("/v1/db/status", get(db_status))
-        .route(
-            "/openapi.json",
-            get(|| async { axum::Json(crate::openapi::document()) }),
-        )
-        .fallback(|| async { ApiError::not_found("no such operation") })
+    let mut r = Router::new();
+    for (_, path, ..) in crate::openapi::OPERATIONS {
+        r = r.route(path, handler(path));
+    }
+    r.fallback(|| async { ApiError::not_found("no such operation") })
         .layer(axum::middleware::from_fn_with_state(
             svc.clone(),
             authenticate,
         ))
         .with_state(svc)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_operation_has_a_handler() {
+        for (_, path, ..) in crate::openapi::OPERATIONS {
+            let _ = super::handler(path);
+        }
+    }
 }

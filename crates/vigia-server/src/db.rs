@@ -148,6 +148,17 @@ impl StateDb {
         self.backend
     }
 
+    /// A transaction that will write: on SQLite it takes the write lock at
+    /// once (`BEGIN IMMEDIATE`, waiting for it as `busy_timeout` allows), so
+    /// that reading first and writing after never fails because another
+    /// connection wrote in between.
+    pub async fn begin_write(&self) -> DbResult<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
     /// A remembered value.
     pub async fn get_state(&self, key: &str) -> DbResult<Option<String>> {
         let row: Option<(String,)> =

@@ -158,7 +158,7 @@ impl StateDb {
     ) -> DbResult<Changes> {
         let filters = self.active_filters(now).await?;
         let _turn = self.turns.lock().await;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let rows = sqlx::query(
             "SELECT arn, status, kind, first_observed_at, updated_at, suppressed_by, body FROM findings WHERE resource_id = $1",
         )
@@ -191,6 +191,20 @@ impl StateDb {
             let mut f = f.clone();
             let arn = f.finding_arn.clone();
             seen.insert(arn.clone());
+            // Rules see the finding as it will be stored: its first
+            // observation, its last one now, its current status.
+            if let Some(previous) = stored.get(&arn) {
+                f.first_observed_at.clone_from(&previous.first_observed_at);
+                f.updated_at.clone_from(&previous.updated_at);
+                f.status = match previous.status.as_str() {
+                    "SUPPRESSED" => FindingStatus::Suppressed,
+                    _ => FindingStatus::Active,
+                };
+            } else {
+                now.clone_into(&mut f.first_observed_at);
+                now.clone_into(&mut f.updated_at);
+            }
+            now.clone_into(&mut f.last_observed_at);
             let as_json = serde_json::to_value(&f).map_err(|source| DbError::Json {
                 what: "finding",
                 source,
@@ -362,6 +376,101 @@ impl StateDb {
         .execute(&mut **tx)
         .await?;
         Ok(())
+    }
+
+    /// Applies the suppression rules in force to every open finding at
+    /// once (after a rule is created, changed, deleted or expires): only
+    /// `status`, the rule and `updatedAt` change, each change recorded with
+    /// the rule as its cause. Nothing is observed again.
+    pub async fn resuppress(&self, now: &str) -> DbResult<usize> {
+        let filters = self.active_filters(now).await?;
+        let _turn = self.turns.lock().await;
+        let mut tx = self.begin_write().await?;
+        let rows = sqlx::query("SELECT arn, resource_id, status, suppressed_by, body FROM findings WHERE status <> 'CLOSED'")
+            .fetch_all(&mut *tx)
+            .await?;
+        let mut changed = 0;
+        for r in rows {
+            let arn: String = r.try_get("arn")?;
+            let status: String = r.try_get("status")?;
+            let before: Option<String> = r.try_get("suppressed_by")?;
+            let resource: String = r.try_get("resource_id")?;
+            let body: String = r.try_get("body")?;
+            let mut v: Value = serde_json::from_str(&body).map_err(|source| DbError::Json {
+                what: "finding",
+                source,
+            })?;
+            let by = filters
+                .iter()
+                .find(|f| f.criteria.matches(&v))
+                .map(|f| f.arn.clone());
+            let new_status = if by.is_some() { "SUPPRESSED" } else { "ACTIVE" };
+            if new_status == status && by == before {
+                continue;
+            }
+            changed += 1;
+            v["status"] = json!(new_status);
+            v["updatedAt"] = json!(now);
+            sqlx::query("UPDATE findings SET status = $1, suppressed_by = $2, updated_at = $3, body = $4 WHERE arn = $5")
+                .bind(new_status)
+                .bind(by.as_deref())
+                .bind(now)
+                .bind(v.to_string())
+                .bind(&arn)
+                .execute(&mut *tx)
+                .await?;
+            if new_status != status {
+                let (event, why) = if new_status == "SUPPRESSED" {
+                    (
+                        "SUPPRESSED",
+                        format!("filter {}", by.as_deref().unwrap_or_default()),
+                    )
+                } else {
+                    (
+                        "UNSUPPRESSED",
+                        format!(
+                            "filter {} no longer matches",
+                            before.as_deref().unwrap_or_default()
+                        ),
+                    )
+                };
+                let seq: i64 =
+                    sqlx::query("SELECT COUNT(*) AS n FROM finding_history WHERE arn = $1")
+                        .bind(&arn)
+                        .fetch_one(&mut *tx)
+                        .await?
+                        .try_get("n")?;
+                sqlx::query("INSERT INTO finding_history (arn, seq, at, status, event, cause) VALUES ($1, $2, $3, $4, $5, $6)")
+                    .bind(&arn)
+                    .bind(seq + 1)
+                    .bind(now)
+                    .bind(new_status)
+                    .bind(event)
+                    .bind(why)
+                    .execute(&mut *tx)
+                    .await?;
+                let id = uuid::Uuid::new_v4().to_string();
+                sqlx::query("INSERT INTO outbox (id, created_at, detail_type, resource_id, body) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(&id)
+                    .bind(now)
+                    .bind("Inspector2 Finding")
+                    .bind(&resource)
+                    .bind(finding_event(&id, now, &resource, &v).to_string())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    /// The earliest expiry of a suppression rule still in force.
+    pub async fn next_expiry(&self, now: &str) -> DbResult<Option<String>> {
+        let row = sqlx::query("SELECT MIN(expires_at) AS e FROM filters WHERE expires_at IS NOT NULL AND expires_at > $1")
+            .bind(now)
+            .fetch_one(self.pool())
+            .await?;
+        Ok(row.try_get("e")?)
     }
 
     /// Closes every open finding of a resource that is gone.

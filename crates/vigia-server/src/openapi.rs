@@ -1,6 +1,7 @@
-//! The API's OpenAPI 3.1 document, generated from [`OPERATIONS`], the one
-//! table the router's routes are checked against (a test fails when a
-//! route is missing from it or it names a route the router lacks).
+//! The API's OpenAPI 3.1 document, generated from [`OPERATIONS`]: the one
+//! table the router is built from and the middleware reads each
+//! operation's access from, so no route exists undocumented or without its
+//! access.
 
 use serde_json::{Value, json};
 
@@ -108,6 +109,34 @@ pub const OPERATIONS: &[(&str, &str, Access, &str, Option<&str>)] = &[
         "/v1/resources",
         Access::Read,
         "Every resource with its coverage state, source and content fingerprint.",
+        None,
+    ),
+    (
+        "get",
+        "/v1/resource",
+        Access::Read,
+        "One resource (query parameter id): its record, its inventory and its scans, newest first.",
+        None,
+    ),
+    (
+        "post",
+        "/v1/resources/register",
+        Access::Write,
+        "Register a resource by its absolute path (an image layout or archive, a function zip, a root filesystem): scanned at the next look, then watched.",
+        None,
+    ),
+    (
+        "post",
+        "/v1/resources/rescan",
+        Access::Write,
+        "Scan a resource (by id) again at the next look.",
+        None,
+    ),
+    (
+        "post",
+        "/v1/resources/delete",
+        Access::Write,
+        "Delete a resource (by id): its findings close and it is left alone until registered again.",
         None,
     ),
     (

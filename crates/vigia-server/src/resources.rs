@@ -98,12 +98,14 @@ impl StateDb {
         row.as_ref().map(record).transpose()
     }
 
-    /// A resource by ID.
+    /// A resource by ID (the first source holding it).
     pub async fn resource(&self, id: &str) -> DbResult<Option<ResourceRecord>> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM resources WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM resources WHERE id = $1 ORDER BY source LIMIT 1"
+        ))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
         row.as_ref().map(record).transpose()
     }
 
@@ -166,6 +168,18 @@ impl StateDb {
         .execute(self.pool())
         .await?;
         Ok(())
+    }
+
+    /// Whether a live source other than `source` holds the resource `id`.
+    pub async fn shared(&self, id: &str, source: &str) -> DbResult<bool> {
+        let row = sqlx::query(
+            "SELECT source FROM resources WHERE id = $1 AND source <> $2 AND status_reason <> 'RESOURCE_TERMINATED' AND origin <> 'deleted' LIMIT 1",
+        )
+        .bind(id)
+        .bind(source)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.is_some())
     }
 
     /// Remembers what a resource looked like when it was last read.

@@ -94,6 +94,12 @@ pub struct Service {
     pub service_key: Vec<u8>,
 }
 
+const ALL_TYPES: [FindingType; 3] = [
+    FindingType::PackageVulnerability,
+    FindingType::CodeVulnerability,
+    FindingType::NetworkReachability,
+];
+
 fn now() -> String {
     jiff::Timestamp::now()
         .strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -211,9 +217,12 @@ impl Service {
             mirror: self.config.mirror.clone(),
             ..UpdateOptions::default()
         };
+        // One at a time with scans and other rematches: an evaluation never
+        // reconciles from an inventory another has just replaced.
+        let _turn = self.busy.lock().await;
         let report = self.updater.update(&options).await?;
         self.metrics.updates.fetch_add(1, Ordering::Relaxed);
-        let rematch = self.catch_up(Some(&report)).await?;
+        let rematch = self.catch_up_locked(Some(&report)).await?;
         Ok((report, rematch))
     }
 
@@ -222,6 +231,14 @@ impl Service {
     /// scores may have changed); after a restart that interrupted a
     /// rematch, all of them.
     pub async fn catch_up(
+        &self,
+        report: Option<&UpdateReport>,
+    ) -> Result<Option<Rematch>, ServiceError> {
+        let _turn = self.busy.lock().await;
+        self.catch_up_locked(report).await
+    }
+
+    async fn catch_up_locked(
         &self,
         report: Option<&UpdateReport>,
     ) -> Result<Option<Rematch>, ServiceError> {
@@ -236,7 +253,6 @@ impl Service {
         if done == Some(generation) {
             return Ok(None);
         }
-        let _guard = self.busy.lock().await;
         let started = std::time::Instant::now();
         let targets = match (report, done) {
             // The first generation: every resource still pending is scanned
@@ -261,15 +277,25 @@ impl Service {
         };
         let cause = format!("generation {generation}");
         for r in targets {
-            let Some(inv) = self
+            // A stored inventory or resource that no longer reads back (an
+            // older format) is scanned again rather than stalling the rematch.
+            let inv = match self
                 .db
                 .inventory(r.inventory_id.as_deref().unwrap_or_default())
-                .await?
-            else {
-                continue;
+                .await
+            {
+                Ok(Some(inv)) => inv,
+                Ok(None) | Err(DbError::Json { .. }) => {
+                    tracing::warn!(source = %r.source, "stored inventory unreadable: scanning the resource again");
+                    self.db.set_content_hash(&r.source, None).await?;
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
             };
             let Ok(resource) = serde_json::from_value::<vigia_scan::Resource>(r.details.clone())
             else {
+                tracing::warn!(source = %r.source, "stored resource unreadable: scanning it again");
+                self.db.set_content_hash(&r.source, None).await?;
                 continue;
             };
             let outcome = self
@@ -320,8 +346,13 @@ impl Service {
     ) -> Result<(), ServiceError> {
         let source_str = source.display().to_string();
         let kind = candidate(source).unwrap_or("AWS_EC2_INSTANCE");
+        // One at a time with rematches, deletions and other scans.
+        let _turn = self.busy.lock().await;
         let now_s = now();
         let record = self.db.register(&source_str, kind, &now_s).await?;
+        if record.origin == "deleted" {
+            return Ok(());
+        }
         let first = record.last_scanned_at.is_none();
         self.db
             .set_coverage(&source_str, "ACTIVE", "SCAN_IN_PROGRESS", None, &now_s)
@@ -366,13 +397,25 @@ impl Service {
         };
         let now_s = now();
         let inventory_id = self.db.store_inventory(&outcome.inventory, &now_s).await?;
-        let mut resource = outcome.report.scan.resource.clone();
-        // Two watched copies of one image are one resource in findings; the
-        // second keeps a record of its own.
-        if let Some(other) = self.db.resource(&resource.id).await?
-            && other.source != source_str
+        let resource = outcome.report.scan.resource.clone();
+        // Two copies of one image are one resource, as in findings. The
+        // content of this source changed identity (an image rebuilt in
+        // place): the old identity's findings close, unless another copy
+        // still holds it.
+        if record.inventory_id.is_some()
+            && record.id != resource.id
+            && !self.db.shared(&record.id, &source_str).await?
         {
-            resource.id = format!("{} ({source_str})", resource.id);
+            self.db
+                .reconcile(
+                    &record.id,
+                    &[],
+                    &ALL_TYPES,
+                    &format!("scan {scan_id}: {source_str} now holds {}", resource.id),
+                    &now_s,
+                    true,
+                )
+                .await?;
         }
         let kind_name = serde_json::to_value(resource.kind)
             .ok()
@@ -384,17 +427,12 @@ impl Service {
         for f in &mut findings {
             f.resources = vec![resource.clone()];
         }
-        let all = [
-            FindingType::PackageVulnerability,
-            FindingType::CodeVulnerability,
-            FindingType::NetworkReachability,
-        ];
         let changes = self
             .db
             .reconcile(
                 &resource.id,
                 &findings,
-                &all,
+                &ALL_TYPES,
                 &format!("scan {scan_id}"),
                 &now_s,
                 !first,
@@ -431,18 +469,33 @@ impl Service {
 
     /// Looks at every watched folder once: scans new and changed resources,
     /// terminates removed ones.
-    pub async fn watch_once(&self) -> Result<(), ServiceError> {
+    pub async fn watch_once(
+        &self,
+        stop: Option<&tokio::sync::watch::Receiver<bool>>,
+    ) -> Result<(), ServiceError> {
         if !self.ready().await {
             return Ok(());
         }
+        let stopping = || stop.is_some_and(|s| *s.borrow());
         let mut present: BTreeMap<String, (PathBuf, Option<String>)> = BTreeMap::new();
+        // Folders not read completely: nothing in them is taken as removed.
+        let mut unread: Vec<PathBuf> = Vec::new();
         for dir in &self.config.watch {
             let Ok(entries) = fs_err::read_dir(dir) else {
                 tracing::warn!(folder = %dir.display(), "cannot read a watched folder");
+                unread.push(dir.clone());
                 continue;
             };
-            let mut paths: Vec<PathBuf> =
-                entries.filter_map(Result::ok).map(|e| e.path()).collect();
+            let entries: Vec<_> = entries.collect();
+            if entries.iter().any(Result::is_err) {
+                tracing::warn!(folder = %dir.display(), "cannot read every entry of a watched folder");
+                unread.push(dir.clone());
+            }
+            let mut paths: Vec<PathBuf> = entries
+                .into_iter()
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .collect();
             paths.sort();
             for p in paths {
                 if candidate(&p).is_some() {
@@ -474,6 +527,10 @@ impl Service {
                     || r.content_hash != *print
             });
             if due {
+                if stopping() {
+                    // Left pending for the next start.
+                    return Ok(());
+                }
                 self.scan(path, print.clone()).await?;
             }
         }
@@ -484,19 +541,17 @@ impl Service {
             .map(|d| d.display().to_string())
             .collect();
         for r in known {
-            let in_watched = r.origin == "api"
-                || watched
-                    .iter()
-                    .any(|w| Path::new(&r.source).parent() == Some(Path::new(w)));
+            let parent = Path::new(&r.source).parent();
+            let in_watched =
+                r.origin == "api" || watched.iter().any(|w| parent == Some(Path::new(w)));
+            let unreadable = unread.iter().any(|u| parent == Some(u.as_path()));
             if in_watched
+                && !unreadable
                 && !present.contains_key(&r.source)
                 && r.status_reason != "RESOURCE_TERMINATED"
+                && r.origin != "deleted"
             {
-                let now = now();
-                self.db.terminate(&r.id, &now).await?;
-                self.db
-                    .set_coverage(&r.source, "INACTIVE", "RESOURCE_TERMINATED", None, &now)
-                    .await?;
+                self.remove(&r).await?;
             }
         }
         Ok(())
@@ -523,46 +578,73 @@ impl Service {
         Ok(self.db.resource_by_source(&s).await?)
     }
 
-    /// Scans a resource again at the next look.
-    pub async fn rescan(&self, source: &str) -> Result<(), ServiceError> {
-        self.db.set_content_hash(source, None).await?;
+    /// Scans a resource again at the next look; `false` for one deleted
+    /// through the API (register it again).
+    pub async fn rescan(&self, r: &crate::resources::ResourceRecord) -> Result<bool, ServiceError> {
+        if r.origin == "deleted" {
+            return Ok(false);
+        }
+        self.db.set_content_hash(&r.source, None).await?;
+        Ok(true)
+    }
+
+    /// A source gone: it becomes `RESOURCE_TERMINATED`, and its findings
+    /// close unless another live source holds the same resource.
+    async fn remove(&self, r: &crate::resources::ResourceRecord) -> Result<(), ServiceError> {
+        let now = now();
+        let _turn = self.busy.lock().await;
+        self.db
+            .set_coverage(&r.source, "INACTIVE", "RESOURCE_TERMINATED", None, &now)
+            .await?;
+        if !self.db.shared(&r.id, &r.source).await? {
+            self.db.terminate(&r.id, &now).await?;
+        }
         Ok(())
     }
 
     /// Deletes a resource: its findings close (`RESOURCE_TERMINATED`) and
     /// the watcher leaves it alone until it is registered again.
     pub async fn delete(&self, r: &crate::resources::ResourceRecord) -> Result<(), ServiceError> {
-        let now = now();
-        self.db.terminate(&r.id, &now).await?;
-        self.db
-            .set_coverage(&r.source, "INACTIVE", "RESOURCE_TERMINATED", None, &now)
-            .await?;
         self.db.set_origin(&r.source, "deleted").await?;
-        Ok(())
+        self.remove(r).await
     }
 
     /// Runs the background work until `stop` fires: an advisory update at
     /// start and every `update_every`, watched folders every `poll_every`.
     pub async fn run(self: Arc<Self>, mut stop: tokio::sync::watch::Receiver<bool>) {
         let mut next_update = tokio::time::Instant::now();
+        let mut expiry: Option<String> = None;
         loop {
+            // A suppression rule that expired lifts what it suppressed.
+            let now_s = now();
+            if expiry.as_deref().is_some_and(|e| e <= now_s.as_str())
+                && let Err(e) = self.db.resuppress(&now_s).await
+            {
+                tracing::warn!(error = %vigia_engine::error_chain(&e), "applying rules failed");
+            }
+            expiry = self.db.next_expiry(&now_s).await.ok().flatten();
             if tokio::time::Instant::now() >= next_update {
-                match self.update_now().await {
-                    Ok((report, rematch)) => tracing::info!(
-                        generation = report.generation.0,
-                        rematched = rematch.map_or(0, |r| r.resources),
-                        "advisories updated"
-                    ),
+                let wait = match self.update_now().await {
+                    Ok((report, rematch)) => {
+                        tracing::info!(
+                            generation = report.generation.0,
+                            rematched = rematch.map_or(0, |r| r.resources),
+                            "advisories updated"
+                        );
+                        self.config.update_every
+                    }
                     Err(e) => {
                         tracing::warn!(error = %vigia_engine::error_chain(&e), "advisory update failed");
+                        // Tried again soon, not in six hours.
+                        self.config.update_every.min(Duration::from_secs(60))
                     }
-                }
-                next_update = tokio::time::Instant::now() + self.config.update_every;
+                };
+                next_update = tokio::time::Instant::now() + wait;
             }
             if let Err(e) = self.catch_up(None).await {
                 tracing::warn!(error = %vigia_engine::error_chain(&e), "rematch failed");
             }
-            if let Err(e) = self.watch_once().await {
+            if let Err(e) = self.watch_once(Some(&stop)).await {
                 tracing::warn!(error = %vigia_engine::error_chain(&e), "watching failed");
             }
             tokio::select! {
