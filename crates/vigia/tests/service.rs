@@ -1110,3 +1110,99 @@ fn resources_registered_rescanned_and_deleted_through_the_api() {
         404
     );
 }
+
+#[test]
+fn copies_and_images_rebuilt_in_place() {
+    let home = &Home::sqlite();
+    let watch = tempfile::tempdir().unwrap();
+    let mirror = vigia_test_support::mirror_copy();
+    let shared = vigia_test_support::shared_dir().join("targets");
+    // Two copies of one image, and a third folder that will be rebuilt.
+    for name in ["app-a", "app-b", "web"] {
+        vigia_test_support::copy_dir(&shared.join("debian12-app"), &watch.path().join(name));
+    }
+    let viewer = token(home, "viewer");
+    let s = start(home, mirror.path(), watch.path());
+    let covered = wait_coverage(&s, &viewer, 3, "SUCCESSFUL");
+    let ids: BTreeSet<&str> = covered
+        .iter()
+        .map(|c| c["resourceId"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids.len(),
+        1,
+        "three copies of one image are one resource: {ids:?}"
+    );
+    let image = (*ids.iter().next().unwrap()).to_owned();
+    let active = |s: &Server| {
+        let mut c = eq("resourceId", &image);
+        c["findingStatus"] = json!([{"comparison": "EQUALS", "value": "ACTIVE"}]);
+        arns(&list(s, &viewer, &c))
+    };
+    let open = active(&s);
+    assert!(!open.is_empty());
+    // One copy removed: the others still hold the image, nothing closes.
+    fs_err::remove_dir_all(watch.path().join("app-a")).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, body) = s.call("POST", "/coverage/list", Some(&viewer), Some(&json!({})));
+        let gone = body["coveredResources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["scanStatus"]["reason"] == "RESOURCE_TERMINATED")
+            .count();
+        if gone == 1 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the removed copy was never terminated"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert_eq!(active(&s), open);
+    // One rebuilt in place with other content (the Alpine image): its old
+    // identity is still held by app-b, so nothing closes; the new one opens.
+    fs_err::remove_dir_all(watch.path().join("web")).unwrap();
+    vigia_test_support::copy_dir(&shared.join("alpine-base"), &watch.path().join("web"));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let alpine = list(
+            &s,
+            &viewer,
+            &eq("ecrImageRepositoryName", "vigia/alpine-base"),
+        );
+        if !alpine.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the rebuilt image was never scanned:\n{}",
+            s.log()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert_eq!(active(&s), open);
+    // Now the last copy of the Debian image is rebuilt too: its findings close.
+    fs_err::remove_dir_all(watch.path().join("app-b")).unwrap();
+    vigia_test_support::copy_dir(&shared.join("alpine-base"), &watch.path().join("app-b"));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !active(&s).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the old image's findings never closed:\n{}",
+            s.log()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let closed = list(&s, &viewer, &eq("resourceId", &image));
+    let h = history(&s, &viewer, closed[0]["findingArn"].as_str().unwrap());
+    assert!(
+        h.last().unwrap()["cause"]
+            .as_str()
+            .unwrap()
+            .contains("now holds"),
+        "{h:?}"
+    );
+}
