@@ -106,6 +106,26 @@ pub struct FwRule {
     pub text: String,
 }
 
+impl FwRule {
+    /// A rule that matches every packet and does nothing: what a parser
+    /// starts from before reading the rule's matches and verdict.
+    fn matching_everything(text: String) -> Self {
+        Self {
+            protocol: None,
+            ports: None,
+            ports_negated: false,
+            sources: None,
+            sources_negated: false,
+            loopback: false,
+            established: false,
+            uncertain: false,
+            family: None,
+            verdict: Verdict::Continue,
+            text,
+        }
+    }
+}
+
 /// What a rule does with what it matches.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
@@ -428,19 +448,7 @@ fn port_list(s: &str) -> Result<Vec<PortRange>, String> {
 }
 
 fn iptables_rule(words: &[String], line: &str) -> Result<(String, FwRule), String> {
-    let mut rule = FwRule {
-        protocol: None,
-        ports: None,
-        ports_negated: false,
-        sources: None,
-        sources_negated: false,
-        loopback: false,
-        established: false,
-        uncertain: false,
-        family: None,
-        verdict: Verdict::Continue,
-        text: line.to_owned(),
-    };
+    let mut rule = FwRule::matching_everything(line.to_owned());
     let mut chain = None;
     let mut negate = false;
     let mut i = 0;
@@ -678,19 +686,7 @@ fn nft_strings(v: &serde_json::Value) -> Vec<String> {
 
 fn nft_rule(exprs: &[serde_json::Value], chain_prefix: &str) -> FwRule {
     use serde_json::Value;
-    let mut rule = FwRule {
-        protocol: None,
-        ports: None,
-        ports_negated: false,
-        sources: None,
-        sources_negated: false,
-        loopback: false,
-        established: false,
-        uncertain: false,
-        family: None,
-        verdict: Verdict::Continue,
-        text: serde_json::to_string(exprs).unwrap_or_default(),
-    };
+    let mut rule = FwRule::matching_everything(serde_json::to_string(exprs).unwrap_or_default());
     for e in exprs {
         let Some(obj) = e.as_object() else { continue };
         let Some((kind, body)) = obj.iter().next() else {

@@ -102,6 +102,48 @@ pub(crate) fn finding_event(id: &str, now: &str, resource: &str, finding: &Value
     })
 }
 
+type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
+/// Appends a status change to a finding's history.
+async fn record_history(
+    tx: &mut Tx,
+    arn: &str,
+    now: &str,
+    status: &str,
+    event: &str,
+    cause: &str,
+) -> DbResult<()> {
+    let seq: i64 = sqlx::query("SELECT COUNT(*) AS n FROM finding_history WHERE arn = $1")
+        .bind(arn)
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get("n")?;
+    sqlx::query("INSERT INTO finding_history (arn, seq, at, status, event, cause) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(arn)
+        .bind(seq + 1)
+        .bind(now)
+        .bind(status)
+        .bind(event)
+        .bind(cause)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Writes an `Inspector2 Finding` event to the outbox.
+async fn record_event(tx: &mut Tx, now: &str, resource: &str, finding: &Value) -> DbResult<()> {
+    let id = uuid::Uuid::new_v4().to_string();
+    sqlx::query("INSERT INTO outbox (id, created_at, detail_type, resource_id, body) VALUES ($1, $2, $3, $4, $5)")
+        .bind(&id)
+        .bind(now)
+        .bind("Inspector2 Finding")
+        .bind(resource)
+        .bind(finding_event(&id, now, resource, finding).to_string())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 struct Stored {
     status: String,
     kind: String,
@@ -303,33 +345,10 @@ impl StateDb {
             }
         }
         for (arn, status, event, why) in history {
-            let seq: i64 = sqlx::query("SELECT COUNT(*) AS n FROM finding_history WHERE arn = $1")
-                .bind(&arn)
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get("n")?;
-            sqlx::query("INSERT INTO finding_history (arn, seq, at, status, event, cause) VALUES ($1, $2, $3, $4, $5, $6)")
-                .bind(&arn)
-                .bind(seq + 1)
-                .bind(now)
-                .bind(status)
-                .bind(event)
-                .bind(why)
-                .execute(&mut *tx)
-                .await?;
+            record_history(&mut tx, &arn, now, &status, event, &why).await?;
         }
-        for (arn, body) in events {
-            let id = uuid::Uuid::new_v4().to_string();
-            let event = finding_event(&id, now, resource, &body);
-            sqlx::query("INSERT INTO outbox (id, created_at, detail_type, resource_id, body) VALUES ($1, $2, $3, $4, $5)")
-                .bind(&id)
-                .bind(now)
-                .bind("Inspector2 Finding")
-                .bind(resource)
-                .bind(event.to_string())
-                .execute(&mut *tx)
-                .await?;
-            let _ = arn;
+        for (_, body) in events {
+            record_event(&mut tx, now, resource, &body).await?;
         }
         tx.commit().await?;
         Ok(changes)
@@ -434,30 +453,8 @@ impl StateDb {
                         ),
                     )
                 };
-                let seq: i64 =
-                    sqlx::query("SELECT COUNT(*) AS n FROM finding_history WHERE arn = $1")
-                        .bind(&arn)
-                        .fetch_one(&mut *tx)
-                        .await?
-                        .try_get("n")?;
-                sqlx::query("INSERT INTO finding_history (arn, seq, at, status, event, cause) VALUES ($1, $2, $3, $4, $5, $6)")
-                    .bind(&arn)
-                    .bind(seq + 1)
-                    .bind(now)
-                    .bind(new_status)
-                    .bind(event)
-                    .bind(why)
-                    .execute(&mut *tx)
-                    .await?;
-                let id = uuid::Uuid::new_v4().to_string();
-                sqlx::query("INSERT INTO outbox (id, created_at, detail_type, resource_id, body) VALUES ($1, $2, $3, $4, $5)")
-                    .bind(&id)
-                    .bind(now)
-                    .bind("Inspector2 Finding")
-                    .bind(&resource)
-                    .bind(finding_event(&id, now, &resource, &v).to_string())
-                    .execute(&mut *tx)
-                    .await?;
+                record_history(&mut tx, &arn, now, new_status, event, &why).await?;
+                record_event(&mut tx, now, &resource, &v).await?;
             }
         }
         tx.commit().await?;
