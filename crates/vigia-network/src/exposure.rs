@@ -430,6 +430,19 @@ pub struct Explanation {
     pub listener: String,
 }
 
+/// Reads `HOST:PORT/PROTO` (`i-0123…:22/tcp`; TCP when the protocol is left out).
+pub fn parse_port_target(s: &str) -> Result<(String, u16, Transport), String> {
+    let bad = || format!("`{s}` is not HOST:PORT/PROTO (i-0123456789abcdef0:22/tcp)");
+    let (host, rest) = s.rsplit_once(':').ok_or_else(bad)?;
+    let (port, proto) = rest.split_once('/').unwrap_or((rest, "tcp"));
+    let proto = match proto.to_ascii_lowercase().as_str() {
+        "tcp" => Transport::Tcp,
+        "udp" => Transport::Udp,
+        _ => return Err(bad()),
+    };
+    Ok((host.to_owned(), port.parse().map_err(|_| bad())?, proto))
+}
+
 /// Explains one port of one host.
 #[must_use]
 pub fn explain(net: &Network, host: &Host, port: u16, protocol: Transport) -> Explanation {
@@ -590,6 +603,27 @@ pub fn internet_exposure(net: &Network, host: &Host) -> InternetExposure {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn port_targets() {
+        assert_eq!(
+            parse_port_target("i-1:22/tcp"),
+            Ok(("i-1".into(), 22, Transport::Tcp))
+        );
+        assert_eq!(
+            parse_port_target("web:53/UDP"),
+            Ok(("web".into(), 53, Transport::Udp))
+        );
+        assert_eq!(
+            parse_port_target("web:80"),
+            Ok(("web".into(), 80, Transport::Tcp))
+        );
+        assert!(
+            parse_port_target("web:http").is_err()
+                && parse_port_target("web").is_err()
+                && parse_port_target("w:1/icmp").is_err()
+        );
+    }
 
     #[test]
     fn ratings_follow_the_table() {
