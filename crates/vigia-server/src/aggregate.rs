@@ -63,6 +63,98 @@ fn text(v: &Value, p: &str) -> Option<String> {
     v.pointer(p).and_then(Value::as_str).map(str::to_owned)
 }
 
+/// The request's string filters on the findings counted, by the member
+/// that names them, and the finding value each reads.
+const FINDING_FILTERS: &[(&str, &str)] = &[
+    ("findingType", "/type"),
+    ("resourceType", "/resources/0/type"),
+    ("titles", "/title"),
+    (
+        "vulnerabilityIds",
+        "/packageVulnerabilityDetails/vulnerabilityId",
+    ),
+    (
+        "repositories",
+        "/resources/0/details/awsEcrContainerImage/repositoryName",
+    ),
+    ("resourceIds", "/resources/0/id"),
+    ("instanceIds", "/resources/0/id"),
+    (
+        "imageShas",
+        "/resources/0/details/awsEcrContainerImage/imageHash",
+    ),
+    (
+        "imageTags",
+        "/resources/0/details/awsEcrContainerImage/imageTags/*",
+    ),
+    (
+        "architectures",
+        "/resources/0/details/awsEcrContainerImage/architecture",
+    ),
+    (
+        "operatingSystems",
+        "/resources/0/details/awsEc2Instance/platform",
+    ),
+    (
+        "functionNames",
+        "/resources/0/details/awsLambdaFunction/functionName",
+    ),
+    ("runtimes", "/resources/0/details/awsLambdaFunction/runtime"),
+];
+
+/// Filters on the group itself: (member, which part of the group's key).
+const GROUP_FILTERS: &[(&str, usize)] = &[("packageNames", 0), ("layerHashes", 2)];
+
+/// Members Inspector's model has that Vigia's resources never carry (AMIs,
+/// tags, in-use counts): accepted and left unapplied.
+const ABSENT: &[&str] = &[
+    "amis",
+    "instanceTags",
+    "functionTags",
+    "lastInUseAt",
+    "inUseCount",
+    "layerArns",
+];
+
+fn values_at(f: &Value, path: &str) -> Vec<String> {
+    match path.strip_suffix("/*") {
+        Some(list) => f
+            .pointer(list)
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        None => f
+            .pointer(path)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .into_iter()
+            .collect(),
+    }
+}
+
+/// Whether values pass a list of `StringFilter`s (EQUALS and PREFIX ORed,
+/// NOT_EQUALS ANDed).
+fn passes(filters: &[Value], found: &[String]) -> bool {
+    let (neg, pos): (Vec<&Value>, Vec<&Value>) = filters
+        .iter()
+        .partition(|f| f["comparison"] == "NOT_EQUALS");
+    let hit = |f: &Value, v: &String| {
+        let want = f["value"].as_str().unwrap_or_default();
+        if f["comparison"] == "PREFIX" {
+            v.starts_with(want)
+        } else {
+            v == want
+        }
+    };
+    (pos.is_empty() || pos.iter().any(|f| found.iter().any(|v| hit(f, v))))
+        && neg.iter().all(|f| found.iter().all(|v| !hit(f, v)))
+}
+
 /// The response objects of one aggregation type, sorted as asked
 /// (`sortBy` CRITICAL, HIGH or ALL; `sortOrder` ASC or DESC; CRITICAL
 /// descending by default).
@@ -140,12 +232,51 @@ pub fn aggregate(kind: &str, request: &Value, findings: &[Value]) -> Result<Vec<
             TYPES.join(", ")
         ));
     }
+    let inner = request
+        .as_object()
+        .and_then(|o| o.values().next())
+        .cloned()
+        .unwrap_or(Value::Null);
+    let mut finding_filters: Vec<(&str, Vec<Value>)> = Vec::new();
+    let mut group_filters: Vec<(usize, Vec<Value>)> = Vec::new();
+    for (member, v) in inner.as_object().into_iter().flatten() {
+        if matches!(member.as_str(), "sortBy" | "sortOrder") || ABSENT.contains(&member.as_str()) {
+            continue;
+        }
+        let list = v
+            .as_array()
+            .filter(|l| (1..=10).contains(&l.len()) && l.iter().all(|f| f["value"].is_string()))
+            .cloned()
+            .ok_or_else(|| {
+                format!("aggregationRequest: {member} is a list of 1 to 10 string filters")
+            })?;
+        if let Some((_, path)) = FINDING_FILTERS.iter().find(|(m, _)| m == member) {
+            finding_filters.push((path, list));
+        } else if let Some((_, part)) = GROUP_FILTERS.iter().find(|(m, _)| m == member) {
+            group_filters.push((*part, list));
+        } else {
+            return Err(format!("aggregationRequest has no member `{member}`"));
+        }
+    }
     let mut groups: BTreeMap<Vec<String>, (Counts, Value)> = BTreeMap::new();
-    for f in findings.iter().filter(|f| f["status"] == "ACTIVE") {
+    for f in findings
+        .iter()
+        .filter(|f| f["status"] == "ACTIVE")
+        .filter(|f| {
+            finding_filters
+                .iter()
+                .all(|(path, list)| passes(list, &values_at(f, path)))
+        })
+    {
         let mut ks = keys(f);
         ks.sort();
         ks.dedup();
         for k in ks {
+            if !group_filters.iter().all(|(part, list)| {
+                passes(list, &k.get(*part).cloned().into_iter().collect::<Vec<_>>())
+            }) {
+                continue;
+            }
             let entry = groups
                 .entry(k)
                 .or_insert_with(|| (Counts::default(), f.clone()));
@@ -184,11 +315,6 @@ pub fn aggregate(kind: &str, request: &Value, findings: &[Value]) -> Result<Vec<
             (c.critical, c.high, c.all, strip_nulls(body))
         })
         .collect();
-    let inner = request
-        .as_object()
-        .and_then(|o| o.values().next())
-        .cloned()
-        .unwrap_or(Value::Null);
     let by = inner["sortBy"].as_str().unwrap_or("CRITICAL");
     let asc = inner["sortOrder"].as_str() == Some("ASC");
     let pick = |e: &(u64, u64, u64, Value)| match by {
@@ -252,5 +378,22 @@ mod tests {
         .unwrap();
         assert_eq!(asc[0]["packageAggregation"]["packageName"], "zlib");
         assert!(aggregate("AMI", &json!({}), &all).is_err());
+        // The request's filters: on the package, on the findings counted.
+        let only = aggregate("PACKAGE", &json!({"packageAggregation": {"packageNames": [{"comparison": "EQUALS", "value": "zlib"}]}}), &all).unwrap();
+        assert_eq!(only.len(), 1);
+        assert_eq!(only[0]["packageAggregation"]["packageName"], "zlib");
+        let in_b = aggregate("PACKAGE", &json!({"packageAggregation": {"resourceIds": [{"comparison": "EQUALS", "value": "b"}]}}), &all).unwrap();
+        assert_eq!(in_b.len(), 1);
+        assert_eq!(in_b[0]["packageAggregation"]["severityCounts"]["all"], 1);
+        let not_a = aggregate("REPOSITORY", &json!({"repositoryAggregation": {"resourceIds": [{"comparison": "NOT_EQUALS", "value": "a"}]}}), &all).unwrap();
+        assert_eq!(not_a[0]["repositoryAggregation"]["affectedImages"], 1);
+        assert!(
+            aggregate(
+                "PACKAGE",
+                &json!({"packageAggregation": {"nope": []}}),
+                &all
+            )
+            .is_err()
+        );
     }
 }

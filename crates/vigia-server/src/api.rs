@@ -315,8 +315,8 @@ const SORT_FIELDS: &[&str] = &[
 /// `POST /findings/list`. Keys are ANDed; within a key, `EQUALS` and
 /// `PREFIX` values are ORed and `NOT_EQUALS` values ANDed. Every status is
 /// listed unless `findingStatus` says otherwise. The `nextToken` is the sort
-/// value and ARN of the last finding returned, so pages stay right while
-/// findings change.
+/// value and ARN of the last finding returned: findings added or removed
+/// between pages neither repeat nor go missing.
 async fn list_findings(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes) -> ApiResult {
     let req = body(&bytes)?;
     allowed_keys(
@@ -423,17 +423,9 @@ async fn list_findings(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes
     Ok(axum::Json(out))
 }
 
-/// `POST /coverage/list`.
-async fn list_coverage(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes) -> ApiResult {
-    let req = body(&bytes)?;
-    allowed_keys(&req, &["filterCriteria", "maxResults", "nextToken"])?;
-    let limit = usize::try_from(max_results(&req, 200)?).unwrap_or(200);
-    let start: usize = req
-        .get("nextToken")
-        .and_then(Value::as_str)
-        .and_then(|t| t.parse().ok())
-        .unwrap_or(0);
-    let filter = req.get("filterCriteria").cloned().unwrap_or(Value::Null);
+/// Whether a resource passes a `CoverageFilterCriteria` (the keys Vigia's
+/// resources have: `EQUALS` values ORed, `NOT_EQUALS` values ANDed).
+fn covered_by(filter: &Value, r: &crate::resources::ResourceRecord) -> bool {
     let want = |key: &str, value: &str| -> bool {
         filter.get(key).and_then(Value::as_array).is_none_or(|fs| {
             let (neg, pos): (Vec<&Value>, Vec<&Value>) =
@@ -442,13 +434,28 @@ async fn list_coverage(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes
                 && neg.iter().all(|f| f["value"] != value)
         })
     };
+    want("scanStatusCode", &r.status_code)
+        && want("scanStatusReason", &r.status_reason)
+        && want("resourceType", &r.kind)
+        && want("resourceId", &r.id)
+}
+
+/// `POST /coverage/list`.
+async fn list_coverage(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes) -> ApiResult {
+    let req = body(&bytes)?;
+    allowed_keys(&req, &["filterCriteria", "maxResults", "nextToken"])?;
+    let limit = usize::try_from(max_results(&req, 200)?).unwrap_or(200);
+    let start: usize = match req.get("nextToken") {
+        None | Some(Value::Null) => 0,
+        Some(t) => t
+            .as_str()
+            .and_then(|t| t.parse().ok())
+            .ok_or_else(|| ApiError::validation("nextToken is not one this service gave"))?,
+    };
+    let filter = req.get("filterCriteria").cloned().unwrap_or(Value::Null);
     let mut covered = Vec::new();
     for r in svc.db.resources().await? {
-        if !(want("scanStatusCode", &r.status_code)
-            && want("scanStatusReason", &r.status_reason)
-            && want("resourceType", &r.kind)
-            && want("resourceId", &r.id))
-        {
+        if !covered_by(&filter, &r) {
             continue;
         }
         let mut item = json!({
@@ -688,7 +695,24 @@ async fn coverage_statistics(
     let req = body(&bytes)?;
     allowed_keys(&req, &["filterCriteria", "groupBy", "nextToken"])?;
     let group = req.get("groupBy").and_then(Value::as_str);
-    let resources = svc.db.resources().await?;
+    if let Some(g) = group
+        && !matches!(
+            g,
+            "SCAN_STATUS_CODE" | "SCAN_STATUS_REASON" | "RESOURCE_TYPE" | "ACCOUNT_ID"
+        )
+    {
+        return Err(ApiError::validation(format!(
+            "groupBy `{g}` is not one Vigia answers"
+        )));
+    }
+    let filter = req.get("filterCriteria").cloned().unwrap_or(Value::Null);
+    let resources: Vec<_> = svc
+        .db
+        .resources()
+        .await?
+        .into_iter()
+        .filter(|r| covered_by(&filter, r))
+        .collect();
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
     for r in &resources {
         let value = match group {

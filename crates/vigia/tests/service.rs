@@ -505,6 +505,13 @@ fn lifecycle(home: &Home) {
         Some(&json!({"groupBy": "SCAN_STATUS_REASON"})),
     );
     assert_eq!(coverage_counts["totalCounts"], 3);
+    let (_, images) = s.call(
+        "POST",
+        "/coverage/statistics/list",
+        Some(&viewer),
+        Some(&json!({"groupBy": "RESOURCE_TYPE", "filterCriteria": {"resourceType": [{"comparison": "EQUALS", "value": "AWS_ECR_CONTAINER_IMAGE"}]}})),
+    );
+    assert_eq!(images["totalCounts"], 1);
     assert_eq!(
         coverage_counts["countsByGroup"][0]["vigiaGroupValue"],
         "SUCCESSFUL"
@@ -726,6 +733,27 @@ fn bad_requests_get_inspector_errors_and_change_nothing() {
         assert!(
             answer["message"].as_str().unwrap().contains(says),
             "{body}: {answer}"
+        );
+    }
+    for (path, body) in [
+        ("/coverage/list", json!({"nextToken": "later"})),
+        (
+            "/findings/aggregation/list",
+            json!({"aggregationType": "AMI"}),
+        ),
+        (
+            "/findings/aggregation/list",
+            json!({"aggregationType": "PACKAGE", "aggregationRequest": {"packageAggregation": {"packageNames": "zlib"}}}),
+        ),
+        (
+            "/coverage/statistics/list",
+            json!({"groupBy": "PROVIDER_REGION"}),
+        ),
+    ] {
+        assert_eq!(
+            s.call("POST", path, Some(&viewer), Some(&body)).0,
+            400,
+            "{path} {body}"
         );
     }
     // A viewer cannot write; an admin's bad filter is refused; nothing is stored.
