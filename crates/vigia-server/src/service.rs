@@ -593,12 +593,14 @@ impl Service {
     async fn remove(&self, r: &crate::resources::ResourceRecord) -> Result<(), ServiceError> {
         let now = now();
         let _turn = self.busy.lock().await;
-        self.db
-            .set_coverage(&r.source, "INACTIVE", "RESOURCE_TERMINATED", None, &now)
-            .await?;
+        // The findings close first: coverage says RESOURCE_TERMINATED only
+        // once they have.
         if !self.db.shared(&r.id, &r.source).await? {
             self.db.terminate(&r.id, &now).await?;
         }
+        self.db
+            .set_coverage(&r.source, "INACTIVE", "RESOURCE_TERMINATED", None, &now)
+            .await?;
         Ok(())
     }
 
