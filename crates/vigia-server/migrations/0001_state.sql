@@ -43,20 +43,39 @@ CREATE TABLE findings (
     kind TEXT NOT NULL,              -- PACKAGE_VULNERABILITY | CODE_VULNERABILITY | NETWORK_REACHABILITY
     status TEXT NOT NULL,            -- ACTIVE | SUPPRESSED | CLOSED
     severity TEXT NOT NULL,
-    severity_rank INTEGER NOT NULL,  -- 0 CRITICAL … 5 UNTRIAGED, for sorting
-    vulnerability_id TEXT,
+    severity_rank BIGINT NOT NULL,   -- 0 CRITICAL … 5 UNTRIAGED, for sorting
+    -- The sortable columns hold a value for every finding: '' for no
+    -- vulnerability ID, -1 for no score.
+    vulnerability_id TEXT NOT NULL,
     title TEXT NOT NULL,
-    score DOUBLE PRECISION,
-    epss DOUBLE PRECISION,
+    score DOUBLE PRECISION NOT NULL,
+    epss DOUBLE PRECISION NOT NULL,
     first_observed_at TEXT NOT NULL,
     last_observed_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
     suppressed_by TEXT,              -- the filter ARN
     body TEXT NOT NULL               -- JSON: the finding as Inspector shows it
 );
-CREATE INDEX findings_resource ON findings (resource_id);
-CREATE INDEX findings_status ON findings (status, severity_rank, updated_at);
-CREATE INDEX findings_vulnerability ON findings (vulnerability_id);
+-- /findings/list reads a page in the order of its sort column, from a
+-- keyset cursor (value, ARN): one index per sortable column.
+CREATE INDEX findings_resource ON findings (resource_id, arn);
+CREATE INDEX findings_updated ON findings (updated_at, arn);
+CREATE INDEX findings_first_observed ON findings (first_observed_at, arn);
+CREATE INDEX findings_last_observed ON findings (last_observed_at, arn);
+CREATE INDEX findings_severity ON findings (severity_rank, arn);
+CREATE INDEX findings_score ON findings (score, arn);
+CREATE INDEX findings_epss ON findings (epss, arn);
+CREATE INDEX findings_vulnerability ON findings (vulnerability_id, arn);
+CREATE INDEX findings_status ON findings (status, arn);
+CREATE INDEX findings_kind ON findings (kind, arn);
+
+-- The names of each finding's vulnerable packages: what a package filter
+-- of /findings/list starts from.
+CREATE TABLE finding_packages (
+    name TEXT NOT NULL,
+    arn TEXT NOT NULL,
+    PRIMARY KEY (name, arn)
+);
 
 -- Every status change of a finding, with its cause.
 CREATE TABLE finding_history (

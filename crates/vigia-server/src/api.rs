@@ -16,7 +16,6 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use base64::Engine as _;
 use serde_json::{Value, json};
 use sha2::Digest as _;
 use sqlx::Row;
@@ -79,7 +78,8 @@ impl IntoResponse for ApiError {
 
 impl From<crate::db::DbError> for ApiError {
     fn from(e: crate::db::DbError) -> Self {
-        Self::internal(&e)
+        // The log gets the whole chain: the database's own words.
+        Self::internal(&vigia_engine::error_chain(&e))
     }
 }
 
@@ -247,180 +247,16 @@ fn allowed_keys(v: &Value, keys: &[&str]) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// A finding's value for `sortCriteria.field`: a number or a text.
-fn sort_key(field: &str, f: &Value) -> Value {
-    let text = |p: &str| f.pointer(p).cloned().unwrap_or(json!(""));
-    match field {
-        "SEVERITY" => {
-            let s = f["severity"].as_str().unwrap_or_default();
-            let rank = vigia_scan::Severity::parse(s).map_or(5, crate::lifecycle::severity_rank);
-            json!(5 - rank)
-        }
-        "FIRST_OBSERVED_AT" => text("/firstObservedAt"),
-        "LAST_OBSERVED_AT" => text("/lastObservedAt"),
-        "INSPECTOR_SCORE" => json!(f["inspectorScore"].as_f64().unwrap_or(-1.0)),
-        "EPSS_SCORE" => json!(
-            f.pointer("/epss/score")
-                .and_then(Value::as_f64)
-                .unwrap_or(-1.0)
-        ),
-        "VULNERABILITY_ID" => text("/packageVulnerabilityDetails/vulnerabilityId"),
-        "VULNERABILITY_SOURCE" => text("/packageVulnerabilityDetails/source"),
-        "VENDOR_SEVERITY" => text("/packageVulnerabilityDetails/vendorSeverity"),
-        "FINDING_STATUS" => text("/status"),
-        "FINDING_TYPE" => text("/type"),
-        "RESOURCE_TYPE" => text("/resources/0/type"),
-        "ECR_IMAGE_REPOSITORY_NAME" => {
-            text("/resources/0/details/awsEcrContainerImage/repositoryName")
-        }
-        "ECR_IMAGE_REGISTRY" => text("/resources/0/details/awsEcrContainerImage/registry"),
-        "NETWORK_PROTOCOL" => text("/networkReachabilityDetails/protocol"),
-        "COMPONENT_TYPE" => text("/networkReachabilityDetails/networkPath/steps/0/componentType"),
-        "ECR_IMAGE_PUSHED_AT" => text("/resources/0/details/awsEcrContainerImage/pushedAt"),
-        "AWS_ACCOUNT_ID" => text("/awsAccountId"),
-        _ => text("/updatedAt"),
-    }
-}
-
-fn compare_keys(a: &Value, b: &Value) -> std::cmp::Ordering {
-    match (a.as_f64(), b.as_f64()) {
-        (Some(x), Some(y)) => x.total_cmp(&y),
-        _ => a
-            .as_str()
-            .unwrap_or_default()
-            .cmp(b.as_str().unwrap_or_default()),
-    }
-}
-
-const SORT_FIELDS: &[&str] = &[
-    "AWS_ACCOUNT_ID",
-    "FINDING_TYPE",
-    "SEVERITY",
-    "FIRST_OBSERVED_AT",
-    "LAST_OBSERVED_AT",
-    "FINDING_STATUS",
-    "RESOURCE_TYPE",
-    "ECR_IMAGE_PUSHED_AT",
-    "ECR_IMAGE_REPOSITORY_NAME",
-    "ECR_IMAGE_REGISTRY",
-    "NETWORK_PROTOCOL",
-    "COMPONENT_TYPE",
-    "VULNERABILITY_ID",
-    "VULNERABILITY_SOURCE",
-    "INSPECTOR_SCORE",
-    "VENDOR_SEVERITY",
-    "EPSS_SCORE",
-];
-
-/// `POST /findings/list`. Keys are ANDed; within a key, `EQUALS` and
-/// `PREFIX` values are ORed and `NOT_EQUALS` values ANDed. Every status is
-/// listed unless `findingStatus` says otherwise. The `nextToken` is the sort
-/// value and ARN of the last finding returned: findings added or removed
-/// between pages neither repeat nor go missing.
+/// `POST /findings/list` (see [`crate::listing`]). Keys are ANDed; within
+/// a key, `EQUALS` and `PREFIX` values are ORed and `NOT_EQUALS` values
+/// ANDed. Every status is listed unless `findingStatus` says otherwise.
 async fn list_findings(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes) -> ApiResult {
     let req = body(&bytes)?;
-    allowed_keys(
-        &req,
-        &["filterCriteria", "sortCriteria", "maxResults", "nextToken"],
-    )?;
-    let limit = usize::try_from(max_results(&req, 100)?).unwrap_or(100);
-    let criteria = Criteria::parse(req.get("filterCriteria").unwrap_or(&Value::Null))
-        .map_err(|e| ApiError::validation(e.0))?;
-    let (field, desc) = match req.get("sortCriteria") {
-        None | Some(Value::Null) => ("UPDATED_AT", true),
-        Some(s) => {
-            let field = s
-                .get("field")
-                .and_then(Value::as_str)
-                .ok_or_else(|| ApiError::validation("sortCriteria.field is required"))?;
-            if !SORT_FIELDS.contains(&field) {
-                return Err(ApiError::validation(format!(
-                    "sortCriteria.field `{field}` is not a sort field"
-                )));
-            }
-            let desc = match s.get("sortOrder").and_then(Value::as_str) {
-                Some("ASC") => false,
-                Some("DESC") => true,
-                _ => {
-                    return Err(ApiError::validation(
-                        "sortCriteria.sortOrder is ASC or DESC",
-                    ));
-                }
-            };
-            (field, desc)
-        }
-    };
-    let bad_token = || ApiError::validation("nextToken is not one this service gave");
-    let cursor: Option<(Value, String)> = match req.get("nextToken") {
-        None | Some(Value::Null) => None,
-        Some(t) => {
-            let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(t.as_str().ok_or_else(bad_token)?)
-                .map_err(|_| bad_token())?;
-            Some(serde_json::from_slice(&raw).map_err(|_| bad_token())?)
-        }
-    };
-    // Narrow in SQL by the keys it indexes; the criteria decide the rest.
-    let mut sql = String::from("SELECT arn, body FROM findings WHERE 1 = 1");
-    let mut binds: Vec<String> = Vec::new();
-    for (key, col) in [
-        ("findingStatus", "status"),
-        ("severity", "severity"),
-        ("findingType", "kind"),
-        ("vulnerabilityId", "vulnerability_id"),
-        ("findingArn", "arn"),
-    ] {
-        if let Some(values) = criteria.equals_only(key) {
-            let marks: Vec<String> = values
-                .iter()
-                .map(|v| {
-                    binds.push(v.clone());
-                    format!("${}", binds.len())
-                })
-                .collect();
-            sql.push_str(&format!(" AND {col} IN ({})", marks.join(", ")));
-        }
+    match crate::listing::list(&svc.db, &req).await {
+        Ok(out) => Ok(axum::Json(out)),
+        Err(crate::listing::ListError::Invalid(m)) => Err(ApiError::validation(m)),
+        Err(crate::listing::ListError::Db(e)) => Err(e.into()),
     }
-    let mut q = sqlx::query(&sql);
-    for b in &binds {
-        q = q.bind(b);
-    }
-    let rows = q
-        .fetch_all(svc.db.pool())
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
-    let mut found: Vec<(Value, String, Value)> = Vec::new();
-    for r in rows {
-        let body: String = r.try_get("body").map_err(|e| ApiError::internal(&e))?;
-        let v: Value = serde_json::from_str(&body).map_err(|e| ApiError::internal(&e))?;
-        if criteria.matches(&v) {
-            found.push((
-                sort_key(field, &v),
-                r.try_get("arn").map_err(|e| ApiError::internal(&e))?,
-                v,
-            ));
-        }
-    }
-    let order = |a: &(Value, String), b: &(Value, String)| {
-        let o = compare_keys(&a.0, &b.0).then_with(|| a.1.cmp(&b.1));
-        if desc { o.reverse() } else { o }
-    };
-    found.sort_by(|a, b| order(&(a.0.clone(), a.1.clone()), &(b.0.clone(), b.1.clone())));
-    let after: Vec<(Value, String, Value)> = match &cursor {
-        None => found,
-        Some(c) => found
-            .into_iter()
-            .filter(|f| order(&(f.0.clone(), f.1.clone()), c) == std::cmp::Ordering::Greater)
-            .collect(),
-    };
-    let more = after.len() > limit;
-    let page: Vec<(Value, String, Value)> = after.into_iter().take(limit).collect();
-    let mut out = json!({ "findings": page.iter().map(|p| p.2.clone()).collect::<Vec<_>>() });
-    if more && let Some(last) = page.last() {
-        let token = serde_json::to_vec(&(last.0.clone(), last.1.clone())).unwrap_or_default();
-        out["nextToken"] = json!(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(token));
-    }
-    Ok(axum::Json(out))
 }
 
 /// Whether a resource passes a `CoverageFilterCriteria` (the keys Vigia's

@@ -439,15 +439,37 @@ impl Criteria {
             && self.tags.is_empty()
     }
 
-    /// The `EQUALS` values of a string key when that key has only those (for
-    /// narrowing a query before the full match).
+    /// The filters on a string key, when it has any.
     #[must_use]
-    pub fn equals_only(&self, key: &str) -> Option<Vec<String>> {
-        let (_, filters) = self.strings.iter().find(|(k, _)| *k == key)?;
-        filters
+    pub fn string_filters(&self, key: &str) -> Option<&[StringFilter]> {
+        self.strings
             .iter()
-            .all(|f| f.comparison == Comparison::Equals)
-            .then(|| filters.iter().map(|f| f.value.clone()).collect())
+            .find(|(k, _)| *k == key)
+            .map(|(_, f)| f.as_slice())
+    }
+
+    /// The `vulnerablePackages` filters.
+    #[must_use]
+    pub fn package_filters(&self) -> &[PackageFilter] {
+        &self.packages
+    }
+
+    /// The filters on a number key, when it has any.
+    #[must_use]
+    pub fn number_filters(&self, key: &str) -> Option<&[NumberFilter]> {
+        self.numbers
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, f)| f.as_slice())
+    }
+
+    /// The epoch-second ranges on a date key, when it has any.
+    #[must_use]
+    pub fn date_ranges(&self, key: &str) -> Option<&[(Option<i64>, Option<i64>)]> {
+        self.dates
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, r)| r.as_slice())
     }
 
     /// Whether the finding (Inspector's JSON) matches.

@@ -12,6 +12,7 @@ pub mod auth;
 pub mod criteria;
 pub mod db;
 pub mod lifecycle;
+pub mod listing;
 pub mod openapi;
 pub mod resources;
 pub mod service;

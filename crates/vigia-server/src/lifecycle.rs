@@ -368,7 +368,7 @@ impl StateDb {
         sqlx::query(
             "INSERT INTO findings (arn, resource_id, kind, status, severity, severity_rank, vulnerability_id, title, score, epss, \
              first_observed_at, last_observed_at, updated_at, suppressed_by, body) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CAST(NULLIF($9, '') AS DOUBLE PRECISION), CAST(NULLIF($10, '') AS DOUBLE PRECISION), $11, $12, $13, $14, $15) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
              ON CONFLICT (arn) DO UPDATE SET resource_id = excluded.resource_id, kind = excluded.kind, status = excluded.status, \
              severity = excluded.severity, severity_rank = excluded.severity_rank, vulnerability_id = excluded.vulnerability_id, \
              title = excluded.title, score = excluded.score, epss = excluded.epss, first_observed_at = excluded.first_observed_at, \
@@ -381,12 +381,16 @@ impl StateDb {
         .bind(status_str(f.status))
         .bind(f.severity.as_str())
         .bind(severity_rank(f.severity))
-        .bind(f.package_vulnerability_details.as_ref().map(|p| p.vulnerability_id.clone()))
+        .bind(
+            f.package_vulnerability_details
+                .as_ref()
+                .map(|p| p.vulnerability_id.clone())
+                .unwrap_or_default(),
+        )
         .bind(&f.title)
-        // Numbers that may be absent go as text: sqlx's `Any` driver binds a
-        // missing float in a form PostgreSQL refuses.
-        .bind(f.inspector_score.map(|x| x.to_string()).unwrap_or_default())
-        .bind(f.epss.as_ref().map(|e| e.score.to_string()).unwrap_or_default())
+        // Absent numbers sort first, as -1.
+        .bind(f.inspector_score.unwrap_or(-1.0))
+        .bind(f.epss.as_ref().map_or(-1.0, |e| e.score))
         .bind(&f.first_observed_at)
         .bind(&f.last_observed_at)
         .bind(&f.updated_at)
@@ -394,6 +398,22 @@ impl StateDb {
         .bind(body)
         .execute(&mut **tx)
         .await?;
+        let names: BTreeSet<&str> = f
+            .package_vulnerability_details
+            .iter()
+            .flat_map(|d| d.vulnerable_packages.iter().map(|p| p.name.as_str()))
+            .collect();
+        sqlx::query("DELETE FROM finding_packages WHERE arn = $1")
+            .bind(&f.finding_arn)
+            .execute(&mut **tx)
+            .await?;
+        for name in names {
+            sqlx::query("INSERT INTO finding_packages (name, arn) VALUES ($1, $2)")
+                .bind(name)
+                .bind(&f.finding_arn)
+                .execute(&mut **tx)
+                .await?;
+        }
         Ok(())
     }
 

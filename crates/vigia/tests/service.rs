@@ -263,6 +263,8 @@ fn list(s: &Server, token: &str, criteria: &Value) -> Vec<Value> {
     let mut out = Vec::new();
     let mut next: Option<String> = None;
     loop {
+        // A cursor that does not advance would page for ever.
+        assert!(out.len() < 100_000, "paging does not end");
         let mut req = json!({ "filterCriteria": criteria, "maxResults": 7, "sortCriteria": {"field": "SEVERITY", "sortOrder": "DESC"} });
         if let Some(t) = &next {
             req["nextToken"] = json!(t);
@@ -274,6 +276,230 @@ fn list(s: &Server, token: &str, criteria: &Value) -> Vec<Value> {
             Some(t) => next = Some(t.to_owned()),
             None => return out,
         }
+    }
+}
+
+/// Every finding in the order of `sort`, read `page` at a time.
+fn list_sorted(s: &Server, token: &str, criteria: &Value, sort: &Value, page: u32) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut next: Option<String> = None;
+    loop {
+        // A cursor that does not advance would page for ever.
+        assert!(out.len() < 100_000, "paging does not end");
+        let mut req =
+            json!({ "filterCriteria": criteria, "maxResults": page, "sortCriteria": sort });
+        if let Some(t) = &next {
+            req["nextToken"] = json!(t);
+        }
+        let (status, body) = s.call("POST", "/findings/list", Some(token), Some(&req));
+        assert_eq!(status, 200, "{req}: {body}\n{}", s.log());
+        out.extend(body["findings"].as_array().cloned().unwrap_or_default());
+        match body["nextToken"].as_str() {
+            Some(t) => next = Some(t.to_owned()),
+            None => return out,
+        }
+    }
+}
+
+/// What a test's own reading of the findings' JSON selects.
+type Predicate = Box<dyn Fn(&Value) -> bool>;
+
+/// Every sort field, both ways, pages of 9: each lists every finding once,
+/// in its order; and each criteria key Vigia narrows in SQL selects what
+/// the same test written over the findings' JSON selects.
+fn listing_is_complete_and_ordered(s: &Server, token: &str) {
+    let all = list(s, token, &json!({}));
+    assert!(all.len() > 20, "{}", all.len());
+    let everything = arns(&all);
+    assert_eq!(everything.len(), all.len(), "a finding listed twice");
+    let rank = |f: &Value| match f["severity"].as_str().unwrap() {
+        "CRITICAL" => 5.0,
+        "HIGH" => 4.0,
+        "MEDIUM" => 3.0,
+        "LOW" => 2.0,
+        "INFORMATIONAL" => 1.0,
+        _ => 0.0,
+    };
+    let text = |f: &Value, p: &str| json!(f.pointer(p).and_then(Value::as_str).unwrap_or(""));
+    let key = |field: &str, f: &Value| -> Value {
+        match field {
+            "SEVERITY" => json!(rank(f)),
+            "INSPECTOR_SCORE" => json!(f["inspectorScore"].as_f64().unwrap_or(-1.0)),
+            "EPSS_SCORE" => json!(
+                f.pointer("/epss/score")
+                    .and_then(Value::as_f64)
+                    .unwrap_or(-1.0)
+            ),
+            "UPDATED_AT" => text(f, "/updatedAt"),
+            "FIRST_OBSERVED_AT" => text(f, "/firstObservedAt"),
+            "VULNERABILITY_ID" => text(f, "/packageVulnerabilityDetails/vulnerabilityId"),
+            "FINDING_TYPE" => text(f, "/type"),
+            "RESOURCE_TYPE" => text(f, "/resources/0/type"),
+            "ECR_IMAGE_REPOSITORY_NAME" => text(
+                f,
+                "/resources/0/details/awsEcrContainerImage/repositoryName",
+            ),
+            _ => Value::Null,
+        }
+    };
+    let before = |a: &Value, b: &Value| match (a.as_f64(), b.as_f64()) {
+        (Some(x), Some(y)) => x <= y,
+        _ => a.as_str() <= b.as_str(),
+    };
+    for field in [
+        "AWS_ACCOUNT_ID",
+        "FINDING_TYPE",
+        "SEVERITY",
+        "FIRST_OBSERVED_AT",
+        "LAST_OBSERVED_AT",
+        "FINDING_STATUS",
+        "RESOURCE_TYPE",
+        "ECR_IMAGE_PUSHED_AT",
+        "ECR_IMAGE_REPOSITORY_NAME",
+        "ECR_IMAGE_REGISTRY",
+        "NETWORK_PROTOCOL",
+        "COMPONENT_TYPE",
+        "VULNERABILITY_ID",
+        "VULNERABILITY_SOURCE",
+        "INSPECTOR_SCORE",
+        "VENDOR_SEVERITY",
+        "EPSS_SCORE",
+        // No sortCriteria: the latest update first.
+        "UPDATED_AT",
+    ] {
+        for order in ["ASC", "DESC"] {
+            let sort = if field == "UPDATED_AT" {
+                if order == "ASC" {
+                    continue;
+                }
+                Value::Null
+            } else {
+                json!({"field": field, "sortOrder": order})
+            };
+            let got = list_sorted(s, token, &json!({}), &sort, 9);
+            assert_eq!(
+                got.len(),
+                all.len(),
+                "{field} {order}: a finding listed twice or missed"
+            );
+            assert_eq!(arns(&got), everything, "{field} {order}");
+            for w in got.windows(2) {
+                let (a, b) = (key(field, &w[0]), key(field, &w[1]));
+                if a.is_null() {
+                    continue;
+                }
+                let ok = if order == "ASC" {
+                    before(&a, &b)
+                } else {
+                    before(&b, &a)
+                };
+                assert!(ok, "{field} {order}: {a} then {b}");
+            }
+        }
+    }
+    let f0 = &all[0];
+    let vuln = all
+        .iter()
+        .find_map(|f| {
+            f.pointer("/packageVulnerabilityDetails/vulnerabilityId")
+                .and_then(Value::as_str)
+        })
+        .unwrap()
+        .to_owned();
+    let resource = f0["resources"][0]["id"].as_str().unwrap().to_owned();
+    let updated = f0["updatedAt"].as_str().unwrap().to_owned();
+    let cases: Vec<(Value, Predicate)> = vec![
+        (
+            json!({"severity": [{"comparison": "PREFIX", "value": "CRIT"}, {"comparison": "EQUALS", "value": "LOW"}]}),
+            Box::new(|f: &Value| f["severity"] == "CRITICAL" || f["severity"] == "LOW"),
+        ),
+        (
+            json!({"severity": [{"comparison": "NOT_EQUALS", "value": "HIGH"}, {"comparison": "NOT_EQUALS", "value": "MEDIUM"}]}),
+            Box::new(|f: &Value| f["severity"] != "HIGH" && f["severity"] != "MEDIUM"),
+        ),
+        (
+            json!({"vulnerabilityId": [{"comparison": "NOT_EQUALS", "value": vuln}]}),
+            Box::new({
+                let vuln = vuln.clone();
+                move |f: &Value| {
+                    f.pointer("/packageVulnerabilityDetails/vulnerabilityId") != Some(&json!(vuln))
+                }
+            }),
+        ),
+        (
+            json!({"resourceId": [{"comparison": "EQUALS", "value": resource}], "findingType": [{"comparison": "EQUALS", "value": "PACKAGE_VULNERABILITY"}]}),
+            Box::new({
+                let resource = resource.clone();
+                move |f: &Value| {
+                    f["resources"][0]["id"] == json!(resource)
+                        && f["type"] == "PACKAGE_VULNERABILITY"
+                }
+            }),
+        ),
+        (
+            json!({"inspectorScore": [{"lowerInclusive": 7.0, "upperInclusive": 8.9}, {"lowerInclusive": 9.5}]}),
+            Box::new(|f: &Value| {
+                f["inspectorScore"]
+                    .as_f64()
+                    .is_some_and(|x| (7.0..=8.9).contains(&x) || x >= 9.5)
+            }),
+        ),
+        (
+            json!({"epssScore": [{"lowerInclusive": 0.0}]}),
+            Box::new(|f: &Value| f.pointer("/epss/score").is_some_and(Value::is_number)),
+        ),
+        (
+            json!({"updatedAt": [{"startInclusive": updated, "endInclusive": updated}]}),
+            Box::new({
+                let updated = updated.clone();
+                move |f: &Value| f["updatedAt"] == json!(updated)
+            }),
+        ),
+        (
+            json!({"title": [{"comparison": "PREFIX", "value": "CVE-"}]}),
+            Box::new(|f: &Value| f["title"].as_str().unwrap().starts_with("CVE-")),
+        ),
+    ];
+    let package = all
+        .iter()
+        .find_map(|f| {
+            f.pointer("/packageVulnerabilityDetails/vulnerablePackages/0/name")
+                .and_then(Value::as_str)
+        })
+        .unwrap()
+        .to_owned();
+    let named = move |f: &Value, name: &str| {
+        f.pointer("/packageVulnerabilityDetails/vulnerablePackages")
+            .and_then(Value::as_array)
+            .is_some_and(|ps| ps.iter().any(|p| p["name"] == name))
+    };
+    let mut cases = cases;
+    cases.push((
+        json!({"vulnerablePackages": [{"name": {"comparison": "EQUALS", "value": package}}, {"name": {"comparison": "EQUALS", "value": "openssl"}}]}),
+        Box::new({
+            let package = package.clone();
+            move |f: &Value| named(f, &package) || named(f, "openssl")
+        }),
+    ));
+    for (criteria, pred) in cases {
+        let want: BTreeSet<String> =
+            arns(&all.iter().filter(|f| pred(f)).cloned().collect::<Vec<_>>());
+        let got = list_sorted(
+            s,
+            token,
+            &criteria,
+            &json!({"field": "INSPECTOR_SCORE", "sortOrder": "DESC"}),
+            4,
+        );
+        assert_eq!(arns(&got), want, "{criteria}");
+        let got = list_sorted(
+            s,
+            token,
+            &criteria,
+            &json!({"field": "ECR_IMAGE_REGISTRY", "sortOrder": "ASC"}),
+            50,
+        );
+        assert_eq!(arns(&got), want, "{criteria}");
     }
 }
 
@@ -444,6 +670,7 @@ fn lifecycle(home: &Home) {
             "{kind}"
         );
     }
+    listing_is_complete_and_ordered(&s, &viewer);
     // The responses are what Inspector's model says, aggregations included.
     for (path, shape, req) in [
         (
