@@ -464,24 +464,48 @@ impl Scanner {
         resource: vigia_scan::Resource,
         now: jiff::Timestamp,
     ) -> Result<ScanOutcome> {
-        let snap = self.current().await?;
-        let database = database::database_info(&snap.store).await?;
-        let (inv, matched, vulns) = self.match_on(&snap, inventory).await?;
-        let ctx = vigia_scan::Context {
-            resource,
-            now: now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
-            scanner: format!("vigia {}", env!("CARGO_PKG_VERSION")),
-            database,
-            network: None,
-        };
-        let mut report = vigia_scan::build(&inv, &matched, &vulns, &ctx);
-        report.scan.scanners = vec!["vuln".to_owned()];
-        vigia_scan::sort_findings(&mut report.findings);
+        let (inv, generation, mut reports) =
+            self.evaluate_each(inventory, vec![resource], now).await?;
+        let report = reports
+            .pop()
+            .ok_or_else(|| Error::request("an evaluation for one resource gave no report"))?;
         Ok(ScanOutcome {
             inventory: inv,
             report,
-            generation: snap.generation,
+            generation,
         })
+    }
+
+    /// Evaluates one stored inventory for every resource that holds it (the
+    /// copies of an image, images built from one content): matched once,
+    /// one report per resource, in the order given.
+    pub async fn evaluate_each(
+        &self,
+        inventory: Inventory,
+        resources: Vec<vigia_scan::Resource>,
+        now: jiff::Timestamp,
+    ) -> Result<(Inventory, Generation, Vec<Report>)> {
+        let snap = self.current().await?;
+        let database = database::database_info(&snap.store).await?;
+        let (inv, matched, vulns) = self.match_on(&snap, inventory).await?;
+        let now = now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let reports = resources
+            .into_iter()
+            .map(|resource| {
+                let ctx = vigia_scan::Context {
+                    resource,
+                    now: now.clone(),
+                    scanner: format!("vigia {}", env!("CARGO_PKG_VERSION")),
+                    database: database.clone(),
+                    network: None,
+                };
+                let mut report = vigia_scan::build(&inv, &matched, &vulns, &ctx);
+                report.scan.scanners = vec!["vuln".to_owned()];
+                vigia_scan::sort_findings(&mut report.findings);
+                report
+            })
+            .collect();
+        Ok((inv, snap.generation, reports))
     }
 
     pub async fn scan(&self, request: &ScanRequest) -> Result<ScanOutcome> {

@@ -712,11 +712,11 @@ async fn get_resource(
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no resource {id}")))?;
     let inventory = match &r.inventory_id {
-        Some(i) => svc
-            .db
-            .inventory(i)
-            .await?
-            .map(|inv| serde_json::to_value(inv).unwrap_or(Value::Null)),
+        Some(i) => svc.db.inventory(i).await?.map(|mut inv| {
+            // Stored without its target (shared by equal contents).
+            inv.target.clone_from(&r.source);
+            serde_json::to_value(inv).unwrap_or(Value::Null)
+        }),
         None => None,
     };
     let rows = sqlx::query(

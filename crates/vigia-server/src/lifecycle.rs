@@ -188,7 +188,11 @@ impl StateDb {
     /// after an advisory update speaks for package findings only, and leaves
     /// secrets and open ports as they are). `notify`: write events to the
     /// outbox (not for a resource's first evaluation: no flood of "new").
-    #[allow(clippy::too_many_lines)]
+    /// `observed`: the resource was read (a scan), so every finding it
+    /// holds was observed now; a rematch from the stored inventory observes
+    /// nothing new and writes only the findings it changes (Inspector:
+    /// `lastObservedAt` "remains unchanged until a finding is updated").
+    #[allow(clippy::too_many_lines, clippy::too_many_arguments)]
     pub async fn reconcile(
         &self,
         resource: &str,
@@ -197,6 +201,7 @@ impl StateDb {
         cause: &str,
         now: &str,
         notify: bool,
+        observed: bool,
     ) -> DbResult<Changes> {
         let filters = self.active_filters(now).await?;
         let _turn = self.turns.lock().await;
@@ -294,6 +299,14 @@ impl StateDb {
                     (event, previous.first_observed_at.clone(), updated)
                 }
             };
+            if !observed
+                && event.is_none()
+                && stored
+                    .get(&arn)
+                    .is_some_and(|o| content(&o.body) == content(&as_json))
+            {
+                continue;
+            }
             f.first_observed_at = first;
             f.last_observed_at = now.to_owned();
             f.updated_at = updated;
@@ -497,7 +510,7 @@ impl StateDb {
             FindingType::CodeVulnerability,
             FindingType::NetworkReachability,
         ];
-        self.reconcile(resource, &[], &all, "resource terminated", now, true)
+        self.reconcile(resource, &[], &all, "resource terminated", now, true, true)
             .await
     }
 

@@ -224,9 +224,13 @@ impl StateDb {
     }
 
     /// Stores an inventory once per content, with its package keys; its ID
-    /// is the SHA-256 of its JSON.
+    /// is the SHA-256 of its JSON without the target's name (where it was
+    /// read from is the resource's `source`): resources with the same
+    /// content share one, which a rematch matches once.
     pub async fn store_inventory(&self, inv: &Inventory, now: &str) -> DbResult<String> {
-        let body = serde_json::to_string(inv).map_err(|source| DbError::Json {
+        let mut inv = inv.clone();
+        inv.target = String::new();
+        let body = serde_json::to_string(&inv).map_err(|source| DbError::Json {
             what: "inventory",
             source,
         })?;
@@ -246,7 +250,7 @@ impl StateDb {
             .bind(now)
             .execute(&mut *tx)
             .await?;
-        for k in package_keys(inv) {
+        for k in package_keys(&inv) {
             sqlx::query(
                 "INSERT INTO inventory_packages (inventory_id, ecosystem, name) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
             )

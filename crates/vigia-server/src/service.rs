@@ -73,6 +73,9 @@ pub struct Rematch {
     pub generation: i64,
     /// Resources evaluated again.
     pub resources: usize,
+    /// Distinct stored inventories matched (each once, whatever the number
+    /// of resources holding it).
+    pub inventories: usize,
     /// Findings opened, reopened, closed and updated.
     pub changes: crate::lifecycle::Changes,
     /// Milliseconds it took.
@@ -276,50 +279,73 @@ impl Service {
             ..Rematch::default()
         };
         let cause = format!("generation {generation}");
+        // Each stored inventory is matched once, for every resource holding
+        // it; a resource read from two places (copies) is evaluated once.
+        let mut by_inventory: BTreeMap<String, BTreeMap<String, crate::resources::ResourceRecord>> =
+            BTreeMap::new();
         for r in targets {
+            let inventory = r.inventory_id.clone().unwrap_or_default();
+            by_inventory
+                .entry(inventory)
+                .or_default()
+                .entry(r.id.clone())
+                .or_insert(r);
+        }
+        for (inventory_id, holders) in by_inventory {
             // A stored inventory or resource that no longer reads back (an
             // older format) is scanned again rather than stalling the rematch.
-            let inv = match self
-                .db
-                .inventory(r.inventory_id.as_deref().unwrap_or_default())
-                .await
-            {
+            let inv = match self.db.inventory(&inventory_id).await {
                 Ok(Some(inv)) => inv,
                 Ok(None) | Err(DbError::Json { .. }) => {
-                    tracing::warn!(source = %r.source, "stored inventory unreadable: scanning the resource again");
-                    self.db.set_content_hash(&r.source, None).await?;
+                    for r in holders.values() {
+                        tracing::warn!(source = %r.source, "stored inventory unreadable: scanning the resource again");
+                        self.db.set_content_hash(&r.source, None).await?;
+                    }
                     continue;
                 }
                 Err(e) => return Err(e.into()),
             };
-            let Ok(resource) = serde_json::from_value::<vigia_scan::Resource>(r.details.clone())
-            else {
-                tracing::warn!(source = %r.source, "stored resource unreadable: scanning it again");
-                self.db.set_content_hash(&r.source, None).await?;
+            let mut readable = Vec::new();
+            for r in holders.into_values() {
+                if let Ok(resource) =
+                    serde_json::from_value::<vigia_scan::Resource>(r.details.clone())
+                {
+                    readable.push((r, resource));
+                } else {
+                    tracing::warn!(source = %r.source, "stored resource unreadable: scanning it again");
+                    self.db.set_content_hash(&r.source, None).await?;
+                }
+            }
+            if readable.is_empty() {
                 continue;
-            };
-            let outcome = self
+            }
+            let resources = readable.iter().map(|(_, res)| res.clone()).collect();
+            let (_, _, reports) = self
                 .scanner
-                .evaluate(inv, resource, jiff::Timestamp::now())
+                .evaluate_each(inv, resources, jiff::Timestamp::now())
                 .await?;
-            let now = now();
-            let c = self
-                .db
-                .reconcile(
-                    &r.id,
-                    &outcome.report.findings,
-                    &[FindingType::PackageVulnerability],
-                    &cause,
-                    &now,
-                    true,
-                )
-                .await?;
-            summary.resources += 1;
-            summary.changes.opened += c.opened;
-            summary.changes.reopened += c.reopened;
-            summary.changes.closed += c.closed;
-            summary.changes.updated += c.updated;
-            self.metrics.rematches.fetch_add(1, Ordering::Relaxed);
+            for ((r, _), report) in readable.iter().zip(reports) {
+                let now = now();
+                let c = self
+                    .db
+                    .reconcile(
+                        &r.id,
+                        &report.findings,
+                        &[FindingType::PackageVulnerability],
+                        &cause,
+                        &now,
+                        true,
+                        false,
+                    )
+                    .await?;
+                summary.resources += 1;
+                summary.changes.opened += c.opened;
+                summary.changes.reopened += c.reopened;
+                summary.changes.closed += c.closed;
+                summary.changes.updated += c.updated;
+                self.metrics.rematches.fetch_add(1, Ordering::Relaxed);
+            }
+            summary.inventories += 1;
         }
         self.db
             .set_state("rematched_generation", &generation.to_string())
@@ -414,6 +440,7 @@ impl Service {
                     &format!("scan {scan_id}: {source_str} now holds {}", resource.id),
                     &now_s,
                     true,
+                    true,
                 )
                 .await?;
         }
@@ -436,6 +463,7 @@ impl Service {
                 &format!("scan {scan_id}"),
                 &now_s,
                 !first,
+                true,
             )
             .await?;
         // Coverage says SUCCESSFUL once the findings are stored.

@@ -3,7 +3,7 @@
 //! are suppressed and reopened, each change with its cause, and nothing read
 //! again to re-evaluate.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -787,12 +787,37 @@ fn lifecycle(home: &Home) {
     assert_eq!(reads, 3, "{}", s.log());
 
     // Advisories change: only stored inventories are evaluated again.
+    let before: BTreeMap<String, Value> = list(&s, &viewer, &json!({}))
+        .into_iter()
+        .map(|f| (f["findingArn"].as_str().unwrap().to_owned(), f))
+        .collect();
+    std::thread::sleep(Duration::from_millis(1100));
     change_lodash_records(mirror.path());
     let (status, update) = s.call("POST", "/v1/db/update", Some(&admin), None);
     assert_eq!(status, 200, "{update}");
     let generation = update["update"]["generation"].as_i64().unwrap();
     // The function and the image hold lodash; the host is not evaluated again.
     assert_eq!(update["rematch"]["resources"], 2, "{update}");
+    assert_eq!(update["rematch"]["inventories"], 2, "{update}");
+    // A rematch observes nothing new: the findings it leaves as they were
+    // keep their times (Inspector: lastObservedAt "remains unchanged until
+    // a finding is updated").
+    let rematched_not_lodash: Vec<Value> = list(&s, &viewer, &json!({}))
+        .into_iter()
+        .filter(|f| {
+            f["resources"][0]["type"] != "AWS_EC2_INSTANCE"
+                && !f.to_string().contains("lodash")
+                && f["type"] == "PACKAGE_VULNERABILITY"
+        })
+        .collect();
+    assert!(
+        rematched_not_lodash.len() > 5,
+        "{}",
+        rematched_not_lodash.len()
+    );
+    for f in &rematched_not_lodash {
+        assert_eq!(Some(f), before.get(f["findingArn"].as_str().unwrap()));
+    }
     assert_eq!(
         s.metric(&viewer, "vigia_target_reads_total"),
         reads,
@@ -1388,6 +1413,16 @@ fn copies_and_images_rebuilt_in_place() {
         1,
         "three copies of one image are one resource: {ids:?}"
     );
+    // Their inventory is stored once, by content, not once per copy.
+    let (status, listed) = s.call("GET", "/v1/resources", Some(&viewer), None);
+    assert_eq!(status, 200, "{listed}");
+    let inventories: BTreeSet<&str> = listed["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["inventoryId"].as_str().unwrap())
+        .collect();
+    assert_eq!(inventories.len(), 1, "{listed}");
     let image = (*ids.iter().next().unwrap()).to_owned();
     let active = |s: &Server| {
         let mut c = eq("resourceId", &image);
