@@ -137,6 +137,20 @@ CREATE TABLE outbox (
     delivered_at TEXT
 );
 
+-- Work shared by every process on this database (see jobs.rs): one pending
+-- job per subject, claimed under a lease that a killed worker lets run out.
+CREATE TABLE jobs (
+    kind TEXT NOT NULL,              -- SCAN | UPDATE | REMATCH
+    subject TEXT NOT NULL,           -- SCAN: the resource's source; else 'advisories'
+    fingerprint TEXT,                -- SCAN: what the watcher saw
+    state TEXT NOT NULL,             -- QUEUED | RUNNING
+    owner TEXT,                      -- the worker holding the lease
+    lease_until BIGINT,              -- epoch seconds; a lease run out frees the job
+    attempts BIGINT NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (kind, subject)
+);
+
 -- What the service remembers between runs (the advisory generation last
 -- rematched, …).
 CREATE TABLE service_state (

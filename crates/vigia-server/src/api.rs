@@ -882,6 +882,14 @@ async fn metrics(State(svc): State<Arc<Service>>) -> Result<Response, ApiError> 
         let n: i64 = r.try_get("n").map_err(|e| ApiError::internal(&e))?;
         text.push_str(&format!("vigia_findings{{status=\"{status}\"}} {n}\n"));
     }
+    text.push_str(
+        "# HELP vigia_jobs Jobs waiting (QUEUED) or being done (RUNNING), by kind: the queue depth.\n# TYPE vigia_jobs gauge\n",
+    );
+    for (kind, state, n) in svc.db.queue().await? {
+        text.push_str(&format!(
+            "vigia_jobs{{kind=\"{kind}\",state=\"{state}\"}} {n}\n"
+        ));
+    }
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
 }
 

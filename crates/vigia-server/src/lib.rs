@@ -11,6 +11,7 @@ pub mod api;
 pub mod auth;
 pub mod criteria;
 pub mod db;
+pub mod jobs;
 pub mod lifecycle;
 pub mod listing;
 pub mod openapi;
@@ -30,15 +31,49 @@ pub struct Listen {
     pub tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
 }
 
-/// Runs the service: the API on `listen`, the background work beside it,
-/// until SIGTERM or Ctrl-C. A scan or rematch in flight when the signal
-/// comes finishes before the process exits; watched resources not yet
-/// scanned stay pending and are scanned at the next start.
+/// Runs the service until SIGTERM or Ctrl-C: the API on `listen` (not for
+/// a worker), the watchers and schedules, and a worker (not for the API
+/// role). A job in flight when the signal comes finishes before the
+/// process exits; jobs not yet done stay in the job table for the next
+/// start or another worker.
 pub async fn serve(config: service::ServiceConfig, listen: Listen) -> Result<(), ServeError> {
-    let addr = listen.addr;
+    let role = config.role;
     let svc = service::Service::open(config).await?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let app = api::router(svc.clone());
+    let api = if role == service::Role::Worker {
+        None
+    } else {
+        Some(start_api(svc.clone(), &listen).await?)
+    };
+    tracing::info!(role = ?role, owner = %svc.owner, "started");
+    let background = tokio::spawn(svc.clone().run(stop_rx.clone()));
+    let worker =
+        (role != service::Role::Api).then(|| tokio::spawn(svc.clone().work(stop_rx.clone())));
+    shutdown_signal().await;
+    if let Some((handle, _)) = &api {
+        // Requests in flight get ten seconds to finish.
+        handle.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+    }
+    let _ = stop_tx.send(true);
+    let _ = background.await;
+    if let Some(w) = worker {
+        let _ = w.await;
+    }
+    if let Some((_, server)) = api {
+        let _ = server.await;
+    }
+    Ok(())
+}
+
+type ApiTask = tokio::task::JoinHandle<std::io::Result<()>>;
+
+/// Starts the API on `listen`; fails naming the address when it cannot.
+async fn start_api(
+    svc: std::sync::Arc<service::Service>,
+    listen: &Listen,
+) -> Result<(axum_server::Handle<SocketAddr>, ApiTask), ServeError> {
+    let addr = listen.addr;
+    let app = api::router(svc);
     let handle = axum_server::Handle::new();
     let h = handle.clone();
     let server = if let Some((cert, key)) = &listen.tls {
@@ -63,7 +98,6 @@ pub async fn serve(config: service::ServiceConfig, listen: Listen) -> Result<(),
                 .await
         })
     };
-    // Fail now, naming the address, when it cannot listen.
     if handle.listening().await.is_none() {
         let source = match server.await {
             Ok(Err(e)) => e,
@@ -75,14 +109,7 @@ pub async fn serve(config: service::ServiceConfig, listen: Listen) -> Result<(),
         });
     }
     tracing::info!(%addr, tls = listen.tls.is_some(), "serving");
-    let worker = tokio::spawn(svc.clone().run(stop_rx));
-    shutdown_signal().await;
-    // Requests in flight get ten seconds to finish.
-    handle.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
-    let _ = stop_tx.send(true);
-    let _ = worker.await;
-    let _ = server.await;
-    Ok(())
+    Ok((handle, server))
 }
 
 async fn shutdown_signal() {

@@ -11,7 +11,8 @@ use serde::Serialize;
 use vigia_engine::{ScanRequest, Scanner, UpdateOptions, UpdateReport, Updater};
 use vigia_scan::{FindingType, TargetKind};
 
-use crate::db::{DbError, StateDb};
+use crate::db::{Backend, DbError, StateDb};
+use crate::jobs::{Job, JobKind};
 
 /// What went wrong in the service.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +49,23 @@ pub struct ServiceConfig {
     pub poll_every: Duration,
     /// How often advisories are updated.
     pub update_every: Duration,
+    /// What this process does.
+    pub role: Role,
+    /// How long a worker's claim on a job lasts unless renewed: a killed
+    /// worker's job is taken again after it.
+    pub lease: Duration,
+}
+
+/// What a `vigia serve` process does. Several processes on one PostgreSQL
+/// database share the work through its job table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The API, the watchers and schedules, and a worker.
+    All,
+    /// The API, the watchers and schedules: jobs are left to workers.
+    Api,
+    /// A worker (and the watchers and schedules), without the API.
+    Worker,
 }
 
 /// Counters for `/metrics`.
@@ -95,6 +113,10 @@ pub struct Service {
     busy: tokio::sync::Mutex<()>,
     /// The key SigV4 secrets are derived from (`service.key`).
     pub service_key: Vec<u8>,
+    /// This process, as the holder of a job's lease: host, process ID and
+    /// a random part.
+    pub owner: String,
+    wake: tokio::sync::Notify,
 }
 
 const ALL_TYPES: [FindingType; 3] = [
@@ -192,6 +214,15 @@ impl Service {
             ready: AtomicBool::new(false),
             busy: tokio::sync::Mutex::new(()),
             service_key,
+            owner: format!(
+                "{}:{}:{}",
+                fs_err::read_to_string("/proc/sys/kernel/hostname")
+                    .map(|h| h.trim().to_owned())
+                    .unwrap_or_else(|_| "host".to_owned()),
+                std::process::id(),
+                &uuid::Uuid::new_v4().simple().to_string()[..8]
+            ),
+            wake: tokio::sync::Notify::new(),
         }))
     }
 
@@ -556,10 +587,18 @@ impl Service {
             });
             if due {
                 if stopping() {
-                    // Left pending for the next start.
                     return Ok(());
                 }
-                self.scan(path, print.clone()).await?;
+                let kind = candidate(path).unwrap_or("AWS_EC2_INSTANCE");
+                let now_s = now();
+                self.db.register(source, kind, &now_s).await?;
+                if self
+                    .db
+                    .enqueue(JobKind::Scan, source, print.as_deref(), &now_s)
+                    .await?
+                {
+                    self.wake.notify_one();
+                }
             }
         }
         let watched: Vec<String> = self
@@ -639,10 +678,13 @@ impl Service {
         self.remove(r).await
     }
 
-    /// Runs the background work until `stop` fires: an advisory update at
-    /// start and every `update_every`, watched folders every `poll_every`.
+    /// Runs the watchers and schedules until `stop` fires: they add jobs,
+    /// workers do them. An advisory update is due at start and every
+    /// `update_every` after the last one that succeeded (a minute after one
+    /// that failed), whichever process ran it; a generation not yet
+    /// rematched (a rematch interrupted) gets a rematch; watched folders
+    /// are looked at every `poll_every`.
     pub async fn run(self: Arc<Self>, mut stop: tokio::sync::watch::Receiver<bool>) {
-        let mut next_update = tokio::time::Instant::now();
         let mut expiry: Option<String> = None;
         loop {
             // A suppression rule that expired lifts what it suppressed.
@@ -653,26 +695,8 @@ impl Service {
                 tracing::warn!(error = %vigia_engine::error_chain(&e), "applying rules failed");
             }
             expiry = self.db.next_expiry(&now_s).await.ok().flatten();
-            if tokio::time::Instant::now() >= next_update {
-                let wait = match self.update_now().await {
-                    Ok((report, rematch)) => {
-                        tracing::info!(
-                            generation = report.generation.0,
-                            rematched = rematch.map_or(0, |r| r.resources),
-                            "advisories updated"
-                        );
-                        self.config.update_every
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %vigia_engine::error_chain(&e), "advisory update failed");
-                        // Tried again soon, not in six hours.
-                        self.config.update_every.min(Duration::from_secs(60))
-                    }
-                };
-                next_update = tokio::time::Instant::now() + wait;
-            }
-            if let Err(e) = self.catch_up(None).await {
-                tracing::warn!(error = %vigia_engine::error_chain(&e), "rematch failed");
+            if let Err(e) = self.schedule().await {
+                tracing::warn!(error = %vigia_engine::error_chain(&e), "scheduling failed");
             }
             if let Err(e) = self.watch_once(Some(&stop)).await {
                 tracing::warn!(error = %vigia_engine::error_chain(&e), "watching failed");
@@ -684,6 +708,172 @@ impl Service {
             if *stop.borrow() {
                 break;
             }
+        }
+    }
+
+    /// Adds the advisory jobs that are due.
+    async fn schedule(&self) -> Result<(), ServiceError> {
+        let epoch = jiff::Timestamp::now().as_second();
+        let at = |key: &'static str| async move {
+            self.db
+                .get_state(key)
+                .await
+                .map(|v| v.and_then(|v| v.parse::<i64>().ok()))
+        };
+        let every = i64::try_from(self.config.update_every.as_secs()).unwrap_or(i64::MAX);
+        let updated = at("advisories_updated_at").await?;
+        let failed = at("advisories_failed_at").await?;
+        let due = updated.is_none_or(|t| epoch >= t.saturating_add(every))
+            && failed.is_none_or(|t| epoch >= t + 60);
+        if due
+            && self
+                .db
+                .enqueue(JobKind::Update, "advisories", None, &now())
+                .await?
+        {
+            self.wake.notify_one();
+        }
+        if let Some(generation) = self.generation().await {
+            let done: Option<i64> = at("rematched_generation").await?;
+            if done != Some(generation)
+                && !self.db.pending(JobKind::Update).await?
+                && self
+                    .db
+                    .enqueue(JobKind::Rematch, "advisories", None, &now())
+                    .await?
+            {
+                self.wake.notify_one();
+            }
+        }
+        Ok(())
+    }
+
+    /// Does jobs until `stop` fires: claims one, renews its lease while it
+    /// runs, removes it when done. A job in flight when `stop` fires
+    /// finishes first. Woken by a job this process added, by `NOTIFY` on
+    /// PostgreSQL, or every second.
+    pub async fn work(self: Arc<Self>, mut stop: tokio::sync::watch::Receiver<bool>) {
+        let mut listener = match self.db.backend() {
+            Backend::Postgres => {
+                match sqlx::postgres::PgListener::connect(&self.config.state_url).await {
+                    Ok(mut l) => match l.listen(crate::jobs::CHANNEL).await {
+                        Ok(()) => Some(l),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "cannot listen for new jobs: looking every second");
+                            None
+                        }
+                    },
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot listen for new jobs: looking every second");
+                        None
+                    }
+                }
+            }
+            Backend::Sqlite => None,
+        };
+        match self
+            .db
+            .release_abandoned(&self.owner, |pid| {
+                Path::new(&format!("/proc/{pid}")).exists()
+            })
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(jobs = n, "took back the jobs of a process that is gone"),
+            Err(e) => {
+                tracing::warn!(error = %vigia_engine::error_chain(&e), "freeing abandoned jobs failed")
+            }
+        }
+        loop {
+            if *stop.borrow() {
+                break;
+            }
+            match self.db.claim(&self.owner, self.config.lease).await {
+                Ok(Some(job)) => {
+                    self.run_job(job).await;
+                    continue;
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(error = %vigia_engine::error_chain(&e), "claiming a job failed");
+                }
+            }
+            let notified = async {
+                match listener.as_mut() {
+                    Some(l) => {
+                        let _ = l.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                () = self.wake.notified() => {}
+                () = notified => {}
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                _ = stop.changed() => {}
+            }
+        }
+    }
+
+    async fn run_job(&self, job: Job) {
+        let lease = self.config.lease;
+        let renewing = {
+            let (db, job, owner) = (self.db.clone(), job.clone(), self.owner.clone());
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(lease / 3).await;
+                    match db.renew(&job, &owner, lease).await {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            tracing::warn!(subject = %job.subject, "lost the lease on a job");
+                            break;
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %vigia_engine::error_chain(&e), "renewing a lease failed");
+                        }
+                    }
+                }
+            })
+        };
+        tracing::debug!(kind = job.kind.as_str(), subject = %job.subject, attempts = job.attempts, "job");
+        let result = match job.kind {
+            JobKind::Scan => {
+                let path = Path::new(&job.subject);
+                if path.exists() {
+                    self.scan(path, job.fingerprint.clone()).await
+                } else {
+                    // Gone before its turn: the watcher terminates it.
+                    Ok(())
+                }
+            }
+            JobKind::Update => {
+                let key = match self.update_now().await {
+                    Ok((report, rematch)) => {
+                        tracing::info!(
+                            generation = report.generation.0,
+                            rematched = rematch.map_or(0, |r| r.resources),
+                            "advisories updated"
+                        );
+                        "advisories_updated_at"
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %vigia_engine::error_chain(&e), "advisory update failed");
+                        "advisories_failed_at"
+                    }
+                };
+                self.db
+                    .set_state(key, &jiff::Timestamp::now().as_second().to_string())
+                    .await
+                    .map_err(ServiceError::from)
+            }
+            JobKind::Rematch => self.catch_up(None).await.map(|_| ()),
+        };
+        renewing.abort();
+        if let Err(e) = result {
+            tracing::warn!(subject = %job.subject, error = %vigia_engine::error_chain(&e), "job failed");
+        }
+        if let Err(e) = self.db.finish(&job, &self.owner).await {
+            tracing::warn!(error = %vigia_engine::error_chain(&e), "finishing a job failed");
         }
     }
 }

@@ -127,9 +127,15 @@ state.db in the data directory, or in the `vigia_state` schema of --database-url
 The API listens on 127.0.0.1:8080 unless told otherwise. Every request but /healthz and
 /readyz needs a token: create one with `vigia token create --role admin`.
 
+Scale-out: several processes on one PostgreSQL (--database-url) share the work through its job
+table. `--role api` serves the API and adds jobs; `--role worker` does them (scans, advisory
+updates, rematches) and serves no API; `--role all`, the default, does both. A worker killed in
+the middle of a job holds it until its --lease runs out; then another worker takes it again.
+
 Examples:
   vigia serve --mirror ../shared/vulndata --watch ../shared/targets
   vigia token create --role viewer --name dashboard
+  vigia --database-url postgres://vigia@db/vigia serve --role worker --mirror https://mirror.example
   curl -H \"Authorization: Bearer $TOKEN\" -d '{}' http://127.0.0.1:8080/findings/list")]
     Serve(ServeArgs),
     /// Create and revoke the service's API tokens
@@ -160,6 +166,23 @@ pub(crate) struct ServeArgs {
     /// Seconds between looks at the watched folders
     #[arg(long, value_name = "SECONDS", default_value_t = 2)]
     pub(crate) poll_every: u64,
+    /// What this process does: the API and the work (all), the API only, or the work only
+    #[arg(long, value_enum, default_value_t = ServeRole::All)]
+    pub(crate) role: ServeRole,
+    /// Seconds a worker's claim on a job lasts unless renewed (renewed every third of it)
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub(crate) lease: u64,
+}
+
+/// `vigia serve --role`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ServeRole {
+    /// The API, watchers, schedules and a worker
+    All,
+    /// The API, watchers and schedules; the jobs are left to workers
+    Api,
+    /// A worker, with the watchers and schedules, without the API
+    Worker,
 }
 
 #[derive(Debug, Subcommand)]

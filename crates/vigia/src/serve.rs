@@ -7,7 +7,7 @@ use vigia_server::auth::Role;
 use vigia_server::db::StateDb;
 use vigia_server::service::ServiceConfig;
 
-use crate::cli::{Cli, Format, ServeArgs, TokenCommand};
+use crate::cli::{Cli, Format, ServeArgs, ServeRole, TokenCommand};
 use crate::{Exit, config, exit, output};
 
 /// The state database: the `vigia_state` schema of `--database-url`, else
@@ -36,6 +36,12 @@ pub(crate) async fn run(cli: &Cli, args: &ServeArgs) -> Result<u8> {
         watch: args.watch.clone(),
         poll_every: Duration::from_secs(args.poll_every.max(1)),
         update_every: Duration::from_secs(args.update_every.max(60)),
+        role: match args.role {
+            ServeRole::All => vigia_server::service::Role::All,
+            ServeRole::Api => vigia_server::service::Role::Api,
+            ServeRole::Worker => vigia_server::service::Role::Worker,
+        },
+        lease: Duration::from_secs(args.lease.max(3)),
     };
     let listen = vigia_server::Listen {
         addr: args.listen,

@@ -198,32 +198,15 @@ except ClientError as e:
 print(json.dumps(out))
 "#;
 
+/// `vigia serve` on a free port, logging to `serve.log` in its home.
 fn start(home: &Home, mirror: &Path, watch: &Path) -> Server {
     let port = vigia_test_support::free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_vigia"))
-        .args(home.args())
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--poll-every",
-            "1",
-            "--mirror",
-        ])
-        .arg(mirror)
-        .arg("--watch")
-        .arg(watch)
-        .arg("-v")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(
-            fs_err::File::create(home.dir.path().join("serve.log"))
-                .unwrap()
-                .into_parts()
-                .0,
-        )
-        .spawn()
-        .unwrap();
+    let listen = format!("127.0.0.1:{port}");
+    let child = spawn_serve(
+        home,
+        mirror,
+        &["--listen", &listen, "--watch", &watch.display().to_string()],
+    );
     vigia_test_support::wait_for_port(port);
     Server {
         child,
@@ -235,6 +218,25 @@ fn start(home: &Home, mirror: &Path, watch: &Path) -> Server {
             .unwrap(),
         client: reqwest::Client::new(),
     }
+}
+
+fn spawn_serve(home: &Home, mirror: &Path, args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_vigia"))
+        .args(home.args())
+        .args(["serve", "--poll-every", "1", "--mirror"])
+        .arg(mirror)
+        .args(args)
+        .arg("-v")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(
+            fs_err::File::create(home.dir.path().join("serve.log"))
+                .unwrap()
+                .into_parts()
+                .0,
+        )
+        .spawn()
+        .unwrap()
 }
 
 /// Waits until every covered resource has the given reason (and there are `n`).
@@ -1495,4 +1497,138 @@ fn copies_and_images_rebuilt_in_place() {
             .contains("now holds"),
         "{h:?}"
     );
+}
+
+/// Rows of `sql` on PostgreSQL, `|`-separated.
+fn psql(url: &str, sql: &str) -> Vec<String> {
+    let out = Command::new("psql")
+        .args([url, "-At", "-v", "ON_ERROR_STOP=1", "-c", sql])
+        .output()
+        .expect("psql runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Scale-out: an API process and two workers on one PostgreSQL, each with
+/// its own data directory as on separate machines, share 50 watched
+/// functions through the job table. One worker is killed (-9) while it
+/// holds a scan; its lease runs out and the other worker does that job.
+/// Every resource ends SUCCESSFUL, scanned exactly once (the killed job at
+/// most twice, if the kill came between its last write and its removal).
+#[test]
+fn two_workers_share_the_work_and_one_killed_loses_nothing() {
+    let pg = vigia_test_support::Postgres::start();
+    let url = pg.create_database("scale");
+    let home = || Home {
+        dir: tempfile::tempdir().unwrap(),
+        url: Some(url.clone()),
+    };
+    let (api_home, home1, home2) = (home(), home(), home());
+    let mirror = vigia_test_support::mirror_copy();
+    let watch = tempfile::tempdir().unwrap();
+    let versions = ["4.17.4", "4.17.11", "4.17.15", "4.17.19", "4.17.20"];
+    for i in 0..50 {
+        let v = versions[i % versions.len()];
+        let lock = json!({"name": format!("fn{i}"), "lockfileVersion": 3, "requires": true,
+            "packages": {"": {"name": format!("fn{i}"), "dependencies": {"lodash": v}},
+                         "node_modules/lodash": {"version": v}}});
+        let file = fs_err::File::create(watch.path().join(format!("fn{i:02}.zip"))).unwrap();
+        let mut z = zip::ZipWriter::new(file);
+        let opts = zip::write::SimpleFileOptions::default();
+        z.start_file("index.js", opts).unwrap();
+        std::io::Write::write_all(
+            &mut z,
+            format!("exports.handler = async () => {i};\n").as_bytes(),
+        )
+        .unwrap();
+        z.start_file("package-lock.json", opts).unwrap();
+        std::io::Write::write_all(&mut z, lock.to_string().as_bytes()).unwrap();
+        z.finish().unwrap();
+    }
+    let viewer = token(&api_home, "viewer");
+    let port = vigia_test_support::free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let watch_arg = watch.path().display().to_string();
+    let api = Server {
+        child: spawn_serve(
+            &api_home,
+            mirror.path(),
+            &["--role", "api", "--listen", &listen, "--watch", &watch_arg],
+        ),
+        log: api_home.dir.path().join("serve.log"),
+        base: format!("http://{listen}"),
+        rt: tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap(),
+        client: reqwest::Client::new(),
+    };
+    vigia_test_support::wait_for_port(port);
+    let mut w1 = spawn_serve(&home1, mirror.path(), &["--role", "worker", "--lease", "3"]);
+    let mut w2 = spawn_serve(&home2, mirror.path(), &["--role", "worker", "--lease", "3"]);
+    // Kill the first worker while it holds a scan.
+    let held = format!("%:{}:%", w1.id());
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let killed_subject = loop {
+        let rows = psql(
+            &url,
+            &format!(
+                "SELECT subject FROM vigia_state.jobs WHERE kind = 'SCAN' AND state = 'RUNNING' AND owner LIKE '{held}'"
+            ),
+        );
+        if let Some(subject) = rows.first() {
+            w1.kill().unwrap();
+            w1.wait().unwrap();
+            break subject.clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the first worker never held a scan:\n{}",
+            fs_err::read_to_string(home1.dir.path().join("serve.log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let covered = wait_coverage(&api, &viewer, 50, "SUCCESSFUL");
+    assert_eq!(covered.len(), 50);
+    let scans: BTreeMap<String, i64> = psql(
+        &url,
+        "SELECT r.source, COUNT(s.id) FROM vigia_state.resources r \
+         LEFT JOIN vigia_state.scans s ON s.resource_id = r.id AND s.kind = 'SCAN' GROUP BY r.source",
+    )
+    .iter()
+    .map(|l| {
+        let (source, n) = l.rsplit_once('|').unwrap();
+        (source.to_owned(), n.parse().unwrap())
+    })
+    .collect();
+    assert_eq!(scans.len(), 50, "{scans:?}");
+    for (source, n) in &scans {
+        if *source == killed_subject {
+            assert!((1..=2).contains(n), "{source}: {n} scans");
+        } else {
+            assert_eq!(*n, 1, "{source} scanned {n} times");
+        }
+    }
+    // The second worker did the killed one's job: no scan job is left.
+    assert_eq!(
+        psql(
+            &url,
+            "SELECT COUNT(*) FROM vigia_state.jobs WHERE kind = 'SCAN'"
+        ),
+        ["0"]
+    );
+    assert!(
+        w2.try_wait().unwrap().is_none(),
+        "the second worker stopped:\n{}",
+        fs_err::read_to_string(home2.dir.path().join("serve.log")).unwrap_or_default()
+    );
+    let _ = w2.kill();
+    let _ = w2.wait();
 }
