@@ -217,8 +217,7 @@ impl Service {
             owner: format!(
                 "{}:{}:{}",
                 fs_err::read_to_string("/proc/sys/kernel/hostname")
-                    .map(|h| h.trim().to_owned())
-                    .unwrap_or_else(|_| "host".to_owned()),
+                    .map_or_else(|_| "host".to_owned(), |h| h.trim().to_owned()),
                 std::process::id(),
                 &uuid::Uuid::new_v4().simple().to_string()[..8]
             ),
@@ -781,7 +780,7 @@ impl Service {
             Ok(0) => {}
             Ok(n) => tracing::info!(jobs = n, "took back the jobs of a process that is gone"),
             Err(e) => {
-                tracing::warn!(error = %vigia_engine::error_chain(&e), "freeing abandoned jobs failed")
+                tracing::warn!(error = %vigia_engine::error_chain(&e), "freeing abandoned jobs failed");
             }
         }
         loop {

@@ -1571,10 +1571,18 @@ fn two_workers_share_the_work_and_one_killed_loses_nothing() {
         client: reqwest::Client::new(),
     };
     vigia_test_support::wait_for_port(port);
-    let mut w1 = spawn_serve(&home1, mirror.path(), &["--role", "worker", "--lease", "3"]);
-    let mut w2 = spawn_serve(&home2, mirror.path(), &["--role", "worker", "--lease", "3"]);
+    let mut w1 = Reaped(spawn_serve(
+        &home1,
+        mirror.path(),
+        &["--role", "worker", "--lease", "3"],
+    ));
+    let mut w2 = Reaped(spawn_serve(
+        &home2,
+        mirror.path(),
+        &["--role", "worker", "--lease", "3"],
+    ));
     // Kill the first worker while it holds a scan.
-    let held = format!("%:{}:%", w1.id());
+    let held = format!("%:{}:%", w1.0.id());
     let deadline = Instant::now() + Duration::from_secs(120);
     let killed_subject = loop {
         let rows = psql(
@@ -1584,8 +1592,8 @@ fn two_workers_share_the_work_and_one_killed_loses_nothing() {
             ),
         );
         if let Some(subject) = rows.first() {
-            w1.kill().unwrap();
-            w1.wait().unwrap();
+            w1.0.kill().unwrap();
+            w1.0.wait().unwrap();
             break subject.clone();
         }
         assert!(
@@ -1625,10 +1633,18 @@ fn two_workers_share_the_work_and_one_killed_loses_nothing() {
         ["0"]
     );
     assert!(
-        w2.try_wait().unwrap().is_none(),
+        w2.0.try_wait().unwrap().is_none(),
         "the second worker stopped:\n{}",
         fs_err::read_to_string(home2.dir.path().join("serve.log")).unwrap_or_default()
     );
-    let _ = w2.kill();
-    let _ = w2.wait();
+}
+
+/// A child process killed and reaped when dropped.
+struct Reaped(Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
