@@ -95,20 +95,42 @@ const SORT_COLUMNS: &[(&str, &str, ColumnType, bool)] = &[
     ("FINDING_TYPE", "kind", ColumnType::Text, false),
 ];
 
-/// String keys with a column, as the query compares them. Each finding
-/// names one resource, the one whose ID is `resource_id`. A column with a
-/// handful of values (status, type, severity) is compared as an expression
-/// (`|| ''`), which no index serves: a planner that used its index would
-/// read and sort every finding with that status rather than walk the sort
-/// column's index, and SQLite's does.
-const STRING_COLUMNS: &[(&str, &str)] = &[
-    ("findingArn", "arn"),
-    ("findingType", "(kind || '')"),
-    ("severity", "(severity || '')"),
-    ("findingStatus", "(status || '')"),
-    ("resourceId", "resource_id"),
-    ("vulnerabilityId", "vulnerability_id"),
-    ("title", "title"),
+/// How a page is found: which of its filters an index may serve.
+///
+/// A filter that matches many findings (a status, a severity, a date
+/// range, a common package) is best checked while walking the sort
+/// column's index: a page then reads about `limit / selectivity` rows. A
+/// filter that matches few (a resource, an ARN, a rare vulnerability or
+/// package) is best looked up in its own index, and its few findings
+/// sorted. Planners without per-value statistics (SQLite's) cannot tell
+/// the two apart, so the query says which: a column compared as an
+/// expression (`|| ''`, `+ 0`) is one no index serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Plan {
+    /// Walk the sort column's index; only the resource and the ARN (always
+    /// few) are looked up.
+    Walk,
+    /// Look up the vulnerability and package filters too (they match fewer
+    /// than [`LOOKUP_BELOW`] findings).
+    Lookup,
+}
+
+/// Below this many candidates, a vulnerability or package filter is looked
+/// up and its findings sorted (their ARNs and sort values only: a few
+/// milliseconds).
+const LOOKUP_BELOW: i64 = 10_000;
+
+/// String keys with a column: the column, and whether an index may serve
+/// it under [`Plan::Walk`] / [`Plan::Lookup`]. Each finding names one
+/// resource, the one whose ID is `resource_id`.
+const STRING_COLUMNS: &[(&str, &str, bool, bool)] = &[
+    ("findingArn", "arn", true, true),
+    ("findingType", "kind", false, false),
+    ("severity", "severity", false, false),
+    ("findingStatus", "status", false, false),
+    ("resourceId", "resource_id", true, true),
+    ("vulnerabilityId", "vulnerability_id", false, true),
+    ("title", "title", false, false),
 ];
 
 /// Number keys with a column (absent is stored as -1, which no filter's
@@ -159,12 +181,34 @@ fn seconds(t: i64) -> Option<String> {
         .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
 }
 
-/// The SQL that selects a superset of what `criteria` match.
-fn narrowing(criteria: &Criteria) -> Where {
+/// The exact package names the criteria select, when every package filter
+/// names one (the filters are ORed).
+fn package_names(criteria: &Criteria) -> Option<Vec<&str>> {
+    let names: Option<Vec<&str>> = criteria
+        .package_filters()
+        .iter()
+        .map(|p| {
+            p.name
+                .as_ref()
+                .filter(|n| n.comparison == Comparison::Equals)
+                .map(|n| n.value.as_str())
+        })
+        .collect();
+    names.filter(|n| !n.is_empty())
+}
+
+/// The SQL that selects a superset of what `criteria` match, for `plan`.
+fn narrowing(criteria: &Criteria, plan: Plan) -> Where {
     let mut w = Where::default();
-    for (key, col) in STRING_COLUMNS {
+    for &(key, name, walk, lookup) in STRING_COLUMNS {
         let Some(filters) = criteria.string_filters(key) else {
             continue;
+        };
+        let indexed = if plan == Plan::Walk { walk } else { lookup };
+        let col = if indexed {
+            name.to_owned()
+        } else {
+            format!("({name} || '')")
         };
         let mut any = Vec::new();
         for f in filters {
@@ -191,28 +235,26 @@ fn narrowing(criteria: &Criteria) -> Where {
         }
     }
     // Package filters are ORed: when each names its package exactly, the
-    // findings are among those of these names.
-    let packages = criteria.package_filters();
-    let names: Option<Vec<&str>> = packages
-        .iter()
-        .map(|p| {
-            p.name
-                .as_ref()
-                .filter(|n| n.comparison == Comparison::Equals)
-                .map(|n| n.value.as_str())
-        })
-        .collect();
-    if let Some(names) = names.filter(|n| !n.is_empty()) {
+    // findings are among those of these names: looked up by name, or
+    // checked per finding while walking.
+    if let Some(names) = package_names(criteria) {
         let marks: Vec<String> = names
             .iter()
             .map(|n| w.mark(Bind::Text((*n).to_owned())))
             .collect();
-        w.clauses.push(format!(
-            "arn IN (SELECT arn FROM finding_packages WHERE name IN ({}))",
-            marks.join(", ")
-        ));
+        w.clauses.push(match plan {
+            Plan::Lookup => format!(
+                "arn IN (SELECT arn FROM finding_packages WHERE name IN ({}))",
+                marks.join(", ")
+            ),
+            Plan::Walk => format!(
+                "EXISTS (SELECT 1 FROM finding_packages p WHERE p.name IN ({}) AND p.arn = findings.arn)",
+                marks.join(", ")
+            ),
+        });
     }
-    for (key, col) in NUMBER_COLUMNS {
+    for (key, name) in NUMBER_COLUMNS {
+        let col = format!("({name} + 0)");
         let Some(filters) = criteria.number_filters(key) else {
             continue;
         };
@@ -233,10 +275,11 @@ fn narrowing(criteria: &Criteria) -> Where {
         }
         w.clauses.push(format!("({})", any.join(" OR ")));
     }
-    for (key, col) in DATE_COLUMNS {
+    for (key, name) in DATE_COLUMNS {
         let Some(ranges) = criteria.date_ranges(key) else {
             continue;
         };
+        let col = format!("({name} || '')");
         let mut any = Vec::new();
         for (lo, hi) in ranges {
             let mut both = vec!["1 = 1".to_owned()];
@@ -400,9 +443,19 @@ fn bind_all<'q>(
 
 /// `POST /findings/list`: one page of findings, Inspector's response.
 pub async fn list(db: &StateDb, req: &Value) -> Result<Value, ListError> {
+    list_planned(db, req, None).await
+}
+
+async fn list_planned(db: &StateDb, req: &Value, force: Option<Plan>) -> Result<Value, ListError> {
     let req = read_request(req)?;
     let (findings, next) = match SORT_COLUMNS.iter().find(|c| c.0 == req.field) {
-        Some(&(_, col, ty, inverted)) => indexed_page(db, &req, col, ty, inverted).await?,
+        Some(&(_, col, ty, inverted)) => {
+            let plan = match force {
+                Some(p) => p,
+                None => plan(db, &req.criteria).await?,
+            };
+            indexed_page(db, &req, (col, ty, inverted), plan).await?
+        }
         None => sorted_page(db, &req).await?,
     };
     let mut out = json!({ "findings": findings });
@@ -417,9 +470,8 @@ pub async fn list(db: &StateDb, req: &Value) -> Result<Value, ListError> {
 async fn indexed_page(
     db: &StateDb,
     req: &Request,
-    col: &str,
-    ty: ColumnType,
-    inverted: bool,
+    (col, ty, inverted): (&str, ColumnType, bool),
+    plan: Plan,
 ) -> Result<(Vec<Value>, Option<String>), ListError> {
     let bad_token = || invalid("nextToken is not one this service gave");
     let desc = req.desc != inverted;
@@ -438,7 +490,7 @@ async fn indexed_page(
         None => None,
         Some((key, arn)) => Some((column_key(key).ok_or_else(bad_token)?, arn.clone())),
     };
-    let base = narrowing(&req.criteria);
+    let base = narrowing(&req.criteria, plan);
     // Enough rows that a page filtered further in memory rarely needs a
     // second batch, few enough that an unfiltered page reads little.
     let batch = (req.limit + 1).max(200);
@@ -456,14 +508,17 @@ async fn indexed_page(
                 "({col} {cmp} {k1} OR ({col} = {k2} AND arn {cmp} {a}))"
             ));
         }
+        // The order first (ARNs and sort values: what an index holds, and
+        // little to sort), the bodies of those rows after.
         let sql = format!(
-            "SELECT arn, {col} AS sort_value, body FROM findings WHERE {} ORDER BY {col} {dir}, arn {dir} LIMIT {batch}",
+            "SELECT arn, {col} AS sort_value FROM findings WHERE {} ORDER BY {col} {dir}, arn {dir} LIMIT {batch}",
             w.sql()
         );
         let rows = bind_all(sqlx::query(&sql), &w.binds)
             .fetch_all(db.pool())
             .await?;
         let exhausted = rows.len() < batch;
+        let mut order = Vec::with_capacity(rows.len());
         for r in &rows {
             let arn: String = r.try_get("arn")?;
             let key = match ty {
@@ -471,8 +526,15 @@ async fn indexed_page(
                 ColumnType::Real => Bind::Real(r.try_get("sort_value")?),
                 ColumnType::Int => Bind::Int(r.try_get("sort_value")?),
             };
+            order.push((key, arn));
+        }
+        let mut bodies = bodies(db, order.iter().map(|(_, a)| a.as_str())).await?;
+        for (key, arn) in order {
             after = Some((key.clone(), arn.clone()));
-            let v = json_body(r)?;
+            // Gone between the two reads: not listed.
+            let Some(v) = bodies.remove(&arn) else {
+                continue;
+            };
             if req.criteria.matches(&v) {
                 let key = match key {
                     Bind::Text(s) => json!(s),
@@ -492,6 +554,73 @@ async fn indexed_page(
     Ok(finish(page, req.limit))
 }
 
+/// The findings' bodies, by ARN.
+async fn bodies<'a>(
+    db: &StateDb,
+    arns: impl Iterator<Item = &'a str>,
+) -> Result<std::collections::HashMap<String, Value>, ListError> {
+    let arns: Vec<&str> = arns.collect();
+    let mut out = std::collections::HashMap::with_capacity(arns.len());
+    for chunk in arns.chunks(500) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT arn, body FROM findings WHERE arn IN ({})",
+            marks.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for a in chunk {
+            q = q.bind(*a);
+        }
+        for r in q.fetch_all(db.pool()).await? {
+            out.insert(r.try_get("arn")?, json_body(&r)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Which plan serves the criteria: a lookup when a vulnerability or exact
+/// package filter matches fewer than [`LOOKUP_BELOW`] findings (counted,
+/// up to that many, in its index), else a walk.
+async fn plan(db: &StateDb, criteria: &Criteria) -> Result<Plan, ListError> {
+    let count = |sql: String, binds: Vec<String>| async move {
+        let mut q = sqlx::query(&sql);
+        for b in &binds {
+            q = q.bind(b.as_str());
+        }
+        let n: i64 = q.fetch_one(db.pool()).await?.try_get("n")?;
+        Ok::<i64, ListError>(n)
+    };
+    let marks = |n: usize| {
+        (1..=n)
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if let Some(filters) = criteria.string_filters("vulnerabilityId")
+        && filters.iter().all(|f| f.comparison == Comparison::Equals)
+    {
+        let values: Vec<String> = filters.iter().map(|f| f.value.clone()).collect();
+        let sql = format!(
+            "SELECT COUNT(*) AS n FROM (SELECT 1 FROM findings WHERE vulnerability_id IN ({}) LIMIT {LOOKUP_BELOW}) t",
+            marks(values.len())
+        );
+        if count(sql, values).await? < LOOKUP_BELOW {
+            return Ok(Plan::Lookup);
+        }
+    }
+    if let Some(names) = package_names(criteria) {
+        let values: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+        let sql = format!(
+            "SELECT COUNT(*) AS n FROM (SELECT 1 FROM finding_packages WHERE name IN ({}) LIMIT {LOOKUP_BELOW}) t",
+            marks(values.len())
+        );
+        if count(sql, values).await? < LOOKUP_BELOW {
+            return Ok(Plan::Lookup);
+        }
+    }
+    Ok(Plan::Walk)
+}
+
 /// The first `limit` findings and, when there are more, the token after
 /// the last of them.
 fn finish(mut page: Vec<(Value, String, Value)>, limit: usize) -> (Vec<Value>, Option<String>) {
@@ -507,7 +636,7 @@ async fn sorted_page(
     db: &StateDb,
     req: &Request,
 ) -> Result<(Vec<Value>, Option<String>), ListError> {
-    let w = narrowing(&req.criteria);
+    let w = narrowing(&req.criteria, Plan::Lookup);
     let sql = format!("SELECT arn, body FROM findings WHERE {}", w.sql());
     let rows = bind_all(sqlx::query(&sql), &w.binds)
         .fetch_all(db.pool())
@@ -547,11 +676,11 @@ mod tests {
             "updatedAt": [{"startInclusive": 0, "endInclusive": 86400}],
         }))
         .unwrap();
-        let w = narrowing(&c);
+        let w = narrowing(&c, Plan::Walk);
         assert_eq!(
             w.sql(),
-            "((severity || '') = $1 OR substr((severity || ''), 1, CAST($2 AS INTEGER)) = $3) AND (status || '') <> $4 AND ((score >= $5)) \
-             AND ((1 = 1 AND updated_at >= $6 AND updated_at <= $7))"
+            "((severity || '') = $1 OR substr((severity || ''), 1, CAST($2 AS INTEGER)) = $3) AND (status || '') <> $4 \
+             AND (((score + 0) >= $5)) AND ((1 = 1 AND (updated_at || '') >= $6 AND (updated_at || '') <= $7))"
         );
         assert_eq!(w.binds[1], Bind::Int(4));
         assert_eq!(w.binds[6], Bind::Text("1970-01-02T00:00:00Z".into()));
@@ -564,7 +693,7 @@ mod tests {
             "ecrImageRegistry": [{"comparison": "EQUALS", "value": "r"}],
         }))
         .unwrap();
-        assert_eq!(narrowing(&c).sql(), "1 = 1");
+        assert_eq!(narrowing(&c, Plan::Lookup).sql(), "1 = 1");
         // One package filter without an exact name: no narrowing by name.
         let c = Criteria::parse(&json!({
             "vulnerablePackages": [
@@ -573,15 +702,103 @@ mod tests {
             ],
         }))
         .unwrap();
-        assert_eq!(narrowing(&c).sql(), "1 = 1");
+        assert_eq!(narrowing(&c, Plan::Lookup).sql(), "1 = 1");
+    }
+
+    #[test]
+    fn a_lookup_lets_the_index_serve_what_a_walk_checks_per_row() {
         let c = Criteria::parse(&json!({
             "vulnerablePackages": [{"name": {"comparison": "EQUALS", "value": "openssl"}}],
+            "vulnerabilityId": [{"comparison": "EQUALS", "value": "CVE-1"}],
+            "resourceId": [{"comparison": "EQUALS", "value": "r"}],
         }))
         .unwrap();
         assert_eq!(
-            narrowing(&c).sql(),
-            "arn IN (SELECT arn FROM finding_packages WHERE name IN ($1))"
+            narrowing(&c, Plan::Lookup).sql(),
+            "(resource_id = $1) AND (vulnerability_id = $2) \
+             AND arn IN (SELECT arn FROM finding_packages WHERE name IN ($3))"
         );
+        assert_eq!(
+            narrowing(&c, Plan::Walk).sql(),
+            "(resource_id = $1) AND ((vulnerability_id || '') = $2) \
+             AND EXISTS (SELECT 1 FROM finding_packages p WHERE p.name IN ($3) AND p.arn = findings.arn)"
+        );
+    }
+
+    /// Both plans list the same findings in the same order, on a real
+    /// database: the walk checks per row what the lookup finds by index.
+    #[tokio::test]
+    async fn both_plans_list_the_same_pages() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("state.db").display());
+        let db = StateDb::open(&url).await.unwrap();
+        let severities = ["CRITICAL", "HIGH", "MEDIUM", "LOW"];
+        for i in 0..120_i64 {
+            let arn = format!("arn:{i:03}");
+            let severity = severities[usize::try_from(i % 4).unwrap()];
+            let package = if i % 3 == 0 { "openssl" } else { "zlib" };
+            let vuln = format!("CVE-{}", i % 5);
+            let at = format!("2026-12-{:02}T00:00:00Z", 1 + i % 28);
+            let body = json!({"findingArn": arn, "severity": severity, "status": "ACTIVE",
+                "type": "PACKAGE_VULNERABILITY", "title": format!("{vuln} - {package}"),
+                "updatedAt": at, "firstObservedAt": at, "lastObservedAt": at,
+                "inspectorScore": f64::from(u8::try_from(i % 10).unwrap()),
+                "resources": [{"id": format!("r{}", i % 7), "type": "AWS_LAMBDA_FUNCTION"}],
+                "packageVulnerabilityDetails": {"vulnerabilityId": vuln,
+                    "vulnerablePackages": [{"name": package, "version": "1"}]}});
+            sqlx::query(
+                "INSERT INTO findings (arn, resource_id, kind, status, severity, severity_rank, vulnerability_id, title, \
+                 score, epss, first_observed_at, last_observed_at, updated_at, body) \
+                 VALUES ($1, $2, 'PACKAGE_VULNERABILITY', 'ACTIVE', $3, $4, $5, $6, $7, -1, $8, $8, $8, $9)",
+            )
+            .bind(&arn)
+            .bind(format!("r{}", i % 7))
+            .bind(severity)
+            .bind(i % 4)
+            .bind(&vuln)
+            .bind(body["title"].as_str().unwrap())
+            .bind(f64::from(u8::try_from(i % 10).unwrap()))
+            .bind(&at)
+            .bind(body.to_string())
+            .execute(db.pool())
+            .await
+            .unwrap();
+            sqlx::query("INSERT INTO finding_packages (name, arn) VALUES ($1, $2)")
+                .bind(package)
+                .bind(&arn)
+                .execute(db.pool())
+                .await
+                .unwrap();
+        }
+        let eq = |v: &str| json!([{"comparison": "EQUALS", "value": v}]);
+        for criteria in [
+            json!({"vulnerablePackages": [{"name": {"comparison": "EQUALS", "value": "openssl"}}]}),
+            json!({"vulnerabilityId": eq("CVE-2"), "severity": eq("HIGH")}),
+            json!({"vulnerabilityId": eq("CVE-1"), "inspectorScore": [{"lowerInclusive": 3.0}],
+                   "updatedAt": [{"startInclusive": "2026-12-05T00:00:00Z"}]}),
+        ] {
+            for sort in ["SEVERITY", "INSPECTOR_SCORE", "FIRST_OBSERVED_AT"] {
+                let mut pages = Vec::new();
+                for plan in [Plan::Walk, Plan::Lookup] {
+                    let mut arns = Vec::new();
+                    let mut req = json!({"filterCriteria": criteria, "maxResults": 4,
+                                         "sortCriteria": {"field": sort, "sortOrder": "DESC"}});
+                    loop {
+                        let out = list_planned(&db, &req, Some(plan)).await.unwrap();
+                        for f in out["findings"].as_array().unwrap() {
+                            arns.push(f["findingArn"].as_str().unwrap().to_owned());
+                        }
+                        match out.get("nextToken") {
+                            Some(t) => req["nextToken"] = t.clone(),
+                            None => break,
+                        }
+                    }
+                    pages.push(arns);
+                }
+                assert!(!pages[0].is_empty(), "{criteria} {sort}");
+                assert_eq!(pages[0], pages[1], "{criteria} {sort}");
+            }
+        }
     }
 
     #[test]

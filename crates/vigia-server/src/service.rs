@@ -814,6 +814,24 @@ impl Service {
         }
     }
 
+    /// A scan job: skipped when the resource is gone (the watcher
+    /// terminates it) or this content was scanned already (a watcher that
+    /// looked while the scan ran adds the job again once it is done).
+    async fn scan_job(&self, job: &Job) -> Result<(), ServiceError> {
+        let path = Path::new(&job.subject);
+        if !path.exists() {
+            return Ok(());
+        }
+        if let Some(r) = self.db.resource_by_source(&job.subject).await?
+            && job.fingerprint.is_some()
+            && r.content_hash == job.fingerprint
+            && r.status_reason == "SUCCESSFUL"
+        {
+            return Ok(());
+        }
+        self.scan(path, job.fingerprint.clone()).await
+    }
+
     async fn run_job(&self, job: Job) {
         let lease = self.config.lease;
         let renewing = {
@@ -836,15 +854,7 @@ impl Service {
         };
         tracing::debug!(kind = job.kind.as_str(), subject = %job.subject, attempts = job.attempts, "job");
         let result = match job.kind {
-            JobKind::Scan => {
-                let path = Path::new(&job.subject);
-                if path.exists() {
-                    self.scan(path, job.fingerprint.clone()).await
-                } else {
-                    // Gone before its turn: the watcher terminates it.
-                    Ok(())
-                }
-            }
+            JobKind::Scan => self.scan_job(&job).await,
             JobKind::Update => {
                 let key = match self.update_now().await {
                     Ok((report, rematch)) => {

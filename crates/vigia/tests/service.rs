@@ -1576,6 +1576,21 @@ fn two_workers_share_the_work_and_one_killed_loses_nothing() {
         mirror.path(),
         &["--role", "worker", "--lease", "3"],
     ));
+    // The second starts once the first has finished a scan (its advisory
+    // index loaded), so that the first still holds scans when it is killed.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while psql(
+        &url,
+        "SELECT COUNT(*) FROM vigia_state.scans WHERE kind = 'SCAN'",
+    ) == ["0"]
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the first worker never finished a scan:\n{}",
+            fs_err::read_to_string(home1.dir.path().join("serve.log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let mut w2 = Reaped(spawn_serve(
         &home2,
         mirror.path(),
