@@ -116,6 +116,14 @@ impl StateDb {
             .max_connections(if backend == Backend::Sqlite { 4 } else { 8 })
             .after_connect(move |conn, _| {
                 Box::pin(async move {
+                    if backend == Backend::Postgres {
+                        // Each query planned with its own values, from the
+                        // per-value statistics: a generic plan would guess
+                        // how many findings a status or a vulnerability
+                        // selects (see listing.rs).
+                        conn.execute("SET plan_cache_mode = force_custom_plan")
+                            .await?;
+                    }
                     if backend == Backend::Sqlite {
                         conn.execute("PRAGMA journal_mode = WAL").await?;
                         conn.execute("PRAGMA synchronous = NORMAL").await?;

@@ -113,6 +113,10 @@ enum Plan {
     /// Look up the vulnerability and package filters too (they match fewer
     /// than [`LOOKUP_BELOW`] findings).
     Lookup,
+    /// Every column left to the planner: PostgreSQL's, which keeps
+    /// per-value statistics and plans each query with its values
+    /// (`plan_cache_mode = force_custom_plan`, set on every connection).
+    Planner,
 }
 
 /// Below this many candidates, a vulnerability or package filter is looked
@@ -198,13 +202,19 @@ fn package_names(criteria: &Criteria) -> Option<Vec<&str>> {
 }
 
 /// The SQL that selects a superset of what `criteria` match, for `plan`.
-fn narrowing(criteria: &Criteria, plan: Plan) -> Where {
+/// A filter on `sort`, the column walked, stays a range of its index.
+/// [`Plan::Planner`] leaves every column to the planner.
+fn narrowing(criteria: &Criteria, plan: Plan, sort: Option<&str>) -> Where {
     let mut w = Where::default();
     for &(key, name, walk, lookup) in STRING_COLUMNS {
         let Some(filters) = criteria.string_filters(key) else {
             continue;
         };
-        let indexed = if plan == Plan::Walk { walk } else { lookup };
+        let indexed = match plan {
+            Plan::Walk => walk,
+            Plan::Lookup => lookup,
+            Plan::Planner => true,
+        } || sort == Some(name);
         let col = if indexed {
             name.to_owned()
         } else {
@@ -243,7 +253,7 @@ fn narrowing(criteria: &Criteria, plan: Plan) -> Where {
             .map(|n| w.mark(Bind::Text((*n).to_owned())))
             .collect();
         w.clauses.push(match plan {
-            Plan::Lookup => format!(
+            Plan::Lookup | Plan::Planner => format!(
                 "arn IN (SELECT arn FROM finding_packages WHERE name IN ({}))",
                 marks.join(", ")
             ),
@@ -253,8 +263,12 @@ fn narrowing(criteria: &Criteria, plan: Plan) -> Where {
             ),
         });
     }
-    for (key, name) in NUMBER_COLUMNS {
-        let col = format!("({name} + 0)");
+    for &(key, name) in NUMBER_COLUMNS {
+        let col = if sort == Some(name) || plan == Plan::Planner {
+            name.to_owned()
+        } else {
+            format!("({name} + 0)")
+        };
         let Some(filters) = criteria.number_filters(key) else {
             continue;
         };
@@ -275,11 +289,15 @@ fn narrowing(criteria: &Criteria, plan: Plan) -> Where {
         }
         w.clauses.push(format!("({})", any.join(" OR ")));
     }
-    for (key, name) in DATE_COLUMNS {
+    for &(key, name) in DATE_COLUMNS {
         let Some(ranges) = criteria.date_ranges(key) else {
             continue;
         };
-        let col = format!("({name} || '')");
+        let col = if sort == Some(name) || plan == Plan::Planner {
+            name.to_owned()
+        } else {
+            format!("({name} || '')")
+        };
         let mut any = Vec::new();
         for (lo, hi) in ranges {
             let mut both = vec!["1 = 1".to_owned()];
@@ -490,7 +508,7 @@ async fn indexed_page(
         None => None,
         Some((key, arn)) => Some((column_key(key).ok_or_else(bad_token)?, arn.clone())),
     };
-    let base = narrowing(&req.criteria, plan);
+    let base = narrowing(&req.criteria, plan, Some(col));
     // Enough rows that a page filtered further in memory rarely needs a
     // second batch, few enough that an unfiltered page reads little.
     let batch = (req.limit + 1).max(200);
@@ -510,8 +528,17 @@ async fn indexed_page(
         }
         // The order first (ARNs and sort values: what an index holds, and
         // little to sort), the bodies of those rows after.
+        // A lookup sorts its few findings: ordered by an expression, which
+        // no planner reads from the sort column's index (a walk of it,
+        // looking for findings that may all sit at its far end, is what a
+        // planner assuming the filter and the order independent picks).
+        let order_by = match (plan, ty) {
+            (Plan::Lookup, ColumnType::Text) => format!("({col} || '')"),
+            (Plan::Lookup, _) => format!("({col} + 0)"),
+            _ => col.to_owned(),
+        };
         let sql = format!(
-            "SELECT arn, {col} AS sort_value FROM findings WHERE {} ORDER BY {col} {dir}, arn {dir} LIMIT {batch}",
+            "SELECT arn, {col} AS sort_value FROM findings WHERE {} ORDER BY {order_by} {dir}, arn {dir} LIMIT {batch}",
             w.sql()
         );
         let rows = bind_all(sqlx::query(&sql), &w.binds)
@@ -580,7 +607,8 @@ async fn bodies<'a>(
 
 /// Which plan serves the criteria: a lookup when a vulnerability or exact
 /// package filter matches fewer than [`LOOKUP_BELOW`] findings (counted,
-/// up to that many, in its index), else a walk.
+/// up to that many, in its index), else a walk on SQLite and the
+/// planner's choice on PostgreSQL.
 async fn plan(db: &StateDb, criteria: &Criteria) -> Result<Plan, ListError> {
     let count = |sql: String, binds: Vec<String>| async move {
         let mut q = sqlx::query(&sql);
@@ -618,7 +646,11 @@ async fn plan(db: &StateDb, criteria: &Criteria) -> Result<Plan, ListError> {
             return Ok(Plan::Lookup);
         }
     }
-    Ok(Plan::Walk)
+    Ok(if db.backend() == crate::db::Backend::Postgres {
+        Plan::Planner
+    } else {
+        Plan::Walk
+    })
 }
 
 /// The first `limit` findings and, when there are more, the token after
@@ -636,7 +668,7 @@ async fn sorted_page(
     db: &StateDb,
     req: &Request,
 ) -> Result<(Vec<Value>, Option<String>), ListError> {
-    let w = narrowing(&req.criteria, Plan::Lookup);
+    let w = narrowing(&req.criteria, plan(db, &req.criteria).await?, None);
     let sql = format!("SELECT arn, body FROM findings WHERE {}", w.sql());
     let rows = bind_all(sqlx::query(&sql), &w.binds)
         .fetch_all(db.pool())
@@ -676,13 +708,19 @@ mod tests {
             "updatedAt": [{"startInclusive": 0, "endInclusive": 86400}],
         }))
         .unwrap();
-        let w = narrowing(&c, Plan::Walk);
+        let w = narrowing(&c, Plan::Walk, None);
         assert_eq!(
             w.sql(),
             "((severity || '') = $1 OR substr((severity || ''), 1, CAST($2 AS INTEGER)) = $3) AND (status || '') <> $4 \
              AND (((score + 0) >= $5)) AND ((1 = 1 AND (updated_at || '') >= $6 AND (updated_at || '') <= $7))"
         );
         assert_eq!(w.binds[1], Bind::Int(4));
+        // Sorting by score, a score filter is a range of the score index.
+        assert!(
+            narrowing(&c, Plan::Walk, Some("score"))
+                .sql()
+                .contains("((score >= $5))")
+        );
         assert_eq!(w.binds[6], Bind::Text("1970-01-02T00:00:00Z".into()));
     }
 
@@ -693,7 +731,7 @@ mod tests {
             "ecrImageRegistry": [{"comparison": "EQUALS", "value": "r"}],
         }))
         .unwrap();
-        assert_eq!(narrowing(&c, Plan::Lookup).sql(), "1 = 1");
+        assert_eq!(narrowing(&c, Plan::Lookup, None).sql(), "1 = 1");
         // One package filter without an exact name: no narrowing by name.
         let c = Criteria::parse(&json!({
             "vulnerablePackages": [
@@ -702,7 +740,7 @@ mod tests {
             ],
         }))
         .unwrap();
-        assert_eq!(narrowing(&c, Plan::Lookup).sql(), "1 = 1");
+        assert_eq!(narrowing(&c, Plan::Lookup, None).sql(), "1 = 1");
     }
 
     #[test]
@@ -714,12 +752,12 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(
-            narrowing(&c, Plan::Lookup).sql(),
+            narrowing(&c, Plan::Lookup, None).sql(),
             "(resource_id = $1) AND (vulnerability_id = $2) \
              AND arn IN (SELECT arn FROM finding_packages WHERE name IN ($3))"
         );
         assert_eq!(
-            narrowing(&c, Plan::Walk).sql(),
+            narrowing(&c, Plan::Walk, None).sql(),
             "(resource_id = $1) AND ((vulnerability_id || '') = $2) \
              AND EXISTS (SELECT 1 FROM finding_packages p WHERE p.name IN ($3) AND p.arn = findings.arn)"
         );
@@ -779,7 +817,7 @@ mod tests {
         ] {
             for sort in ["SEVERITY", "INSPECTOR_SCORE", "FIRST_OBSERVED_AT"] {
                 let mut pages = Vec::new();
-                for plan in [Plan::Walk, Plan::Lookup] {
+                for plan in [Plan::Walk, Plan::Lookup, Plan::Planner] {
                     let mut arns = Vec::new();
                     let mut req = json!({"filterCriteria": criteria, "maxResults": 4,
                                          "sortCriteria": {"field": sort, "sortOrder": "DESC"}});
@@ -797,6 +835,7 @@ mod tests {
                 }
                 assert!(!pages[0].is_empty(), "{criteria} {sort}");
                 assert_eq!(pages[0], pages[1], "{criteria} {sort}");
+                assert_eq!(pages[0], pages[2], "{criteria} {sort}");
             }
         }
     }
