@@ -225,6 +225,18 @@ impl StateDb {
             .collect()
     }
 
+    /// The subjects of the pending jobs of `kind`.
+    pub async fn pending_subjects(
+        &self,
+        kind: JobKind,
+    ) -> DbResult<std::collections::BTreeSet<String>> {
+        let rows = sqlx::query("SELECT subject FROM jobs WHERE kind = $1")
+            .bind(kind.as_str())
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(|r| Ok(r.try_get("subject")?)).collect()
+    }
+
     /// Whether a job of `kind` is pending (queued or running).
     pub async fn pending(&self, kind: JobKind) -> DbResult<bool> {
         Ok(

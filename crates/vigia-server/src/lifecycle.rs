@@ -206,6 +206,14 @@ impl StateDb {
         let filters = self.active_filters(now).await?;
         let _turn = self.turns.lock().await;
         let mut tx = self.begin_write().await?;
+        if self.backend() == crate::db::Backend::Postgres {
+            // One evaluation of a resource at a time across every process
+            // (SQLite's BEGIN IMMEDIATE already takes the one write lock).
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+                .bind(resource)
+                .execute(&mut *tx)
+                .await?;
+        }
         let rows = sqlx::query(
             "SELECT arn, status, kind, first_observed_at, updated_at, suppressed_by, body FROM findings WHERE resource_id = $1",
         )
@@ -251,7 +259,16 @@ impl StateDb {
                 now.clone_into(&mut f.first_observed_at);
                 now.clone_into(&mut f.updated_at);
             }
-            now.clone_into(&mut f.last_observed_at);
+            // Rules see what was observed: a rematch observes nothing new.
+            match stored.get(&arn) {
+                Some(previous) if !observed => {
+                    previous.body["lastObservedAt"]
+                        .as_str()
+                        .unwrap_or(now)
+                        .clone_into(&mut f.last_observed_at);
+                }
+                _ => now.clone_into(&mut f.last_observed_at),
+            }
             let as_json = serde_json::to_value(&f).map_err(|source| DbError::Json {
                 what: "finding",
                 source,
@@ -301,9 +318,9 @@ impl StateDb {
             };
             if !observed
                 && event.is_none()
-                && stored
-                    .get(&arn)
-                    .is_some_and(|o| content(&o.body) == content(&as_json))
+                && stored.get(&arn).is_some_and(|o| {
+                    content(&o.body) == content(&as_json) && o.suppressed_by == suppressed_by
+                })
             {
                 continue;
             }

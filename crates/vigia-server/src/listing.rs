@@ -10,8 +10,9 @@
 //! repository, push date, protocol, …) sort the narrowed rows in memory.
 //!
 //! Either way the `nextToken` names the last finding returned by its sort
-//! value and ARN: findings added, changed or removed between pages neither
-//! repeat nor go missing.
+//! value and ARN: findings added or removed between pages neither repeat
+//! nor go missing; one whose sort value changes between pages (a rematch
+//! moves `updatedAt`) may cross the cursor.
 
 use base64::Engine as _;
 use serde_json::{Value, json};

@@ -56,6 +56,33 @@ pub struct ServiceConfig {
     pub lease: Duration,
 }
 
+/// The state database's URL: the `vigia_state` schema of the engine's
+/// PostgreSQL when it has one, else `state.db` in the data directory
+/// (created).
+pub fn state_url(engine: &vigia_engine::Config) -> std::io::Result<String> {
+    if let Some(url) = engine
+        .database_url
+        .as_deref()
+        .filter(|u| u.starts_with("postgres"))
+    {
+        return Ok(url.to_owned());
+    }
+    fs_err::create_dir_all(&engine.data_dir)?;
+    Ok(format!(
+        "sqlite://{}",
+        engine.data_dir.join("state.db").display()
+    ))
+}
+
+/// A task aborted when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// What a `vigia serve` process does. Several processes on one PostgreSQL
 /// database share the work through its job table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +93,19 @@ pub enum Role {
     Api,
     /// A worker (and the watchers and schedules), without the API.
     Worker,
+}
+
+impl Role {
+    /// `all`, `api` or `worker`.
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "all" => Some(Self::All),
+            "api" => Some(Self::Api),
+            "worker" => Some(Self::Worker),
+            _ => None,
+        }
+    }
 }
 
 /// Counters for `/metrics`.
@@ -214,10 +254,20 @@ impl Service {
             ready: AtomicBool::new(false),
             busy: tokio::sync::Mutex::new(()),
             service_key,
+            // The host part names the PID namespace too: containers that
+            // share a host name (host networking) do not share PIDs.
             owner: format!(
-                "{}:{}:{}",
+                "{}/{}:{}:{}",
                 fs_err::read_to_string("/proc/sys/kernel/hostname")
                     .map_or_else(|_| "host".to_owned(), |h| h.trim().to_owned()),
+                std::fs::read_link("/proc/self/ns/pid")
+                    .map(|l| l
+                        .display()
+                        .to_string()
+                        .chars()
+                        .filter(char::is_ascii_digit)
+                        .collect::<String>())
+                    .unwrap_or_default(),
                 std::process::id(),
                 &uuid::Uuid::new_v4().simple().to_string()[..8]
             ),
@@ -311,15 +361,22 @@ impl Service {
         let cause = format!("generation {generation}");
         // Each stored inventory is matched once, for every resource holding
         // it; a resource read from two places (copies) is evaluated once.
+        // Two sources holding one resource (copies, or one digest under
+        // other tags): the one scanned last speaks for it.
+        let mut by_id: BTreeMap<String, crate::resources::ResourceRecord> = BTreeMap::new();
+        for r in targets {
+            match by_id.get(&r.id) {
+                Some(kept) if kept.last_scanned_at >= r.last_scanned_at => {}
+                _ => {
+                    by_id.insert(r.id.clone(), r);
+                }
+            }
+        }
         let mut by_inventory: BTreeMap<String, BTreeMap<String, crate::resources::ResourceRecord>> =
             BTreeMap::new();
-        for r in targets {
+        for (id, r) in by_id {
             let inventory = r.inventory_id.clone().unwrap_or_default();
-            by_inventory
-                .entry(inventory)
-                .or_default()
-                .entry(r.id.clone())
-                .or_insert(r);
+            by_inventory.entry(inventory).or_default().insert(id, r);
         }
         for (inventory_id, holders) in by_inventory {
             // A stored inventory or resource that no longer reads back (an
@@ -355,6 +412,12 @@ impl Service {
                 .evaluate_each(inv, resources, jiff::Timestamp::now())
                 .await?;
             for ((r, _), report) in readable.iter().zip(reports) {
+                // Scanned again meanwhile (another worker): that scan's
+                // findings stand.
+                let current = self.db.resource_by_source(&r.source).await?;
+                if current.and_then(|c| c.inventory_id).as_deref() != Some(inventory_id.as_str()) {
+                    continue;
+                }
                 let now = now();
                 let c = self
                     .db
@@ -569,15 +632,17 @@ impl Service {
                 present.insert(r.source.clone(), (p.clone(), fingerprint(&p)));
             }
         }
+        let by_source: BTreeMap<&str, &crate::resources::ResourceRecord> =
+            known.iter().map(|r| (r.source.as_str(), r)).collect();
+        // Queued or being scanned: nothing to add.
+        let queued = self.db.pending_subjects(JobKind::Scan).await?;
         for (source, (path, print)) in &present {
+            let record = by_source.get(source.as_str());
             // Deleted through the API: left alone until registered again.
-            if known
-                .iter()
-                .any(|r| r.source == *source && r.origin == "deleted")
-            {
+            if record.is_some_and(|r| r.origin == "deleted") || queued.contains(source) {
                 continue;
             }
-            let due = known.iter().find(|r| r.source == *source).is_none_or(|r| {
+            let due = record.is_none_or(|r| {
                 // New, never scanned, back after removal, or changed (a failed
                 // scan is retried when the resource changes).
                 r.status_reason == "PENDING_INITIAL_SCAN"
@@ -590,7 +655,9 @@ impl Service {
                 }
                 let kind = candidate(path).unwrap_or("AWS_EC2_INSTANCE");
                 let now_s = now();
-                self.db.register(source, kind, &now_s).await?;
+                if record.is_none() {
+                    self.db.register(source, kind, &now_s).await?;
+                }
                 if self
                     .db
                     .enqueue(JobKind::Scan, source, print.as_deref(), &now_s)
@@ -834,7 +901,8 @@ impl Service {
 
     async fn run_job(&self, job: Job) {
         let lease = self.config.lease;
-        let renewing = {
+        // Aborted when this function returns or unwinds.
+        let mut renewing = AbortOnDrop({
             let (db, job, owner) = (self.db.clone(), job.clone(), self.owner.clone());
             tokio::spawn(async move {
                 loop {
@@ -851,33 +919,42 @@ impl Service {
                     }
                 }
             })
-        };
+        });
         tracing::debug!(kind = job.kind.as_str(), subject = %job.subject, attempts = job.attempts, "job");
-        let result = match job.kind {
-            JobKind::Scan => self.scan_job(&job).await,
-            JobKind::Update => {
-                let key = match self.update_now().await {
-                    Ok((report, rematch)) => {
-                        tracing::info!(
-                            generation = report.generation.0,
-                            rematched = rematch.map_or(0, |r| r.resources),
-                            "advisories updated"
-                        );
-                        "advisories_updated_at"
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %vigia_engine::error_chain(&e), "advisory update failed");
-                        "advisories_failed_at"
-                    }
-                };
-                self.db
-                    .set_state(key, &jiff::Timestamp::now().as_second().to_string())
-                    .await
-                    .map_err(ServiceError::from)
+        let work = async {
+            match job.kind {
+                JobKind::Scan => self.scan_job(&job).await,
+                JobKind::Update => {
+                    let key = match self.update_now().await {
+                        Ok((report, rematch)) => {
+                            tracing::info!(
+                                generation = report.generation.0,
+                                rematched = rematch.map_or(0, |r| r.resources),
+                                "advisories updated"
+                            );
+                            "advisories_updated_at"
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %vigia_engine::error_chain(&e), "advisory update failed");
+                            "advisories_failed_at"
+                        }
+                    };
+                    self.db
+                        .set_state(key, &jiff::Timestamp::now().as_second().to_string())
+                        .await
+                        .map_err(ServiceError::from)
+                }
+                JobKind::Rematch => self.catch_up(None).await.map(|_| ()),
             }
-            JobKind::Rematch => self.catch_up(None).await.map(|_| ()),
         };
-        renewing.abort();
+        // A lease lost (another worker has the job now): this one stops.
+        let result = tokio::select! {
+            r = work => r,
+            _ = &mut renewing.0 => {
+                tracing::warn!(subject = %job.subject, "stopped a job whose lease was lost");
+                return;
+            }
+        };
         if let Err(e) = result {
             tracing::warn!(subject = %job.subject, error = %vigia_engine::error_chain(&e), "job failed");
         }

@@ -167,22 +167,11 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 2)]
     pub(crate) poll_every: u64,
     /// What this process does: the API and the work (all), the API only, or the work only
-    #[arg(long, value_enum, default_value_t = ServeRole::All)]
-    pub(crate) role: ServeRole,
+    #[arg(long, default_value = "all", value_parser = ["all", "api", "worker"])]
+    pub(crate) role: String,
     /// Seconds a worker's claim on a job lasts unless renewed (renewed every third of it)
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     pub(crate) lease: u64,
-}
-
-/// `vigia serve --role`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub(crate) enum ServeRole {
-    /// The API, watchers, schedules and a worker
-    All,
-    /// The API, watchers and schedules; the jobs are left to workers
-    Api,
-    /// A worker, with the watchers and schedules, without the API
-    Worker,
 }
 
 #[derive(Debug, Subcommand)]

@@ -7,40 +7,21 @@ use vigia_server::auth::Role;
 use vigia_server::db::StateDb;
 use vigia_server::service::ServiceConfig;
 
-use crate::cli::{Cli, Format, ServeArgs, ServeRole, TokenCommand};
+use crate::cli::{Cli, Format, ServeArgs, TokenCommand};
 use crate::{Exit, config, exit, output};
-
-/// The state database: the `vigia_state` schema of `--database-url`, else
-/// `state.db` in the data directory.
-fn state_url(engine: &vigia_engine::Config) -> Result<String> {
-    if let Some(url) = engine
-        .database_url
-        .as_deref()
-        .filter(|u| u.starts_with("postgres"))
-    {
-        return Ok(url.to_owned());
-    }
-    fs_err::create_dir_all(&engine.data_dir)?;
-    Ok(format!(
-        "sqlite://{}",
-        engine.data_dir.join("state.db").display()
-    ))
-}
 
 pub(crate) async fn run(cli: &Cli, args: &ServeArgs) -> Result<u8> {
     let engine = config::engine(cli, None)?;
     let config = ServiceConfig {
-        state_url: state_url(&engine)?,
+        state_url: vigia_server::service::state_url(&engine)?,
         engine,
         mirror: args.mirror.clone(),
         watch: args.watch.clone(),
         poll_every: Duration::from_secs(args.poll_every.max(1)),
         update_every: Duration::from_secs(args.update_every.max(60)),
-        role: match args.role {
-            ServeRole::All => vigia_server::service::Role::All,
-            ServeRole::Api => vigia_server::service::Role::Api,
-            ServeRole::Worker => vigia_server::service::Role::Worker,
-        },
+        // clap admits only the three names.
+        role: vigia_server::service::Role::parse(&args.role)
+            .unwrap_or(vigia_server::service::Role::All),
         lease: Duration::from_secs(args.lease.max(3)),
     };
     let listen = vigia_server::Listen {
@@ -53,7 +34,7 @@ pub(crate) async fn run(cli: &Cli, args: &ServeArgs) -> Result<u8> {
 
 pub(crate) async fn token(cli: &Cli, cmd: &TokenCommand) -> Result<u8> {
     let engine = config::engine(cli, None)?;
-    let db = StateDb::open(&state_url(&engine)?).await?;
+    let db = StateDb::open(&vigia_server::service::state_url(&engine)?).await?;
     let now = output::now_rfc3339();
     match cmd {
         TokenCommand::Create(args) => {
