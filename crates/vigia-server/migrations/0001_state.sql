@@ -74,8 +74,9 @@ CREATE INDEX findings_kind ON findings (kind, arn);
 CREATE TABLE finding_packages (
     name TEXT NOT NULL,
     arn TEXT NOT NULL,
-    PRIMARY KEY (name, arn)
+    PRIMARY KEY (arn, name)          -- rewritten with its finding
 );
+CREATE INDEX finding_packages_name ON finding_packages (name, arn);
 
 -- Every status change of a finding, with its cause.
 CREATE TABLE finding_history (
