@@ -202,11 +202,18 @@ print(json.dumps(out))
 fn start(home: &Home, mirror: &Path, watch: &Path) -> Server {
     let port = vigia_test_support::free_port();
     let listen = format!("127.0.0.1:{port}");
-    let child = spawn_serve(
+    let watch = watch.display().to_string();
+    serve_on(
         home,
         mirror,
-        &["--listen", &listen, "--watch", &watch.display().to_string()],
-    );
+        port,
+        &["--listen", &listen, "--watch", &watch],
+    )
+}
+
+/// `vigia serve` with `args` (which listen on `port`), once it answers.
+fn serve_on(home: &Home, mirror: &Path, port: u16, args: &[&str]) -> Server {
+    let child = spawn_serve(home, mirror, args);
     vigia_test_support::wait_for_port(port);
     Server {
         child,
@@ -1556,21 +1563,12 @@ fn two_workers_share_the_work_and_one_killed_loses_nothing() {
     let port = vigia_test_support::free_port();
     let listen = format!("127.0.0.1:{port}");
     let watch_arg = watch.path().display().to_string();
-    let api = Server {
-        child: spawn_serve(
-            &api_home,
-            mirror.path(),
-            &["--role", "api", "--listen", &listen, "--watch", &watch_arg],
-        ),
-        log: api_home.dir.path().join("serve.log"),
-        base: format!("http://{listen}"),
-        rt: tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap(),
-        client: reqwest::Client::new(),
-    };
-    vigia_test_support::wait_for_port(port);
+    let api = serve_on(
+        &api_home,
+        mirror.path(),
+        port,
+        &["--role", "api", "--listen", &listen, "--watch", &watch_arg],
+    );
     let mut w1 = Reaped(spawn_serve(
         &home1,
         mirror.path(),
