@@ -86,6 +86,35 @@ pub fn package_keys(inv: &Inventory) -> Vec<PackageKey> {
     out
 }
 
+/// A successful scan, as [`StateDb::scanned`] records it.
+#[derive(Debug)]
+pub struct ScanRecord<'a> {
+    /// The scan's ID.
+    pub id: &'a str,
+    /// Where the resource was read from.
+    pub source: &'a str,
+    /// The resource's ID as its findings name it.
+    pub resource_id: &'a str,
+    /// Its Inspector resource type.
+    pub kind: &'a str,
+    /// Its details, as findings carry them.
+    pub details: &'a Value,
+    /// The content hash read, if any.
+    pub content_hash: Option<&'a str>,
+    /// The inventory evaluated.
+    pub inventory_id: &'a str,
+    /// When the scan started and finished (RFC 3339).
+    pub started_at: &'a str,
+    /// See `started_at`.
+    pub finished_at: &'a str,
+    /// The advisory generation matched.
+    pub generation: i64,
+    /// Findings opened or reopened, and closed.
+    pub opened: usize,
+    /// See `opened`.
+    pub closed: usize,
+}
+
 impl StateDb {
     /// A resource by where it is read from.
     pub async fn resource_by_source(&self, source: &str) -> DbResult<Option<ResourceRecord>> {
@@ -192,34 +221,41 @@ impl StateDb {
         Ok(())
     }
 
-    /// Records a successful scan or rematch of the resource read from
-    /// `source`: its ID and details as findings name it, the content hash
-    /// and inventory evaluated.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn scanned(
-        &self,
-        source: &str,
-        id: &str,
-        kind: &str,
-        details: &Value,
-        content_hash: Option<&str>,
-        inventory_id: &str,
-        now: &str,
-    ) -> DbResult<()> {
+    /// Records a successful scan of the resource read from `scan.source`:
+    /// its ID and details as findings name it, the content hash and
+    /// inventory evaluated, and the scan in its history, in one
+    /// transaction: a process killed in between leaves neither, so the job
+    /// is done again rather than a resource `SUCCESSFUL` without its scan.
+    pub async fn scanned(&self, scan: &ScanRecord<'_>) -> DbResult<()> {
+        let mut tx = self.pool().begin().await?;
         sqlx::query(
             "UPDATE resources SET id = $1, kind = $2, details = $3, content_hash = COALESCE($4, content_hash), inventory_id = $5, \
              status_code = 'ACTIVE', status_reason = 'SUCCESSFUL', status_message = NULL, last_scanned_at = $6, updated_at = $6 \
              WHERE source = $7",
         )
-        .bind(id)
-        .bind(kind)
-        .bind(details.to_string())
-        .bind(content_hash)
-        .bind(inventory_id)
-        .bind(now)
-        .bind(source)
-        .execute(self.pool())
+        .bind(scan.resource_id)
+        .bind(scan.kind)
+        .bind(scan.details.to_string())
+        .bind(scan.content_hash)
+        .bind(scan.inventory_id)
+        .bind(scan.finished_at)
+        .bind(scan.source)
+        .execute(&mut *tx)
         .await?;
+        sqlx::query(
+            "INSERT INTO scans (id, resource_id, kind, started_at, finished_at, outcome, generation, opened, closed) \
+             VALUES ($1, $2, 'SCAN', $3, $4, 'SUCCESSFUL', $5, $6, $7)",
+        )
+        .bind(scan.id)
+        .bind(scan.resource_id)
+        .bind(scan.started_at)
+        .bind(scan.finished_at)
+        .bind(scan.generation)
+        .bind(i64::try_from(scan.opened).unwrap_or(i64::MAX))
+        .bind(i64::try_from(scan.closed).unwrap_or(i64::MAX))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -561,30 +561,21 @@ impl Service {
             .await?;
         // Coverage says SUCCESSFUL once the findings are stored.
         self.db
-            .scanned(
-                &source_str,
-                &resource.id,
-                &kind_name,
-                &details,
-                fingerprint.as_deref(),
-                &inventory_id,
-                &now_s,
-            )
+            .scanned(&crate::resources::ScanRecord {
+                id: &scan_id,
+                source: &source_str,
+                resource_id: &resource.id,
+                kind: &kind_name,
+                details: &details,
+                content_hash: fingerprint.as_deref(),
+                inventory_id: &inventory_id,
+                started_at: &record.updated_at,
+                finished_at: &now_s,
+                generation,
+                opened: changes.opened + changes.reopened,
+                closed: changes.closed,
+            })
             .await?;
-        sqlx::query(
-            "INSERT INTO scans (id, resource_id, kind, started_at, finished_at, outcome, generation, opened, closed) \
-             VALUES ($1, $2, 'SCAN', $3, $4, 'SUCCESSFUL', $5, $6, $7)",
-        )
-        .bind(&scan_id)
-        .bind(&resource.id)
-        .bind(&record.updated_at)
-        .bind(&now_s)
-        .bind(generation)
-        .bind(i64::try_from(changes.opened + changes.reopened).unwrap_or(i64::MAX))
-        .bind(i64::try_from(changes.closed).unwrap_or(i64::MAX))
-        .execute(self.db.pool())
-        .await
-        .map_err(DbError::from)?;
         Ok(())
     }
 
