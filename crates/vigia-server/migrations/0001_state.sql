@@ -20,20 +20,50 @@ CREATE TABLE resources (
     updated_at TEXT NOT NULL
 );
 CREATE INDEX resources_id ON resources (id);
+CREATE INDEX resources_inventory ON resources (inventory_id);
 
--- Inventories, stored once per content (the key is their SHA-256).
+-- Inventories, stored once per content (the key is the SHA-256 of the
+-- inventory's JSON without its target's name): everything but the packages,
+-- which are in package sets.
 CREATE TABLE inventories (
     id TEXT PRIMARY KEY,
-    body TEXT NOT NULL,              -- JSON: the inventory
+    body TEXT NOT NULL,              -- JSON: the inventory without its packages
     created_at TEXT NOT NULL
 );
 
--- Which inventories hold a package: what a change set's rematch starts from.
-CREATE TABLE inventory_packages (
+-- Package sets, stored once per content: the packages an image layer
+-- introduced (with the OS they are matched for), or all of a function's or
+-- host's. A base layer under 1,000 images is one set, stored and rematched
+-- once.
+CREATE TABLE package_sets (
+    id TEXT PRIMARY KEY,             -- SHA-256 of the OS and the packages
+    layer TEXT,                      -- the layer's diff ID, for images
+    created_at TEXT NOT NULL
+);
+CREATE TABLE set_packages (
+    set_id TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    grp TEXT NOT NULL,               -- the finding group: type and (source) package name
+    body TEXT NOT NULL,              -- JSON: the package
+    PRIMARY KEY (set_id, seq)
+);
+CREATE INDEX set_packages_group ON set_packages (set_id, grp);
+CREATE TABLE inventory_sets (
     inventory_id TEXT NOT NULL,
+    set_id TEXT NOT NULL,
+    PRIMARY KEY (inventory_id, set_id)
+);
+CREATE INDEX inventory_sets_set ON inventory_sets (set_id, inventory_id);
+
+-- Which package sets hold a package, by the (ecosystem, name) keys it is
+-- matched under (its name and its source package's): what a change set's
+-- rematch starts from.
+CREATE TABLE set_keys (
     ecosystem TEXT NOT NULL,
     name TEXT NOT NULL,
-    PRIMARY KEY (ecosystem, name, inventory_id)
+    set_id TEXT NOT NULL,
+    grp TEXT NOT NULL,
+    PRIMARY KEY (ecosystem, name, set_id, grp)
 );
 
 -- Findings, one per Inspector finding ARN.

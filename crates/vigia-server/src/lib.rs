@@ -11,6 +11,7 @@ pub mod api;
 pub mod auth;
 pub mod criteria;
 pub mod db;
+pub mod inventories;
 pub mod jobs;
 pub mod lifecycle;
 pub mod listing;

@@ -153,6 +153,110 @@ struct Stored {
     body: Value,
 }
 
+/// One evaluation of a resource, for `apply`.
+struct Evaluation<'a> {
+    resource: &'a str,
+    findings: &'a [Finding],
+    scope: &'a [FindingType],
+    cause: &'a str,
+    now: &'a str,
+    notify: bool,
+    observed: bool,
+}
+
+/// One resource rematched from its stored inventory, for
+/// [`StateDb::rematch`].
+#[derive(Debug, Clone)]
+pub struct RematchItem {
+    /// Where the resource is read from (the source whose stored inventory
+    /// was evaluated).
+    pub source: String,
+    /// That inventory.
+    pub inventory_id: String,
+    /// The resource's ID.
+    pub resource_id: String,
+    /// Its package findings from those packages.
+    pub findings: Vec<Finding>,
+    /// The packages evaluated, by (name, path): stored findings of its
+    /// other packages are left as they are. `None`: every package.
+    pub packages: Option<BTreeSet<(String, String)>>,
+}
+
+/// A resource's stored findings: all of them, or (`packages` given) the
+/// package findings of those packages, by (name, file path).
+async fn load_stored(
+    tx: &mut Tx,
+    resource: &str,
+    packages: Option<&BTreeSet<(String, String)>>,
+) -> DbResult<BTreeMap<String, Stored>> {
+    const COLUMNS: &str = "arn, status, kind, first_observed_at, updated_at, suppressed_by, body";
+    let rows = match packages {
+        None => {
+            sqlx::query(&format!(
+                "SELECT {COLUMNS} FROM findings WHERE resource_id = $1"
+            ))
+            .bind(resource)
+            .fetch_all(&mut **tx)
+            .await?
+        }
+        Some(packages) => {
+            let names: BTreeSet<&str> = packages.iter().map(|(n, _)| n.as_str()).collect();
+            if names.is_empty() {
+                return Ok(BTreeMap::new());
+            }
+            let marks: Vec<String> = (2..names.len() + 2).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT {COLUMNS} FROM findings WHERE resource_id = $1 AND kind = 'PACKAGE_VULNERABILITY' \
+                 AND arn IN (SELECT arn FROM finding_packages WHERE name IN ({}))",
+                marks.join(", ")
+            );
+            let mut q = sqlx::query(&sql).bind(resource);
+            for n in names {
+                q = q.bind(n);
+            }
+            q.fetch_all(&mut **tx).await?
+        }
+    };
+    let mut stored: BTreeMap<String, Stored> = BTreeMap::new();
+    for r in rows {
+        let body: String = r.try_get("body")?;
+        let body: Value = serde_json::from_str(&body).map_err(|source| DbError::Json {
+            what: "finding",
+            source,
+        })?;
+        // A name is not enough: one resource can hold an npm and a Debian
+        // package of one name.
+        if let Some(packages) = packages {
+            let held = body["packageVulnerabilityDetails"]["vulnerablePackages"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|p| {
+                    let key = (
+                        p["name"].as_str().unwrap_or_default().to_owned(),
+                        p["filePath"].as_str().unwrap_or_default().to_owned(),
+                    );
+                    packages.contains(&key)
+                });
+            if !held {
+                continue;
+            }
+        }
+        stored.insert(
+            r.try_get("arn")?,
+            Stored {
+                status: r.try_get("status")?,
+                kind: r.try_get("kind")?,
+                first_observed_at: r.try_get("first_observed_at")?,
+                updated_at: r.try_get("updated_at")?,
+                suppressed_by: r.try_get("suppressed_by")?,
+                body,
+            },
+        );
+    }
+    Ok(stored)
+}
+
 impl StateDb {
     /// The suppression rules in force at `now`.
     pub async fn active_filters(&self, now: &str) -> DbResult<Vec<ActiveFilter>> {
@@ -206,38 +310,117 @@ impl StateDb {
         let filters = self.active_filters(now).await?;
         let _turn = self.turns.lock().await;
         let mut tx = self.begin_write().await?;
+        self.lock_resource(&mut tx, resource).await?;
+        let stored = load_stored(&mut tx, resource, None).await?;
+        let changes = self
+            .apply(
+                &mut tx,
+                &Evaluation {
+                    resource,
+                    findings,
+                    scope,
+                    cause,
+                    now,
+                    notify,
+                    observed,
+                },
+                stored,
+                &filters,
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(changes)
+    }
+
+    /// One evaluation of a resource at a time across every process
+    /// (SQLite's `BEGIN IMMEDIATE` already takes the one write lock).
+    async fn lock_resource(&self, tx: &mut Tx, resource: &str) -> DbResult<()> {
         if self.backend() == crate::db::Backend::Postgres {
-            // One evaluation of a resource at a time across every process
-            // (SQLite's BEGIN IMMEDIATE already takes the one write lock).
             sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
                 .bind(resource)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
         }
-        let rows = sqlx::query(
-            "SELECT arn, status, kind, first_observed_at, updated_at, suppressed_by, body FROM findings WHERE resource_id = $1",
-        )
-        .bind(resource)
-        .fetch_all(&mut *tx)
-        .await?;
-        let mut stored: BTreeMap<String, Stored> = BTreeMap::new();
-        for r in rows {
-            let body: String = r.try_get("body")?;
-            stored.insert(
-                r.try_get("arn")?,
-                Stored {
-                    status: r.try_get("status")?,
-                    kind: r.try_get("kind")?,
-                    first_observed_at: r.try_get("first_observed_at")?,
-                    updated_at: r.try_get("updated_at")?,
-                    suppressed_by: r.try_get("suppressed_by")?,
-                    body: serde_json::from_str(&body).map_err(|source| DbError::Json {
-                        what: "finding",
-                        source,
-                    })?,
-                },
-            );
+        Ok(())
+    }
+
+    /// Reconciles a rematch of many resources from their stored inventories,
+    /// in one transaction: each item's findings against its stored package
+    /// findings (of the packages it evaluated, when it names them). An item
+    /// whose resource was scanned again meanwhile (its source holds another
+    /// inventory now) is skipped: that scan's findings stand. Returns the
+    /// changes and the number of resources reconciled. Nothing is observed
+    /// again; events go to the outbox.
+    pub async fn rematch(
+        &self,
+        items: &[RematchItem],
+        cause: &str,
+        now: &str,
+    ) -> DbResult<(Changes, usize)> {
+        let filters = self.active_filters(now).await?;
+        let _turn = self.turns.lock().await;
+        let mut tx = self.begin_write().await?;
+        let mut order: Vec<&RematchItem> = items.iter().collect();
+        // One order for every process's locks: no deadlock between two.
+        order.sort_by(|a, b| a.resource_id.cmp(&b.resource_id));
+        let mut total = Changes::default();
+        let mut done = 0;
+        for item in order {
+            let current: Option<Option<String>> =
+                sqlx::query("SELECT inventory_id FROM resources WHERE source = $1")
+                    .bind(&item.source)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .map(|r| r.try_get("inventory_id"))
+                    .transpose()?;
+            if current.flatten().as_deref() != Some(item.inventory_id.as_str()) {
+                continue;
+            }
+            self.lock_resource(&mut tx, &item.resource_id).await?;
+            let stored = load_stored(&mut tx, &item.resource_id, item.packages.as_ref()).await?;
+            let c = self
+                .apply(
+                    &mut tx,
+                    &Evaluation {
+                        resource: &item.resource_id,
+                        findings: &item.findings,
+                        scope: &[FindingType::PackageVulnerability],
+                        cause,
+                        now,
+                        notify: true,
+                        observed: false,
+                    },
+                    stored,
+                    &filters,
+                )
+                .await?;
+            total.opened += c.opened;
+            total.reopened += c.reopened;
+            total.closed += c.closed;
+            total.updated += c.updated;
+            total.suppression += c.suppression;
+            done += 1;
         }
+        tx.commit().await?;
+        Ok((total, done))
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut Tx,
+        e: &Evaluation<'_>,
+        stored: BTreeMap<String, Stored>,
+        filters: &[ActiveFilter],
+    ) -> DbResult<Changes> {
+        let Evaluation {
+            resource,
+            findings,
+            scope,
+            cause,
+            now,
+            notify,
+            observed,
+        } = *e;
         let mut changes = Changes::default();
         let mut history: Vec<(String, String, &'static str, String)> = Vec::new();
         let mut events: Vec<(String, Value)> = Vec::new();
@@ -338,7 +521,7 @@ impl StateDb {
                     ),
                 _ => cause.to_owned(),
             };
-            self.write_finding(&mut tx, resource, &f, suppressed_by.as_deref())
+            self.write_finding(tx, resource, &f, suppressed_by.as_deref())
                 .await?;
             if let Some(e) = event {
                 history.push((arn.clone(), new_status.to_owned(), e, event_cause));
@@ -367,7 +550,7 @@ impl StateDb {
             .bind(now)
             .bind(body.to_string())
             .bind(arn)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
             history.push((arn.clone(), "CLOSED".into(), "CLOSED", cause.to_owned()));
             if notify {
@@ -375,12 +558,11 @@ impl StateDb {
             }
         }
         for (arn, status, event, why) in history {
-            record_history(&mut tx, &arn, now, &status, event, &why).await?;
+            record_history(tx, &arn, now, &status, event, &why).await?;
         }
         for (_, body) in events {
-            record_event(&mut tx, now, resource, &body).await?;
+            record_event(tx, now, resource, &body).await?;
         }
-        tx.commit().await?;
         Ok(changes)
     }
 

@@ -1,13 +1,8 @@
-//! Resources, their coverage state, and their inventories: stored once per
-//! content, indexed by the (ecosystem, package) keys that an advisory
-//! update's change set names.
+//! Resources and their coverage state (their inventories: `inventories`).
 
 use serde::Serialize;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use sqlx::Row;
-use vigia_inventory::Inventory;
-use vigia_store::PackageKey;
 
 use crate::db::{DbError, DbResult, StateDb};
 
@@ -66,25 +61,6 @@ fn record(r: &sqlx::any::AnyRow) -> DbResult<ResourceRecord> {
 }
 
 const COLUMNS: &str = "id, kind, source, origin, content_hash, details, status_code, status_reason, status_message, inventory_id, last_scanned_at, created_at, updated_at";
-
-/// The keys an inventory's packages are matched under: its ecosystem with
-/// the package's name and, for OS packages, its source package's name.
-#[must_use]
-pub fn package_keys(inv: &Inventory) -> Vec<PackageKey> {
-    let mut out: Vec<PackageKey> = Vec::new();
-    for p in &inv.packages {
-        let Ok(eco) = vigia_scan::ecosystem_of(p, inv.os.as_ref()) else {
-            continue;
-        };
-        out.push(PackageKey::new(&eco, &p.name));
-        if let Some(src) = &p.source_name {
-            out.push(PackageKey::new(&eco, src));
-        }
-    }
-    out.sort();
-    out.dedup();
-    out
-}
 
 /// A successful scan, as [`StateDb::scanned`] records it.
 #[derive(Debug)]
@@ -259,89 +235,24 @@ impl StateDb {
         Ok(())
     }
 
-    /// Stores an inventory once per content, with its package keys; its ID
-    /// is the SHA-256 of its JSON without the target's name (where it was
-    /// read from is the resource's `source`): resources with the same
-    /// content share one, which a rematch matches once.
-    pub async fn store_inventory(&self, inv: &Inventory, now: &str) -> DbResult<String> {
-        let mut inv = inv.clone();
-        inv.target = String::new();
-        let body = serde_json::to_string(&inv).map_err(|source| DbError::Json {
-            what: "inventory",
-            source,
-        })?;
-        let id = hex::encode(Sha256::digest(body.as_bytes()));
-        let exists = sqlx::query("SELECT id FROM inventories WHERE id = $1")
-            .bind(&id)
-            .fetch_optional(self.pool())
-            .await?
-            .is_some();
-        if exists {
-            return Ok(id);
-        }
-        let mut tx = self.pool().begin().await?;
-        sqlx::query("INSERT INTO inventories (id, body, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING")
-            .bind(&id)
-            .bind(&body)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        for k in package_keys(&inv) {
-            sqlx::query(
-                "INSERT INTO inventory_packages (inventory_id, ecosystem, name) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-            )
-            .bind(&id)
-            .bind(&k.ecosystem)
-            .bind(&k.name)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(id)
-    }
-
-    /// A stored inventory.
-    pub async fn inventory(&self, id: &str) -> DbResult<Option<Inventory>> {
-        let row = sqlx::query("SELECT body FROM inventories WHERE id = $1")
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?;
-        row.map(|r| {
-            let body: String = r.try_get("body")?;
-            serde_json::from_str(&body).map_err(|source| DbError::Json {
-                what: "inventory",
-                source,
-            })
-        })
-        .transpose()
-    }
-
-    /// The live resources whose current inventory holds a package of `keys`.
-    pub async fn resources_holding(&self, keys: &[PackageKey]) -> DbResult<Vec<ResourceRecord>> {
-        let mut inventories = std::collections::BTreeSet::new();
-        for chunk in keys.chunks(200) {
-            let mut sql =
-                String::from("SELECT DISTINCT inventory_id FROM inventory_packages WHERE ");
-            let conds: Vec<String> = (0..chunk.len())
-                .map(|i| format!("(ecosystem = ${} AND name = ${})", 2 * i + 1, 2 * i + 2))
-                .collect();
-            sql.push_str(&conds.join(" OR "));
+    /// The live resources whose current inventory is one of `inventories`.
+    pub async fn resources_holding(
+        &self,
+        inventories: &[&String],
+    ) -> DbResult<Vec<ResourceRecord>> {
+        let mut out = Vec::new();
+        for chunk in inventories.chunks(400) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT {COLUMNS} FROM resources WHERE status_reason <> 'RESOURCE_TERMINATED' AND inventory_id IN ({})",
+                marks.join(", ")
+            );
             let mut q = sqlx::query(&sql);
-            for k in chunk {
-                q = q.bind(&k.ecosystem).bind(&k.name);
+            for id in chunk {
+                q = q.bind(*id);
             }
             for r in q.fetch_all(self.pool()).await? {
-                inventories.insert(r.try_get::<String, _>("inventory_id")?);
-            }
-        }
-        let mut out = Vec::new();
-        for r in self.resources().await? {
-            if r.status_reason != "RESOURCE_TERMINATED"
-                && r.inventory_id
-                    .as_ref()
-                    .is_some_and(|i| inventories.contains(i))
-            {
-                out.push(r);
+                out.push(record(&r)?);
             }
         }
         Ok(out)

@@ -14,6 +14,8 @@ use vigia_scan::{FindingType, TargetKind};
 use crate::db::{Backend, DbError, StateDb};
 use crate::jobs::{Job, JobKind};
 
+mod rematch;
+
 /// What went wrong in the service.
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -131,9 +133,15 @@ pub struct Rematch {
     pub generation: i64,
     /// Resources evaluated again.
     pub resources: usize,
-    /// Distinct stored inventories matched (each once, whatever the number
-    /// of resources holding it).
+    /// Stored inventories holding a changed package (all live ones when
+    /// the change is not known).
     pub inventories: usize,
+    /// Package sets (image layers, functions' and hosts' packages) holding
+    /// a changed package.
+    pub package_sets: usize,
+    /// Distinct evaluations: each inventory, or changed part of one, is
+    /// matched once whatever the number of resources holding it.
+    pub evaluations: usize,
     /// Findings opened, reopened, closed and updated.
     pub changes: crate::lifecycle::Changes,
     /// Milliseconds it took.
@@ -305,7 +313,7 @@ impl Service {
         let _turn = self.busy.lock().await;
         let report = self.updater.update(&options).await?;
         self.metrics.updates.fetch_add(1, Ordering::Relaxed);
-        let rematch = self.catch_up_locked(Some(&report)).await?;
+        let rematch = self.rematch_locked(Some(&report)).await?;
         Ok((report, rematch))
     }
 
@@ -318,142 +326,7 @@ impl Service {
         report: Option<&UpdateReport>,
     ) -> Result<Option<Rematch>, ServiceError> {
         let _turn = self.busy.lock().await;
-        self.catch_up_locked(report).await
-    }
-
-    async fn catch_up_locked(
-        &self,
-        report: Option<&UpdateReport>,
-    ) -> Result<Option<Rematch>, ServiceError> {
-        let Some(generation) = self.generation().await else {
-            return Ok(None);
-        };
-        let done: Option<i64> = self
-            .db
-            .get_state("rematched_generation")
-            .await?
-            .and_then(|v| v.parse().ok());
-        if done == Some(generation) {
-            return Ok(None);
-        }
-        let started = std::time::Instant::now();
-        let targets = match (report, done) {
-            // The first generation: every resource still pending is scanned
-            // by the watcher; those scanned before it existed are evaluated.
-            (Some(r), Some(prev))
-                if i64::try_from(r.previous_generation.0).ok() == Some(prev)
-                    && !r.changes.enrichment_changed() =>
-            {
-                self.db.resources_holding(&r.changes.packages()).await?
-            }
-            _ => self
-                .db
-                .resources()
-                .await?
-                .into_iter()
-                .filter(|r| r.inventory_id.is_some() && r.status_reason != "RESOURCE_TERMINATED")
-                .collect(),
-        };
-        let mut summary = Rematch {
-            generation,
-            ..Rematch::default()
-        };
-        let cause = format!("generation {generation}");
-        // Each stored inventory is matched once, for every resource holding
-        // it; a resource read from two places (copies) is evaluated once.
-        // Two sources holding one resource (copies, or one digest under
-        // other tags): the one scanned last speaks for it.
-        let mut by_id: BTreeMap<String, crate::resources::ResourceRecord> = BTreeMap::new();
-        for r in targets {
-            match by_id.get(&r.id) {
-                Some(kept) if kept.last_scanned_at >= r.last_scanned_at => {}
-                _ => {
-                    by_id.insert(r.id.clone(), r);
-                }
-            }
-        }
-        let mut by_inventory: BTreeMap<String, BTreeMap<String, crate::resources::ResourceRecord>> =
-            BTreeMap::new();
-        for (id, r) in by_id {
-            let inventory = r.inventory_id.clone().unwrap_or_default();
-            by_inventory.entry(inventory).or_default().insert(id, r);
-        }
-        for (inventory_id, holders) in by_inventory {
-            // A stored inventory or resource that no longer reads back (an
-            // older format) is scanned again rather than stalling the rematch.
-            let inv = match self.db.inventory(&inventory_id).await {
-                Ok(Some(inv)) => inv,
-                Ok(None) | Err(DbError::Json { .. }) => {
-                    for r in holders.values() {
-                        tracing::warn!(source = %r.source, "stored inventory unreadable: scanning the resource again");
-                        self.db.set_content_hash(&r.source, None).await?;
-                    }
-                    continue;
-                }
-                Err(e) => return Err(e.into()),
-            };
-            let mut readable = Vec::new();
-            for r in holders.into_values() {
-                if let Ok(resource) =
-                    serde_json::from_value::<vigia_scan::Resource>(r.details.clone())
-                {
-                    readable.push((r, resource));
-                } else {
-                    tracing::warn!(source = %r.source, "stored resource unreadable: scanning it again");
-                    self.db.set_content_hash(&r.source, None).await?;
-                }
-            }
-            if readable.is_empty() {
-                continue;
-            }
-            let resources = readable.iter().map(|(_, res)| res.clone()).collect();
-            let (_, _, reports) = self
-                .scanner
-                .evaluate_each(inv, resources, jiff::Timestamp::now())
-                .await?;
-            for ((r, _), report) in readable.iter().zip(reports) {
-                // Scanned again meanwhile (another worker): that scan's
-                // findings stand.
-                let current = self.db.resource_by_source(&r.source).await?;
-                if current.and_then(|c| c.inventory_id).as_deref() != Some(inventory_id.as_str()) {
-                    continue;
-                }
-                let now = now();
-                let c = self
-                    .db
-                    .reconcile(
-                        &r.id,
-                        &report.findings,
-                        &[FindingType::PackageVulnerability],
-                        &cause,
-                        &now,
-                        true,
-                        false,
-                    )
-                    .await?;
-                summary.resources += 1;
-                summary.changes.opened += c.opened;
-                summary.changes.reopened += c.reopened;
-                summary.changes.closed += c.closed;
-                summary.changes.updated += c.updated;
-                self.metrics.rematches.fetch_add(1, Ordering::Relaxed);
-            }
-            summary.inventories += 1;
-        }
-        self.db
-            .set_state("rematched_generation", &generation.to_string())
-            .await?;
-        summary.millis = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.metrics
-            .last_rematch_ms
-            .store(summary.millis, Ordering::Relaxed);
-        tracing::info!(
-            generation,
-            resources = summary.resources,
-            millis = summary.millis,
-            "rematched stored inventories"
-        );
-        Ok(Some(summary))
+        self.rematch_locked(report).await
     }
 
     /// Scans one resource read from `source` (reading it once) and records

@@ -599,6 +599,49 @@ fn change_lodash_records(mirror: &Path) {
     vigia_test_support::write_zip(&npm, &entries);
 }
 
+/// The service's active findings of each target are what `vigia scan`
+/// finds on the same advisories: the same ARNs, the same content (apart
+/// from times and status).
+fn same_as_a_scan(home: &Home, s: &Server, viewer: &str, targets: &[PathBuf]) {
+    let content = |f: &Value| {
+        let mut f = f.clone();
+        for k in ["firstObservedAt", "lastObservedAt", "updatedAt", "status"] {
+            f.as_object_mut().unwrap().remove(k);
+        }
+        f
+    };
+    for (kind, t) in [
+        ("image", &targets[0]),
+        ("function", &targets[1]),
+        ("host", &targets[2]),
+    ] {
+        let out = vigia(
+            home,
+            &[
+                "scan",
+                kind,
+                t.to_str().unwrap(),
+                "-f",
+                "json",
+                "--allow-incomplete",
+            ],
+        );
+        let scan: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let resource = scan["scan"]["resource"]["id"].as_str().unwrap().to_owned();
+        let mut criteria = eq("resourceId", &resource);
+        criteria["findingStatus"] = json!([{"comparison": "EQUALS", "value": "ACTIVE"}]);
+        let served = list(s, viewer, &criteria);
+        let scanned = scan["findings"].as_array().unwrap();
+        assert!(!served.is_empty(), "{kind}");
+        assert_eq!(arns(&served), arns(scanned), "{kind}");
+        for f in scanned {
+            let arn = &f["findingArn"];
+            let mine = served.iter().find(|g| &g["findingArn"] == arn).unwrap();
+            assert_eq!(content(mine), content(f), "{kind}: {arn}");
+        }
+    }
+}
+
 fn copy_targets(to: &Path) -> Vec<PathBuf> {
     let shared = vigia_test_support::shared_dir().join("targets");
     fs_err::create_dir_all(to).unwrap();
@@ -650,35 +693,8 @@ fn lifecycle(home: &Home) {
         .into()
     );
 
-    // The service's active findings are the one-shot scan's, ARN for ARN.
-    for (kind, t) in [
-        ("image", &targets[0]),
-        ("function", &targets[1]),
-        ("host", &targets[2]),
-    ] {
-        let out = vigia(
-            home,
-            &[
-                "scan",
-                kind,
-                t.to_str().unwrap(),
-                "-f",
-                "json",
-                "--allow-incomplete",
-            ],
-        );
-        let scan: Value = serde_json::from_slice(&out.stdout).unwrap();
-        let resource = scan["scan"]["resource"]["id"].as_str().unwrap().to_owned();
-        let mut criteria = eq("resourceId", &resource);
-        criteria["findingStatus"] = json!([{"comparison": "EQUALS", "value": "ACTIVE"}]);
-        let served = list(&s, &viewer, &criteria);
-        assert!(!served.is_empty(), "{kind}");
-        assert_eq!(
-            arns(&served),
-            arns(scan["findings"].as_array().unwrap()),
-            "{kind}"
-        );
-    }
+    // The service's active findings are the one-shot scan's.
+    same_as_a_scan(home, &s, &viewer, &targets);
     listing_is_complete_and_ordered(&s, &viewer);
     // The responses are what Inspector's model says, aggregations included.
     for (path, shape, req) in [
@@ -808,6 +824,12 @@ fn lifecycle(home: &Home) {
     // The function and the image hold lodash; the host is not evaluated again.
     assert_eq!(update["rematch"]["resources"], 2, "{update}");
     assert_eq!(update["rematch"]["inventories"], 2, "{update}");
+    // Of each, one package set (the image's layer holding lodash, the
+    // function's packages) is read, and its lodash packages matched.
+    assert_eq!(update["rematch"]["packageSets"], 2, "{update}");
+    assert_eq!(update["rematch"]["evaluations"], 2, "{update}");
+    // What the rematch left is what a scan finds on the new advisories.
+    same_as_a_scan(home, &s, &viewer, &targets);
     // A rematch observes nothing new: the findings it leaves as they were
     // keep their times (Inspector: lastObservedAt "remains unchanged until
     // a finding is updated").

@@ -1,0 +1,402 @@
+//! Stored inventories: each kept once per content, its packages in package
+//! sets (one per image layer, content-addressed, shared by every image that
+//! holds the layer), indexed by the (ecosystem, package) keys an advisory
+//! update's change set names. A rematch reads back only the packages a
+//! change touches, not whole inventories.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+use vigia_inventory::{Inventory, Package};
+use vigia_store::PackageKey;
+
+use crate::db::{DbError, DbResult, StateDb};
+
+/// Bind parameters per statement in the chunked `IN` lists below (well under
+/// SQLite's and PostgreSQL's limits).
+const CHUNK: usize = 400;
+
+/// The keys a package is matched under: its ecosystem with its name and,
+/// for OS packages, its source package's name.
+fn keys_of(p: &Package, inv: &Inventory) -> Vec<PackageKey> {
+    let Ok(eco) = vigia_scan::ecosystem_of(p, inv.os.as_ref()) else {
+        return Vec::new();
+    };
+    let mut out = vec![PackageKey::new(&eco, &p.name)];
+    if let Some(src) = &p.source_name {
+        out.push(PackageKey::new(&eco, src));
+    }
+    out
+}
+
+/// The keys an inventory's packages are matched under.
+#[must_use]
+pub fn package_keys(inv: &Inventory) -> Vec<PackageKey> {
+    let mut out: Vec<PackageKey> = inv.packages.iter().flat_map(|p| keys_of(p, inv)).collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The packages one finding can group (see `vigia_scan`'s findings: OS
+/// packages by source package, others by name): a rematch reads a group
+/// whole, so that a finding it rebuilds holds every package it held.
+fn group_of(p: &Package) -> String {
+    match p.kind.as_str() {
+        "deb" | "apk" | "rpm" => {
+            format!("{}|{}", p.kind, p.source_name.as_deref().unwrap_or(&p.name))
+        }
+        _ => format!("{}|{}", p.kind, p.name),
+    }
+}
+
+fn json_error(what: &'static str) -> impl FnOnce(serde_json::Error) -> DbError {
+    move |source| DbError::Json { what, source }
+}
+
+/// The inventories holding packages of a change set, each with only those
+/// packages (and the rest of its packages' finding groups).
+#[derive(Debug, Default)]
+pub struct Affected {
+    /// Inventory ID → the inventory with those packages only.
+    pub inventories: BTreeMap<String, Inventory>,
+    /// The package sets (layers) holding them.
+    pub sets: usize,
+}
+
+/// `($1, $2), …` placeholders for `n` rows of `width` values from `from`.
+fn placeholders(n: usize, width: usize) -> String {
+    (0..n)
+        .map(|i| {
+            let cols: Vec<String> = (0..width)
+                .map(|c| format!("${}", i * width + c + 1))
+                .collect();
+            format!("({})", cols.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl StateDb {
+    /// Stores an inventory once per content; its ID is the SHA-256 of its
+    /// JSON without the target's name (where it was read from is the
+    /// resource's `source`): resources with the same content share one.
+    /// Its packages go to package sets, one per image layer, each stored
+    /// once however many images hold it.
+    pub async fn store_inventory(&self, inv: &Inventory, now: &str) -> DbResult<String> {
+        let mut inv = inv.clone();
+        inv.target = String::new();
+        let body = serde_json::to_string(&inv).map_err(json_error("inventory"))?;
+        let id = hex::encode(Sha256::digest(body.as_bytes()));
+        let exists = sqlx::query("SELECT id FROM inventories WHERE id = $1")
+            .bind(&id)
+            .fetch_optional(self.pool())
+            .await?
+            .is_some();
+        if exists {
+            return Ok(id);
+        }
+        let mut by_layer: BTreeMap<Option<&str>, Vec<&Package>> = BTreeMap::new();
+        for p in &inv.packages {
+            by_layer.entry(p.layer.as_deref()).or_default().push(p);
+        }
+        let os = serde_json::to_string(&inv.os).map_err(json_error("inventory"))?;
+        let mut tx = self.pool().begin().await?;
+        for (layer, packages) in by_layer {
+            let bodies = packages
+                .iter()
+                .map(serde_json::to_string)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(json_error("package"))?;
+            // The OS is part of a set's identity: it decides the ecosystem
+            // its OS packages are matched in.
+            let mut h = Sha256::new();
+            h.update(os.as_bytes());
+            for b in &bodies {
+                h.update([0]);
+                h.update(b.as_bytes());
+            }
+            let set_id = hex::encode(h.finalize());
+            let added = sqlx::query(
+                "INSERT INTO package_sets (id, layer, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(&set_id)
+            .bind(layer)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if added > 0 {
+                for (seq, (p, b)) in packages.iter().zip(&bodies).enumerate() {
+                    let group = group_of(p);
+                    sqlx::query("INSERT INTO set_packages (set_id, seq, grp, body) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+                        .bind(&set_id)
+                        .bind(i64::try_from(seq).unwrap_or(i64::MAX))
+                        .bind(&group)
+                        .bind(b)
+                        .execute(&mut *tx)
+                        .await?;
+                    for k in keys_of(p, &inv) {
+                        sqlx::query("INSERT INTO set_keys (ecosystem, name, set_id, grp) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+                            .bind(&k.ecosystem)
+                            .bind(&k.name)
+                            .bind(&set_id)
+                            .bind(&group)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+            }
+            sqlx::query("INSERT INTO inventory_sets (inventory_id, set_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                .bind(&id)
+                .bind(&set_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let mut header = inv;
+        header.packages = Vec::new();
+        sqlx::query("INSERT INTO inventories (id, body, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING")
+            .bind(&id)
+            .bind(serde_json::to_string(&header).map_err(json_error("inventory"))?)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// A stored inventory, whole.
+    pub async fn inventory(&self, id: &str) -> DbResult<Option<Inventory>> {
+        let Some(row) = sqlx::query("SELECT body FROM inventories WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let body: String = row.try_get("body")?;
+        let mut inv: Inventory = serde_json::from_str(&body).map_err(json_error("inventory"))?;
+        let rows = sqlx::query(
+            "SELECT p.body FROM inventory_sets i JOIN set_packages p ON p.set_id = i.set_id WHERE i.inventory_id = $1",
+        )
+        .bind(id)
+        .fetch_all(self.pool())
+        .await?;
+        for r in rows {
+            let body: String = r.try_get("body")?;
+            inv.packages
+                .push(serde_json::from_str(&body).map_err(json_error("package"))?);
+        }
+        inv.packages.sort();
+        Ok(Some(inv))
+    }
+
+    /// The stored inventories holding a package of `keys`, each with only
+    /// the packages of the finding groups those keys touch: what a rematch
+    /// after a change set evaluates. Reads the affected groups' packages
+    /// once per package set, not whole inventories.
+    pub async fn affected(&self, keys: &[PackageKey]) -> DbResult<Affected> {
+        // The (set, group) pairs holding a key.
+        let mut groups: BTreeSet<(String, String)> = BTreeSet::new();
+        for chunk in keys.chunks(CHUNK / 2) {
+            let sql = format!(
+                "SELECT DISTINCT set_id, grp FROM set_keys WHERE (ecosystem, name) IN ({})",
+                placeholders(chunk.len(), 2)
+            );
+            let mut q = sqlx::query(&sql);
+            for k in chunk {
+                q = q.bind(&k.ecosystem).bind(&k.name);
+            }
+            for r in q.fetch_all(self.pool()).await? {
+                groups.insert((r.try_get("set_id")?, r.try_get("grp")?));
+            }
+        }
+        // Their packages.
+        let pairs: Vec<&(String, String)> = groups.iter().collect();
+        let mut packages: BTreeMap<String, Vec<Package>> = BTreeMap::new();
+        for chunk in pairs.chunks(CHUNK / 2) {
+            let sql = format!(
+                "SELECT set_id, body FROM set_packages WHERE (set_id, grp) IN ({})",
+                placeholders(chunk.len(), 2)
+            );
+            let mut q = sqlx::query(&sql);
+            for (set, group) in chunk {
+                q = q.bind(set).bind(group);
+            }
+            for r in q.fetch_all(self.pool()).await? {
+                let body: String = r.try_get("body")?;
+                packages
+                    .entry(r.try_get("set_id")?)
+                    .or_default()
+                    .push(serde_json::from_str(&body).map_err(json_error("package"))?);
+            }
+        }
+        // The inventories holding those sets.
+        let sets: Vec<&String> = packages.keys().collect();
+        let mut holding: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+        for chunk in sets.chunks(CHUNK) {
+            let sql = format!(
+                "SELECT inventory_id, set_id FROM inventory_sets WHERE set_id IN ({})",
+                placeholders(chunk.len(), 1)
+            );
+            let mut q = sqlx::query(&sql);
+            for s in chunk {
+                q = q.bind(*s);
+            }
+            for r in q.fetch_all(self.pool()).await? {
+                let set: String = r.try_get("set_id")?;
+                if let Some((key, _)) = packages.get_key_value(&set) {
+                    holding
+                        .entry(r.try_get("inventory_id")?)
+                        .or_default()
+                        .push(key.as_str());
+                }
+            }
+        }
+        let ids: Vec<&String> = holding.keys().collect();
+        let mut out = Affected {
+            sets: packages.len(),
+            ..Affected::default()
+        };
+        for chunk in ids.chunks(CHUNK) {
+            let sql = format!(
+                "SELECT id, body FROM inventories WHERE id IN ({})",
+                placeholders(chunk.len(), 1)
+            );
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            for r in q.fetch_all(self.pool()).await? {
+                let id: String = r.try_get("id")?;
+                let body: String = r.try_get("body")?;
+                let mut inv: Inventory =
+                    serde_json::from_str(&body).map_err(json_error("inventory"))?;
+                for set in holding.get(&id).into_iter().flatten() {
+                    inv.packages
+                        .extend(packages.get(*set).into_iter().flatten().cloned());
+                }
+                inv.packages.sort();
+                out.inventories.insert(id, inv);
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn deb(name: &str, source: &str, version: &str, layer: &str) -> serde_json::Value {
+        json!({"type": "deb", "name": name, "version": version, "source_name": source,
+               "purl": format!("pkg:deb/debian/{name}@{version}?distro=debian-12"),
+               "path": "/var/lib/dpkg/status", "layer": layer, "found_by": "os/dpkg"})
+    }
+
+    fn image(top: &str, extra: serde_json::Value) -> Inventory {
+        let mut packages = vec![
+            deb("libssl3", "openssl", "3.0.11-1~deb12u2", "sha256:base"),
+            deb("openssl", "openssl", "3.0.11-1~deb12u2", "sha256:base"),
+            deb("zlib1g", "zlib", "1:1.2.13.dfsg-1", "sha256:base"),
+            json!({"type": "npm", "name": "openssl", "version": "1.0.0", "purl": "pkg:npm/openssl@1.0.0",
+                   "path": "/app/package-lock.json", "layer": top, "found_by": "javascript/package-lock"}),
+        ];
+        packages.push(extra);
+        let mut inv: Inventory = serde_json::from_value(json!({
+            "target": top, "kind": "image",
+            "os": {"id": "debian", "version_id": "12", "osv_ecosystem": "Debian:12", "coverage": "covered"},
+            "packages": packages,
+            "status": {"extractors": [], "warnings": []}
+        }))
+        .unwrap();
+        inv.packages.sort();
+        inv
+    }
+
+    /// Two images on one base layer: the base's packages are stored once;
+    /// each image reads back whole; a change to a Debian source package
+    /// selects that source's packages of both images from the one set,
+    /// and not the npm package of the same name.
+    #[tokio::test]
+    async fn layers_are_stored_once_and_changes_select_their_packages() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("state.db").display());
+        let db = StateDb::open(&url).await.unwrap();
+        let a = image("sha256:a", deb("curl", "curl", "7.88.1-10", "sha256:a"));
+        let b = image("sha256:b", deb("bash", "bash", "5.2.15-2", "sha256:b"));
+        let now = "2026-12-06T00:00:00Z";
+        let ida = db.store_inventory(&a, now).await.unwrap();
+        let idb = db.store_inventory(&b, now).await.unwrap();
+        assert_ne!(ida, idb);
+        assert_eq!(db.store_inventory(&a, now).await.unwrap(), ida);
+        for (id, inv) in [(&ida, &a), (&idb, &b)] {
+            let mut want = inv.clone();
+            want.target = String::new();
+            assert_eq!(db.inventory(id).await.unwrap().as_ref(), Some(&want));
+        }
+        let count = |table: &'static str| {
+            let db = db.clone();
+            async move {
+                let n: i64 = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))
+                    .fetch_one(db.pool())
+                    .await
+                    .unwrap()
+                    .try_get("n")
+                    .unwrap();
+                n
+            }
+        };
+        assert_eq!(count("package_sets").await, 3);
+        assert_eq!(count("set_packages").await, 3 + 2 + 2);
+
+        let affected = db
+            .affected(&[PackageKey::new("Debian:12", "openssl")])
+            .await
+            .unwrap();
+        assert_eq!(affected.sets, 1);
+        assert_eq!(affected.inventories.len(), 2);
+        for inv in affected.inventories.values() {
+            let names: Vec<(&str, &str)> = inv
+                .packages
+                .iter()
+                .map(|p| (p.kind.as_str(), p.name.as_str()))
+                .collect();
+            assert_eq!(names, [("deb", "libssl3"), ("deb", "openssl")]);
+            assert_eq!(inv.os, a.os);
+        }
+        // A binary package's own name selects its whole source group.
+        let affected = db
+            .affected(&[PackageKey::new("Debian:12", "libssl3")])
+            .await
+            .unwrap();
+        assert!(affected.inventories.values().all(|i| i.packages.len() == 2));
+        let affected = db
+            .affected(&[PackageKey::new("npm", "openssl")])
+            .await
+            .unwrap();
+        assert_eq!(affected.sets, 2);
+        assert!(
+            affected
+                .inventories
+                .values()
+                .all(|i| i.packages.len() == 1 && i.packages[0].kind == "npm")
+        );
+        assert!(
+            db.affected(&[PackageKey::new("npm", "left-pad")])
+                .await
+                .unwrap()
+                .inventories
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn placeholders_number_rows_and_columns() {
+        assert_eq!(placeholders(2, 2), "($1, $2), ($3, $4)");
+        assert_eq!(placeholders(3, 1), "($1), ($2), ($3)");
+    }
+}

@@ -1,0 +1,232 @@
+//! The rematch after an advisory update: stored inventories evaluated on
+//! the new generation, without reading any resource again.
+//!
+//! After an update whose change set is known, only the package sets
+//! (image layers, functions' and hosts' packages) holding a changed package
+//! are read, and of them only the changed packages' finding groups; each
+//! distinct selection is matched once, for every resource holding it, and
+//! only the findings of those packages are reconciled. Otherwise (a first
+//! generation, enrichment changed, a generation skipped) every live
+//! inventory is evaluated whole.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::Ordering;
+
+use sha2::{Digest, Sha256};
+use vigia_engine::UpdateReport;
+use vigia_inventory::Inventory;
+
+use super::{Rematch, Service, ServiceError, now};
+use crate::db::DbError;
+use crate::lifecycle::RematchItem;
+use crate::resources::ResourceRecord;
+
+/// Resources reconciled per transaction.
+const BATCH: usize = 500;
+
+/// One evaluation: an inventory (or the changed part of one) and the
+/// resources holding it, with the stored inventory each was read from.
+struct Evaluation {
+    inventory: Inventory,
+    holders: Vec<(String, ResourceRecord, vigia_scan::Resource)>,
+}
+
+impl Service {
+    pub(super) async fn rematch_locked(
+        &self,
+        report: Option<&UpdateReport>,
+    ) -> Result<Option<Rematch>, ServiceError> {
+        let Some(generation) = self.generation().await else {
+            return Ok(None);
+        };
+        let done: Option<i64> = self
+            .db
+            .get_state("rematched_generation")
+            .await?
+            .and_then(|v| v.parse().ok());
+        if done == Some(generation) {
+            return Ok(None);
+        }
+        let started = std::time::Instant::now();
+        let changed = match (report, done) {
+            (Some(r), Some(prev))
+                if i64::try_from(r.previous_generation.0).ok() == Some(prev)
+                    && !r.changes.enrichment_changed() =>
+            {
+                Some(r.changes.packages())
+            }
+            // The first generation: every resource still pending is scanned
+            // by the watcher; those scanned before it existed are evaluated.
+            _ => None,
+        };
+        let mut summary = Rematch {
+            generation,
+            ..Rematch::default()
+        };
+        // Inventory ID → the part of it to evaluate (None: all of it).
+        let mut selected: BTreeMap<String, Option<Inventory>> = match &changed {
+            Some(keys) => {
+                let affected = self.db.affected(keys).await?;
+                summary.package_sets = affected.sets;
+                affected
+                    .inventories
+                    .into_iter()
+                    .map(|(id, inv)| (id, Some(inv)))
+                    .collect()
+            }
+            None => self
+                .db
+                .resources()
+                .await?
+                .into_iter()
+                .filter(|r| r.status_reason != "RESOURCE_TERMINATED")
+                .filter_map(|r| r.inventory_id)
+                .map(|id| (id, None))
+                .collect(),
+        };
+        let ids: Vec<&String> = selected.keys().collect();
+        let holders = self.db.resources_holding(&ids).await?;
+        // Two sources holding one resource (copies, or one digest under
+        // other tags): the one scanned last speaks for it.
+        let mut by_id: BTreeMap<String, ResourceRecord> = BTreeMap::new();
+        for r in holders {
+            match by_id.get(&r.id) {
+                Some(kept) if kept.last_scanned_at >= r.last_scanned_at => {}
+                _ => {
+                    by_id.insert(r.id.clone(), r);
+                }
+            }
+        }
+        let mut by_inventory: BTreeMap<String, Vec<ResourceRecord>> = BTreeMap::new();
+        for r in by_id.into_values() {
+            if let Some(inv) = r.inventory_id.clone() {
+                by_inventory.entry(inv).or_default().push(r);
+            }
+        }
+        summary.inventories = by_inventory.len();
+        // Each distinct selection is matched once: a change in a base layer
+        // is matched once for every image built on it.
+        let mut evaluations: BTreeMap<String, Evaluation> = BTreeMap::new();
+        for (inventory_id, holders) in by_inventory {
+            let inventory = match selected.remove(&inventory_id).flatten() {
+                Some(inv) => inv,
+                None => match self.db.inventory(&inventory_id).await {
+                    Ok(Some(inv)) => inv,
+                    // A stored inventory that no longer reads back (an older
+                    // format) is scanned again rather than stalling the rematch.
+                    Ok(None) | Err(DbError::Json { .. }) => {
+                        for r in &holders {
+                            tracing::warn!(source = %r.source, "stored inventory unreadable: scanning the resource again");
+                            self.db.set_content_hash(&r.source, None).await?;
+                        }
+                        continue;
+                    }
+                    Err(e) => return Err(e.into()),
+                },
+            };
+            let key = match changed {
+                Some(_) => hex::encode(Sha256::digest(
+                    serde_json::to_vec(&inventory).unwrap_or_default(),
+                )),
+                None => inventory_id.clone(),
+            };
+            let entry = evaluations.entry(key).or_insert_with(|| Evaluation {
+                inventory,
+                holders: Vec::new(),
+            });
+            for r in holders {
+                if let Ok(resource) =
+                    serde_json::from_value::<vigia_scan::Resource>(r.details.clone())
+                {
+                    entry.holders.push((inventory_id.clone(), r, resource));
+                } else {
+                    tracing::warn!(source = %r.source, "stored resource unreadable: scanning it again");
+                    self.db.set_content_hash(&r.source, None).await?;
+                }
+            }
+        }
+        let cause = format!("generation {generation}");
+        let mut items: Vec<RematchItem> = Vec::new();
+        for evaluation in evaluations.into_values() {
+            if evaluation.holders.is_empty() {
+                continue;
+            }
+            summary.evaluations += 1;
+            let packages: Option<BTreeSet<(String, String)>> = changed.as_ref().map(|_| {
+                evaluation
+                    .inventory
+                    .packages
+                    .iter()
+                    .map(|p| (p.name.clone(), p.path.clone()))
+                    .collect()
+            });
+            let resources = evaluation
+                .holders
+                .iter()
+                .map(|(_, _, res)| res.clone())
+                .collect();
+            let (_, _, reports) = self
+                .scanner
+                .evaluate_each(evaluation.inventory, resources, jiff::Timestamp::now())
+                .await?;
+            for ((inventory_id, r, _), report) in evaluation.holders.into_iter().zip(reports) {
+                items.push(RematchItem {
+                    source: r.source,
+                    inventory_id,
+                    resource_id: r.id,
+                    findings: report
+                        .findings
+                        .into_iter()
+                        .filter(|f| f.kind == vigia_scan::FindingType::PackageVulnerability)
+                        .collect(),
+                    packages: packages.clone(),
+                });
+            }
+            if items.len() >= BATCH {
+                self.reconcile_batch(&mut items, &cause, &mut summary)
+                    .await?;
+            }
+        }
+        self.reconcile_batch(&mut items, &cause, &mut summary)
+            .await?;
+        self.db
+            .set_state("rematched_generation", &generation.to_string())
+            .await?;
+        summary.millis = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.metrics
+            .last_rematch_ms
+            .store(summary.millis, Ordering::Relaxed);
+        tracing::info!(
+            generation,
+            resources = summary.resources,
+            inventories = summary.inventories,
+            evaluations = summary.evaluations,
+            millis = summary.millis,
+            "rematched stored inventories"
+        );
+        Ok(Some(summary))
+    }
+
+    async fn reconcile_batch(
+        &self,
+        items: &mut Vec<RematchItem>,
+        cause: &str,
+        summary: &mut Rematch,
+    ) -> Result<(), ServiceError> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        let (c, n) = self.db.rematch(items, cause, &now()).await?;
+        items.clear();
+        summary.resources += n;
+        summary.changes.opened += c.opened;
+        summary.changes.reopened += c.reopened;
+        summary.changes.closed += c.closed;
+        summary.changes.updated += c.updated;
+        summary.changes.suppression += c.suppression;
+        self.metrics
+            .rematches
+            .fetch_add(u64::try_from(n).unwrap_or(u64::MAX), Ordering::Relaxed);
+        Ok(())
+    }
+}
