@@ -19,6 +19,7 @@ pub mod openapi;
 pub mod resources;
 pub mod service;
 pub mod sigv4;
+mod writes;
 
 use std::net::SocketAddr;
 

@@ -22,6 +22,7 @@ use vigia_scan::{Finding, FindingStatus, FindingType, Severity};
 
 use crate::criteria::Criteria;
 use crate::db::{DbError, DbResult, StateDb};
+use crate::writes::{FindingRow, Writes};
 
 /// What a reconciliation changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -153,6 +154,42 @@ struct Stored {
     body: Value,
 }
 
+/// A finding's row as [`Writes`] writes it.
+fn finding_row(resource: &str, f: &Finding, suppressed_by: Option<String>) -> DbResult<FindingRow> {
+    let body = serde_json::to_string(f).map_err(|source| DbError::Json {
+        what: "finding",
+        source,
+    })?;
+    let packages: BTreeSet<&str> = f
+        .package_vulnerability_details
+        .iter()
+        .flat_map(|d| d.vulnerable_packages.iter().map(|p| p.name.as_str()))
+        .collect();
+    Ok(FindingRow {
+        arn: f.finding_arn.clone(),
+        resource: resource.to_owned(),
+        kind: kind_str(f.kind),
+        status: status_str(f.status),
+        severity: f.severity.as_str().to_owned(),
+        severity_rank: severity_rank(f.severity),
+        vulnerability_id: f
+            .package_vulnerability_details
+            .as_ref()
+            .map(|p| p.vulnerability_id.clone())
+            .unwrap_or_default(),
+        title: f.title.clone(),
+        // Absent numbers sort first, as -1.
+        score: f.inspector_score.unwrap_or(-1.0),
+        epss: f.epss.as_ref().map_or(-1.0, |e| e.score),
+        first_observed_at: f.first_observed_at.clone(),
+        last_observed_at: f.last_observed_at.clone(),
+        updated_at: f.updated_at.clone(),
+        suppressed_by,
+        body,
+        packages: packages.into_iter().map(str::to_owned).collect(),
+    })
+}
+
 /// One evaluation of a resource, for `apply`.
 struct Evaluation<'a> {
     resource: &'a str,
@@ -205,9 +242,12 @@ async fn load_stored(
                 return Ok(BTreeMap::new());
             }
             let marks: Vec<String> = (2..names.len() + 2).map(|i| format!("${i}")).collect();
+            // Read by the resource's index: `kind` compared as an expression,
+            // so that SQLite (without statistics) does not walk every package
+            // finding through the `kind` index instead.
             let sql = format!(
-                "SELECT {COLUMNS} FROM findings WHERE resource_id = $1 AND kind = 'PACKAGE_VULNERABILITY' \
-                 AND arn IN (SELECT arn FROM finding_packages WHERE name IN ({}))",
+                "SELECT {COLUMNS} FROM findings f WHERE f.resource_id = $1 AND (f.kind || '') = 'PACKAGE_VULNERABILITY' \
+                 AND EXISTS (SELECT 1 FROM finding_packages p WHERE p.arn = f.arn AND p.name IN ({}))",
                 marks.join(", ")
             );
             let mut q = sqlx::query(&sql).bind(resource);
@@ -312,22 +352,22 @@ impl StateDb {
         let mut tx = self.begin_write().await?;
         self.lock_resource(&mut tx, resource).await?;
         let stored = load_stored(&mut tx, resource, None).await?;
-        let changes = self
-            .apply(
-                &mut tx,
-                &Evaluation {
-                    resource,
-                    findings,
-                    scope,
-                    cause,
-                    now,
-                    notify,
-                    observed,
-                },
-                stored,
-                &filters,
-            )
-            .await?;
+        let mut writes = Writes::default();
+        let changes = Self::apply(
+            &Evaluation {
+                resource,
+                findings,
+                scope,
+                cause,
+                now,
+                notify,
+                observed,
+            },
+            &stored,
+            &filters,
+            &mut writes,
+        )?;
+        writes.flush(&mut tx, now).await?;
         tx.commit().await?;
         Ok(changes)
     }
@@ -365,6 +405,7 @@ impl StateDb {
         order.sort_by(|a, b| a.resource_id.cmp(&b.resource_id));
         let mut total = Changes::default();
         let mut done = 0;
+        let mut writes = Writes::default();
         for item in order {
             let current: Option<Option<String>> =
                 sqlx::query("SELECT inventory_id FROM resources WHERE source = $1")
@@ -378,22 +419,20 @@ impl StateDb {
             }
             self.lock_resource(&mut tx, &item.resource_id).await?;
             let stored = load_stored(&mut tx, &item.resource_id, item.packages.as_ref()).await?;
-            let c = self
-                .apply(
-                    &mut tx,
-                    &Evaluation {
-                        resource: &item.resource_id,
-                        findings: &item.findings,
-                        scope: &[FindingType::PackageVulnerability],
-                        cause,
-                        now,
-                        notify: true,
-                        observed: false,
-                    },
-                    stored,
-                    &filters,
-                )
-                .await?;
+            let c = Self::apply(
+                &Evaluation {
+                    resource: &item.resource_id,
+                    findings: &item.findings,
+                    scope: &[FindingType::PackageVulnerability],
+                    cause,
+                    now,
+                    notify: true,
+                    observed: false,
+                },
+                &stored,
+                &filters,
+                &mut writes,
+            )?;
             total.opened += c.opened;
             total.reopened += c.reopened;
             total.closed += c.closed;
@@ -401,16 +440,16 @@ impl StateDb {
             total.suppression += c.suppression;
             done += 1;
         }
+        writes.flush(&mut tx, now).await?;
         tx.commit().await?;
         Ok((total, done))
     }
 
-    async fn apply(
-        &self,
-        tx: &mut Tx,
+    fn apply(
         e: &Evaluation<'_>,
-        stored: BTreeMap<String, Stored>,
+        stored: &BTreeMap<String, Stored>,
         filters: &[ActiveFilter],
+        out: &mut Writes,
     ) -> DbResult<Changes> {
         let Evaluation {
             resource,
@@ -422,8 +461,6 @@ impl StateDb {
             observed,
         } = *e;
         let mut changes = Changes::default();
-        let mut history: Vec<(String, String, &'static str, String)> = Vec::new();
-        let mut events: Vec<(String, Value)> = Vec::new();
         let mut seen: BTreeSet<String> = BTreeSet::new();
         for f in findings {
             let mut f = f.clone();
@@ -508,7 +545,7 @@ impl StateDb {
                 continue;
             }
             f.first_observed_at = first;
-            f.last_observed_at = now.to_owned();
+            now.clone_into(&mut f.last_observed_at);
             f.updated_at = updated;
             let event_cause = match (event, &suppressed_by) {
                 (Some("SUPPRESSED"), Some(flt)) => format!("filter {flt}"),
@@ -521,22 +558,23 @@ impl StateDb {
                     ),
                 _ => cause.to_owned(),
             };
-            self.write_finding(tx, resource, &f, suppressed_by.as_deref())
-                .await?;
+            let content_changed = stored
+                .get(&arn)
+                .is_some_and(|o| content(&o.body) != content(&as_json));
             if let Some(e) = event {
-                history.push((arn.clone(), new_status.to_owned(), e, event_cause));
+                out.history
+                    .push((arn.clone(), new_status.to_owned(), e, event_cause));
             }
-            if notify
-                && (event.is_some()
-                    || stored
-                        .get(&arn)
-                        .is_some_and(|o| content(&o.body) != content(&as_json)))
-            {
-                events.push((arn.clone(), serde_json::to_value(&f).unwrap_or(Value::Null)));
+            if notify && (event.is_some() || content_changed) {
+                out.events.push((
+                    resource.to_owned(),
+                    serde_json::to_value(&f).unwrap_or(Value::Null),
+                ));
             }
+            out.findings.push(finding_row(resource, &f, suppressed_by)?);
         }
         let scope: Vec<&str> = scope.iter().map(|k| kind_str(*k)).collect();
-        for (arn, old) in &stored {
+        for (arn, old) in stored {
             if seen.contains(arn) || old.status == "CLOSED" || !scope.contains(&old.kind.as_str()) {
                 continue;
             }
@@ -544,89 +582,14 @@ impl StateDb {
             let mut body = old.body.clone();
             body["status"] = json!("CLOSED");
             body["updatedAt"] = json!(now);
-            sqlx::query(
-                "UPDATE findings SET status = 'CLOSED', updated_at = $1, body = $2 WHERE arn = $3",
-            )
-            .bind(now)
-            .bind(body.to_string())
-            .bind(arn)
-            .execute(&mut **tx)
-            .await?;
-            history.push((arn.clone(), "CLOSED".into(), "CLOSED", cause.to_owned()));
+            out.closes.push((arn.clone(), body.to_string()));
+            out.history
+                .push((arn.clone(), "CLOSED".into(), "CLOSED", cause.to_owned()));
             if notify {
-                events.push((arn.clone(), body));
+                out.events.push((resource.to_owned(), body));
             }
         }
-        for (arn, status, event, why) in history {
-            record_history(tx, &arn, now, &status, event, &why).await?;
-        }
-        for (_, body) in events {
-            record_event(tx, now, resource, &body).await?;
-        }
         Ok(changes)
-    }
-
-    async fn write_finding(
-        &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-        resource: &str,
-        f: &Finding,
-        suppressed_by: Option<&str>,
-    ) -> DbResult<()> {
-        let body = serde_json::to_string(f).map_err(|source| DbError::Json {
-            what: "finding",
-            source,
-        })?;
-        sqlx::query(
-            "INSERT INTO findings (arn, resource_id, kind, status, severity, severity_rank, vulnerability_id, title, score, epss, \
-             first_observed_at, last_observed_at, updated_at, suppressed_by, body) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
-             ON CONFLICT (arn) DO UPDATE SET resource_id = excluded.resource_id, kind = excluded.kind, status = excluded.status, \
-             severity = excluded.severity, severity_rank = excluded.severity_rank, vulnerability_id = excluded.vulnerability_id, \
-             title = excluded.title, score = excluded.score, epss = excluded.epss, first_observed_at = excluded.first_observed_at, \
-             last_observed_at = excluded.last_observed_at, updated_at = excluded.updated_at, suppressed_by = excluded.suppressed_by, \
-             body = excluded.body",
-        )
-        .bind(&f.finding_arn)
-        .bind(resource)
-        .bind(kind_str(f.kind))
-        .bind(status_str(f.status))
-        .bind(f.severity.as_str())
-        .bind(severity_rank(f.severity))
-        .bind(
-            f.package_vulnerability_details
-                .as_ref()
-                .map(|p| p.vulnerability_id.clone())
-                .unwrap_or_default(),
-        )
-        .bind(&f.title)
-        // Absent numbers sort first, as -1.
-        .bind(f.inspector_score.unwrap_or(-1.0))
-        .bind(f.epss.as_ref().map_or(-1.0, |e| e.score))
-        .bind(&f.first_observed_at)
-        .bind(&f.last_observed_at)
-        .bind(&f.updated_at)
-        .bind(suppressed_by)
-        .bind(body)
-        .execute(&mut **tx)
-        .await?;
-        let names: BTreeSet<&str> = f
-            .package_vulnerability_details
-            .iter()
-            .flat_map(|d| d.vulnerable_packages.iter().map(|p| p.name.as_str()))
-            .collect();
-        sqlx::query("DELETE FROM finding_packages WHERE arn = $1")
-            .bind(&f.finding_arn)
-            .execute(&mut **tx)
-            .await?;
-        for name in names {
-            sqlx::query("INSERT INTO finding_packages (name, arn) VALUES ($1, $2)")
-                .bind(name)
-                .bind(&f.finding_arn)
-                .execute(&mut **tx)
-                .await?;
-        }
-        Ok(())
     }
 
     /// Applies the suppression rules in force to every open finding at

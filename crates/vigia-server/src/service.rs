@@ -146,6 +146,12 @@ pub struct Rematch {
     pub changes: crate::lifecycle::Changes,
     /// Milliseconds it took.
     pub millis: u64,
+    /// Of which reading the stored inventories' changed packages,
+    pub read_millis: u64,
+    /// matching them,
+    pub match_millis: u64,
+    /// and writing the findings' changes.
+    pub reconcile_millis: u64,
 }
 
 /// The service.

@@ -31,6 +31,10 @@ struct Evaluation {
     holders: Vec<(String, ResourceRecord, vigia_scan::Resource)>,
 }
 
+fn ms(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
 impl Service {
     pub(super) async fn rematch_locked(
         &self,
@@ -84,6 +88,7 @@ impl Service {
                 .map(|id| (id, None))
                 .collect(),
         };
+        summary.read_millis = ms(started.elapsed());
         let ids: Vec<&String> = selected.keys().collect();
         let holders = self.db.resources_holding(&ids).await?;
         // Two sources holding one resource (copies, or one digest under
@@ -146,53 +151,33 @@ impl Service {
             }
         }
         let cause = format!("generation {generation}");
-        let mut items: Vec<RematchItem> = Vec::new();
+        // Matched and reconciled about BATCH resources at a time: memory
+        // stays bounded however many resources a change touches.
+        let mut chunk: Vec<Evaluation> = Vec::new();
+        let mut held = 0;
         for evaluation in evaluations.into_values() {
             if evaluation.holders.is_empty() {
                 continue;
             }
-            summary.evaluations += 1;
-            let packages: Option<BTreeSet<(String, String)>> = changed.as_ref().map(|_| {
-                evaluation
-                    .inventory
-                    .packages
-                    .iter()
-                    .map(|p| (p.name.clone(), p.path.clone()))
-                    .collect()
-            });
-            let resources = evaluation
-                .holders
-                .iter()
-                .map(|(_, _, res)| res.clone())
-                .collect();
-            let (_, _, reports) = self
-                .scanner
-                .evaluate_each(evaluation.inventory, resources, jiff::Timestamp::now())
+            held += evaluation.holders.len();
+            chunk.push(evaluation);
+            if held >= BATCH {
+                self.evaluate_batch(
+                    std::mem::take(&mut chunk),
+                    changed.is_some(),
+                    &cause,
+                    &mut summary,
+                )
                 .await?;
-            for ((inventory_id, r, _), report) in evaluation.holders.into_iter().zip(reports) {
-                items.push(RematchItem {
-                    source: r.source,
-                    inventory_id,
-                    resource_id: r.id,
-                    findings: report
-                        .findings
-                        .into_iter()
-                        .filter(|f| f.kind == vigia_scan::FindingType::PackageVulnerability)
-                        .collect(),
-                    packages: packages.clone(),
-                });
-            }
-            if items.len() >= BATCH {
-                self.reconcile_batch(&mut items, &cause, &mut summary)
-                    .await?;
+                held = 0;
             }
         }
-        self.reconcile_batch(&mut items, &cause, &mut summary)
+        self.evaluate_batch(chunk, changed.is_some(), &cause, &mut summary)
             .await?;
         self.db
             .set_state("rematched_generation", &generation.to_string())
             .await?;
-        summary.millis = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        summary.millis = ms(started.elapsed());
         self.metrics
             .last_rematch_ms
             .store(summary.millis, Ordering::Relaxed);
@@ -207,17 +192,65 @@ impl Service {
         Ok(Some(summary))
     }
 
-    async fn reconcile_batch(
+    /// Matches a batch of evaluations at once and reconciles their
+    /// resources in one transaction. `partial`: each evaluation holds only
+    /// the changed packages, and only those packages' findings are
+    /// reconciled.
+    async fn evaluate_batch(
         &self,
-        items: &mut Vec<RematchItem>,
+        batch: Vec<Evaluation>,
+        partial: bool,
         cause: &str,
         summary: &mut Rematch,
     ) -> Result<(), ServiceError> {
-        if items.is_empty() {
+        if batch.is_empty() {
             return Ok(());
         }
-        let (c, n) = self.db.rematch(items, cause, &now()).await?;
-        items.clear();
+        summary.evaluations += batch.len();
+        let mut holders = Vec::with_capacity(batch.len());
+        let mut inputs = Vec::with_capacity(batch.len());
+        for evaluation in batch {
+            let packages: Option<BTreeSet<(String, String)>> = partial.then(|| {
+                evaluation
+                    .inventory
+                    .packages
+                    .iter()
+                    .map(|p| (p.name.clone(), p.path.clone()))
+                    .collect()
+            });
+            let resources = evaluation
+                .holders
+                .iter()
+                .map(|(_, _, res)| res.clone())
+                .collect();
+            inputs.push((evaluation.inventory, resources));
+            holders.push((evaluation.holders, packages));
+        }
+        let matching = std::time::Instant::now();
+        let (_, evaluated) = self
+            .scanner
+            .evaluate_many(inputs, jiff::Timestamp::now())
+            .await?;
+        summary.match_millis += ms(matching.elapsed());
+        let mut items: Vec<RematchItem> = Vec::new();
+        for ((holders, packages), (_, reports)) in holders.into_iter().zip(evaluated) {
+            for ((inventory_id, r, _), report) in holders.into_iter().zip(reports) {
+                items.push(RematchItem {
+                    source: r.source,
+                    inventory_id,
+                    resource_id: r.id,
+                    findings: report
+                        .findings
+                        .into_iter()
+                        .filter(|f| f.kind == vigia_scan::FindingType::PackageVulnerability)
+                        .collect(),
+                    packages: packages.clone(),
+                });
+            }
+        }
+        let writing = std::time::Instant::now();
+        let (c, n) = self.db.rematch(&items, cause, &now()).await?;
+        summary.reconcile_millis += ms(writing.elapsed());
         summary.resources += n;
         summary.changes.opened += c.opened;
         summary.changes.reopened += c.reopened;

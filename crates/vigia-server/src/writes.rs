@@ -1,0 +1,211 @@
+//! Findings' changes gathered during a reconciliation and written in a few
+//! multi-row statements at its end: a rematch of thousands of resources
+//! makes a statement per hundred rows, not several per finding.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+use sqlx::Row;
+
+use crate::db::DbResult;
+
+type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
+/// Rows per multi-row statement (at 15 values a row, well under SQLite's
+/// and PostgreSQL's limits on bound parameters).
+const ROWS: usize = 100;
+
+/// A finding as its row is written.
+#[derive(Debug)]
+pub(crate) struct FindingRow {
+    pub(crate) arn: String,
+    pub(crate) resource: String,
+    pub(crate) kind: &'static str,
+    pub(crate) status: &'static str,
+    pub(crate) severity: String,
+    pub(crate) severity_rank: i64,
+    pub(crate) vulnerability_id: String,
+    pub(crate) title: String,
+    pub(crate) score: f64,
+    pub(crate) epss: f64,
+    pub(crate) first_observed_at: String,
+    pub(crate) last_observed_at: String,
+    pub(crate) updated_at: String,
+    pub(crate) suppressed_by: Option<String>,
+    pub(crate) body: String,
+    /// The names of its vulnerable packages (`finding_packages`).
+    pub(crate) packages: Vec<String>,
+}
+
+/// What one transaction writes.
+#[derive(Debug, Default)]
+pub(crate) struct Writes {
+    /// Findings written whole (opened, reopened, updated, suppressed).
+    pub(crate) findings: Vec<FindingRow>,
+    /// Findings closed: ARN and body.
+    pub(crate) closes: Vec<(String, String)>,
+    /// History rows: ARN, status, event, cause.
+    pub(crate) history: Vec<(String, String, &'static str, String)>,
+    /// `Inspector2 Finding` events: resource and finding.
+    pub(crate) events: Vec<(String, Value)>,
+}
+
+/// `($1, …, $width), …` for `rows` rows, numbered from `$from + 1`.
+fn values(rows: usize, width: usize, from: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let cols: Vec<String> = (1..=width)
+                .map(|c| format!("${}", from + r * width + c))
+                .collect();
+            format!("({})", cols.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Writes {
+    /// Writes everything gathered, in `tx`, at `now`.
+    pub(crate) async fn flush(self, tx: &mut Tx, now: &str) -> DbResult<()> {
+        for chunk in self.findings.chunks(ROWS) {
+            let sql = format!(
+                "INSERT INTO findings (arn, resource_id, kind, status, severity, severity_rank, vulnerability_id, title, score, epss, \
+                 first_observed_at, last_observed_at, updated_at, suppressed_by, body) VALUES {} \
+                 ON CONFLICT (arn) DO UPDATE SET resource_id = excluded.resource_id, kind = excluded.kind, status = excluded.status, \
+                 severity = excluded.severity, severity_rank = excluded.severity_rank, vulnerability_id = excluded.vulnerability_id, \
+                 title = excluded.title, score = excluded.score, epss = excluded.epss, first_observed_at = excluded.first_observed_at, \
+                 last_observed_at = excluded.last_observed_at, updated_at = excluded.updated_at, suppressed_by = excluded.suppressed_by, \
+                 body = excluded.body",
+                values(chunk.len(), 15, 0)
+            );
+            let mut q = sqlx::query(&sql);
+            for f in chunk {
+                q = q
+                    .bind(&f.arn)
+                    .bind(&f.resource)
+                    .bind(f.kind)
+                    .bind(f.status)
+                    .bind(&f.severity)
+                    .bind(f.severity_rank)
+                    .bind(&f.vulnerability_id)
+                    .bind(&f.title)
+                    .bind(f.score)
+                    .bind(f.epss)
+                    .bind(&f.first_observed_at)
+                    .bind(&f.last_observed_at)
+                    .bind(&f.updated_at)
+                    .bind(f.suppressed_by.as_deref())
+                    .bind(&f.body);
+            }
+            q.execute(&mut **tx).await?;
+            // Their package names, rewritten.
+            let sql = format!(
+                "DELETE FROM finding_packages WHERE arn IN ({})",
+                (1..=chunk.len())
+                    .map(|i| format!("${i}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for f in chunk {
+                q = q.bind(&f.arn);
+            }
+            q.execute(&mut **tx).await?;
+            let pairs: Vec<(&str, &str)> = chunk
+                .iter()
+                .flat_map(|f| f.packages.iter().map(|n| (n.as_str(), f.arn.as_str())))
+                .collect();
+            for rows in pairs.chunks(ROWS) {
+                let sql = format!(
+                    "INSERT INTO finding_packages (name, arn) VALUES {} ON CONFLICT DO NOTHING",
+                    values(rows.len(), 2, 0)
+                );
+                let mut q = sqlx::query(&sql);
+                for (name, arn) in rows {
+                    q = q.bind(*name).bind(*arn);
+                }
+                q.execute(&mut **tx).await?;
+            }
+        }
+        for chunk in self.closes.chunks(ROWS) {
+            // One statement for many rows, each with its own body: the
+            // bodies as a table of values, joined by ARN.
+            let sql = format!(
+                "WITH closing (arn, body) AS (VALUES {}) \
+                 UPDATE findings SET status = 'CLOSED', updated_at = $1, \
+                 body = (SELECT body FROM closing WHERE closing.arn = findings.arn) \
+                 WHERE arn IN (SELECT arn FROM closing)",
+                values(chunk.len(), 2, 1)
+            );
+            let mut q = sqlx::query(&sql).bind(now);
+            for (arn, body) in chunk {
+                q = q.bind(arn).bind(body);
+            }
+            q.execute(&mut **tx).await?;
+        }
+        for chunk in self.history.chunks(ROWS) {
+            // Each finding's next sequence numbers follow its stored ones.
+            let sql = format!(
+                "SELECT arn, COUNT(*) AS n FROM finding_history WHERE arn IN ({}) GROUP BY arn",
+                (1..=chunk.len())
+                    .map(|i| format!("${i}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for (arn, ..) in chunk {
+                q = q.bind(arn);
+            }
+            let mut seq: BTreeMap<String, i64> = BTreeMap::new();
+            for r in q.fetch_all(&mut **tx).await? {
+                seq.insert(r.try_get("arn")?, r.try_get("n")?);
+            }
+            let sql = format!(
+                "INSERT INTO finding_history (arn, seq, at, status, event, cause) VALUES {}",
+                values(chunk.len(), 6, 0)
+            );
+            let mut q = sqlx::query(&sql);
+            for (arn, status, event, cause) in chunk {
+                let n = seq.entry(arn.clone()).or_insert(0);
+                *n += 1;
+                q = q
+                    .bind(arn)
+                    .bind(*n)
+                    .bind(now)
+                    .bind(status)
+                    .bind(*event)
+                    .bind(cause);
+            }
+            q.execute(&mut **tx).await?;
+        }
+        for chunk in self.events.chunks(ROWS) {
+            let sql = format!(
+                "INSERT INTO outbox (id, created_at, detail_type, resource_id, body) VALUES {}",
+                values(chunk.len(), 5, 0)
+            );
+            let mut q = sqlx::query(&sql);
+            for (resource, finding) in chunk {
+                let id = uuid::Uuid::new_v4().to_string();
+                let body = crate::lifecycle::finding_event(&id, now, resource, finding).to_string();
+                q = q
+                    .bind(id)
+                    .bind(now)
+                    .bind("Inspector2 Finding")
+                    .bind(resource)
+                    .bind(body);
+            }
+            q.execute(&mut **tx).await?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_number_rows_from_an_offset() {
+        assert_eq!(values(2, 2, 1), "($2, $3), ($4, $5)");
+        assert_eq!(values(1, 3, 0), "($1, $2, $3)");
+    }
+}
