@@ -107,6 +107,7 @@ async fn change_set_scenario(config: Config) {
     let counts = package_counts(&pypi, "PyPI");
     let mut ranged = None;
     let mut withdrawn = None;
+    let mut described = None;
     edit_records(&pypi, |rec| {
         let Some(name) = single_package(rec, "PyPI") else {
             return false;
@@ -131,9 +132,16 @@ async fn change_set_scenario(config: Config) {
             withdrawn = Some(name);
             return true;
         }
+        // Only what findings show (the description) changes: its findings
+        // read differently, so its package changed too.
+        if described.is_none() {
+            rec["details"] = Value::String("Described again.".into());
+            described = Some(name);
+            return true;
+        }
         false
     });
-    let (ranged, withdrawn) = (ranged.unwrap(), withdrawn.unwrap());
+    let (ranged, withdrawn, described) = (ranged.unwrap(), withdrawn.unwrap(), described.unwrap());
 
     let third = updater.update(&options(mirror.path())).await.unwrap();
     assert_eq!(third.previous_generation, Generation(1));
@@ -141,6 +149,7 @@ async fn change_set_scenario(config: Config) {
     let mut expected = vec![
         PackageKey::new("PyPI", &ranged),
         PackageKey::new("PyPI", &withdrawn),
+        PackageKey::new("PyPI", &described),
     ];
     expected.sort();
     assert_eq!(

@@ -40,6 +40,23 @@ pub struct Changes {
     pub suppression: usize,
 }
 
+impl Changes {
+    /// Whether anything changed.
+    #[must_use]
+    pub fn any(&self) -> bool {
+        self.opened + self.reopened + self.closed + self.updated + self.suppression > 0
+    }
+
+    /// Adds another reconciliation's changes.
+    pub fn add(&mut self, other: &Self) {
+        self.opened += other.opened;
+        self.reopened += other.reopened;
+        self.closed += other.closed;
+        self.updated += other.updated;
+        self.suppression += other.suppression;
+    }
+}
+
 /// A suppression rule in force.
 #[derive(Debug, Clone)]
 pub struct ActiveFilter {
@@ -388,25 +405,24 @@ impl StateDb {
     /// in one transaction: each item's findings against its stored package
     /// findings (of the packages it evaluated, when it names them). An item
     /// whose resource was scanned again meanwhile (its source holds another
-    /// inventory now) is skipped: that scan's findings stand. Returns the
-    /// changes and the number of resources reconciled. Nothing is observed
-    /// again; events go to the outbox.
+    /// inventory now) is skipped: that scan's findings stand. Returns each
+    /// item's changes, `None` for those skipped. Nothing is observed again;
+    /// events go to the outbox.
     pub async fn rematch(
         &self,
         items: &[RematchItem],
         cause: &str,
         now: &str,
-    ) -> DbResult<(Changes, usize)> {
+    ) -> DbResult<Vec<Option<Changes>>> {
         let filters = self.active_filters(now).await?;
         let _turn = self.turns.lock().await;
         let mut tx = self.begin_write().await?;
-        let mut order: Vec<&RematchItem> = items.iter().collect();
+        let mut order: Vec<(usize, &RematchItem)> = items.iter().enumerate().collect();
         // One order for every process's locks: no deadlock between two.
-        order.sort_by(|a, b| a.resource_id.cmp(&b.resource_id));
-        let mut total = Changes::default();
-        let mut done = 0;
+        order.sort_by(|a, b| a.1.resource_id.cmp(&b.1.resource_id));
+        let mut out = vec![None; items.len()];
         let mut writes = Writes::default();
-        for item in order {
+        for (i, item) in order {
             let current: Option<Option<String>> =
                 sqlx::query("SELECT inventory_id FROM resources WHERE source = $1")
                     .bind(&item.source)
@@ -433,16 +449,16 @@ impl StateDb {
                 &filters,
                 &mut writes,
             )?;
-            total.opened += c.opened;
-            total.reopened += c.reopened;
-            total.closed += c.closed;
-            total.updated += c.updated;
-            total.suppression += c.suppression;
-            done += 1;
+            out[i] = Some(c);
+            // Written as it goes, in the same transaction: memory stays
+            // bounded whatever the number of changes.
+            if writes.findings.len() + writes.closes.len() >= 1_000 {
+                std::mem::take(&mut writes).flush(&mut tx, now).await?;
+            }
         }
         writes.flush(&mut tx, now).await?;
         tx.commit().await?;
-        Ok((total, done))
+        Ok(out)
     }
 
     fn apply(

@@ -133,6 +133,10 @@ pub struct Rematch {
     pub generation: i64,
     /// Resources evaluated again.
     pub resources: usize,
+    /// Of which those whose stored findings were read and reconciled (the
+    /// others held the same changed packages as one whose findings did not
+    /// change).
+    pub reconciled: usize,
     /// Stored inventories holding a changed package (all live ones when
     /// the change is not known).
     pub inventories: usize,

@@ -270,6 +270,19 @@ impl Rows {
             Val::Text(json(&r.references)),
             Val::OptText(opt_json(r.database_specific.as_ref())),
         ]);
+        // What findings show of the record itself: a change to it changes
+        // the findings of every package it names.
+        let record = json(&(
+            &r.modified,
+            &r.published,
+            &r.summary,
+            &r.details,
+            &r.aliases,
+            &r.related,
+            &r.upstream,
+            &r.severity,
+            &r.references,
+        ));
         for (idx, a) in r.affected.iter().enumerate() {
             let Some(pkg) = &a.package else { continue };
             if ecosystem.is_some_and(|e| !base_of(&pkg.ecosystem).eq_ignore_ascii_case(e)) {
@@ -279,8 +292,11 @@ impl Rows {
             let versions = json(&a.versions);
             let eco_specific = opt_json(a.ecosystem_specific.as_ref());
             let db_specific = opt_json(a.database_specific.as_ref());
+            let severity = json(&a.severity);
             let digest = entry_digest(&EntryParts {
                 withdrawn: r.withdrawn.is_some(),
+                record: &record,
+                severity: &severity,
                 name: &pkg.name,
                 ranges: &ranges,
                 versions: &versions,
@@ -308,7 +324,7 @@ impl Rows {
                 Val::OptText(pkg.purl.clone()),
                 Val::Text(ranges),
                 Val::Text(versions),
-                Val::Text(json(&a.severity)),
+                Val::Text(severity),
                 Val::OptText(eco_specific),
                 Val::OptText(db_specific),
                 Val::Int(digest),
@@ -564,10 +580,14 @@ fn opt_json(v: Option<&serde_json::Value>) -> Option<String> {
 
 /// What an affected entry's digest covers: everything matching reads from it
 /// (the package name, ranges, versions, the vendor's urgency and RustSec's
-/// informational kind live in the two `*_specific` fields) and whether its
-/// record is withdrawn.
+/// informational kind live in the two `*_specific` fields), whether its
+/// record is withdrawn, and what findings show of the entry and its record
+/// (severity, modified time, description, aliases, references): a finding
+/// that would read differently is a change.
 struct EntryParts<'a> {
     withdrawn: bool,
+    record: &'a str,
+    severity: &'a str,
     name: &'a str,
     ranges: &'a str,
     versions: &'a str,
@@ -582,6 +602,8 @@ fn entry_digest(p: &EntryParts<'_>) -> i64 {
     let mut h = xxhash_rust::xxh3::Xxh3::new();
     h.update(&[u8::from(p.withdrawn)]);
     for part in [
+        Some(p.record),
+        Some(p.severity),
         Some(p.name),
         Some(p.ranges),
         Some(p.versions),

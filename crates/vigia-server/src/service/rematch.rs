@@ -22,7 +22,7 @@ use crate::lifecycle::RematchItem;
 use crate::resources::ResourceRecord;
 
 /// Resources reconciled per transaction.
-const BATCH: usize = 500;
+const BATCH: usize = 250;
 
 /// One evaluation: an inventory (or the changed part of one) and the
 /// resources holding it, with the stored inventory each was read from.
@@ -232,8 +232,18 @@ impl Service {
             .evaluate_many(inputs, jiff::Timestamp::now())
             .await?;
         summary.match_millis += ms(matching.elapsed());
-        let mut items: Vec<RematchItem> = Vec::new();
+        // Per evaluation, its resources' items; the first speaks for the
+        // others when it may (see below).
+        let mut groups: Vec<(bool, Vec<RematchItem>)> = Vec::new();
         for ((holders, packages), (_, reports)) in holders.into_iter().zip(evaluated) {
+            // Of a partial evaluation, every holder's stored findings of
+            // those packages came from the same packages on the same earlier
+            // generations (each rematch reconciles every holder it changes),
+            // so they change alike: when the first holder's do not change,
+            // the others' do not either and are not read. Hosts are each
+            // reconciled: a scan adjusts their scores to their own network.
+            let alike = partial && holders.iter().all(|(_, r, _)| r.kind != "AWS_EC2_INSTANCE");
+            let mut items = Vec::new();
             for ((inventory_id, r, _), report) in holders.into_iter().zip(reports) {
                 items.push(RematchItem {
                     source: r.source,
@@ -247,19 +257,46 @@ impl Service {
                     packages: packages.clone(),
                 });
             }
+            groups.push((alike, items));
         }
         let writing = std::time::Instant::now();
-        let (c, n) = self.db.rematch(&items, cause, &now()).await?;
+        // First every evaluation's first holder (all holders where they do
+        // not change alike), then the other holders of those that changed.
+        let mut first: Vec<RematchItem> = Vec::new();
+        // The others, with the index of their first holder in `first`.
+        let mut rest: Vec<(usize, Vec<RematchItem>)> = Vec::new();
+        for (alike, mut items) in groups {
+            if alike && items.len() > 1 {
+                let others = items.split_off(1);
+                rest.push((first.len(), others));
+            }
+            first.extend(items);
+        }
+        let results = self.db.rematch(&first, cause, &now()).await?;
+        let mut then: Vec<RematchItem> = Vec::new();
+        let mut unchanged = 0;
+        for (at, others) in rest {
+            if results.get(at).copied().flatten().is_some_and(|c| !c.any()) {
+                unchanged += others.len();
+            } else {
+                then.extend(others);
+            }
+        }
+        let results: Vec<Option<crate::lifecycle::Changes>> = results
+            .into_iter()
+            .chain(self.db.rematch(&then, cause, &now()).await?)
+            .collect();
         summary.reconcile_millis += ms(writing.elapsed());
-        summary.resources += n;
-        summary.changes.opened += c.opened;
-        summary.changes.reopened += c.reopened;
-        summary.changes.closed += c.closed;
-        summary.changes.updated += c.updated;
-        summary.changes.suppression += c.suppression;
-        self.metrics
-            .rematches
-            .fetch_add(u64::try_from(n).unwrap_or(u64::MAX), Ordering::Relaxed);
+        let reconciled = results.iter().flatten().count();
+        for c in results.iter().flatten() {
+            summary.changes.add(c);
+        }
+        summary.reconciled += reconciled;
+        summary.resources += reconciled + unchanged;
+        self.metrics.rematches.fetch_add(
+            u64::try_from(reconciled + unchanged).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
         Ok(())
     }
 }
