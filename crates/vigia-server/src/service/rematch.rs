@@ -27,7 +27,10 @@ const BATCH: usize = 250;
 /// One evaluation: an inventory (or the changed part of one) and the
 /// resources holding it, with the stored inventory each was read from.
 struct Evaluation {
-    inventory: Inventory,
+    /// The changed part of an inventory, or `None`: all of the inventory
+    /// `inventory_id`.
+    inventory: Option<Inventory>,
+    inventory_id: String,
     holders: Vec<(String, ResourceRecord, vigia_scan::Resource)>,
 }
 
@@ -113,30 +116,18 @@ impl Service {
         // is matched once for every image built on it.
         let mut evaluations: BTreeMap<String, Evaluation> = BTreeMap::new();
         for (inventory_id, holders) in by_inventory {
-            let inventory = match selected.remove(&inventory_id).flatten() {
-                Some(inv) => inv,
-                None => match self.db.inventory(&inventory_id).await {
-                    Ok(Some(inv)) => inv,
-                    // A stored inventory that no longer reads back (an older
-                    // format) is scanned again rather than stalling the rematch.
-                    Ok(None) | Err(DbError::Json { .. }) => {
-                        for r in &holders {
-                            tracing::warn!(source = %r.source, "stored inventory unreadable: scanning the resource again");
-                            self.db.set_content_hash(&r.source, None).await?;
-                        }
-                        continue;
-                    }
-                    Err(e) => return Err(e.into()),
-                },
-            };
-            let key = match changed {
-                Some(_) => hex::encode(Sha256::digest(
-                    serde_json::to_vec(&inventory).unwrap_or_default(),
-                )),
+            // Whole inventories are read when their batch is matched, not
+            // all at once.
+            let inventory = selected.remove(&inventory_id).flatten();
+            let key = match &inventory {
+                Some(inv) => {
+                    hex::encode(Sha256::digest(serde_json::to_vec(inv).unwrap_or_default()))
+                }
                 None => inventory_id.clone(),
             };
             let entry = evaluations.entry(key).or_insert_with(|| Evaluation {
                 inventory,
+                inventory_id: inventory_id.clone(),
                 holders: Vec::new(),
             });
             for r in holders {
@@ -206,13 +197,27 @@ impl Service {
         if batch.is_empty() {
             return Ok(());
         }
-        summary.evaluations += batch.len();
         let mut holders = Vec::with_capacity(batch.len());
         let mut inputs = Vec::with_capacity(batch.len());
         for evaluation in batch {
+            let inventory = match evaluation.inventory {
+                Some(inv) => inv,
+                None => match self.db.inventory(&evaluation.inventory_id).await {
+                    Ok(Some(inv)) => inv,
+                    // A stored inventory that no longer reads back (an older
+                    // format) is scanned again rather than stalling the rematch.
+                    Ok(None) | Err(DbError::Json { .. }) => {
+                        for (_, r, _) in &evaluation.holders {
+                            tracing::warn!(source = %r.source, "stored inventory unreadable: scanning the resource again");
+                            self.db.set_content_hash(&r.source, None).await?;
+                        }
+                        continue;
+                    }
+                    Err(e) => return Err(e.into()),
+                },
+            };
             let packages: Option<BTreeSet<(String, String)>> = partial.then(|| {
-                evaluation
-                    .inventory
+                inventory
                     .packages
                     .iter()
                     .map(|p| (p.name.clone(), p.path.clone()))
@@ -223,9 +228,10 @@ impl Service {
                 .iter()
                 .map(|(_, _, res)| res.clone())
                 .collect();
-            inputs.push((evaluation.inventory, resources));
+            inputs.push((inventory, resources));
             holders.push((evaluation.holders, packages));
         }
+        summary.evaluations += inputs.len();
         let matching = std::time::Instant::now();
         let (_, evaluated) = self
             .scanner
