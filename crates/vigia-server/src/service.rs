@@ -773,7 +773,45 @@ impl Service {
         self.scan(path, job.fingerprint.clone()).await
     }
 
+    /// A scan whose job was taken this many times without finishing (its
+    /// worker killed or gone each time: a resource that crashes or exhausts
+    /// whoever reads it) is given up until the resource changes.
+    pub const MAX_SCAN_ATTEMPTS: i64 = 5;
+
+    /// Gives up a scan that never finished: its resource `INACTIVE` /
+    /// `INTERNAL_ERROR` with the reason, remembered as read (so the watcher
+    /// tries it again only when it changes), its job done.
+    async fn give_up(&self, job: &Job) -> Result<(), ServiceError> {
+        let message = format!(
+            "its scan was started {} times and never finished (the worker stopped each time); it is tried again when it changes",
+            job.attempts - 1
+        );
+        tracing::warn!(subject = %job.subject, attempts = job.attempts - 1, "giving up a scan that never finished");
+        self.db
+            .set_coverage(
+                &job.subject,
+                "INACTIVE",
+                "INTERNAL_ERROR",
+                Some(&message),
+                &now(),
+            )
+            .await?;
+        self.db
+            .set_content_hash(&job.subject, job.fingerprint.as_deref())
+            .await?;
+        Ok(())
+    }
+
     async fn run_job(&self, job: Job) {
+        if job.kind == JobKind::Scan && job.attempts > Self::MAX_SCAN_ATTEMPTS {
+            if let Err(e) = self.give_up(&job).await {
+                tracing::warn!(error = %vigia_engine::error_chain(&e), "giving up a scan failed");
+            }
+            if let Err(e) = self.db.finish(&job, &self.owner).await {
+                tracing::warn!(error = %vigia_engine::error_chain(&e), "finishing a job failed");
+            }
+            return;
+        }
         let lease = self.config.lease;
         // Aborted when this function returns or unwinds.
         let mut renewing = AbortOnDrop({
