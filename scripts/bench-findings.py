@@ -209,10 +209,10 @@ def measure(kind, work, base_url=None):
             for r in rows:
                 w.writerow(["\\N" if r[c] is None else r[c] for c in COLUMNS])
                 for name in package_names(r):
-                    wn.writerow([name, r["arn"]])
+                    wn.writerow([name, r["arn"], r["resource_id"]])
         subprocess.run(psql + ["-c", "TRUNCATE vigia_state.findings, vigia_state.finding_packages",
                                "-c", f"\\copy vigia_state.findings ({','.join(COLUMNS)}) FROM '{path}' WITH (FORMAT csv, NULL '\\N')",
-                               "-c", f"\\copy vigia_state.finding_packages (name, arn) FROM '{names}' WITH (FORMAT csv)",
+                               "-c", f"\\copy vigia_state.finding_packages (name, arn, resource_id) FROM '{names}' WITH (FORMAT csv)",
                                "-c", "ANALYZE"], check=True)
         os.remove(path)
         os.remove(names)
@@ -222,8 +222,8 @@ def measure(kind, work, base_url=None):
         for r in rows:
             db.execute(f"INSERT INTO findings ({','.join(COLUMNS)}) VALUES ({','.join('?' * len(COLUMNS))})",
                        [r[c] for c in COLUMNS])
-            db.executemany("INSERT INTO finding_packages (name, arn) VALUES (?, ?)",
-                           [(name, r["arn"]) for name in package_names(r)])
+            db.executemany("INSERT INTO finding_packages (name, arn, resource_id) VALUES (?, ?, ?)",
+                           [(name, r["arn"], r["resource_id"]) for name in package_names(r)])
         db.commit()
         db.execute("ANALYZE")
         db.close()

@@ -100,13 +100,16 @@ CREATE INDEX findings_status ON findings (status, arn);
 CREATE INDEX findings_kind ON findings (kind, arn);
 
 -- The names of each finding's vulnerable packages: what a package filter
--- of /findings/list starts from.
+-- of /findings/list starts from, and what a rematch reads a resource's
+-- findings of changed packages by.
 CREATE TABLE finding_packages (
     name TEXT NOT NULL,
     arn TEXT NOT NULL,
+    resource_id TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (arn, name)          -- rewritten with its finding
 );
 CREATE INDEX finding_packages_name ON finding_packages (name, arn);
+CREATE INDEX finding_packages_resource ON finding_packages (resource_id, name);
 
 -- Every status change of a finding, with its cause.
 CREATE TABLE finding_history (

@@ -14,7 +14,7 @@
 //! the evaluation is a resource's first, an `Inspector2 Finding` event in
 //! the outbox, written in the same transaction.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::{Value, json};
 use sqlx::Row;
@@ -236,82 +236,127 @@ pub struct RematchItem {
     pub packages: Option<BTreeSet<(String, String)>>,
 }
 
-/// A resource's stored findings: all of them, or (`packages` given) the
-/// package findings of those packages, by (name, file path).
-async fn load_stored(
-    tx: &mut Tx,
-    resource: &str,
-    packages: Option<&BTreeSet<(String, String)>>,
-) -> DbResult<BTreeMap<String, Stored>> {
-    const COLUMNS: &str = "arn, status, kind, first_observed_at, updated_at, suppressed_by, body";
-    let rows = match packages {
-        None => {
-            sqlx::query(&format!(
-                "SELECT {COLUMNS} FROM findings WHERE resource_id = $1"
-            ))
-            .bind(resource)
-            .fetch_all(&mut **tx)
-            .await?
-        }
-        Some(packages) => {
-            let names: BTreeSet<&str> = packages.iter().map(|(n, _)| n.as_str()).collect();
-            if names.is_empty() {
-                return Ok(BTreeMap::new());
-            }
-            let marks: Vec<String> = (2..names.len() + 2).map(|i| format!("${i}")).collect();
-            // Read by the resource's index: `kind` compared as an expression,
-            // so that SQLite (without statistics) does not walk every package
-            // finding through the `kind` index instead.
-            let sql = format!(
-                "SELECT {COLUMNS} FROM findings f WHERE f.resource_id = $1 AND (f.kind || '') = 'PACKAGE_VULNERABILITY' \
-                 AND EXISTS (SELECT 1 FROM finding_packages p WHERE p.arn = f.arn AND p.name IN ({}))",
-                marks.join(", ")
-            );
-            let mut q = sqlx::query(&sql).bind(resource);
-            for n in names {
-                q = q.bind(n);
-            }
-            q.fetch_all(&mut **tx).await?
-        }
-    };
-    let mut stored: BTreeMap<String, Stored> = BTreeMap::new();
-    for r in rows {
-        let body: String = r.try_get("body")?;
-        let body: Value = serde_json::from_str(&body).map_err(|source| DbError::Json {
-            what: "finding",
-            source,
-        })?;
-        // A name is not enough: one resource can hold an npm and a Debian
-        // package of one name.
-        if let Some(packages) = packages {
-            let held = body["packageVulnerabilityDetails"]["vulnerablePackages"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .any(|p| {
-                    let key = (
-                        p["name"].as_str().unwrap_or_default().to_owned(),
-                        p["filePath"].as_str().unwrap_or_default().to_owned(),
-                    );
-                    packages.contains(&key)
-                });
-            if !held {
-                continue;
-            }
-        }
-        stored.insert(
-            r.try_get("arn")?,
-            Stored {
-                status: r.try_get("status")?,
-                kind: r.try_get("kind")?,
-                first_observed_at: r.try_get("first_observed_at")?,
-                updated_at: r.try_get("updated_at")?,
-                suppressed_by: r.try_get("suppressed_by")?,
-                body,
-            },
-        );
+const STORED: &str = "f.resource_id, f.arn, f.status, f.kind, f.first_observed_at, f.updated_at, f.suppressed_by, f.body";
+
+fn stored_row(r: &sqlx::any::AnyRow) -> DbResult<(String, String, Stored)> {
+    let body: String = r.try_get("body")?;
+    Ok((
+        r.try_get("resource_id")?,
+        r.try_get("arn")?,
+        Stored {
+            status: r.try_get("status")?,
+            kind: r.try_get("kind")?,
+            first_observed_at: r.try_get("first_observed_at")?,
+            updated_at: r.try_get("updated_at")?,
+            suppressed_by: r.try_get("suppressed_by")?,
+            body: serde_json::from_str(&body).map_err(|source| DbError::Json {
+                what: "finding",
+                source,
+            })?,
+        },
+    ))
+}
+
+/// A resource's stored findings.
+async fn load_stored(tx: &mut Tx, resource: &str) -> DbResult<BTreeMap<String, Stored>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {STORED} FROM findings f WHERE f.resource_id = $1"
+    ))
+    .bind(resource)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut stored = BTreeMap::new();
+    for r in &rows {
+        let (_, arn, s) = stored_row(r)?;
+        stored.insert(arn, s);
     }
     Ok(stored)
+}
+
+/// Whether a stored finding is of one of `packages` (name, file path): a
+/// name alone is not enough, one resource can hold an npm and a Debian
+/// package of one name.
+fn of_packages(body: &Value, packages: &BTreeSet<(String, String)>) -> bool {
+    body["packageVulnerabilityDetails"]["vulnerablePackages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|p| {
+            let key = (
+                p["name"].as_str().unwrap_or_default().to_owned(),
+                p["filePath"].as_str().unwrap_or_default().to_owned(),
+            );
+            packages.contains(&key)
+        })
+}
+
+/// The stored findings of many rematched resources, a few statements for
+/// all: every finding of an item that names no packages, else the package
+/// findings of its packages (read from the resources' package names, so
+/// only those findings are visited).
+async fn load_stored_many(
+    tx: &mut Tx,
+    items: &[&RematchItem],
+) -> DbResult<HashMap<String, BTreeMap<String, Stored>>> {
+    const RESOURCES: usize = 200;
+    let mut out: HashMap<String, BTreeMap<String, Stored>> = HashMap::new();
+    let by_resource: HashMap<&str, &RematchItem> =
+        items.iter().map(|i| (i.resource_id.as_str(), *i)).collect();
+    let (whole, partial): (Vec<&RematchItem>, Vec<&RematchItem>) =
+        items.iter().partition(|i| i.packages.is_none());
+    let names: BTreeSet<&str> = partial
+        .iter()
+        .flat_map(|i| i.packages.iter().flatten().map(|(n, _)| n.as_str()))
+        .collect();
+    let marks = |from: usize, n: usize| {
+        (from..from + n)
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    for chunk in whole.chunks(RESOURCES) {
+        let sql = format!(
+            "SELECT {STORED} FROM findings f WHERE f.resource_id IN ({})",
+            marks(1, chunk.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for i in chunk {
+            q = q.bind(&i.resource_id);
+        }
+        for r in &q.fetch_all(&mut **tx).await? {
+            let (resource, arn, s) = stored_row(r)?;
+            out.entry(resource).or_default().insert(arn, s);
+        }
+    }
+    if !names.is_empty() {
+        for chunk in partial.chunks(RESOURCES) {
+            let sql = format!(
+                "SELECT {STORED} FROM findings f WHERE f.arn IN \
+                 (SELECT p.arn FROM finding_packages p WHERE p.resource_id IN ({}) AND p.name IN ({})) \
+                 AND f.kind = 'PACKAGE_VULNERABILITY'",
+                marks(1, chunk.len()),
+                marks(chunk.len() + 1, names.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for i in chunk {
+                q = q.bind(&i.resource_id);
+            }
+            for n in &names {
+                q = q.bind(*n);
+            }
+            for r in &q.fetch_all(&mut **tx).await? {
+                let (resource, arn, s) = stored_row(r)?;
+                let wanted = by_resource
+                    .get(resource.as_str())
+                    .and_then(|i| i.packages.as_ref())
+                    .is_some_and(|p| of_packages(&s.body, p));
+                if wanted {
+                    out.entry(resource).or_default().insert(arn, s);
+                }
+            }
+        }
+    }
+    Ok(out)
 }
 
 impl StateDb {
@@ -368,7 +413,7 @@ impl StateDb {
         let _turn = self.turns.lock().await;
         let mut tx = self.begin_write().await?;
         self.lock_resource(&mut tx, resource).await?;
-        let stored = load_stored(&mut tx, resource, None).await?;
+        let stored = load_stored(&mut tx, resource).await?;
         let mut writes = Writes::default();
         let changes = Self::apply(
             &Evaluation {
@@ -421,20 +466,34 @@ impl StateDb {
         // One order for every process's locks: no deadlock between two.
         order.sort_by(|a, b| a.1.resource_id.cmp(&b.1.resource_id));
         let mut out = vec![None; items.len()];
+        // Scanned again meanwhile: skipped.
+        let mut current: HashMap<String, Option<String>> = HashMap::new();
+        for chunk in order.chunks(400) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT source, inventory_id FROM resources WHERE source IN ({})",
+                marks.join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for (_, item) in chunk {
+                q = q.bind(&item.source);
+            }
+            for r in q.fetch_all(&mut *tx).await? {
+                current.insert(r.try_get("source")?, r.try_get("inventory_id")?);
+            }
+        }
+        order.retain(|(_, item)| {
+            current.get(&item.source).cloned().flatten().as_deref()
+                == Some(item.inventory_id.as_str())
+        });
+        for (_, item) in &order {
+            self.lock_resource(&mut tx, &item.resource_id).await?;
+        }
+        let live: Vec<&RematchItem> = order.iter().map(|(_, item)| *item).collect();
+        let mut stored_all = load_stored_many(&mut tx, &live).await?;
         let mut writes = Writes::default();
         for (i, item) in order {
-            let current: Option<Option<String>> =
-                sqlx::query("SELECT inventory_id FROM resources WHERE source = $1")
-                    .bind(&item.source)
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .map(|r| r.try_get("inventory_id"))
-                    .transpose()?;
-            if current.flatten().as_deref() != Some(item.inventory_id.as_str()) {
-                continue;
-            }
-            self.lock_resource(&mut tx, &item.resource_id).await?;
-            let stored = load_stored(&mut tx, &item.resource_id, item.packages.as_ref()).await?;
+            let stored = stored_all.remove(&item.resource_id).unwrap_or_default();
             let c = Self::apply(
                 &Evaluation {
                     resource: &item.resource_id,

@@ -110,18 +110,22 @@ impl Writes {
                 q = q.bind(&f.arn);
             }
             q.execute(&mut **tx).await?;
-            let pairs: Vec<(&str, &str)> = chunk
+            let rows: Vec<(&str, &str, &str)> = chunk
                 .iter()
-                .flat_map(|f| f.packages.iter().map(|n| (n.as_str(), f.arn.as_str())))
+                .flat_map(|f| {
+                    f.packages
+                        .iter()
+                        .map(|n| (n.as_str(), f.arn.as_str(), f.resource.as_str()))
+                })
                 .collect();
-            for rows in pairs.chunks(ROWS) {
+            for rows in rows.chunks(ROWS) {
                 let sql = format!(
-                    "INSERT INTO finding_packages (name, arn) VALUES {} ON CONFLICT DO NOTHING",
-                    values(rows.len(), 2, 0)
+                    "INSERT INTO finding_packages (name, arn, resource_id) VALUES {} ON CONFLICT DO NOTHING",
+                    values(rows.len(), 3, 0)
                 );
                 let mut q = sqlx::query(&sql);
-                for (name, arn) in rows {
-                    q = q.bind(*name).bind(*arn);
+                for (name, arn, resource) in rows {
+                    q = q.bind(*name).bind(*arn).bind(*resource);
                 }
                 q.execute(&mut **tx).await?;
             }
