@@ -381,17 +381,7 @@ impl Service {
             Err(e) => {
                 self.metrics.scan_failures.fetch_add(1, Ordering::Relaxed);
                 let message = vigia_engine::error_chain(&e);
-                self.db
-                    .set_coverage(
-                        &source_str,
-                        "INACTIVE",
-                        "INTERNAL_ERROR",
-                        Some(&message),
-                        &now(),
-                    )
-                    .await?;
-                self.db
-                    .set_content_hash(&source_str, fingerprint.as_deref())
+                self.unreadable(&source_str, fingerprint.as_deref(), &message)
                     .await?;
                 tracing::warn!(source = %source_str, error = %message, "scan failed");
                 return Ok(());
@@ -773,6 +763,22 @@ impl Service {
         self.scan(path, job.fingerprint.clone()).await
     }
 
+    /// Records a resource that could not be scanned: `INACTIVE` /
+    /// `INTERNAL_ERROR` with the reason, its content remembered as read so
+    /// that it is tried again only when it changes.
+    async fn unreadable(
+        &self,
+        source: &str,
+        fingerprint: Option<&str>,
+        message: &str,
+    ) -> Result<(), ServiceError> {
+        self.db
+            .set_coverage(source, "INACTIVE", "INTERNAL_ERROR", Some(message), &now())
+            .await?;
+        self.db.set_content_hash(source, fingerprint).await?;
+        Ok(())
+    }
+
     /// A scan whose job was taken this many times without finishing (its
     /// worker killed or gone each time: a resource that crashes or exhausts
     /// whoever reads it) is given up until the resource changes.
@@ -787,19 +793,8 @@ impl Service {
             job.attempts - 1
         );
         tracing::warn!(subject = %job.subject, attempts = job.attempts - 1, "giving up a scan that never finished");
-        self.db
-            .set_coverage(
-                &job.subject,
-                "INACTIVE",
-                "INTERNAL_ERROR",
-                Some(&message),
-                &now(),
-            )
-            .await?;
-        self.db
-            .set_content_hash(&job.subject, job.fingerprint.as_deref())
-            .await?;
-        Ok(())
+        self.unreadable(&job.subject, job.fingerprint.as_deref(), &message)
+            .await
     }
 
     async fn run_job(&self, job: Job) {
