@@ -212,32 +212,19 @@ impl StateDb {
                 groups.insert((r.try_get("set_id")?, r.try_get("grp")?));
             }
         }
-        // Their packages.
-        let pairs: Vec<&(String, String)> = groups.iter().collect();
-        let mut packages: BTreeMap<String, Vec<Package>> = BTreeMap::new();
-        for chunk in pairs.chunks(CHUNK / 2) {
-            let sql = format!(
-                "SELECT set_id, body FROM set_packages WHERE (set_id, grp) IN ({})",
-                placeholders(chunk.len(), 2)
-            );
-            let mut q = sqlx::query(&sql);
-            for (set, group) in chunk {
-                q = q.bind(set).bind(group);
-            }
-            for r in q.fetch_all(self.pool()).await? {
-                let body: String = r.try_get("body")?;
-                packages
-                    .entry(r.try_get("set_id")?)
-                    .or_default()
-                    .push(serde_json::from_str(&body).map_err(json_error("package"))?);
-            }
-        }
+        let named: BTreeSet<&str> = groups.iter().map(|(set, _)| set.as_str()).collect();
+        let wanted: Vec<&str> = groups
+            .iter()
+            .map(|(_, g)| g.as_str())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
         // The inventories holding those sets.
-        let sets: Vec<&String> = packages.keys().collect();
-        let mut holding: BTreeMap<String, Vec<&str>> = BTreeMap::new();
-        for chunk in sets.chunks(CHUNK) {
+        let named: Vec<&str> = named.into_iter().collect();
+        let mut inventories: BTreeSet<String> = BTreeSet::new();
+        for chunk in named.chunks(CHUNK) {
             let sql = format!(
-                "SELECT inventory_id, set_id FROM inventory_sets WHERE set_id IN ({})",
+                "SELECT DISTINCT inventory_id FROM inventory_sets WHERE set_id IN ({})",
                 placeholders(chunk.len(), 1)
             );
             let mut q = sqlx::query(&sql);
@@ -245,18 +232,67 @@ impl StateDb {
                 q = q.bind(*s);
             }
             for r in q.fetch_all(self.pool()).await? {
-                let set: String = r.try_get("set_id")?;
-                if let Some((key, _)) = packages.get_key_value(&set) {
-                    holding
-                        .entry(r.try_get("inventory_id")?)
+                inventories.insert(r.try_get("inventory_id")?);
+            }
+        }
+        // Every set of those inventories: one finding can group a source
+        // package's binaries from several layers (an advisory naming one
+        // binary selects its group in every layer).
+        let listed: Vec<&String> = inventories.iter().collect();
+        let mut holding: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for chunk in listed.chunks(CHUNK) {
+            let sql = format!(
+                "SELECT inventory_id, set_id FROM inventory_sets WHERE inventory_id IN ({})",
+                placeholders(chunk.len(), 1)
+            );
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            for r in q.fetch_all(self.pool()).await? {
+                holding
+                    .entry(r.try_get("inventory_id")?)
+                    .or_default()
+                    .push(r.try_get("set_id")?);
+            }
+        }
+        // Those sets' packages of the groups touched.
+        let sets: Vec<&String> = holding
+            .values()
+            .flatten()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let mut packages: BTreeMap<String, Vec<Package>> = BTreeMap::new();
+        for chunk in sets.chunks(CHUNK / 2) {
+            for some in wanted.chunks(CHUNK / 2) {
+                let sql = format!(
+                    "SELECT set_id, body FROM set_packages WHERE set_id IN ({}) AND grp IN ({})",
+                    placeholders(chunk.len(), 1),
+                    (chunk.len() + 1..=chunk.len() + some.len())
+                        .map(|i| format!("(${i})"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                let mut q = sqlx::query(&sql);
+                for s in chunk {
+                    q = q.bind(*s);
+                }
+                for g in some {
+                    q = q.bind(*g);
+                }
+                for r in q.fetch_all(self.pool()).await? {
+                    let body: String = r.try_get("body")?;
+                    packages
+                        .entry(r.try_get("set_id")?)
                         .or_default()
-                        .push(key.as_str());
+                        .push(serde_json::from_str(&body).map_err(json_error("package"))?);
                 }
             }
         }
         let ids: Vec<&String> = holding.keys().collect();
         let mut out = Affected {
-            sets: packages.len(),
+            sets: named.len(),
             ..Affected::default()
         };
         for chunk in ids.chunks(CHUNK) {
@@ -273,9 +309,13 @@ impl StateDb {
                 let body: String = r.try_get("body")?;
                 let mut inv: Inventory =
                     serde_json::from_str(&body).map_err(json_error("inventory"))?;
+                // Only what matching reads: images with different manifests
+                // but the same changed packages are one evaluation.
+                inv.image = None;
+                inv.status = vigia_inventory::ScanStatus::default();
                 for set in holding.get(&id).into_iter().flatten() {
                     inv.packages
-                        .extend(packages.get(*set).into_iter().flatten().cloned());
+                        .extend(packages.get(set).into_iter().flatten().cloned());
                 }
                 inv.packages.sort();
                 out.inventories.insert(id, inv);
@@ -368,17 +408,32 @@ mod tests {
             assert_eq!(names, [("deb", "libssl3"), ("deb", "openssl")]);
             assert_eq!(inv.os, a.os);
         }
-        // A binary package's own name selects its whole source group.
+        // A binary package's own name selects its whole source group, in
+        // every layer: a third image adds a binary of openssl in its own.
+        let c = image(
+            "sha256:c",
+            deb("libssl-dev", "openssl", "3.0.11-1~deb12u2", "sha256:c"),
+        );
+        let idc = db.store_inventory(&c, now).await.unwrap();
         let affected = db
             .affected(&[PackageKey::new("Debian:12", "libssl3")])
             .await
             .unwrap();
-        assert!(affected.inventories.values().all(|i| i.packages.len() == 2));
+        assert_eq!(affected.sets, 1);
+        assert_eq!(affected.inventories.len(), 3);
+        for (id, inv) in &affected.inventories {
+            let names: Vec<&str> = inv.packages.iter().map(|p| p.name.as_str()).collect();
+            if *id == idc {
+                assert_eq!(names, ["libssl-dev", "libssl3", "openssl"]);
+            } else {
+                assert_eq!(names, ["libssl3", "openssl"]);
+            }
+        }
         let affected = db
             .affected(&[PackageKey::new("npm", "openssl")])
             .await
             .unwrap();
-        assert_eq!(affected.sets, 2);
+        assert_eq!(affected.sets, 3);
         assert!(
             affected
                 .inventories

@@ -207,6 +207,17 @@ fn finding_row(resource: &str, f: &Finding, suppressed_by: Option<String>) -> Db
     })
 }
 
+/// A resource's PostgreSQL advisory lock key: the first 8 bytes of the
+/// SHA-256 of its ID, computed here so that a batch can take its locks in
+/// key order.
+fn lock_key(resource: &str) -> i64 {
+    use sha2::Digest;
+    let d = sha2::Sha256::digest(resource.as_bytes());
+    let mut b = [0_u8; 8];
+    b.copy_from_slice(&d[..8]);
+    i64::from_le_bytes(b)
+}
+
 /// One evaluation of a resource, for `apply`.
 struct Evaluation<'a> {
     resource: &'a str,
@@ -328,20 +339,23 @@ async fn load_stored_many(
             out.entry(resource).or_default().insert(arn, s);
         }
     }
-    if !names.is_empty() {
-        for chunk in partial.chunks(RESOURCES) {
+    // Names a few hundred at a time too: a large change set names
+    // thousands of packages.
+    let names: Vec<&str> = names.into_iter().collect();
+    for chunk in partial.chunks(RESOURCES) {
+        for some in names.chunks(500) {
             let sql = format!(
                 "SELECT {STORED} FROM findings f WHERE f.arn IN \
                  (SELECT p.arn FROM finding_packages p WHERE p.resource_id IN ({}) AND p.name IN ({})) \
                  AND f.kind = 'PACKAGE_VULNERABILITY'",
                 marks(1, chunk.len()),
-                marks(chunk.len() + 1, names.len())
+                marks(chunk.len() + 1, some.len())
             );
             let mut q = sqlx::query(&sql);
             for i in chunk {
                 q = q.bind(&i.resource_id);
             }
-            for n in &names {
+            for n in some {
                 q = q.bind(*n);
             }
             for r in &q.fetch_all(&mut **tx).await? {
@@ -438,8 +452,8 @@ impl StateDb {
     /// (SQLite's `BEGIN IMMEDIATE` already takes the one write lock).
     async fn lock_resource(&self, tx: &mut Tx, resource: &str) -> DbResult<()> {
         if self.backend() == crate::db::Backend::Postgres {
-            sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
-                .bind(resource)
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(lock_key(resource))
                 .execute(&mut **tx)
                 .await?;
         }
@@ -463,8 +477,9 @@ impl StateDb {
         let _turn = self.turns.lock().await;
         let mut tx = self.begin_write().await?;
         let mut order: Vec<(usize, &RematchItem)> = items.iter().enumerate().collect();
-        // One order for every process's locks: no deadlock between two.
-        order.sort_by(|a, b| a.1.resource_id.cmp(&b.1.resource_id));
+        // Locks taken in the order of their keys, in every process: no
+        // deadlock between two.
+        order.sort_by_key(|(_, item)| (lock_key(&item.resource_id), item.resource_id.clone()));
         let mut out = vec![None; items.len()];
         // Scanned again meanwhile: skipped.
         let mut current: HashMap<String, Option<String>> = HashMap::new();

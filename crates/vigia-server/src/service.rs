@@ -133,10 +133,6 @@ pub struct Rematch {
     pub generation: i64,
     /// Resources evaluated again.
     pub resources: usize,
-    /// Of which those whose stored findings were read and reconciled (the
-    /// others held the same changed packages as one whose findings did not
-    /// change).
-    pub reconciled: usize,
     /// Stored inventories holding a changed package (all live ones when
     /// the change is not known).
     pub inventories: usize,
@@ -788,6 +784,15 @@ impl Service {
     /// `INTERNAL_ERROR` with the reason, remembered as read (so the watcher
     /// tries it again only when it changes), its job done.
     async fn give_up(&self, job: &Job) -> Result<(), ServiceError> {
+        // Deleted through the API or gone meanwhile: nothing to record.
+        let live = self
+            .db
+            .resource_by_source(&job.subject)
+            .await?
+            .is_some_and(|r| r.origin != "deleted" && r.status_reason != "RESOURCE_TERMINATED");
+        if !live {
+            return Ok(());
+        }
         let message = format!(
             "its scan was started {} times and never finished (the worker stopped each time); it is tried again when it changes",
             job.attempts - 1

@@ -146,7 +146,25 @@ impl Service {
         // stays bounded however many resources a change touches.
         let mut chunk: Vec<Evaluation> = Vec::new();
         let mut held = 0;
-        for evaluation in evaluations.into_values() {
+        // An evaluation held by more than BATCH resources is matched once
+        // per BATCH of them: a transaction locks at most about 2 x BATCH
+        // resources, and their findings are held only that long.
+        let pieces = evaluations.into_values().flat_map(|mut e| {
+            let mut out = Vec::new();
+            while e.holders.len() > BATCH {
+                let rest = e.holders.split_off(BATCH);
+                let next = Evaluation {
+                    inventory: e.inventory.clone(),
+                    inventory_id: e.inventory_id.clone(),
+                    holders: rest,
+                };
+                out.push(e);
+                e = next;
+            }
+            out.push(e);
+            out
+        });
+        for evaluation in pieces {
             if evaluation.holders.is_empty() {
                 continue;
             }
@@ -238,18 +256,8 @@ impl Service {
             .evaluate_many(inputs, jiff::Timestamp::now())
             .await?;
         summary.match_millis += ms(matching.elapsed());
-        // Per evaluation, its resources' items; the first speaks for the
-        // others when it may (see below).
-        let mut groups: Vec<(bool, Vec<RematchItem>)> = Vec::new();
+        let mut items: Vec<RematchItem> = Vec::new();
         for ((holders, packages), (_, reports)) in holders.into_iter().zip(evaluated) {
-            // Of a partial evaluation, every holder's stored findings of
-            // those packages came from the same packages on the same earlier
-            // generations (each rematch reconciles every holder it changes),
-            // so they change alike: when the first holder's do not change,
-            // the others' do not either and are not read. Hosts are each
-            // reconciled: a scan adjusts their scores to their own network.
-            let alike = partial && holders.iter().all(|(_, r, _)| r.kind != "AWS_EC2_INSTANCE");
-            let mut items = Vec::new();
             for ((inventory_id, r, _), report) in holders.into_iter().zip(reports) {
                 items.push(RematchItem {
                     source: r.source,
@@ -263,44 +271,20 @@ impl Service {
                     packages: packages.clone(),
                 });
             }
-            groups.push((alike, items));
         }
+        // Every holder is read and reconciled: holders of one selection may
+        // hold findings from different generations (a resource scanned on
+        // the new one by another worker before this rematch ran).
         let writing = std::time::Instant::now();
-        // First every evaluation's first holder (all holders where they do
-        // not change alike), then the other holders of those that changed.
-        let mut first: Vec<RematchItem> = Vec::new();
-        // The others, with the index of their first holder in `first`.
-        let mut rest: Vec<(usize, Vec<RematchItem>)> = Vec::new();
-        for (alike, mut items) in groups {
-            if alike && items.len() > 1 {
-                let others = items.split_off(1);
-                rest.push((first.len(), others));
-            }
-            first.extend(items);
-        }
-        let results = self.db.rematch(&first, cause, &now()).await?;
-        let mut then: Vec<RematchItem> = Vec::new();
-        let mut unchanged = 0;
-        for (at, others) in rest {
-            if results.get(at).copied().flatten().is_some_and(|c| !c.any()) {
-                unchanged += others.len();
-            } else {
-                then.extend(others);
-            }
-        }
-        let results: Vec<Option<crate::lifecycle::Changes>> = results
-            .into_iter()
-            .chain(self.db.rematch(&then, cause, &now()).await?)
-            .collect();
+        let results = self.db.rematch(&items, cause, &now()).await?;
         summary.reconcile_millis += ms(writing.elapsed());
         let reconciled = results.iter().flatten().count();
         for c in results.iter().flatten() {
             summary.changes.add(c);
         }
-        summary.reconciled += reconciled;
-        summary.resources += reconciled + unchanged;
+        summary.resources += reconciled;
         self.metrics.rematches.fetch_add(
-            u64::try_from(reconciled + unchanged).unwrap_or(u64::MAX),
+            u64::try_from(reconciled).unwrap_or(u64::MAX),
             Ordering::Relaxed,
         );
         Ok(())
