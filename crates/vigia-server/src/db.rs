@@ -218,3 +218,30 @@ mod tests {
         );
     }
 }
+
+/// Numbered placeholders for `rows` rows of `width` values each, numbered
+/// from `$from + 1`: `($1, $2), ($3, $4)` for a multi-row `VALUES`, or
+/// `($1), ($2)` for an `IN` list (the same SQL on SQLite and PostgreSQL).
+pub(crate) fn placeholders(rows: usize, width: usize, from: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let cols: Vec<String> = (1..=width)
+                .map(|c| format!("${}", from + r * width + c))
+                .collect();
+            format!("({})", cols.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod placeholder_tests {
+    use super::placeholders;
+
+    #[test]
+    fn placeholders_number_rows_and_columns_from_an_offset() {
+        assert_eq!(placeholders(2, 2, 0), "($1, $2), ($3, $4)");
+        assert_eq!(placeholders(3, 1, 0), "($1), ($2), ($3)");
+        assert_eq!(placeholders(2, 2, 1), "($2, $3), ($4, $5)");
+    }
+}

@@ -11,7 +11,7 @@ use sqlx::Row;
 use vigia_inventory::{Inventory, Package};
 use vigia_store::PackageKey;
 
-use crate::db::{DbError, DbResult, StateDb};
+use crate::db::{DbError, DbResult, StateDb, placeholders};
 
 /// Bind parameters per statement in the chunked `IN` lists below (well under
 /// SQLite's and PostgreSQL's limits).
@@ -63,19 +63,6 @@ pub struct Affected {
     pub inventories: BTreeMap<String, Inventory>,
     /// The package sets (layers) holding them.
     pub sets: usize,
-}
-
-/// `($1, $2), …` placeholders for `n` rows of `width` values from `from`.
-fn placeholders(n: usize, width: usize) -> String {
-    (0..n)
-        .map(|i| {
-            let cols: Vec<String> = (0..width)
-                .map(|c| format!("${}", i * width + c + 1))
-                .collect();
-            format!("({})", cols.join(", "))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 impl StateDb {
@@ -202,7 +189,7 @@ impl StateDb {
         for chunk in keys.chunks(CHUNK / 2) {
             let sql = format!(
                 "SELECT DISTINCT set_id, grp FROM set_keys WHERE (ecosystem, name) IN ({})",
-                placeholders(chunk.len(), 2)
+                placeholders(chunk.len(), 2, 0)
             );
             let mut q = sqlx::query(&sql);
             for k in chunk {
@@ -225,7 +212,7 @@ impl StateDb {
         for chunk in named.chunks(CHUNK) {
             let sql = format!(
                 "SELECT DISTINCT inventory_id FROM inventory_sets WHERE set_id IN ({})",
-                placeholders(chunk.len(), 1)
+                placeholders(chunk.len(), 1, 0)
             );
             let mut q = sqlx::query(&sql);
             for s in chunk {
@@ -243,7 +230,7 @@ impl StateDb {
         for chunk in listed.chunks(CHUNK) {
             let sql = format!(
                 "SELECT inventory_id, set_id FROM inventory_sets WHERE inventory_id IN ({})",
-                placeholders(chunk.len(), 1)
+                placeholders(chunk.len(), 1, 0)
             );
             let mut q = sqlx::query(&sql);
             for id in chunk {
@@ -268,11 +255,8 @@ impl StateDb {
             for some in wanted.chunks(CHUNK / 2) {
                 let sql = format!(
                     "SELECT set_id, body FROM set_packages WHERE set_id IN ({}) AND grp IN ({})",
-                    placeholders(chunk.len(), 1),
-                    (chunk.len() + 1..=chunk.len() + some.len())
-                        .map(|i| format!("(${i})"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    placeholders(chunk.len(), 1, 0),
+                    placeholders(some.len(), 1, chunk.len())
                 );
                 let mut q = sqlx::query(&sql);
                 for s in chunk {
@@ -298,7 +282,7 @@ impl StateDb {
         for chunk in ids.chunks(CHUNK) {
             let sql = format!(
                 "SELECT id, body FROM inventories WHERE id IN ({})",
-                placeholders(chunk.len(), 1)
+                placeholders(chunk.len(), 1, 0)
             );
             let mut q = sqlx::query(&sql);
             for id in chunk {
@@ -447,11 +431,5 @@ mod tests {
                 .inventories
                 .is_empty()
         );
-    }
-
-    #[test]
-    fn placeholders_number_rows_and_columns() {
-        assert_eq!(placeholders(2, 2), "($1, $2), ($3, $4)");
-        assert_eq!(placeholders(3, 1), "($1), ($2), ($3)");
     }
 }

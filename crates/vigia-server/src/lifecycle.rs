@@ -21,7 +21,7 @@ use sqlx::Row;
 use vigia_scan::{Finding, FindingStatus, FindingType, Severity};
 
 use crate::criteria::Criteria;
-use crate::db::{DbError, DbResult, StateDb};
+use crate::db::{DbError, DbResult, StateDb, placeholders};
 use crate::writes::{FindingRow, Writes};
 
 /// What a reconciliation changed.
@@ -319,16 +319,10 @@ async fn load_stored_many(
         .iter()
         .flat_map(|i| i.packages.iter().flatten().map(|(n, _)| n.as_str()))
         .collect();
-    let marks = |from: usize, n: usize| {
-        (from..from + n)
-            .map(|i| format!("${i}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
     for chunk in whole.chunks(RESOURCES) {
         let sql = format!(
             "SELECT {STORED} FROM findings f WHERE f.resource_id IN ({})",
-            marks(1, chunk.len())
+            placeholders(chunk.len(), 1, 0)
         );
         let mut q = sqlx::query(&sql);
         for i in chunk {
@@ -348,8 +342,8 @@ async fn load_stored_many(
                 "SELECT {STORED} FROM findings f WHERE f.arn IN \
                  (SELECT p.arn FROM finding_packages p WHERE p.resource_id IN ({}) AND p.name IN ({})) \
                  AND f.kind = 'PACKAGE_VULNERABILITY'",
-                marks(1, chunk.len()),
-                marks(chunk.len() + 1, some.len())
+                placeholders(chunk.len(), 1, 0),
+                placeholders(some.len(), 1, chunk.len())
             );
             let mut q = sqlx::query(&sql);
             for i in chunk {
@@ -484,10 +478,9 @@ impl StateDb {
         // Scanned again meanwhile: skipped.
         let mut current: HashMap<String, Option<String>> = HashMap::new();
         for chunk in order.chunks(400) {
-            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
             let sql = format!(
                 "SELECT source, inventory_id FROM resources WHERE source IN ({})",
-                marks.join(", ")
+                placeholders(chunk.len(), 1, 0)
             );
             let mut q = sqlx::query(&sql);
             for (_, item) in chunk {

@@ -242,10 +242,9 @@ impl StateDb {
     ) -> DbResult<Vec<ResourceRecord>> {
         let mut out = Vec::new();
         for chunk in inventories.chunks(400) {
-            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
             let sql = format!(
                 "SELECT {COLUMNS} FROM resources WHERE status_reason <> 'RESOURCE_TERMINATED' AND inventory_id IN ({})",
-                marks.join(", ")
+                crate::db::placeholders(chunk.len(), 1, 0)
             );
             let mut q = sqlx::query(&sql);
             for id in chunk {

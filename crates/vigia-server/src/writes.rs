@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 use sqlx::Row;
 
-use crate::db::DbResult;
+use crate::db::{DbResult, placeholders};
 
 type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
@@ -50,19 +50,6 @@ pub(crate) struct Writes {
     pub(crate) events: Vec<(String, Value)>,
 }
 
-/// `($1, …, $width), …` for `rows` rows, numbered from `$from + 1`.
-fn values(rows: usize, width: usize, from: usize) -> String {
-    (0..rows)
-        .map(|r| {
-            let cols: Vec<String> = (1..=width)
-                .map(|c| format!("${}", from + r * width + c))
-                .collect();
-            format!("({})", cols.join(", "))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 impl Writes {
     /// Writes everything gathered, in `tx`, at `now`.
     pub(crate) async fn flush(self, tx: &mut Tx, now: &str) -> DbResult<()> {
@@ -75,7 +62,7 @@ impl Writes {
                  title = excluded.title, score = excluded.score, epss = excluded.epss, first_observed_at = excluded.first_observed_at, \
                  last_observed_at = excluded.last_observed_at, updated_at = excluded.updated_at, suppressed_by = excluded.suppressed_by, \
                  body = excluded.body",
-                values(chunk.len(), 15, 0)
+                placeholders(chunk.len(), 15, 0)
             );
             let mut q = sqlx::query(&sql);
             for f in chunk {
@@ -100,10 +87,7 @@ impl Writes {
             // Their package names, rewritten.
             let sql = format!(
                 "DELETE FROM finding_packages WHERE arn IN ({})",
-                (1..=chunk.len())
-                    .map(|i| format!("${i}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                placeholders(chunk.len(), 1, 0)
             );
             let mut q = sqlx::query(&sql);
             for f in chunk {
@@ -121,7 +105,7 @@ impl Writes {
             for rows in rows.chunks(ROWS) {
                 let sql = format!(
                     "INSERT INTO finding_packages (name, arn, resource_id) VALUES {} ON CONFLICT DO NOTHING",
-                    values(rows.len(), 3, 0)
+                    placeholders(rows.len(), 3, 0)
                 );
                 let mut q = sqlx::query(&sql);
                 for (name, arn, resource) in rows {
@@ -138,7 +122,7 @@ impl Writes {
                  UPDATE findings SET status = 'CLOSED', updated_at = $1, \
                  body = (SELECT body FROM closing WHERE closing.arn = findings.arn) \
                  WHERE arn IN (SELECT arn FROM closing)",
-                values(chunk.len(), 2, 1)
+                placeholders(chunk.len(), 2, 1)
             );
             let mut q = sqlx::query(&sql).bind(now);
             for (arn, body) in chunk {
@@ -150,10 +134,7 @@ impl Writes {
             // Each finding's next sequence numbers follow its stored ones.
             let sql = format!(
                 "SELECT arn, COUNT(*) AS n FROM finding_history WHERE arn IN ({}) GROUP BY arn",
-                (1..=chunk.len())
-                    .map(|i| format!("${i}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                placeholders(chunk.len(), 1, 0)
             );
             let mut q = sqlx::query(&sql);
             for (arn, ..) in chunk {
@@ -165,7 +146,7 @@ impl Writes {
             }
             let sql = format!(
                 "INSERT INTO finding_history (arn, seq, at, status, event, cause) VALUES {}",
-                values(chunk.len(), 6, 0)
+                placeholders(chunk.len(), 6, 0)
             );
             let mut q = sqlx::query(&sql);
             for (arn, status, event, cause) in chunk {
@@ -184,7 +165,7 @@ impl Writes {
         for chunk in self.events.chunks(ROWS) {
             let sql = format!(
                 "INSERT INTO outbox (id, created_at, detail_type, resource_id, body) VALUES {}",
-                values(chunk.len(), 5, 0)
+                placeholders(chunk.len(), 5, 0)
             );
             let mut q = sqlx::query(&sql);
             for (resource, finding) in chunk {
@@ -200,16 +181,5 @@ impl Writes {
             q.execute(&mut **tx).await?;
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn values_number_rows_from_an_offset() {
-        assert_eq!(values(2, 2, 1), "($2, $3), ($4, $5)");
-        assert_eq!(values(1, 3, 0), "($1, $2, $3)");
     }
 }
