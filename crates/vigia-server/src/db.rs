@@ -219,6 +219,28 @@ mod tests {
     }
 }
 
+impl StateDb {
+    /// The rows of `sql` for every value of `values`: `sql` holds one `{}`
+    /// where the `IN` list goes, and is run once per 400 values (well under
+    /// SQLite's and PostgreSQL's limits on bound parameters).
+    pub(crate) async fn fetch_in<S: AsRef<str> + Sync>(
+        &self,
+        sql: &str,
+        values: &[S],
+    ) -> DbResult<Vec<sqlx::any::AnyRow>> {
+        let mut out = Vec::new();
+        for chunk in values.chunks(400) {
+            let sql = sql.replacen("{}", &placeholders(chunk.len(), 1, 0), 1);
+            let mut q = sqlx::query(&sql);
+            for v in chunk {
+                q = q.bind(v.as_ref());
+            }
+            out.extend(q.fetch_all(self.pool()).await?);
+        }
+        Ok(out)
+    }
+}
+
 /// Numbered placeholders for `rows` rows of `width` values each, numbered
 /// from `$from + 1`: `($1, $2), ($3, $4)` for a multi-row `VALUES`, or
 /// `($1), ($2)` for an `IN` list (the same SQL on SQLite and PostgreSQL).

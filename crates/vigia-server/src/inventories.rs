@@ -209,39 +209,31 @@ impl StateDb {
         // The inventories holding those sets.
         let named: Vec<&str> = named.into_iter().collect();
         let mut inventories: BTreeSet<String> = BTreeSet::new();
-        for chunk in named.chunks(CHUNK) {
-            let sql = format!(
+        for r in self
+            .fetch_in(
                 "SELECT DISTINCT inventory_id FROM inventory_sets WHERE set_id IN ({})",
-                placeholders(chunk.len(), 1, 0)
-            );
-            let mut q = sqlx::query(&sql);
-            for s in chunk {
-                q = q.bind(*s);
-            }
-            for r in q.fetch_all(self.pool()).await? {
-                inventories.insert(r.try_get("inventory_id")?);
-            }
+                &named,
+            )
+            .await?
+        {
+            inventories.insert(r.try_get("inventory_id")?);
         }
         // Every set of those inventories: one finding can group a source
         // package's binaries from several layers (an advisory naming one
         // binary selects its group in every layer).
         let listed: Vec<&String> = inventories.iter().collect();
         let mut holding: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for chunk in listed.chunks(CHUNK) {
-            let sql = format!(
+        for r in self
+            .fetch_in(
                 "SELECT inventory_id, set_id FROM inventory_sets WHERE inventory_id IN ({})",
-                placeholders(chunk.len(), 1, 0)
-            );
-            let mut q = sqlx::query(&sql);
-            for id in chunk {
-                q = q.bind(*id);
-            }
-            for r in q.fetch_all(self.pool()).await? {
-                holding
-                    .entry(r.try_get("inventory_id")?)
-                    .or_default()
-                    .push(r.try_get("set_id")?);
-            }
+                &listed,
+            )
+            .await?
+        {
+            holding
+                .entry(r.try_get("inventory_id")?)
+                .or_default()
+                .push(r.try_get("set_id")?);
         }
         // Those sets' packages of the groups touched.
         let sets: Vec<&String> = holding
@@ -279,31 +271,24 @@ impl StateDb {
             sets: named.len(),
             ..Affected::default()
         };
-        for chunk in ids.chunks(CHUNK) {
-            let sql = format!(
-                "SELECT id, body FROM inventories WHERE id IN ({})",
-                placeholders(chunk.len(), 1, 0)
-            );
-            let mut q = sqlx::query(&sql);
-            for id in chunk {
-                q = q.bind(*id);
+        for r in self
+            .fetch_in("SELECT id, body FROM inventories WHERE id IN ({})", &ids)
+            .await?
+        {
+            let id: String = r.try_get("id")?;
+            let body: String = r.try_get("body")?;
+            let mut inv: Inventory =
+                serde_json::from_str(&body).map_err(json_error("inventory"))?;
+            // Only what matching reads: images with different manifests
+            // but the same changed packages are one evaluation.
+            inv.image = None;
+            inv.status = vigia_inventory::ScanStatus::default();
+            for set in holding.get(&id).into_iter().flatten() {
+                inv.packages
+                    .extend(packages.get(set).into_iter().flatten().cloned());
             }
-            for r in q.fetch_all(self.pool()).await? {
-                let id: String = r.try_get("id")?;
-                let body: String = r.try_get("body")?;
-                let mut inv: Inventory =
-                    serde_json::from_str(&body).map_err(json_error("inventory"))?;
-                // Only what matching reads: images with different manifests
-                // but the same changed packages are one evaluation.
-                inv.image = None;
-                inv.status = vigia_inventory::ScanStatus::default();
-                for set in holding.get(&id).into_iter().flatten() {
-                    inv.packages
-                        .extend(packages.get(set).into_iter().flatten().cloned());
-                }
-                inv.packages.sort();
-                out.inventories.insert(id, inv);
-            }
+            inv.packages.sort();
+            out.inventories.insert(id, inv);
         }
         Ok(out)
     }

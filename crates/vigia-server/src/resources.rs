@@ -240,19 +240,12 @@ impl StateDb {
         &self,
         inventories: &[&String],
     ) -> DbResult<Vec<ResourceRecord>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM resources WHERE status_reason <> 'RESOURCE_TERMINATED' AND inventory_id IN ({{}})"
+        );
         let mut out = Vec::new();
-        for chunk in inventories.chunks(400) {
-            let sql = format!(
-                "SELECT {COLUMNS} FROM resources WHERE status_reason <> 'RESOURCE_TERMINATED' AND inventory_id IN ({})",
-                crate::db::placeholders(chunk.len(), 1, 0)
-            );
-            let mut q = sqlx::query(&sql);
-            for id in chunk {
-                q = q.bind(*id);
-            }
-            for r in q.fetch_all(self.pool()).await? {
-                out.push(record(&r)?);
-            }
+        for r in self.fetch_in(&sql, inventories).await? {
+            out.push(record(&r)?);
         }
         Ok(out)
     }
