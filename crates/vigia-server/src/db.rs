@@ -129,6 +129,14 @@ impl StateDb {
                         conn.execute("PRAGMA synchronous = NORMAL").await?;
                         conn.execute("PRAGMA busy_timeout = 10000").await?;
                         conn.execute("PRAGMA foreign_keys = ON").await?;
+                        // A rematch's transaction rewrites thousands of
+                        // findings and their index pages: with SQLite's
+                        // default 2 MB page cache it spilled dirty pages
+                        // (and their statement journal, to a temporary
+                        // file) mid-transaction. 32 MB per connection is
+                        // a bound, taken only as pages are touched.
+                        conn.execute("PRAGMA cache_size = -32768").await?;
+                        conn.execute("PRAGMA temp_store = MEMORY").await?;
                     }
                     Ok(())
                 })
@@ -230,7 +238,7 @@ impl StateDb {
     ) -> DbResult<Vec<sqlx::any::AnyRow>> {
         let mut out = Vec::new();
         for chunk in values.chunks(400) {
-            let sql = sql.replacen("{}", &placeholders(chunk.len(), 1, 0), 1);
+            let sql = sql.replacen("{}", &placeholders(self.backend(), chunk.len(), 1, 0), 1);
             let mut q = sqlx::query(&sql);
             for v in chunk {
                 q = q.bind(v.as_ref());
@@ -241,29 +249,54 @@ impl StateDb {
     }
 }
 
-/// Numbered placeholders for `rows` rows of `width` values each, numbered
-/// from `$from + 1`: `($1, $2), ($3, $4)` for a multi-row `VALUES`, or
-/// `($1), ($2)` for an `IN` list (the same SQL on SQLite and PostgreSQL).
-pub(crate) fn placeholders(rows: usize, width: usize, from: usize) -> String {
-    (0..rows)
-        .map(|r| {
-            let cols: Vec<String> = (1..=width)
-                .map(|c| format!("${}", from + r * width + c))
-                .collect();
-            format!("({})", cols.join(", "))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
+/// Placeholders for `rows` rows of `width` values each: `($1, $2), ($3, $4)`
+/// for a multi-row `VALUES`, or `($1), ($2)` for an `IN` list, numbered from
+/// `$from + 1` on PostgreSQL. On SQLite they are anonymous (`(?, ?), (?, ?)`),
+/// bound in order: every parameter of such a statement must be anonymous
+/// too. SQLite keeps numbered or named parameters in a list it searches
+/// linearly for every one bound, so a statement of 1,500 of them spent more
+/// time binding than running.
+pub(crate) fn placeholders(backend: Backend, rows: usize, width: usize, from: usize) -> String {
+    let row = |r: usize| -> String {
+        let cols: Vec<String> = (1..=width)
+            .map(|c| match backend {
+                Backend::Postgres => format!("${}", from + r * width + c),
+                Backend::Sqlite => "?".to_owned(),
+            })
+            .collect();
+        format!("({})", cols.join(", "))
+    };
+    (0..rows).map(row).collect::<Vec<_>>().join(", ")
+}
+
+/// Parameter number `n` of a statement whose other parameters come from
+/// [`placeholders`]: `$n` on PostgreSQL, anonymous on SQLite.
+pub(crate) fn param(backend: Backend, n: usize) -> String {
+    match backend {
+        Backend::Postgres => format!("${n}"),
+        Backend::Sqlite => "?".to_owned(),
+    }
+}
+
+/// The engine behind a connection.
+pub(crate) fn backend_of(conn: &sqlx::AnyConnection) -> Backend {
+    if conn.backend_name().eq_ignore_ascii_case("sqlite") {
+        Backend::Sqlite
+    } else {
+        Backend::Postgres
+    }
 }
 
 #[cfg(test)]
 mod placeholder_tests {
-    use super::placeholders;
+    use super::{Backend, placeholders};
 
     #[test]
     fn placeholders_number_rows_and_columns_from_an_offset() {
-        assert_eq!(placeholders(2, 2, 0), "($1, $2), ($3, $4)");
-        assert_eq!(placeholders(3, 1, 0), "($1), ($2), ($3)");
-        assert_eq!(placeholders(2, 2, 1), "($2, $3), ($4, $5)");
+        let pg = Backend::Postgres;
+        assert_eq!(placeholders(pg, 2, 2, 0), "($1, $2), ($3, $4)");
+        assert_eq!(placeholders(pg, 3, 1, 0), "($1), ($2), ($3)");
+        assert_eq!(placeholders(pg, 2, 2, 1), "($2, $3), ($4, $5)");
+        assert_eq!(placeholders(Backend::Sqlite, 2, 2, 1), "(?, ?), (?, ?)");
     }
 }

@@ -189,7 +189,7 @@ impl StateDb {
         for chunk in keys.chunks(CHUNK / 2) {
             let sql = format!(
                 "SELECT DISTINCT set_id, grp FROM set_keys WHERE (ecosystem, name) IN ({})",
-                placeholders(chunk.len(), 2, 0)
+                placeholders(self.backend(), chunk.len(), 2, 0)
             );
             let mut q = sqlx::query(&sql);
             for k in chunk {
@@ -247,8 +247,8 @@ impl StateDb {
             for some in wanted.chunks(CHUNK / 2) {
                 let sql = format!(
                     "SELECT set_id, body FROM set_packages WHERE set_id IN ({}) AND grp IN ({})",
-                    placeholders(chunk.len(), 1, 0),
-                    placeholders(some.len(), 1, chunk.len())
+                    placeholders(self.backend(), chunk.len(), 1, 0),
+                    placeholders(self.backend(), some.len(), 1, chunk.len())
                 );
                 let mut q = sqlx::query(&sql);
                 for s in chunk {

@@ -310,6 +310,7 @@ async fn load_stored_many(
     items: &[&RematchItem],
 ) -> DbResult<HashMap<String, BTreeMap<String, Stored>>> {
     const RESOURCES: usize = 200;
+    let backend = crate::db::backend_of(tx);
     let mut out: HashMap<String, BTreeMap<String, Stored>> = HashMap::new();
     let by_resource: HashMap<&str, &RematchItem> =
         items.iter().map(|i| (i.resource_id.as_str(), *i)).collect();
@@ -322,7 +323,7 @@ async fn load_stored_many(
     for chunk in whole.chunks(RESOURCES) {
         let sql = format!(
             "SELECT {STORED} FROM findings f WHERE f.resource_id IN ({})",
-            placeholders(chunk.len(), 1, 0)
+            placeholders(backend, chunk.len(), 1, 0)
         );
         let mut q = sqlx::query(&sql);
         for i in chunk {
@@ -342,8 +343,8 @@ async fn load_stored_many(
                 "SELECT {STORED} FROM findings f WHERE f.arn IN \
                  (SELECT p.arn FROM finding_packages p WHERE p.resource_id IN ({}) AND p.name IN ({})) \
                  AND f.kind = 'PACKAGE_VULNERABILITY'",
-                placeholders(chunk.len(), 1, 0),
-                placeholders(some.len(), 1, chunk.len())
+                placeholders(backend, chunk.len(), 1, 0),
+                placeholders(backend, some.len(), 1, chunk.len())
             );
             let mut q = sqlx::query(&sql);
             for i in chunk {
@@ -480,7 +481,7 @@ impl StateDb {
         for chunk in order.chunks(400) {
             let sql = format!(
                 "SELECT source, inventory_id FROM resources WHERE source IN ({})",
-                placeholders(chunk.len(), 1, 0)
+                placeholders(self.backend(), chunk.len(), 1, 0)
             );
             let mut q = sqlx::query(&sql);
             for (_, item) in chunk {

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 use sqlx::Row;
 
-use crate::db::{DbResult, placeholders};
+use crate::db::{DbResult, backend_of, param, placeholders};
 
 type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
@@ -53,6 +53,7 @@ pub(crate) struct Writes {
 impl Writes {
     /// Writes everything gathered, in `tx`, at `now`.
     pub(crate) async fn flush(self, tx: &mut Tx, now: &str) -> DbResult<()> {
+        let backend = backend_of(tx);
         for chunk in self.findings.chunks(ROWS) {
             let sql = format!(
                 "INSERT INTO findings (arn, resource_id, kind, status, severity, severity_rank, vulnerability_id, title, score, epss, \
@@ -62,7 +63,7 @@ impl Writes {
                  title = excluded.title, score = excluded.score, epss = excluded.epss, first_observed_at = excluded.first_observed_at, \
                  last_observed_at = excluded.last_observed_at, updated_at = excluded.updated_at, suppressed_by = excluded.suppressed_by, \
                  body = excluded.body",
-                placeholders(chunk.len(), 15, 0)
+                placeholders(backend, chunk.len(), 15, 0)
             );
             let mut q = sqlx::query(&sql);
             for f in chunk {
@@ -87,7 +88,7 @@ impl Writes {
             // Their package names, rewritten.
             let sql = format!(
                 "DELETE FROM finding_packages WHERE arn IN ({})",
-                placeholders(chunk.len(), 1, 0)
+                placeholders(backend, chunk.len(), 1, 0)
             );
             let mut q = sqlx::query(&sql);
             for f in chunk {
@@ -105,7 +106,7 @@ impl Writes {
             for rows in rows.chunks(ROWS) {
                 let sql = format!(
                     "INSERT INTO finding_packages (name, arn, resource_id) VALUES {} ON CONFLICT DO NOTHING",
-                    placeholders(rows.len(), 3, 0)
+                    placeholders(backend, rows.len(), 3, 0)
                 );
                 let mut q = sqlx::query(&sql);
                 for (name, arn, resource) in rows {
@@ -119,22 +120,25 @@ impl Writes {
             // bodies as a table of values, joined by ARN.
             let sql = format!(
                 "WITH closing (arn, body) AS (VALUES {}) \
-                 UPDATE findings SET status = 'CLOSED', updated_at = $1, \
+                 UPDATE findings SET status = 'CLOSED', updated_at = {}, \
                  body = (SELECT body FROM closing WHERE closing.arn = findings.arn) \
                  WHERE arn IN (SELECT arn FROM closing)",
-                placeholders(chunk.len(), 2, 1)
+                placeholders(backend, chunk.len(), 2, 0),
+                // Bound last: on SQLite parameters bind in the order written.
+                param(backend, chunk.len() * 2 + 1)
             );
-            let mut q = sqlx::query(&sql).bind(now);
+            let mut q = sqlx::query(&sql);
             for (arn, body) in chunk {
                 q = q.bind(arn).bind(body);
             }
+            q = q.bind(now);
             q.execute(&mut **tx).await?;
         }
         for chunk in self.history.chunks(ROWS) {
             // Each finding's next sequence numbers follow its stored ones.
             let sql = format!(
                 "SELECT arn, COUNT(*) AS n FROM finding_history WHERE arn IN ({}) GROUP BY arn",
-                placeholders(chunk.len(), 1, 0)
+                placeholders(backend, chunk.len(), 1, 0)
             );
             let mut q = sqlx::query(&sql);
             for (arn, ..) in chunk {
@@ -146,7 +150,7 @@ impl Writes {
             }
             let sql = format!(
                 "INSERT INTO finding_history (arn, seq, at, status, event, cause) VALUES {}",
-                placeholders(chunk.len(), 6, 0)
+                placeholders(backend, chunk.len(), 6, 0)
             );
             let mut q = sqlx::query(&sql);
             for (arn, status, event, cause) in chunk {
@@ -165,7 +169,7 @@ impl Writes {
         for chunk in self.events.chunks(ROWS) {
             let sql = format!(
                 "INSERT INTO outbox (id, created_at, detail_type, resource_id, body) VALUES {}",
-                placeholders(chunk.len(), 5, 0)
+                placeholders(backend, chunk.len(), 5, 0)
             );
             let mut q = sqlx::query(&sql);
             for (resource, finding) in chunk {
