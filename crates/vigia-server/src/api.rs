@@ -24,6 +24,8 @@ use crate::auth::Role;
 use crate::criteria::Criteria;
 use crate::service::Service;
 
+mod targets;
+
 /// An API error in Inspector's shape.
 #[derive(Debug)]
 pub struct ApiError {
@@ -890,6 +892,16 @@ async fn metrics(State(svc): State<Arc<Service>>) -> Result<Response, ApiError> 
             "vigia_jobs{{kind=\"{kind}\",state=\"{state}\"}} {n}\n"
         ));
     }
+    text.push_str(&format!(
+        "# HELP vigia_events_waiting Events in the outbox not yet handed to the delivery targets.\n# TYPE vigia_events_waiting gauge\nvigia_events_waiting {}\n",
+        svc.db.events_waiting().await?
+    ));
+    text.push_str(
+        "# HELP vigia_deliveries Deliveries of events to targets, by state.\n# TYPE vigia_deliveries gauge\n",
+    );
+    for (state, n) in svc.db.delivery_counts().await? {
+        text.push_str(&format!("vigia_deliveries{{state=\"{state}\"}} {n}\n"));
+    }
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
 }
 
@@ -917,6 +929,11 @@ fn handler(path: &str) -> axum::routing::MethodRouter<Arc<Service>> {
         "/v1/findings/history" => get(finding_history),
         "/v1/db/update" => post(update_db),
         "/v1/db/status" => get(db_status),
+        "/v1/targets" => get(targets::list),
+        "/v1/targets/create" => post(targets::create),
+        "/v1/targets/delete" => post(targets::delete),
+        "/v1/targets/deliveries" => get(targets::deliveries),
+        "/v1/targets/replay" => post(targets::replay),
         other => unreachable!("the operations table names {other}, which has no handler"),
     }
 }

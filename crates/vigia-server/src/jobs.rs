@@ -62,6 +62,22 @@ pub struct Job {
     pub attempts: i64,
 }
 
+/// Whether a lease `held` by a process was abandoned, seen from the
+/// process `owner` (`host:pid:random`, as both are): the holder ran on this
+/// host and is gone. A process with this one's ID that is not this one was
+/// its predecessor (IDs are reused, in containers often 1).
+pub(crate) fn abandoned(owner: &str, held: &str, alive: &impl Fn(u32) -> bool) -> bool {
+    let mut parts = owner.splitn(3, ':');
+    let (Some(host), Some(me)) = (parts.next(), parts.next()) else {
+        return false;
+    };
+    let mut p = held.splitn(3, ':');
+    let (Some(h), Some(pid)) = (p.next(), p.next().and_then(|x| x.parse::<u32>().ok())) else {
+        return false;
+    };
+    h == host && held != owner && (pid.to_string() == me || !alive(pid))
+}
+
 fn epoch_now() -> i64 {
     jiff::Timestamp::now().as_second()
 }
@@ -178,10 +194,6 @@ impl StateDb {
         owner: &str,
         alive: impl Fn(u32) -> bool,
     ) -> DbResult<u64> {
-        let mut parts = owner.splitn(3, ':');
-        let (Some(host), Some(me)) = (parts.next(), parts.next()) else {
-            return Ok(0);
-        };
         let rows = sqlx::query("SELECT kind, subject, owner FROM jobs WHERE state = 'RUNNING'")
             .fetch_all(self.pool())
             .await?;
@@ -189,15 +201,7 @@ impl StateDb {
         for r in rows {
             let held: Option<String> = r.try_get("owner")?;
             let Some(held) = held else { continue };
-            let mut p = held.splitn(3, ':');
-            let (Some(h), Some(pid)) = (p.next(), p.next().and_then(|x| x.parse::<u32>().ok()))
-            else {
-                continue;
-            };
-            // A process with this ID that is not this one was this one's
-            // predecessor (IDs are reused, in containers often 1).
-            let gone = h == host && held != owner && (pid.to_string() == me || !alive(pid));
-            if gone {
+            if abandoned(owner, &held, &alive) {
                 freed += sqlx::query(
                     "UPDATE jobs SET state = 'QUEUED', owner = NULL, lease_until = NULL \
                      WHERE kind = $1 AND subject = $2 AND owner = $3",

@@ -11,6 +11,8 @@ pub mod api;
 pub mod auth;
 pub mod criteria;
 pub mod db;
+pub mod delivery;
+pub mod events;
 pub mod inventories;
 pub mod jobs;
 pub mod lifecycle;
@@ -51,6 +53,9 @@ pub async fn serve(config: service::ServiceConfig, listen: Listen) -> Result<(),
     let background = tokio::spawn(svc.clone().run(stop_rx.clone()));
     let worker =
         (role != service::Role::Api).then(|| tokio::spawn(svc.clone().work(stop_rx.clone())));
+    // Events are delivered by every process but a pure API one.
+    let delivery =
+        (role != service::Role::Api).then(|| tokio::spawn(svc.clone().deliver(stop_rx.clone())));
     shutdown_signal().await;
     if let Some((handle, _)) = &api {
         // Requests in flight get ten seconds to finish.
@@ -60,6 +65,9 @@ pub async fn serve(config: service::ServiceConfig, listen: Listen) -> Result<(),
     let _ = background.await;
     if let Some(w) = worker {
         let _ = w.await;
+    }
+    if let Some(d) = delivery {
+        let _ = d.await;
     }
     if let Some((_, server)) = api {
         let _ = server.await;

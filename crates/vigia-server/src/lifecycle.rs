@@ -107,17 +107,7 @@ fn content(v: &Value) -> Value {
 
 /// An `Inspector2 Finding` event, shaped as Inspector sends it to EventBridge.
 pub(crate) fn finding_event(id: &str, now: &str, resource: &str, finding: &Value) -> Value {
-    json!({
-        "version": "0",
-        "id": id,
-        "detail-type": "Inspector2 Finding",
-        "source": "aws.inspector2",
-        "account": vigia_scan::ACCOUNT_ID,
-        "time": now,
-        "region": "local",
-        "resources": [resource],
-        "detail": finding,
-    })
+    crate::events::envelope(id, now, crate::events::FINDING, resource, finding)
 }
 
 type Tx = sqlx::Transaction<'static, sqlx::Any>;
@@ -150,16 +140,7 @@ async fn record_history(
 
 /// Writes an `Inspector2 Finding` event to the outbox.
 async fn record_event(tx: &mut Tx, now: &str, resource: &str, finding: &Value) -> DbResult<()> {
-    let id = uuid::Uuid::new_v4().to_string();
-    sqlx::query("INSERT INTO outbox (id, created_at, detail_type, resource_id, body) VALUES ($1, $2, $3, $4, $5)")
-        .bind(&id)
-        .bind(now)
-        .bind("Inspector2 Finding")
-        .bind(resource)
-        .bind(finding_event(&id, now, resource, finding).to_string())
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+    crate::events::write(tx, now, crate::events::FINDING, resource, finding).await
 }
 
 struct Stored {

@@ -160,6 +160,41 @@ pub const OPERATIONS: &[(&str, &str, Access, &str, Option<&str>)] = &[
         "The advisory generation in force.",
         None,
     ),
+    (
+        "get",
+        "/v1/targets",
+        Access::Read,
+        "Event delivery targets (webhook, slack) with their event patterns; secrets only as a prefix.",
+        None,
+    ),
+    (
+        "post",
+        "/v1/targets/create",
+        Access::Write,
+        "Create a delivery target: {name, type: webhook|slack, url, secret?, pattern?, maxAttempts? (1-100, default 10), initialBackoffMillis? (default 2000)}. pattern is an EventBridge event pattern (exact values, prefix, suffix, equals-ignore-case, wildcard, anything-but, numeric, exists, cidr, $or; fields AND, values OR; an event array matches on overlap); the default takes every event. A webhook receives each matching event as JSON, signed the Standard Webhooks way (webhook-id is the event ID, stable across retries; webhook-signature v1 is an HMAC-SHA256 under secret, generated and returned once when not given). Delivery is at least once: failed attempts are retried with exponential backoff and jitter, then kept as dead letters.",
+        None,
+    ),
+    (
+        "post",
+        "/v1/targets/delete",
+        Access::Write,
+        "Delete a target (by id) and its deliveries.",
+        None,
+    ),
+    (
+        "get",
+        "/v1/targets/deliveries",
+        Access::Read,
+        "A target's deliveries (query parameters id, state PENDING|DELIVERED|DEAD, maxResults 1-1000), newest first: attempts, the receiver's last status and error.",
+        None,
+    ),
+    (
+        "post",
+        "/v1/targets/replay",
+        Access::Write,
+        "Send a target's dead letters again ({id, eventIds?}; all of them without eventIds), with a fresh count of attempts.",
+        None,
+    ),
 ];
 
 /// The document.

@@ -62,6 +62,47 @@ fn record(r: &sqlx::any::AnyRow) -> DbResult<ResourceRecord> {
 
 const COLUMNS: &str = "id, kind, source, origin, content_hash, details, status_code, status_reason, status_message, inventory_id, last_scanned_at, created_at, updated_at";
 
+/// Writes an `Inspector2 Coverage` event when a resource's coverage is not
+/// the one last reported (a scan in progress is not reported).
+async fn report_coverage(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    source: &str,
+    code: &str,
+    reason: &str,
+    now: &str,
+) -> DbResult<()> {
+    if reason == "SCAN_IN_PROGRESS" {
+        return Ok(());
+    }
+    let Some(row) = sqlx::query("SELECT id, reported_coverage FROM resources WHERE source = $1")
+        .bind(source)
+        .fetch_optional(&mut **tx)
+        .await?
+    else {
+        return Ok(());
+    };
+    let state = format!("{code}/{reason}");
+    let reported: Option<String> = row.try_get("reported_coverage")?;
+    if reported.as_deref() == Some(state.as_str()) {
+        return Ok(());
+    }
+    let id: String = row.try_get("id")?;
+    crate::events::write(
+        tx,
+        now,
+        crate::events::COVERAGE,
+        &id,
+        &crate::events::coverage_detail(code, reason, now),
+    )
+    .await?;
+    sqlx::query("UPDATE resources SET reported_coverage = $1 WHERE source = $2")
+        .bind(&state)
+        .bind(source)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 /// A successful scan, as [`StateDb::scanned`] records it.
 #[derive(Debug)]
 pub struct ScanRecord<'a> {
@@ -162,6 +203,7 @@ impl StateDb {
         message: Option<&str>,
         now: &str,
     ) -> DbResult<()> {
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "UPDATE resources SET status_code = $1, status_reason = $2, status_message = $3, updated_at = $4 WHERE source = $5",
         )
@@ -170,8 +212,10 @@ impl StateDb {
         .bind(message)
         .bind(now)
         .bind(source)
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await?;
+        report_coverage(&mut tx, source, code, reason, now).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -203,7 +247,7 @@ impl StateDb {
     /// transaction: a process killed in between leaves neither, so the job
     /// is done again rather than a resource `SUCCESSFUL` without its scan.
     pub async fn scanned(&self, scan: &ScanRecord<'_>) -> DbResult<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "UPDATE resources SET id = $1, kind = $2, details = $3, content_hash = COALESCE($4, content_hash), inventory_id = $5, \
              status_code = 'ACTIVE', status_reason = 'SUCCESSFUL', status_message = NULL, last_scanned_at = $6, updated_at = $6 \
@@ -230,6 +274,43 @@ impl StateDb {
         .bind(i64::try_from(scan.opened).unwrap_or(i64::MAX))
         .bind(i64::try_from(scan.closed).unwrap_or(i64::MAX))
         .execute(&mut *tx)
+        .await?;
+        let scans: i64 = sqlx::query("SELECT COUNT(*) AS n FROM scans WHERE resource_id = $1")
+            .bind(scan.resource_id)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("n")?;
+        let counts = sqlx::query(
+            "SELECT severity, COUNT(*) AS n FROM findings WHERE resource_id = $1 AND status = 'ACTIVE' GROUP BY severity",
+        )
+        .bind(scan.resource_id)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("severity")?, r.try_get("n")?)))
+        .collect::<DbResult<Vec<(String, i64)>>>()?;
+        let detail = crate::events::scan_detail(
+            scan.kind,
+            scan.resource_id,
+            scan.details,
+            scans == 1,
+            &counts,
+        );
+        crate::events::write(
+            &mut tx,
+            scan.finished_at,
+            crate::events::SCAN,
+            scan.resource_id,
+            &detail,
+        )
+        .await?;
+        report_coverage(
+            &mut tx,
+            scan.source,
+            "ACTIVE",
+            "SUCCESSFUL",
+            scan.finished_at,
+        )
         .await?;
         tx.commit().await?;
         Ok(())

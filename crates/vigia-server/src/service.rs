@@ -14,6 +14,7 @@ use vigia_scan::{FindingType, TargetKind};
 use crate::db::{Backend, DbError, StateDb};
 use crate::jobs::{Job, JobKind};
 
+mod delivery;
 mod rematch;
 
 /// What went wrong in the service.
