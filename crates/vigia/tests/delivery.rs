@@ -146,7 +146,20 @@ fn detail_type(r: &Value) -> &str {
 
 #[test]
 fn events_reach_their_targets_signed_retried_and_dead_lettered() {
-    let home = &Home::sqlite();
+    events_reach_their_targets(&Home::sqlite());
+}
+
+/// The same on PostgreSQL, where claims skip rows another process locked.
+#[test]
+fn the_same_on_postgresql() {
+    let pg = vigia_test_support::Postgres::start();
+    events_reach_their_targets(&Home {
+        dir: tempfile::tempdir().unwrap(),
+        url: Some(pg.create_database("delivery")),
+    });
+}
+
+fn events_reach_their_targets(home: &Home) {
     let watch = tempfile::tempdir().unwrap();
     let mirror = vigia_test_support::mirror_copy();
     let receiver = Receiver::start(home.dir.path());
