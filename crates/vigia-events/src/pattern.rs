@@ -430,17 +430,19 @@ fn cidr(s: &str, path: &str) -> Result<Cidr, PatternError> {
 /// an object holds none of the pattern's fields.
 fn object_matches(obj: &Object, value: Option<&Value>) -> bool {
     match value {
-        Some(Value::Object(map)) => object_matches_in(obj, Some(map)),
+        Some(Value::Object(map)) => object_matches_in(obj, Some(map), &[]),
         Some(Value::Array(items)) => {
             let mut objects = Vec::new();
             objects_in(items, &mut objects);
             if objects.is_empty() {
-                object_matches_in(obj, None)
+                object_matches_in(obj, None, &[])
             } else {
-                objects.into_iter().any(|m| object_matches_in(obj, Some(m)))
+                objects
+                    .iter()
+                    .any(|m| object_matches_in(obj, Some(m), &objects))
             }
         }
-        _ => object_matches_in(obj, None),
+        _ => object_matches_in(obj, None, &[]),
     }
 }
 
@@ -454,17 +456,38 @@ fn objects_in<'a>(items: &'a [Value], out: &mut Vec<&'a Map<String, Value>>) {
     }
 }
 
-fn object_matches_in(obj: &Object, map: Option<&Map<String, Value>>) -> bool {
+/// `map` is the object matched; `siblings`, when it is an element of an
+/// array, every object of that array. Event Ruler holds a field present when
+/// any element holds it, so `exists: false` needs it absent from all of them.
+fn object_matches_in(
+    obj: &Object,
+    map: Option<&Map<String, Value>>,
+    siblings: &[&Map<String, Value>],
+) -> bool {
     obj.fields.iter().all(|(key, field)| {
         let value = map.and_then(|m| m.get(key));
         match field {
-            Field::Leaf(matchers) => leaf_matches(matchers, value),
+            Field::Leaf(matchers) => {
+                leaf_matches(matchers, value)
+                    || (matchers.contains(&Matcher::Exists(false))
+                        && siblings.iter().all(|m| !holds_scalars(m.get(key)))
+                        && !holds_scalars(value))
+            }
             Field::Object(inner) => object_matches(inner, value),
         }
-    }) && obj
-        .or
-        .iter()
-        .all(|alternatives| alternatives.iter().any(|alt| object_matches_in(alt, map)))
+    }) && obj.or.iter().all(|alternatives| {
+        alternatives
+            .iter()
+            .any(|alt| object_matches_in(alt, map, siblings))
+    })
+}
+
+fn holds_scalars(value: Option<&Value>) -> bool {
+    let mut values = Vec::new();
+    if let Some(v) = value {
+        scalars(v, &mut values);
+    }
+    !values.is_empty()
 }
 
 /// The values a leaf is matched against: a scalar, or every scalar of an
@@ -477,13 +500,16 @@ fn scalars<'a>(value: &'a Value, out: &mut Vec<&'a Value>) {
     }
 }
 
+/// Whether a leaf matches the field's own value. `exists: false` is
+/// decided here only outside arrays (see [`object_matches_in`]).
 fn leaf_matches(matchers: &[Matcher], value: Option<&Value>) -> bool {
     let mut values = Vec::new();
     if let Some(v) = value {
         scalars(v, &mut values);
     }
     matchers.iter().any(|m| match m {
-        Matcher::Exists(wanted) => values.is_empty() != *wanted,
+        Matcher::Exists(true) => !values.is_empty(),
+        Matcher::Exists(false) => false,
         m => values.iter().any(|v| m.accepts(v)),
     })
 }

@@ -97,3 +97,33 @@ fn cidr_masks_ipv4_and_ipv6() {
     assert!(!p("10.0.0.0/8").matches(&on("not an address")));
     assert!(!p("10.0.0.0/8").matches(&on("::ffff:10.0.0.1")));
 }
+
+/// Under an array of objects, Event Ruler holds a field present when any
+/// element holds it (its name state is shared by the array's elements), so
+/// `exists: false` matches only when no element holds the field.
+#[test]
+fn exists_false_under_an_array_needs_every_element_without_the_field() {
+    let p = EventPattern::parse(&json!({"detail": {"vulnerablePackages": {
+        "fixedInVersion": [{"exists": false}]
+    }}}))
+    .unwrap();
+    let packages = |list: Value| json!({"detail": {"vulnerablePackages": list}});
+    assert!(!p.matches(&packages(
+        json!([{"name": "a", "fixedInVersion": "1.1"}, {"name": "b"}])
+    )));
+    assert!(p.matches(&packages(json!([{"name": "a"}, {"name": "b"}]))));
+    assert!(p.matches(&packages(json!([]))));
+    assert!(!p.matches(&packages(json!({"name": "a", "fixedInVersion": "1.1"}))));
+    assert!(p.matches(&packages(json!({"name": "a"}))));
+    // Other operators still match within one element.
+    let named = EventPattern::parse(&json!({"detail": {"vulnerablePackages": {
+        "name": ["b"], "fixedInVersion": [{"exists": true}]
+    }}}))
+    .unwrap();
+    assert!(!named.matches(&packages(
+        json!([{"name": "a", "fixedInVersion": "1.1"}, {"name": "b"}])
+    )));
+    assert!(named.matches(&packages(
+        json!([{"name": "a"}, {"name": "b", "fixedInVersion": "2"}])
+    )));
+}

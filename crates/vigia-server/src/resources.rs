@@ -126,6 +126,8 @@ pub struct ScanRecord<'a> {
     pub finished_at: &'a str,
     /// The advisory generation matched.
     pub generation: i64,
+    /// Whether it is the resource's first evaluation.
+    pub first: bool,
     /// Findings opened or reopened, and closed.
     pub opened: usize,
     /// See `opened`.
@@ -275,11 +277,6 @@ impl StateDb {
         .bind(i64::try_from(scan.closed).unwrap_or(i64::MAX))
         .execute(&mut *tx)
         .await?;
-        let scans: i64 = sqlx::query("SELECT COUNT(*) AS n FROM scans WHERE resource_id = $1")
-            .bind(scan.resource_id)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("n")?;
         let counts = sqlx::query(
             "SELECT severity, COUNT(*) AS n FROM findings WHERE resource_id = $1 AND status = 'ACTIVE' GROUP BY severity",
         )
@@ -293,7 +290,7 @@ impl StateDb {
             scan.kind,
             scan.resource_id,
             scan.details,
-            scans == 1,
+            scan.first,
             &counts,
         );
         crate::events::write(

@@ -442,6 +442,7 @@ impl Service {
                 started_at: &record.updated_at,
                 finished_at: &now_s,
                 generation,
+                first,
                 opened: changes.opened + changes.reopened,
                 closed: changes.closed,
             })

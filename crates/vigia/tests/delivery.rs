@@ -92,6 +92,68 @@ impl Receiver {
     }
 }
 
+/// moto's Security Hub, checking signatures (see `serve/securityhub.py`).
+struct SecurityHub {
+    child: Child,
+    url: String,
+}
+
+impl Drop for SecurityHub {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const SECURITY_HUB_SCRIPT: &str =
+    concat!(env!("CARGO_MANIFEST_DIR"), "/tests/serve/securityhub.py");
+
+impl SecurityHub {
+    fn start(dir: &Path) -> Self {
+        let port = vigia_test_support::free_port();
+        let child = Command::new("python3")
+            .args([
+                "-m",
+                "moto.server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
+            .env("INITIAL_NO_AUTH_ACTION_COUNT", "3")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(
+                fs_err::File::create(dir.join("moto.log"))
+                    .unwrap()
+                    .into_parts()
+                    .0,
+            )
+            .spawn()
+            .expect("python3 runs");
+        vigia_test_support::wait_for_port(port);
+        Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    fn run(&self, command: &str, args: &[&str]) -> Value {
+        let out = Command::new("python3")
+            .arg(SECURITY_HUB_SCRIPT)
+            .args([command, &self.url])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+}
+
 fn create_target(s: &Server, admin: &str, body: &Value) -> String {
     let (status, out) = s.call("POST", "/v1/targets/create", Some(admin), Some(body));
     assert_eq!(status, 200, "{body}: {out}");
@@ -112,8 +174,12 @@ fn deliveries(s: &Server, token: &str, target: &str, state: Option<&str>) -> Vec
 }
 
 /// Waits until `done` holds, or fails with the service's log.
-fn wait(s: &Server, what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(120);
+fn wait(s: &Server, what: &str, done: impl FnMut() -> bool) {
+    wait_within(s, what, 120, done);
+}
+
+fn wait_within(s: &Server, what: &str, seconds: u64, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
     while !done() {
         assert!(
             Instant::now() < deadline,
@@ -163,6 +229,12 @@ fn events_reach_their_targets(home: &Home) {
     let watch = tempfile::tempdir().unwrap();
     let mirror = vigia_test_support::mirror_copy();
     let receiver = Receiver::start(home.dir.path());
+    let hub = SecurityHub::start(home.dir.path());
+    let keys = hub.run("keys", &[]);
+    let (key_id, key) = (
+        keys["AccessKeyId"].as_str().unwrap(),
+        keys["SecretAccessKey"].as_str().unwrap(),
+    );
     let admin = token(home, "admin");
     let viewer = token(home, "viewer");
     let s = start(home, mirror.path(), watch.path());
@@ -234,6 +306,28 @@ fn events_reach_their_targets(home: &Home) {
         &json!({"name": "slack", "type": "slack", "url": receiver.url("/slack"),
                 "pattern": {"detail-type": finding, "detail": {"severity": ["HIGH", "CRITICAL"]}}}),
     );
+    let (status, out) = s.call(
+        "POST",
+        "/v1/targets/create",
+        Some(&admin),
+        Some(&json!({"name": "security-hub", "type": "securityhub", "url": hub.url, "region": "us-east-1",
+                     "accessKeyId": key_id, "secretAccessKey": key, "maxAttempts": 3, "initialBackoffMillis": 50})),
+    );
+    assert_eq!(status, 200, "{out}");
+    assert!(
+        !out.to_string().contains(key),
+        "the secret key is not shown"
+    );
+    let security_hub = out["target"]["id"].as_str().unwrap().to_owned();
+    let (status, out) = s.call(
+        "POST",
+        "/v1/targets/create",
+        Some(&admin),
+        Some(&json!({"name": "security-hub-wrong-key", "type": "securityhub", "url": hub.url, "region": "us-east-1",
+                     "accessKeyId": key_id, "secretAccessKey": "not-the-key", "maxAttempts": 1})),
+    );
+    assert_eq!(status, 200, "{out}");
+    let wrong_key = out["target"]["id"].as_str().unwrap().to_owned();
     let none = create_target(
         &s,
         &admin,
@@ -417,6 +511,80 @@ fn events_reach_their_targets(home: &Home) {
         );
     }
 
+    // Security Hub: every finding event imported as an ASFF finding (signed:
+    // moto checks), the closed ones archived and resolved, each in
+    // Security Hub's shape; a wrong key ends in dead letters saying why.
+    settled(&s, &viewer, &security_hub);
+    for d in deliveries(&s, &viewer, &security_hub, None) {
+        assert_eq!(d["state"], "DELIVERED", "{d}");
+        assert_eq!(d["detailType"], "Inspector2 Finding", "{d}");
+    }
+    let imported = hub.run("findings", &[key_id, key]);
+    let by_id: BTreeMap<String, &Value> = imported["Findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["Id"].as_str().unwrap().to_owned(), f))
+        .collect();
+    let arns: BTreeSet<String> = findings
+        .iter()
+        .map(|r| {
+            r["body"]["detail"]["findingArn"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(by_id.keys().cloned().collect::<BTreeSet<_>>(), arns);
+    for r in &findings {
+        let detail = &r["body"]["detail"];
+        let f = by_id[detail["findingArn"].as_str().unwrap()];
+        let closed = detail["status"] == "CLOSED";
+        assert_eq!(
+            f["RecordState"],
+            if closed { "ARCHIVED" } else { "ACTIVE" },
+            "{f}"
+        );
+        assert_eq!(
+            f["Workflow"]["Status"],
+            if closed { "RESOLVED" } else { "NEW" },
+            "{f}"
+        );
+        assert_eq!(
+            f["Vulnerabilities"][0]["Id"],
+            detail["packageVulnerabilityDetails"]["vulnerabilityId"]
+        );
+    }
+    let doc = home.dir.path().join("imported.json");
+    fs_err::write(&doc, imported.to_string()).unwrap();
+    let check = Command::new("python3")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../scripts/validate-aws-shape.py"
+        ))
+        .args(["securityhub", "AwsSecurityFinding"])
+        .arg(&doc)
+        .args(["--list", "Findings"])
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+    wait(&s, "dead letters for the wrong key", || {
+        deliveries(&s, &viewer, &wrong_key, Some("DEAD")).len() == findings.len()
+    });
+    for d in deliveries(&s, &viewer, &wrong_key, Some("DEAD")) {
+        assert_eq!(d["lastStatus"], Value::Null, "{d}");
+        let error = d["lastError"].as_str().unwrap();
+        assert!(
+            error.contains("SignatureDoesNotMatch") && error.contains("403"),
+            "{error}"
+        );
+    }
+
     // A pattern nothing matches: nothing sent.
     assert!(receiver.requests("/none").is_empty());
     assert!(deliveries(&s, &viewer, &none, None).is_empty());
@@ -452,9 +620,11 @@ fn a_service_killed_while_delivering_delivers_everything_after_restart() {
     let _ = s.child.wait();
     let interrupted = arrived(&receiver);
     drop(s);
+    // Its successor takes its deliveries back at once (their lease would
+    // last minutes): everything is delivered well within that.
     let s = start(home, mirror.path(), watch.path());
     wait_coverage(&s, &viewer, 3, "SUCCESSFUL");
-    wait(&s, "every delivery", || {
+    wait_within(&s, "every delivery", 30, || {
         let all = deliveries(&s, &viewer, &slow, None);
         !all.is_empty() && all.iter().all(|d| d["state"] == "DELIVERED")
     });

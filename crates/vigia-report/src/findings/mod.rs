@@ -11,7 +11,7 @@ mod sarif;
 mod spdx;
 pub(crate) mod table;
 
-pub use asff::{AsffTarget, asff};
+pub use asff::{AsffTarget, asff, asff_finding};
 // `self::`: the `csv` crate has the same name as the module.
 pub use self::csv::csv;
 pub use cyclonedx::cyclonedx_vdr;

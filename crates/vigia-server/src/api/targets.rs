@@ -34,13 +34,15 @@ fn int(
     }
 }
 
-/// A new signing secret: `whsec_` and the base64 of 32 random bytes.
-fn new_secret() -> String {
-    let bytes: Vec<u8> = (0..32).map(|_| fastrand::u8(..)).collect();
-    format!(
+/// A new signing secret: `whsec_` and the base64 of 32 bytes from the
+/// operating system's random numbers.
+fn new_secret() -> Result<String, ApiError> {
+    let mut bytes = [0_u8; 32];
+    getrandom::getrandom(&mut bytes).map_err(|e| ApiError::internal(&e))?;
+    Ok(format!(
         "whsec_{}",
         base64::engine::general_purpose::STANDARD.encode(bytes)
-    )
+    ))
 }
 
 /// A webhook's secret as given: `whsec_` (optional) and the base64 of at
@@ -76,13 +78,27 @@ pub(super) async fn create(State(svc): State<Arc<Service>>, bytes: axum::body::B
             "pattern",
             "maxAttempts",
             "initialBackoffMillis",
+            "region",
+            "accessKeyId",
+            "secretAccessKey",
+            "accountId",
         ],
     )?;
     let kind_name = source_of(&req, "type")?;
     let kind = TargetKind::parse(&kind_name).ok_or_else(|| {
-        ApiError::validation(format!("type `{kind_name}` is not one of webhook, slack"))
+        ApiError::validation(format!(
+            "type `{kind_name}` is not one of webhook, slack, securityhub"
+        ))
     })?;
-    let url = source_of(&req, "url")?;
+    let url = match (kind, req.get("url")) {
+        (TargetKind::SecurityHub, None | Some(Value::Null)) => format!(
+            "https://securityhub.{}.amazonaws.com",
+            req.get("region")
+                .and_then(Value::as_str)
+                .unwrap_or("us-east-1")
+        ),
+        _ => source_of(&req, "url")?,
+    };
     let parsed = reqwest::Url::parse(&url)
         .map_err(|e| ApiError::validation(format!("url `{url}` is not a URL: {e}")))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
@@ -101,14 +117,32 @@ pub(super) async fn create(State(svc): State<Arc<Service>>, bytes: axum::body::B
     let pattern_json = req.get("pattern").cloned().unwrap_or_else(default_pattern);
     let pattern = vigia_events::EventPattern::parse(&pattern_json)
         .map_err(|e| ApiError::validation(e.to_string()))?;
+    let mut options = json!({});
     let (secret, generated) = match (kind, req.get("secret")) {
+        (TargetKind::SecurityHub, _) => {
+            let given = |key: &str| -> Result<String, ApiError> {
+                req.get(key)
+                    .and_then(Value::as_str)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .ok_or_else(|| {
+                        ApiError::validation(format!("a Security Hub target needs {key}"))
+                    })
+            };
+            options = json!({
+                "region": given("region")?,
+                "accessKeyId": given("accessKeyId")?,
+                "accountId": req.get("accountId").and_then(Value::as_str).unwrap_or(vigia_scan::ACCOUNT_ID),
+            });
+            (Some(given("secretAccessKey")?), false)
+        }
         (TargetKind::Slack, None | Some(Value::Null)) => (None, false),
         (TargetKind::Slack, Some(_)) => {
             return Err(ApiError::validation(
                 "a Slack target takes no secret: its URL is the secret",
             ));
         }
-        (TargetKind::Webhook, None | Some(Value::Null)) => (Some(new_secret()), true),
+        (TargetKind::Webhook, None | Some(Value::Null)) => (Some(new_secret()?), true),
         (TargetKind::Webhook, Some(v)) => (Some(given_secret(v)?), false),
     };
     let target = Target {
@@ -117,6 +151,7 @@ pub(super) async fn create(State(svc): State<Arc<Service>>, bytes: axum::body::B
         kind,
         url,
         secret,
+        options,
         pattern,
         pattern_json,
         max_attempts: int(&req, "maxAttempts", 10, 1..=100)?,

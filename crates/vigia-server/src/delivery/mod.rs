@@ -8,7 +8,7 @@
 //!    gets a delivery row for every target whose event pattern it matches,
 //!    and is marked handed over, in one transaction. A target receives the
 //!    events written after it was created.
-//! 2. **Sending** ([`crate::db::StateDb::claim_deliveries`], [`Sender::send`]): due deliveries
+//! 2. **Sending** ([`crate::db::StateDb::claim_deliveries`], [`Sender::send_all`]): due deliveries
 //!    are claimed under a lease, sent, and recorded as delivered, retried
 //!    later (the delay doubles per attempt from the target's first delay,
 //!    capped at an hour, with jitter), or after the target's last attempt
@@ -23,7 +23,7 @@
 mod send;
 mod store;
 
-pub use send::{Outcome, Sender, slack_text};
+pub use send::{Outcome, Sender, TIMEOUT_MS, slack_text};
 pub use store::{Claimed, DeliveryRecord};
 
 use serde::Serialize;
@@ -37,6 +37,9 @@ pub enum TargetKind {
     Webhook,
     /// A Slack incoming webhook: a readable message.
     Slack,
+    /// AWS Security Hub: finding events as ASFF findings, through
+    /// `BatchImportFindings` (signed with SigV4), up to 100 a request.
+    SecurityHub,
 }
 
 impl TargetKind {
@@ -46,6 +49,7 @@ impl TargetKind {
         match self {
             Self::Webhook => "WEBHOOK",
             Self::Slack => "SLACK",
+            Self::SecurityHub => "SECURITYHUB",
         }
     }
 
@@ -55,6 +59,7 @@ impl TargetKind {
         match s.to_ascii_lowercase().as_str() {
             "webhook" => Some(Self::Webhook),
             "slack" => Some(Self::Slack),
+            "securityhub" => Some(Self::SecurityHub),
             _ => None,
         }
     }
@@ -71,8 +76,11 @@ pub struct Target {
     pub kind: TargetKind,
     /// Where events are posted.
     pub url: String,
-    /// A webhook's signing secret.
+    /// A webhook's signing secret, or Security Hub's secret access key.
     pub secret: Option<String>,
+    /// What else its kind needs (Security Hub: `region`, `accessKeyId`,
+    /// `accountId`); nothing secret.
+    pub options: serde_json::Value,
     /// The pattern its events match.
     pub pattern: vigia_events::EventPattern,
     /// The pattern as given.
@@ -93,13 +101,32 @@ impl Target {
             "id": self.id,
             "name": self.name,
             "type": self.kind,
-            "url": self.url,
+            "url": self.shown_url(),
             "secretPrefix": self.secret.as_deref().map(secret_prefix),
+            "options": self.options,
             "pattern": self.pattern_json,
             "maxAttempts": self.max_attempts,
             "initialBackoffMillis": self.backoff_ms,
             "createdAt": self.created_at,
         })
+    }
+
+    /// The URL as the API, the logs and the delivery errors show it: a
+    /// Slack webhook's path is its secret, and any URL's user, password
+    /// and query may hold one.
+    #[must_use]
+    pub fn shown_url(&self) -> String {
+        let Ok(url) = reqwest::Url::parse(&self.url) else {
+            return "(not a URL)".to_owned();
+        };
+        let host = url.host_str().unwrap_or("");
+        let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+        let path = match self.kind {
+            TargetKind::Slack => "/…".to_owned(),
+            _ if url.query().is_some() => format!("{}?…", url.path()),
+            _ => url.path().to_owned(),
+        };
+        format!("{}://{host}{port}{path}", url.scheme())
     }
 
     /// The delay before attempt `attempts + 1`, after `attempts` failed:
@@ -173,6 +200,7 @@ mod tests {
             kind: TargetKind::Webhook,
             url: "http://127.0.0.1/".into(),
             secret: None,
+            options: serde_json::Value::Null,
             pattern: vigia_events::EventPattern::parse(&serde_json::json!({"source": ["x"]}))
                 .unwrap(),
             pattern_json: serde_json::Value::Null,
@@ -196,6 +224,16 @@ mod tests {
         // Jitter: not always the same delay.
         let draws: std::collections::BTreeSet<i64> = (0..50).map(|_| t.backoff(2)).collect();
         assert!(draws.len() > 10, "{draws:?}");
+    }
+
+    #[test]
+    fn urls_are_shown_without_what_may_be_secret() {
+        let mut t = target(1);
+        t.url = "https://user:pw@hooks.example:8443/in/abc?token=s3cret".into();
+        assert_eq!(t.shown_url(), "https://hooks.example:8443/in/abc?…");
+        t.kind = TargetKind::Slack;
+        t.url = "https://hooks.slack.com/services/T000/B000/XXXXXXXX".into();
+        assert_eq!(t.shown_url(), "https://hooks.slack.com/…");
     }
 
     #[test]

@@ -6,8 +6,8 @@ use serde_json::{Value, json};
 
 use super::{Target, TargetKind};
 
-/// How long a receiver has to answer.
-const TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a receiver has to answer, in milliseconds.
+pub const TIMEOUT_MS: i64 = 10_000;
 
 /// What an attempt came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,7 +34,7 @@ impl Sender {
     pub fn new() -> Self {
         Self {
             client: reqwest::Client::builder()
-                .timeout(TIMEOUT)
+                .timeout(Duration::from_millis(TIMEOUT_MS.unsigned_abs()))
                 .redirect(reqwest::redirect::Policy::none())
                 .user_agent(concat!("vigia/", env!("CARGO_PKG_VERSION")))
                 .build()
@@ -42,9 +42,15 @@ impl Sender {
         }
     }
 
-    /// Sends `body` (the stored event) to `target` once.
-    pub async fn send(&self, target: &Target, event_id: &str, body: &str) -> Outcome {
+    /// Sends `body` (the stored event) to a webhook or Slack target once.
+    async fn send_one(&self, target: &Target, event_id: &str, body: &str) -> Outcome {
         let request = match target.kind {
+            TargetKind::SecurityHub => {
+                return Outcome {
+                    status: None,
+                    error: Some("Security Hub deliveries are sent in batches".to_owned()),
+                };
+            }
             TargetKind::Webhook => match signed(target, event_id, body) {
                 Ok(headers) => headers
                     .into_iter()
@@ -88,15 +94,165 @@ impl Sender {
                     }
                 }
             }
+            // Without the URL: it may hold a secret (shown_url does not).
             Err(e) => Outcome {
                 status: None,
                 error: Some(format!(
                     "cannot deliver to {}: {}",
-                    target.url,
-                    vigia_engine::error_chain(&e)
+                    target.shown_url(),
+                    vigia_engine::error_chain(&e.without_url())
                 )),
             },
         }
+    }
+}
+
+impl Sender {
+    /// Sends claimed deliveries of one target: Security Hub takes them in
+    /// one request (up to 100), the others one request each. Returns an
+    /// outcome per delivery, in order.
+    pub async fn send_all(&self, target: &Target, batch: &[super::Claimed]) -> Vec<Outcome> {
+        if target.kind == TargetKind::SecurityHub {
+            return self.security_hub(target, batch).await;
+        }
+        let mut out = Vec::with_capacity(batch.len());
+        for c in batch {
+            out.push(self.send_one(target, &c.event_id, &c.body).await);
+        }
+        out
+    }
+
+    /// `BatchImportFindings`: each event's finding in AWS Security Finding
+    /// Format, signed with SigV4 under the target's keys. A finding Security
+    /// Hub lists as failed fails its own delivery only.
+    async fn security_hub(&self, target: &Target, batch: &[super::Claimed]) -> Vec<Outcome> {
+        let failed = |error: String| Outcome {
+            status: None,
+            error: Some(error),
+        };
+        let option = |key: &str| target.options.get(key).and_then(Value::as_str);
+        let asff_target = vigia_report::findings::AsffTarget {
+            account: option("accountId")
+                .unwrap_or(vigia_scan::ACCOUNT_ID)
+                .to_owned(),
+            region: option("region").unwrap_or("us-east-1").to_owned(),
+        };
+        // Each delivery's finding ID, or why it has none.
+        let mut ids: Vec<Result<String, String>> = Vec::with_capacity(batch.len());
+        let mut findings = Vec::new();
+        for c in batch {
+            let event: Value = serde_json::from_str(&c.body).unwrap_or(Value::Null);
+            match serde_json::from_value::<vigia_scan::Finding>(event["detail"].clone()) {
+                Ok(f) if !f.resources.is_empty() => {
+                    ids.push(Ok(f.finding_arn.clone()));
+                    findings.push(vigia_report::findings::asff_finding(&f, &asff_target));
+                }
+                _ => ids.push(Err(
+                    "the event holds no finding Security Hub can take".to_owned()
+                )),
+            }
+        }
+        let outcome_of =
+            |answer: &Result<(u16, Value), String>, id: &Result<String, String>| -> Outcome {
+                match (answer, id) {
+                    (_, Err(e)) | (Err(e), _) => failed(e.clone()),
+                    (Ok((status, body)), Ok(id)) => {
+                        let refused = body["FailedFindings"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .find(|f| f["Id"] == id.as_str());
+                        match refused {
+                            Some(f) => Outcome {
+                                status: Some(*status),
+                                error: Some(format!(
+                                    "Security Hub refused the finding: {} {}",
+                                    f["ErrorCode"].as_str().unwrap_or(""),
+                                    f["ErrorMessage"].as_str().unwrap_or("")
+                                )),
+                            },
+                            None => Outcome {
+                                status: Some(*status),
+                                error: None,
+                            },
+                        }
+                    }
+                }
+            };
+        let answer = if findings.is_empty() {
+            Ok((200, Value::Null))
+        } else {
+            self.import(
+                target,
+                &asff_target.region,
+                &json!({ "Findings": findings }),
+            )
+            .await
+        };
+        ids.iter().map(|id| outcome_of(&answer, id)).collect()
+    }
+
+    /// One signed `POST /findings/import`: the status and the answer, or
+    /// why there is none (the answer's words when it is not 2xx).
+    async fn import(
+        &self,
+        target: &Target,
+        region: &str,
+        body: &Value,
+    ) -> Result<(u16, Value), String> {
+        let url = format!("{}/findings/import", target.url.trim_end_matches('/'));
+        let body = body.to_string();
+        let key_id = target
+            .options
+            .get("accessKeyId")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let secret = target.secret.as_deref().unwrap_or_default();
+        let identity =
+            aws_credential_types::Credentials::new(key_id, secret, None, None, "vigia-target")
+                .into();
+        let params = aws_sigv4::sign::v4::SigningParams::builder()
+            .identity(&identity)
+            .region(region)
+            .name("securityhub")
+            .time(std::time::SystemTime::now())
+            .settings(aws_sigv4::http_request::SigningSettings::default())
+            .build()
+            .map_err(|e| format!("cannot sign for Security Hub: {e}"))?
+            .into();
+        let content_type = ("content-type", "application/json");
+        let signable = aws_sigv4::http_request::SignableRequest::new(
+            "POST",
+            url.as_str(),
+            std::iter::once(content_type),
+            aws_sigv4::http_request::SignableBody::Bytes(body.as_bytes()),
+        )
+        .map_err(|e| format!("cannot sign for Security Hub: {e}"))?;
+        let (instructions, _) = aws_sigv4::http_request::sign(signable, &params)
+            .map_err(|e| format!("cannot sign for Security Hub: {e}"))?
+            .into_parts();
+        let request = instructions
+            .headers()
+            .fold(self.client.post(&url), |r, (k, v)| r.header(k, v))
+            .header(content_type.0, content_type.1)
+            .body(body);
+        let response = request.send().await.map_err(|e| {
+            format!(
+                "cannot deliver to {}: {}",
+                target.shown_url(),
+                vigia_engine::error_chain(&e.without_url())
+            )
+        })?;
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        if !status.is_success() {
+            let said: String = text.chars().take(300).collect();
+            return Err(format!("Security Hub answered {status}: {said}"));
+        }
+        Ok((
+            status.as_u16(),
+            serde_json::from_str(&text).unwrap_or(Value::Null),
+        ))
     }
 }
 

@@ -62,12 +62,14 @@ fn target_row(r: &sqlx::any::AnyRow) -> DbResult<Target> {
             source,
         })?;
     let kind: String = r.try_get("kind")?;
+    let options: String = r.try_get("options")?;
     Ok(Target {
         id: r.try_get("id")?,
         name: r.try_get("name")?,
         kind: TargetKind::parse(&kind).unwrap_or(TargetKind::Webhook),
         url: r.try_get("url")?,
         secret: r.try_get("secret")?,
+        options: serde_json::from_str(&options).unwrap_or(serde_json::Value::Null),
         // Patterns are checked when a target is created; one this version
         // cannot parse matches nothing rather than everything.
         pattern: vigia_events::EventPattern::parse(&pattern_json).unwrap_or_else(|_| {
@@ -82,20 +84,21 @@ fn target_row(r: &sqlx::any::AnyRow) -> DbResult<Target> {
 }
 
 const TARGET_COLUMNS: &str =
-    "id, name, kind, url, secret, pattern, max_attempts, backoff_ms, created_at";
+    "id, name, kind, url, secret, options, pattern, max_attempts, backoff_ms, created_at";
 
 impl StateDb {
     /// Stores a new target.
     pub async fn create_target(&self, t: &Target) -> DbResult<()> {
         sqlx::query(
-            "INSERT INTO targets (id, name, kind, url, secret, pattern, max_attempts, backoff_ms, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO targets (id, name, kind, url, secret, options, pattern, max_attempts, backoff_ms, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(&t.id)
         .bind(&t.name)
         .bind(t.kind.as_str())
         .bind(&t.url)
         .bind(t.secret.as_deref())
+        .bind(t.options.to_string())
         .bind(t.pattern_json.to_string())
         .bind(t.max_attempts)
         .bind(t.backoff_ms)
@@ -148,18 +151,27 @@ impl StateDb {
     pub async fn dispatch(&self) -> DbResult<(usize, usize)> {
         let (mut events, mut made) = (0, 0);
         loop {
-            let targets = self.targets().await?;
             let mut tx = self.begin_write().await?;
             let skip_locked = match self.backend() {
                 Backend::Postgres => " FOR UPDATE SKIP LOCKED",
                 Backend::Sqlite => "",
             };
             let rows = sqlx::query(&format!(
-                "SELECT id, body FROM outbox WHERE delivered_at IS NULL \
+                "SELECT id, created_at, body FROM outbox WHERE delivered_at IS NULL \
                  ORDER BY created_at, id LIMIT {HAND_OVER}{skip_locked}"
             ))
             .fetch_all(&mut *tx)
             .await?;
+            // The targets as they are now, in this transaction: one created
+            // or deleted meanwhile is seen or not, never half.
+            let targets = sqlx::query(&format!(
+                "SELECT {TARGET_COLUMNS} FROM targets ORDER BY created_at, id"
+            ))
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(target_row)
+            .collect::<DbResult<Vec<Target>>>()?;
             if rows.is_empty() {
                 tx.commit().await?;
                 return Ok((events, made));
@@ -168,12 +180,19 @@ impl StateDb {
             let mut pairs: Vec<(String, String)> = Vec::new();
             for r in &rows {
                 let id: String = r.try_get("id")?;
+                let created_at: String = r.try_get("created_at")?;
                 let body: String = r.try_get("body")?;
                 // An event that does not parse matches no pattern.
                 let event: serde_json::Value =
                     serde_json::from_str(&body).unwrap_or(serde_json::Value::Null);
+                let finding = event["detail-type"] == crate::events::FINDING;
                 for t in &targets {
-                    if t.pattern.matches(&event) {
+                    // Security Hub takes findings only.
+                    // A target gets the events written since it was created
+                    // (both times are whole seconds, UTC, in one format).
+                    let takes = (finding || t.kind != TargetKind::SecurityHub)
+                        && t.created_at <= created_at;
+                    if takes && t.pattern.matches(&event) {
                         pairs.push((t.id.clone(), id.clone()));
                     }
                 }
@@ -273,7 +292,9 @@ impl StateDb {
 
     /// Records an attempt by `owner`: delivered, or failed (`error`) and
     /// due again at `retry_at` (epoch milliseconds), or dead when that was
-    /// the last attempt (`retry_at` is `None`).
+    /// the last attempt (`retry_at` is `None`). `false` when `owner` no
+    /// longer held the delivery (its lease ran out and another process
+    /// took it): nothing is recorded.
     pub async fn record_attempt(
         &self,
         c: &Claimed,
@@ -281,13 +302,13 @@ impl StateDb {
         status: Option<u16>,
         error: Option<&str>,
         retry_at: Option<i64>,
-    ) -> DbResult<()> {
+    ) -> DbResult<bool> {
         let state = match (error, retry_at) {
             (None, _) => DeliveryState::Delivered,
             (Some(_), Some(_)) => DeliveryState::Pending,
             (Some(_), None) => DeliveryState::Dead,
         };
-        sqlx::query(
+        let n = sqlx::query(
             "UPDATE deliveries SET state = $1, attempts = attempts + 1, next_at = $2, owner = NULL, \
              lease_until = NULL, last_status = $3, last_error = $4, delivered_at = $5 \
              WHERE target_id = $6 AND event_id = $7 AND owner = $8",
@@ -301,8 +322,9 @@ impl StateDb {
         .bind(&c.event_id)
         .bind(owner)
         .execute(self.pool())
-        .await?;
-        Ok(())
+        .await?
+        .rows_affected();
+        Ok(n > 0)
     }
 
     /// A target's deliveries, newest first, in `state` when given.

@@ -9,18 +9,23 @@ use std::time::Duration;
 use futures_util::StreamExt as _;
 
 use super::{Service, ServiceError};
-use crate::delivery::{Sender, Target};
+use crate::delivery::{Claimed, Outcome, Sender, Target, TargetKind};
 
-/// How long a process holds the deliveries it claimed: longer than a
-/// receiver may take to answer.
-const LEASE_MS: i64 = 30_000;
-/// Deliveries claimed at once, and sent at once.
-const CLAIM: usize = 32;
+/// Deliveries claimed at once, and requests sent at once.
+const CLAIM: usize = 100;
 const CONCURRENT: usize = 8;
+/// Findings in one `BatchImportFindings` request: Security Hub's limit.
+const SECURITY_HUB_BATCH: usize = 100;
+/// How long a process holds the deliveries it claimed: longer than sending
+/// a whole claim takes at worst (every request waiting out its timeout,
+/// `CONCURRENT` at a time), so that no other process takes them meanwhile.
+#[allow(clippy::cast_possible_wrap)]
+const LEASE_MS: i64 = (CLAIM.div_ceil(CONCURRENT) as i64) * crate::delivery::TIMEOUT_MS + 30_000;
 
 impl Service {
-    /// Delivers events until `stop` fires, looking twice a second. A batch
-    /// being sent when `stop` fires is finished first.
+    /// Delivers events until `stop` fires, looking twice a second. The
+    /// batch being sent when `stop` fires is finished first; the rest waits
+    /// for the next start or another process.
     pub async fn deliver(self: Arc<Self>, mut stop: tokio::sync::watch::Receiver<bool>) {
         let sender = Sender::new();
         match self
@@ -40,7 +45,7 @@ impl Service {
             }
         }
         loop {
-            if let Err(e) = self.deliver_once(&sender).await {
+            if let Err(e) = self.deliver_once(&sender, &stop).await {
                 tracing::warn!(error = %vigia_engine::error_chain(&e), "delivering events failed");
             }
             tokio::select! {
@@ -53,18 +58,24 @@ impl Service {
         }
     }
 
-    /// Hands new events to their targets and sends every delivery that is
-    /// due. Returns how many attempts were made.
-    pub async fn deliver_once(&self, sender: &Sender) -> Result<usize, ServiceError> {
+    /// Hands new events to their targets and sends the deliveries that are
+    /// due, a claim at a time, until none is due or `stop` fires. Each
+    /// outcome is recorded as soon as its request ends. Returns how many
+    /// attempts were recorded.
+    pub async fn deliver_once(
+        &self,
+        sender: &Sender,
+        stop: &tokio::sync::watch::Receiver<bool>,
+    ) -> Result<usize, ServiceError> {
         self.db.dispatch().await?;
         let mut attempts = 0;
-        loop {
+        while !*stop.borrow() {
             let claimed = self
                 .db
                 .claim_deliveries(&self.owner, LEASE_MS, CLAIM)
                 .await?;
             if claimed.is_empty() {
-                return Ok(attempts);
+                break;
             }
             let targets: HashMap<String, Target> = self
                 .db
@@ -73,42 +84,77 @@ impl Service {
                 .into_iter()
                 .map(|t| (t.id.clone(), t))
                 .collect();
-            let results: Vec<_> = futures_util::stream::iter(claimed)
-                .map(|c| {
-                    let target = targets.get(&c.target_id);
-                    async move {
-                        let outcome = match target {
-                            Some(t) => Some(sender.send(t, &c.event_id, &c.body).await),
-                            None => None,
-                        };
-                        (c, outcome)
-                    }
-                })
-                .buffer_unordered(CONCURRENT)
-                .collect()
-                .await;
-            for (c, outcome) in results {
-                // The target was deleted meanwhile (its deliveries with it).
-                let (Some(outcome), Some(t)) = (outcome, targets.get(&c.target_id)) else {
-                    continue;
-                };
-                attempts += 1;
-                let made = c.attempts + 1;
-                let retry_at = (made < t.max_attempts)
-                    .then(|| jiff::Timestamp::now().as_millisecond() + t.backoff(made));
-                if let Some(error) = &outcome.error {
-                    tracing::info!(target = %t.name, event = %c.event_id, attempt = made, error = %error, dead = retry_at.is_none(), "delivery failed");
-                }
-                self.db
-                    .record_attempt(
-                        &c,
-                        &self.owner,
-                        outcome.status,
-                        outcome.error.as_deref(),
-                        retry_at,
-                    )
-                    .await?;
+            let recorded: Vec<Result<usize, ServiceError>> =
+                futures_util::stream::iter(units(claimed, &targets))
+                    .map(|unit| self.send_unit(sender, &targets, unit))
+                    .buffer_unordered(CONCURRENT)
+                    .collect()
+                    .await;
+            for r in recorded {
+                attempts += r?;
             }
         }
+        Ok(attempts)
     }
+
+    /// Sends one request's deliveries and records their outcomes.
+    async fn send_unit(
+        &self,
+        sender: &Sender,
+        targets: &HashMap<String, Target>,
+        unit: Vec<Claimed>,
+    ) -> Result<usize, ServiceError> {
+        // The target was deleted meanwhile (its deliveries with it).
+        let Some(t) = unit.first().and_then(|c| targets.get(&c.target_id)) else {
+            return Ok(0);
+        };
+        let outcomes: Vec<Outcome> = sender.send_all(t, &unit).await;
+        let mut recorded = 0;
+        for (c, outcome) in unit.iter().zip(outcomes) {
+            let made = c.attempts + 1;
+            let retry_at = (made < t.max_attempts)
+                .then(|| jiff::Timestamp::now().as_millisecond() + t.backoff(made));
+            if let Some(error) = &outcome.error {
+                tracing::info!(target = %t.name, event = %c.event_id, attempt = made, error = %error, dead = retry_at.is_none(), "delivery failed");
+            }
+            if self
+                .db
+                .record_attempt(
+                    c,
+                    &self.owner,
+                    outcome.status,
+                    outcome.error.as_deref(),
+                    retry_at,
+                )
+                .await?
+            {
+                recorded += 1;
+            } else {
+                tracing::warn!(target = %t.name, event = %c.event_id, "a delivery's lease ran out while it was sent: another process sends it again");
+            }
+        }
+        Ok(recorded)
+    }
+}
+
+/// What goes in one request: a Security Hub target's deliveries together
+/// (up to its limit), any other delivery on its own.
+fn units(claimed: Vec<Claimed>, targets: &HashMap<String, Target>) -> Vec<Vec<Claimed>> {
+    let mut units: Vec<Vec<Claimed>> = Vec::new();
+    let mut batched: HashMap<String, Vec<Claimed>> = HashMap::new();
+    for c in claimed {
+        match targets.get(&c.target_id) {
+            Some(t) if t.kind == TargetKind::SecurityHub => {
+                batched.entry(c.target_id.clone()).or_default().push(c);
+            }
+            _ => units.push(vec![c]),
+        }
+    }
+    for (_, all) in batched {
+        let mut all = all.into_iter().peekable();
+        while all.peek().is_some() {
+            units.push(all.by_ref().take(SECURITY_HUB_BATCH).collect());
+        }
+    }
+    units
 }

@@ -168,6 +168,7 @@ impl Fleet {
                     started_at: now,
                     finished_at: now,
                     generation: 0,
+                    first: true,
                     opened: 0,
                     closed: 0,
                 })
