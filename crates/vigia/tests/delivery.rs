@@ -36,32 +36,43 @@ impl Drop for Receiver {
     }
 }
 
+/// A Python server of `tests/serve/` that writes the port it listens on to
+/// its first argument, once it listens.
+// The callers keep the child in a struct that kills and waits for it when
+// dropped.
+#[allow(clippy::zombie_processes)]
+fn python_server(dir: &Path, script: &str, args: &[&str]) -> (Child, u16) {
+    let port_file = dir.join(format!("{script}.port"));
+    let mut child = Command::new("python3")
+        .arg(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/serve")
+                .join(script),
+        )
+        .arg(&port_file)
+        .args(args)
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("python3 runs");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(p) = fs_err::read_to_string(&port_file) {
+            return (child, p.trim().parse().unwrap());
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{script} did not start (are the PyPI packages .ci/run installs there?)");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 impl Receiver {
     fn start(dir: &Path) -> Self {
-        let port_file = dir.join("receiver.port");
         let log = dir.join("receiver.log");
-        let child = Command::new("python3")
-            .arg(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/tests/serve/webhook-receiver.py"
-            ))
-            .arg(&port_file)
-            .arg(&log)
-            .arg(SECRET)
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("python3 runs");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let port = loop {
-            if let Ok(p) = fs_err::read_to_string(&port_file) {
-                break p.trim().parse().unwrap();
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the receiver did not start (is the PyPI package standardwebhooks installed?)"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        };
+        let (child, port) =
+            python_server(dir, "webhook-receiver.py", &[log.to_str().unwrap(), SECRET]);
         Self { child, port, log }
     }
 
@@ -154,6 +165,70 @@ impl SecurityHub {
     }
 }
 
+/// The Jira stand-in (see `serve/jira.py`).
+struct Jira {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Jira {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const JIRA_EMAIL: &str = "secops@example.com";
+const JIRA_TOKEN: &str = "ATATT3xFfGF0-test-token";
+
+impl Jira {
+    fn start(dir: &Path) -> Self {
+        let (child, port) = python_server(dir, "jira.py", &[JIRA_EMAIL, JIRA_TOKEN]);
+        Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    /// Every issue: its fields and comments.
+    fn issues(&self) -> BTreeMap<String, Value> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let state: Value = rt.block_on(async {
+            reqwest::get(format!("{}/control/state", self.url))
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap()
+        });
+        serde_json::from_value(state["issues"].clone()).unwrap()
+    }
+}
+
+/// The Jira issues labelled for a finding.
+fn issues_of<'a>(issues: &'a BTreeMap<String, Value>, arn: &str) -> Vec<&'a Value> {
+    let digest = sha256_hex(arn);
+    let label = format!("vigia-{}", &digest[..16]);
+    issues
+        .values()
+        .filter(|i| {
+            i["fields"]["labels"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|l| l == label.as_str())
+        })
+        .collect()
+}
+
+fn sha256_hex(s: &str) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(s.as_bytes()))
+}
+
 fn create_target(s: &Server, admin: &str, body: &Value) -> String {
     let (status, out) = s.call("POST", "/v1/targets/create", Some(admin), Some(body));
     assert_eq!(status, 200, "{body}: {out}");
@@ -230,6 +305,7 @@ fn events_reach_their_targets(home: &Home) {
     let mirror = vigia_test_support::mirror_copy();
     let receiver = Receiver::start(home.dir.path());
     let hub = SecurityHub::start(home.dir.path());
+    let jira = Jira::start(home.dir.path());
     let keys = hub.run("keys", &[]);
     let (key_id, key) = (
         keys["AccessKeyId"].as_str().unwrap(),
@@ -328,6 +404,30 @@ fn events_reach_their_targets(home: &Home) {
     );
     assert_eq!(status, 200, "{out}");
     let wrong_key = out["target"]["id"].as_str().unwrap().to_owned();
+    let (status, out) = s.call(
+        "POST",
+        "/v1/targets/create",
+        Some(&admin),
+        Some(&json!({"name": "jira", "type": "jira", "url": jira.url, "project": "SEC",
+                     "email": JIRA_EMAIL, "token": JIRA_TOKEN, "pattern": {"detail-type": finding}})),
+    );
+    assert_eq!(status, 200, "{out}");
+    assert!(
+        !out.to_string().contains(JIRA_TOKEN),
+        "the token is not shown"
+    );
+    let jira_target = out["target"]["id"].as_str().unwrap().to_owned();
+    let (status, out) = s.call(
+        "POST",
+        "/v1/targets/create",
+        Some(&admin),
+        Some(
+            &json!({"name": "jira-wrong-token", "type": "jira", "url": jira.url, "project": "SEC",
+                     "email": JIRA_EMAIL, "token": "expired", "maxAttempts": 1}),
+        ),
+    );
+    assert_eq!(status, 200, "{out}");
+    let jira_wrong = out["target"]["id"].as_str().unwrap().to_owned();
     let none = create_target(
         &s,
         &admin,
@@ -585,9 +685,68 @@ fn events_reach_their_targets(home: &Home) {
         );
     }
 
+    // Jira: one issue per finding that is active, none for a finding closed
+    // before it had one; a wrong token ends in dead letters.
+    settled(&s, &viewer, &jira_target);
+    let issues = jira.issues();
+    let active: BTreeSet<&str> = findings
+        .iter()
+        .filter(|r| r["body"]["detail"]["status"] == "ACTIVE")
+        .map(|r| r["body"]["detail"]["findingArn"].as_str().unwrap())
+        .collect();
+    assert!(!active.is_empty());
+    assert_eq!(issues.len(), active.len(), "{issues:#?}");
+    for arn in &active {
+        let mine = issues_of(&issues, arn);
+        assert_eq!(mine.len(), 1, "{arn}: {issues:#?}");
+        let summary = mine[0]["fields"]["summary"].as_str().unwrap();
+        assert!(summary.starts_with('['), "{summary}");
+    }
+    for d in deliveries(&s, &viewer, &jira_wrong, Some("DEAD")) {
+        assert_eq!(d["lastStatus"], 401, "{d}");
+    }
+    assert_eq!(
+        deliveries(&s, &viewer, &jira_wrong, Some("DEAD")).len(),
+        findings.len()
+    );
+
     // A pattern nothing matches: nothing sent.
     assert!(receiver.requests("/none").is_empty());
     assert!(deliveries(&s, &viewer, &none, None).is_empty());
+
+    // The function is removed: its findings close, and the Jira issues of
+    // those that had one get a comment saying so.
+    let function_arns: Vec<String> = findings
+        .iter()
+        .filter(|r| r["body"]["detail"]["status"] == "ACTIVE")
+        .filter(|r| r["body"]["detail"]["resources"][0]["type"] == "AWS_LAMBDA_FUNCTION")
+        .map(|r| {
+            r["body"]["detail"]["findingArn"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert!(!function_arns.is_empty(), "{findings:#?}");
+    fs_err::remove_file(watch.path().join("fn-node.zip")).unwrap();
+    wait(&s, "comments on the closed findings' issues", || {
+        let issues = jira.issues();
+        function_arns.iter().all(|arn| {
+            issues_of(&issues, arn).iter().any(|i| {
+                i["comments"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|c| c.as_str().unwrap().contains("closed"))
+            })
+        })
+    });
+    let issues = jira.issues();
+    assert_eq!(
+        issues.len(),
+        active.len(),
+        "no issue is made for a closed finding"
+    );
 }
 
 #[test]

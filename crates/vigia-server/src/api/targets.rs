@@ -82,12 +82,16 @@ pub(super) async fn create(State(svc): State<Arc<Service>>, bytes: axum::body::B
             "accessKeyId",
             "secretAccessKey",
             "accountId",
+            "project",
+            "issueType",
+            "email",
+            "token",
         ],
     )?;
     let kind_name = source_of(&req, "type")?;
     let kind = TargetKind::parse(&kind_name).ok_or_else(|| {
         ApiError::validation(format!(
-            "type `{kind_name}` is not one of webhook, slack, securityhub"
+            "type `{kind_name}` is not one of webhook, slack, securityhub, jira"
         ))
     })?;
     let url = match (kind, req.get("url")) {
@@ -135,6 +139,34 @@ pub(super) async fn create(State(svc): State<Arc<Service>>, bytes: axum::body::B
                 "accountId": req.get("accountId").and_then(Value::as_str).unwrap_or(vigia_scan::ACCOUNT_ID),
             });
             (Some(given("secretAccessKey")?), false)
+        }
+        (TargetKind::Jira, _) => {
+            let project = req
+                .get("project")
+                .and_then(Value::as_str)
+                .filter(|p| {
+                    !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                })
+                .ok_or_else(|| {
+                    ApiError::validation("a Jira target needs project, a project key (SEC)")
+                })?;
+            options = json!({
+                "project": project,
+                "issueType": req.get("issueType").and_then(Value::as_str).unwrap_or("Bug"),
+            });
+            if let Some(email) = req.get("email").and_then(Value::as_str) {
+                options["email"] = json!(email);
+            }
+            let token = req
+                .get("token")
+                .and_then(Value::as_str)
+                .filter(|t| !t.is_empty())
+                .ok_or_else(|| {
+                    ApiError::validation(
+                        "a Jira target needs token: an API token (with email, Jira Cloud) or a personal access token",
+                    )
+                })?;
+            (Some(token.to_owned()), false)
         }
         (TargetKind::Slack, None | Some(Value::Null)) => (None, false),
         (TargetKind::Slack, Some(_)) => {

@@ -20,6 +20,7 @@
 //! sent again. Delivery is at least once; receivers deduplicate by the
 //! event's ID, which is also the `webhook-id` header.
 
+mod jira;
 mod send;
 mod store;
 
@@ -40,9 +41,19 @@ pub enum TargetKind {
     /// AWS Security Hub: finding events as ASFF findings, through
     /// `BatchImportFindings` (signed with SigV4), up to 100 a request.
     SecurityHub,
+    /// Jira: an issue per active finding, a comment when it is closed or
+    /// suppressed.
+    Jira,
 }
 
 impl TargetKind {
+    /// Whether it takes finding events only (scan and coverage events are
+    /// not handed to it).
+    #[must_use]
+    pub fn findings_only(self) -> bool {
+        matches!(self, Self::SecurityHub | Self::Jira)
+    }
+
     /// The name stored.
     #[must_use]
     pub fn as_str(self) -> &'static str {
@@ -50,6 +61,7 @@ impl TargetKind {
             Self::Webhook => "WEBHOOK",
             Self::Slack => "SLACK",
             Self::SecurityHub => "SECURITYHUB",
+            Self::Jira => "JIRA",
         }
     }
 
@@ -60,6 +72,7 @@ impl TargetKind {
             "webhook" => Some(Self::Webhook),
             "slack" => Some(Self::Slack),
             "securityhub" => Some(Self::SecurityHub),
+            "jira" => Some(Self::Jira),
             _ => None,
         }
     }

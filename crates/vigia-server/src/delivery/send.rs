@@ -45,6 +45,7 @@ impl Sender {
     /// Sends `body` (the stored event) to a webhook or Slack target once.
     async fn send_one(&self, target: &Target, event_id: &str, body: &str) -> Outcome {
         let request = match target.kind {
+            TargetKind::Jira => return super::jira::deliver(&self.client, target, body).await,
             TargetKind::SecurityHub => {
                 return Outcome {
                     status: None,

@@ -190,8 +190,7 @@ impl StateDb {
                     // Security Hub takes findings only.
                     // A target gets the events written since it was created
                     // (both times are whole seconds, UTC, in one format).
-                    let takes = (finding || t.kind != TargetKind::SecurityHub)
-                        && t.created_at <= created_at;
+                    let takes = (finding || !t.kind.findings_only()) && t.created_at <= created_at;
                     if takes && t.pattern.matches(&event) {
                         pairs.push((t.id.clone(), id.clone()));
                     }
