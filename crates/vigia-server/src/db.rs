@@ -61,6 +61,9 @@ pub struct StateDb {
     /// reader into the writer once another connection has written (it
     /// fails at once instead of waiting), so this process takes turns.
     pub(crate) turns: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// Above this many findings opened for one resource at once, one
+    /// summary event stands for their events (see `events::summary`).
+    pub(crate) summarize_above: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 fn redact(url: &str) -> String {
@@ -151,7 +154,17 @@ impl StateDb {
             pool,
             backend,
             turns: std::sync::Arc::default(),
+            summarize_above: std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(
+                crate::events::SUMMARIZE_ABOVE,
+            )),
         })
+    }
+
+    /// Sets how many findings opened for one resource at once are sent as
+    /// their own events; above it, one summary event stands for them.
+    pub fn set_summarize_above(&self, n: usize) {
+        self.summarize_above
+            .store(n, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The pool.

@@ -13,6 +13,71 @@ pub const FINDING: &str = "Inspector2 Finding";
 pub const SCAN: &str = "Inspector2 Scan";
 /// `detail-type` of a coverage change.
 pub const COVERAGE: &str = "Inspector2 Coverage";
+/// `detail-type` of Vigia's own summary of many findings opened at once
+/// for one resource (its `source` is `vigia`: Inspector has no such event).
+pub const SUMMARY: &str = "Vigia Findings Summary";
+/// The default of `vigia serve --summarize-above`.
+pub const SUMMARIZE_ABOVE: usize = 100;
+
+/// An event to write: its resource, `detail-type` and `detail`.
+#[derive(Debug, Clone)]
+pub(crate) struct Event {
+    pub(crate) resource: String,
+    pub(crate) detail_type: &'static str,
+    pub(crate) detail: Value,
+    /// A summary stands for it (for the targets that take summaries).
+    pub(crate) summarized: bool,
+}
+
+/// Adds one summary event for the findings opened (or reopened) for one
+/// resource, `opened` (their ARNs), among `events[from..]`, when there are
+/// more than `above` of them: what was opened, how severe, the ARNs, and
+/// why; their own events are marked as summarized. Webhook and Slack
+/// targets get the summary instead of them; Security Hub and Jira, which
+/// keep a record per finding, get them. A first load after an empty start
+/// writes no finding events at all; this keeps a rematch or a rescan that
+/// opens thousands from flooding the targets.
+pub(crate) fn summarize(
+    events: &mut Vec<Event>,
+    from: usize,
+    opened: &std::collections::BTreeSet<String>,
+    resource: &str,
+    cause: &str,
+    above: usize,
+) {
+    if opened.len() <= above {
+        return;
+    }
+    let mut counts: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+    let mut arns = Vec::new();
+    for e in &mut events[from..] {
+        let arn = e.detail["findingArn"].as_str().unwrap_or_default();
+        if e.detail_type == FINDING && opened.contains(arn) {
+            let severity = e.detail["severity"].as_str().unwrap_or("UNTRIAGED");
+            *counts.entry(severity.to_owned()).or_default() += 1;
+            arns.push(arn.to_owned());
+            e.summarized = true;
+        }
+    }
+    let mut severities = serde_json::Map::new();
+    for (s, n) in &counts {
+        severities.insert(s.clone(), json!(n));
+    }
+    severities.insert("TOTAL".into(), json!(arns.len()));
+    events.push(Event {
+        resource: resource.to_owned(),
+        detail_type: SUMMARY,
+        detail: json!({
+            "resource-id": resource,
+            "cause": cause,
+            "opened": arns.len(),
+            "finding-severity-counts": severities,
+            "findingArns": arns,
+            "version": "1.0",
+        }),
+        summarized: false,
+    });
+}
 
 /// The EventBridge envelope around `detail`.
 #[must_use]
@@ -21,7 +86,7 @@ pub fn envelope(id: &str, now: &str, detail_type: &str, resource: &str, detail: 
         "version": "0",
         "id": id,
         "detail-type": detail_type,
-        "source": "aws.inspector2",
+        "source": if detail_type == SUMMARY { "vigia" } else { "aws.inspector2" },
         "account": vigia_scan::ACCOUNT_ID,
         "time": now,
         "region": "local",
@@ -112,6 +177,56 @@ pub fn coverage_detail(code: &str, reason: &str, now: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn finding(arn: &str, severity: &str) -> Event {
+        Event {
+            resource: "r".into(),
+            detail_type: FINDING,
+            detail: json!({"findingArn": arn, "severity": severity}),
+            summarized: false,
+        }
+    }
+
+    #[test]
+    fn many_findings_opened_at_once_become_one_summary() {
+        let opened: std::collections::BTreeSet<String> =
+            ["a", "b", "c"].iter().map(|s| (*s).to_owned()).collect();
+        let earlier = finding("other-resource", "LOW");
+        let mut events = vec![
+            earlier.clone(),
+            finding("a", "HIGH"),
+            finding("b", "HIGH"),
+            finding("closed", "LOW"),
+            finding("c", "CRITICAL"),
+        ];
+        // At the threshold: no summary.
+        summarize(&mut events, 1, &opened, "r", "generation 2", 3);
+        assert_eq!(events.len(), 5);
+        assert!(events.iter().all(|e| !e.summarized));
+        summarize(&mut events, 1, &opened, "r", "generation 2", 2);
+        assert_eq!(events.len(), 6, "{events:?}");
+        let marked: Vec<bool> = events.iter().map(|e| e.summarized).collect();
+        assert_eq!(
+            marked,
+            [false, true, true, false, true, false],
+            "{events:?}"
+        );
+        assert_eq!(
+            events[0].detail, earlier.detail,
+            "events before `from` are left"
+        );
+        let s = &events[5];
+        assert_eq!(s.detail_type, SUMMARY);
+        assert_eq!(s.detail["opened"], 3);
+        assert_eq!(s.detail["findingArns"], json!(["a", "b", "c"]));
+        assert_eq!(
+            s.detail["finding-severity-counts"],
+            json!({"CRITICAL": 1, "HIGH": 2, "TOTAL": 3})
+        );
+        assert_eq!(s.detail["cause"], "generation 2");
+        let e = envelope("id", "now", s.detail_type, "r", &s.detail);
+        assert_eq!(e["source"], "vigia");
+    }
 
     #[test]
     fn scan_events_count_by_severity_and_name_the_image() {

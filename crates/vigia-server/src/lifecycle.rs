@@ -105,11 +105,6 @@ fn content(v: &Value) -> Value {
     v
 }
 
-/// An `Inspector2 Finding` event, shaped as Inspector sends it to EventBridge.
-pub(crate) fn finding_event(id: &str, now: &str, resource: &str, finding: &Value) -> Value {
-    crate::events::envelope(id, now, crate::events::FINDING, resource, finding)
-}
-
 type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
 /// Appends a status change to a finding's history.
@@ -208,6 +203,8 @@ struct Evaluation<'a> {
     now: &'a str,
     notify: bool,
     observed: bool,
+    /// See [`StateDb::set_summarize_above`].
+    summarize_above: usize,
 }
 
 /// One resource rematched from its stored inventory, for
@@ -414,6 +411,9 @@ impl StateDb {
                 now,
                 notify,
                 observed,
+                summarize_above: self
+                    .summarize_above
+                    .load(std::sync::atomic::Ordering::Relaxed),
             },
             &stored,
             &filters,
@@ -493,6 +493,9 @@ impl StateDb {
                     now,
                     notify: true,
                     observed: false,
+                    summarize_above: self
+                        .summarize_above
+                        .load(std::sync::atomic::Ordering::Relaxed),
                 },
                 &stored,
                 &filters,
@@ -524,8 +527,11 @@ impl StateDb {
             now,
             notify,
             observed,
+            summarize_above,
         } = *e;
         let mut changes = Changes::default();
+        let events_from = out.events.len();
+        let mut opened: BTreeSet<String> = BTreeSet::new();
         let mut seen: BTreeSet<String> = BTreeSet::new();
         for f in findings {
             let mut f = f.clone();
@@ -631,10 +637,15 @@ impl StateDb {
                     .push((arn.clone(), new_status.to_owned(), e, event_cause));
             }
             if notify && (event.is_some() || content_changed) {
-                out.events.push((
-                    resource.to_owned(),
-                    serde_json::to_value(&f).unwrap_or(Value::Null),
-                ));
+                if matches!(event, Some("OPENED" | "REOPENED")) {
+                    opened.insert(arn.clone());
+                }
+                out.events.push(crate::events::Event {
+                    resource: resource.to_owned(),
+                    detail_type: crate::events::FINDING,
+                    detail: serde_json::to_value(&f).unwrap_or(Value::Null),
+                    summarized: false,
+                });
             }
             out.findings.push(finding_row(resource, &f, suppressed_by)?);
         }
@@ -651,9 +662,22 @@ impl StateDb {
             out.history
                 .push((arn.clone(), "CLOSED".into(), "CLOSED", cause.to_owned()));
             if notify {
-                out.events.push((resource.to_owned(), body));
+                out.events.push(crate::events::Event {
+                    resource: resource.to_owned(),
+                    detail_type: crate::events::FINDING,
+                    detail: body,
+                    summarized: false,
+                });
             }
         }
+        crate::events::summarize(
+            &mut out.events,
+            events_from,
+            &opened,
+            resource,
+            cause,
+            summarize_above,
+        );
         Ok(changes)
     }
 

@@ -57,6 +57,9 @@ pub struct ServiceConfig {
     /// How long a worker's claim on a job lasts unless renewed: a killed
     /// worker's job is taken again after it.
     pub lease: Duration,
+    /// Above this many findings opened for one resource at once, one
+    /// `Vigia Findings Summary` event stands for their events.
+    pub summarize_above: usize,
 }
 
 /// The state database's URL: the `vigia_state` schema of the engine's
@@ -252,6 +255,7 @@ impl Service {
     /// Opens the service's state and engine.
     pub async fn open(config: ServiceConfig) -> Result<Arc<Self>, ServiceError> {
         let db = StateDb::open(&config.state_url).await?;
+        db.set_summarize_above(config.summarize_above);
         let service_key = crate::sigv4::service_key(&config.engine.data_dir).map_err(|source| {
             ServiceError::Key {
                 path: config.engine.data_dir.join("service.key"),

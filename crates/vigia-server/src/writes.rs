@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::Value;
 use sqlx::Row;
 
 use crate::db::{DbResult, backend_of, param, placeholders};
@@ -46,8 +45,8 @@ pub(crate) struct Writes {
     pub(crate) closes: Vec<(String, String)>,
     /// History rows: ARN, status, event, cause.
     pub(crate) history: Vec<(String, String, &'static str, String)>,
-    /// `Inspector2 Finding` events: resource and finding.
-    pub(crate) events: Vec<(String, Value)>,
+    /// Events: `Inspector2 Finding` (resource and finding) and summaries.
+    pub(crate) events: Vec<crate::events::Event>,
 }
 
 impl Writes {
@@ -168,19 +167,21 @@ impl Writes {
         }
         for chunk in self.events.chunks(ROWS) {
             let sql = format!(
-                "INSERT INTO outbox (id, created_at, detail_type, resource_id, body) VALUES {}",
-                placeholders(backend, chunk.len(), 5, 0)
+                "INSERT INTO outbox (id, created_at, detail_type, resource_id, body, summarized) VALUES {}",
+                placeholders(backend, chunk.len(), 6, 0)
             );
             let mut q = sqlx::query(&sql);
-            for (resource, finding) in chunk {
+            for e in chunk {
                 let id = uuid::Uuid::new_v4().to_string();
-                let body = crate::lifecycle::finding_event(&id, now, resource, finding).to_string();
+                let body = crate::events::envelope(&id, now, e.detail_type, &e.resource, &e.detail)
+                    .to_string();
                 q = q
                     .bind(id)
                     .bind(now)
-                    .bind("Inspector2 Finding")
-                    .bind(resource)
-                    .bind(body);
+                    .bind(e.detail_type)
+                    .bind(&e.resource)
+                    .bind(body)
+                    .bind(i64::from(e.summarized));
             }
             q.execute(&mut **tx).await?;
         }

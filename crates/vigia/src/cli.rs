@@ -172,6 +172,11 @@ pub(crate) struct ServeArgs {
     /// Seconds a worker's claim on a job lasts unless renewed (renewed every third of it)
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     pub(crate) lease: u64,
+    /// When a scan or a rematch opens more than N findings of one resource at once, send one
+    /// `Vigia Findings Summary` event (counts by severity, the findings' ARNs) instead of an event
+    /// per finding
+    #[arg(long, value_name = "N", default_value_t = vigia_server::events::SUMMARIZE_ABOVE)]
+    pub(crate) summarize_above: usize,
 }
 
 #[derive(Debug, Subcommand)]

@@ -23,6 +23,7 @@ pub(crate) async fn run(cli: &Cli, args: &ServeArgs) -> Result<u8> {
         role: vigia_server::service::Role::parse(&args.role)
             .unwrap_or(vigia_server::service::Role::All),
         lease: Duration::from_secs(args.lease.max(3)),
+        summarize_above: args.summarize_above,
     };
     let listen = vigia_server::Listen {
         addr: args.listen,

@@ -17,7 +17,9 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 mod serve;
-use serve::{Home, Server, change_lodash_records, copy_targets, start, token, wait_coverage};
+use serve::{
+    Home, Server, change_lodash_records, copy_targets, serve_on, start, token, wait_coverage,
+};
 
 /// A signing secret as Standard Webhooks writes them (24 bytes, base64).
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -799,5 +801,106 @@ fn a_service_killed_while_delivering_delivers_everything_after_restart() {
     for id in &interrupted {
         let times = got.iter().filter(|r| r["id"] == id.as_str()).count();
         assert!(times >= 2, "{id} was not sent again after the restart");
+    }
+}
+
+#[test]
+fn many_findings_opened_at_once_are_summarized_for_webhooks_not_for_jira() {
+    let home = &Home::sqlite();
+    let watch = tempfile::tempdir().unwrap();
+    let mirror = vigia_test_support::mirror_copy();
+    let receiver = Receiver::start(home.dir.path());
+    let jira = Jira::start(home.dir.path());
+    let admin = token(home, "admin");
+    let viewer = token(home, "viewer");
+    let port = vigia_test_support::free_port();
+    let listen = format!("127.0.0.1:{port}");
+    // Any finding opened is "many": every opening is summarized.
+    let s = serve_on(
+        home,
+        mirror.path(),
+        port,
+        &[
+            "--listen",
+            &listen,
+            "--watch",
+            watch.path().to_str().unwrap(),
+            "--summarize-above",
+            "0",
+        ],
+    );
+    let all = create_target(
+        &s,
+        &admin,
+        &json!({"type": "webhook", "url": receiver.url("/ok"), "secret": SECRET}),
+    );
+    let (status, out) = s.call(
+        "POST",
+        "/v1/targets/create",
+        Some(&admin),
+        Some(&json!({"type": "jira", "url": jira.url, "project": "SEC", "email": JIRA_EMAIL, "token": JIRA_TOKEN})),
+    );
+    assert_eq!(status, 200, "{out}");
+    let jira_target = out["target"]["id"].as_str().unwrap().to_owned();
+    copy_targets(watch.path());
+    wait_coverage(&s, &viewer, 3, "SUCCESSFUL");
+    change_lodash_records(mirror.path());
+    let (status, out) = s.call("POST", "/v1/db/update", Some(&admin), None);
+    assert_eq!(status, 200, "{out}");
+    wait(&s, "a summary", || {
+        receiver
+            .requests("/ok")
+            .iter()
+            .any(|r| detail_type(r) == "Vigia Findings Summary")
+    });
+    settled(&s, &viewer, &all);
+    settled(&s, &viewer, &jira_target);
+    let got = receiver.requests("/ok");
+    let summaries: Vec<&Value> = got
+        .iter()
+        .filter(|r| detail_type(r) == "Vigia Findings Summary")
+        .collect();
+    let summarized: BTreeSet<String> = summaries
+        .iter()
+        .flat_map(|r| {
+            r["body"]["detail"]["findingArns"]
+                .as_array()
+                .unwrap()
+                .iter()
+        })
+        .map(|a| a.as_str().unwrap().to_owned())
+        .collect();
+    assert!(!summarized.is_empty());
+    for r in &summaries {
+        assert_eq!(r["body"]["source"], "vigia", "{r}");
+        assert_eq!(r["valid"], true, "{r}");
+        let d = &r["body"]["detail"];
+        assert_eq!(
+            d["opened"],
+            d["findingArns"].as_array().unwrap().len(),
+            "{r}"
+        );
+        assert_eq!(d["finding-severity-counts"]["TOTAL"], d["opened"], "{r}");
+    }
+    // The findings a summary stands for have no event of their own here;
+    // the closed ones do.
+    let findings: Vec<&Value> = got
+        .iter()
+        .filter(|r| detail_type(r) == "Inspector2 Finding")
+        .collect();
+    assert!(
+        findings
+            .iter()
+            .all(|r| !summarized.contains(r["body"]["detail"]["findingArn"].as_str().unwrap()))
+    );
+    assert!(
+        findings
+            .iter()
+            .any(|r| r["body"]["detail"]["status"] == "CLOSED")
+    );
+    // Jira still gets each finding: an issue for every one summarized.
+    let issues = jira.issues();
+    for arn in &summarized {
+        assert_eq!(issues_of(&issues, arn).len(), 1, "{arn}: {issues:#?}");
     }
 }

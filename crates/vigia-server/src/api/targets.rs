@@ -11,9 +11,10 @@ use super::{ApiError, ApiResult, allowed_keys, body, source_of};
 use crate::delivery::{DeliveryState, Target, TargetKind};
 use crate::service::Service;
 
-/// The pattern of a target created without one: every event Vigia sends.
+/// The pattern of a target created without one: every event Vigia sends
+/// (Inspector's, and Vigia's own summaries).
 fn default_pattern() -> Value {
-    json!({"source": ["aws.inspector2"]})
+    json!({"source": ["aws.inspector2", "vigia"]})
 }
 
 fn int(

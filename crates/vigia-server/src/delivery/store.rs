@@ -157,7 +157,7 @@ impl StateDb {
                 Backend::Sqlite => "",
             };
             let rows = sqlx::query(&format!(
-                "SELECT id, created_at, body FROM outbox WHERE delivered_at IS NULL \
+                "SELECT id, created_at, body, summarized FROM outbox WHERE delivered_at IS NULL \
                  ORDER BY created_at, id LIMIT {HAND_OVER}{skip_locked}"
             ))
             .fetch_all(&mut *tx)
@@ -181,16 +181,23 @@ impl StateDb {
             for r in &rows {
                 let id: String = r.try_get("id")?;
                 let created_at: String = r.try_get("created_at")?;
+                let summarized: i64 = r.try_get("summarized")?;
                 let body: String = r.try_get("body")?;
                 // An event that does not parse matches no pattern.
                 let event: serde_json::Value =
                     serde_json::from_str(&body).unwrap_or(serde_json::Value::Null);
                 let finding = event["detail-type"] == crate::events::FINDING;
                 for t in &targets {
-                    // Security Hub takes findings only.
+                    // Security Hub and Jira take finding events only, the
+                    // others a summary instead of the events it stands for.
                     // A target gets the events written since it was created
                     // (both times are whole seconds, UTC, in one format).
-                    let takes = (finding || !t.kind.findings_only()) && t.created_at <= created_at;
+                    let kind_takes = if t.kind.findings_only() {
+                        finding
+                    } else {
+                        summarized == 0
+                    };
+                    let takes = kind_takes && t.created_at <= created_at;
                     if takes && t.pattern.matches(&event) {
                         pairs.push((t.id.clone(), id.clone()));
                     }

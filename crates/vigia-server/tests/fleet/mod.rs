@@ -72,6 +72,7 @@ impl Fleet {
             update_every: Duration::from_secs(86_400),
             role: Role::All,
             lease: Duration::from_secs(60),
+            summarize_above: vigia_server::events::SUMMARIZE_ABOVE,
         };
         let svc = Service::open(config).await?;
         svc.update_now().await?;
