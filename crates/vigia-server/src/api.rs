@@ -24,6 +24,7 @@ use crate::auth::Role;
 use crate::criteria::Criteria;
 use crate::service::Service;
 
+mod gate;
 mod targets;
 
 /// An API error in Inspector's shape.
@@ -929,6 +930,10 @@ fn handler(path: &str) -> axum::routing::MethodRouter<Arc<Service>> {
         "/v1/findings/history" => get(finding_history),
         "/v1/db/update" => post(update_db),
         "/v1/db/status" => get(db_status),
+        "/v1/gate/policy" => get(gate::policy),
+        "/v1/gate/policy/update" => post(gate::update_policy),
+        "/v1/gate/check" => post(gate::check),
+        "/v1/admission" => post(gate::review),
         "/v1/targets" => get(targets::list),
         "/v1/targets/create" => post(targets::create),
         "/v1/targets/delete" => post(targets::delete),

@@ -15,6 +15,7 @@ use crate::db::{Backend, DbError, StateDb};
 use crate::jobs::{Job, JobKind};
 
 mod delivery;
+mod gate;
 mod rematch;
 
 /// What went wrong in the service.
@@ -60,6 +61,8 @@ pub struct ServiceConfig {
     /// Above this many findings opened for one resource at once, one
     /// `Vigia Findings Summary` event stands for their events.
     pub summarize_above: usize,
+    /// A deployment gate policy to put in force at start (from a file).
+    pub gate_policy: Option<crate::gate::Policy>,
 }
 
 /// The state database's URL: the `vigia_state` schema of the engine's
@@ -256,6 +259,13 @@ impl Service {
     pub async fn open(config: ServiceConfig) -> Result<Arc<Self>, ServiceError> {
         let db = StateDb::open(&config.state_url).await?;
         db.set_summarize_above(config.summarize_above);
+        if let Some(policy) = &config.gate_policy {
+            db.set_state(
+                "gate_policy",
+                &serde_json::to_string(policy).unwrap_or_default(),
+            )
+            .await?;
+        }
         let service_key = crate::sigv4::service_key(&config.engine.data_dir).map_err(|source| {
             ServiceError::Key {
                 path: config.engine.data_dir.join("service.key"),

@@ -141,6 +141,20 @@ Examples:
     /// Create and revoke the service's API tokens
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Ask a running service whether images may be deployed (for pipelines)
+    #[command(after_help = "\
+The service decides each image by its deployment gate policy (GET /v1/gate/policy) from the
+findings it has stored for the image's digest: active findings at or above the policy's severity,
+known exploited ones, a last scan older than allowed, or no scan at all refuse an image, unless an
+exception allows it. Reference images by digest (repo@sha256:…): a tag cannot be tied to a scan.
+
+Exit codes: 0 every image may be deployed; 8 at least one is refused (each is named with the
+findings that break the policy); 1 the service could not be asked.
+
+Examples:
+  vigia gate registry.example/team/app@sha256:3476b4… --server https://vigia.internal:8080 --token $VIGIA_TOKEN
+  vigia gate $IMAGE --server http://127.0.0.1:8080 -f json")]
+    Gate(GateArgs),
 }
 
 #[derive(Debug, Args)]
@@ -177,6 +191,9 @@ pub(crate) struct ServeArgs {
     /// per finding
     #[arg(long, value_name = "N", default_value_t = vigia_server::events::SUMMARIZE_ABOVE)]
     pub(crate) summarize_above: usize,
+    /// The deployment gate's policy (JSON, as /v1/gate/policy shows it), put in force at start
+    #[arg(long, value_name = "FILE")]
+    pub(crate) gate_policy: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -195,6 +212,27 @@ pub(crate) struct TokenCreateArgs {
     /// A name to recognise it by
     #[arg(long, default_value = "token")]
     pub(crate) name: String,
+    /// Output format
+    #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
+    pub(crate) format: Format,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct GateArgs {
+    /// Image references, by digest (registry/repo@sha256:…)
+    #[arg(required = true, value_name = "IMAGE")]
+    pub(crate) images: Vec<String>,
+    /// The service's URL
+    #[arg(long, value_name = "URL", env = "VIGIA_SERVER")]
+    pub(crate) server: String,
+    /// An API token (viewer or admin)
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "VIGIA_TOKEN",
+        hide_env_values = true
+    )]
+    pub(crate) token: String,
     /// Output format
     #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
     pub(crate) format: Format,

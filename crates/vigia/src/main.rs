@@ -35,6 +35,8 @@ pub(crate) mod exit {
     /// `vigia scan`: a package database, lockfile or manifest could not be
     /// read, so the findings may be incomplete (`--allow-incomplete` exits 0).
     pub(crate) const INCOMPLETE: u8 = 7;
+    /// `vigia gate`: at least one image is refused by the deployment gate.
+    pub(crate) const DENIED: u8 = 8;
 }
 
 /// An error that carries its own exit code.
@@ -95,6 +97,7 @@ fn main() -> ExitCode {
             Command::Network(cmd) => network::run(&cli, cmd),
             Command::Serve(args) => serve::run(&cli, args).await,
             Command::Token(cmd) => serve::token(&cli, cmd).await,
+            Command::Gate(args) => serve::gate(args).await,
         }
     });
     match result {

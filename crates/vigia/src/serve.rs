@@ -7,7 +7,7 @@ use vigia_server::auth::Role;
 use vigia_server::db::StateDb;
 use vigia_server::service::ServiceConfig;
 
-use crate::cli::{Cli, Format, ServeArgs, TokenCommand};
+use crate::cli::{Cli, Format, GateArgs, ServeArgs, TokenCommand};
 use crate::{Exit, config, exit, output};
 
 pub(crate) async fn run(cli: &Cli, args: &ServeArgs) -> Result<u8> {
@@ -24,6 +24,18 @@ pub(crate) async fn run(cli: &Cli, args: &ServeArgs) -> Result<u8> {
             .unwrap_or(vigia_server::service::Role::All),
         lease: Duration::from_secs(args.lease.max(3)),
         summarize_above: args.summarize_above,
+        gate_policy: match &args.gate_policy {
+            Some(path) => {
+                let text = fs_err::read_to_string(path)?;
+                let value: serde_json::Value = serde_json::from_str(&text)
+                    .map_err(|e| anyhow::anyhow!("{}: not JSON: {e}", path.display()))?;
+                Some(
+                    vigia_server::gate::Policy::parse(&value)
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
+                )
+            }
+            None => None,
+        },
     };
     let listen = vigia_server::Listen {
         addr: args.listen,
@@ -75,4 +87,55 @@ pub(crate) async fn token(cli: &Cli, cmd: &TokenCommand) -> Result<u8> {
         }
     }
     Ok(exit::OK)
+}
+
+/// `vigia gate`: asks the service's `/v1/gate/check` and exits 0 when every
+/// image may be deployed, 8 when one is refused.
+pub(crate) async fn gate(args: &GateArgs) -> Result<u8> {
+    let url = format!("{}/v1/gate/check", args.server.trim_end_matches('/'));
+    let response = reqwest::Client::new()
+        .post(&url)
+        .bearer_auth(&args.token)
+        .json(&serde_json::json!({ "images": args.images }))
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot ask {url}: {}",
+                vigia_engine::error_chain(&e.without_url())
+            )
+        })?;
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.unwrap_or_default();
+    if !status.is_success() {
+        return Err(Exit {
+            code: exit::ERROR,
+            message: format!(
+                "{url} answered {status}: {}",
+                body["message"].as_str().unwrap_or("(no message)")
+            ),
+        }
+        .into());
+    }
+    let allowed = body["allowed"].as_bool().unwrap_or(false);
+    match args.format {
+        Format::Json => output::print_json(&body)?,
+        Format::Table => {
+            let mut text = String::new();
+            for d in body["decisions"].as_array().into_iter().flatten() {
+                let verdict = if d["allowed"].as_bool().unwrap_or(false) {
+                    "allowed"
+                } else {
+                    "REFUSED"
+                };
+                text.push_str(&format!(
+                    "{verdict}  {}\n         {}\n",
+                    d["image"].as_str().unwrap_or(""),
+                    d["reason"].as_str().unwrap_or("")
+                ));
+            }
+            output::print(&text);
+        }
+    }
+    Ok(if allowed { exit::OK } else { exit::DENIED })
 }

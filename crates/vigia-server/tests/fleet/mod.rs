@@ -73,6 +73,7 @@ impl Fleet {
             role: Role::All,
             lease: Duration::from_secs(60),
             summarize_above: vigia_server::events::SUMMARIZE_ABOVE,
+            gate_policy: None,
         };
         let svc = Service::open(config).await?;
         svc.update_now().await?;

@@ -1,0 +1,90 @@
+//! The deployment gate's facts and decisions (see `crate::gate`).
+
+use sqlx::Row;
+
+use super::{Service, ServiceError};
+use crate::gate::{Decision, Facts, ImageRef, Policy, decide};
+
+/// Where the policy is kept in the state database.
+const POLICY_KEY: &str = "gate_policy";
+
+impl Service {
+    /// The gate's policy: the one last set, or the default (refuse
+    /// critical and known exploited findings, and unscanned images).
+    pub async fn gate_policy(&self) -> Result<Policy, ServiceError> {
+        Ok(match self.db.get_state(POLICY_KEY).await? {
+            Some(text) => serde_json::from_str::<serde_json::Value>(&text)
+                .ok()
+                .and_then(|v| Policy::parse(&v).ok())
+                .unwrap_or_default(),
+            None => Policy::default(),
+        })
+    }
+
+    /// Sets the gate's policy for every process on this database.
+    pub async fn set_gate_policy(&self, policy: &Policy) -> Result<(), ServiceError> {
+        let text = serde_json::to_string(policy).unwrap_or_default();
+        self.db.set_state(POLICY_KEY, &text).await?;
+        Ok(())
+    }
+
+    /// Decides each image by the policy in force, from stored findings.
+    pub async fn gate(&self, images: &[String]) -> Result<Vec<Decision>, ServiceError> {
+        let policy = self.gate_policy().await?;
+        let now = jiff::Timestamp::now();
+        let mut out = Vec::with_capacity(images.len());
+        for image in images {
+            let image = ImageRef::parse(image);
+            let facts = self.gate_facts(&image).await?;
+            out.push(decide(&policy, &image, &facts, now));
+        }
+        Ok(out)
+    }
+
+    /// What is stored of an image's digest: the live image resource that
+    /// holds it (the last scanned, when several repositories do) and its
+    /// active findings.
+    async fn gate_facts(&self, image: &ImageRef) -> Result<Facts, ServiceError> {
+        let Some(digest) = &image.digest else {
+            return Ok(Facts::default());
+        };
+        let row = sqlx::query(
+            "SELECT id, status_code, status_reason, last_scanned_at FROM resources \
+             WHERE kind = 'AWS_ECR_CONTAINER_IMAGE' AND status_reason <> 'RESOURCE_TERMINATED' \
+             AND id LIKE $1 ORDER BY last_scanned_at DESC LIMIT 1",
+        )
+        .bind(format!("%@{digest}"))
+        .fetch_optional(self.db.pool())
+        .await
+        .map_err(crate::db::DbError::from)?;
+        let Some(row) = row else {
+            return Ok(Facts::default());
+        };
+        let resource_id: String = row.try_get("id").map_err(crate::db::DbError::from)?;
+        let code: String = row
+            .try_get("status_code")
+            .map_err(crate::db::DbError::from)?;
+        let reason: String = row
+            .try_get("status_reason")
+            .map_err(crate::db::DbError::from)?;
+        let last_scanned_at: Option<String> = row
+            .try_get("last_scanned_at")
+            .map_err(crate::db::DbError::from)?;
+        let findings =
+            sqlx::query("SELECT body FROM findings WHERE resource_id = $1 AND status = 'ACTIVE'")
+                .bind(&resource_id)
+                .fetch_all(self.db.pool())
+                .await
+                .map_err(crate::db::DbError::from)?
+                .iter()
+                .filter_map(|r| r.try_get::<String, _>("body").ok())
+                .filter_map(|b| serde_json::from_str(&b).ok())
+                .collect();
+        Ok(Facts {
+            resource_id: Some(resource_id),
+            scanned: code == "ACTIVE" && reason == "SUCCESSFUL" && last_scanned_at.is_some(),
+            last_scanned_at,
+            findings,
+        })
+    }
+}
