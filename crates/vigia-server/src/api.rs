@@ -24,6 +24,7 @@ use crate::auth::Role;
 use crate::criteria::Criteria;
 use crate::service::Service;
 
+mod exports;
 mod gate;
 mod targets;
 
@@ -930,6 +931,11 @@ fn handler(path: &str) -> axum::routing::MethodRouter<Arc<Service>> {
         "/v1/findings/history" => get(finding_history),
         "/v1/db/update" => post(update_db),
         "/v1/db/status" => get(db_status),
+        "/reporting/create" => post(exports::create_report),
+        "/reporting/status/get" => post(exports::report_status),
+        "/reporting/cancel" | "/sbomexport/cancel" => post(exports::cancel),
+        "/sbomexport/create" => post(exports::create_sbom),
+        "/sbomexport/get" => post(exports::sbom_status),
         "/v1/gate/policy" => get(gate::policy),
         "/v1/gate/policy/update" => post(gate::update_policy),
         "/v1/gate/check" => post(gate::check),

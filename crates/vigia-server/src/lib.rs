@@ -13,6 +13,7 @@ pub mod criteria;
 pub mod db;
 pub mod delivery;
 pub mod events;
+pub mod exports;
 pub mod gate;
 pub mod inventories;
 pub mod jobs;

@@ -15,6 +15,7 @@ use crate::db::{Backend, DbError, StateDb};
 use crate::jobs::{Job, JobKind};
 
 mod delivery;
+pub(crate) mod exports;
 mod gate;
 mod rematch;
 
@@ -63,6 +64,10 @@ pub struct ServiceConfig {
     pub summarize_above: usize,
     /// A deployment gate policy to put in force at start (from a file).
     pub gate_policy: Option<crate::gate::Policy>,
+    /// An S3-compatible endpoint for findings reports and SBOM exports;
+    /// without one, buckets are folders under `exports/` in the data
+    /// directory.
+    pub export_s3_endpoint: Option<String>,
 }
 
 /// The state database's URL: the `vigia_state` schema of the engine's
@@ -178,6 +183,8 @@ pub struct Service {
     /// a random part.
     pub owner: String,
     wake: tokio::sync::Notify,
+    /// Where findings reports and SBOM exports go.
+    pub(crate) exports: crate::exports::Storage,
 }
 
 const ALL_TYPES: [FindingType; 3] = [
@@ -259,6 +266,8 @@ impl Service {
     pub async fn open(config: ServiceConfig) -> Result<Arc<Self>, ServiceError> {
         let db = StateDb::open(&config.state_url).await?;
         db.set_summarize_above(config.summarize_above);
+        // Exports run in the process that took them.
+        db.fail_interrupted_exports().await?;
         if let Some(policy) = &config.gate_policy {
             db.set_state(
                 "gate_policy",
@@ -272,6 +281,12 @@ impl Service {
                 source,
             }
         })?;
+        let exports = match &config.export_s3_endpoint {
+            Some(url) => crate::exports::Storage::S3 {
+                endpoint: Some(url.clone()),
+            },
+            None => crate::exports::Storage::Folder(config.engine.data_dir.join("exports")),
+        };
         let scanner = Scanner::new(config.engine.clone())?;
         let updater = Arc::new(Updater::new(config.engine.clone()));
         Ok(Arc::new(Self {
@@ -301,6 +316,7 @@ impl Service {
                 &uuid::Uuid::new_v4().simple().to_string()[..8]
             ),
             wake: tokio::sync::Notify::new(),
+            exports,
         }))
     }
 

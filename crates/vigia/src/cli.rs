@@ -194,6 +194,11 @@ pub(crate) struct ServeArgs {
     /// The deployment gate's policy (JSON, as /v1/gate/policy shows it), put in force at start
     #[arg(long, value_name = "FILE")]
     pub(crate) gate_policy: Option<PathBuf>,
+    /// S3-compatible storage for findings reports and SBOM exports (credentials from AWS_ACCESS_KEY_ID,
+    /// AWS_SECRET_ACCESS_KEY, AWS_REGION); without it, a bucket is a folder under exports/ in the data
+    /// directory
+    #[arg(long, value_name = "URL")]
+    pub(crate) export_s3_endpoint: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

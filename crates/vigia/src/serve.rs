@@ -24,6 +24,7 @@ pub(crate) async fn run(cli: &Cli, args: &ServeArgs) -> Result<u8> {
             .unwrap_or(vigia_server::service::Role::All),
         lease: Duration::from_secs(args.lease.max(3)),
         summarize_above: args.summarize_above,
+        export_s3_endpoint: args.export_s3_endpoint.clone(),
         gate_policy: match &args.gate_policy {
             Some(path) => {
                 let text = fs_err::read_to_string(path)?;

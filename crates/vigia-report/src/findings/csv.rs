@@ -1,17 +1,23 @@
 //! One CSV row per finding.
 
-use vigia_scan::{FindingStatus, Report};
+use vigia_scan::{Finding, FindingStatus, Report};
 
 use super::{epss, fixed, installed, kev, package_names, paths};
 
 /// One CSV row per finding.
 pub fn csv(report: &Report) -> Result<String, csv::Error> {
-    // Every string of the report comes from inputs: escaped for a terminal,
-    // and every cell kept from running as a spreadsheet formula.
-    let escaped = crate::printable::printable(report);
-    let report = escaped.as_ref().unwrap_or(report);
+    csv_findings(&report.findings, false)
+}
+
+/// One CSV row per finding of any resources; `with_resource` adds the
+/// resource's type and ID (a report over many resources needs them).
+pub fn csv_findings(findings: &[Finding], with_resource: bool) -> Result<String, csv::Error> {
+    // Every string of the findings comes from inputs: escaped for a
+    // terminal, and every cell kept from running as a spreadsheet formula.
+    let escaped = crate::printable::printable(&findings.to_vec());
+    let findings = escaped.as_deref().unwrap_or(findings);
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record([
+    let mut header = vec![
         "severity",
         "id",
         "type",
@@ -30,8 +36,12 @@ pub fn csv(report: &Report) -> Result<String, csv::Error> {
         "suppressed_by",
         "title",
         "finding_arn",
-    ])?;
-    for f in &report.findings {
+    ];
+    if with_resource {
+        header.extend(["resource_type", "resource_id"]);
+    }
+    w.write_record(&header)?;
+    for f in findings {
         let d = f.package_vulnerability_details.as_ref();
         let mut layers: Vec<&str> = d
             .map(|d| {
@@ -79,9 +89,22 @@ pub fn csv(report: &Report) -> Result<String, csv::Error> {
             &f.title,
             &f.finding_arn,
         ];
+        let resource: Vec<String> = if with_resource {
+            let r = f.resources.first();
+            vec![
+                r.and_then(|r| serde_json::to_value(r.kind).ok())
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                r.map(|r| r.id.clone()).unwrap_or_default(),
+            ]
+        } else {
+            Vec::new()
+        };
         w.write_record(
             cells
                 .iter()
+                .copied()
+                .chain(resource.iter().map(String::as_str))
                 .map(|c| crate::printable::csv_cell(&crate::printable::escape(c)).into_owned()),
         )?;
     }

@@ -13,7 +13,7 @@ pub(crate) mod table;
 
 pub use asff::{AsffTarget, asff, asff_finding};
 // `self::`: the `csv` crate has the same name as the module.
-pub use self::csv::csv;
+pub use self::csv::{csv, csv_findings};
 pub use cyclonedx::cyclonedx_vdr;
 pub use markdown::markdown;
 pub use sarif::sarif;

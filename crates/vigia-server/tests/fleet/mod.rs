@@ -74,6 +74,7 @@ impl Fleet {
             lease: Duration::from_secs(60),
             summarize_above: vigia_server::events::SUMMARIZE_ABOVE,
             gate_policy: None,
+            export_s3_endpoint: None,
         };
         let svc = Service::open(config).await?;
         svc.update_now().await?;

@@ -150,7 +150,18 @@ pub(crate) fn start(home: &Home, mirror: &Path, watch: &Path) -> Server {
 
 /// `vigia serve` with `args` (which listen on `port`), once it answers.
 pub(crate) fn serve_on(home: &Home, mirror: &Path, port: u16, args: &[&str]) -> Server {
-    let child = spawn_serve(home, mirror, args);
+    serve_on_with(home, mirror, port, args, &[])
+}
+
+/// [`serve_on`] with environment variables set for the service.
+pub(crate) fn serve_on_with(
+    home: &Home,
+    mirror: &Path,
+    port: u16,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Server {
+    let child = spawn_serve_with(home, mirror, args, env);
     vigia_test_support::wait_for_port(port);
     Server {
         child,
@@ -165,7 +176,12 @@ pub(crate) fn serve_on(home: &Home, mirror: &Path, port: u16, args: &[&str]) -> 
 }
 
 pub(crate) fn spawn_serve(home: &Home, mirror: &Path, args: &[&str]) -> Child {
+    spawn_serve_with(home, mirror, args, &[])
+}
+
+fn spawn_serve_with(home: &Home, mirror: &Path, args: &[&str], env: &[(&str, &str)]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_vigia"))
+        .envs(env.iter().copied())
         .args(home.args())
         .args(["serve", "--poll-every", "1", "--mirror"])
         .arg(mirror)
