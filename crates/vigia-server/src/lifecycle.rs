@@ -637,7 +637,7 @@ impl StateDb {
                     .push((arn.clone(), new_status.to_owned(), e, event_cause));
             }
             if notify && (event.is_some() || content_changed) {
-                if matches!(event, Some("OPENED" | "REOPENED")) {
+                if matches!(event, Some("OPENED" | "REOPENED")) && new_status == "ACTIVE" {
                     opened.insert(arn.clone());
                 }
                 out.events.push(crate::events::Event {

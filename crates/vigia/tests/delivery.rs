@@ -834,6 +834,13 @@ fn many_findings_opened_at_once_are_summarized_for_webhooks_not_for_jira() {
         &admin,
         &json!({"type": "webhook", "url": receiver.url("/ok"), "secret": SECRET}),
     );
+    // A target whose pattern takes no summary gets the findings' own events.
+    let inspector_only = create_target(
+        &s,
+        &admin,
+        &json!({"type": "webhook", "url": receiver.url("/inspector-only"), "secret": SECRET,
+                "pattern": {"source": ["aws.inspector2"]}}),
+    );
     let (status, out) = s.call(
         "POST",
         "/v1/targets/create",
@@ -898,6 +905,19 @@ fn many_findings_opened_at_once_are_summarized_for_webhooks_not_for_jira() {
             .iter()
             .any(|r| r["body"]["detail"]["status"] == "CLOSED")
     );
+    settled(&s, &viewer, &inspector_only);
+    let own: BTreeSet<String> = receiver
+        .requests("/inspector-only")
+        .iter()
+        .filter(|r| detail_type(r) == "Inspector2 Finding")
+        .map(|r| {
+            r["body"]["detail"]["findingArn"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert!(summarized.is_subset(&own), "{summarized:?} {own:?}");
     // Jira still gets each finding: an issue for every one summarized.
     let issues = jira.issues();
     for arn in &summarized {

@@ -104,10 +104,24 @@ async fn deliver_inner(
         .and_then(Value::as_str)
         .unwrap_or("a resource");
     let base = target.url.trim_end_matches('/');
-    let jql = format!("labels = \"{}\"", label(arn));
+    let project = target
+        .options
+        .get("project")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    // The project key is letters, digits and `_` (checked at creation) and
+    // the label hex: nothing to escape.
+    let jql = format!("project = \"{project}\" AND labels = \"{}\"", label(arn));
+    // Jira Cloud (API tokens with an email) retired /search for
+    // /search/jql; Server and Data Center keep /search.
+    let search = if target.options.get("email").is_some() {
+        "search/jql"
+    } else {
+        "search"
+    };
     let found = call(
         target,
-        client.get(format!("{base}/rest/api/2/search")).query(&[
+        client.get(format!("{base}/rest/api/2/{search}")).query(&[
             ("jql", jql.as_str()),
             ("fields", "status"),
             ("maxResults", "1"),

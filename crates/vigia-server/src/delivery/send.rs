@@ -346,6 +346,19 @@ pub fn slack_text(event: &Value) -> String {
             text(&detail["scanStatus"], "statusCodeValue"),
             text(&detail["scanStatus"], "reason"),
         ),
+        "Vigia Findings Summary" => {
+            let counts = &detail["finding-severity-counts"];
+            let by: Vec<String> = ["CRITICAL", "HIGH", "MEDIUM", "LOW"]
+                .iter()
+                .filter_map(|s| counts.get(*s).map(|n| format!("{} {n}", s.to_lowercase())))
+                .collect();
+            format!(
+                "{} findings opened on `{resource}` ({}); cause: {}",
+                detail["opened"],
+                by.join(", "),
+                text(detail, "cause")
+            )
+        }
         other => format!("{other} for `{resource}`"),
     }
 }

@@ -187,6 +187,18 @@ impl StateDb {
                 let event: serde_json::Value =
                     serde_json::from_str(&body).unwrap_or(serde_json::Value::Null);
                 let finding = event["detail-type"] == crate::events::FINDING;
+                // What a summary standing for this event looks like to a
+                // pattern: a target that does not take summaries gets the
+                // event itself.
+                let summary = (summarized != 0).then(|| {
+                    crate::events::envelope(
+                        "",
+                        &created_at,
+                        crate::events::SUMMARY,
+                        event["resources"][0].as_str().unwrap_or(""),
+                        &serde_json::json!({}),
+                    )
+                });
                 for t in &targets {
                     // Security Hub and Jira take finding events only, the
                     // others a summary instead of the events it stands for.
@@ -195,7 +207,7 @@ impl StateDb {
                     let kind_takes = if t.kind.findings_only() {
                         finding
                     } else {
-                        summarized == 0
+                        summary.as_ref().is_none_or(|s| !t.pattern.matches(s))
                     };
                     let takes = kind_takes && t.created_at <= created_at;
                     if takes && t.pattern.matches(&event) {

@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 use super::Decision;
 
 /// Where each kind keeps its pod spec.
-fn pod_spec(object: &Value) -> Option<&Value> {
-    match object.get("kind").and_then(Value::as_str)? {
+fn pod_spec<'a>(kind: &str, object: &'a Value) -> Option<&'a Value> {
+    match kind {
         "Pod" => object.get("spec"),
         "Deployment"
         | "ReplicaSet"
@@ -43,12 +43,44 @@ pub fn images(review: &Value) -> Result<(String, Option<Vec<String>>), String> {
         .and_then(Value::as_str)
         .ok_or("the AdmissionReview's request has no uid")?
         .to_owned();
-    if request.get("operation").and_then(Value::as_str) == Some("DELETE") {
+    let operation = request
+        .get("operation")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if !matches!(operation, "CREATE" | "UPDATE") {
         return Ok((uid, None));
     }
-    let Some(spec) = request.get("object").and_then(pod_spec) else {
+    // The kind the API server names (an object may leave its own out).
+    let kind = request
+        .pointer("/kind/kind")
+        .and_then(Value::as_str)
+        .or_else(|| request.pointer("/object/kind").and_then(Value::as_str))
+        .unwrap_or("");
+    let Some(object) = request.get("object") else {
         return Ok((uid, None));
     };
+    // An object being deleted only loses finalizers.
+    if object.pointer("/metadata/deletionTimestamp").is_some() {
+        return Ok((uid, None));
+    }
+    let Some(spec) = pod_spec(kind, object) else {
+        return Ok((uid, None));
+    };
+    let mut out = images_of(spec);
+    // An update is decided on the images it brings: a label change is not
+    // refused for an image already running.
+    if operation == "UPDATE" {
+        let before = request
+            .get("oldObject")
+            .and_then(|o| pod_spec(kind, o))
+            .map(images_of)
+            .unwrap_or_default();
+        out.retain(|i| !before.contains(i));
+    }
+    Ok((uid, Some(out)))
+}
+
+fn images_of(spec: &Value) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for list in ["initContainers", "containers", "ephemeralContainers"] {
         for c in spec
@@ -64,7 +96,7 @@ pub fn images(review: &Value) -> Result<(String, Option<Vec<String>>), String> {
             }
         }
     }
-    Ok((uid, Some(out)))
+    out
 }
 
 /// The `AdmissionReview` answering `uid`: allowed when every image is, else
@@ -79,7 +111,7 @@ pub fn response(uid: &str, decisions: &[Decision]) -> Value {
         .collect();
     let warnings: Vec<String> = decisions
         .iter()
-        .filter(|d| d.allowed && d.resource_id.is_none() && !d.reason.contains("excepted"))
+        .filter(|d| d.allowed && d.unscanned)
         .map(|d| format!("Vigia: {}: {}", d.image, d.reason))
         .collect();
     let mut response = json!({ "uid": uid, "allowed": refused.is_empty() });
@@ -147,6 +179,41 @@ mod tests {
         let config = json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {}});
         assert_eq!(images(&review(&config)).unwrap().1, None);
         assert!(images(&json!({"kind": "Pod"})).is_err());
+        // The API server's kind counts, not the object's.
+        let mut bare = review(&pod);
+        bare["request"]["object"]
+            .as_object_mut()
+            .unwrap()
+            .remove("kind");
+        assert_eq!(images(&bare).unwrap().1.unwrap().len(), 2);
+    }
+
+    #[test]
+    fn updates_are_decided_on_the_images_they_bring() {
+        let with = |images: &[&str]| {
+            let containers: Vec<Value> = images
+                .iter()
+                .map(|i| json!({"name": "c", "image": i}))
+                .collect();
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+                   "spec": {"template": {"spec": {"containers": containers}}}})
+        };
+        let mut r = review(&with(&["app@sha256:1", "side:2"]));
+        r["request"]["operation"] = json!("UPDATE");
+        r["request"]["oldObject"] = with(&["app@sha256:1"]);
+        assert_eq!(images(&r).unwrap().1.unwrap(), ["side:2"]);
+        r["request"]["oldObject"] = with(&["app@sha256:1", "side:2"]);
+        assert!(
+            images(&r).unwrap().1.unwrap().is_empty(),
+            "a label change brings no image"
+        );
+        let mut deleting = review(&with(&["new:1"]));
+        deleting["request"]["object"]["metadata"]["deletionTimestamp"] =
+            json!("2026-12-06T00:00:00Z");
+        assert_eq!(images(&deleting).unwrap().1, None);
+        let mut delete = review(&with(&["new:1"]));
+        delete["request"]["operation"] = json!("DELETE");
+        assert_eq!(images(&delete).unwrap().1, None);
     }
 
     #[test]
@@ -158,6 +225,7 @@ mod tests {
             reason: reason.into(),
             resource_id: None,
             violations: vec![],
+            unscanned: allowed,
         };
         let out = response(
             "u1",

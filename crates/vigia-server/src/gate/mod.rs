@@ -59,8 +59,9 @@ pub struct Policy {
     /// image, whatever its severity.
     #[serde(default = "yes")]
     pub kev: bool,
-    /// An image whose last scan or re-evaluation is older is refused as
-    /// stale.
+    /// An image whose inventory was last read (scanned) longer ago is
+    /// refused as stale; re-evaluations against new advisories do not
+    /// count, as they do not read the image again.
     #[serde(default)]
     pub max_scan_age_days: Option<u32>,
     /// Images never scanned, or referenced without a digest.
@@ -129,9 +130,12 @@ impl Policy {
 pub struct ImageRef {
     /// As given.
     pub reference: String,
-    /// `registry/team/app`, without tag or digest.
+    /// `registry/team/app`, without tag or digest, as written.
     pub repository: String,
-    /// `sha256:…`.
+    /// The same, as Docker names it in full: `nginx` is
+    /// `docker.io/library/nginx`, `index.docker.io/x/y` is `docker.io/x/y`.
+    pub canonical: String,
+    /// `sha256:` and 64 lowercase hex digits.
     pub digest: Option<String>,
 }
 
@@ -139,16 +143,31 @@ impl ImageRef {
     /// Parses `registry/team/app:tag@sha256:…`, `app@sha256:…`, `app:tag`.
     #[must_use]
     pub fn parse(reference: &str) -> Self {
+        let hex = |d: &str| {
+            d.len() == 64
+                && d.chars()
+                    .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+        };
         let (name, digest) = match reference.split_once('@') {
-            Some((n, d)) if d.starts_with("sha256:") && d.len() == 71 => (n, Some(d.to_owned())),
+            Some((n, d)) if d.strip_prefix("sha256:").is_some_and(hex) => (n, Some(d.to_owned())),
             _ => (reference, None),
         };
-        let (_, repository, _) = vigia_scan::split_reference(name);
-        let registry = vigia_scan::split_reference(name).0;
+        let (registry, repository, _) = vigia_scan::split_reference(name);
+        let canonical = match registry.as_deref() {
+            None | Some("docker.io" | "index.docker.io" | "registry-1.docker.io") => {
+                if repository.contains('/') {
+                    format!("docker.io/{repository}")
+                } else {
+                    format!("docker.io/library/{repository}")
+                }
+            }
+            Some(r) => format!("{r}/{repository}"),
+        };
         Self {
             reference: reference.to_owned(),
             repository: registry
                 .map_or_else(|| repository.clone(), |r| format!("{r}/{repository}")),
+            canonical,
             digest,
         }
     }
@@ -200,6 +219,9 @@ pub struct Decision {
     pub resource_id: Option<String>,
     /// The findings that break the policy (after exceptions).
     pub violations: Vec<Violation>,
+    /// Decided without a successful scan of it (by the policy's
+    /// `unscanned`).
+    pub unscanned: bool,
 }
 
 /// Whether `pattern` (with `*` for any run) matches `s` whole.
@@ -240,13 +262,13 @@ pub fn decide(policy: &Policy, image: &ImageRef, facts: &Facts, now: jiff::Times
         reason,
         resource_id: facts.resource_id.clone(),
         violations,
+        unscanned: false,
     };
-    if let Some(e) = live.iter().find(|e| {
-        e.vulnerability.is_none()
-            && e.repository
-                .as_deref()
-                .is_some_and(|r| glob(r, &image.repository))
-    }) {
+    let in_repository = |r: &str| glob(r, &image.repository) || glob(r, &image.canonical);
+    if let Some(e) = live
+        .iter()
+        .find(|e| e.vulnerability.is_none() && e.repository.as_deref().is_some_and(in_repository))
+    {
         return decision(
             true,
             format!("the repository is excepted: {}", e.reason),
@@ -261,11 +283,13 @@ pub fn decide(policy: &Policy, image: &ImageRef, facts: &Facts, now: jiff::Times
         } else {
             "this digest's last scan did not succeed"
         };
-        return decision(
+        let mut d = decision(
             policy.unscanned == Unscanned::Allow,
             format!("{why} (the policy's `unscanned` is {:?})", policy.unscanned).to_lowercase(),
             Vec::new(),
         );
+        d.unscanned = true;
+        return d;
     }
     if let Some(days) = policy.max_scan_age_days {
         let fresh = facts
@@ -295,13 +319,13 @@ pub fn decide(policy: &Policy, image: &ImageRef, facts: &Facts, now: jiff::Times
             .flatten()
             .filter_map(Value::as_str)
             .collect();
+        // A finding without a vulnerability (a hardcoded secret) is named
+        // by its title's first part, exactly.
+        let title_id = str_of(f, "/title").split(" - ").next().unwrap_or("");
         let excepted = live.iter().any(|e| {
             e.vulnerability.as_deref().is_some_and(|v| {
-                v == id || related.contains(&v) || str_of(f, "/title").starts_with(v)
-            }) && e
-                .repository
-                .as_deref()
-                .is_none_or(|r| glob(r, &image.repository))
+                v == id || related.contains(&v) || (id.is_empty() && v == title_id)
+            }) && e.repository.as_deref().is_none_or(in_repository)
         });
         if excepted {
             continue;
@@ -426,6 +450,43 @@ mod tests {
         assert_eq!(i.digest.as_deref().map(str::len), Some(71));
         let tag = ImageRef::parse("nginx:1.27");
         assert_eq!((tag.repository.as_str(), tag.digest), ("nginx", None));
+        assert_eq!(tag.canonical, "docker.io/library/nginx");
+        assert_eq!(
+            ImageRef::parse("index.docker.io/team/app:1").canonical,
+            "docker.io/team/app"
+        );
+        // Only lowercase hex is a digest (no LIKE wildcard reaches the
+        // database).
+        assert_eq!(
+            ImageRef::parse(&format!("app@sha256:{}", "_".repeat(64))).digest,
+            None
+        );
+        assert_eq!(
+            ImageRef::parse(&format!("app@sha256:{}", "A".repeat(64))).digest,
+            None
+        );
+    }
+
+    #[test]
+    fn vulnerability_exceptions_are_exact_and_docker_hub_names_compare_in_full() {
+        let f = facts(vec![finding("CVE-2024-12345", "CRITICAL", "YES", false)]);
+        let except = |repository: Option<&str>, vulnerability: Option<&str>| Policy {
+            exceptions: vec![Exception {
+                repository: repository.map(str::to_owned),
+                vulnerability: vulnerability.map(str::to_owned),
+                expires: None,
+                reason: "x".into(),
+            }],
+            ..Policy::default()
+        };
+        let p = except(None, Some("CVE-2024-1234"));
+        assert!(
+            !decide(&p, &image(), &f, now()).allowed,
+            "CVE-2024-1234 is not CVE-2024-12345"
+        );
+        let docker = ImageRef::parse(&format!("nginx@sha256:{}", "c".repeat(64)));
+        let hub = except(Some("docker.io/library/*"), None);
+        assert!(decide(&hub, &docker, &f, now()).allowed);
     }
 
     #[test]

@@ -49,7 +49,7 @@ impl Service {
             return Ok(Facts::default());
         };
         let row = sqlx::query(
-            "SELECT id, status_code, status_reason, last_scanned_at FROM resources \
+            "SELECT id, last_scanned_at FROM resources \
              WHERE kind = 'AWS_ECR_CONTAINER_IMAGE' AND status_reason <> 'RESOURCE_TERMINATED' \
              AND id LIKE $1 ORDER BY last_scanned_at DESC LIMIT 1",
         )
@@ -61,12 +61,6 @@ impl Service {
             return Ok(Facts::default());
         };
         let resource_id: String = row.try_get("id").map_err(crate::db::DbError::from)?;
-        let code: String = row
-            .try_get("status_code")
-            .map_err(crate::db::DbError::from)?;
-        let reason: String = row
-            .try_get("status_reason")
-            .map_err(crate::db::DbError::from)?;
         let last_scanned_at: Option<String> = row
             .try_get("last_scanned_at")
             .map_err(crate::db::DbError::from)?;
@@ -82,7 +76,9 @@ impl Service {
                 .collect();
         Ok(Facts {
             resource_id: Some(resource_id),
-            scanned: code == "ACTIVE" && reason == "SUCCESSFUL" && last_scanned_at.is_some(),
+            // Scanned once is enough: a rescan in progress or one that
+            // failed leaves the stored findings standing, and they decide.
+            scanned: last_scanned_at.is_some(),
             last_scanned_at,
             findings,
         })

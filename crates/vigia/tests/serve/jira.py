@@ -6,7 +6,9 @@ keeps the issues it is given.
 
 - Every call needs HTTP basic authentication with EMAIL and the API token
   TOKEN (Jira Cloud's scheme): 401 otherwise.
-- GET  /rest/api/2/search?jql=labels = "L"   issues carrying label L
+- GET  /rest/api/2/search/jql?jql=project = "P" AND labels = "L"
+                                              issues of project P carrying label L
+- GET  /rest/api/2/search                     410: Jira Cloud retired it
 - POST /rest/api/2/issue                      201 {id, key, self}; 400 with
   Jira's {"errorMessages", "errors"} when the project is not SEC, the issue
   type not Bug or Task, the summary empty or over 255 characters, the
@@ -56,14 +58,16 @@ class Handler(BaseHTTPRequestHandler):
         if not self.authorized():
             return
         if url.path == "/rest/api/2/search":
+            return self.reply(410, {"errorMessages": ["The requested API has been removed. Please migrate to /rest/api/2/search/jql."], "errors": {}})
+        if url.path == "/rest/api/2/search/jql":
             jql = parse_qs(url.query).get("jql", [""])[0]
-            m = re.fullmatch(r'\s*labels\s*=\s*"([^"]+)"\s*', jql)
+            m = re.fullmatch(r'\s*project\s*=\s*"([A-Z0-9_]+)"\s+AND\s+labels\s*=\s*"([^"]+)"\s*', jql)
             if not m:
                 return self.reply(400, {"errorMessages": [f"unsupported JQL: {jql}"], "errors": {}})
             with lock:
                 found = [{"key": k, "fields": {}} for k, i in issues.items()
-                         if m.group(1) in i["fields"]["labels"]]
-            return self.reply(200, {"startAt": 0, "maxResults": 50, "total": len(found), "issues": found})
+                         if i["fields"]["project"]["key"] == m.group(1) and m.group(2) in i["fields"]["labels"]]
+            return self.reply(200, {"issues": found, "isLast": True})
         self.reply(404, {"errorMessages": ["not found"], "errors": {}})
 
     def do_POST(self):
