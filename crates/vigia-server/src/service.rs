@@ -64,6 +64,9 @@ pub struct ServiceConfig {
     pub summarize_above: usize,
     /// A deployment gate policy to put in force at start (from a file).
     pub gate_policy: Option<crate::gate::Policy>,
+    /// Days delivered events are kept in the outbox (pending ones and dead
+    /// letters are kept until they are delivered).
+    pub events_retention_days: u32,
     /// An S3-compatible endpoint for findings reports and SBOM exports;
     /// without one, buckets are folders under `exports/` in the data
     /// directory.

@@ -199,6 +199,9 @@ pub(crate) struct ServeArgs {
     /// directory
     #[arg(long, value_name = "URL")]
     pub(crate) export_s3_endpoint: Option<String>,
+    /// Days delivered events are kept (pending deliveries and dead letters are kept until delivered)
+    #[arg(long, value_name = "DAYS", default_value_t = 30)]
+    pub(crate) events_retention_days: u32,
 }
 
 #[derive(Debug, Subcommand)]

@@ -25,6 +25,7 @@ pub(crate) async fn run(cli: &Cli, args: &ServeArgs) -> Result<u8> {
         lease: Duration::from_secs(args.lease.max(3)),
         summarize_above: args.summarize_above,
         export_s3_endpoint: args.export_s3_endpoint.clone(),
+        events_retention_days: args.events_retention_days,
         gate_policy: match &args.gate_policy {
             Some(path) => {
                 let text = fs_err::read_to_string(path)?;

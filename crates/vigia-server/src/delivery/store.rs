@@ -442,6 +442,29 @@ impl StateDb {
         Ok(freed)
     }
 
+    /// Deletes the events handed over before `before` (RFC 3339) whose
+    /// deliveries all succeeded (or that no target took), with those
+    /// deliveries. Pending deliveries and dead letters keep their events.
+    /// Returns how many events were deleted.
+    pub async fn prune_events(&self, before: &str) -> DbResult<u64> {
+        let mut tx = self.begin_write().await?;
+        let done = "SELECT o.id FROM outbox o WHERE o.delivered_at IS NOT NULL AND o.created_at < $1 \
+                    AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = o.id AND d.state <> 'DELIVERED')";
+        sqlx::query(&format!(
+            "DELETE FROM deliveries WHERE event_id IN ({done})"
+        ))
+        .bind(before)
+        .execute(&mut *tx)
+        .await?;
+        let n = sqlx::query(&format!("DELETE FROM outbox WHERE id IN ({done})"))
+            .bind(before)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(n)
+    }
+
     /// Events not yet handed over, for `/metrics`.
     pub async fn events_waiting(&self) -> DbResult<i64> {
         Ok(

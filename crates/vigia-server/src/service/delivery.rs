@@ -44,9 +44,27 @@ impl Service {
                 tracing::warn!(error = %vigia_engine::error_chain(&e), "freeing abandoned deliveries failed");
             }
         }
+        let mut pruned_at: Option<std::time::Instant> = None;
         loop {
             if let Err(e) = self.deliver_once(&sender, &stop).await {
                 tracing::warn!(error = %vigia_engine::error_chain(&e), "delivering events failed");
+            }
+            // Delivered events older than the retention go, once an hour.
+            if pruned_at.is_none_or(|t| t.elapsed() > Duration::from_secs(3600)) {
+                pruned_at = Some(std::time::Instant::now());
+                let days = i64::from(self.config.events_retention_days);
+                let before = jiff::Timestamp::now()
+                    .checked_sub(jiff::SignedDuration::from_hours(24 * days))
+                    .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+                    .strftime("%Y-%m-%dT%H:%M:%SZ")
+                    .to_string();
+                match self.db.prune_events(&before).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(events = n, "pruned delivered events"),
+                    Err(e) => {
+                        tracing::warn!(error = %vigia_engine::error_chain(&e), "pruning delivered events failed");
+                    }
+                }
             }
             tokio::select! {
                 () = tokio::time::sleep(Duration::from_millis(500)) => {}
