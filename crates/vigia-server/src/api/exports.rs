@@ -59,25 +59,29 @@ fn report_id(req: &Value) -> Result<String, ApiError> {
     source_of(req, "reportId")
 }
 
-/// `POST /reporting/status/get`.
-pub(super) async fn report_status(
-    State(svc): State<Arc<Service>>,
-    bytes: axum::body::Bytes,
-) -> ApiResult {
-    let req = body(&bytes)?;
+/// An export's status, in the shape of `GetFindingsReportStatus` (kind
+/// `FINDINGS`) or `GetSbomExport` (`SBOM`), which names the destination
+/// differently and adds the format.
+async fn status(svc: &Service, bytes: &[u8], kind: &str) -> ApiResult {
+    let req = body(bytes)?;
     allowed_keys(&req, &["reportId"])?;
     let id = report_id(&req)?;
     let e = svc
         .db
-        .export(&id, FINDINGS)
+        .export(&id, kind)
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("no findings report {id}")))?;
+        .ok_or_else(|| ApiError::not_found(format!("no report {id}")))?;
     let mut out = json!({
         "reportId": e.id,
         "status": e.status,
-        "destination": e.destination,
         "filterCriteria": e.filter,
     });
+    if kind == SBOM {
+        out["format"] = json!(e.format);
+        out["s3Destination"] = e.destination;
+    } else {
+        out["destination"] = e.destination;
+    }
     if let Some(c) = e.error_code {
         out["errorCode"] = json!(c);
     }
@@ -85,6 +89,14 @@ pub(super) async fn report_status(
         out["errorMessage"] = json!(m);
     }
     Ok(axum::Json(out))
+}
+
+/// `POST /reporting/status/get`.
+pub(super) async fn report_status(
+    State(svc): State<Arc<Service>>,
+    bytes: axum::body::Bytes,
+) -> ApiResult {
+    status(&svc, &bytes, FINDINGS).await
 }
 
 /// `POST /reporting/cancel` and `/sbomexport/cancel`.
@@ -169,26 +181,5 @@ pub(super) async fn sbom_status(
     State(svc): State<Arc<Service>>,
     bytes: axum::body::Bytes,
 ) -> ApiResult {
-    let req = body(&bytes)?;
-    allowed_keys(&req, &["reportId"])?;
-    let id = report_id(&req)?;
-    let e = svc
-        .db
-        .export(&id, SBOM)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no SBOM export {id}")))?;
-    let mut out = json!({
-        "reportId": e.id,
-        "format": e.format,
-        "status": e.status,
-        "s3Destination": e.destination,
-        "filterCriteria": e.filter,
-    });
-    if let Some(c) = e.error_code {
-        out["errorCode"] = json!(c);
-    }
-    if let Some(m) = e.error_message {
-        out["errorMessage"] = json!(m);
-    }
-    Ok(axum::Json(out))
+    status(&svc, &bytes, SBOM).await
 }
