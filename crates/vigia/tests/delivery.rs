@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 mod serve;
 use serve::{
-    Home, Server, change_lodash_records, copy_targets, serve_on, start, token, wait_coverage,
+    Home, Server, change_lodash_records, copy_targets, start, start_with, token, wait_coverage,
 };
 
 /// A signing secret as Standard Webhooks writes them (24 bytes, base64).
@@ -813,21 +813,13 @@ fn many_findings_opened_at_once_are_summarized_for_webhooks_not_for_jira() {
     let jira = Jira::start(home.dir.path());
     let admin = token(home, "admin");
     let viewer = token(home, "viewer");
-    let port = vigia_test_support::free_port();
-    let listen = format!("127.0.0.1:{port}");
     // Any finding opened is "many": every opening is summarized.
-    let s = serve_on(
+    let s = start_with(
         home,
         mirror.path(),
-        port,
-        &[
-            "--listen",
-            &listen,
-            "--watch",
-            watch.path().to_str().unwrap(),
-            "--summarize-above",
-            "0",
-        ],
+        watch.path(),
+        &["--summarize-above", "0"],
+        &[],
     );
     let all = create_target(
         &s,

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 mod serve;
-use serve::{Home, Server, copy_targets, list, serve_on_with, token, wait_coverage};
+use serve::{Home, Server, copy_targets, list, start_with, token, wait_coverage};
 
 const S3: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/serve/s3.py");
 
@@ -107,20 +107,11 @@ fn reports_and_sboms_reach_s3_and_folders() {
     vigia_test_support::wait_for_port(moto_port);
     let moto_url = format!("http://127.0.0.1:{moto_port}");
     s3(&moto_url, &["mkbucket", "security-reports"]);
-    let port = vigia_test_support::free_port();
-    let listen = format!("127.0.0.1:{port}");
-    let s = serve_on_with(
+    let s = start_with(
         home,
         mirror.path(),
-        port,
-        &[
-            "--listen",
-            &listen,
-            "--watch",
-            watch.path().to_str().unwrap(),
-            "--export-s3-endpoint",
-            &moto_url,
-        ],
+        watch.path(),
+        &["--export-s3-endpoint", &moto_url],
         &[
             ("AWS_ACCESS_KEY_ID", "testing"),
             ("AWS_SECRET_ACCESS_KEY", "testing"),
@@ -312,20 +303,7 @@ fn without_s3_buckets_are_folders() {
     copy_targets(watch.path());
     let admin = token(home, "admin");
     let viewer = token(home, "viewer");
-    let port = vigia_test_support::free_port();
-    let listen = format!("127.0.0.1:{port}");
-    let s = serve_on_with(
-        home,
-        mirror.path(),
-        port,
-        &[
-            "--listen",
-            &listen,
-            "--watch",
-            watch.path().to_str().unwrap(),
-        ],
-        &[],
-    );
+    let s = start_with(home, mirror.path(), watch.path(), &[], &[]);
     wait_coverage(&s, &viewer, 3, "SUCCESSFUL");
     let dest = json!({"bucketName": "reports", "keyPrefix": "q4", "kmsKeyArn": "local"});
     let id = create(

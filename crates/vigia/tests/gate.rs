@@ -9,7 +9,7 @@ use std::process::Command;
 use serde_json::{Value, json};
 
 mod serve;
-use serve::{Home, Server, copy_targets, list, serve_on, token, wait_coverage};
+use serve::{Home, Server, copy_targets, list, start_with, token, wait_coverage};
 
 fn review(uid: &str, object: &Value) -> Value {
     let kind = object["kind"].as_str().unwrap();
@@ -136,20 +136,12 @@ fn admission_and_pipelines_follow_the_policy() {
         r#"{"severity": "CRITICAL", "kev": true, "unscanned": "deny"}"#,
     )
     .unwrap();
-    let port = vigia_test_support::free_port();
-    let listen = format!("127.0.0.1:{port}");
-    let s = serve_on(
+    let s = start_with(
         home,
         mirror.path(),
-        port,
-        &[
-            "--listen",
-            &listen,
-            "--watch",
-            watch.path().to_str().unwrap(),
-            "--gate-policy",
-            file.to_str().unwrap(),
-        ],
+        watch.path(),
+        &["--gate-policy", file.to_str().unwrap()],
+        &[],
     );
     wait_coverage(&s, &viewer, 3, "SUCCESSFUL");
     let (_, policy) = s.call("GET", "/v1/gate/policy", Some(&viewer), None);

@@ -137,15 +137,23 @@ pub(crate) fn token(home: &Home, role: &str) -> String {
 
 /// `vigia serve` on a free port, logging to `serve.log` in its home.
 pub(crate) fn start(home: &Home, mirror: &Path, watch: &Path) -> Server {
+    start_with(home, mirror, watch, &[], &[])
+}
+
+/// [`start`] with more arguments and environment variables for the service.
+pub(crate) fn start_with(
+    home: &Home,
+    mirror: &Path,
+    watch: &Path,
+    more: &[&str],
+    env: &[(&str, &str)],
+) -> Server {
     let port = vigia_test_support::free_port();
     let listen = format!("127.0.0.1:{port}");
     let watch = watch.display().to_string();
-    serve_on(
-        home,
-        mirror,
-        port,
-        &["--listen", &listen, "--watch", &watch],
-    )
+    let mut args = vec!["--listen", &listen, "--watch", &watch];
+    args.extend_from_slice(more);
+    serve_on_with(home, mirror, port, &args, env)
 }
 
 /// `vigia serve` with `args` (which listen on `port`), once it answers.
