@@ -12,6 +12,7 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 use sha2::Digest as _;
 
+use super::send::Failure;
 use super::{Outcome, Target};
 
 /// The label naming a finding's issue.
@@ -85,8 +86,6 @@ pub(super) async fn deliver(client: &reqwest::Client, target: &Target, body: &st
         },
     }
 }
-
-type Failure = (Option<u16>, String);
 
 async fn deliver_inner(
     client: &reqwest::Client,
@@ -187,29 +186,7 @@ async fn call(target: &Target, request: reqwest::RequestBuilder) -> Result<(u16,
         ),
         None => request.bearer_auth(token),
     };
-    let response = request.send().await.map_err(|e| {
-        (
-            None,
-            format!(
-                "cannot deliver to {}: {}",
-                target.shown_url(),
-                vigia_engine::error_chain(&e.without_url())
-            ),
-        )
-    })?;
-    let status = response.status();
-    let text = response.text().await.unwrap_or_default();
-    if !status.is_success() {
-        let said: String = text.chars().take(300).collect();
-        return Err((
-            Some(status.as_u16()),
-            format!("Jira answered {status}: {said}"),
-        ));
-    }
-    Ok((
-        status.as_u16(),
-        serde_json::from_str(&text).unwrap_or(Value::Null),
-    ))
+    super::send::exchange(target, request, "Jira").await
 }
 
 #[cfg(test)]

@@ -72,37 +72,14 @@ impl Sender {
                     .json(&json!({ "text": slack_text(&event) }))
             }
         };
-        match request.send().await {
-            Ok(response) => {
-                let status = response.status();
-                if status.is_success() {
-                    Outcome {
-                        status: Some(status.as_u16()),
-                        error: None,
-                    }
-                } else {
-                    // A little of what the receiver said, for the log.
-                    let said: String = response
-                        .text()
-                        .await
-                        .unwrap_or_default()
-                        .chars()
-                        .take(200)
-                        .collect();
-                    Outcome {
-                        status: Some(status.as_u16()),
-                        error: Some(format!("the receiver answered {status}: {said}")),
-                    }
-                }
-            }
-            // Without the URL: it may hold a secret (shown_url does not).
-            Err(e) => Outcome {
-                status: None,
-                error: Some(format!(
-                    "cannot deliver to {}: {}",
-                    target.shown_url(),
-                    vigia_engine::error_chain(&e.without_url())
-                )),
+        match exchange(target, request, "the receiver").await {
+            Ok((status, _)) => Outcome {
+                status: Some(status),
+                error: None,
+            },
+            Err((status, error)) => Outcome {
+                status,
+                error: Some(error),
             },
         }
     }
@@ -154,9 +131,13 @@ impl Sender {
             }
         }
         let outcome_of =
-            |answer: &Result<(u16, Value), String>, id: &Result<String, String>| -> Outcome {
+            |answer: &Result<(u16, Value), Failure>, id: &Result<String, String>| -> Outcome {
                 match (answer, id) {
-                    (_, Err(e)) | (Err(e), _) => failed(e.clone()),
+                    (_, Err(e)) => failed(e.clone()),
+                    (Err((status, e)), _) => Outcome {
+                        status: *status,
+                        error: Some(e.clone()),
+                    },
                     (Ok((status, body)), Ok(id)) => {
                         let refused = body["FailedFindings"]
                             .as_array()
@@ -200,7 +181,7 @@ impl Sender {
         target: &Target,
         region: &str,
         body: &Value,
-    ) -> Result<(u16, Value), String> {
+    ) -> Result<(u16, Value), Failure> {
         let url = format!("{}/findings/import", target.url.trim_end_matches('/'));
         let body = body.to_string();
         let key_id = target
@@ -219,7 +200,7 @@ impl Sender {
             .time(std::time::SystemTime::now())
             .settings(aws_sigv4::http_request::SigningSettings::default())
             .build()
-            .map_err(|e| format!("cannot sign for Security Hub: {e}"))?
+            .map_err(|e| (None, format!("cannot sign for Security Hub: {e}")))?
             .into();
         let content_type = ("content-type", "application/json");
         let signable = aws_sigv4::http_request::SignableRequest::new(
@@ -228,33 +209,54 @@ impl Sender {
             std::iter::once(content_type),
             aws_sigv4::http_request::SignableBody::Bytes(body.as_bytes()),
         )
-        .map_err(|e| format!("cannot sign for Security Hub: {e}"))?;
+        .map_err(|e| (None, format!("cannot sign for Security Hub: {e}")))?;
         let (instructions, _) = aws_sigv4::http_request::sign(signable, &params)
-            .map_err(|e| format!("cannot sign for Security Hub: {e}"))?
+            .map_err(|e| (None, format!("cannot sign for Security Hub: {e}")))?
             .into_parts();
         let request = instructions
             .headers()
             .fold(self.client.post(&url), |r, (k, v)| r.header(k, v))
             .header(content_type.0, content_type.1)
             .body(body);
-        let response = request.send().await.map_err(|e| {
+        exchange(target, request, "Security Hub").await
+    }
+}
+
+/// A failed request: the receiver's status when it answered, and why.
+pub(super) type Failure = (Option<u16>, String);
+
+/// Sends `request` to `target`: the status and the answer (JSON, `Null`
+/// when it is not) of a 2xx, else the status and the first 300 characters
+/// of what `who` said. Errors name the target's shown URL and never the
+/// request's, which may hold a secret.
+pub(super) async fn exchange(
+    target: &Target,
+    request: reqwest::RequestBuilder,
+    who: &str,
+) -> Result<(u16, Value), Failure> {
+    let response = request.send().await.map_err(|e| {
+        (
+            None,
             format!(
                 "cannot deliver to {}: {}",
                 target.shown_url(),
                 vigia_engine::error_chain(&e.without_url())
-            )
-        })?;
-        let status = response.status();
-        let text = response.text().await.unwrap_or_default();
-        if !status.is_success() {
-            let said: String = text.chars().take(300).collect();
-            return Err(format!("Security Hub answered {status}: {said}"));
-        }
-        Ok((
-            status.as_u16(),
-            serde_json::from_str(&text).unwrap_or(Value::Null),
-        ))
+            ),
+        )
+    })?;
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    if !status.is_success() {
+        let said: String = text.chars().take(300).collect();
+        return Err((
+            Some(status.as_u16()),
+            format!("{who} answered {status}: {said}"),
+        ));
     }
+    Ok((
+        status.as_u16(),
+        serde_json::from_str(&text).unwrap_or(Value::Null),
+    ))
 }
 
 impl Default for Sender {
