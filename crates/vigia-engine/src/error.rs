@@ -36,6 +36,8 @@ pub enum Error {
         reference: String,
         /// What the registry said, and what to do about it.
         message: String,
+        /// What kind of failure it is.
+        failure: RegistryFailure,
     },
     /// A file of the engine's own (data directory, lock, secret rules) failed.
     #[error("{what} {}", path.display())]
@@ -132,4 +134,21 @@ pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
         cause = c.source();
     }
     out
+}
+
+/// What kind of registry failure a pull met: the service reports each as
+/// its own coverage reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegistryFailure {
+    /// The registry refused the credentials (401, 403): `ACCESS_DENIED`.
+    AccessDenied,
+    /// The manifest, config or a layer is of a type Vigia does not read
+    /// (a Helm chart, a signature, a Docker schema 1 manifest):
+    /// `UNSUPPORTED_MEDIA_TYPE`.
+    UnsupportedMediaType,
+    /// The image is larger than the limit set: `IMAGE_SIZE_EXCEEDED`.
+    SizeExceeded,
+    /// Anything else (the registry unreachable, a tag missing, a digest
+    /// mismatch).
+    Other,
 }

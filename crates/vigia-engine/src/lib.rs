@@ -14,6 +14,7 @@
 
 mod config;
 mod database;
+pub mod discovery;
 mod error;
 mod network;
 mod pool;
@@ -25,7 +26,7 @@ mod updater;
 
 pub use config::{Config, RegistryCredentials};
 pub use database::{DB_FILE, STALE_AFTER_DAYS, database_info, load_index, open_existing};
-pub use error::{Error, Result, error_chain};
+pub use error::{Error, RegistryFailure, Result, error_chain};
 pub use network::NetworkRequest;
 pub use scanner::{InventoryRequest, ScanOutcome, ScanRequest, Scanner, Scanners};
 pub use status::{DatabaseStatus, StatusSource, human_age, status};

@@ -12,13 +12,31 @@ use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
 use sha2::{Digest, Sha256};
 
-use crate::{Error, Result};
+use crate::{Error, RegistryFailure, Result};
 
 fn failed(reference: &str, message: impl Into<String>) -> Error {
+    refused(reference, RegistryFailure::Other, message)
+}
+
+fn refused(reference: &str, failure: RegistryFailure, message: impl Into<String>) -> Error {
     Error::Registry {
         reference: reference.to_owned(),
         message: message.into(),
+        failure,
     }
+}
+
+/// Image config media types Vigia reads.
+const CONFIG_TYPES: &[&str] = &[
+    "application/vnd.oci.image.config.v1+json",
+    "application/vnd.docker.container.image.v1+json",
+];
+
+/// Whether a layer's media type is a filesystem tar Vigia reads (plain,
+/// gzip or zstd; Docker's and OCI's names, foreign layers included).
+fn readable_layer(media_type: &str) -> bool {
+    media_type.starts_with("application/vnd.oci.image.layer.")
+        || media_type.starts_with("application/vnd.docker.image.rootfs.")
 }
 
 fn io(reference: &str, e: &std::io::Error) -> Error {
@@ -42,6 +60,13 @@ pub fn looks_like_reference(target: &str) -> bool {
 /// their protocol). No configuration, or none for this registry, is anonymous
 /// access; a broken one is said, naming the registry, and is anonymous too.
 fn docker_config_auth(registry: &str) -> Option<RegistryAuth> {
+    docker_credentials(registry).map(|(u, p)| RegistryAuth::Basic(u, p))
+}
+
+/// The user and password Docker's configuration holds for `registry`
+/// (see [`docker_config_auth`]).
+#[must_use]
+pub fn docker_credentials(registry: &str) -> Option<(String, String)> {
     use docker_credential::{CredentialRetrievalError as E, DockerCredential};
     // Docker files Docker Hub's credentials under its v1 index URL.
     let server = if registry == "docker.io" {
@@ -50,7 +75,7 @@ fn docker_config_auth(registry: &str) -> Option<RegistryAuth> {
         registry
     };
     match docker_credential::get_credential(server) {
-        Ok(DockerCredential::UsernamePassword(user, pass)) => Some(RegistryAuth::Basic(user, pass)),
+        Ok(DockerCredential::UsernamePassword(user, pass)) => Some((user, pass)),
         Ok(DockerCredential::IdentityToken(_)) => {
             tracing::warn!(
                 registry,
@@ -96,6 +121,13 @@ pub struct Pull<'a> {
     pub username: Option<String>,
     pub password: Option<String>,
     pub platform: Option<String>,
+    /// Refuse images whose layers add up to more than this many bytes
+    /// (compressed, as the manifest gives them), before pulling any.
+    pub max_bytes: Option<u64>,
+    /// Layers this cache holds for every extractor are not pulled: the
+    /// inventory reads them from the cache (only for scans that read no
+    /// layer's files otherwise, such as secret scans).
+    pub skip_cached: Option<vigia_inventory::cache::LayerCache>,
 }
 
 fn write_blob(dir: &Path, data: &[u8]) -> std::io::Result<String> {
@@ -140,13 +172,67 @@ pub async fn pull_to_layout(p: &Pull<'_>, dir: &Path) -> Result<String> {
     };
     let (manifest, digest, config_json) = client.pull_manifest_and_config(&reference, &auth).await.map_err(|e| {
         let msg = e.to_string();
-        if msg.contains("401") || msg.to_ascii_lowercase().contains("unauthorized") || msg.to_ascii_lowercase().contains("auth") {
-            failed(p.reference, format!("the registry {registry} refused access ({msg}); give --username with VIGIA_REGISTRY_PASSWORD, or log in with `docker login`"))
+        let lower = msg.to_ascii_lowercase();
+        if msg.contains("401") || msg.contains("403") || lower.contains("unauthorized") || lower.contains("denied") || lower.contains("auth") {
+            refused(p.reference, RegistryFailure::AccessDenied, format!("the registry {registry} refused access ({msg}); give --username with VIGIA_REGISTRY_PASSWORD, or log in with `docker login`"))
+        } else if lower.contains("media type") || lower.contains("mediatype") || lower.contains("unsupported") {
+            refused(p.reference, RegistryFailure::UnsupportedMediaType, format!("the registry {registry} serves a manifest Vigia does not read: {msg}"))
         } else {
             failed(p.reference, format!("cannot pull the manifest from {registry}: {msg}"))
         }
     })?;
     let r = p.reference;
+    if !CONFIG_TYPES.contains(&manifest.config.media_type.as_str()) {
+        return Err(refused(
+            r,
+            RegistryFailure::UnsupportedMediaType,
+            format!(
+                "not a container image: its config is {} (an artifact such as a Helm chart or a signature)",
+                manifest.config.media_type
+            ),
+        ));
+    }
+    if let Some(layer) = manifest
+        .layers
+        .iter()
+        .find(|l| !readable_layer(&l.media_type))
+    {
+        return Err(refused(
+            r,
+            RegistryFailure::UnsupportedMediaType,
+            format!(
+                "layer {} is {}, which is not a filesystem layer Vigia reads",
+                layer.digest, layer.media_type
+            ),
+        ));
+    }
+    let total: u64 = manifest
+        .layers
+        .iter()
+        .map(|l| u64::try_from(l.size).unwrap_or(0))
+        .sum();
+    if let Some(max) = p.max_bytes
+        && total > max
+    {
+        return Err(refused(
+            r,
+            RegistryFailure::SizeExceeded,
+            format!("its layers add up to {total} bytes, over the limit of {max}"),
+        ));
+    }
+    // The config's diff_ids key the layer cache with the layers' digests.
+    let diff_ids: Vec<String> = serde_json::from_str::<serde_json::Value>(&config_json)
+        .ok()
+        .and_then(|c| {
+            c["rootfs"]["diff_ids"].as_array().map(|a| {
+                a.iter()
+                    .filter_map(|d| d.as_str().map(str::to_owned))
+                    .collect()
+            })
+        })
+        .unwrap_or_default();
+    let keys = vigia_inventory::extract::cache_keys();
+    let versions: Vec<(&str, u32)> = keys.iter().map(|(n, v, _)| (*n, *v)).collect();
     fs_err::create_dir_all(dir.join("blobs/sha256")).map_err(|e| io(r, &e))?;
     fs_err::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#)
         .map_err(|e| io(r, &e))?;
@@ -160,7 +246,13 @@ pub async fn pull_to_layout(p: &Pull<'_>, dir: &Path) -> Result<String> {
             ),
         ));
     }
-    for layer in &manifest.layers {
+    for (i, layer) in manifest.layers.iter().enumerate() {
+        if let (Some(cache), Some(diff_id)) = (&p.skip_cached, diff_ids.get(i))
+            && cache.holds(&layer.digest, diff_id, &versions)
+        {
+            tracing::debug!(layer = %layer.digest, "in the layer cache: not pulled");
+            continue;
+        }
         let hex = layer
             .digest
             .strip_prefix("sha256:")

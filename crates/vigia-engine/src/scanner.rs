@@ -13,7 +13,7 @@ use vigia_scan::{Report, ResourceHints, Severity, TargetKind};
 use vigia_store::{Generation, Store};
 
 use crate::pool::Pool;
-use crate::target::{Local, localize};
+use crate::target::{Fetch, Local, localize};
 use crate::{Config, Error, RegistryCredentials, Result, database};
 
 /// Which scanners a scan runs.
@@ -98,6 +98,9 @@ pub struct ScanRequest {
     /// filesystem, a function) instead of checking it against `kind`: for
     /// watched folders, whose files say what they are only once read.
     pub detect_kind: bool,
+    /// Refuse registry images whose layers add up to more than this many
+    /// bytes, before pulling them.
+    pub max_image_bytes: Option<u64>,
 }
 
 impl ScanRequest {
@@ -121,6 +124,7 @@ impl ScanRequest {
             scope: Scope::default(),
             network: None,
             detect_kind: false,
+            max_image_bytes: None,
         }
     }
 
@@ -390,8 +394,11 @@ impl Scanner {
         let local = localize(
             &request.target,
             self.credentials(request.registry.as_ref()),
-            request.platform.as_deref(),
-            request.offline,
+            Fetch {
+                platform: request.platform.as_deref(),
+                offline: request.offline,
+                ..Fetch::default()
+            },
         )
         .await?;
         let keep = vigia_inventory::Selection {
@@ -583,8 +590,17 @@ impl Scanner {
                 localize(
                     target,
                     self.credentials(request.registry.as_ref()),
-                    request.platform.as_deref(),
-                    request.offline,
+                    Fetch {
+                        platform: request.platform.as_deref(),
+                        offline: request.offline,
+                        max_bytes: request.max_image_bytes,
+                        // A secret scan reads every layer's files.
+                        skip_cached: if scanners.secret {
+                            None
+                        } else {
+                            self.config.layer_cache()
+                        },
+                    },
                 )
                 .await?,
             )

@@ -15,13 +15,30 @@ pub struct Local {
     _layout: Option<tempfile::TempDir>,
 }
 
-/// Makes `target` local. `offline` refuses registry references.
+/// How a registry image is fetched.
+#[derive(Default)]
+pub(crate) struct Fetch<'a> {
+    pub platform: Option<&'a str>,
+    /// Refuse registry references.
+    pub offline: bool,
+    /// See [`Pull::max_bytes`].
+    pub max_bytes: Option<u64>,
+    /// See [`Pull::skip_cached`].
+    pub skip_cached: Option<vigia_inventory::cache::LayerCache>,
+}
+
+/// Makes `target` local.
 pub(crate) async fn localize(
     target: &str,
     credentials: &RegistryCredentials,
-    platform: Option<&str>,
-    offline: bool,
+    fetch: Fetch<'_>,
 ) -> Result<Local> {
+    let Fetch {
+        platform,
+        offline,
+        max_bytes,
+        skip_cached,
+    } = fetch;
     let is_path = std::path::Path::new(target).exists();
     if is_path || !registry::looks_like_reference(target) {
         return Ok(Local {
@@ -46,6 +63,8 @@ pub(crate) async fn localize(
         username: credentials.username.clone(),
         password: credentials.password.clone(),
         platform: platform.map(str::to_owned),
+        max_bytes,
+        skip_cached,
     };
     let digest = registry::pull_to_layout(&pull, layout.path()).await?;
     Ok(Local {

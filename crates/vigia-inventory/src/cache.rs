@@ -142,6 +142,20 @@ impl LayerCache {
         Some(layer)
     }
 
+    /// Whether [`LayerCache::load`] would find the layer for every
+    /// extractor in `extractors` (without reading the entries): a registry
+    /// pull skips such layers.
+    #[must_use]
+    pub fn holds(&self, digest: &str, diff_id: &str, extractors: &[(&str, u32)]) -> bool {
+        let Some(dir) = self.dir(digest, diff_id) else {
+            return false;
+        };
+        dir.join(entry_name(META_NAME, META_VERSION)).is_file()
+            && extractors
+                .iter()
+                .all(|(name, version)| dir.join(entry_name(name, *version)).is_file())
+    }
+
     /// Stores a freshly read layer, one entry per extractor with the files it
     /// wants. The caller has checked the blob against `digest` and its content
     /// against `diff_id` while reading it.
