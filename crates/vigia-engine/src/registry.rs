@@ -231,8 +231,11 @@ pub async fn pull_to_layout(p: &Pull<'_>, dir: &Path) -> Result<String> {
             })
         })
         .unwrap_or_default();
-    let keys = vigia_inventory::extract::cache_keys();
-    let versions: Vec<(&str, u32)> = keys.iter().map(|(n, v, _)| (*n, *v)).collect();
+    // Names and versions only: the keys' path filters are not `Send`.
+    let versions: Vec<(&'static str, u32)> = vigia_inventory::extract::cache_keys()
+        .iter()
+        .map(|(n, v, _)| (*n, *v))
+        .collect();
     fs_err::create_dir_all(dir.join("blobs/sha256")).map_err(|e| io(r, &e))?;
     fs_err::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#)
         .map_err(|e| io(r, &e))?;

@@ -181,6 +181,9 @@ pub struct ContainerImageDetails {
     /// OS of the image (`DEBIAN_12`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub platform: Option<String>,
+    /// When the image was last pushed (images found in a registry).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub pushed_at: Option<String>,
 }
 
 /// `AwsEc2InstanceDetails` (only what a root filesystem tells).

@@ -123,6 +123,7 @@ pub fn resource_for(kind: TargetKind, inv: &Inventory, hints: &ResourceHints) ->
                 image_hash: hash.clone(),
                 registry: registry.clone(),
                 platform: platform.clone(),
+                pushed_at: None,
             });
             (
                 ResourceType::AwsEcrContainerImage,

@@ -26,6 +26,7 @@ use crate::service::Service;
 
 mod exports;
 mod gate;
+mod registries;
 mod targets;
 
 /// An API error in Inspector's shape.
@@ -205,10 +206,11 @@ async fn authenticate(State(svc): State<Arc<Service>>, req: Request, next: Next)
         .find(|(m, p, ..)| *p == path && m.eq_ignore_ascii_case(req.method().as_str()))
         .map(|(_, _, a, ..)| *a);
     let write = access == Some(crate::openapi::Access::Write);
+    let push = access == Some(crate::openapi::Access::Push);
     let allowed = match role {
         Role::Admin => true,
-        Role::Viewer => !write,
-        Role::Agent => false,
+        Role::Viewer => !write && !push,
+        Role::Agent => push,
     };
     if !allowed {
         return ApiError::denied(format!("a {} token cannot do this", role.as_str()))
@@ -945,6 +947,11 @@ fn handler(path: &str) -> axum::routing::MethodRouter<Arc<Service>> {
         "/v1/targets/delete" => post(targets::delete),
         "/v1/targets/deliveries" => get(targets::deliveries),
         "/v1/targets/replay" => post(targets::replay),
+        "/v1/registries" => get(registries::list),
+        "/v1/registries/create" => post(registries::create),
+        "/v1/registries/delete" => post(registries::delete),
+        "/v1/registries/sync" => post(registries::sync),
+        "/v1/registries/notifications" => post(registries::notifications),
         other => unreachable!("the operations table names {other}, which has no handler"),
     }
 }

@@ -26,6 +26,8 @@ pub enum JobKind {
     /// Bring every stored evaluation to the generation in force (subject:
     /// `advisories`): after a restart that interrupted one.
     Rematch,
+    /// Reconcile a registry with its catalog (subject: `registry:NAME`).
+    Discover,
 }
 
 impl JobKind {
@@ -36,6 +38,7 @@ impl JobKind {
             Self::Scan => "SCAN",
             Self::Update => "UPDATE",
             Self::Rematch => "REMATCH",
+            Self::Discover => "DISCOVER",
         }
     }
 
@@ -44,6 +47,7 @@ impl JobKind {
             "SCAN" => Some(Self::Scan),
             "UPDATE" => Some(Self::Update),
             "REMATCH" => Some(Self::Rematch),
+            "DISCOVER" => Some(Self::Discover),
             _ => None,
         }
     }

@@ -20,6 +20,7 @@ pub mod jobs;
 pub mod lifecycle;
 pub mod listing;
 pub mod openapi;
+pub mod registries;
 pub mod resources;
 pub mod service;
 pub mod sigv4;

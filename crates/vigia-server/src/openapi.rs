@@ -14,6 +14,8 @@ pub enum Access {
     Read,
     /// An admin token.
     Write,
+    /// An agent or admin token: what agents and registries send in.
+    Push,
 }
 
 /// One operation: method, path, access, summary, and the Inspector
@@ -265,6 +267,41 @@ pub const OPERATIONS: &[(&str, &str, Access, &str, Option<&str>)] = &[
         "Send a target's dead letters again ({id, eventIds?}; all of them without eventIds), with a fresh count of attempts.",
         None,
     ),
+    (
+        "get",
+        "/v1/registries",
+        Access::Read,
+        "Registries images are found in, without passwords, with each one's last sync (syncedAt, syncError).",
+        None,
+    ),
+    (
+        "post",
+        "/v1/registries/create",
+        Access::Write,
+        "Add a registry, or replace the configuration of the one of that name, and sync it: {name, url (http(s)://host[:port]), username? and password? (basic auth, and bearer token exchange), dockerConfig? (credentials from Docker's configuration and credential helpers), include? and exclude? (repository globs, * for any run), scanFrequency? MANUAL|SCAN_ON_PUSH|CONTINUOUS_SCAN (default CONTINUOUS_SCAN), rescanDuration? LIFETIME|DAYS_3|DAYS_7|DAYS_14|DAYS_30|DAYS_60|DAYS_90|DAYS_180 (by last push; default LIFETIME), maxImageBytes? (default 10 GiB), platform? (os/arch[/variant]), syncSeconds? (default 300), pageSize? (default 100)}. A sync lists the catalog and tags (following Link pages) and scans each new digest once, whatever the number of its tags; a digest no tag points at is RESOURCE_TERMINATED, an image past its rescan window SCAN_ELIGIBILITY_EXPIRED (findings closed either way). Registry errors are coverage reasons: ACCESS_DENIED, UNSUPPORTED_MEDIA_TYPE, IMAGE_SIZE_EXCEEDED.",
+        None,
+    ),
+    (
+        "post",
+        "/v1/registries/delete",
+        Access::Write,
+        "Remove a registry ({name}): its images become RESOURCE_TERMINATED and their findings close.",
+        None,
+    ),
+    (
+        "post",
+        "/v1/registries/sync",
+        Access::Write,
+        "Reconcile a registry ({name}) with its catalog now.",
+        None,
+    ),
+    (
+        "post",
+        "/v1/registries/notifications",
+        Access::Push,
+        "Docker Distribution's notification endpoint (query parameter registry: the registry's name in Vigia). Takes the envelope {events: [...]} (application/vnd.docker.distribution.events.v2+json): a push of a manifest by tag to a watched repository is scanned within seconds (once per digest); a deletion syncs the registry. Configure the registry's notifications.endpoints with this URL and the header Authorization: Bearer <agent token>.",
+        None,
+    ),
 ];
 
 /// The document.
@@ -295,6 +332,10 @@ pub fn document() -> Value {
         }
         if *access == Access::Write {
             op["description"] = json!("Needs an admin token.");
+        }
+        if *access == Access::Push {
+            op["description"] =
+                json!("Needs an agent token (vigia token create --role agent) or an admin token.");
         }
         if *method == "post" {
             op["requestBody"] = json!({"required": false, "content": {"application/json": {"schema": {"type": "object"}}}});

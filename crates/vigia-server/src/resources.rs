@@ -60,6 +60,23 @@ fn record(r: &sqlx::any::AnyRow) -> DbResult<ResourceRecord> {
     })
 }
 
+/// Whether a coverage reason retires a resource: it is not evaluated, and
+/// does not hold its findings open for other sources of the same resource.
+#[must_use]
+pub fn retired(reason: &str) -> bool {
+    matches!(reason, "RESOURCE_TERMINATED" | "SCAN_ELIGIBILITY_EXPIRED")
+}
+
+/// Whether a coverage reason says the resource's last scan succeeded.
+#[must_use]
+pub fn scanned_ok(reason: &str) -> bool {
+    matches!(reason, "SUCCESSFUL" | "SCAN_FREQUENCY_SCAN_ON_PUSH")
+}
+
+/// The SQL condition of a resource re-evaluated when advisories change:
+/// neither retired nor scanned on push only.
+const EVALUATED: &str = "status_reason NOT IN ('RESOURCE_TERMINATED', 'SCAN_ELIGIBILITY_EXPIRED', 'SCAN_FREQUENCY_SCAN_ON_PUSH')";
+
 const COLUMNS: &str = "id, kind, source, origin, content_hash, details, status_code, status_reason, status_message, inventory_id, last_scanned_at, created_at, updated_at";
 
 /// Writes an `Inspector2 Coverage` event when a resource's coverage is not
@@ -128,6 +145,9 @@ pub struct ScanRecord<'a> {
     pub generation: i64,
     /// Whether it is the resource's first evaluation.
     pub first: bool,
+    /// The coverage reason it leaves: `SUCCESSFUL`, or
+    /// `SCAN_FREQUENCY_SCAN_ON_PUSH` for an image not re-evaluated.
+    pub reason: &'a str,
     /// Findings opened or reopened, and closed.
     pub opened: usize,
     /// See `opened`.
@@ -224,13 +244,23 @@ impl StateDb {
     /// Whether a live source other than `source` holds the resource `id`.
     pub async fn shared(&self, id: &str, source: &str) -> DbResult<bool> {
         let row = sqlx::query(
-            "SELECT source FROM resources WHERE id = $1 AND source <> $2 AND status_reason <> 'RESOURCE_TERMINATED' AND origin <> 'deleted' LIMIT 1",
+            "SELECT source FROM resources WHERE id = $1 AND source <> $2 AND status_reason NOT IN ('RESOURCE_TERMINATED', 'SCAN_ELIGIBILITY_EXPIRED') AND origin <> 'deleted' LIMIT 1",
         )
         .bind(id)
         .bind(source)
         .fetch_optional(self.pool())
         .await?;
         Ok(row.is_some())
+    }
+
+    /// Replaces a resource's details (Inspector's resource object).
+    pub async fn set_details(&self, source: &str, details: &Value) -> DbResult<()> {
+        sqlx::query("UPDATE resources SET details = $1 WHERE source = $2")
+            .bind(details.to_string())
+            .bind(source)
+            .execute(self.pool())
+            .await?;
+        Ok(())
     }
 
     /// Remembers what a resource looked like when it was last read.
@@ -252,7 +282,7 @@ impl StateDb {
         let mut tx = self.begin_write().await?;
         sqlx::query(
             "UPDATE resources SET id = $1, kind = $2, details = $3, content_hash = COALESCE($4, content_hash), inventory_id = $5, \
-             status_code = 'ACTIVE', status_reason = 'SUCCESSFUL', status_message = NULL, last_scanned_at = $6, updated_at = $6 \
+             status_code = 'ACTIVE', status_reason = $8, status_message = NULL, last_scanned_at = $6, updated_at = $6 \
              WHERE source = $7",
         )
         .bind(scan.resource_id)
@@ -262,6 +292,7 @@ impl StateDb {
         .bind(scan.inventory_id)
         .bind(scan.finished_at)
         .bind(scan.source)
+        .bind(scan.reason)
         .execute(&mut *tx)
         .await?;
         sqlx::query(
@@ -305,7 +336,7 @@ impl StateDb {
             &mut tx,
             scan.source,
             "ACTIVE",
-            "SUCCESSFUL",
+            scan.reason,
             scan.finished_at,
         )
         .await?;
@@ -318,9 +349,8 @@ impl StateDb {
         &self,
         inventories: &[&String],
     ) -> DbResult<Vec<ResourceRecord>> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM resources WHERE status_reason <> 'RESOURCE_TERMINATED' AND inventory_id IN ({{}})"
-        );
+        let sql =
+            format!("SELECT {COLUMNS} FROM resources WHERE {EVALUATED} AND inventory_id IN ({{}})");
         let mut out = Vec::new();
         for r in self.fetch_in(&sql, inventories).await? {
             out.push(record(&r)?);

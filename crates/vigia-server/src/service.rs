@@ -17,6 +17,7 @@ use crate::jobs::{Job, JobKind};
 mod delivery;
 pub(crate) mod exports;
 mod gate;
+pub(crate) mod registries;
 mod rematch;
 
 /// What went wrong in the service.
@@ -71,6 +72,9 @@ pub struct ServiceConfig {
     /// without one, buckets are folders under `exports/` in the data
     /// directory.
     pub export_s3_endpoint: Option<String>,
+    /// Registries from the configuration file (`--registries FILE`),
+    /// added or updated at start.
+    pub registries: Vec<crate::registries::Registry>,
 }
 
 /// The state database's URL: the `vigia_state` schema of the engine's
@@ -290,6 +294,9 @@ impl Service {
             },
             None => crate::exports::Storage::Folder(config.engine.data_dir.join("exports")),
         };
+        for r in &config.registries {
+            db.put_registry(r, &now()).await?;
+        }
         let scanner = Scanner::new(config.engine.clone())?;
         let updater = Arc::new(Updater::new(config.engine.clone()));
         Ok(Arc::new(Self {
@@ -376,8 +383,33 @@ impl Service {
         source: &Path,
         fingerprint: Option<String>,
     ) -> Result<(), ServiceError> {
-        let source_str = source.display().to_string();
-        let kind = candidate(source).unwrap_or("AWS_EC2_INSTANCE");
+        self.scan_source(&source.display().to_string(), fingerprint, None)
+            .await
+    }
+
+    /// Scans the resource read from `source_str`: a path, or (with
+    /// `image`) an image in a registry, pulled with the registry's access.
+    async fn scan_source(
+        &self,
+        source_str: &str,
+        fingerprint: Option<String>,
+        image: Option<crate::registries::RegistryImage>,
+    ) -> Result<(), ServiceError> {
+        let source_str = source_str.to_owned();
+        let source = Path::new(&source_str);
+        let registry_request = match &image {
+            Some(i) => match self.registry_request(i).await? {
+                Some(r) => Some(r),
+                // Its registry was removed meanwhile.
+                None => return Ok(()),
+            },
+            None => None,
+        };
+        let kind = if image.is_some() {
+            "AWS_ECR_CONTAINER_IMAGE"
+        } else {
+            candidate(source).unwrap_or("AWS_EC2_INSTANCE")
+        };
         // One at a time with rematches, deletions and other scans.
         let _turn = self.busy.lock().await;
         let now_s = now();
@@ -394,9 +426,12 @@ impl Service {
             "AWS_ECR_CONTAINER_IMAGE" => TargetKind::Image,
             _ => TargetKind::Host,
         };
-        let mut request = ScanRequest::new(guess, source_str.clone());
-        request.detect_kind = true;
-        request.offline = true;
+        let request = registry_request.unwrap_or_else(|| {
+            let mut request = ScanRequest::new(guess, source_str.clone());
+            request.detect_kind = true;
+            request.offline = true;
+            request
+        });
         let scan_id = uuid::Uuid::new_v4().to_string();
         self.metrics.target_reads.fetch_add(1, Ordering::Relaxed);
         let outcome = match self.scanner.scan(&request).await {
@@ -411,7 +446,18 @@ impl Service {
             Err(e) => {
                 self.metrics.scan_failures.fetch_add(1, Ordering::Relaxed);
                 let message = vigia_engine::error_chain(&e);
-                self.unreadable(&source_str, fingerprint.as_deref(), &message)
+                let reason = match &e {
+                    vigia_engine::Error::Registry { failure, .. } => match failure {
+                        vigia_engine::RegistryFailure::AccessDenied => "ACCESS_DENIED",
+                        vigia_engine::RegistryFailure::UnsupportedMediaType => {
+                            "UNSUPPORTED_MEDIA_TYPE"
+                        }
+                        vigia_engine::RegistryFailure::SizeExceeded => "IMAGE_SIZE_EXCEEDED",
+                        vigia_engine::RegistryFailure::Other => "INTERNAL_ERROR",
+                    },
+                    _ => "INTERNAL_ERROR",
+                };
+                self.unreadable_because(&source_str, fingerprint.as_deref(), reason, &message)
                     .await?;
                 tracing::warn!(source = %source_str, error = %message, "scan failed");
                 return Ok(());
@@ -444,6 +490,14 @@ impl Service {
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_else(|| kind.to_owned());
+        // A registry image: the tags pointing at it and its push time.
+        let mut resource = resource;
+        if let Some(i) = &image
+            && let Some(d) = &mut resource.details.aws_ecr_container_image
+        {
+            d.image_tags = self.db.tags_of(i).await?;
+            d.pushed_at = Some(i.pushed_at.clone());
+        }
         let details = serde_json::to_value(&resource).unwrap_or_default();
         let generation = i64::try_from(outcome.generation.0).unwrap_or(i64::MAX);
         let mut findings = outcome.report.findings;
@@ -476,6 +530,7 @@ impl Service {
                 finished_at: &now_s,
                 generation,
                 first,
+                reason: self.scanned_reason(&source_str).await?,
                 opened: changes.opened + changes.reopened,
                 closed: changes.closed,
             })
@@ -613,6 +668,24 @@ impl Service {
             return Ok(false);
         }
         self.db.set_content_hash(&r.source, None).await?;
+        // A registry image is not looked at by the watcher: queued now
+        // (whatever its registry's scanFrequency: it was asked for).
+        if let Some(image) = self.db.registry_image(&r.source).await?
+            && !image.gone
+        {
+            if crate::resources::retired(&r.status_reason) {
+                self.db
+                    .set_coverage(&r.source, "ACTIVE", "PENDING_INITIAL_SCAN", None, &now())
+                    .await?;
+            }
+            if self
+                .db
+                .enqueue(JobKind::Scan, &r.source, Some(&image.digest), &now())
+                .await?
+            {
+                self.wake.notify_one();
+            }
+        }
         Ok(true)
     }
 
@@ -674,6 +747,7 @@ impl Service {
 
     /// Adds the advisory jobs that are due.
     async fn schedule(&self) -> Result<(), ServiceError> {
+        self.schedule_syncs().await?;
         let epoch = jiff::Timestamp::now().as_second();
         let at = |key: &'static str| async move {
             self.db
@@ -780,18 +854,23 @@ impl Service {
     /// terminates it) or this content was scanned already (a watcher that
     /// looked while the scan ran adds the job again once it is done).
     async fn scan_job(&self, job: &Job) -> Result<(), ServiceError> {
-        let path = Path::new(&job.subject);
-        if !path.exists() {
-            return Ok(());
+        let image = self.db.registry_image(&job.subject).await?;
+        match &image {
+            // No tag points at it any more: the sync terminated it.
+            Some(i) if i.gone => return Ok(()),
+            Some(_) => {}
+            None if !Path::new(&job.subject).exists() => return Ok(()),
+            None => {}
         }
         if let Some(r) = self.db.resource_by_source(&job.subject).await?
             && job.fingerprint.is_some()
             && r.content_hash == job.fingerprint
-            && r.status_reason == "SUCCESSFUL"
+            && crate::resources::scanned_ok(&r.status_reason)
         {
             return Ok(());
         }
-        self.scan(path, job.fingerprint.clone()).await
+        self.scan_source(&job.subject, job.fingerprint.clone(), image)
+            .await
     }
 
     /// Records a resource that could not be scanned: `INACTIVE` /
@@ -803,8 +882,20 @@ impl Service {
         fingerprint: Option<&str>,
         message: &str,
     ) -> Result<(), ServiceError> {
+        self.unreadable_because(source, fingerprint, "INTERNAL_ERROR", message)
+            .await
+    }
+
+    /// [`Service::unreadable`] with the coverage reason that says why.
+    async fn unreadable_because(
+        &self,
+        source: &str,
+        fingerprint: Option<&str>,
+        reason: &str,
+        message: &str,
+    ) -> Result<(), ServiceError> {
         self.db
-            .set_coverage(source, "INACTIVE", "INTERNAL_ERROR", Some(message), &now())
+            .set_coverage(source, "INACTIVE", reason, Some(message), &now())
             .await?;
         self.db.set_content_hash(source, fingerprint).await?;
         Ok(())
@@ -892,6 +983,10 @@ impl Service {
                         .map_err(ServiceError::from)
                 }
                 JobKind::Rematch => self.catch_up(None).await.map(|_| ()),
+                JobKind::Discover => match job.subject.strip_prefix("registry:") {
+                    Some(name) => self.sync_registry(name).await,
+                    None => Ok(()),
+                },
             }
         };
         // A lease lost (another worker has the job now): this one stops.

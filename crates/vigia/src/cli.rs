@@ -194,6 +194,12 @@ pub(crate) struct ServeArgs {
     /// The deployment gate's policy (JSON, as /v1/gate/policy shows it), put in force at start
     #[arg(long, value_name = "FILE")]
     pub(crate) gate_policy: Option<PathBuf>,
+    /// Registries to find images in (JSON: {"registries": [{name, url, username?, password?,
+    /// dockerConfig?, include?, exclude?, scanFrequency?, rescanDuration?, ...}]}, as
+    /// /v1/registries/create takes them), added or updated at start. A password may be given as
+    /// passwordEnv: the name of an environment variable holding it
+    #[arg(long, value_name = "FILE")]
+    pub(crate) registries: Option<PathBuf>,
     /// S3-compatible storage for findings reports and SBOM exports (credentials from AWS_ACCESS_KEY_ID,
     /// AWS_SECRET_ACCESS_KEY, AWS_REGION); without it, a bucket is a folder under exports/ in the data
     /// directory

@@ -26,6 +26,10 @@ pub(crate) async fn run(cli: &Cli, args: &ServeArgs) -> Result<u8> {
         summarize_above: args.summarize_above,
         export_s3_endpoint: args.export_s3_endpoint.clone(),
         events_retention_days: args.events_retention_days,
+        registries: match &args.registries {
+            Some(path) => registries(path)?,
+            None => Vec::new(),
+        },
         gate_policy: match &args.gate_policy {
             Some(path) => {
                 let text = fs_err::read_to_string(path)?;
@@ -45,6 +49,39 @@ pub(crate) async fn run(cli: &Cli, args: &ServeArgs) -> Result<u8> {
     };
     vigia_server::serve(config, listen).await?;
     Ok(exit::OK)
+}
+
+/// The registries of a `--registries` file; `passwordEnv` names the
+/// environment variable a password is read from, so that the file holds
+/// no secret.
+fn registries(path: &std::path::Path) -> Result<Vec<vigia_server::registries::Registry>> {
+    let text = fs_err::read_to_string(path)?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{}: not JSON: {e}", path.display()))?;
+    let list = value
+        .get("registries")
+        .and_then(serde_json::Value::as_array)
+        .ok_or_else(|| anyhow::anyhow!("{}: expected {{\"registries\": [...]}}", path.display()))?;
+    list.iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let mut r = r.clone();
+            if let Some(obj) = r.as_object_mut()
+                && let Some(var) = obj.remove("passwordEnv")
+            {
+                let var = var.as_str().unwrap_or_default().to_owned();
+                let password = std::env::var(&var).map_err(|_| {
+                    anyhow::anyhow!(
+                        "{}: registry {i}: passwordEnv names {var}, which is not set",
+                        path.display()
+                    )
+                })?;
+                obj.insert("password".into(), serde_json::Value::String(password));
+            }
+            vigia_server::registries::Registry::parse(&r)
+                .map_err(|e| anyhow::anyhow!("{}: registry {i}: {e}", path.display()))
+        })
+        .collect()
 }
 
 pub(crate) async fn token(cli: &Cli, cmd: &TokenCommand) -> Result<u8> {

@@ -225,7 +225,7 @@ pub struct Decision {
 }
 
 /// Whether `pattern` (with `*` for any run) matches `s` whole.
-fn glob(pattern: &str, s: &str) -> bool {
+pub(crate) fn glob(pattern: &str, s: &str) -> bool {
     let parts: Vec<&str> = pattern.split('*').collect();
     let (first, rest) = parts.split_first().expect("split gives one part");
     let Some(mut tail) = s.strip_prefix(first) else {

@@ -50,7 +50,7 @@ impl Service {
         };
         let row = sqlx::query(
             "SELECT id, last_scanned_at FROM resources \
-             WHERE kind = 'AWS_ECR_CONTAINER_IMAGE' AND status_reason <> 'RESOURCE_TERMINATED' \
+             WHERE kind = 'AWS_ECR_CONTAINER_IMAGE' AND status_reason NOT IN ('RESOURCE_TERMINATED', 'SCAN_ELIGIBILITY_EXPIRED') \
              AND id LIKE $1 ORDER BY last_scanned_at DESC LIMIT 1",
         )
         .bind(format!("%@{digest}"))

@@ -86,7 +86,10 @@ impl Service {
                 .resources()
                 .await?
                 .into_iter()
-                .filter(|r| r.status_reason != "RESOURCE_TERMINATED")
+                .filter(|r| {
+                    !crate::resources::retired(&r.status_reason)
+                        && r.status_reason != "SCAN_FREQUENCY_SCAN_ON_PUSH"
+                })
                 .filter_map(|r| r.inventory_id)
                 .map(|id| (id, None))
                 .collect(),

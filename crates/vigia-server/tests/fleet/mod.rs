@@ -75,6 +75,7 @@ impl Fleet {
             summarize_above: vigia_server::events::SUMMARIZE_ABOVE,
             gate_policy: None,
             export_s3_endpoint: None,
+            registries: Vec::new(),
             events_retention_days: 30,
         };
         let svc = Service::open(config).await?;
