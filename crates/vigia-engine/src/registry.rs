@@ -249,11 +249,13 @@ pub async fn pull_to_layout(p: &Pull<'_>, dir: &Path) -> Result<String> {
             ),
         ));
     }
+    let mut cached = 0;
     for (i, layer) in manifest.layers.iter().enumerate() {
         if let (Some(cache), Some(diff_id)) = (&p.skip_cached, diff_ids.get(i))
             && cache.holds(&layer.digest, diff_id, &versions)
         {
             tracing::debug!(layer = %layer.digest, "in the layer cache: not pulled");
+            cached += 1;
             continue;
         }
         let hex = layer
@@ -269,6 +271,12 @@ pub async fn pull_to_layout(p: &Pull<'_>, dir: &Path) -> Result<String> {
             .await
             .map_err(|e| failed(r, format!("cannot pull layer {}: {e}", layer.digest)))?;
     }
+    tracing::info!(
+        reference = r,
+        pulled = manifest.layers.len() - cached,
+        cached,
+        "pulled an image"
+    );
     let manifest_bytes = serde_json::to_vec(&manifest).expect("a manifest serialises");
     let manifest_digest = write_blob(dir, &manifest_bytes).map_err(|e| io(r, &e))?;
     let index = serde_json::json!({

@@ -276,10 +276,62 @@ fn covered_by(filter: &Value, r: &crate::resources::ResourceRecord) -> bool {
                 && neg.iter().all(|f| f["value"] != value)
         })
     };
+    let meta = resource_metadata(r);
+    let text = |pointer: &str| meta.pointer(pointer).and_then(Value::as_str).unwrap_or("");
+    let tags: Vec<&str> = meta
+        .pointer("/ecrImage/tags")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    // A list member matches when one of its values does (NOT_EQUALS: none).
+    let want_any = |key: &str| -> bool {
+        filter.get(key).and_then(Value::as_array).is_none_or(|fs| {
+            let (neg, pos): (Vec<&Value>, Vec<&Value>) =
+                fs.iter().partition(|f| f["comparison"] == "NOT_EQUALS");
+            (pos.is_empty() || pos.iter().any(|f| tags.iter().any(|t| f["value"] == *t)))
+                && neg.iter().all(|f| tags.iter().all(|t| f["value"] != *t))
+        })
+    };
     want("scanStatusCode", &r.status_code)
         && want("scanStatusReason", &r.status_reason)
         && want("resourceType", &r.kind)
         && want("resourceId", &r.id)
+        && want("ecrRepositoryName", text("/ecrRepository/name"))
+        && want("lambdaFunctionName", text("/lambdaFunction/functionName"))
+        && want("lambdaFunctionRuntime", text("/lambdaFunction/runtime"))
+        && want_any("ecrImageTags")
+}
+
+/// Inspector's `ResourceScanMetadata` of a resource, from its details:
+/// `ecrRepository` and `ecrImage` of an image, `lambdaFunction` of a
+/// function, `ec2` of a host.
+fn resource_metadata(r: &crate::resources::ResourceRecord) -> Value {
+    let d = &r.details["details"];
+    if let Some(img) = d.get("awsEcrContainerImage") {
+        let mut image =
+            json!({ "tags": img.get("imageTags").cloned().unwrap_or_else(|| json!([])) });
+        if let Some(at) = img.get("pushedAt") {
+            image["imagePushedAt"] = at.clone();
+        }
+        return json!({
+            "ecrRepository": {"name": img.get("repositoryName").cloned().unwrap_or(Value::Null)},
+            "ecrImage": image,
+        });
+    }
+    if let Some(f) = d.get("awsLambdaFunction") {
+        let mut m = json!({
+            "functionName": f.get("functionName").cloned().unwrap_or(Value::Null),
+            "runtime": f.get("runtime").cloned().unwrap_or(Value::Null),
+        });
+        if let Some(layers) = f.get("layers") {
+            m["layers"] = layers.clone();
+        }
+        return json!({ "lambdaFunction": m });
+    }
+    if d.get("awsEc2Instance").is_some() {
+        return json!({ "ec2": {"platform": "LINUX"} });
+    }
+    Value::Null
 }
 
 /// `POST /coverage/list`.
@@ -309,6 +361,10 @@ async fn list_coverage(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes
         });
         if let Some(at) = &r.last_scanned_at {
             item["lastScannedAt"] = json!(at);
+        }
+        let meta = resource_metadata(&r);
+        if !meta.is_null() {
+            item["resourceMetadata"] = meta;
         }
         covered.push(item);
     }

@@ -344,11 +344,23 @@ impl Registry {
         Self::start_with(Some(user), true)
     }
 
+    /// A registry with more configuration (YAML top-level sections such as
+    /// `notifications:`), manifests deletable, and `user` as in
+    /// [`Registry::start`].
+    #[must_use]
+    pub fn start_configured(user: Option<(&str, &str)>, extra: &str) -> Self {
+        Self::start_full(user, false, extra)
+    }
+
     fn start_with(user: Option<(&str, &str)>, token: bool) -> Self {
+        Self::start_full(user, token, "")
+    }
+
+    fn start_full(user: Option<(&str, &str)>, token: bool, extra: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let mut conf = format!(
-            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n{extra}",
             dir.path().join("data").display()
         );
         let mut token_server = None;
@@ -426,6 +438,25 @@ impl Registry {
             _dir: dir,
             host: format!("127.0.0.1:{port}"),
         }
+    }
+
+    /// Deletes a manifest (`repo@digest` or `repo:tag`, whose manifest goes)
+    /// with a real client (`skopeo delete`).
+    pub fn delete(&self, reference: &str, creds: Option<(&str, &str)>) {
+        let mut cmd = Command::new("skopeo");
+        cmd.args(["delete", "--tls-verify=false"]);
+        if let Some((u, p)) = creds {
+            cmd.arg(format!("--creds={u}:{p}"));
+        }
+        let out = cmd
+            .arg(format!("docker://{}/{reference}", self.host))
+            .output()
+            .expect("skopeo runs");
+        assert!(
+            out.status.success(),
+            "skopeo delete failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     /// Pushes an OCI layout's tagged image with a real client (`skopeo copy`).

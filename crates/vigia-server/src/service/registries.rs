@@ -166,12 +166,22 @@ impl Service {
         for (repo, tag) in old.keys().filter(|k| !seen.contains_key(*k)) {
             self.db.delete_tag(&reg.name, repo, tag).await?;
         }
+        let mut retagged = BTreeSet::new();
         for ((repo, tag), digest) in &seen {
             if old.get(&(repo.clone(), tag.clone())) != Some(digest) {
                 self.db
                     .put_tag(&reg.name, repo, tag, digest, &now_s)
                     .await?;
+                retagged.insert(reg.source(repo, digest));
             }
+        }
+        for ((repo, tag), digest) in &old {
+            if seen.get(&(repo.clone(), tag.clone())) != Some(digest) {
+                retagged.insert(reg.source(repo, digest));
+            }
+        }
+        for source in &retagged {
+            self.refresh_tags(source).await?;
         }
         // Images: one per (repository, digest) a tag points at.
         let referenced: BTreeSet<(String, String)> = seen
@@ -246,6 +256,7 @@ impl Service {
         if record.origin != "registry" {
             self.db.set_origin(&source, "registry").await?;
         }
+        self.refresh_tags(&source).await?;
         if crate::resources::retired(&record.status_reason) {
             self.db.set_content_hash(&source, None).await?;
             self.db
@@ -441,6 +452,18 @@ impl Service {
             return Ok(());
         };
         let mut details = r.details;
+        // Not scanned yet: what the registry says of it.
+        if details.pointer("/details/awsEcrContainerImage").is_none() {
+            details = serde_json::json!({
+                "type": "AWS_ECR_CONTAINER_IMAGE",
+                "id": r.id,
+                "details": {"awsEcrContainerImage": {
+                    "repositoryName": image.repository,
+                    "imageHash": image.digest,
+                    "registry": source.split_once('/').map_or("", |(h, _)| h),
+                }},
+            });
+        }
         let Some(d) = details.pointer_mut("/details/awsEcrContainerImage") else {
             return Ok(());
         };
