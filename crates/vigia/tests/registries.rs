@@ -230,14 +230,14 @@ fn pushes_are_scanned_once_per_digest_and_deletions_and_rescan_windows_close_fin
                 .to_owned(),
         )
     };
-    let served: std::collections::BTreeSet<_> = findings.iter().map(key).collect();
+    let from_service: std::collections::BTreeSet<_> = findings.iter().map(key).collect();
     let one_shot: std::collections::BTreeSet<_> = report["findings"]
         .as_array()
         .unwrap()
         .iter()
         .map(key)
         .collect();
-    assert_eq!(served, one_shot);
+    assert_eq!(from_service, one_shot);
 
     // A second tag on the same digest: one resource, still one scan.
     reg.push(

@@ -336,7 +336,7 @@ impl Service {
             let pushed = image
                 .pushed_at
                 .parse::<jiff::Timestamp>()
-                .map_or(i64::MAX, |t| t.as_second());
+                .map_or(i64::MAX, jiff::Timestamp::as_second);
             if image.gone || pushed >= cutoff {
                 continue;
             }

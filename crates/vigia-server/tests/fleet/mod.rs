@@ -174,6 +174,7 @@ impl Fleet {
                     finished_at: now,
                     generation: 0,
                     first: true,
+                    reason: "SUCCESSFUL",
                     opened: 0,
                     closed: 0,
                 })
