@@ -212,6 +212,16 @@ pub struct FunctionDetails {
     /// `ZIP`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub package_type: Option<String>,
+    /// Its layers (`vigia:layer/NAME:VERSION`), from its manifest.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub layers: Vec<String>,
+    /// `x86_64`, `arm64`, from its manifest.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub architectures: Vec<String>,
+    /// Vigia's: where `runtime` comes from, `MANIFEST` (the function's
+    /// manifest says it) or `GUESSED` (from the packages in its code).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub runtime_source: Option<String>,
 }
 
 /// `CodeRepositoryDetails`.
@@ -316,6 +326,10 @@ pub struct VulnerablePackage {
     /// Layer (diff_id) that brought it, for images.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source_layer_hash: Option<String>,
+    /// The function layer that brought it, for functions
+    /// (`vigia:layer/NAME:VERSION`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub source_lambda_layer_arn: Option<String>,
     /// Epoch (deb, rpm).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub epoch: Option<i64>,

@@ -106,6 +106,11 @@ pub fn platform_label(os: &OsInfo) -> String {
         .replace(['.', '-', ' '], "_")
 }
 
+/// How Vigia names a function layer (`vigia:layer/NAME:VERSION`) where
+/// Inspector names a Lambda layer by its ARN; a package whose `layer` has
+/// this prefix came from that function layer.
+pub const LAYER_ARN_PREFIX: &str = "vigia:layer/";
+
 #[cfg(test)]
 mod tests {
     use super::*;

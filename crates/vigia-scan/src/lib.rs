@@ -29,7 +29,7 @@ pub use ecosystem::ecosystem_of;
 pub use filtering::{filter, finish, sort_findings};
 pub use finding::*;
 pub use fixplan::{FixStep, fix_plan};
-pub use inspector::{ACCOUNT_ID, platform_label, source_name, source_url};
+pub use inspector::{ACCOUNT_ID, LAYER_ARN_PREFIX, platform_label, source_name, source_url};
 pub use network::network_findings;
 pub use report::{
     DatabaseInfo, EcosystemCoverage, NotEvaluated, NotScanned, Report, ScanInfo, SecretScanInfo,

@@ -157,6 +157,9 @@ pub fn resource_for(kind: TargetKind, inv: &Inventory, hints: &ResourceHints) ->
                 version: "$LATEST".into(),
                 execution_role_arn: "unknown".into(),
                 package_type: Some("ZIP".into()),
+                layers: Vec::new(),
+                architectures: Vec::new(),
+                runtime_source: Some("GUESSED".into()),
             });
             (ResourceType::AwsLambdaFunction, hints.canonical.clone())
         }

@@ -10,7 +10,7 @@ use vigia_match::{Coverage, FixStatus, Index, PackageResult};
 use vigia_store::Vulnerability;
 
 use crate::ecosystem::is_os;
-use crate::inspector::{package_manager, split_version, upgrade_hint};
+use crate::inspector::{LAYER_ARN_PREFIX, package_manager, split_version, upgrade_hint};
 use crate::severity::{choose_cvss, cvss_source, rating, vendor_severity};
 use crate::{
     ACCOUNT_ID, CvssScore, CvssScoreDetails, DatabaseInfo, EcosystemCoverage, EpssDetails,
@@ -396,7 +396,11 @@ fn finding(g: &Group<'_>, v: Option<&Vulnerability>, ctx: &Context) -> Finding {
             VulnerablePackage {
                 name: p.name.clone(),
                 version,
-                source_layer_hash: p.layer.clone(),
+                source_layer_hash: p.layer.clone().filter(|l| !l.starts_with(LAYER_ARN_PREFIX)),
+                source_lambda_layer_arn: p
+                    .layer
+                    .clone()
+                    .filter(|l| l.starts_with(LAYER_ARN_PREFIX)),
                 epoch,
                 release,
                 arch: p.arch.clone(),

@@ -14,6 +14,7 @@ pub mod db;
 pub mod delivery;
 pub mod events;
 pub mod exports;
+pub mod functions;
 pub mod gate;
 pub mod inventories;
 pub mod jobs;

@@ -16,6 +16,7 @@ use crate::jobs::{Job, JobKind};
 
 mod delivery;
 pub(crate) mod exports;
+mod functions;
 mod gate;
 pub(crate) mod registries;
 mod rematch;
@@ -252,6 +253,17 @@ fn fingerprint(path: &Path) -> Option<String> {
             format!("{}:{t}", m.len())
         })
     };
+    if path.is_file() && crate::functions::manifest_path(path).is_file() {
+        // A function with a manifest changes when its manifest or one of
+        // its layers does.
+        let mut parts: Vec<String> = vec![stamp(path)?];
+        let manifest = crate::functions::manifest_path(path);
+        parts.extend(stamp(&manifest));
+        if let Ok(Some(m)) = crate::functions::read(path) {
+            parts.extend(m.layers.iter().filter_map(|l| stamp(&l.path)));
+        }
+        return Some(parts.join("/"));
+    }
     if path.is_dir() {
         let parts: Vec<String> = [
             "index.json",
@@ -383,8 +395,7 @@ impl Service {
         source: &Path,
         fingerprint: Option<String>,
     ) -> Result<(), ServiceError> {
-        self.scan_source(&source.display().to_string(), fingerprint, None)
-            .await
+        Box::pin(self.scan_source(&source.display().to_string(), fingerprint, None)).await
     }
 
     /// Scans the resource read from `source_str`: a path, or (with
@@ -462,6 +473,27 @@ impl Service {
                 tracing::warn!(source = %source_str, error = %message, "scan failed");
                 return Ok(());
             }
+        };
+        // A function's manifest and layers.
+        let outcome = if outcome
+            .report
+            .scan
+            .resource
+            .details
+            .aws_lambda_function
+            .is_some()
+        {
+            match Box::pin(self.with_layers(source, outcome)).await? {
+                Ok(o) => o,
+                Err((reason, message)) => {
+                    self.unreadable_because(&source_str, fingerprint.as_deref(), reason, &message)
+                        .await?;
+                    tracing::warn!(source = %source_str, error = %message, "scan failed");
+                    return Ok(());
+                }
+            }
+        } else {
+            outcome
         };
         let now_s = now();
         let inventory_id = self.db.store_inventory(&outcome.inventory, &now_s).await?;
@@ -568,8 +600,12 @@ impl Service {
                 .map(|e| e.path())
                 .collect();
             paths.sort();
+            // Layer zips are part of the functions that name them.
+            let layers = crate::functions::layers_in(dir);
             for p in paths {
-                if candidate(&p).is_some() {
+                let layer = !layers.is_empty()
+                    && fs_err::canonicalize(&p).is_ok_and(|c| layers.contains(&c));
+                if !layer && candidate(&p).is_some() {
                     present.insert(p.display().to_string(), (p.clone(), fingerprint(&p)));
                 }
             }
