@@ -24,6 +24,7 @@ use crate::auth::Role;
 use crate::criteria::Criteria;
 use crate::service::Service;
 
+mod agents;
 mod exports;
 mod gate;
 mod registries;
@@ -1008,6 +1009,10 @@ fn handler(path: &str) -> axum::routing::MethodRouter<Arc<Service>> {
         "/v1/registries/delete" => post(registries::delete),
         "/v1/registries/sync" => post(registries::sync),
         "/v1/registries/notifications" => post(registries::notifications),
+        "/v1/agent/checkin" => post(agents::checkin).layer(axum::extract::DefaultBodyLimit::max(
+            agents::MAX_CHECKIN_BYTES,
+        )),
+        "/v1/agents" => get(agents::list),
         other => unreachable!("the operations table names {other}, which has no handler"),
     }
 }

@@ -302,6 +302,20 @@ pub const OPERATIONS: &[(&str, &str, Access, &str, Option<&str>)] = &[
         "Docker Distribution's notification endpoint (query parameter registry: the registry's name in Vigia). Takes the envelope {events: [...]} (application/vnd.docker.distribution.events.v2+json): a push of a manifest by tag to a watched repository is scanned within seconds (once per digest); a deletion syncs the registry. Configure the registry's notifications.endpoints with this URL and the header Authorization: Bearer <agent token>.",
         None,
     ),
+    (
+        "post",
+        "/v1/agent/checkin",
+        Access::Push,
+        "What vigia agent sends: {hostId, agentVersion, hostname?, kernel?, interfaces, inventory} with the whole inventory, or with base (the inventoryId last accepted), added and removed packages, and the inventory without its packages. Answers {resourceId, inventoryId, evaluated}: evaluated is false when nothing changed. 409 when base is not the inventory held (send all of it); 503 before the first advisory generation. A host whose agent goes silent becomes ACTIVE / STALE_INVENTORY (findings kept), later INACTIVE / STALE_INVENTORY (vigia serve --agent-stale-after, --agent-inactive-after).",
+        None,
+    ),
+    (
+        "get",
+        "/v1/agents",
+        Access::Read,
+        "Hosts with an agent: hostId, hostname, kernel, interfaces, agentVersion, first and last check-in, coverage.",
+        None,
+    ),
 ];
 
 /// The document.

@@ -14,6 +14,7 @@ use vigia_scan::{FindingType, TargetKind};
 use crate::db::{Backend, DbError, StateDb};
 use crate::jobs::{Job, JobKind};
 
+pub(crate) mod agents;
 mod delivery;
 pub(crate) mod exports;
 mod functions;
@@ -76,6 +77,11 @@ pub struct ServiceConfig {
     /// Registries from the configuration file (`--registries FILE`),
     /// added or updated at start.
     pub registries: Vec<crate::registries::Registry>,
+    /// A host whose agent has not checked in for this long is
+    /// `ACTIVE` / `STALE_INVENTORY`.
+    pub agent_stale_after: Duration,
+    /// ... and after this long, `INACTIVE` / `STALE_INVENTORY`.
+    pub agent_inactive_after: Duration,
 }
 
 /// The state database's URL: the `vigia_state` schema of the engine's
@@ -784,6 +790,7 @@ impl Service {
     /// Adds the advisory jobs that are due.
     async fn schedule(&self) -> Result<(), ServiceError> {
         self.schedule_syncs().await?;
+        self.mark_silent_agents().await?;
         let epoch = jiff::Timestamp::now().as_second();
         let at = |key: &'static str| async move {
             self.db

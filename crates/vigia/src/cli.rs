@@ -155,6 +155,50 @@ Examples:
   vigia gate registry.example/team/app@sha256:3476b4… --server https://vigia.internal:8080 --token $VIGIA_TOKEN
   vigia gate $IMAGE --server http://127.0.0.1:8080 -f json")]
     Gate(GateArgs),
+    /// Send this host's inventory to a running service, and keep it current
+    #[command(after_help = "\
+The agent reads the host's packages (OS and language), OS, kernel, listening sockets and network
+interfaces, and checks in with the service (POST /v1/agent/checkin, an agent token): at start,
+whenever a package database (dpkg, apk, rpm) or a lockfile folder changes (inotify, debounced),
+and every --heartbeat. After the first check-in only the packages added and removed are sent.
+The service evaluates what changed and marks a host whose agent goes silent STALE_INVENTORY.
+dist/vigia-agent.service runs it under systemd.
+
+Exit codes: 0 done (--once) or stopped; 1 the host could not be read or the service refused.
+
+Examples:
+  vigia token create --role agent --name fleet        # on the service, once
+  vigia agent --server https://vigia.internal:8080 --token $VIGIA_AGENT_TOKEN
+  vigia agent --server http://127.0.0.1:8080 --token $T --root /mnt/snapshot --host-id web-7 --once")]
+    Agent(AgentArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AgentArgs {
+    /// The service's URL
+    #[arg(long, value_name = "URL", env = "VIGIA_SERVER")]
+    pub(crate) server: String,
+    /// An agent token (vigia token create --role agent)
+    #[arg(long, value_name = "TOKEN", env = "VIGIA_AGENT_TOKEN", hide_env_values = true)]
+    pub(crate) token: String,
+    /// The root filesystem to read: this host's, or one mounted elsewhere
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    pub(crate) root: PathBuf,
+    /// The host's ID [default: /etc/machine-id under --root, else its host name]
+    #[arg(long, value_name = "ID")]
+    pub(crate) host_id: Option<String>,
+    /// Check in once and exit (cron, CI)
+    #[arg(long)]
+    pub(crate) once: bool,
+    /// Seconds between check-ins when nothing changes
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    pub(crate) heartbeat: u64,
+    /// Milliseconds to wait after a change for the next ones (a package manager writes many files)
+    #[arg(long, value_name = "MILLIS", default_value_t = 2000)]
+    pub(crate) debounce: u64,
+    /// Output format of --once's answer
+    #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
+    pub(crate) format: Format,
 }
 
 #[derive(Debug, Args)]
@@ -200,6 +244,13 @@ pub(crate) struct ServeArgs {
     /// passwordEnv: the name of an environment variable holding it
     #[arg(long, value_name = "FILE")]
     pub(crate) registries: Option<PathBuf>,
+    /// A host whose agent has not checked in for this many seconds is ACTIVE / STALE_INVENTORY
+    /// (its findings kept)
+    #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
+    pub(crate) agent_stale_after: u64,
+    /// ... and after this many, INACTIVE / STALE_INVENTORY
+    #[arg(long, value_name = "SECONDS", default_value_t = 86_400)]
+    pub(crate) agent_inactive_after: u64,
     /// S3-compatible storage for findings reports and SBOM exports (credentials from AWS_ACCESS_KEY_ID,
     /// AWS_SECRET_ACCESS_KEY, AWS_REGION); without it, a bucket is a folder under exports/ in the data
     /// directory

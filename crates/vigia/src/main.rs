@@ -98,6 +98,7 @@ fn main() -> ExitCode {
             Command::Serve(args) => serve::run(&cli, args).await,
             Command::Token(cmd) => serve::token(&cli, cmd).await,
             Command::Gate(args) => serve::gate(args).await,
+            Command::Agent(args) => serve::agent(args).await,
         }
     });
     match result {

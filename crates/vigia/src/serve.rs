@@ -7,7 +7,7 @@ use vigia_server::auth::Role;
 use vigia_server::db::StateDb;
 use vigia_server::service::ServiceConfig;
 
-use crate::cli::{Cli, Format, GateArgs, ServeArgs, TokenCommand};
+use crate::cli::{AgentArgs, Cli, Format, GateArgs, ServeArgs, TokenCommand};
 use crate::{Exit, config, exit, output};
 
 pub(crate) async fn run(cli: &Cli, args: &ServeArgs) -> Result<u8> {
@@ -26,6 +26,8 @@ pub(crate) async fn run(cli: &Cli, args: &ServeArgs) -> Result<u8> {
         summarize_above: args.summarize_above,
         export_s3_endpoint: args.export_s3_endpoint.clone(),
         events_retention_days: args.events_retention_days,
+        agent_stale_after: Duration::from_secs(args.agent_stale_after.max(1)),
+        agent_inactive_after: Duration::from_secs(args.agent_inactive_after.max(1)),
         registries: match &args.registries {
             Some(path) => registries(path)?,
             None => Vec::new(),
@@ -130,6 +132,44 @@ pub(crate) async fn token(cli: &Cli, cmd: &TokenCommand) -> Result<u8> {
 
 /// `vigia gate`: asks the service's `/v1/gate/check` and exits 0 when every
 /// image may be deployed, 8 when one is refused.
+/// `vigia agent`: the glue around `vigia_agent::Agent`.
+pub(crate) async fn agent(args: &AgentArgs) -> Result<u8> {
+    let mut agent = vigia_agent::Agent::new(vigia_agent::Options {
+        server: args.server.clone(),
+        token: args.token.clone(),
+        root: args.root.clone(),
+        host_id: args.host_id.clone(),
+        heartbeat: Duration::from_secs(args.heartbeat.max(1)),
+        debounce: Duration::from_millis(args.debounce),
+    })?;
+    if args.once {
+        let accepted = agent.check_in().await?;
+        match args.format {
+            Format::Json => output::print_json(&serde_json::json!(accepted))?,
+            Format::Table => println!(
+                "checked in: host {}, inventory {}{}",
+                accepted.resource_id,
+                accepted.inventory_id,
+                if accepted.evaluated { ", evaluated" } else { ", unchanged" }
+            ),
+        }
+        return Ok(exit::OK);
+    }
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    // Stopped by Ctrl-C, or by SIGTERM (systemd, Kubernetes).
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        let _ = stop_tx.send(true);
+    });
+    tracing::info!(host = agent.host_id(), "agent started");
+    agent.run(stop_rx).await?;
+    Ok(exit::OK)
+}
+
 pub(crate) async fn gate(args: &GateArgs) -> Result<u8> {
     let url = format!("{}/v1/gate/check", args.server.trim_end_matches('/'));
     let response = reqwest::Client::new()

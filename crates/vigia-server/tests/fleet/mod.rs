@@ -76,6 +76,8 @@ impl Fleet {
             gate_policy: None,
             export_s3_endpoint: None,
             registries: Vec::new(),
+            agent_stale_after: std::time::Duration::from_secs(3600),
+            agent_inactive_after: std::time::Duration::from_secs(86_400),
             events_retention_days: 30,
         };
         let svc = Service::open(config).await?;

@@ -1,0 +1,265 @@
+//! Hosts with `vigia agent` (see the `vigia-agent` crate): each check-in's
+//! inventory (whole, or a difference against the one held) is stored and
+//! evaluated like a scanned resource's, and evaluated only when it
+//! changed; a host whose agent went silent is `STALE_INVENTORY` (findings
+//! kept, and still re-evaluated when advisories change), `ACTIVE` past
+//! `agent_stale_after` and `INACTIVE` past `agent_inactive_after`.
+
+use serde_json::{Value, json};
+use sqlx::Row;
+use vigia_agent::{Accepted, Checkin};
+use vigia_scan::FindingType;
+
+use super::{Service, ServiceError, now};
+
+/// Why a check-in was not taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckinRefusal {
+    /// Malformed: the message says what.
+    Invalid(String),
+    /// A difference against an inventory the service does not hold: the
+    /// agent sends all of it.
+    UnknownBase,
+    /// No advisory generation yet: tried again at the next heartbeat.
+    NotReady,
+}
+
+/// The source of an agent's host.
+#[must_use]
+pub(crate) fn agent_source(host_id: &str) -> String {
+    format!("agent:{host_id}")
+}
+
+fn valid_host_id(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ':'))
+}
+
+impl Service {
+    /// Takes an agent's check-in.
+    pub async fn agent_checkin(
+        &self,
+        checkin: Checkin,
+    ) -> Result<Result<Accepted, CheckinRefusal>, ServiceError> {
+        let host_id = checkin.host_id.clone();
+        if !valid_host_id(&host_id) {
+            return Ok(Err(CheckinRefusal::Invalid(
+                "hostId must be 1 to 128 letters, digits, '.', '_', '-' or ':'".into(),
+            )));
+        }
+        if !self.ready().await {
+            return Ok(Err(CheckinRefusal::NotReady));
+        }
+        let source = agent_source(&host_id);
+        let facts = (
+            checkin.hostname.clone(),
+            checkin.kernel.clone(),
+            serde_json::to_string(&checkin.interfaces).unwrap_or_else(|_| "[]".into()),
+            checkin.agent_version.clone(),
+        );
+        // One at a time with scans and rematches.
+        let _turn = self.busy.lock().await;
+        let now_s = now();
+        let record = self
+            .db
+            .register(&source, "AWS_EC2_INSTANCE", &now_s)
+            .await?;
+        if record.origin == "deleted" {
+            return Ok(Err(CheckinRefusal::Invalid(format!(
+                "the host {host_id} was deleted through the API: register it again to take its check-ins"
+            ))));
+        }
+        if record.origin != "agent" {
+            self.db.set_origin(&source, "agent").await?;
+        }
+        let base = match &checkin.base {
+            None => None,
+            Some(b) if record.inventory_id.as_deref() == Some(b.as_str()) => {
+                match self.db.inventory(b).await? {
+                    Some(inv) => Some(inv),
+                    None => return Ok(Err(CheckinRefusal::UnknownBase)),
+                }
+            }
+            Some(_) => return Ok(Err(CheckinRefusal::UnknownBase)),
+        };
+        let mut inventory = checkin.apply(base.as_ref());
+        inventory.target.clone_from(&source);
+        let inventory_id = self.db.store_inventory(&inventory, &now_s).await?;
+        self.agent_seen(&host_id, &source, facts, &now_s).await?;
+        let unchanged = record.inventory_id.as_deref() == Some(inventory_id.as_str())
+            && (crate::resources::scanned_ok(&record.status_reason)
+                || record.status_reason == "STALE_INVENTORY");
+        if unchanged {
+            if record.status_reason == "STALE_INVENTORY" {
+                self.db
+                    .set_coverage(&source, "ACTIVE", "SUCCESSFUL", None, &now_s)
+                    .await?;
+            }
+            return Ok(Ok(Accepted {
+                resource_id: record.id,
+                inventory_id,
+                evaluated: false,
+            }));
+        }
+        let resource = vigia_scan::Resource {
+            kind: vigia_scan::ResourceType::AwsEc2Instance,
+            id: host_id.clone(),
+            tags: std::collections::BTreeMap::new(),
+            details: vigia_scan::ResourceDetails {
+                aws_ec2_instance: Some(vigia_scan::HostDetails {
+                    platform: inventory.os.as_ref().map(vigia_scan::platform_label),
+                }),
+                ..vigia_scan::ResourceDetails::default()
+            },
+        };
+        let outcome = match self
+            .scanner
+            .evaluate(inventory, resource.clone(), jiff::Timestamp::now())
+            .await
+        {
+            Ok(o) => o,
+            Err(vigia_engine::Error::NoDatabase { .. }) => return Ok(Err(CheckinRefusal::NotReady)),
+            Err(e) => return Err(e.into()),
+        };
+        let first = record.last_scanned_at.is_none();
+        let now_s = now();
+        let changes = self
+            .db
+            .reconcile(
+                &resource.id,
+                &outcome.report.findings,
+                &[FindingType::PackageVulnerability],
+                &format!("agent check-in of {host_id}"),
+                &now_s,
+                !first,
+                true,
+            )
+            .await?;
+        let details = serde_json::to_value(&resource).unwrap_or_default();
+        self.db
+            .scanned(&crate::resources::ScanRecord {
+                id: &uuid::Uuid::new_v4().to_string(),
+                source: &source,
+                resource_id: &resource.id,
+                kind: "AWS_EC2_INSTANCE",
+                details: &details,
+                content_hash: Some(&inventory_id),
+                inventory_id: &inventory_id,
+                started_at: &record.updated_at,
+                finished_at: &now_s,
+                generation: i64::try_from(outcome.generation.0).unwrap_or(i64::MAX),
+                first,
+                reason: "SUCCESSFUL",
+                opened: changes.opened + changes.reopened,
+                closed: changes.closed,
+            })
+            .await?;
+        Ok(Ok(Accepted {
+            resource_id: resource.id,
+            inventory_id,
+            evaluated: true,
+        }))
+    }
+
+    async fn agent_seen(
+        &self,
+        host_id: &str,
+        source: &str,
+        (hostname, kernel, interfaces, version): (Option<String>, Option<String>, String, String),
+        now: &str,
+    ) -> Result<(), ServiceError> {
+        sqlx::query(
+            "INSERT INTO agents (host_id, source, hostname, kernel, interfaces, agent_version, first_checkin_at, last_checkin_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
+             ON CONFLICT (host_id) DO UPDATE SET hostname = $3, kernel = $4, interfaces = $5, agent_version = $6, last_checkin_at = $7",
+        )
+        .bind(host_id)
+        .bind(source)
+        .bind(hostname)
+        .bind(kernel)
+        .bind(interfaces)
+        .bind(version)
+        .bind(now)
+        .execute(self.db.pool())
+        .await
+        .map_err(crate::db::DbError::from)?;
+        Ok(())
+    }
+
+    /// Every agent's host: its facts, last check-in and coverage.
+    pub async fn agents(&self) -> Result<Vec<Value>, ServiceError> {
+        let rows = sqlx::query(
+            "SELECT a.host_id, a.hostname, a.kernel, a.interfaces, a.agent_version, a.first_checkin_at, a.last_checkin_at, \
+             r.status_code, r.status_reason FROM agents a LEFT JOIN resources r ON r.source = a.source ORDER BY a.host_id",
+        )
+        .fetch_all(self.db.pool())
+        .await
+        .map_err(crate::db::DbError::from)?;
+        let mut out = Vec::new();
+        for r in rows {
+            let get = |c: &str| r.try_get::<Option<String>, _>(c).ok().flatten();
+            out.push(json!({
+                "hostId": get("host_id"),
+                "hostname": get("hostname"),
+                "kernel": get("kernel"),
+                "interfaces": get("interfaces").and_then(|i| serde_json::from_str::<Value>(&i).ok()).unwrap_or_else(|| json!([])),
+                "agentVersion": get("agent_version"),
+                "firstCheckinAt": get("first_checkin_at"),
+                "lastCheckinAt": get("last_checkin_at"),
+                "scanStatus": {"statusCode": get("status_code"), "reason": get("status_reason")},
+            }));
+        }
+        Ok(out)
+    }
+
+    /// Marks the hosts whose agents went silent: `ACTIVE` /
+    /// `STALE_INVENTORY` past `agent_stale_after`, `INACTIVE` /
+    /// `STALE_INVENTORY` past `agent_inactive_after`.
+    pub(super) async fn mark_silent_agents(&self) -> Result<(), ServiceError> {
+        let rows = sqlx::query("SELECT source, last_checkin_at FROM agents")
+            .fetch_all(self.db.pool())
+            .await
+            .map_err(crate::db::DbError::from)?;
+        let now_t = jiff::Timestamp::now().as_second();
+        let stale = i64::try_from(self.config.agent_stale_after.as_secs()).unwrap_or(i64::MAX);
+        let inactive = i64::try_from(self.config.agent_inactive_after.as_secs()).unwrap_or(i64::MAX);
+        for row in rows {
+            let source: String = row.try_get("source").map_err(crate::db::DbError::from)?;
+            let last: String = row.try_get("last_checkin_at").map_err(crate::db::DbError::from)?;
+            let Ok(at) = last.parse::<jiff::Timestamp>() else {
+                continue;
+            };
+            let silent = now_t - at.as_second();
+            let code = if silent >= inactive {
+                "INACTIVE"
+            } else if silent >= stale {
+                "ACTIVE"
+            } else {
+                continue;
+            };
+            let Some(r) = self.db.resource_by_source(&source).await? else {
+                continue;
+            };
+            // Never evaluated, deleted or terminated: nothing to flag.
+            if r.last_scanned_at.is_none()
+                || r.origin == "deleted"
+                || crate::resources::retired(&r.status_reason)
+                || (r.status_code == code && r.status_reason == "STALE_INVENTORY")
+            {
+                continue;
+            }
+            self.db
+                .set_coverage(
+                    &source,
+                    code,
+                    "STALE_INVENTORY",
+                    Some(&format!("no check-in from its agent since {last}")),
+                    &now(),
+                )
+                .await?;
+        }
+        Ok(())
+    }
+}
