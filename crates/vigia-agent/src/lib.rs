@@ -29,9 +29,7 @@ pub enum AgentError {
         source: vigia_inventory::Error,
     },
     /// No host ID given, and none found.
-    #[error(
-        "no host ID: {root} has no /etc/machine-id or /etc/hostname; give --host-id"
-    )]
+    #[error("no host ID: {root} has no /etc/machine-id or /etc/hostname; give --host-id")]
     NoHostId {
         /// The root.
         root: PathBuf,
@@ -187,11 +185,13 @@ fn interfaces(root: &Path) -> Vec<Interface> {
 /// # Errors
 /// The root cannot be read.
 pub fn collect(root: &Path, host_id: &str) -> Result<Checkin, AgentError> {
-    let mut inventory = vigia_inventory::inventory(root, &vigia_inventory::source::Options::default())
-        .map_err(|source| AgentError::Inventory {
-            root: root.to_owned(),
-            source,
-        })?;
+    let mut inventory =
+        vigia_inventory::inventory(root, &vigia_inventory::source::Options::default()).map_err(
+            |source| AgentError::Inventory {
+                root: root.to_owned(),
+                source,
+            },
+        )?;
     // The live root's socket tables are in /proc, which a filesystem read
     // leaves out.
     if root == Path::new("/")
@@ -206,7 +206,7 @@ pub fn collect(root: &Path, host_id: &str) -> Result<Checkin, AgentError> {
             ("udp", SocketProtocol::Udp, false),
             ("udp6", SocketProtocol::Udp, true),
         ] {
-            if let Some(text) = fs_err::read_to_string(Path::new("/proc/net").join(file)).ok() {
+            if let Ok(text) = fs_err::read_to_string(Path::new("/proc/net").join(file)) {
                 sockets.extend(parse_table(&text, proto, v6));
             }
         }
@@ -268,7 +268,10 @@ pub fn watched(root: &Path, inventory: &Inventory) -> Vec<PathBuf> {
         .collect();
     for p in &inventory.packages {
         let path = Path::new(p.path.trim_start_matches('/'));
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let folder = if LOCKFILES.contains(&name.as_str()) {
             path.parent()
         } else if path
@@ -361,7 +364,10 @@ impl Agent {
     }
 
     async fn post(&self, body: &Checkin) -> Result<Result<Accepted, u16>, AgentError> {
-        let url = format!("{}/v1/agent/checkin", self.options.server.trim_end_matches('/'));
+        let url = format!(
+            "{}/v1/agent/checkin",
+            self.options.server.trim_end_matches('/')
+        );
         let resp = self
             .client
             .post(&url)
@@ -415,13 +421,11 @@ impl Agent {
             diff.base = Some(base.clone());
             diff.added = packages.difference(held).cloned().collect();
             diff.removed = held.difference(&packages).cloned().collect();
-            match self.post(&diff).await? {
-                Ok(accepted) => {
-                    self.last = Some((accepted.inventory_id.clone(), packages));
-                    return Ok(accepted);
-                }
-                Err(_) => tracing::info!("the service does not hold the last inventory: sending all of it"),
+            if let Ok(accepted) = self.post(&diff).await? {
+                self.last = Some((accepted.inventory_id.clone(), packages));
+                return Ok(accepted);
             }
+            tracing::info!("the service does not hold the last inventory: sending all of it");
         }
         match self.post(&full).await? {
             Ok(accepted) => {
@@ -441,27 +445,36 @@ impl Agent {
     ///
     /// # Errors
     /// The folders cannot be watched.
-    pub async fn run(&mut self, mut stop: tokio::sync::watch::Receiver<bool>) -> Result<(), AgentError> {
+    pub async fn run(
+        &mut self,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) -> Result<(), AgentError> {
         use notify::Watcher as _;
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
-        let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-            if event.is_ok() {
-                let _ = tx.send(());
-            }
-        })
-        .map_err(|e| AgentError::Watch {
-            path: self.options.root.clone(),
-            message: e.to_string(),
-        })?;
+        let mut watcher =
+            notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+                if event.is_ok() {
+                    let _ = tx.send(());
+                }
+            })
+            .map_err(|e| AgentError::Watch {
+                path: self.options.root.clone(),
+                message: e.to_string(),
+            })?;
         let mut watching: BTreeSet<PathBuf> = BTreeSet::new();
         loop {
             match self.check_in().await {
-                Ok(a) => tracing::info!(inventory = %a.inventory_id, evaluated = a.evaluated, "checked in"),
+                Ok(a) => {
+                    tracing::info!(inventory = %a.inventory_id, evaluated = a.evaluated, "checked in");
+                }
                 Err(e) => tracing::warn!(error = %e, "check-in failed"),
             }
             // What to watch follows what the host holds.
             let root = self.options.root.clone();
-            let want: BTreeSet<PathBuf> = match vigia_inventory::inventory(&root, &vigia_inventory::source::Options::default()) {
+            let want: BTreeSet<PathBuf> = match vigia_inventory::inventory(
+                &root,
+                &vigia_inventory::source::Options::default(),
+            ) {
                 Ok(inv) => watched(&root, &inv).into_iter().collect(),
                 Err(_) => watching.clone(),
             };
@@ -523,7 +536,10 @@ mod tests {
             removed: vec![pkg("curl", "7.88")],
         };
         let whole = checkin.apply(Some(&base));
-        assert_eq!(whole.packages, vec![pkg("bash", "5.2"), pkg("curl", "8.0"), pkg("zlib", "1.2")]);
+        assert_eq!(
+            whole.packages,
+            vec![pkg("bash", "5.2"), pkg("curl", "8.0"), pkg("zlib", "1.2")]
+        );
     }
 
     #[test]
@@ -538,7 +554,8 @@ mod tests {
         assert_eq!(host_id(root).unwrap(), "0123abcd");
         fs_err::create_dir_all(root.join("var/lib/dpkg")).unwrap();
         fs_err::create_dir_all(root.join("srv/app")).unwrap();
-        fs_err::create_dir_all(root.join("usr/lib/python3/dist-packages/requests-2.0.dist-info")).unwrap();
+        fs_err::create_dir_all(root.join("usr/lib/python3/dist-packages/requests-2.0.dist-info"))
+            .unwrap();
         let mut lock = pkg("left-pad", "1.0");
         lock.path = "/srv/app/package-lock.json".into();
         let mut py = pkg("requests", "2.0");

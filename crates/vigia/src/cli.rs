@@ -179,7 +179,12 @@ pub(crate) struct AgentArgs {
     #[arg(long, value_name = "URL", env = "VIGIA_SERVER")]
     pub(crate) server: String,
     /// An agent token (vigia token create --role agent)
-    #[arg(long, value_name = "TOKEN", env = "VIGIA_AGENT_TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "VIGIA_AGENT_TOKEN",
+        hide_env_values = true
+    )]
     pub(crate) token: String,
     /// The root filesystem to read: this host's, or one mounted elsewhere
     #[arg(long, value_name = "DIR", default_value = "/")]

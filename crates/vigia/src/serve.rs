@@ -146,12 +146,16 @@ pub(crate) async fn agent(args: &AgentArgs) -> Result<u8> {
         let accepted = agent.check_in().await?;
         match args.format {
             Format::Json => output::print_json(&serde_json::json!(accepted))?,
-            Format::Table => println!(
-                "checked in: host {}, inventory {}{}",
+            Format::Table => output::print(&format!(
+                "checked in: host {}, inventory {}{}\n",
                 accepted.resource_id,
                 accepted.inventory_id,
-                if accepted.evaluated { ", evaluated" } else { ", unchanged" }
-            ),
+                if accepted.evaluated {
+                    ", evaluated"
+                } else {
+                    ", unchanged"
+                }
+            )),
         }
         return Ok(exit::OK);
     }

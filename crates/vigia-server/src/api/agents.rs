@@ -14,7 +14,10 @@ use crate::service::agents::CheckinRefusal;
 pub(super) const MAX_CHECKIN_BYTES: usize = 64 << 20;
 
 /// `POST /v1/agent/checkin`: a [`vigia_agent::Checkin`].
-pub(super) async fn checkin(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes) -> ApiResult {
+pub(super) async fn checkin(
+    State(svc): State<Arc<Service>>,
+    bytes: axum::body::Bytes,
+) -> ApiResult {
     let checkin: vigia_agent::Checkin = serde_json::from_slice(&bytes)
         .map_err(|e| ApiError::validation(format!("the body is not a check-in: {e}")))?;
     match svc
@@ -27,7 +30,9 @@ pub(super) async fn checkin(State(svc): State<Arc<Service>>, bytes: axum::body::
         Err(CheckinRefusal::UnknownBase) => Err(ApiError {
             status: StatusCode::CONFLICT,
             kind: "ConflictException",
-            message: "the service does not hold the inventory this difference is against: send all of it".into(),
+            message:
+                "the service does not hold the inventory this difference is against: send all of it"
+                    .into(),
         }),
         Err(CheckinRefusal::NotReady) => Err(ApiError {
             status: StatusCode::SERVICE_UNAVAILABLE,

@@ -120,7 +120,9 @@ impl Service {
             .await
         {
             Ok(o) => o,
-            Err(vigia_engine::Error::NoDatabase { .. }) => return Ok(Err(CheckinRefusal::NotReady)),
+            Err(vigia_engine::Error::NoDatabase { .. }) => {
+                return Ok(Err(CheckinRefusal::NotReady));
+            }
             Err(e) => return Err(e.into()),
         };
         let first = record.last_scanned_at.is_none();
@@ -224,10 +226,13 @@ impl Service {
             .map_err(crate::db::DbError::from)?;
         let now_t = jiff::Timestamp::now().as_second();
         let stale = i64::try_from(self.config.agent_stale_after.as_secs()).unwrap_or(i64::MAX);
-        let inactive = i64::try_from(self.config.agent_inactive_after.as_secs()).unwrap_or(i64::MAX);
+        let inactive =
+            i64::try_from(self.config.agent_inactive_after.as_secs()).unwrap_or(i64::MAX);
         for row in rows {
             let source: String = row.try_get("source").map_err(crate::db::DbError::from)?;
-            let last: String = row.try_get("last_checkin_at").map_err(crate::db::DbError::from)?;
+            let last: String = row
+                .try_get("last_checkin_at")
+                .map_err(crate::db::DbError::from)?;
             let Ok(at) = last.parse::<jiff::Timestamp>() else {
                 continue;
             };

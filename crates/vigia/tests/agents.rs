@@ -1,0 +1,304 @@
+//! Host agents end to end: `vigia agent` reading the shared host snapshot
+//! (unpacked as a root filesystem) checks in with `vigia serve`, which
+//! also scans the same snapshot agentlessly from a watched folder: both
+//! ways give the same package findings. A package removed from the dpkg
+//! database is seen by inotify and its findings close; a silent agent's
+//! host becomes STALE_INVENTORY with its findings kept.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+mod serve;
+use serve::{Home, Server, list, start_with, token};
+
+fn coverage(s: &Server, token: &str) -> Vec<Value> {
+    let (status, body) = s.call("POST", "/coverage/list", Some(token), Some(&json!({})));
+    assert_eq!(status, 200, "{body}");
+    body["coveredResources"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn reason(s: &Server, token: &str, id: &str) -> Option<(String, String)> {
+    coverage(s, token)
+        .iter()
+        .find(|c| c["resourceId"] == id)
+        .map(|c| {
+            (
+                c["scanStatus"]["statusCode"].as_str().unwrap().to_owned(),
+                c["scanStatus"]["reason"].as_str().unwrap().to_owned(),
+            )
+        })
+}
+
+fn wait(what: &str, s: &Server, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !check() {
+        assert!(
+            Instant::now() < deadline,
+            "{what} never happened\n{}",
+            s.log()
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+fn keys(findings: &[Value]) -> BTreeSet<(String, String, String)> {
+    findings
+        .iter()
+        .filter(|f| f["type"] == "PACKAGE_VULNERABILITY" && f["status"] == "ACTIVE")
+        .map(|f| {
+            let p = &f["packageVulnerabilityDetails"]["vulnerablePackages"][0];
+            (
+                f["packageVulnerabilityDetails"]["vulnerabilityId"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+                p["name"].as_str().unwrap().to_owned(),
+                p["version"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn agent(server: &Server, token: &str, root: &Path, more: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_vigia"));
+    c.args([
+        "agent",
+        "--server",
+        &server.base,
+        "--token",
+        token,
+        "--root",
+    ])
+    .arg(root)
+    .args(["--host-id", "web-7"])
+    .args(more)
+    .stdin(Stdio::null());
+    c
+}
+
+/// Removes a package's stanza from a dpkg status file, as `dpkg --purge`
+/// leaves it (written beside and renamed over, as dpkg does).
+fn purge(status: &Path, package: &str) {
+    let text = fs_err::read_to_string(status).unwrap();
+    let kept: Vec<&str> = text
+        .split("\n\n")
+        .filter(|stanza| !stanza.lines().any(|l| l == format!("Package: {package}")))
+        .collect();
+    assert!(
+        kept.len() < text.split("\n\n").count(),
+        "{package} is in the status file"
+    );
+    let tmp = status.with_extension("new");
+    fs_err::write(&tmp, kept.join("\n\n")).unwrap();
+    fs_err::rename(&tmp, status).unwrap();
+}
+
+#[test]
+fn an_agent_checks_in_its_host_and_keeps_it_current() {
+    let home = Home::sqlite();
+    let admin = token(&home, "admin");
+    let agent_token = token(&home, "agent");
+    // The agentless way: the same snapshot in a watched folder.
+    let watch = tempfile::tempdir().unwrap();
+    let snapshot = vigia_test_support::shared_dir().join("targets/host-snapshot.tar.gz");
+    fs_err::copy(&snapshot, watch.path().join("host-snapshot.tar.gz")).unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let out = Command::new("tar")
+        .arg("xzf")
+        .arg(&snapshot)
+        .arg("-C")
+        .arg(root.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let server = start_with(
+        &home,
+        &vigia_test_support::vulndata(),
+        watch.path(),
+        &["--agent-stale-after", "4", "--agent-inactive-after", "8"],
+        &[],
+    );
+    wait("the agentless scan", &server, || {
+        coverage(&server, &admin)
+            .iter()
+            .any(|c| c["scanStatus"]["reason"] == "SUCCESSFUL")
+    });
+    let agentless = coverage(&server, &admin)[0]["resourceId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // --once: one check-in, evaluated.
+    let out = agent(
+        &server,
+        &agent_token,
+        root.path(),
+        &["--once", "-f", "json"],
+    )
+    .output()
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        server.log()
+    );
+    let first: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(first["resourceId"], "web-7");
+    assert_eq!(first["evaluated"], true);
+    assert_eq!(
+        reason(&server, &admin, "web-7"),
+        Some(("ACTIVE".into(), "SUCCESSFUL".into()))
+    );
+    let by_agent = list(&server, &admin, &serve::eq("resourceId", "web-7"));
+    let by_scan = list(&server, &admin, &serve::eq("resourceId", &agentless));
+    assert!(!by_agent.is_empty());
+    assert_eq!(
+        keys(&by_agent),
+        keys(&by_scan),
+        "the agent and the agentless scan disagree"
+    );
+    // Nothing changed: taken, not evaluated again.
+    let out = agent(
+        &server,
+        &agent_token,
+        root.path(),
+        &["--once", "-f", "json"],
+    )
+    .output()
+    .unwrap();
+    let second: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(second["evaluated"], false);
+    assert_eq!(second["inventoryId"], first["inventoryId"]);
+    let (_, agents) = server.call("GET", "/v1/agents", Some(&admin), None);
+    assert_eq!(agents["agents"][0]["hostId"], "web-7", "{agents}");
+    // A difference against an inventory the service does not hold: 409.
+    let (_, stored) = server.call("GET", "/v1/resource?id=web-7", Some(&admin), None);
+    let mut head = stored["inventory"].clone();
+    assert!(
+        head["packages"].as_array().is_some_and(|p| !p.is_empty()),
+        "{stored}"
+    );
+    head["packages"] = json!([]);
+    let (status, body) = server.call(
+        "POST",
+        "/v1/agent/checkin",
+        Some(&agent_token),
+        Some(
+            &json!({"hostId": "web-7", "agentVersion": "0", "interfaces": [],
+                     "inventory": head, "base": "not-the-one", "added": [], "removed": []}),
+        ),
+    );
+    assert_eq!(status, 409, "{body}");
+    // Check-ins need an agent (or admin) token.
+    let viewer = token(&home, "viewer");
+    let (status, _) = server.call("POST", "/v1/agent/checkin", Some(&viewer), Some(&json!({})));
+    assert_eq!(status, 403);
+
+    // Running: a package purged from the dpkg database is seen within
+    // seconds (inotify), sent as a difference, and its findings close.
+    let mut running = agent(
+        &server,
+        &agent_token,
+        root.path(),
+        &["--debounce", "200", "--heartbeat", "1", "-v"],
+    )
+    .stdout(Stdio::null())
+    .stderr(
+        fs_err::File::create(home.dir.path().join("agent.log"))
+            .unwrap()
+            .into_parts()
+            .0,
+    )
+    .spawn()
+    .unwrap();
+    let victim =
+        by_agent
+            .iter()
+            .find(|f| {
+                f["packageVulnerabilityDetails"]["vulnerablePackages"][0]["packageManager"] == "OS"
+            })
+            .expect("an OS package finding")["packageVulnerabilityDetails"]["vulnerablePackages"]
+            [0]["name"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    std::thread::sleep(Duration::from_secs(2));
+    purge(&root.path().join("var/lib/dpkg/status"), &victim);
+    wait("the purge's findings closing", &server, || {
+        let now = list(&server, &admin, &serve::eq("resourceId", "web-7"));
+        let of_victim: Vec<&Value> = now
+            .iter()
+            .filter(|f| {
+                f["packageVulnerabilityDetails"]["vulnerablePackages"][0]["name"] == victim.as_str()
+            })
+            .collect();
+        !of_victim.is_empty() && of_victim.iter().all(|f| f["status"] == "CLOSED")
+    });
+    let now = list(&server, &admin, &serve::eq("resourceId", "web-7"));
+    assert!(
+        now.iter().any(|f| f["status"] == "ACTIVE"),
+        "the other packages' findings stay"
+    );
+
+    // The agent stops: STALE_INVENTORY, then INACTIVE, findings kept.
+    let _ = running.kill();
+    let _ = running.wait();
+    // Every check-in after the first was a difference the service applied.
+    let log = fs_err::read_to_string(home.dir.path().join("agent.log")).unwrap();
+    assert!(log.matches("checked in").count() >= 3, "{log}");
+    assert!(!log.contains("sending all of it"), "{log}");
+    wait("STALE_INVENTORY", &server, || {
+        reason(&server, &admin, "web-7") == Some(("ACTIVE".into(), "STALE_INVENTORY".into()))
+    });
+    wait("INACTIVE", &server, || {
+        reason(&server, &admin, "web-7") == Some(("INACTIVE".into(), "STALE_INVENTORY".into()))
+    });
+    let kept = list(&server, &admin, &serve::eq("resourceId", "web-7"));
+    assert_eq!(keys(&kept), keys(&now));
+    // Back: SUCCESSFUL again.
+    let out = agent(&server, &agent_token, root.path(), &["--once"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        reason(&server, &admin, "web-7"),
+        Some(("ACTIVE".into(), "SUCCESSFUL".into()))
+    );
+}
+
+#[test]
+fn the_systemd_unit_is_valid() {
+    let unit = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../dist/vigia-agent.service");
+    let text = fs_err::read_to_string(&unit).unwrap();
+    assert!(text.contains("ExecStart=/usr/local/bin/vigia agent"));
+    // systemd's own checker, with the binary under test in place.
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("vigia-agent.service");
+    fs_err::write(
+        &copy,
+        text.replace("/usr/local/bin/vigia", env!("CARGO_BIN_EXE_vigia")),
+    )
+    .unwrap();
+    let out = Command::new("systemd-analyze")
+        .args(["verify"])
+        .arg(&copy)
+        .output()
+        .expect("systemd-analyze runs (.ci/run installs systemd)");
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
