@@ -63,8 +63,9 @@ fn docker_config_auth(registry: &str) -> Option<RegistryAuth> {
     docker_credentials(registry).map(|(u, p)| RegistryAuth::Basic(u, p))
 }
 
-/// The user and password Docker's configuration holds for `registry`
-/// (see [`docker_config_auth`]).
+/// The user and password Docker's configuration holds for `registry`:
+/// a `credHelpers` entry for it, its `auths` entry, then the `credsStore`
+/// helper, as Docker looks them up.
 #[must_use]
 pub fn docker_credentials(registry: &str) -> Option<(String, String)> {
     use docker_credential::{CredentialRetrievalError as E, DockerCredential};
