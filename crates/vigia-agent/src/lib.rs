@@ -137,8 +137,9 @@ pub struct Accepted {
     pub resource_id: String,
     /// The inventory now held: the next difference is against it.
     pub inventory_id: String,
-    /// Whether it was evaluated (`false`: nothing changed).
-    pub evaluated: bool,
+    /// Whether it is queued for evaluation (`false`: it is the one
+    /// evaluated already).
+    pub queued: bool,
 }
 
 fn read_trimmed(path: &Path) -> Option<String> {
@@ -465,7 +466,7 @@ impl Agent {
         loop {
             match self.check_in().await {
                 Ok(a) => {
-                    tracing::info!(inventory = %a.inventory_id, evaluated = a.evaluated, "checked in");
+                    tracing::info!(inventory = %a.inventory_id, queued = a.queued, "checked in");
                 }
                 Err(e) => tracing::warn!(error = %e, "check-in failed"),
             }

@@ -7,6 +7,7 @@ CREATE TABLE agents (
     kernel TEXT,
     interfaces TEXT NOT NULL,        -- JSON: [{name, mac, state}]
     agent_version TEXT,
+    inventory_id TEXT,               -- the inventory last accepted: the next difference's base
     first_checkin_at TEXT NOT NULL,
     last_checkin_at TEXT NOT NULL
 );

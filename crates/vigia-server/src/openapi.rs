@@ -306,7 +306,7 @@ pub const OPERATIONS: &[(&str, &str, Access, &str, Option<&str>)] = &[
         "post",
         "/v1/agent/checkin",
         Access::Push,
-        "What vigia agent sends: {hostId, agentVersion, hostname?, kernel?, interfaces, inventory} with the whole inventory, or with base (the inventoryId last accepted), added and removed packages, and the inventory without its packages. Answers {resourceId, inventoryId, evaluated}: evaluated is false when nothing changed. 409 when base is not the inventory held (send all of it); 503 before the first advisory generation. A host whose agent goes silent becomes ACTIVE / STALE_INVENTORY (findings kept), later INACTIVE / STALE_INVENTORY (vigia serve --agent-stale-after, --agent-inactive-after).",
+        "What vigia agent sends: {hostId, agentVersion, hostname?, kernel?, interfaces, inventory} with the whole inventory, or with base (the inventoryId last accepted), added and removed packages, and the inventory without its packages. Answers at once {resourceId, inventoryId, queued}: queued is true when the inventory is not the one evaluated, and its evaluation is queued (findings follow within seconds). 409 when base is not the inventory held (send all of it); 503 before the first advisory generation. A host whose agent goes silent becomes ACTIVE / STALE_INVENTORY (findings kept), later INACTIVE / STALE_INVENTORY (vigia serve --agent-stale-after, --agent-inactive-after).",
         None,
     ),
     (

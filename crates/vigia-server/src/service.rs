@@ -791,6 +791,7 @@ impl Service {
     async fn schedule(&self) -> Result<(), ServiceError> {
         self.schedule_syncs().await?;
         self.mark_silent_agents().await?;
+        self.queue_unevaluated_agents().await?;
         let epoch = jiff::Timestamp::now().as_second();
         let at = |key: &'static str| async move {
             self.db
@@ -897,6 +898,9 @@ impl Service {
     /// terminates it) or this content was scanned already (a watcher that
     /// looked while the scan ran adds the job again once it is done).
     async fn scan_job(&self, job: &Job) -> Result<(), ServiceError> {
+        if job.subject.starts_with("agent:") {
+            return self.evaluate_agent(&job.subject).await;
+        }
         let image = self.db.registry_image(&job.subject).await?;
         match &image {
             // No tag points at it any more: the sync terminated it.

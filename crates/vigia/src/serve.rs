@@ -150,8 +150,8 @@ pub(crate) async fn agent(args: &AgentArgs) -> Result<u8> {
                 "checked in: host {}, inventory {}{}\n",
                 accepted.resource_id,
                 accepted.inventory_id,
-                if accepted.evaluated {
-                    ", evaluated"
+                if accepted.queued {
+                    ", queued for evaluation"
                 } else {
                     ", unchanged"
                 }

@@ -83,20 +83,34 @@ fn agent(server: &Server, token: &str, root: &Path, more: &[&str]) -> Command {
     c
 }
 
-/// Removes a package's stanza from a dpkg status file, as `dpkg --purge`
-/// leaves it (written beside and renamed over, as dpkg does).
-fn purge(status: &Path, package: &str) {
+/// Sets a package's version in a dpkg status file, as an upgrade leaves it
+/// (written beside and renamed over, as dpkg does).
+fn upgrade(status: &Path, package: &str, version: &str) {
     let text = fs_err::read_to_string(status).unwrap();
-    let kept: Vec<&str> = text
+    let mut found = false;
+    let stanzas: Vec<String> = text
         .split("\n\n")
-        .filter(|stanza| !stanza.lines().any(|l| l == format!("Package: {package}")))
+        .map(|stanza| {
+            if !stanza.lines().any(|l| l == format!("Package: {package}")) {
+                return stanza.to_owned();
+            }
+            found = true;
+            stanza
+                .lines()
+                .map(|l| {
+                    if l.starts_with("Version: ") {
+                        format!("Version: {version}")
+                    } else {
+                        l.to_owned()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
         .collect();
-    assert!(
-        kept.len() < text.split("\n\n").count(),
-        "{package} is in the status file"
-    );
+    assert!(found, "{package} is in the status file");
     let tmp = status.with_extension("new");
-    fs_err::write(&tmp, kept.join("\n\n")).unwrap();
+    fs_err::write(&tmp, stanzas.join("\n\n")).unwrap();
     fs_err::rename(&tmp, status).unwrap();
 }
 
@@ -156,11 +170,10 @@ fn an_agent_checks_in_its_host_and_keeps_it_current() {
     );
     let first: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(first["resourceId"], "web-7");
-    assert_eq!(first["evaluated"], true);
-    assert_eq!(
-        reason(&server, &admin, "web-7"),
-        Some(("ACTIVE".into(), "SUCCESSFUL".into()))
-    );
+    assert_eq!(first["queued"], true);
+    wait("the check-in's evaluation", &server, || {
+        reason(&server, &admin, "web-7") == Some(("ACTIVE".into(), "SUCCESSFUL".into()))
+    });
     let by_agent = list(&server, &admin, &serve::eq("resourceId", "web-7"));
     let by_scan = list(&server, &admin, &serve::eq("resourceId", &agentless));
     assert!(!by_agent.is_empty());
@@ -179,7 +192,7 @@ fn an_agent_checks_in_its_host_and_keeps_it_current() {
     .output()
     .unwrap();
     let second: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(second["evaluated"], false);
+    assert_eq!(second["queued"], false);
     assert_eq!(second["inventoryId"], first["inventoryId"]);
     let (_, agents) = server.call("GET", "/v1/agents", Some(&admin), None);
     assert_eq!(agents["agents"][0]["hostId"], "web-7", "{agents}");
@@ -223,28 +236,49 @@ fn an_agent_checks_in_its_host_and_keeps_it_current() {
     )
     .spawn()
     .unwrap();
-    let victim =
-        by_agent
-            .iter()
-            .find(|f| {
-                f["packageVulnerabilityDetails"]["vulnerablePackages"][0]["packageManager"] == "OS"
-            })
-            .expect("an OS package finding")["packageVulnerabilityDetails"]["vulnerablePackages"]
-            [0]["name"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+    // An OS package upgraded (the shared snapshot's OS findings have no
+    // fixed version yet: the upgraded version is still affected, and its
+    // findings say so).
+    let pkg = |f: &Value| f["packageVulnerabilityDetails"]["vulnerablePackages"][0].clone();
+    let target = by_agent
+        .iter()
+        .map(pkg)
+        .find(|p| p["packageManager"] == "OS")
+        .expect("an OS package finding");
+    let victim = target["name"].as_str().unwrap().to_owned();
+    let status = root.path().join("var/lib/dpkg/status");
+    let old = fs_err::read_to_string(&status)
+        .unwrap()
+        .split("\n\n")
+        .find(|s| s.lines().any(|l| l == format!("Package: {victim}")))
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Version: ").map(str::to_owned))
+        })
+        .unwrap();
+    let new = format!("{old}+vigia1");
     std::thread::sleep(Duration::from_secs(2));
-    purge(&root.path().join("var/lib/dpkg/status"), &victim);
-    wait("the purge's findings closing", &server, || {
+    upgrade(&status, &victim, &new);
+    wait("the upgrade in the findings", &server, || {
         let now = list(&server, &admin, &serve::eq("resourceId", "web-7"));
-        let of_victim: Vec<&Value> = now
+        let of_victim: Vec<Value> = now
             .iter()
-            .filter(|f| {
-                f["packageVulnerabilityDetails"]["vulnerablePackages"][0]["name"] == victim.as_str()
-            })
+            .filter(|f| f["status"] == "ACTIVE")
+            .map(pkg)
+            .filter(|p| p["name"] == victim.as_str())
             .collect();
-        !of_victim.is_empty() && of_victim.iter().all(|f| f["status"] == "CLOSED")
+        !of_victim.is_empty()
+            && of_victim.iter().all(|p| {
+                let full = format!(
+                    "{}{}",
+                    p["version"].as_str().unwrap_or_default(),
+                    p["release"]
+                        .as_str()
+                        .map(|r| format!("-{r}"))
+                        .unwrap_or_default()
+                );
+                full.ends_with("+vigia1")
+            })
     });
     let now = list(&server, &admin, &serve::eq("resourceId", "web-7"));
     assert!(

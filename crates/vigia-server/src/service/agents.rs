@@ -1,6 +1,6 @@
 //! Hosts with `vigia agent` (see the `vigia-agent` crate): each check-in's
-//! inventory (whole, or a difference against the one held) is stored and
-//! evaluated like a scanned resource's, and evaluated only when it
+//! inventory (whole, or a difference against the one held) is stored, and
+//! queued for evaluation (like a scanned resource's) only when it
 //! changed; a host whose agent went silent is `STALE_INVENTORY` (findings
 //! kept, and still re-evaluated when advisories change), `ACTIVE` past
 //! `agent_stale_after` and `INACTIVE` past `agent_inactive_after`.
@@ -38,7 +38,10 @@ fn valid_host_id(id: &str) -> bool {
 }
 
 impl Service {
-    /// Takes an agent's check-in.
+    /// Takes an agent's check-in: its inventory is stored (once per
+    /// content) and, when it is not the one evaluated last, queued for
+    /// evaluation. The answer does not wait for the evaluation: a fleet
+    /// checking in at once is answered at the speed of the database.
     pub async fn agent_checkin(
         &self,
         checkin: Checkin,
@@ -59,8 +62,6 @@ impl Service {
             serde_json::to_string(&checkin.interfaces).unwrap_or_else(|_| "[]".into()),
             checkin.agent_version.clone(),
         );
-        // One at a time with scans and rematches.
-        let _turn = self.busy.lock().await;
         let now_s = now();
         let record = self
             .db
@@ -76,7 +77,7 @@ impl Service {
         }
         let base = match &checkin.base {
             None => None,
-            Some(b) if record.inventory_id.as_deref() == Some(b.as_str()) => {
+            Some(b) if self.accepted_inventory(&host_id).await?.as_deref() == Some(b.as_str()) => {
                 match self.db.inventory(b).await? {
                     Some(inv) => Some(inv),
                     None => return Ok(Err(CheckinRefusal::UnknownBase)),
@@ -87,25 +88,79 @@ impl Service {
         let mut inventory = checkin.apply(base.as_ref());
         inventory.target.clone_from(&source);
         let inventory_id = self.db.store_inventory(&inventory, &now_s).await?;
-        self.agent_seen(&host_id, &source, facts, &now_s).await?;
-        let unchanged = record.inventory_id.as_deref() == Some(inventory_id.as_str())
-            && (crate::resources::scanned_ok(&record.status_reason)
-                || record.status_reason == "STALE_INVENTORY");
-        if unchanged {
+        self.agent_seen(&host_id, &source, facts, &inventory_id, &now_s)
+            .await?;
+        let evaluated = record.inventory_id.as_deref() == Some(inventory_id.as_str())
+            && record.last_scanned_at.is_some();
+        if evaluated {
+            // Heard from again: no longer stale.
             if record.status_reason == "STALE_INVENTORY" {
                 self.db
                     .set_coverage(&source, "ACTIVE", "SUCCESSFUL", None, &now_s)
                     .await?;
             }
-            return Ok(Ok(Accepted {
-                resource_id: record.id,
-                inventory_id,
-                evaluated: false,
-            }));
+        } else if self
+            .db
+            .enqueue(
+                crate::jobs::JobKind::Scan,
+                &source,
+                Some(&inventory_id),
+                &now_s,
+            )
+            .await?
+        {
+            self.wake.notify_one();
         }
+        Ok(Ok(Accepted {
+            resource_id: if record.last_scanned_at.is_some() {
+                record.id
+            } else {
+                host_id
+            },
+            inventory_id,
+            queued: !evaluated,
+        }))
+    }
+
+    /// The inventory an agent's host last checked in with.
+    async fn accepted_inventory(&self, host_id: &str) -> Result<Option<String>, ServiceError> {
+        let row = sqlx::query("SELECT inventory_id FROM agents WHERE host_id = $1")
+            .bind(host_id)
+            .fetch_optional(self.db.pool())
+            .await
+            .map_err(crate::db::DbError::from)?;
+        Ok(row.and_then(|r| {
+            r.try_get::<Option<String>, _>("inventory_id")
+                .ok()
+                .flatten()
+        }))
+    }
+
+    /// Evaluates the inventory an agent's host last checked in with (a
+    /// scan job of an `agent:` source), unless it is the one evaluated.
+    pub(super) async fn evaluate_agent(&self, source: &str) -> Result<(), ServiceError> {
+        let Some(host_id) = source.strip_prefix("agent:") else {
+            return Ok(());
+        };
+        let _turn = self.busy.lock().await;
+        let Some(inventory_id) = self.accepted_inventory(host_id).await? else {
+            return Ok(());
+        };
+        let Some(record) = self.db.resource_by_source(source).await? else {
+            return Ok(());
+        };
+        if record.origin == "deleted"
+            || (record.inventory_id.as_deref() == Some(inventory_id.as_str())
+                && record.last_scanned_at.is_some())
+        {
+            return Ok(());
+        }
+        let Some(inventory) = self.db.inventory(&inventory_id).await? else {
+            return Ok(());
+        };
         let resource = vigia_scan::Resource {
             kind: vigia_scan::ResourceType::AwsEc2Instance,
-            id: host_id.clone(),
+            id: host_id.to_owned(),
             tags: std::collections::BTreeMap::new(),
             details: vigia_scan::ResourceDetails {
                 aws_ec2_instance: Some(vigia_scan::HostDetails {
@@ -114,17 +169,10 @@ impl Service {
                 ..vigia_scan::ResourceDetails::default()
             },
         };
-        let outcome = match self
+        let outcome = self
             .scanner
             .evaluate(inventory, resource.clone(), jiff::Timestamp::now())
-            .await
-        {
-            Ok(o) => o,
-            Err(vigia_engine::Error::NoDatabase { .. }) => {
-                return Ok(Err(CheckinRefusal::NotReady));
-            }
-            Err(e) => return Err(e.into()),
-        };
+            .await?;
         let first = record.last_scanned_at.is_none();
         let now_s = now();
         let changes = self
@@ -143,7 +191,7 @@ impl Service {
         self.db
             .scanned(&crate::resources::ScanRecord {
                 id: &uuid::Uuid::new_v4().to_string(),
-                source: &source,
+                source,
                 resource_id: &resource.id,
                 kind: "AWS_EC2_INSTANCE",
                 details: &details,
@@ -158,11 +206,7 @@ impl Service {
                 closed: changes.closed,
             })
             .await?;
-        Ok(Ok(Accepted {
-            resource_id: resource.id,
-            inventory_id,
-            evaluated: true,
-        }))
+        Ok(())
     }
 
     async fn agent_seen(
@@ -170,12 +214,13 @@ impl Service {
         host_id: &str,
         source: &str,
         (hostname, kernel, interfaces, version): (Option<String>, Option<String>, String, String),
+        inventory_id: &str,
         now: &str,
     ) -> Result<(), ServiceError> {
         sqlx::query(
-            "INSERT INTO agents (host_id, source, hostname, kernel, interfaces, agent_version, first_checkin_at, last_checkin_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
-             ON CONFLICT (host_id) DO UPDATE SET hostname = $3, kernel = $4, interfaces = $5, agent_version = $6, last_checkin_at = $7",
+            "INSERT INTO agents (host_id, source, hostname, kernel, interfaces, agent_version, first_checkin_at, last_checkin_at, inventory_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8) \
+             ON CONFLICT (host_id) DO UPDATE SET hostname = $3, kernel = $4, interfaces = $5, agent_version = $6, last_checkin_at = $7, inventory_id = $8",
         )
         .bind(host_id)
         .bind(source)
@@ -184,6 +229,7 @@ impl Service {
         .bind(interfaces)
         .bind(version)
         .bind(now)
+        .bind(inventory_id)
         .execute(self.db.pool())
         .await
         .map_err(crate::db::DbError::from)?;
@@ -214,6 +260,34 @@ impl Service {
             }));
         }
         Ok(out)
+    }
+
+    /// Queues the evaluation of every host whose accepted inventory is
+    /// not the one evaluated (a check-in taken while its previous one was
+    /// being evaluated).
+    pub(super) async fn queue_unevaluated_agents(&self) -> Result<(), ServiceError> {
+        let rows = sqlx::query(
+            "SELECT a.source, a.inventory_id FROM agents a JOIN resources r ON r.source = a.source \
+             WHERE r.origin <> 'deleted' AND a.inventory_id IS NOT NULL \
+             AND (r.inventory_id IS NULL OR r.inventory_id <> a.inventory_id)",
+        )
+        .fetch_all(self.db.pool())
+        .await
+        .map_err(crate::db::DbError::from)?;
+        for row in rows {
+            let source: String = row.try_get("source").map_err(crate::db::DbError::from)?;
+            let id: String = row
+                .try_get("inventory_id")
+                .map_err(crate::db::DbError::from)?;
+            if self
+                .db
+                .enqueue(crate::jobs::JobKind::Scan, &source, Some(&id), &now())
+                .await?
+            {
+                self.wake.notify_one();
+            }
+        }
+        Ok(())
     }
 
     /// Marks the hosts whose agents went silent: `ACTIVE` /
