@@ -217,6 +217,73 @@ fn a_manifest_names_the_runtime_and_layers_whose_packages_are_the_functions() {
         std::thread::sleep(Duration::from_millis(300));
     }
 
+    // A fixed version of the shared function replaces the old one: the
+    // findings its upgrade fixes close.
+    let jwt = |f: &Value| {
+        f["packageVulnerabilityDetails"]["vulnerablePackages"][0]["name"]
+            .as_str()
+            .is_some_and(|n| n.eq_ignore_ascii_case("pyjwt"))
+    };
+    let fixed_in: BTreeSet<String> = in_code
+        .iter()
+        .filter(|f| jwt(f))
+        .filter_map(|f| {
+            f["packageVulnerabilityDetails"]["vulnerablePackages"][0]["fixedInVersion"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .collect();
+    let fixed = fixed_in
+        .iter()
+        .max_by_key(|v| {
+            v.split('.')
+                .map(|p| p.parse::<u64>().unwrap_or(0))
+                .collect::<Vec<_>>()
+        })
+        .expect("PyJWT findings with a fix")
+        .clone();
+    let script = r#"
+import sys, zipfile
+src, dst, fixed = sys.argv[1:4]
+with zipfile.ZipFile(src) as z, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as out:
+    for info in z.infolist():
+        data = z.read(info.filename)
+        name = info.filename.replace("PyJWT-1.7.1.dist-info", f"PyJWT-{fixed}.dist-info")
+        if name.endswith(".dist-info/METADATA") and name.startswith("PyJWT-"):
+            data = data.replace(b"Version: 1.7.1", f"Version: {fixed}".encode())
+        out.writestr(name, data)
+"#;
+    let tmp = folder.path().join("fixed.tmp");
+    let out = Command::new("python3")
+        .args(["-c", script])
+        .arg(vigia_test_support::shared_dir().join("targets/fn-python.zip"))
+        .arg(&tmp)
+        .arg(&fixed)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    fs_err::rename(&tmp, d.join("fn-python.zip")).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let now = list(&server, &admin, &serve::eq("resourceId", &plain_id));
+        let old: Vec<&Value> = now.iter().filter(|f| jwt(f)).collect();
+        let closed = old.iter().filter(|f| f["status"] == "CLOSED").count();
+        if closed > 0 && old.iter().all(|f| f["status"] == "CLOSED") {
+            // The other libraries' findings stay.
+            assert!(now.iter().any(|f| f["status"] == "ACTIVE" && !jwt(f)));
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "PyJWT {fixed} never closed its findings: {old:#?}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+
     // A broken manifest is said, not guessed around.
     fs_err::write(
         d.join("orders.function.json"),
