@@ -8,6 +8,7 @@ CREATE TABLE agents (
     interfaces TEXT NOT NULL,        -- JSON: [{name, mac, state}]
     agent_version TEXT,
     inventory_id TEXT,               -- the inventory last accepted: the next difference's base
+    head_sha256 TEXT,                -- of that inventory without its packages (OS, host facts)
     first_checkin_at TEXT NOT NULL,
     last_checkin_at TEXT NOT NULL
 );

@@ -17,6 +17,12 @@ use crate::db::{DbError, DbResult, StateDb, placeholders};
 /// SQLite's and PostgreSQL's limits).
 const CHUNK: usize = 400;
 
+/// Rows a multi-row `INSERT` writes (4 columns each: 400 parameters).
+const ROWS_PER_INSERT: usize = 100;
+
+/// Sets the packages of an inventory without layers are spread over.
+const SETS_PER_HOST: u8 = 16;
+
 /// The keys a package is matched under: its ecosystem with its name and,
 /// for OS packages, its source package's name.
 fn keys_of(p: &Package, inv: &Inventory) -> Vec<PackageKey> {
@@ -84,13 +90,26 @@ impl StateDb {
         if exists {
             return Ok(id);
         }
-        let mut by_layer: BTreeMap<Option<&str>, Vec<&Package>> = BTreeMap::new();
+        // One set per image layer; the packages of what has no layers (a
+        // host, a function) in SETS_PER_HOST sets by finding group, so that
+        // a host whose agent reports one upgrade stores one small set again,
+        // not all of its packages.
+        let mut by_layer: BTreeMap<(Option<&str>, u8), Vec<&Package>> = BTreeMap::new();
         for p in &inv.packages {
-            by_layer.entry(p.layer.as_deref()).or_default().push(p);
+            let bucket = if p.layer.is_some() {
+                0
+            } else {
+                Sha256::digest(group_of(p).as_bytes())[0] % SETS_PER_HOST
+            };
+            by_layer
+                .entry((p.layer.as_deref(), bucket))
+                .or_default()
+                .push(p);
         }
         let os = serde_json::to_string(&inv.os).map_err(json_error("inventory"))?;
         let mut tx = self.pool().begin().await?;
-        for (layer, packages) in by_layer {
+        let backend = self.backend();
+        for ((layer, _), packages) in by_layer {
             let bodies = packages
                 .iter()
                 .map(serde_json::to_string)
@@ -115,24 +134,43 @@ impl StateDb {
             .await?
             .rows_affected();
             if added > 0 {
-                for (seq, (p, b)) in packages.iter().zip(&bodies).enumerate() {
-                    let group = group_of(p);
-                    sqlx::query("INSERT INTO set_packages (set_id, seq, grp, body) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
-                        .bind(&set_id)
-                        .bind(i64::try_from(seq).unwrap_or(i64::MAX))
-                        .bind(&group)
-                        .bind(b)
-                        .execute(&mut *tx)
-                        .await?;
-                    for k in keys_of(p, &inv) {
-                        sqlx::query("INSERT INTO set_keys (ecosystem, name, set_id, grp) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
-                            .bind(&k.ecosystem)
-                            .bind(&k.name)
-                            .bind(&set_id)
-                            .bind(&group)
-                            .execute(&mut *tx)
-                            .await?;
+                // Many rows a statement: a statement each is most of the
+                // time a host's first check-in takes.
+                let rows: Vec<(i64, String, &String)> = packages
+                    .iter()
+                    .zip(&bodies)
+                    .enumerate()
+                    .map(|(seq, (p, b))| (i64::try_from(seq).unwrap_or(i64::MAX), group_of(p), b))
+                    .collect();
+                for chunk in rows.chunks(ROWS_PER_INSERT) {
+                    let sql = format!(
+                        "INSERT INTO set_packages (set_id, seq, grp, body) VALUES {} ON CONFLICT DO NOTHING",
+                        placeholders(backend, chunk.len(), 4, 0)
+                    );
+                    let mut q = sqlx::query(&sql);
+                    for (seq, group, body) in chunk {
+                        q = q.bind(&set_id).bind(*seq).bind(group).bind(*body);
                     }
+                    q.execute(&mut *tx).await?;
+                }
+                let mut keys: BTreeSet<(String, String, String)> = BTreeSet::new();
+                for p in &packages {
+                    let group = group_of(p);
+                    for k in keys_of(p, &inv) {
+                        keys.insert((k.ecosystem, k.name, group.clone()));
+                    }
+                }
+                let keys: Vec<_> = keys.into_iter().collect();
+                for chunk in keys.chunks(ROWS_PER_INSERT) {
+                    let sql = format!(
+                        "INSERT INTO set_keys (ecosystem, name, set_id, grp) VALUES {} ON CONFLICT DO NOTHING",
+                        placeholders(backend, chunk.len(), 4, 0)
+                    );
+                    let mut q = sqlx::query(&sql);
+                    for (ecosystem, name, group) in chunk {
+                        q = q.bind(ecosystem).bind(name).bind(&set_id).bind(group);
+                    }
+                    q.execute(&mut *tx).await?;
                 }
             }
             sqlx::query("INSERT INTO inventory_sets (inventory_id, set_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")

@@ -30,6 +30,24 @@ pub(crate) fn agent_source(host_id: &str) -> String {
     format!("agent:{host_id}")
 }
 
+/// The SHA-256 of an inventory's head: everything but its packages and
+/// its target's name (the OS, the host's facts, what was not read).
+fn head_sha256(inventory: &vigia_inventory::Inventory) -> String {
+    use sha2::Digest as _;
+    let head = vigia_inventory::Inventory {
+        packages: Vec::new(),
+        target: String::new(),
+        kind: inventory.kind.clone(),
+        image: inventory.image.clone(),
+        os: inventory.os.clone(),
+        status: inventory.status.clone(),
+        host: inventory.host.clone(),
+    };
+    hex::encode(sha2::Sha256::digest(
+        serde_json::to_vec(&head).unwrap_or_default(),
+    ))
+}
+
 fn valid_host_id(id: &str) -> bool {
     (1..=128).contains(&id.len())
         && id
@@ -56,6 +74,41 @@ impl Service {
             return Ok(Err(CheckinRefusal::NotReady));
         }
         let source = agent_source(&host_id);
+        let head = head_sha256(&checkin.inventory);
+        // A heartbeat: nothing changed since the inventory accepted last.
+        if let Some(base) = &checkin.base
+            && checkin.added.is_empty()
+            && checkin.removed.is_empty()
+            && let Some((accepted, accepted_head)) = self.accepted_inventory(&host_id).await?
+            && *base == accepted
+            && accepted_head.as_deref() == Some(head.as_str())
+            && let Some(record) = self.db.resource_by_source(&source).await?
+            && record.origin != "deleted"
+        {
+            let now_s = now();
+            sqlx::query("UPDATE agents SET last_checkin_at = $1 WHERE host_id = $2")
+                .bind(&now_s)
+                .bind(&host_id)
+                .execute(self.db.pool())
+                .await
+                .map_err(crate::db::DbError::from)?;
+            let evaluated = record.inventory_id.as_deref() == Some(accepted.as_str())
+                && record.last_scanned_at.is_some();
+            if evaluated && record.status_reason == "STALE_INVENTORY" {
+                self.db
+                    .set_coverage(&source, "ACTIVE", "SUCCESSFUL", None, &now_s)
+                    .await?;
+            }
+            return Ok(Ok(Accepted {
+                resource_id: if record.last_scanned_at.is_some() {
+                    record.id
+                } else {
+                    host_id
+                },
+                inventory_id: accepted,
+                queued: !evaluated,
+            }));
+        }
         let facts = (
             checkin.hostname.clone(),
             checkin.kernel.clone(),
@@ -77,7 +130,12 @@ impl Service {
         }
         let base = match &checkin.base {
             None => None,
-            Some(b) if self.accepted_inventory(&host_id).await?.as_deref() == Some(b.as_str()) => {
+            Some(b)
+                if self
+                    .accepted_inventory(&host_id)
+                    .await?
+                    .is_some_and(|(accepted, _)| accepted == *b) =>
+            {
                 match self.db.inventory(b).await? {
                     Some(inv) => Some(inv),
                     None => return Ok(Err(CheckinRefusal::UnknownBase)),
@@ -88,7 +146,7 @@ impl Service {
         let mut inventory = checkin.apply(base.as_ref());
         inventory.target.clone_from(&source);
         let inventory_id = self.db.store_inventory(&inventory, &now_s).await?;
-        self.agent_seen(&host_id, &source, facts, &inventory_id, &now_s)
+        self.agent_seen(&host_id, &source, facts, (&inventory_id, &head), &now_s)
             .await?;
         let evaluated = record.inventory_id.as_deref() == Some(inventory_id.as_str())
             && record.last_scanned_at.is_some();
@@ -122,17 +180,26 @@ impl Service {
         }))
     }
 
-    /// The inventory an agent's host last checked in with.
-    async fn accepted_inventory(&self, host_id: &str) -> Result<Option<String>, ServiceError> {
-        let row = sqlx::query("SELECT inventory_id FROM agents WHERE host_id = $1")
+    /// The inventory an agent's host last checked in with, and the hash of
+    /// its head (the inventory without its packages).
+    async fn accepted_inventory(
+        &self,
+        host_id: &str,
+    ) -> Result<Option<(String, Option<String>)>, ServiceError> {
+        let row = sqlx::query("SELECT inventory_id, head_sha256 FROM agents WHERE host_id = $1")
             .bind(host_id)
             .fetch_optional(self.db.pool())
             .await
             .map_err(crate::db::DbError::from)?;
         Ok(row.and_then(|r| {
-            r.try_get::<Option<String>, _>("inventory_id")
+            let id = r
+                .try_get::<Option<String>, _>("inventory_id")
                 .ok()
-                .flatten()
+                .flatten()?;
+            Some((
+                id,
+                r.try_get::<Option<String>, _>("head_sha256").ok().flatten(),
+            ))
         }))
     }
 
@@ -143,7 +210,7 @@ impl Service {
             return Ok(());
         };
         let _turn = self.busy.lock().await;
-        let Some(inventory_id) = self.accepted_inventory(host_id).await? else {
+        let Some((inventory_id, _)) = self.accepted_inventory(host_id).await? else {
             return Ok(());
         };
         let Some(record) = self.db.resource_by_source(source).await? else {
@@ -214,13 +281,13 @@ impl Service {
         host_id: &str,
         source: &str,
         (hostname, kernel, interfaces, version): (Option<String>, Option<String>, String, String),
-        inventory_id: &str,
+        (inventory_id, head): (&str, &str),
         now: &str,
     ) -> Result<(), ServiceError> {
         sqlx::query(
-            "INSERT INTO agents (host_id, source, hostname, kernel, interfaces, agent_version, first_checkin_at, last_checkin_at, inventory_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8) \
-             ON CONFLICT (host_id) DO UPDATE SET hostname = $3, kernel = $4, interfaces = $5, agent_version = $6, last_checkin_at = $7, inventory_id = $8",
+            "INSERT INTO agents (host_id, source, hostname, kernel, interfaces, agent_version, first_checkin_at, last_checkin_at, inventory_id, head_sha256) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9) \
+             ON CONFLICT (host_id) DO UPDATE SET hostname = $3, kernel = $4, interfaces = $5, agent_version = $6, last_checkin_at = $7, inventory_id = $8, head_sha256 = $9",
         )
         .bind(host_id)
         .bind(source)
@@ -230,6 +297,7 @@ impl Service {
         .bind(version)
         .bind(now)
         .bind(inventory_id)
+        .bind(head)
         .execute(self.db.pool())
         .await
         .map_err(crate::db::DbError::from)?;
