@@ -218,10 +218,18 @@ pub struct FunctionDetails {
     /// `x86_64`, `arm64`, from its manifest.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub architectures: Vec<String>,
-    /// Vigia's: where `runtime` comes from, `MANIFEST` (the function's
-    /// manifest says it) or `GUESSED` (from the packages in its code).
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub runtime_source: Option<String>,
+    /// What Vigia adds to Inspector's shape (the service's resources).
+    #[serde(rename = "vigia", skip_serializing_if = "Option::is_none", default)]
+    pub vigia: Option<FunctionExtras>,
+}
+
+/// What Vigia says of a function beyond Inspector's fields.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct FunctionExtras {
+    /// Where `runtime` comes from: `MANIFEST` (the function's manifest
+    /// says it) or `GUESSED` (from the packages in its code).
+    pub runtime_source: String,
 }
 
 /// `CodeRepositoryDetails`.

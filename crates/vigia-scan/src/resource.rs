@@ -159,7 +159,10 @@ pub fn resource_for(kind: TargetKind, inv: &Inventory, hints: &ResourceHints) ->
                 package_type: Some("ZIP".into()),
                 layers: Vec::new(),
                 architectures: Vec::new(),
-                runtime_source: Some("GUESSED".into()),
+                // No manifest here: the runtime is a guess from the code.
+                vigia: Some(crate::FunctionExtras {
+                    runtime_source: "GUESSED".into(),
+                }),
             });
             (ResourceType::AwsLambdaFunction, hints.canonical.clone())
         }

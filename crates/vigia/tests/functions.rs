@@ -150,7 +150,7 @@ fn a_manifest_names_the_runtime_and_layers_whose_packages_are_the_functions() {
         None,
     );
     let details = &res["resource"]["details"]["details"]["awsLambdaFunction"];
-    assert_eq!(details["runtimeSource"], "MANIFEST", "{res:#}");
+    assert_eq!(details["vigia"]["runtimeSource"], "MANIFEST", "{res:#}");
     assert_eq!(details["architectures"], json!(["arm64"]));
     let (_, res) = server.call(
         "GET",
@@ -159,7 +159,8 @@ fn a_manifest_names_the_runtime_and_layers_whose_packages_are_the_functions() {
         None,
     );
     assert_eq!(
-        res["resource"]["details"]["details"]["awsLambdaFunction"]["runtimeSource"], "GUESSED",
+        res["resource"]["details"]["details"]["awsLambdaFunction"]["vigia"]["runtimeSource"],
+        "GUESSED",
         "{res:#}"
     );
 

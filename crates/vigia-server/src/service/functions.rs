@@ -26,7 +26,14 @@ impl Service {
     ) -> Result<Result<ScanOutcome, Refusal>, ServiceError> {
         let manifest = match crate::functions::read(zip) {
             Ok(Some(m)) => m,
-            Ok(None) => return Ok(Ok(outcome)),
+            Ok(None) => {
+                if let Some(d) = &mut outcome.report.scan.resource.details.aws_lambda_function {
+                    d.vigia = Some(vigia_scan::FunctionExtras {
+                        runtime_source: "GUESSED".into(),
+                    });
+                }
+                return Ok(Ok(outcome));
+            }
             Err(message) => return Ok(Err(("UNSUPPORTED_CONFIG_FILE", message))),
         };
         let mut resource = outcome.report.scan.resource.clone();
@@ -36,8 +43,15 @@ impl Service {
             }
             if let Some(runtime) = &manifest.runtime {
                 d.runtime.clone_from(runtime);
-                d.runtime_source = Some("MANIFEST".into());
             }
+            d.vigia = Some(vigia_scan::FunctionExtras {
+                runtime_source: if manifest.runtime.is_some() {
+                    "MANIFEST"
+                } else {
+                    "GUESSED"
+                }
+                .into(),
+            });
             d.architectures.clone_from(&manifest.architectures);
             d.layers = manifest
                 .layers
