@@ -158,6 +158,17 @@ impl Discovery {
                 "a bearer challenge without a realm",
             )
         })?;
+        // The password goes to the token service over HTTPS, unless the
+        // registry itself is plain HTTP (a private network).
+        if self.base.scheme() == "https" && !realm.starts_with("https://") {
+            return Err(failed(
+                what,
+                RegistryFailure::Other,
+                format!(
+                    "the registry's token service {realm} is not HTTPS: credentials are not sent there"
+                ),
+            ));
+        }
         let scope = param("scope").unwrap_or_default();
         if let Some(t) = self.tokens.lock().await.get(&scope) {
             return Ok(t.clone());
@@ -291,13 +302,19 @@ impl Discovery {
     /// Every page of a list (`repositories` of the catalog, `tags` of a
     /// repository), following `Link` headers. `None` when the first page
     /// is 404 (a repository deleted since the catalog named it).
-    async fn pages(&self, first: Url, member: &str, what: &str) -> Result<Option<Vec<String>>> {
+    async fn pages(
+        &self,
+        first: Url,
+        member: &str,
+        what: &str,
+        missing_is_none: bool,
+    ) -> Result<Option<Vec<String>>> {
         let mut out = Vec::new();
         let mut url = first;
         for page in 0..MAX_PAGES {
             let resp = self.send(Method::GET, &url, what).await?;
             let status = resp.status();
-            if status == StatusCode::NOT_FOUND && page == 0 {
+            if status == StatusCode::NOT_FOUND && page == 0 && missing_is_none {
                 return Ok(None);
             }
             if !status.is_success() {
@@ -326,13 +343,21 @@ impl Discovery {
                     format!("the registry sent no JSON: {e}"),
                 )
             })?;
-            out.extend(
-                body[member]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|v| v.as_str().map(str::to_owned)),
-            );
+            // An answer without the list is not an empty list (a registry
+            // that lists no tags may say `"tags": null`).
+            match body.get(member) {
+                Some(serde_json::Value::Array(a)) => {
+                    out.extend(a.iter().filter_map(|v| v.as_str().map(str::to_owned)));
+                }
+                Some(serde_json::Value::Null) if member == "tags" => {}
+                _ => {
+                    return Err(failed(
+                        what,
+                        RegistryFailure::Other,
+                        format!("the registry's answer has no `{member}` list"),
+                    ));
+                }
+            }
             match next {
                 Some(n) => {
                     url = url.join(&n).map_err(|e| {
@@ -342,16 +367,27 @@ impl Discovery {
                             format!("a Link header names `{n}`, not a URL: {e}"),
                         )
                     })?;
+                    // Credentials go to the registry only.
+                    if url.origin() != self.base.origin() {
+                        return Err(failed(
+                            what,
+                            RegistryFailure::Other,
+                            format!(
+                                "a Link header points to another host ({}): not followed",
+                                url.origin().ascii_serialization()
+                            ),
+                        ));
+                    }
                 }
                 None => return Ok(Some(out)),
             }
         }
-        tracing::warn!(
+        // A partial list is not the list: nothing is concluded from it.
+        Err(failed(
             what,
-            pages = MAX_PAGES,
-            "the registry kept sending pages: stopped there"
-        );
-        Ok(Some(out))
+            RegistryFailure::Other,
+            format!("the registry kept sending pages past {MAX_PAGES}"),
+        ))
     }
 
     fn url(&self, path: &str) -> Url {
@@ -368,7 +404,14 @@ impl Discovery {
         let mut url = self.url("/v2/_catalog");
         url.query_pairs_mut().append_pair("n", &page.to_string());
         Ok(self
-            .pages(url, "repositories", &format!("{}/v2/_catalog", self.host()))
+            // A registry without a catalog answers 404: an error, never
+            // an empty registry.
+            .pages(
+                url,
+                "repositories",
+                &format!("{}/v2/_catalog", self.host()),
+                false,
+            )
             .await?
             .unwrap_or_default())
     }
@@ -381,7 +424,7 @@ impl Discovery {
     pub async fn tags(&self, repository: &str, page: usize) -> Result<Option<Vec<String>>> {
         let mut url = self.url(&format!("/v2/{repository}/tags/list"));
         url.query_pairs_mut().append_pair("n", &page.to_string());
-        self.pages(url, "tags", &format!("{}/{repository}", self.host()))
+        self.pages(url, "tags", &format!("{}/{repository}", self.host()), true)
             .await
     }
 

@@ -26,6 +26,41 @@ fn refused(reference: &str, failure: RegistryFailure, message: impl Into<String>
     }
 }
 
+/// What kind of failure an `oci-client` error is, by its variant and the
+/// registry's status or error codes (never by its text, which holds
+/// references and digests).
+fn failure_of(e: &oci_client::errors::OciDistributionError) -> RegistryFailure {
+    use oci_client::errors::{OciDistributionError as E, OciErrorCode as C};
+    match e {
+        E::AuthenticationFailure(_) | E::UnauthorizedError { .. } => RegistryFailure::AccessDenied,
+        E::ServerError {
+            code: 401 | 403, ..
+        } => RegistryFailure::AccessDenied,
+        E::RegistryError { envelope, .. }
+            if envelope
+                .errors
+                .iter()
+                .any(|x| matches!(x.code, C::Unauthorized | C::Denied)) =>
+        {
+            RegistryFailure::AccessDenied
+        }
+        E::RegistryError { envelope, .. }
+            if envelope
+                .errors
+                .iter()
+                .any(|x| matches!(x.code, C::Unsupported)) =>
+        {
+            RegistryFailure::UnsupportedMediaType
+        }
+        E::UnsupportedMediaTypeError(_)
+        | E::IncompatibleLayerMediaTypeError(_)
+        | E::UnsupportedSchemaVersionError(_)
+        | E::ManifestParsingError(_)
+        | E::VersionedParsingError(_) => RegistryFailure::UnsupportedMediaType,
+        _ => RegistryFailure::Other,
+    }
+}
+
 /// Image config media types Vigia reads.
 const CONFIG_TYPES: &[&str] = &[
     "application/vnd.oci.image.config.v1+json",
@@ -173,13 +208,10 @@ pub async fn pull_to_layout(p: &Pull<'_>, dir: &Path) -> Result<String> {
     };
     let (manifest, digest, config_json) = client.pull_manifest_and_config(&reference, &auth).await.map_err(|e| {
         let msg = e.to_string();
-        let lower = msg.to_ascii_lowercase();
-        if msg.contains("401") || msg.contains("403") || lower.contains("unauthorized") || lower.contains("denied") || lower.contains("auth") {
-            refused(p.reference, RegistryFailure::AccessDenied, format!("the registry {registry} refused access ({msg}); give --username with VIGIA_REGISTRY_PASSWORD, or log in with `docker login`"))
-        } else if lower.contains("media type") || lower.contains("mediatype") || lower.contains("unsupported") {
-            refused(p.reference, RegistryFailure::UnsupportedMediaType, format!("the registry {registry} serves a manifest Vigia does not read: {msg}"))
-        } else {
-            failed(p.reference, format!("cannot pull the manifest from {registry}: {msg}"))
+        match failure_of(&e) {
+            RegistryFailure::AccessDenied => refused(p.reference, RegistryFailure::AccessDenied, format!("the registry {registry} refused access ({msg}); give --username with VIGIA_REGISTRY_PASSWORD, or log in with `docker login`")),
+            RegistryFailure::UnsupportedMediaType => refused(p.reference, RegistryFailure::UnsupportedMediaType, format!("the registry {registry} serves a manifest Vigia does not read: {msg}")),
+            _ => failed(p.reference, format!("cannot pull the manifest from {registry}: {msg}")),
         }
     })?;
     let r = p.reference;
@@ -204,6 +236,15 @@ pub async fn pull_to_layout(p: &Pull<'_>, dir: &Path) -> Result<String> {
             format!(
                 "layer {} is {}, which is not a filesystem layer Vigia reads",
                 layer.digest, layer.media_type
+            ),
+        ));
+    }
+    if let Some(layer) = manifest.layers.iter().find(|l| l.size < 0) {
+        return Err(failed(
+            r,
+            format!(
+                "layer {} has a negative size ({})",
+                layer.digest, layer.size
             ),
         ));
     }
@@ -253,7 +294,9 @@ pub async fn pull_to_layout(p: &Pull<'_>, dir: &Path) -> Result<String> {
     let mut cached = 0;
     for (i, layer) in manifest.layers.iter().enumerate() {
         if let (Some(cache), Some(diff_id)) = (&p.skip_cached, diff_ids.get(i))
-            && cache.holds(&layer.digest, diff_id, &versions)
+            // Read, not only found: an entry that cannot be read would
+            // leave the inventory without the layer's blob.
+            && cache.load(&layer.digest, diff_id, &versions).is_some()
         {
             tracing::debug!(layer = %layer.digest, "in the layer cache: not pulled");
             cached += 1;
@@ -264,13 +307,38 @@ pub async fn pull_to_layout(p: &Pull<'_>, dir: &Path) -> Result<String> {
             .strip_prefix("sha256:")
             .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
             .ok_or_else(|| failed(r, format!("unsupported layer digest {}", layer.digest)))?;
-        let file = tokio::fs::File::create(dir.join("blobs/sha256").join(hex))
+        let mut file = tokio::fs::File::create(dir.join("blobs/sha256").join(hex))
             .await
             .map_err(|e| io(r, &e))?;
-        client
-            .pull_blob(&reference, layer, file)
+        // Streamed and counted: a blob larger than its manifest says is
+        // cut off there (the manifest's sizes are what the limit checked).
+        let declared = u64::try_from(layer.size).unwrap_or(0);
+        let mut stream = client
+            .pull_blob_stream(&reference, layer)
             .await
             .map_err(|e| failed(r, format!("cannot pull layer {}: {e}", layer.digest)))?;
+        let mut written: u64 = 0;
+        while let Some(chunk) = futures_util::StreamExt::next(&mut stream).await {
+            let chunk =
+                chunk.map_err(|e| failed(r, format!("cannot pull layer {}: {e}", layer.digest)))?;
+            written += chunk.len() as u64;
+            if written > declared {
+                return Err(refused(
+                    r,
+                    RegistryFailure::SizeExceeded,
+                    format!(
+                        "layer {} is larger than the {declared} bytes its manifest says",
+                        layer.digest
+                    ),
+                ));
+            }
+            tokio::io::AsyncWriteExt::write_all(&mut file, &chunk)
+                .await
+                .map_err(|e| io(r, &e))?;
+        }
+        tokio::io::AsyncWriteExt::flush(&mut file)
+            .await
+            .map_err(|e| io(r, &e))?;
     }
     tracing::info!(
         reference = r,
@@ -295,4 +363,64 @@ pub async fn pull_to_layout(p: &Pull<'_>, dir: &Path) -> Result<String> {
     )
     .map_err(|e| io(r, &e))?;
     Ok(digest)
+}
+
+#[cfg(test)]
+mod tests {
+    use oci_client::errors::OciDistributionError as E;
+
+    use super::{RegistryFailure, failure_of};
+
+    #[test]
+    fn failures_are_told_by_kind_not_by_text() {
+        // A digest holding "401" in a 404 is not a refusal.
+        let missing = E::ServerError {
+            code: 404,
+            url: "http://r/v2/app/manifests/sha256:4010403aa".into(),
+            message: "manifest unknown: denied? no".into(),
+        };
+        assert_eq!(failure_of(&missing), RegistryFailure::Other);
+        for refused in [
+            E::ServerError {
+                code: 401,
+                url: "http://r".into(),
+                message: String::new(),
+            },
+            E::ServerError {
+                code: 403,
+                url: "http://r".into(),
+                message: String::new(),
+            },
+            E::UnauthorizedError {
+                url: "http://r".into(),
+            },
+            E::AuthenticationFailure("bad token".into()),
+        ] {
+            assert_eq!(
+                failure_of(&refused),
+                RegistryFailure::AccessDenied,
+                "{refused}"
+            );
+        }
+        assert_eq!(
+            failure_of(&E::UnsupportedMediaTypeError(
+                "application/vnd.cncf.helm".into()
+            )),
+            RegistryFailure::UnsupportedMediaType
+        );
+        assert_eq!(
+            failure_of(&E::UnsupportedSchemaVersionError(1)),
+            RegistryFailure::UnsupportedMediaType
+        );
+        let envelope: oci_client::errors::OciEnvelope =
+            serde_json::from_str(r#"{"errors": [{"code": "DENIED", "message": "requested access to the resource is denied"}]}"#)
+                .unwrap();
+        assert_eq!(
+            failure_of(&E::RegistryError {
+                envelope,
+                url: "http://r".into()
+            }),
+            RegistryFailure::AccessDenied
+        );
+    }
 }

@@ -212,6 +212,7 @@ impl Registry {
             || !matches!(parsed.path(), "" | "/")
             || parsed.query().is_some()
             || !parsed.username().is_empty()
+            || parsed.password().is_some()
         {
             return Err(format!(
                 "url `{url}` must be http(s)://host[:port] (credentials go in username and password)"
@@ -493,16 +494,27 @@ impl StateDb {
         Ok(())
     }
 
-    /// The tags of a registry as last seen: (repository, tag, digest).
-    pub async fn registry_tags(&self, registry: &str) -> DbResult<Vec<(String, String, String)>> {
+    /// The tags of a registry as last seen: (repository, tag, digest, seen
+    /// at).
+    pub async fn registry_tags(
+        &self,
+        registry: &str,
+    ) -> DbResult<Vec<(String, String, String, String)>> {
         sqlx::query(
-            "SELECT repository, tag, digest FROM registry_tags WHERE registry = $1 ORDER BY repository, tag",
+            "SELECT repository, tag, digest, seen_at FROM registry_tags WHERE registry = $1 ORDER BY repository, tag",
         )
         .bind(registry)
         .fetch_all(self.pool())
         .await?
         .iter()
-        .map(|r| Ok((r.try_get("repository")?, r.try_get("tag")?, r.try_get("digest")?)))
+        .map(|r| {
+            Ok((
+                r.try_get("repository")?,
+                r.try_get("tag")?,
+                r.try_get("digest")?,
+                r.try_get("seen_at")?,
+            ))
+        })
         .collect()
     }
 

@@ -429,6 +429,23 @@ impl Service {
         };
         // One at a time with rematches, deletions and other scans.
         let _turn = self.busy.lock().await;
+        // A registry image no tag points at any more, or past its rescan
+        // window, since the job was queued: not scanned.
+        if image.is_some() {
+            let gone = self
+                .db
+                .registry_image(&source_str)
+                .await?
+                .is_none_or(|i| i.gone);
+            let expired = self
+                .db
+                .resource_by_source(&source_str)
+                .await?
+                .is_some_and(|r| crate::resources::retired(&r.status_reason));
+            if gone || expired {
+                return Ok(());
+            }
+        }
         let now_s = now();
         let record = self.db.register(&source_str, kind, &now_s).await?;
         if record.origin == "deleted" {

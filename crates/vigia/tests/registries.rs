@@ -377,22 +377,36 @@ urllib.request.urlopen(urllib.request.Request(f"http://{host}/v2/{repo}/manifest
     );
 }
 
+/// Standard base64, as Docker writes `auth`.
+fn base64_of(s: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(s)
+}
+
 #[test]
 fn registry_errors_are_coverage_reasons_and_syncs_follow_pages_and_tokens() {
     let home = Home::sqlite();
     let admin = token(&home, "admin");
+    // A registry that wants bearer tokens from its token service, as
+    // Docker Hub and GHCR do.
+    let reg = vigia_test_support::Registry::start_with_token_auth(("ci", "s3cret-pass"));
+    let creds = Some(("ci", "s3cret-pass"));
+    // Docker's configuration, for the registry that takes its credentials
+    // from there (`dockerConfig`).
+    let docker = tempfile::tempdir().unwrap();
+    fs_err::write(
+        docker.path().join("config.json"),
+        json!({"auths": {reg.host.clone(): {"auth": base64_of("ci:s3cret-pass")}}}).to_string(),
+    )
+    .unwrap();
     let watch = tempfile::tempdir().unwrap();
     let server = start_with(
         &home,
         &vigia_test_support::vulndata(),
         watch.path(),
         &[],
-        &[],
+        &[("DOCKER_CONFIG", docker.path().to_str().unwrap())],
     );
-    // A registry that wants bearer tokens from its token service, as
-    // Docker Hub and GHCR do.
-    let reg = vigia_test_support::Registry::start_with_token_auth(("ci", "s3cret-pass"));
-    let creds = Some(("ci", "s3cret-pass"));
     reg.push(&layout(), "vigia/debian12-app:latest", "team/app:1", creds);
     reg.push(&layout(), "vigia/debian12-app:latest", "big/app:1", creds);
     reg.push(
@@ -413,7 +427,7 @@ fn registry_errors_are_coverage_reasons_and_syncs_follow_pages_and_tokens() {
     registry(
         &server,
         &admin,
-        &json!({"name": "small", "url": url, "username": "ci", "password": "s3cret-pass",
+        &json!({"name": "small", "url": url, "dockerConfig": true,
                 "include": ["big/*"], "maxImageBytes": 1000, "pageSize": 1}),
     );
     let items = wait_for(&server, &admin, 90, "both registries' images", |i| {
@@ -506,6 +520,85 @@ fn registry_errors_are_coverage_reasons_and_syncs_follow_pages_and_tokens() {
     wait_for(&server, &admin, 60, "access again", |i| {
         reason_of(i, "team/app") == Some("SUCCESSFUL")
     });
+
+    // The gate: a tag of a watched registry is resolved to its digest, and
+    // an image never scanned (its registry is MANUAL) is scanned on demand
+    // before the decision.
+    registry(
+        &server,
+        &admin,
+        &json!({"name": "manual", "url": url, "username": "ci", "password": "s3cret-pass",
+                "include": ["ondemand/*"], "scanFrequency": "MANUAL", "syncSeconds": 2}),
+    );
+    // Pushed as a Docker schema 2 manifest: a digest of its own (the same
+    // image under another digest is decided by that digest's scan).
+    let out = Command::new("skopeo")
+        .args([
+            "--insecure-policy",
+            "copy",
+            "--dest-tls-verify=false",
+            "--format",
+            "v2s2",
+            "--dest-creds=ci:s3cret-pass",
+        ])
+        .arg(format!(
+            "oci:{}:vigia/alpine-base:3.18.9",
+            vigia_test_support::shared_dir()
+                .join("targets/alpine-base")
+                .display()
+        ))
+        .arg(format!("docker://{}/ondemand/base:1", reg.host))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    wait_for(
+        &server,
+        &admin,
+        60,
+        "the manual registry's image found",
+        |i| reason_of(i, "ondemand/base") == Some("SCAN_FREQUENCY_MANUAL"),
+    );
+    let check = |image: &str| {
+        let (status, body) = server.call(
+            "POST",
+            "/v1/gate/check",
+            Some(&admin),
+            Some(&json!({"images": [image]})),
+        );
+        assert_eq!(status, 200, "{body}");
+        body["decisions"][0].clone()
+    };
+    let d = check(&format!("{}/ondemand/base:1", reg.host));
+    assert_eq!(d["unscanned"], false, "{d:#}");
+    assert!(
+        d["resourceId"]
+            .as_str()
+            .is_some_and(|r| r.contains("/ondemand/base@")),
+        "decided by its own scan: {d:#}"
+    );
+    assert!(
+        d["digest"]
+            .as_str()
+            .is_some_and(|x| x.starts_with("sha256:")),
+        "{d:#}"
+    );
+    let items = coverage(&server, &admin);
+    assert_eq!(
+        reason_of(&items, "ondemand/base"),
+        Some("SUCCESSFUL"),
+        "{items:#?}\n{}",
+        server.log()
+    );
+    let d = check(&format!("{}/team/app:1", reg.host));
+    assert_eq!(d["unscanned"], false, "{d:#}");
+    assert_eq!(d["resourceId"].as_str(), Some(team.as_str()), "{d:#}");
+    // A tag no registry Vigia watches holds: unscanned, as before.
+    let d = check("registry.invalid/none/app:1");
+    assert_eq!(d["unscanned"], true, "{d:#}");
 
     // Removing a registry terminates its images.
     let (status, _) = server.call(

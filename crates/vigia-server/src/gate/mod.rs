@@ -67,6 +67,11 @@ pub struct Policy {
     /// Images never scanned, or referenced without a digest.
     #[serde(default = "deny")]
     pub unscanned: Unscanned,
+    /// How long a decision waits for the scan of an image never scanned,
+    /// when it is in a registry Vigia watches (default 8: Kubernetes waits
+    /// 10 seconds for a webhook by default); past it, `unscanned` decides.
+    #[serde(default = "default_scan_timeout")]
+    pub scan_timeout_seconds: u32,
     /// Exceptions.
     #[serde(default)]
     pub exceptions: Vec<Exception>,
@@ -84,6 +89,10 @@ fn deny() -> Unscanned {
     Unscanned::Deny
 }
 
+fn default_scan_timeout() -> u32 {
+    8
+}
+
 impl Default for Policy {
     fn default() -> Self {
         Self {
@@ -92,6 +101,7 @@ impl Default for Policy {
             kev: true,
             max_scan_age_days: None,
             unscanned: Unscanned::Deny,
+            scan_timeout_seconds: default_scan_timeout(),
             exceptions: Vec::new(),
         }
     }

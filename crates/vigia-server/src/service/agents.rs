@@ -86,9 +86,15 @@ impl Service {
             && record.origin != "deleted"
         {
             let now_s = now();
-            sqlx::query("UPDATE agents SET last_checkin_at = $1 WHERE host_id = $2")
-                .bind(&now_s)
-                .bind(&host_id)
+            sqlx::query(
+                "UPDATE agents SET last_checkin_at = $1, hostname = $2, kernel = $3, interfaces = $4, agent_version = $5 WHERE host_id = $6",
+            )
+            .bind(&now_s)
+            .bind(&checkin.hostname)
+            .bind(&checkin.kernel)
+            .bind(serde_json::to_string(&checkin.interfaces).unwrap_or_else(|_| "[]".into()))
+            .bind(&checkin.agent_version)
+            .bind(&host_id)
                 .execute(self.db.pool())
                 .await
                 .map_err(crate::db::DbError::from)?;

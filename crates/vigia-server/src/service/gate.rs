@@ -33,9 +33,24 @@ impl Service {
         let policy = self.gate_policy().await?;
         let now = jiff::Timestamp::now();
         let mut out = Vec::with_capacity(images.len());
+        let wait = std::time::Duration::from_secs(u64::from(policy.scan_timeout_seconds));
         for image in images {
-            let image = ImageRef::parse(image);
-            let facts = self.gate_facts(&image).await?;
+            let mut image = ImageRef::parse(image);
+            // An image in a registry Vigia watches: a tag is resolved to
+            // its digest there, and a digest never scanned is scanned now.
+            let known = self.registry_of(&image).await?;
+            if let Some((reg, repository, Some(tag))) = &known
+                && image.digest.is_none()
+            {
+                image.digest = self.resolve_tag(reg, repository, tag).await?;
+            }
+            let mut facts = self.gate_facts(&image).await?;
+            if !facts.scanned
+                && let (Some((reg, repository, _)), Some(digest)) = (&known, &image.digest)
+                && self.scan_on_demand(reg, repository, digest, wait).await?
+            {
+                facts = self.gate_facts(&image).await?;
+            }
             out.push(decide(&policy, &image, &facts, now));
         }
         Ok(out)

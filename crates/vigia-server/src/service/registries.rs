@@ -40,28 +40,67 @@ fn is_manifest(media_type: &str) -> bool {
     media_type.contains("manifest") || media_type.contains("image.index")
 }
 
-/// What a sync read: each watched tag and the digest it points at.
-type Seen = BTreeMap<(String, String), String>;
+/// Now, to the microsecond: when tags were seen and images pushed, so that
+/// a sync can tell what a notification recorded while it read.
+fn precise_now() -> String {
+    jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%S%.6fZ")
+        .to_string()
+}
 
-async fn read_registry(reg: &Registry) -> Result<Seen, vigia_engine::Error> {
+/// What a sync read: each watched tag and the digest it points at, and
+/// the repositories it could not read (with why).
+#[derive(Default)]
+struct Read {
+    seen: BTreeMap<(String, String), String>,
+    unread: BTreeMap<String, String>,
+}
+
+async fn read_registry(reg: &Registry) -> Result<Read, vigia_engine::Error> {
     let discovery = Discovery::new(&reg.url, reg.credentials())?;
     let page = usize::try_from(reg.page_size).unwrap_or(100);
-    let mut seen = Seen::new();
+    let mut read = Read::default();
     for repository in discovery.repositories(page).await? {
         if !reg.watches(&repository) {
             continue;
         }
-        // A repository deleted since the catalog named it has no tags.
-        let Some(tags) = discovery.tags(&repository, page).await? else {
-            continue;
+        // One repository that cannot be read (a robot account not allowed
+        // to pull it, a tag the registry fails on) is left as it was: the
+        // others are reconciled.
+        let tags = match discovery.tags(&repository, page).await {
+            // Deleted since the catalog named it: no tags.
+            Ok(None) => continue,
+            Ok(Some(tags)) => tags,
+            Err(e) => {
+                read.unread
+                    .insert(repository, vigia_engine::error_chain(&e));
+                continue;
+            }
         };
+        let mut resolved = Vec::new();
+        let mut failed = None;
         for tag in tags {
-            if let Some(target) = discovery.resolve(&repository, &tag).await? {
-                seen.insert((repository.clone(), tag), target.digest);
+            match discovery.resolve(&repository, &tag).await {
+                Ok(Some(target)) => resolved.push((tag, target.digest)),
+                Ok(None) => {}
+                Err(e) => {
+                    failed = Some(vigia_engine::error_chain(&e));
+                    break;
+                }
+            }
+        }
+        match failed {
+            Some(message) => {
+                read.unread.insert(repository, message);
+            }
+            None => {
+                for (tag, digest) in resolved {
+                    read.seen.insert((repository.clone(), tag), digest);
+                }
             }
         }
     }
-    Ok(seen)
+    Ok(read)
 }
 
 impl Service {
@@ -117,8 +156,11 @@ impl Service {
             return Ok(());
         };
         let reg = state.registry;
-        let seen = match read_registry(&reg).await {
-            Ok(seen) => seen,
+        // What a push notification records while the registry is read is
+        // newer than what the read says: it is left as it is.
+        let started = precise_now();
+        let read = match read_registry(&reg).await {
+            Ok(read) => read,
             Err(e) => {
                 let message = vigia_engine::error_chain(&e);
                 tracing::warn!(registry = %reg.name, error = %message, "registry sync failed");
@@ -154,21 +196,31 @@ impl Service {
                 return Ok(());
             }
         };
-        let now_s = now();
-        // Tags: the registry's word replaces what was stored.
-        let old: BTreeMap<(String, String), String> = self
-            .db
-            .registry_tags(&reg.name)
-            .await?
+        let now_s = precise_now();
+        // Tags: the registry's word replaces what was stored, except in
+        // repositories it could not be read from, and for tags a push
+        // notification moved since the read began.
+        let stored = self.db.registry_tags(&reg.name).await?;
+        let mut seen = read.seen;
+        let mut newer: BTreeSet<(String, String)> = BTreeSet::new();
+        for (repo, tag, digest, seen_at) in &stored {
+            let key = (repo.clone(), tag.clone());
+            if read.unread.contains_key(repo) || seen_at.as_str() >= started.as_str() {
+                seen.insert(key.clone(), digest.clone());
+                newer.insert(key);
+            }
+        }
+        let old: BTreeMap<(String, String), String> = stored
             .into_iter()
-            .map(|(repo, tag, digest)| ((repo, tag), digest))
+            .map(|(repo, tag, digest, _)| ((repo, tag), digest))
             .collect();
         for (repo, tag) in old.keys().filter(|k| !seen.contains_key(*k)) {
             self.db.delete_tag(&reg.name, repo, tag).await?;
         }
         let mut retagged = BTreeSet::new();
         for ((repo, tag), digest) in &seen {
-            if old.get(&(repo.clone(), tag.clone())) != Some(digest) {
+            let key = (repo.clone(), tag.clone());
+            if old.get(&key) != Some(digest) && !newer.contains(&key) {
                 self.db
                     .put_tag(&reg.name, repo, tag, digest, &now_s)
                     .await?;
@@ -205,9 +257,10 @@ impl Service {
             }
         }
         for image in known.values() {
-            if !image.gone
-                && !referenced.contains(&(image.repository.clone(), image.digest.clone()))
-            {
+            let pointed_at = referenced.contains(&(image.repository.clone(), image.digest.clone()));
+            // Pushed while the registry was read: the read may predate it.
+            let pushed_since = image.pushed_at.as_str() >= started.as_str();
+            if !image.gone && !pointed_at && !pushed_since {
                 self.db.registry_image_gone(&image.source).await?;
                 if let Some(r) = self.db.resource_by_source(&image.source).await?
                     && r.status_reason != "RESOURCE_TERMINATED"
@@ -216,6 +269,24 @@ impl Service {
                     self.remove(&r).await?;
                 }
             }
+        }
+        if !read.unread.is_empty() {
+            let message = read
+                .unread
+                .iter()
+                .map(|(repo, why)| format!("{repo}: {why}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            tracing::warn!(registry = %reg.name, unread = %message, "repositories left as they were");
+            self.expire(&reg).await?;
+            self.db
+                .registry_synced(
+                    &reg.name,
+                    &now(),
+                    Some(&format!("not read, left as they were: {message}")),
+                )
+                .await?;
+            return Ok(());
         }
         self.expire(&reg).await?;
         self.db.registry_synced(&reg.name, &now(), None).await?;
@@ -317,11 +388,35 @@ impl Service {
         if r.origin == "deleted" || crate::resources::retired(&r.status_reason) {
             return Ok(());
         }
+        // The registry's scanFrequency changed: scanned on push only
+        // before, evaluated continuously now (scanned again, as advisories
+        // moved meanwhile), or the other way.
+        if r.status_reason == "SUCCESSFUL"
+            && reg.frequency == Frequency::ScanOnPush
+            && r.last_scanned_at.is_some()
+        {
+            self.db
+                .set_coverage(
+                    &image.source,
+                    "ACTIVE",
+                    "SCAN_FREQUENCY_SCAN_ON_PUSH",
+                    None,
+                    &now(),
+                )
+                .await?;
+            return Ok(());
+        }
         let needed = matches!(
             r.status_reason.as_str(),
             "PENDING_INITIAL_SCAN" | "ACCESS_DENIED" | "INTERNAL_ERROR"
         ) || (r.status_reason == "SCAN_FREQUENCY_MANUAL"
-            && reg.frequency != Frequency::Manual);
+            && reg.frequency != Frequency::Manual)
+            || (r.status_reason == "SCAN_FREQUENCY_SCAN_ON_PUSH"
+                && reg.frequency == Frequency::Continuous);
+        if needed {
+            // The job is for this digest again.
+            self.db.set_content_hash(&image.source, None).await?;
+        }
         self.scan_image_if_due(reg, &image.source, needed).await
     }
 
@@ -421,12 +516,23 @@ impl Service {
                     if !valid || tag.is_empty() {
                         continue;
                     }
-                    let now_s = now();
+                    let now_s = precise_now();
+                    // The tag's previous image loses it.
+                    let before = self
+                        .db
+                        .registry_tags(&reg.name)
+                        .await?
+                        .into_iter()
+                        .find(|(r, t, _, _)| r == repo && t == tag)
+                        .map(|(_, _, d, _)| d);
                     self.db
                         .put_tag(&reg.name, repo, tag, digest, &now_s)
                         .await?;
                     self.found_image(&reg, repo, digest, &now_s).await?;
                     self.refresh_tags(&reg.source(repo, digest)).await?;
+                    if let Some(old) = before.filter(|d| d != digest) {
+                        self.refresh_tags(&reg.source(repo, &old)).await?;
+                    }
                     taken += 1;
                 }
                 Some("delete") => {
@@ -474,13 +580,119 @@ impl Service {
         Ok(())
     }
 
+    /// The registry Vigia watches that holds an image, with the image's
+    /// repository in it and its tag (when the reference has one).
+    pub(super) async fn registry_of(
+        &self,
+        image: &crate::gate::ImageRef,
+    ) -> Result<Option<(Registry, String, Option<String>)>, ServiceError> {
+        let name = image
+            .reference
+            .split_once('@')
+            .map_or(image.reference.as_str(), |(n, _)| n);
+        // The tag is after the last ':' of the last path segment.
+        let last = name.rsplit('/').next().unwrap_or(name);
+        let tag = last.rsplit_once(':').map(|(_, t)| t.to_owned());
+        for state in self.db.registries().await? {
+            let reg = state.registry;
+            let prefix = format!("{}/", reg.host());
+            if let Some(repository) = image.repository.strip_prefix(&prefix)
+                && reg.watches(repository)
+            {
+                let repository = repository.to_owned();
+                return Ok(Some((reg, repository, tag)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The digest a tag points at: as last seen, else as the registry
+    /// says now (within 5 seconds).
+    pub(super) async fn resolve_tag(
+        &self,
+        reg: &Registry,
+        repository: &str,
+        tag: &str,
+    ) -> Result<Option<String>, ServiceError> {
+        if let Some((_, _, digest, _)) = self
+            .db
+            .registry_tags(&reg.name)
+            .await?
+            .into_iter()
+            .find(|(r, t, _, _)| r == repository && t == tag)
+        {
+            return Ok(Some(digest));
+        }
+        let Ok(discovery) = Discovery::new(&reg.url, reg.credentials()) else {
+            return Ok(None);
+        };
+        match tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            discovery.resolve(repository, tag),
+        )
+        .await
+        {
+            Ok(Ok(Some(target))) => Ok(Some(target.digest)),
+            Ok(Err(e)) => {
+                tracing::warn!(registry = %reg.name, repository, tag, error = %vigia_engine::error_chain(&e), "cannot resolve a tag for the gate");
+                Ok(None)
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Scans an image of a registry now (whatever its `scanFrequency`:
+    /// the gate asks) and waits up to `wait` for the scan; `true` when it
+    /// was scanned.
+    pub(super) async fn scan_on_demand(
+        &self,
+        reg: &Registry,
+        repository: &str,
+        digest: &str,
+        wait: std::time::Duration,
+    ) -> Result<bool, ServiceError> {
+        let source = reg.source(repository, digest);
+        let known = self.db.registry_image(&source).await?;
+        if known.is_none() {
+            self.found_image(reg, repository, digest, &precise_now())
+                .await?;
+        }
+        if let Some(r) = self.db.resource_by_source(&source).await?
+            && r.origin != "deleted"
+            && r.last_scanned_at.is_none()
+            && self
+                .db
+                .enqueue(JobKind::Scan, &source, Some(digest), &now())
+                .await?
+        {
+            self.wake.notify_one();
+        }
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            if let Some(r) = self.db.resource_by_source(&source).await? {
+                if r.last_scanned_at.is_some() {
+                    return Ok(true);
+                }
+                // Tried and failed: the coverage says why.
+                if r.status_code == "INACTIVE" && r.status_reason != "SCAN_FREQUENCY_MANUAL" {
+                    return Ok(false);
+                }
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Ok(false);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    }
+
     /// Removes a registry: its images are terminated (findings closed).
     pub async fn delete_registry(&self, name: &str) -> Result<bool, ServiceError> {
-        let images = self.db.registry_images(name).await?;
-        if !self.db.delete_registry(name).await? {
+        if self.db.registry(name).await?.is_none() {
             return Ok(false);
         }
-        for image in images {
+        // Images first: a removal interrupted is done again, whole, when
+        // asked again.
+        for image in self.db.registry_images(name).await? {
             self.db.registry_image_gone(&image.source).await?;
             if let Some(r) = self.db.resource_by_source(&image.source).await?
                 && r.status_reason != "RESOURCE_TERMINATED"
@@ -488,6 +700,7 @@ impl Service {
                 self.remove(&r).await?;
             }
         }
+        self.db.delete_registry(name).await?;
         Ok(true)
     }
 
