@@ -649,6 +649,10 @@ mod tests {
                 "must be http(s)",
             ),
             (
+                json!({"name": "r", "url": "https://:secret@r"}),
+                "must be http(s)",
+            ),
+            (
                 json!({"name": "r", "url": "https://r/v2"}),
                 "must be http(s)",
             ),
