@@ -13,6 +13,38 @@ use sqlx::Row;
 
 use crate::db::{Backend, DbResult, StateDb};
 
+/// [`StateDb::enqueue`] within a transaction of the caller's (PostgreSQL
+/// delivers its `NOTIFY` when the transaction commits).
+pub(crate) async fn enqueue_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    backend: Backend,
+    kind: JobKind,
+    subject: &str,
+    fingerprint: Option<&str>,
+    now: &str,
+) -> DbResult<bool> {
+    let added = sqlx::query(
+        "INSERT INTO jobs (kind, subject, fingerprint, state, attempts, created_at) \
+         VALUES ($1, $2, $3, 'QUEUED', 0, $4) ON CONFLICT (kind, subject) DO NOTHING",
+    )
+    .bind(kind.as_str())
+    .bind(subject)
+    .bind(fingerprint)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected()
+        > 0;
+    if added && backend == Backend::Postgres {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(CHANNEL)
+            .bind(kind.as_str())
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(added)
+}
+
 /// The channel `NOTIFY` wakes workers on.
 pub const CHANNEL: &str = "vigia_jobs";
 
@@ -100,25 +132,9 @@ impl StateDb {
         fingerprint: Option<&str>,
         now: &str,
     ) -> DbResult<bool> {
-        let added = sqlx::query(
-            "INSERT INTO jobs (kind, subject, fingerprint, state, attempts, created_at) \
-             VALUES ($1, $2, $3, 'QUEUED', 0, $4) ON CONFLICT (kind, subject) DO NOTHING",
-        )
-        .bind(kind.as_str())
-        .bind(subject)
-        .bind(fingerprint)
-        .bind(now)
-        .execute(self.pool())
-        .await?
-        .rows_affected()
-            > 0;
-        if added && self.backend() == Backend::Postgres {
-            sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(CHANNEL)
-                .bind(kind.as_str())
-                .execute(self.pool())
-                .await?;
-        }
+        let mut tx = self.begin_write().await?;
+        let added = enqueue_in(&mut tx, self.backend(), kind, subject, fingerprint, now).await?;
+        tx.commit().await?;
         Ok(added)
     }
 

@@ -122,17 +122,11 @@ impl Service {
             checkin.agent_version.clone(),
         );
         let now_s = now();
-        let record = self
-            .db
-            .register(&source, "AWS_EC2_INSTANCE", &now_s)
-            .await?;
-        if record.origin == "deleted" {
+        let record = self.db.resource_by_source(&source).await?;
+        if record.as_ref().is_some_and(|r| r.origin == "deleted") {
             return Ok(Err(CheckinRefusal::Invalid(format!(
                 "the host {host_id} was deleted through the API: register it again to take its check-ins"
             ))));
-        }
-        if record.origin != "agent" {
-            self.db.set_origin(&source, "agent").await?;
         }
         let base = match &checkin.base {
             None => None,
@@ -152,34 +146,70 @@ impl Service {
         let mut inventory = checkin.apply(base.as_ref());
         inventory.target.clone_from(&source);
         let inventory_id = self.db.store_inventory(&inventory, &now_s).await?;
-        self.agent_seen(&host_id, &source, facts, (&inventory_id, &head), &now_s)
-            .await?;
-        let evaluated = record.inventory_id.as_deref() == Some(inventory_id.as_str())
-            && record.last_scanned_at.is_some();
-        if evaluated {
-            // Heard from again: no longer stale.
-            if record.status_reason == "STALE_INVENTORY" {
-                self.db
-                    .set_coverage(&source, "ACTIVE", "SUCCESSFUL", None, &now_s)
-                    .await?;
+        let evaluated = record.as_ref().is_some_and(|r| {
+            r.inventory_id.as_deref() == Some(inventory_id.as_str()) && r.last_scanned_at.is_some()
+        });
+        // The host, its facts and its evaluation's job in one transaction:
+        // a fleet checking in at once waits for one commit each.
+        let mut tx = self.db.begin_write().await?;
+        match &record {
+            None => {
+                sqlx::query(
+                    "INSERT INTO resources (id, kind, source, origin, details, status_code, status_reason, created_at, updated_at) \
+                     VALUES ($1, 'AWS_EC2_INSTANCE', $1, 'agent', '{}', 'ACTIVE', 'PENDING_INITIAL_SCAN', $2, $2) ON CONFLICT (source) DO NOTHING",
+                )
+                .bind(&source)
+                .bind(&now_s)
+                .execute(&mut *tx)
+                .await
+                .map_err(crate::db::DbError::from)?;
             }
-        } else if self
-            .db
-            .enqueue(
+            Some(r) if r.origin != "agent" => {
+                sqlx::query("UPDATE resources SET origin = 'agent' WHERE source = $1")
+                    .bind(&source)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(crate::db::DbError::from)?;
+            }
+            Some(_) => {}
+        }
+        agent_seen(
+            &mut tx,
+            &host_id,
+            &source,
+            facts,
+            (&inventory_id, &head),
+            &now_s,
+        )
+        .await?;
+        let queued = !evaluated
+            && crate::jobs::enqueue_in(
+                &mut tx,
+                self.db.backend(),
                 crate::jobs::JobKind::Scan,
                 &source,
                 Some(&inventory_id),
                 &now_s,
             )
-            .await?
-        {
+            .await?;
+        tx.commit().await.map_err(crate::db::DbError::from)?;
+        if queued {
             self.wake.notify_one();
         }
+        // Heard from again: no longer stale.
+        if evaluated
+            && record
+                .as_ref()
+                .is_some_and(|r| r.status_reason == "STALE_INVENTORY")
+        {
+            self.db
+                .set_coverage(&source, "ACTIVE", "SUCCESSFUL", None, &now_s)
+                .await?;
+        }
         Ok(Ok(Accepted {
-            resource_id: if record.last_scanned_at.is_some() {
-                record.id
-            } else {
-                host_id
+            resource_id: match record {
+                Some(r) if r.last_scanned_at.is_some() => r.id,
+                _ => host_id,
             },
             inventory_id,
             queued: !evaluated,
@@ -279,34 +309,6 @@ impl Service {
                 closed: changes.closed,
             })
             .await?;
-        Ok(())
-    }
-
-    async fn agent_seen(
-        &self,
-        host_id: &str,
-        source: &str,
-        (hostname, kernel, interfaces, version): (Option<String>, Option<String>, String, String),
-        (inventory_id, head): (&str, &str),
-        now: &str,
-    ) -> Result<(), ServiceError> {
-        sqlx::query(
-            "INSERT INTO agents (host_id, source, hostname, kernel, interfaces, agent_version, first_checkin_at, last_checkin_at, inventory_id, head_sha256) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9) \
-             ON CONFLICT (host_id) DO UPDATE SET hostname = $3, kernel = $4, interfaces = $5, agent_version = $6, last_checkin_at = $7, inventory_id = $8, head_sha256 = $9",
-        )
-        .bind(host_id)
-        .bind(source)
-        .bind(hostname)
-        .bind(kernel)
-        .bind(interfaces)
-        .bind(version)
-        .bind(now)
-        .bind(inventory_id)
-        .bind(head)
-        .execute(self.db.pool())
-        .await
-        .map_err(crate::db::DbError::from)?;
         Ok(())
     }
 
@@ -415,4 +417,33 @@ impl Service {
         }
         Ok(())
     }
+}
+
+/// Records a check-in of a host: its facts and the inventory accepted.
+async fn agent_seen(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    host_id: &str,
+    source: &str,
+    (hostname, kernel, interfaces, version): (Option<String>, Option<String>, String, String),
+    (inventory_id, head): (&str, &str),
+    now: &str,
+) -> Result<(), ServiceError> {
+    sqlx::query(
+            "INSERT INTO agents (host_id, source, hostname, kernel, interfaces, agent_version, first_checkin_at, last_checkin_at, inventory_id, head_sha256) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9) \
+             ON CONFLICT (host_id) DO UPDATE SET hostname = $3, kernel = $4, interfaces = $5, agent_version = $6, last_checkin_at = $7, inventory_id = $8, head_sha256 = $9",
+        )
+        .bind(host_id)
+        .bind(source)
+        .bind(hostname)
+        .bind(kernel)
+        .bind(interfaces)
+        .bind(version)
+        .bind(now)
+        .bind(inventory_id)
+        .bind(head)
+        .execute(&mut **tx)
+        .await
+        .map_err(crate::db::DbError::from)?;
+    Ok(())
 }
