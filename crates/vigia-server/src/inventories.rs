@@ -109,6 +109,7 @@ impl StateDb {
         let os = serde_json::to_string(&inv.os).map_err(json_error("inventory"))?;
         let mut tx = self.pool().begin().await?;
         let backend = self.backend();
+        let mut set_ids: Vec<String> = Vec::new();
         for ((layer, _), packages) in by_layer {
             let bodies = packages
                 .iter()
@@ -173,11 +174,18 @@ impl StateDb {
                     q.execute(&mut *tx).await?;
                 }
             }
-            sqlx::query("INSERT INTO inventory_sets (inventory_id, set_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                .bind(&id)
-                .bind(&set_id)
-                .execute(&mut *tx)
-                .await?;
+            set_ids.push(set_id);
+        }
+        for chunk in set_ids.chunks(ROWS_PER_INSERT) {
+            let sql = format!(
+                "INSERT INTO inventory_sets (inventory_id, set_id) VALUES {} ON CONFLICT DO NOTHING",
+                placeholders(backend, chunk.len(), 2, 0)
+            );
+            let mut q = sqlx::query(&sql);
+            for set_id in chunk {
+                q = q.bind(&id).bind(set_id);
+            }
+            q.execute(&mut *tx).await?;
         }
         let mut header = inv;
         header.packages = Vec::new();
