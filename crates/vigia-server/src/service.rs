@@ -199,6 +199,11 @@ pub struct Service {
     wake: tokio::sync::Notify,
     /// Where findings reports and SBOM exports go.
     pub(crate) exports: crate::exports::Storage,
+    /// The inventories agents checked in with last, by ID (content-
+    /// addressed, so never stale): the next difference is applied to one
+    /// without reading it back from the database.
+    pub(crate) agent_inventories:
+        std::sync::Mutex<lru::LruCache<String, Arc<vigia_inventory::Inventory>>>,
 }
 
 const ALL_TYPES: [FindingType; 3] = [
@@ -345,6 +350,10 @@ impl Service {
             ),
             wake: tokio::sync::Notify::new(),
             exports,
+            agent_inventories: std::sync::Mutex::new(lru::LruCache::new(
+                std::num::NonZeroUsize::new(agents::CACHED_INVENTORIES)
+                    .unwrap_or(std::num::NonZeroUsize::MIN),
+            )),
         }))
     }
 

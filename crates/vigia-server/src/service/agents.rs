@@ -12,6 +12,10 @@ use vigia_scan::FindingType;
 
 use super::{Service, ServiceError, now};
 
+/// Agents' inventories kept in memory (a few hundred KB each at most for
+/// a large host).
+pub(crate) const CACHED_INVENTORIES: usize = 512;
+
 /// Why a check-in was not taken.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CheckinRefusal {
@@ -136,16 +140,27 @@ impl Service {
                     .await?
                     .is_some_and(|(accepted, _)| accepted == *b) =>
             {
-                match self.db.inventory(b).await? {
+                let cached = self
+                    .agent_inventories
+                    .lock()
+                    .ok()
+                    .and_then(|mut c| c.get(b).cloned());
+                match cached {
                     Some(inv) => Some(inv),
-                    None => return Ok(Err(CheckinRefusal::UnknownBase)),
+                    None => match self.db.inventory(b).await? {
+                        Some(inv) => Some(std::sync::Arc::new(inv)),
+                        None => return Ok(Err(CheckinRefusal::UnknownBase)),
+                    },
                 }
             }
             Some(_) => return Ok(Err(CheckinRefusal::UnknownBase)),
         };
-        let mut inventory = checkin.apply(base.as_ref());
+        let mut inventory = checkin.apply(base.as_deref());
         inventory.target.clone_from(&source);
         let inventory_id = self.db.store_inventory(&inventory, &now_s).await?;
+        if let Ok(mut cache) = self.agent_inventories.lock() {
+            cache.put(inventory_id.clone(), std::sync::Arc::new(inventory));
+        }
         let evaluated = record.as_ref().is_some_and(|r| {
             r.inventory_id.as_deref() == Some(inventory_id.as_str()) && r.last_scanned_at.is_some()
         });
