@@ -107,9 +107,8 @@ impl StateDb {
                 .push(p);
         }
         let os = serde_json::to_string(&inv.os).map_err(json_error("inventory"))?;
-        let mut tx = self.pool().begin().await?;
         let backend = self.backend();
-        let mut set_ids: Vec<String> = Vec::new();
+        let mut sets = Vec::new();
         for ((layer, _), packages) in by_layer {
             let bodies = packages
                 .iter()
@@ -124,7 +123,23 @@ impl StateDb {
                 h.update([0]);
                 h.update(b.as_bytes());
             }
-            let set_id = hex::encode(h.finalize());
+            sets.push((hex::encode(h.finalize()), layer, packages, bodies));
+        }
+        let set_ids: Vec<String> = sets.iter().map(|(id, ..)| id.clone()).collect();
+        // The sets stored already (most of a host's, after its first
+        // check-in) are not written again.
+        let id_refs: Vec<&String> = set_ids.iter().collect();
+        let stored: BTreeSet<String> = self
+            .fetch_in("SELECT id FROM package_sets WHERE id IN ({})", &id_refs)
+            .await?
+            .iter()
+            .filter_map(|r| r.try_get::<String, _>("id").ok())
+            .collect();
+        let mut tx = self.pool().begin().await?;
+        for (set_id, layer, packages, bodies) in sets {
+            if stored.contains(&set_id) {
+                continue;
+            }
             let added = sqlx::query(
                 "INSERT INTO package_sets (id, layer, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
             )
@@ -174,7 +189,6 @@ impl StateDb {
                     q.execute(&mut *tx).await?;
                 }
             }
-            set_ids.push(set_id);
         }
         for chunk in set_ids.chunks(ROWS_PER_INSERT) {
             let sql = format!(
