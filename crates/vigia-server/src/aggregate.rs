@@ -23,6 +23,9 @@ pub const TYPES: [&str; 8] = [
 struct Counts {
     all: u64,
     medium: u64,
+    low: u64,
+    informational: u64,
+    untriaged: u64,
     high: u64,
     critical: u64,
     fix: u64,
@@ -38,7 +41,9 @@ impl Counts {
             Some("CRITICAL") => self.critical += 1,
             Some("HIGH") => self.high += 1,
             Some("MEDIUM") => self.medium += 1,
-            _ => {}
+            Some("LOW") => self.low += 1,
+            Some("INFORMATIONAL") => self.informational += 1,
+            _ => self.untriaged += 1,
         }
         if f["fixAvailable"] == "YES" {
             self.fix += 1;
@@ -55,7 +60,10 @@ impl Counts {
     }
 
     fn severity(&self) -> Value {
-        json!({"all": self.all, "medium": self.medium, "high": self.high, "critical": self.critical})
+        // Inspector's model counts critical, high and medium; Vigia adds the
+        // rest under its own names, so that every severity adds up to all.
+        json!({"all": self.all, "medium": self.medium, "high": self.high, "critical": self.critical,
+               "vigiaLow": self.low, "vigiaInformational": self.informational, "vigiaUntriaged": self.untriaged})
     }
 }
 
@@ -363,9 +371,11 @@ mod tests {
         assert_eq!(p[0]["packageAggregation"]["packageName"], "openssl");
         assert_eq!(
             p[0]["packageAggregation"]["severityCounts"],
-            json!({"all": 2, "medium": 0, "high": 1, "critical": 1})
+            json!({"all": 2, "medium": 0, "high": 1, "critical": 1,
+                   "vigiaLow": 0, "vigiaInformational": 0, "vigiaUntriaged": 0})
         );
         assert_eq!(p[1]["packageAggregation"]["severityCounts"]["all"], 1);
+        assert_eq!(p[1]["packageAggregation"]["severityCounts"]["vigiaLow"], 1);
         let r = aggregate("REPOSITORY", &json!({}), &all).unwrap();
         assert_eq!(r[0]["repositoryAggregation"]["affectedImages"], 2);
         let l = aggregate("IMAGE_LAYER", &json!({}), &all).unwrap();

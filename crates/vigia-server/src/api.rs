@@ -182,7 +182,10 @@ async fn authenticate(State(svc): State<Arc<Service>>, req: Request, next: Next)
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    let internal = req.extensions().get::<Internal>().map(|i| i.0);
     let (role, req) = match presented.as_deref() {
+        // The dashboard's own calls, for its signed-in session's role.
+        _ if internal.is_some() => (internal.unwrap_or(Role::Viewer), req),
         Some(h) if h.starts_with("Bearer ") => {
             match svc.db.check_token(&h["Bearer ".len()..]).await {
                 Ok(Some(role)) => (role, req),
@@ -219,6 +222,13 @@ async fn authenticate(State(svc): State<Arc<Service>>, req: Request, next: Next)
     }
     next.run(req).await
 }
+
+/// Marks a request made inside the process by the dashboard for a signed-in
+/// session: it is answered for that role, as a token of the role would be.
+/// Only code in this process can attach it (it is a request extension, not
+/// a header).
+#[derive(Debug, Clone, Copy)]
+pub struct Internal(pub Role);
 
 /// A JSON body, with Inspector's error for one that is not.
 fn body(bytes: &[u8]) -> Result<Value, ApiError> {
@@ -516,9 +526,24 @@ async fn list_filters(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes)
         .fetch_all(svc.db.pool())
         .await
         .map_err(|e| ApiError::internal(&e))?;
+    let counts: BTreeMap<String, i64> = sqlx::query(
+        "SELECT suppressed_by, COUNT(*) AS n FROM findings WHERE suppressed_by IS NOT NULL AND status = 'SUPPRESSED' GROUP BY suppressed_by",
+    )
+    .fetch_all(svc.db.pool())
+    .await
+    .map_err(|e| ApiError::internal(&e))?
+    .iter()
+    .filter_map(|r| Some((r.try_get("suppressed_by").ok()?, r.try_get("n").ok()?)))
+    .collect();
     let mut out = Vec::new();
     for r in &rows {
-        let f = filter_json(r)?;
+        let mut f = filter_json(r)?;
+        let n = f["arn"]
+            .as_str()
+            .and_then(|a| counts.get(a))
+            .copied()
+            .unwrap_or(0);
+        f["vigiaSuppressedCount"] = json!(n);
         let arn_ok = req
             .get("arns")
             .and_then(Value::as_array)
@@ -816,6 +841,126 @@ fn source_of(req: &Value, key: &str) -> Result<String, ApiError> {
         .ok_or_else(|| ApiError::validation(format!("{key} is required")))
 }
 
+/// `GET /v1/resource/sbom?id=…&format=cyclonedx|spdx`: a resource's SBOM,
+/// from its stored inventory, as a download.
+async fn resource_sbom(
+    State(svc): State<Arc<Service>>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let id = q
+        .get("id")
+        .ok_or_else(|| ApiError::validation("id is required"))?;
+    let format = q.get("format").map_or("cyclonedx", String::as_str);
+    if !matches!(format, "cyclonedx" | "spdx") {
+        return Err(ApiError::validation("format is cyclonedx or spdx"));
+    }
+    let r = svc
+        .db
+        .resource(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no resource {id}")))?;
+    let inventory = match &r.inventory_id {
+        Some(i) => svc.db.inventory(i).await?,
+        None => None,
+    };
+    let mut inv = inventory.ok_or_else(|| {
+        ApiError::not_found(format!(
+            "{id} has no stored inventory (it was never scanned successfully)"
+        ))
+    })?;
+    inv.target.clone_from(&r.id);
+    let now = jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let version = env!("CARGO_PKG_VERSION");
+    let (doc, ext) = if format == "spdx" {
+        (vigia_report::spdx(&inv, &now, version), "spdx.json")
+    } else {
+        (vigia_report::cyclonedx(&inv, &now, version), "cdx.json")
+    };
+    let name: String =
+        r.id.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+    let disposition = format!("attachment; filename=\"{name}.{ext}\"");
+    let mut resp = axum::Json(doc).into_response();
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        resp.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(resp)
+}
+
+/// `GET /v1/findings/trend?days=N` (1 to 365, 30 by default): findings
+/// `ACTIVE` at the end of each day, by severity, from their history.
+async fn findings_trend(
+    State(svc): State<Arc<Service>>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> ApiResult {
+    let days: u16 = match q.get("days") {
+        None => 30,
+        Some(d) => d
+            .parse()
+            .ok()
+            .filter(|d| (1..=365).contains(d))
+            .ok_or_else(|| ApiError::validation("days is an integer from 1 to 365"))?,
+    };
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date();
+    let trend = svc.db.open_trend(days, today).await?;
+    Ok(axum::Json(json!({
+        "severities": crate::trend::SEVERITIES,
+        "days": trend,
+    })))
+}
+
+/// `GET /v1/tokens`: every token (never its secret).
+async fn list_tokens(State(svc): State<Arc<Service>>) -> ApiResult {
+    Ok(axum::Json(json!({ "tokens": svc.db.tokens().await? })))
+}
+
+/// `POST /v1/tokens/create {"name", "role"}`: a token, shown this once.
+async fn create_token(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes) -> ApiResult {
+    let req = body(&bytes)?;
+    allowed_keys(&req, &["name", "role"])?;
+    let name = source_of(&req, "name")?;
+    if name.is_empty() || name.len() > 64 {
+        return Err(ApiError::validation("name is 1 to 64 characters"));
+    }
+    let role = req
+        .get("role")
+        .and_then(Value::as_str)
+        .and_then(Role::parse)
+        .ok_or_else(|| ApiError::validation("role is admin, viewer or agent"))?;
+    let now = jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let mut t = svc.db.create_token(&name, role, &now).await?;
+    t.access_key_id = Some(t.id.clone());
+    t.secret_access_key = Some(crate::sigv4::secret_for(&svc.service_key, &t.id));
+    Ok(axum::Json(json!({ "token": t })))
+}
+
+/// `POST /v1/tokens/revoke {"id"}`.
+async fn revoke_token(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes) -> ApiResult {
+    let req = body(&bytes)?;
+    allowed_keys(&req, &["id"])?;
+    let id = source_of(&req, "id")?;
+    let now = jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    if !svc.db.revoke_token(&id, &now).await? {
+        return Err(ApiError::not_found(format!("no active token {id}")));
+    }
+    Ok(axum::Json(json!({ "id": id })))
+}
+
 /// `POST /v1/resources/register {"source": PATH}`.
 async fn register_resource(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes) -> ApiResult {
     let req = body(&bytes)?;
@@ -878,7 +1023,10 @@ async fn update_db(State(svc): State<Arc<Service>>) -> ApiResult {
 
 /// `GET /v1/db/status`.
 async fn db_status(State(svc): State<Arc<Service>>) -> ApiResult {
-    Ok(axum::Json(json!({ "generation": svc.generation().await })))
+    Ok(axum::Json(json!({
+        "generation": svc.generation().await,
+        "database": svc.feeds().await,
+    })))
 }
 
 async fn readyz(State(svc): State<Arc<Service>>) -> Response {
@@ -988,6 +1136,11 @@ fn handler(path: &str) -> axum::routing::MethodRouter<Arc<Service>> {
         "/v1/resources/register" => post(register_resource),
         "/v1/resources/rescan" | "/v1/resources/delete" => post(resource_action),
         "/v1/findings/history" => get(finding_history),
+        "/v1/findings/trend" => get(findings_trend),
+        "/v1/resource/sbom" => get(resource_sbom),
+        "/v1/tokens" => get(list_tokens),
+        "/v1/tokens/create" => post(create_token),
+        "/v1/tokens/revoke" => post(revoke_token),
         "/v1/db/update" => post(update_db),
         "/v1/db/status" => get(db_status),
         "/reporting/create" => post(exports::create_report),

@@ -146,6 +146,27 @@ impl StateDb {
             .and_then(|r| Role::parse(&r)))
     }
 
+    /// Every token: ID, name, role, when created and revoked (never a
+    /// secret or its hash).
+    pub async fn tokens(&self) -> DbResult<Vec<serde_json::Value>> {
+        let rows = sqlx::query(
+            "SELECT id, name, role, created_at, revoked_at FROM tokens ORDER BY created_at, id",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(serde_json::json!({
+                    "id": r.try_get::<String, _>("id")?,
+                    "name": r.try_get::<String, _>("name")?,
+                    "role": r.try_get::<String, _>("role")?,
+                    "createdAt": r.try_get::<String, _>("created_at")?,
+                    "revokedAt": r.try_get::<Option<String>, _>("revoked_at")?,
+                }))
+            })
+            .collect()
+    }
+
     /// Revokes a token by ID; whether it existed.
     pub async fn revoke_token(&self, id: &str, now: &str) -> DbResult<bool> {
         let done =

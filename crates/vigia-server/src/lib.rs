@@ -6,10 +6,12 @@
 //! - [`criteria`]: Inspector's `FilterCriteria`, for listing findings and
 //!   for suppression rules.
 
+pub mod accounts;
 pub mod aggregate;
 pub mod api;
 pub mod auth;
 pub mod criteria;
+pub mod dashboard;
 pub mod db;
 pub mod delivery;
 pub mod events;
@@ -25,6 +27,7 @@ pub mod registries;
 pub mod resources;
 pub mod service;
 pub mod sigv4;
+pub mod trend;
 mod writes;
 
 use std::net::SocketAddr;
@@ -87,7 +90,11 @@ async fn start_api(
     listen: &Listen,
 ) -> Result<(axum_server::Handle<SocketAddr>, ApiTask), ServeError> {
     let addr = listen.addr;
-    let app = api::router(svc);
+    let api = api::router(svc.clone());
+    // The dashboard beside the API, calling it in-process.
+    let app = api
+        .clone()
+        .merge(dashboard::router(svc, api, listen.tls.is_some()));
     let handle = axum_server::Handle::new();
     let h = handle.clone();
     let server = if let Some((cert, key)) = &listen.tls {

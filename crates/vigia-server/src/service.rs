@@ -376,6 +376,14 @@ impl Service {
             .and_then(|g| i64::try_from(g.0).ok())
     }
 
+    /// The advisory database's state: each feed's age and whether it is
+    /// stale (`None` when it cannot be read, as before the first update).
+    pub async fn feeds(&self) -> Option<vigia_engine::DatabaseStatus> {
+        vigia_engine::status(&self.config.engine, jiff::Timestamp::now())
+            .await
+            .ok()
+    }
+
     /// Updates advisories now and rematches what the change set touches.
     pub async fn update_now(&self) -> Result<(UpdateReport, Option<Rematch>), ServiceError> {
         let options = UpdateOptions {

@@ -135,12 +135,16 @@ the middle of a job holds it until its --lease runs out; then another worker tak
 Examples:
   vigia serve --mirror ../shared/vulndata --watch ../shared/targets
   vigia token create --role viewer --name dashboard
+  printf '%s\\n' \"$PASSWORD\" | vigia user create ana --role admin   # then open http://127.0.0.1:8080/ui/
   vigia --database-url postgres://vigia@db/vigia serve --role worker --mirror https://mirror.example
   curl -H \"Authorization: Bearer $TOKEN\" -d '{}' http://127.0.0.1:8080/findings/list")]
     Serve(ServeArgs),
     /// Create and revoke the service's API tokens
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Create the dashboard's user accounts
+    #[command(subcommand)]
+    User(UserCommand),
     /// Ask a running service whether images may be deployed (for pipelines)
     #[command(after_help = "\
 The service decides each image by its deployment gate policy (GET /v1/gate/policy) from the
@@ -272,6 +276,32 @@ pub(crate) enum TokenCommand {
     Create(TokenCreateArgs),
     /// Revoke a token by its ID
     Revoke(TokenRevokeArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum UserCommand {
+    /// Create a dashboard account, or set an existing one's password and role
+    #[command(after_help = "\
+The password is read from standard input (its first line), never from the command line, so that
+it stays out of shell history and process lists. It must be at least 12 characters long. It is
+stored as an Argon2id hash.
+
+Sign in at the dashboard (http://127.0.0.1:8080/ui/ by default) with the name and password, or
+with an API token.
+
+Examples:
+  printf '%s\\n' \"$PASSWORD\" | vigia user create ana --role admin
+  vigia user create ops --role viewer < password.txt")]
+    Create(UserCreateArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UserCreateArgs {
+    /// The user name (letters, digits, '.', '_', '-', '@'; 1 to 64)
+    pub(crate) name: String,
+    /// admin (reads and writes) or viewer (reads)
+    #[arg(long, default_value = "viewer")]
+    pub(crate) role: String,
 }
 
 #[derive(Debug, Args)]

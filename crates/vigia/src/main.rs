@@ -97,6 +97,7 @@ fn main() -> ExitCode {
             Command::Network(cmd) => network::run(&cli, cmd),
             Command::Serve(args) => serve::run(&cli, args).await,
             Command::Token(cmd) => serve::token(&cli, cmd).await,
+            Command::User(cmd) => serve::user(&cli, cmd).await,
             Command::Gate(args) => serve::gate(args).await,
             Command::Agent(args) => serve::agent(args).await,
         }

@@ -7,7 +7,7 @@ use vigia_server::auth::Role;
 use vigia_server::db::StateDb;
 use vigia_server::service::ServiceConfig;
 
-use crate::cli::{AgentArgs, Cli, Format, GateArgs, ServeArgs, TokenCommand};
+use crate::cli::{AgentArgs, Cli, Format, GateArgs, ServeArgs, TokenCommand, UserCommand};
 use crate::{Exit, config, exit, output};
 
 pub(crate) async fn run(cli: &Cli, args: &ServeArgs) -> Result<u8> {
@@ -127,6 +127,56 @@ pub(crate) async fn token(cli: &Cli, cmd: &TokenCommand) -> Result<u8> {
             output::print(&format!("token {} revoked\n", args.id));
         }
     }
+    Ok(exit::OK)
+}
+
+/// `vigia user create`: a dashboard account; the password from standard
+/// input.
+pub(crate) async fn user(cli: &Cli, cmd: &UserCommand) -> Result<u8> {
+    let UserCommand::Create(args) = cmd;
+    let Some(role @ (Role::Admin | Role::Viewer)) = Role::parse(&args.role) else {
+        return Err(Exit {
+            code: 2,
+            message: format!("--role: `{}` is not admin or viewer", args.role),
+        }
+        .into());
+    };
+    let name_ok = (1..=64).contains(&args.name.len())
+        && args
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
+    if !name_ok {
+        return Err(Exit {
+            code: 2,
+            message: format!(
+                "`{}` is not a user name: 1 to 64 letters, digits, '.', '_', '-' or '@'",
+                args.name
+            ),
+        }
+        .into());
+    }
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    let password = line.trim_end_matches(['\n', '\r']);
+    if password.chars().count() < 12 {
+        return Err(Exit {
+            code: 2,
+            message: "the password (read from standard input) must be at least 12 characters"
+                .to_owned(),
+        }
+        .into());
+    }
+    let phc = vigia_server::accounts::hash_password(password)?;
+    let engine = config::engine(cli, None)?;
+    let db = StateDb::open(&vigia_server::service::state_url(&engine)?).await?;
+    db.put_user(&args.name, role, &phc, &output::now_rfc3339())
+        .await?;
+    output::print(&format!(
+        "user {} ({}) can sign in to the dashboard\n",
+        args.name,
+        role.as_str()
+    ));
     Ok(exit::OK)
 }
 

@@ -320,6 +320,17 @@ fn valid(shape: &str, doc: &Value) {
             "vigiaFindingType",
             "--extra",
             "vigiaGroupValue",
+            // Severity counts beyond Inspector's three, so that they add up.
+            "--extra",
+            "vigiaLow",
+            "--extra",
+            "vigiaInformational",
+            "--extra",
+            "vigiaUntriaged",
+            "--extra",
+            "vigiaSuppressedCount",
+            "--extra",
+            "vigiaExpiresAt",
         ])
         .output()
         .unwrap();
