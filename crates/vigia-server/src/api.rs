@@ -920,6 +920,29 @@ async fn findings_trend(
     })))
 }
 
+/// `GET /v1/watches`: the watched folders, each with how many resources
+/// it holds and how many of them are scanned successfully.
+async fn list_watches(State(svc): State<Arc<Service>>) -> ApiResult {
+    let resources = svc.db.resources().await?;
+    let folders: Vec<Value> = svc
+        .watched()
+        .iter()
+        .map(|dir| {
+            let inside: Vec<_> = resources
+                .iter()
+                .filter(|r| std::path::Path::new(&r.source).starts_with(dir))
+                .filter(|r| r.status_reason != "RESOURCE_TERMINATED")
+                .collect();
+            json!({
+                "path": dir.display().to_string(),
+                "resources": inside.len(),
+                "successful": inside.iter().filter(|r| r.status_reason == "SUCCESSFUL").count(),
+            })
+        })
+        .collect();
+    Ok(axum::Json(json!({ "folders": folders })))
+}
+
 /// `GET /v1/tokens`: every token (never its secret).
 async fn list_tokens(State(svc): State<Arc<Service>>) -> ApiResult {
     Ok(axum::Json(json!({ "tokens": svc.db.tokens().await? })))
@@ -1139,6 +1162,7 @@ fn handler(path: &str) -> axum::routing::MethodRouter<Arc<Service>> {
         "/v1/findings/trend" => get(findings_trend),
         "/v1/resource/sbom" => get(resource_sbom),
         "/v1/tokens" => get(list_tokens),
+        "/v1/watches" => get(list_watches),
         "/v1/tokens/create" => post(create_token),
         "/v1/tokens/revoke" => post(revoke_token),
         "/v1/db/update" => post(update_db),

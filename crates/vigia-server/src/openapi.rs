@@ -206,6 +206,13 @@ pub const OPERATIONS: &[(&str, &str, Access, &str, Option<&str>)] = &[
     ),
     (
         "get",
+        "/v1/watches",
+        Access::Read,
+        "The folders the service watches (--watch), each with its resources and how many are scanned successfully: {folders: [{path, resources, successful}]}.",
+        None,
+    ),
+    (
+        "get",
         "/v1/tokens",
         Access::Write,
         "Every API token: id, name, role, createdAt, revokedAt (never a secret). Admins only.",

@@ -376,6 +376,12 @@ impl Service {
             .and_then(|g| i64::try_from(g.0).ok())
     }
 
+    /// The folders `--watch` names.
+    #[must_use]
+    pub fn watched(&self) -> &[PathBuf] {
+        &self.config.watch
+    }
+
     /// The advisory database's state: each feed's age and whether it is
     /// stale (`None` when it cannot be read, as before the first update).
     pub async fn feeds(&self) -> Option<vigia_engine::DatabaseStatus> {

@@ -269,6 +269,23 @@ fn row(f: &Value) -> Markup {
 fn filter_form(q: &[(String, String)]) -> Markup {
     let sev = all(q, "severity");
     let status = get(q, "status").unwrap_or("ACTIVE");
+    let more_set = [
+        "rtype",
+        "fix",
+        "exploit",
+        "resource",
+        "repository",
+        "function",
+        "title",
+        "scoreMin",
+        "scoreMax",
+        "epssMin",
+        "epssMax",
+        "from",
+        "to",
+    ]
+    .iter()
+    .any(|k| get(q, k).is_some());
     let select = |name: &str, label: &str, options: &[(&str, &str)]| -> Markup {
         let current = get(q, name).unwrap_or("");
         html! {
@@ -303,33 +320,44 @@ fn filter_form(q: &[(String, String)]) -> Markup {
                     }
                 }
                 (select("type", "Type", &[("", "Any"), ("PACKAGE_VULNERABILITY", "Package vulnerability"), ("CODE_VULNERABILITY", "Hardcoded secret"), ("NETWORK_REACHABILITY", "Network exposure")]))
-                (select("rtype", "Resource type", &[("", "Any"), ("AWS_ECR_CONTAINER_IMAGE", "Container image"), ("AWS_EC2_INSTANCE", "Host"), ("AWS_LAMBDA_FUNCTION", "Function")]))
-                (select("fix", "Fix available", &[("", "Any"), ("YES", "Yes"), ("PARTIAL", "Partly"), ("NO", "No")]))
-                (select("exploit", "Known exploited", &[("", "Any"), ("YES", "Yes"), ("NO", "No")]))
                 div.field {
                     label for="f-package" { "Package" }
                     input #f-package name="package" value=(get(q, "package").unwrap_or(""));
                 }
-                @for (key, _, label) in STRING_FIELDS {
-                    div.field {
-                        label for={ "f-" (key) } { (label) }
-                        input id={ "f-" (key) } name=(key) value=(get(q, key).unwrap_or(""));
+                div.field {
+                    label for="f-vuln" { "Vulnerability ID" }
+                    input #f-vuln name="vuln" value=(get(q, "vuln").unwrap_or(""));
+                }
+            }
+            details.more open[more_set] {
+                summary { "More filters" @if more_set { " (in use)" } }
+                div.fields {
+                    (select("rtype", "Resource type", &[("", "Any"), ("AWS_ECR_CONTAINER_IMAGE", "Container image"), ("AWS_EC2_INSTANCE", "Host"), ("AWS_LAMBDA_FUNCTION", "Function")]))
+                    (select("fix", "Fix available", &[("", "Any"), ("YES", "Yes"), ("PARTIAL", "Partly"), ("NO", "No")]))
+                    (select("exploit", "Known exploited", &[("", "Any"), ("YES", "Yes"), ("NO", "No")]))
+                    @for (key, _, label) in STRING_FIELDS.iter().filter(|(k, ..)| *k != "vuln") {
+                        div.field {
+                            label for={ "f-" (key) } { (label) }
+                            input id={ "f-" (key) } name=(key) value=(get(q, key).unwrap_or(""));
+                        }
+                    }
+                    @for (key, label, step) in [("scoreMin", "Score from", "0.1"), ("scoreMax", "Score to", "0.1"), ("epssMin", "EPSS from", "0.001"), ("epssMax", "EPSS to", "0.001")] {
+                        div.field.small {
+                            label for={ "f-" (key) } { (label) }
+                            input id={ "f-" (key) } name=(key) type="number" min="0" step=(step) value=(get(q, key).unwrap_or(""));
+                        }
+                    }
+                    div.field.date {
+                        label for="f-from" { "First seen from" }
+                        input #f-from name="from" type="date" value=(get(q, "from").unwrap_or(""));
+                    }
+                    div.field.date {
+                        label for="f-to" { "First seen to" }
+                        input #f-to name="to" type="date" value=(get(q, "to").unwrap_or(""));
                     }
                 }
-                @for (key, label, step) in [("scoreMin", "Score from", "0.1"), ("scoreMax", "Score to", "0.1"), ("epssMin", "EPSS from", "0.001"), ("epssMax", "EPSS to", "0.001")] {
-                    div.field.small {
-                        label for={ "f-" (key) } { (label) }
-                        input id={ "f-" (key) } name=(key) type="number" min="0" step=(step) value=(get(q, key).unwrap_or(""));
-                    }
-                }
-                div.field.small {
-                    label for="f-from" { "First seen from" }
-                    input #f-from name="from" type="date" value=(get(q, "from").unwrap_or(""));
-                }
-                div.field.small {
-                    label for="f-to" { "First seen to" }
-                    input #f-to name="to" type="date" value=(get(q, "to").unwrap_or(""));
-                }
+            }
+            div {
                 @if let Some(sort) = get(q, "sort") { input type="hidden" name="sort" value=(sort); }
                 @if let Some(order) = get(q, "order") { input type="hidden" name="order" value=(order); }
             }

@@ -380,7 +380,7 @@ fn trend_chart(trend: &Value) -> Markup {
     html! {
         section.card.wide #trend aria-labelledby="trend-h" {
             h2 #trend-h { "Open findings, last " (days.len()) " days" }
-            svg.chart viewBox={ "0 0 " (w) " " (h + 20) } role="img" aria-labelledby="trend-h trend-desc" preserveAspectRatio="none" {
+            svg.chart viewBox={ "0 0 " (w) " " (h + 20) } role="img" aria-labelledby="trend-h trend-desc" {
                 desc #trend-desc { "Active findings at the end of each day, stacked by severity. The table below has the same numbers." }
                 line.axis x1=(pad) y1=(h) x2=(w) y2=(h) {}
                 text.axis-label x="0" y="12" { (num(max)) }

@@ -187,7 +187,7 @@ pub(super) async fn one(
         }
         section.card.wide #inventory {
             h2 { "Inventory (" (packages.len()) " packages)" }
-            form method="get" action="/ui/resource" role="search" {
+            form.inline method="get" action="/ui/resource" role="search" {
                 input type="hidden" name="id" value=(id);
                 label for="inv-q" { "Find a package" }
                 input #inv-q name="q" type="search" value=(get(&q, "q").unwrap_or(""));

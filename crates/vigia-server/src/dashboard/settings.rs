@@ -27,6 +27,7 @@ pub(super) async fn page(
     let agents = ui.call(&s, "/v1/agents", None).await?;
     let tokens = ui.call(&s, "/v1/tokens", None).await?;
     let targets = ui.call(&s, "/v1/targets", None).await?;
+    let watches = ui.call(&s, "/v1/watches", None).await?;
     let mut deliveries = Vec::new();
     for t in list(&targets, "targets") {
         let id = text(&t["id"]);
@@ -40,6 +41,25 @@ pub(super) async fn page(
         deliveries.push(d);
     }
     let body = html! {
+        section.card.wide #watched {
+            h2 { "Watched folders" }
+            @if list(&watches, "folders").is_empty() {
+                p.muted { "None (" code { "vigia serve --watch DIR" } ")." }
+            } @else {
+                div.scroll { table {
+                    thead { tr { th scope="col" { "Folder" } th.n scope="col" { "Resources" } th.n scope="col" { "Scanned successfully" } } }
+                    tbody {
+                        @for w in list(&watches, "folders") {
+                            tr {
+                                td.name { code { (text(&w["path"])) } }
+                                td.n { (int(&w["resources"])) }
+                                td.n { (int(&w["successful"])) }
+                            }
+                        }
+                    }
+                } }
+            }
+        }
         section.card.wide #registries {
             h2 { "Registries" }
             @if list(&registries, "registries").is_empty() {

@@ -63,10 +63,11 @@ pub(crate) fn page_with(
     refresh: Option<u32>,
     body: &Markup,
 ) -> Markup {
-    let who = s
-        .subject
-        .split_once(':')
-        .map_or(s.subject.as_str(), |(_, w)| w);
+    let who = match s.subject.split_once(':') {
+        Some(("token", id)) => format!("token {}", id.get(..8).unwrap_or(id)),
+        Some((_, name)) => name.to_owned(),
+        None => s.subject.clone(),
+    };
     html! {
         (DOCTYPE)
         html lang="en" {

@@ -8,7 +8,8 @@
 // Exits non-zero naming the first check that failed.
 
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import puppeteer from "puppeteer-core";
 
 const base = process.env.VIGIA_URL;
@@ -45,6 +46,10 @@ function check(name) {
   step = name;
   console.log(`- ${name}`);
 }
+
+// axe-core (Deque's accessibility engine): WCAG 2 A and AA rules, contrast
+// among them, evaluated in the page.
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
 const browser = await puppeteer.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
@@ -274,6 +279,23 @@ try {
     assert.deepEqual(missed, [], `${path}: controls Tab never reached`);
     assert.deepEqual(noOutline, [], `${path}: controls focused without a visible outline`);
   }
+
+  check("every page meets WCAG 2 AA (axe-core), in the light and the dark theme");
+  const finding = `/ui/finding?arn=${encodeURIComponent(adjusted.findingArn)}`;
+  for (const theme of ["light", "dark"]) {
+    await page.emulateMediaFeatures([{ name: "prefers-color-scheme", value: theme }]);
+    for (const path of ["/ui/", "/ui/findings", finding, "/ui/resources", links[0], "/ui/rules", "/ui/settings", `/ui/search?id=${cve}`]) {
+      await goto(path);
+      await page.$$eval("details", (ds) => ds.forEach((d) => (d.open = true)));
+      await page.evaluate(axeSource);
+      const found = await page.evaluate(async () => {
+        const r = await window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } });
+        return r.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(", ")})`);
+      });
+      assert.deepEqual(found, [], `${theme} ${path}`);
+    }
+  }
+  await page.emulateMediaFeatures([{ name: "prefers-color-scheme", value: "light" }]);
 
   check("a viewer sees no write control and the server refuses its writes");
   const viewer = await browser.createBrowserContext();
