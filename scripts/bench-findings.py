@@ -26,6 +26,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -41,11 +42,16 @@ p.add_argument("n", type=int, nargs="?", default=1_000_000)
 p.add_argument("--vigia", default=os.path.join(HERE, "..", "target", "release", "vigia"))
 p.add_argument("--only", choices=["sqlite", "postgres"])
 p.add_argument("--keep", action="store_true", help="keep the temporary folder (its path is printed)")
+p.add_argument("--overview", action="store_true",
+               help="also time the dashboard's overview (GET /ui/) and the aggregations it calls, "
+                    "with a history row per finding status change")
+p.add_argument("--skip-list", action="store_true", help="do not time the /findings/list queries")
 a = p.parse_args()
 
 SEVERITY_RANK = {"CRITICAL": 0, "HIGH": 1, "MEDIUM": 2, "LOW": 3, "INFORMATIONAL": 4, "UNTRIAGED": 5}
 COLUMNS = ["arn", "resource_id", "kind", "status", "severity", "severity_rank", "vulnerability_id", "title",
-           "score", "epss", "first_observed_at", "last_observed_at", "updated_at", "suppressed_by", "body"]
+           "score", "epss", "first_observed_at", "last_observed_at", "updated_at", "suppressed_by", "body",
+           "fix_available", "exploit_available"]
 
 
 def free_port():
@@ -106,7 +112,8 @@ def copies(base, n):
             if made >= n:
                 return
             if k == 0:
-                yield f
+                yield dict(f, fix_available=json.loads(f["body"]).get("fixAvailable", ""),
+                           exploit_available=json.loads(f["body"]).get("exploitAvailable", ""))
                 made += 1
                 continue
             body = json.loads(f["body"])
@@ -124,12 +131,22 @@ def copies(base, n):
             body["lastObservedAt"] = updated
             body["updatedAt"] = updated
             row = dict(f)
+            row["fix_available"] = body.get("fixAvailable", "")
+            row["exploit_available"] = body.get("exploitAvailable", "")
             row.update(arn=arn, resource_id=rid, status=status, first_observed_at=first, last_observed_at=updated,
                        updated_at=updated, suppressed_by="vigia:filter/bench" if status == "SUPPRESSED" else None,
                        body=json.dumps(body, separators=(",", ":")))
             yield row
             made += 1
         k += 1
+
+
+def history_rows(row):
+    """The history a seeded finding would have: opened when first seen, then
+    closed or suppressed at its last update."""
+    yield (row["arn"], 1, row["first_observed_at"], "ACTIVE", "OPENED", "bench")
+    if row["status"] != "ACTIVE":
+        yield (row["arn"], 2, row["updated_at"], row["status"], row["status"], "bench")
 
 
 def package_names(row):
@@ -195,7 +212,6 @@ def measure(kind, work, base_url=None):
                              check=True, capture_output=True, text=True).stdout
         base = [json.loads(line) for line in out.splitlines()]
     else:
-        import sqlite3
         db = sqlite3.connect(os.path.join(data, "state.db"))
         db.row_factory = sqlite3.Row
         base = [dict(r) for r in db.execute("SELECT * FROM findings ORDER BY arn")]
@@ -204,28 +220,56 @@ def measure(kind, work, base_url=None):
     if base_url:
         path = os.path.join(work, "findings.csv")
         names = os.path.join(work, "names.csv")
-        with open(path, "w", newline="") as f, open(names, "w", newline="") as g:
-            w, wn = csv.writer(f), csv.writer(g)
+        hist = os.path.join(work, "history.csv")
+        with open(path, "w", newline="") as f, open(names, "w", newline="") as g, open(hist, "w", newline="") as h:
+            w, wn, wh = csv.writer(f), csv.writer(g), csv.writer(h)
             for r in rows:
                 w.writerow(["\\N" if r[c] is None else r[c] for c in COLUMNS])
                 for name in package_names(r):
                     wn.writerow([name, r["arn"], r["resource_id"]])
-        subprocess.run(psql + ["-c", "TRUNCATE vigia_state.findings, vigia_state.finding_packages",
+                if a.overview:
+                    wh.writerows(history_rows(r))
+        subprocess.run(psql + ["-c", "TRUNCATE vigia_state.findings, vigia_state.finding_packages, vigia_state.finding_history",
                                "-c", f"\\copy vigia_state.findings ({','.join(COLUMNS)}) FROM '{path}' WITH (FORMAT csv, NULL '\\N')",
                                "-c", f"\\copy vigia_state.finding_packages (name, arn, resource_id) FROM '{names}' WITH (FORMAT csv)",
+                               "-c", f"\\copy vigia_state.finding_history (arn, seq, at, status, event, cause) FROM '{hist}' WITH (FORMAT csv)",
                                "-c", "ANALYZE"], check=True)
         os.remove(path)
         os.remove(names)
+        os.remove(hist)
     else:
         db.execute("DELETE FROM findings")
         db.execute("DELETE FROM finding_packages")
+        db.execute("DELETE FROM finding_history")
         for r in rows:
+            if a.overview:
+                db.executemany("INSERT INTO finding_history (arn, seq, at, status, event, cause) VALUES (?, ?, ?, ?, ?, ?)",
+                               list(history_rows(r)))
             db.execute(f"INSERT INTO findings ({','.join(COLUMNS)}) VALUES ({','.join('?' * len(COLUMNS))})",
                        [r[c] for c in COLUMNS])
             db.executemany("INSERT INTO finding_packages (name, arn, resource_id) VALUES (?, ?, ?)",
                            [(name, r["arn"], r["resource_id"]) for name in package_names(r)])
         db.commit()
         db.execute("ANALYZE")
+        db.close()
+    # A resource record for every copy's resource, as the service would hold.
+    copies_k = -(-a.n // max(1, len(base)))
+    cols = ("source, id, kind, origin, content_hash, details, status_code, status_reason, status_message, "
+            "inventory_id, last_scanned_at, created_at, updated_at, reported_coverage")
+    pick = ("r.source || '#bench-' || k.k, r.id || '-' || k.k, r.kind, r.origin, r.content_hash, {details}, "
+            "r.status_code, r.status_reason, r.status_message, r.inventory_id, r.last_scanned_at, r.created_at, "
+            "r.updated_at, r.reported_coverage")
+    if base_url:
+        subprocess.run(psql + ["-c", f"INSERT INTO vigia_state.resources ({cols}) SELECT "
+                               + pick.format(details="jsonb_set(r.details::jsonb, '{id}', to_jsonb(r.id || '-' || k.k))::text")
+                               + f" FROM vigia_state.resources r, generate_series(1, {copies_k}) AS k(k)"], check=True)
+    else:
+        db = sqlite3.connect(os.path.join(data, "state.db"))
+        db.execute(f"WITH RECURSIVE k(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM k WHERE k < {copies_k}) "
+                   f"INSERT INTO resources ({cols}) SELECT "
+                   + pick.format(details="json_set(r.details, '$.id', r.id || '-' || k.k)")
+                   + " FROM resources r, k")
+        db.commit()
         db.close()
     seeded = time.time() - seed_started
     # The same mirror: no new generation, nothing rematched while measuring.
@@ -234,7 +278,7 @@ def measure(kind, work, base_url=None):
     try:
         # Ready, and its caches warm: the first answer is not timed.
         svc.call("/findings/list", {"maxResults": 1}, tok)
-        for name, q in queries(base):
+        for name, q in ([] if a.skip_list else queries(base)):
             lat = []
             for _ in range(50):
                 t = time.perf_counter()
@@ -253,10 +297,43 @@ def measure(kind, work, base_url=None):
                 req = dict(q, nextToken=page["nextToken"])
             out[name] = {"p50_ms": round(statistics.median(lat), 1), "p99_ms": round(lat[-1], 1),
                          "pages_p50_ms": round(statistics.median(page_lat), 1), "pages": len(page_lat)}
+        if a.overview:
+            out.update(overview(svc, tok))
         out["peak_rss_mb"] = svc.peak_rss_mb()
     finally:
         svc.stop()
     return out
+
+
+def overview(svc, tok):
+    """The dashboard's overview, signed in with the token: GET /ui/ ten times
+    (median and worst), and the slowest single aggregation it calls."""
+    conn = http.client.HTTPConnection("127.0.0.1", svc.port, timeout=3600)
+    conn.request("POST", "/ui/login", f"token={tok}", {"Content-Type": "application/x-www-form-urlencoded"})
+    r = conn.getresponse()
+    r.read()
+    cookie = r.getheader("Set-Cookie").split(";")[0]
+    lat = []
+    for _ in range(10):
+        t = time.perf_counter()
+        conn.request("GET", "/ui/", headers={"Cookie": cookie})
+        r = conn.getresponse()
+        page = r.read()
+        if r.status != 200:
+            raise SystemExit(f"/ui/: {r.status} {page[:500]}")
+        lat.append((time.perf_counter() - t) * 1000)
+    lat.sort()
+    agg = []
+    for _ in range(3):
+        t = time.perf_counter()
+        svc.call("/findings/aggregation/list", {"aggregationType": "PACKAGE", "maxResults": 5}, tok)
+        agg.append((time.perf_counter() - t) * 1000)
+    t = time.perf_counter()
+    conn.request("GET", "/v1/findings/trend?days=30", headers={"Authorization": f"Bearer {tok}"})
+    conn.getresponse().read()
+    trend = (time.perf_counter() - t) * 1000
+    return {"overview_p50_ms": round(statistics.median(lat)), "overview_max_ms": round(lat[-1]),
+            "package_aggregation_p50_ms": round(statistics.median(agg)), "trend_ms": round(trend)}
 
 
 def start_postgres(work):

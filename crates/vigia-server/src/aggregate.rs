@@ -6,6 +6,15 @@
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
+use sqlx::Row as _;
+
+use crate::db::{DbResult, StateDb};
+
+/// A count column, whatever integer type the database gives it.
+fn count(r: &sqlx::any::AnyRow, col: &str) -> Result<u64, sqlx::Error> {
+    let n: i64 = r.try_get(col)?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
 
 /// The aggregation types Vigia answers.
 pub const TYPES: [&str; 8] = [
@@ -56,6 +65,19 @@ impl Counts {
         }
         if let Some(id) = f["resources"][0]["id"].as_str() {
             self.images.insert(id.to_owned());
+        }
+    }
+
+    /// Adds `n` findings of one severity rank (0 CRITICAL … 5 UNTRIAGED).
+    fn add_n(&mut self, rank: i64, n: u64) {
+        self.all += n;
+        match rank {
+            0 => self.critical += n,
+            1 => self.high += n,
+            2 => self.medium += n,
+            3 => self.low += n,
+            4 => self.informational += n,
+            _ => self.untriaged += n,
         }
     }
 
@@ -163,20 +185,74 @@ fn passes(filters: &[Value], found: &[String]) -> bool {
         && neg.iter().all(|f| found.iter().all(|v| !hit(f, v)))
 }
 
-/// The response objects of one aggregation type, sorted as asked
-/// (`sortBy` CRITICAL, HIGH or ALL; `sortOrder` ASC or DESC; CRITICAL
-/// descending by default).
-pub fn aggregate(kind: &str, request: &Value, findings: &[Value]) -> Result<Vec<Value>, String> {
-    let resource_type = |f: &Value| {
-        f["resources"][0]["type"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
-    };
-    // Each finding's group keys (a finding with several packages or layers counts in each).
-    let keys = |f: &Value| -> Vec<Vec<String>> {
+/// One aggregation being counted: findings are added one at a time (the
+/// API streams them from the database, so memory follows the number of
+/// groups, not of findings), then [`Aggregation::finish`] sorts the groups.
+pub struct Aggregation {
+    kind: &'static str,
+    inner: Value,
+    finding_filters: Vec<(&'static str, Vec<Value>)>,
+    group_filters: Vec<(usize, Vec<Value>)>,
+    /// Each group's counts and its first finding's resource.
+    groups: BTreeMap<Vec<String>, (Counts, Value)>,
+}
+
+fn resource_type(f: &Value) -> &str {
+    f["resources"][0]["type"].as_str().unwrap_or_default()
+}
+
+impl Aggregation {
+    /// An aggregation of `kind` as `request` (Inspector's
+    /// `aggregationRequest`) asks; an error names what is not valid.
+    pub fn new(kind: &str, request: &Value) -> Result<Self, String> {
+        let Some(kind) = TYPES.iter().find(|t| **t == kind).copied() else {
+            return Err(format!(
+                "aggregationType `{kind}` is not one Vigia answers ({})",
+                TYPES.join(", ")
+            ));
+        };
+        let inner = request
+            .as_object()
+            .and_then(|o| o.values().next())
+            .cloned()
+            .unwrap_or(Value::Null);
+        let mut finding_filters: Vec<(&'static str, Vec<Value>)> = Vec::new();
+        let mut group_filters: Vec<(usize, Vec<Value>)> = Vec::new();
+        for (member, v) in inner.as_object().into_iter().flatten() {
+            if matches!(member.as_str(), "sortBy" | "sortOrder")
+                || ABSENT.contains(&member.as_str())
+            {
+                continue;
+            }
+            let list = v
+                .as_array()
+                .filter(|l| (1..=10).contains(&l.len()) && l.iter().all(|f| f["value"].is_string()))
+                .cloned()
+                .ok_or_else(|| {
+                    format!("aggregationRequest: {member} is a list of 1 to 10 string filters")
+                })?;
+            if let Some((_, path)) = FINDING_FILTERS.iter().find(|(m, _)| m == member) {
+                finding_filters.push((path, list));
+            } else if let Some((_, part)) = GROUP_FILTERS.iter().find(|(m, _)| m == member) {
+                group_filters.push((*part, list));
+            } else {
+                return Err(format!("aggregationRequest has no member `{member}`"));
+            }
+        }
+        Ok(Self {
+            kind,
+            inner,
+            finding_filters,
+            group_filters,
+            groups: BTreeMap::new(),
+        })
+    }
+
+    /// A finding's group keys (a finding with several packages or layers
+    /// counts in each).
+    fn keys(&self, f: &Value) -> Vec<Vec<String>> {
         let one = |k: Option<String>| k.map(|k| vec![vec![k]]).unwrap_or_default();
-        match kind {
+        match self.kind {
             "FINDING_TYPE" => one(text(f, "/type")),
             "TITLE" => vec![vec![
                 text(f, "/title").unwrap_or_default(),
@@ -200,7 +276,7 @@ pub fn aggregate(kind: &str, request: &Value, findings: &[Value]) -> Result<Vec<
                 "/resources/0/details/awsEcrContainerImage/repositoryName",
             )),
             "AWS_ECR_CONTAINER" | "AWS_EC2_INSTANCE" | "AWS_LAMBDA_FUNCTION" => {
-                let want = match kind {
+                let want = match self.kind {
                     "AWS_ECR_CONTAINER" => "AWS_ECR_CONTAINER_IMAGE",
                     "AWS_EC2_INSTANCE" => "AWS_EC2_INSTANCE",
                     _ => "AWS_LAMBDA_FUNCTION",
@@ -233,108 +309,251 @@ pub fn aggregate(kind: &str, request: &Value, findings: &[Value]) -> Result<Vec<
                 .unwrap_or_default(),
             _ => Vec::new(),
         }
-    };
-    if !TYPES.contains(&kind) {
-        return Err(format!(
-            "aggregationType `{kind}` is not one Vigia answers ({})",
-            TYPES.join(", ")
-        ));
     }
-    let inner = request
-        .as_object()
-        .and_then(|o| o.values().next())
-        .cloned()
-        .unwrap_or(Value::Null);
-    let mut finding_filters: Vec<(&str, Vec<Value>)> = Vec::new();
-    let mut group_filters: Vec<(usize, Vec<Value>)> = Vec::new();
-    for (member, v) in inner.as_object().into_iter().flatten() {
-        if matches!(member.as_str(), "sortBy" | "sortOrder") || ABSENT.contains(&member.as_str()) {
-            continue;
-        }
-        let list = v
-            .as_array()
-            .filter(|l| (1..=10).contains(&l.len()) && l.iter().all(|f| f["value"].is_string()))
-            .cloned()
-            .ok_or_else(|| {
-                format!("aggregationRequest: {member} is a list of 1 to 10 string filters")
-            })?;
-        if let Some((_, path)) = FINDING_FILTERS.iter().find(|(m, _)| m == member) {
-            finding_filters.push((path, list));
-        } else if let Some((_, part)) = GROUP_FILTERS.iter().find(|(m, _)| m == member) {
-            group_filters.push((*part, list));
-        } else {
-            return Err(format!("aggregationRequest has no member `{member}`"));
-        }
+
+    /// Whether the groups can be counted from the findings' columns and
+    /// indexes alone ([`Aggregation::count_stored`]): no filter on the
+    /// findings themselves, and not image layers (which only bodies name).
+    #[must_use]
+    pub fn by_columns(&self) -> bool {
+        self.finding_filters.is_empty() && self.kind != "IMAGE_LAYER"
     }
-    let mut groups: BTreeMap<Vec<String>, (Counts, Value)> = BTreeMap::new();
-    for f in findings
-        .iter()
-        .filter(|f| f["status"] == "ACTIVE")
-        .filter(|f| {
-            finding_filters
+
+    fn group(&mut self, key: Vec<String>, resource: &Value) -> Option<&mut Counts> {
+        if !self.group_filters.iter().all(|(part, list)| {
+            passes(
+                list,
+                &key.get(*part).cloned().into_iter().collect::<Vec<_>>(),
+            )
+        }) {
+            return None;
+        }
+        Some(
+            &mut self
+                .groups
+                .entry(key)
+                .or_insert_with(|| (Counts::default(), resource.clone()))
+                .0,
+        )
+    }
+
+    /// Counts the stored `ACTIVE` findings by SQL over their columns
+    /// (`by_columns` must hold): the same groups and counts as adding every
+    /// finding, without reading a body but one per resource the service no
+    /// longer has a record of. A resource's details are its record's.
+    pub async fn count_stored(&mut self, db: &StateDb) -> DbResult<()> {
+        let pool = db.pool();
+        let none = Value::Null;
+        match self.kind {
+            "FINDING_TYPE" => {
+                let rows = sqlx::query(
+                    "SELECT kind, severity_rank, COUNT(*) AS n, \
+                     SUM(CASE WHEN fix_available = 'YES' THEN 1 ELSE 0 END) AS fix, \
+                     SUM(CASE WHEN exploit_available = 'YES' THEN 1 ELSE 0 END) AS exploit \
+                     FROM findings WHERE status = 'ACTIVE' GROUP BY kind, severity_rank",
+                )
+                .fetch_all(pool)
+                .await?;
+                for r in rows {
+                    let kind: String = r.try_get("kind")?;
+                    let (rank, n, fix, exploit) = (
+                        r.try_get::<i64, _>("severity_rank")?,
+                        count(&r, "n")?,
+                        count(&r, "fix")?,
+                        count(&r, "exploit")?,
+                    );
+                    if let Some(c) = self.group(vec![kind.clone()], &none) {
+                        c.add_n(rank, n);
+                        c.fix += fix;
+                        c.exploit += exploit;
+                        if kind == "NETWORK_REACHABILITY" {
+                            c.network += n;
+                        }
+                    }
+                }
+            }
+            "TITLE" => {
+                let rows = sqlx::query(
+                    "SELECT title, vulnerability_id, severity_rank, COUNT(*) AS n FROM findings \
+                     WHERE status = 'ACTIVE' GROUP BY title, vulnerability_id, severity_rank",
+                )
+                .fetch_all(pool)
+                .await?;
+                for r in rows {
+                    let key = vec![r.try_get("title")?, r.try_get("vulnerability_id")?];
+                    let (rank, n) = (r.try_get::<i64, _>("severity_rank")?, count(&r, "n")?);
+                    if let Some(c) = self.group(key, &none) {
+                        c.add_n(rank, n);
+                    }
+                }
+            }
+            "PACKAGE" => {
+                let rows = sqlx::query(
+                    "SELECT p.name, f.severity_rank, COUNT(*) AS n FROM finding_packages p \
+                     JOIN findings f ON f.arn = p.arn WHERE f.status = 'ACTIVE' GROUP BY p.name, f.severity_rank",
+                )
+                .fetch_all(pool)
+                .await?;
+                for r in rows {
+                    let key = vec![r.try_get("name")?];
+                    let (rank, n) = (r.try_get::<i64, _>("severity_rank")?, count(&r, "n")?);
+                    if let Some(c) = self.group(key, &none) {
+                        c.add_n(rank, n);
+                    }
+                }
+            }
+            _ => self.count_by_resource(db).await?,
+        }
+        Ok(())
+    }
+
+    /// REPOSITORY and the per-resource kinds: findings counted per
+    /// resource, then grouped by what its record says.
+    async fn count_by_resource(&mut self, db: &StateDb) -> DbResult<()> {
+        let records: BTreeMap<String, Value> = db
+            .resources()
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r.details))
+            .collect();
+        let rows = sqlx::query(
+            "SELECT resource_id, kind, severity_rank, COUNT(*) AS n FROM findings \
+             WHERE status = 'ACTIVE' GROUP BY resource_id, kind, severity_rank",
+        )
+        .fetch_all(db.pool())
+        .await?;
+        let mut unknown: BTreeMap<String, Value> = BTreeMap::new();
+        for r in rows {
+            let id: String = r.try_get("resource_id")?;
+            let kind: String = r.try_get("kind")?;
+            let (rank, n) = (r.try_get::<i64, _>("severity_rank")?, count(&r, "n")?);
+            let resource = if let Some(d) = records.get(&id) {
+                d.clone()
+            } else if let Some(d) = unknown.get(&id) {
+                d.clone()
+            } else {
+                // A finding whose resource has no record: its own copy.
+                let body: Option<String> =
+                    sqlx::query_scalar("SELECT body FROM findings WHERE resource_id = $1 LIMIT 1")
+                        .bind(&id)
+                        .fetch_optional(db.pool())
+                        .await?;
+                let d = body
+                    .and_then(|b| serde_json::from_str::<Value>(&b).ok())
+                    .map_or(Value::Null, |f| f["resources"][0].clone());
+                unknown.insert(id.clone(), d.clone());
+                d
+            };
+            let rtype = resource["type"].as_str().unwrap_or_default();
+            let key = match self.kind {
+                "REPOSITORY" if rtype == "AWS_ECR_CONTAINER_IMAGE" => resource
+                    .pointer("/details/awsEcrContainerImage/repositoryName")
+                    .and_then(Value::as_str)
+                    .map(|n| vec![n.to_owned()]),
+                "AWS_ECR_CONTAINER" if rtype == "AWS_ECR_CONTAINER_IMAGE" => Some(vec![id.clone()]),
+                "AWS_EC2_INSTANCE" if rtype == "AWS_EC2_INSTANCE" => Some(vec![id.clone()]),
+                "AWS_LAMBDA_FUNCTION" if rtype == "AWS_LAMBDA_FUNCTION" => Some(vec![id.clone()]),
+                _ => None,
+            };
+            if let Some(c) = key.and_then(|k| self.group(k, &resource)) {
+                c.add_n(rank, n);
+                c.images.insert(id);
+                if kind == "NETWORK_REACHABILITY" {
+                    c.network += n;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Counts one finding (only `ACTIVE` ones count, as in Inspector).
+    pub fn add(&mut self, f: &Value) {
+        if f["status"] != "ACTIVE"
+            || !self
+                .finding_filters
                 .iter()
                 .all(|(path, list)| passes(list, &values_at(f, path)))
-        })
-    {
-        let mut ks = keys(f);
+        {
+            return;
+        }
+        let mut ks = self.keys(f);
         ks.sort();
         ks.dedup();
         for k in ks {
-            if !group_filters.iter().all(|(part, list)| {
+            if !self.group_filters.iter().all(|(part, list)| {
                 passes(list, &k.get(*part).cloned().into_iter().collect::<Vec<_>>())
             }) {
                 continue;
             }
-            let entry = groups
+            let entry = self
+                .groups
                 .entry(k)
-                .or_insert_with(|| (Counts::default(), f.clone()));
+                .or_insert_with(|| (Counts::default(), f["resources"][0].clone()));
             entry.0.add(f);
         }
     }
-    let account = vigia_scan::ACCOUNT_ID;
-    let mut out: Vec<(u64, u64, u64, Value)> = groups
-        .into_iter()
-        .map(|(k, (c, sample))| {
-            let body = match kind {
-                "FINDING_TYPE" => json!({"findingTypeAggregation": {
-                    "accountId": account, "severityCounts": c.severity(),
-                    "exploitAvailableCount": c.exploit, "fixAvailableCount": c.fix, "vigiaFindingType": k[0]}}),
-                "PACKAGE" => json!({"packageAggregation": {"packageName": k[0], "accountId": account, "severityCounts": c.severity()}}),
-                "TITLE" => json!({"titleAggregation": {"title": k[0], "vulnerabilityId": k[1], "accountId": account, "severityCounts": c.severity()}}),
-                "REPOSITORY" => json!({"repositoryAggregation": {"repository": k[0], "accountId": account,
-                    "severityCounts": c.severity(), "affectedImages": c.images.len()}}),
-                "AWS_ECR_CONTAINER" => {
-                    let img = &sample["resources"][0]["details"]["awsEcrContainerImage"];
-                    json!({"awsEcrContainerAggregation": {"resourceId": k[0], "imageSha": img["imageHash"],
-                        "repository": img["repositoryName"], "architecture": img["architecture"], "imageTags": img["imageTags"],
-                        "accountId": account, "severityCounts": c.severity()}})
-                }
-                "IMAGE_LAYER" => json!({"imageLayerAggregation": {"repository": k[0], "resourceId": k[1], "layerHash": k[2],
-                    "accountId": account, "severityCounts": c.severity()}}),
-                "AWS_EC2_INSTANCE" => json!({"ec2InstanceAggregation": {"instanceId": k[0],
-                    "operatingSystem": sample["resources"][0]["details"]["awsEc2Instance"]["platform"],
-                    "accountId": account, "severityCounts": c.severity(), "networkFindings": c.network}}),
-                _ => {
-                    let l = &sample["resources"][0]["details"]["awsLambdaFunction"];
-                    json!({"lambdaFunctionAggregation": {"resourceId": k[0], "functionName": l["functionName"],
-                        "runtime": l["runtime"], "accountId": account, "severityCounts": c.severity()}})
-                }
-            };
-            (c.critical, c.high, c.all, strip_nulls(body))
-        })
-        .collect();
-    let by = inner["sortBy"].as_str().unwrap_or("CRITICAL");
-    let asc = inner["sortOrder"].as_str() == Some("ASC");
-    let pick = |e: &(u64, u64, u64, Value)| match by {
-        "HIGH" => e.1,
-        "ALL" => e.2,
-        _ => e.0,
-    };
-    out.sort_by(|a, b| {
-        let o = pick(a).cmp(&pick(b)).then_with(|| a.2.cmp(&b.2));
-        if asc { o } else { o.reverse() }
-    });
-    Ok(out.into_iter().map(|e| e.3).collect())
+
+    /// The response objects, sorted as asked (`sortBy` CRITICAL, HIGH or
+    /// ALL; `sortOrder` ASC or DESC; CRITICAL descending by default).
+    #[must_use]
+    pub fn finish(self) -> Vec<Value> {
+        let account = vigia_scan::ACCOUNT_ID;
+        let kind = self.kind;
+        let mut out: Vec<(u64, u64, u64, Value)> = self
+            .groups
+            .into_iter()
+            .map(|(k, (c, r))| {
+                let body = match kind {
+                    "FINDING_TYPE" => json!({"findingTypeAggregation": {
+                        "accountId": account, "severityCounts": c.severity(),
+                        "exploitAvailableCount": c.exploit, "fixAvailableCount": c.fix, "vigiaFindingType": k[0]}}),
+                    "PACKAGE" => json!({"packageAggregation": {"packageName": k[0], "accountId": account, "severityCounts": c.severity()}}),
+                    "TITLE" => json!({"titleAggregation": {"title": k[0], "vulnerabilityId": k[1], "accountId": account, "severityCounts": c.severity()}}),
+                    "REPOSITORY" => json!({"repositoryAggregation": {"repository": k[0], "accountId": account,
+                        "severityCounts": c.severity(), "affectedImages": c.images.len()}}),
+                    "AWS_ECR_CONTAINER" => {
+                        let img = &r["details"]["awsEcrContainerImage"];
+                        json!({"awsEcrContainerAggregation": {"resourceId": k[0], "imageSha": img["imageHash"],
+                            "repository": img["repositoryName"], "architecture": img["architecture"], "imageTags": img["imageTags"],
+                            "accountId": account, "severityCounts": c.severity()}})
+                    }
+                    "IMAGE_LAYER" => json!({"imageLayerAggregation": {"repository": k[0], "resourceId": k[1], "layerHash": k[2],
+                        "accountId": account, "severityCounts": c.severity()}}),
+                    "AWS_EC2_INSTANCE" => json!({"ec2InstanceAggregation": {"instanceId": k[0],
+                        "operatingSystem": r["details"]["awsEc2Instance"]["platform"],
+                        "accountId": account, "severityCounts": c.severity(), "networkFindings": c.network}}),
+                    _ => {
+                        let l = &r["details"]["awsLambdaFunction"];
+                        json!({"lambdaFunctionAggregation": {"resourceId": k[0], "functionName": l["functionName"],
+                            "runtime": l["runtime"], "accountId": account, "severityCounts": c.severity()}})
+                    }
+                };
+                (c.critical, c.high, c.all, strip_nulls(body))
+            })
+            .collect();
+        let by = self.inner["sortBy"].as_str().unwrap_or("CRITICAL");
+        let asc = self.inner["sortOrder"].as_str() == Some("ASC");
+        let pick = |e: &(u64, u64, u64, Value)| match by {
+            "HIGH" => e.1,
+            "ALL" => e.2,
+            _ => e.0,
+        };
+        out.sort_by(|a, b| {
+            let o = pick(a).cmp(&pick(b)).then_with(|| a.2.cmp(&b.2));
+            if asc { o } else { o.reverse() }
+        });
+        out.into_iter().map(|e| e.3).collect()
+    }
+}
+
+/// The response objects of one aggregation type over `findings` (see
+/// [`Aggregation`]).
+pub fn aggregate(kind: &str, request: &Value, findings: &[Value]) -> Result<Vec<Value>, String> {
+    let mut a = Aggregation::new(kind, request)?;
+    for f in findings {
+        a.add(f);
+    }
+    Ok(a.finish())
 }
 
 /// Leaves out members with no value, as Inspector's responses do.

@@ -556,20 +556,6 @@ async fn list_filters(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes)
     Ok(axum::Json(json!({ "filters": out })))
 }
 
-/// Every stored finding, as Inspector shows it.
-async fn all_findings(svc: &Service) -> Result<Vec<Value>, ApiError> {
-    let rows = sqlx::query("SELECT body FROM findings ORDER BY arn")
-        .fetch_all(svc.db.pool())
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
-    rows.iter()
-        .map(|r| {
-            let body: String = r.try_get("body").map_err(|e| ApiError::internal(&e))?;
-            serde_json::from_str(&body).map_err(|e| ApiError::internal(&e))
-        })
-        .collect()
-}
-
 /// `POST /findings/aggregation/list`.
 async fn list_aggregations(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes) -> ApiResult {
     let req = body(&bytes)?;
@@ -594,13 +580,28 @@ async fn list_aggregations(State(svc): State<Arc<Service>>, bytes: axum::body::B
             .parse()
             .map_err(|_| ApiError::validation("nextToken is not one this service gave"))?,
     };
-    let all = all_findings(&svc).await?;
-    let groups = crate::aggregate::aggregate(
+    let mut aggregation = crate::aggregate::Aggregation::new(
         kind,
         req.get("aggregationRequest").unwrap_or(&Value::Null),
-        &all,
     )
     .map_err(ApiError::validation)?;
+    if aggregation.by_columns() {
+        aggregation.count_stored(&svc.db).await?;
+    } else {
+        // Filtered by what only bodies say: active findings (the only ones
+        // counted) streamed, one body in memory at a time.
+        let mut rows =
+            sqlx::query("SELECT body FROM findings WHERE status = 'ACTIVE'").fetch(svc.db.pool());
+        while let Some(r) = futures_util::TryStreamExt::try_next(&mut rows)
+            .await
+            .map_err(|e| ApiError::internal(&e))?
+        {
+            let body: String = r.try_get("body").map_err(|e| ApiError::internal(&e))?;
+            let f: Value = serde_json::from_str(&body).map_err(|e| ApiError::internal(&e))?;
+            aggregation.add(&f);
+        }
+    }
+    let groups = aggregation.finish();
     let page: Vec<Value> = groups.iter().skip(start).take(limit).cloned().collect();
     let mut out = json!({ "aggregationType": kind, "responses": page });
     if start + limit < groups.len() {

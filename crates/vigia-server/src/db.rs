@@ -150,6 +150,7 @@ impl StateDb {
             .await
             .map_err(open)?;
         MIGRATOR.run(&pool).await?;
+        fill_aggregation_columns(&pool).await?;
         Ok(Self {
             pool,
             backend,
@@ -313,5 +314,35 @@ mod placeholder_tests {
         assert_eq!(placeholders(pg, 3, 1, 0), "($1), ($2), ($3)");
         assert_eq!(placeholders(pg, 2, 2, 1), "($2, $3), ($4, $5)");
         assert_eq!(placeholders(Backend::Sqlite, 2, 2, 1), "(?, ?), (?, ?)");
+    }
+}
+
+/// Fills `fix_available` and `exploit_available` of findings stored before
+/// those columns existed (migration 0009), from their bodies, in batches.
+async fn fill_aggregation_columns(pool: &AnyPool) -> DbResult<()> {
+    use sqlx::Row as _;
+    loop {
+        let rows =
+            sqlx::query("SELECT arn, body FROM findings WHERE fix_available IS NULL LIMIT 500")
+                .fetch_all(pool)
+                .await?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut tx = pool.begin().await?;
+        for r in &rows {
+            let arn: String = r.try_get("arn")?;
+            let body: String = r.try_get("body")?;
+            let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+            sqlx::query(
+                "UPDATE findings SET fix_available = $1, exploit_available = $2 WHERE arn = $3",
+            )
+            .bind(v["fixAvailable"].as_str().unwrap_or(""))
+            .bind(v["exploitAvailable"].as_str().unwrap_or(""))
+            .bind(&arn)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
     }
 }

@@ -148,6 +148,13 @@ struct Stored {
 }
 
 /// A finding's row as [`Writes`] writes it.
+/// A yes/no/partial member as Inspector writes it (`''` when absent).
+fn enum_str<T: serde::Serialize>(v: Option<T>) -> String {
+    v.and_then(|v| serde_json::to_value(v).ok())
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
 fn finding_row(resource: &str, f: &Finding, suppressed_by: Option<String>) -> DbResult<FindingRow> {
     let body = serde_json::to_string(f).map_err(|source| DbError::Json {
         what: "finding",
@@ -178,6 +185,8 @@ fn finding_row(resource: &str, f: &Finding, suppressed_by: Option<String>) -> Db
         last_observed_at: f.last_observed_at.clone(),
         updated_at: f.updated_at.clone(),
         suppressed_by,
+        fix_available: enum_str(f.fix_available),
+        exploit_available: enum_str(f.exploit_available),
         body,
         packages: packages.into_iter().map(str::to_owned).collect(),
     })

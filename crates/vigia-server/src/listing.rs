@@ -136,6 +136,8 @@ const STRING_COLUMNS: &[(&str, &str, bool, bool)] = &[
     ("resourceId", "resource_id", true, true),
     ("vulnerabilityId", "vulnerability_id", false, true),
     ("title", "title", false, false),
+    ("fixAvailable", "fix_available", false, false),
+    ("exploitAvailable", "exploit_available", false, false),
 ];
 
 /// Number keys with a column (absent is stored as -1, which no filter's

@@ -10,7 +10,7 @@ use crate::db::{DbResult, backend_of, param, placeholders};
 
 type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
-/// Rows per multi-row statement (at 15 values a row, well under SQLite's
+/// Rows per multi-row statement (at 17 values a row, well under SQLite's
 /// and PostgreSQL's limits on bound parameters).
 const ROWS: usize = 100;
 
@@ -31,6 +31,10 @@ pub(crate) struct FindingRow {
     pub(crate) last_observed_at: String,
     pub(crate) updated_at: String,
     pub(crate) suppressed_by: Option<String>,
+    /// `fixAvailable` (`''` when absent).
+    pub(crate) fix_available: String,
+    /// `exploitAvailable` (`''` when absent).
+    pub(crate) exploit_available: String,
     pub(crate) body: String,
     /// The names of its vulnerable packages (`finding_packages`).
     pub(crate) packages: Vec<String>,
@@ -56,13 +60,13 @@ impl Writes {
         for chunk in self.findings.chunks(ROWS) {
             let sql = format!(
                 "INSERT INTO findings (arn, resource_id, kind, status, severity, severity_rank, vulnerability_id, title, score, epss, \
-                 first_observed_at, last_observed_at, updated_at, suppressed_by, body) VALUES {} \
+                 first_observed_at, last_observed_at, updated_at, suppressed_by, body, fix_available, exploit_available) VALUES {} \
                  ON CONFLICT (arn) DO UPDATE SET resource_id = excluded.resource_id, kind = excluded.kind, status = excluded.status, \
                  severity = excluded.severity, severity_rank = excluded.severity_rank, vulnerability_id = excluded.vulnerability_id, \
                  title = excluded.title, score = excluded.score, epss = excluded.epss, first_observed_at = excluded.first_observed_at, \
                  last_observed_at = excluded.last_observed_at, updated_at = excluded.updated_at, suppressed_by = excluded.suppressed_by, \
-                 body = excluded.body",
-                placeholders(backend, chunk.len(), 15, 0)
+                 body = excluded.body, fix_available = excluded.fix_available, exploit_available = excluded.exploit_available",
+                placeholders(backend, chunk.len(), 17, 0)
             );
             let mut q = sqlx::query(&sql);
             for f in chunk {
@@ -81,7 +85,9 @@ impl Writes {
                     .bind(&f.last_observed_at)
                     .bind(&f.updated_at)
                     .bind(f.suppressed_by.as_deref())
-                    .bind(&f.body);
+                    .bind(&f.body)
+                    .bind(&f.fix_available)
+                    .bind(&f.exploit_available);
             }
             q.execute(&mut **tx).await?;
             // Their package names, rewritten.

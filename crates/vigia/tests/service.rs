@@ -480,6 +480,39 @@ fn lifecycle(home: &Home) {
         assert_eq!(status, 200, "{path}: {body}");
         valid(shape, &body);
     }
+    // Counted from the findings' columns (no filter) or from their bodies (a
+    // filter on what only bodies say, here one that keeps every finding):
+    // the same groups, the same counts, in the same order.
+    for (kind, member) in [
+        ("FINDING_TYPE", "findingTypeAggregation"),
+        ("PACKAGE", "packageAggregation"),
+        ("TITLE", "titleAggregation"),
+        ("REPOSITORY", "repositoryAggregation"),
+        ("AWS_ECR_CONTAINER", "awsEcrContainerAggregation"),
+        ("AWS_EC2_INSTANCE", "ec2InstanceAggregation"),
+        ("AWS_LAMBDA_FUNCTION", "lambdaFunctionAggregation"),
+    ] {
+        let by_columns = json!({"aggregationType": kind});
+        let by_bodies = json!({"aggregationType": kind, "aggregationRequest": {member:
+            {"titles": [{"comparison": "NOT_EQUALS", "value": "no finding has this title"}]}}});
+        let (_, a) = s.call(
+            "POST",
+            "/findings/aggregation/list",
+            Some(&viewer),
+            Some(&by_columns),
+        );
+        let (_, b) = s.call(
+            "POST",
+            "/findings/aggregation/list",
+            Some(&viewer),
+            Some(&by_bodies),
+        );
+        assert!(
+            !a["responses"].as_array().unwrap().is_empty() || kind == "AWS_EC2_INSTANCE",
+            "{kind}: {a}"
+        );
+        assert_eq!(a["responses"], b["responses"], "{kind}");
+    }
     // A package's aggregated count is the number of its active findings.
     let (_, agg) = s.call(
         "POST",

@@ -1,0 +1,12 @@
+-- What unfiltered aggregations (the dashboard's overview) count findings by,
+-- read from indexes alone, never from a finding's body: whether a fix and a
+-- known exploit exist ('' when the finding says nothing), and an index per
+-- grouping. Rows stored before this migration are filled in when the
+-- service opens its database (StateDb::open).
+ALTER TABLE findings ADD COLUMN fix_available TEXT;
+ALTER TABLE findings ADD COLUMN exploit_available TEXT;
+CREATE INDEX findings_by_kind ON findings (status, kind, severity_rank, fix_available, exploit_available);
+CREATE INDEX findings_by_resource ON findings (status, resource_id, kind, severity_rank);
+CREATE INDEX findings_by_title ON findings (status, title, vulnerability_id, severity_rank);
+-- The trend reads only the history of its days.
+CREATE INDEX finding_history_at ON finding_history (at);
