@@ -408,60 +408,153 @@ impl Aggregation {
     }
 
     /// REPOSITORY and the per-resource kinds: findings counted per
-    /// resource, then grouped by what its record says.
+    /// resource, then grouped by its type (a column of its record) and, for
+    /// repositories, the name its record gives. The details shown for a
+    /// resource are read afterwards, for the page answered only
+    /// ([`Aggregation::resources_on_page`]).
     async fn count_by_resource(&mut self, db: &StateDb) -> DbResult<()> {
-        let records: BTreeMap<String, Value> = db
-            .resources()
+        let mut types: BTreeMap<String, String> = BTreeMap::new();
+        for r in sqlx::query("SELECT id, kind FROM resources")
+            .fetch_all(db.pool())
             .await?
-            .into_iter()
-            .map(|r| (r.id, r.details))
-            .collect();
+        {
+            types.insert(r.try_get("id")?, r.try_get("kind")?);
+        }
+        let mut repositories: BTreeMap<String, String> = BTreeMap::new();
+        if self.kind == "REPOSITORY" {
+            for r in sqlx::query(
+                "SELECT id, details FROM resources WHERE kind = 'AWS_ECR_CONTAINER_IMAGE'",
+            )
+            .fetch_all(db.pool())
+            .await?
+            {
+                let details: String = r.try_get("details")?;
+                let v: Value = serde_json::from_str(&details).unwrap_or_default();
+                if let Some(name) = v
+                    .pointer("/details/awsEcrContainerImage/repositoryName")
+                    .and_then(Value::as_str)
+                {
+                    repositories.insert(r.try_get("id")?, name.to_owned());
+                }
+            }
+        }
         let rows = sqlx::query(
             "SELECT resource_id, kind, severity_rank, COUNT(*) AS n FROM findings \
              WHERE status = 'ACTIVE' GROUP BY resource_id, kind, severity_rank",
         )
         .fetch_all(db.pool())
         .await?;
-        let mut unknown: BTreeMap<String, Value> = BTreeMap::new();
+        let none = Value::Null;
         for r in rows {
             let id: String = r.try_get("resource_id")?;
             let kind: String = r.try_get("kind")?;
             let (rank, n) = (r.try_get::<i64, _>("severity_rank")?, count(&r, "n")?);
-            let resource = if let Some(d) = records.get(&id) {
-                d.clone()
-            } else if let Some(d) = unknown.get(&id) {
-                d.clone()
-            } else {
-                // A finding whose resource has no record: its own copy.
+            if !types.contains_key(&id) {
+                // A finding whose resource has no record: its own copy says.
                 let body: Option<String> =
                     sqlx::query_scalar("SELECT body FROM findings WHERE resource_id = $1 LIMIT 1")
                         .bind(&id)
                         .fetch_optional(db.pool())
                         .await?;
-                let d = body
+                let f = body
                     .and_then(|b| serde_json::from_str::<Value>(&b).ok())
-                    .map_or(Value::Null, |f| f["resources"][0].clone());
-                unknown.insert(id.clone(), d.clone());
-                d
-            };
-            let rtype = resource["type"].as_str().unwrap_or_default();
-            let key = match self.kind {
-                "REPOSITORY" if rtype == "AWS_ECR_CONTAINER_IMAGE" => resource
+                    .unwrap_or_default();
+                let res = &f["resources"][0];
+                types.insert(id.clone(), res["type"].as_str().unwrap_or("").to_owned());
+                if let Some(name) = res
                     .pointer("/details/awsEcrContainerImage/repositoryName")
                     .and_then(Value::as_str)
-                    .map(|n| vec![n.to_owned()]),
+                {
+                    repositories.insert(id.clone(), name.to_owned());
+                }
+            }
+            let rtype = types.get(&id).map_or("", String::as_str);
+            let key = match self.kind {
+                "REPOSITORY" if rtype == "AWS_ECR_CONTAINER_IMAGE" => {
+                    repositories.get(&id).map(|n| vec![n.clone()])
+                }
                 "AWS_ECR_CONTAINER" if rtype == "AWS_ECR_CONTAINER_IMAGE" => Some(vec![id.clone()]),
                 "AWS_EC2_INSTANCE" if rtype == "AWS_EC2_INSTANCE" => Some(vec![id.clone()]),
                 "AWS_LAMBDA_FUNCTION" if rtype == "AWS_LAMBDA_FUNCTION" => Some(vec![id.clone()]),
                 _ => None,
             };
-            if let Some(c) = key.and_then(|k| self.group(k, &resource)) {
+            if let Some(c) = key.and_then(|k| self.group(k, &none)) {
                 c.add_n(rank, n);
                 c.images.insert(id);
                 if kind == "NETWORK_REACHABILITY" {
                     c.network += n;
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// The order groups are answered in (`sortBy` CRITICAL, HIGH or ALL;
+    /// `sortOrder` ASC or DESC; CRITICAL descending by default).
+    fn order(&self) -> Vec<&Vec<String>> {
+        let by = self.inner["sortBy"].as_str().unwrap_or("CRITICAL");
+        let asc = self.inner["sortOrder"].as_str() == Some("ASC");
+        let pick = |c: &Counts| match by {
+            "HIGH" => c.high,
+            "ALL" => c.all,
+            _ => c.critical,
+        };
+        let mut keys: Vec<(&Vec<String>, &Counts)> =
+            self.groups.iter().map(|(k, (c, _))| (k, c)).collect();
+        keys.sort_by(|a, b| {
+            let o = pick(a.1)
+                .cmp(&pick(b.1))
+                .then_with(|| a.1.all.cmp(&b.1.all));
+            if asc { o } else { o.reverse() }
+        });
+        keys.into_iter().map(|(k, _)| k).collect()
+    }
+
+    /// Reads the records of the resources whose groups are on the page
+    /// answered (`start`, `limit`), for the details their answers show, when
+    /// they were counted from columns.
+    pub async fn resources_on_page(
+        &mut self,
+        db: &StateDb,
+        start: usize,
+        limit: usize,
+    ) -> DbResult<()> {
+        if !matches!(
+            self.kind,
+            "AWS_ECR_CONTAINER" | "AWS_EC2_INSTANCE" | "AWS_LAMBDA_FUNCTION"
+        ) {
+            return Ok(());
+        }
+        let ids: Vec<String> = self
+            .order()
+            .into_iter()
+            .skip(start)
+            .take(limit)
+            .filter_map(|k| k.first().cloned())
+            .collect();
+        for id in ids {
+            let Some((_, sample)) = self.groups.get_mut(&vec![id.clone()]) else {
+                continue;
+            };
+            if !sample.is_null() {
+                continue;
+            }
+            let details: Option<String> =
+                sqlx::query_scalar("SELECT details FROM resources WHERE id = $1 LIMIT 1")
+                    .bind(&id)
+                    .fetch_optional(db.pool())
+                    .await?;
+            *sample = if let Some(d) = details {
+                serde_json::from_str(&d).unwrap_or_default()
+            } else {
+                let body: Option<String> =
+                    sqlx::query_scalar("SELECT body FROM findings WHERE resource_id = $1 LIMIT 1")
+                        .bind(&id)
+                        .fetch_optional(db.pool())
+                        .await?;
+                body.and_then(|b| serde_json::from_str::<Value>(&b).ok())
+                    .map_or(Value::Null, |f| f["resources"][0].clone())
+            };
         }
         Ok(())
     }
@@ -499,9 +592,11 @@ impl Aggregation {
     pub fn finish(self) -> Vec<Value> {
         let account = vigia_scan::ACCOUNT_ID;
         let kind = self.kind;
-        let mut out: Vec<(u64, u64, u64, Value)> = self
-            .groups
+        let order: Vec<Vec<String>> = self.order().into_iter().cloned().collect();
+        let mut groups = self.groups;
+        order
             .into_iter()
+            .filter_map(|k| groups.remove(&k).map(|g| (k, g)))
             .map(|(k, (c, r))| {
                 let body = match kind {
                     "FINDING_TYPE" => json!({"findingTypeAggregation": {
@@ -528,21 +623,9 @@ impl Aggregation {
                             "runtime": l["runtime"], "accountId": account, "severityCounts": c.severity()}})
                     }
                 };
-                (c.critical, c.high, c.all, strip_nulls(body))
+                strip_nulls(body)
             })
-            .collect();
-        let by = self.inner["sortBy"].as_str().unwrap_or("CRITICAL");
-        let asc = self.inner["sortOrder"].as_str() == Some("ASC");
-        let pick = |e: &(u64, u64, u64, Value)| match by {
-            "HIGH" => e.1,
-            "ALL" => e.2,
-            _ => e.0,
-        };
-        out.sort_by(|a, b| {
-            let o = pick(a).cmp(&pick(b)).then_with(|| a.2.cmp(&b.2));
-            if asc { o } else { o.reverse() }
-        });
-        out.into_iter().map(|e| e.3).collect()
+            .collect()
     }
 }
 

@@ -587,6 +587,7 @@ async fn list_aggregations(State(svc): State<Arc<Service>>, bytes: axum::body::B
     .map_err(ApiError::validation)?;
     if aggregation.by_columns() {
         aggregation.count_stored(&svc.db).await?;
+        aggregation.resources_on_page(&svc.db, start, limit).await?;
     } else {
         // Filtered by what only bodies say: active findings (the only ones
         // counted) streamed, one body in memory at a time.
