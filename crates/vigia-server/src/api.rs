@@ -632,6 +632,45 @@ async fn coverage_statistics(
         )));
     }
     let filter = req.get("filterCriteria").cloned().unwrap_or(Value::Null);
+    if filter.as_object().is_none_or(serde_json::Map::is_empty) {
+        // No filter: counted by the database from the records' columns.
+        let sql = match group {
+            Some(g @ ("SCAN_STATUS_CODE" | "SCAN_STATUS_REASON" | "RESOURCE_TYPE")) => {
+                let column = match g {
+                    "SCAN_STATUS_CODE" => "status_code",
+                    "SCAN_STATUS_REASON" => "status_reason",
+                    _ => "kind",
+                };
+                format!(
+                    "SELECT {column} AS v, COUNT(*) AS n FROM resources GROUP BY {column} ORDER BY {column}"
+                )
+            }
+            // One account, or no grouping: all of them.
+            _ => "SELECT 'all' AS v, COUNT(*) AS n FROM resources".to_owned(),
+        };
+        let rows = sqlx::query(&sql)
+            .fetch_all(svc.db.pool())
+            .await
+            .map_err(|e| ApiError::internal(&e))?;
+        let mut total = 0i64;
+        let mut by = Vec::new();
+        for r in rows {
+            let v: String = r.try_get("v").map_err(|e| ApiError::internal(&e))?;
+            let n: i64 = r.try_get("n").map_err(|e| ApiError::internal(&e))?;
+            total += n;
+            let v = if group == Some("ACCOUNT_ID") {
+                vigia_scan::ACCOUNT_ID.to_owned()
+            } else {
+                v
+            };
+            if group.is_some() && n > 0 {
+                by.push(json!({"count": n, "groupKey": group, "vigiaGroupValue": v}));
+            }
+        }
+        return Ok(axum::Json(
+            json!({ "countsByGroup": by, "totalCounts": total }),
+        ));
+    }
     let resources: Vec<_> = svc
         .db
         .resources()

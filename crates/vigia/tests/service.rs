@@ -513,6 +513,29 @@ fn lifecycle(home: &Home) {
         );
         assert_eq!(a["responses"], b["responses"], "{kind}");
     }
+    // Coverage statistics (counted by the database) agree with the list.
+    let (_, listed) = s.call("POST", "/coverage/list", Some(&viewer), Some(&json!({})));
+    let listed = listed["coveredResources"].as_array().unwrap().clone();
+    for (group, field) in [
+        ("RESOURCE_TYPE", "/resourceType"),
+        ("SCAN_STATUS_REASON", "/scanStatus/reason"),
+        ("SCAN_STATUS_CODE", "/scanStatus/statusCode"),
+    ] {
+        let (_, stats) = s.call(
+            "POST",
+            "/coverage/statistics/list",
+            Some(&viewer),
+            Some(&json!({"groupBy": group})),
+        );
+        assert_eq!(stats["totalCounts"], listed.len(), "{stats}");
+        for c in stats["countsByGroup"].as_array().unwrap() {
+            let n = listed
+                .iter()
+                .filter(|r| r.pointer(field) == Some(&c["vigiaGroupValue"]))
+                .count();
+            assert_eq!(c["count"], n, "{group}: {c}");
+        }
+    }
     // A package's aggregated count is the number of its active findings.
     let (_, agg) = s.call(
         "POST",
