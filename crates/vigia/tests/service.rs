@@ -514,8 +514,8 @@ fn lifecycle(home: &Home) {
         assert_eq!(a["responses"], b["responses"], "{kind}");
     }
     // Coverage statistics (counted by the database) agree with the list.
-    let (_, listed) = s.call("POST", "/coverage/list", Some(&viewer), Some(&json!({})));
-    let listed = listed["coveredResources"].as_array().unwrap().clone();
+    let (_, covered) = s.call("POST", "/coverage/list", Some(&viewer), Some(&json!({})));
+    let covered = covered["coveredResources"].as_array().unwrap().clone();
     for (group, field) in [
         ("RESOURCE_TYPE", "/resourceType"),
         ("SCAN_STATUS_REASON", "/scanStatus/reason"),
@@ -527,9 +527,9 @@ fn lifecycle(home: &Home) {
             Some(&viewer),
             Some(&json!({"groupBy": group})),
         );
-        assert_eq!(stats["totalCounts"], listed.len(), "{stats}");
+        assert_eq!(stats["totalCounts"], covered.len(), "{stats}");
         for c in stats["countsByGroup"].as_array().unwrap() {
-            let n = listed
+            let n = covered
                 .iter()
                 .filter(|r| r.pointer(field) == Some(&c["vigiaGroupValue"]))
                 .count();
