@@ -6,10 +6,13 @@
 ALTER TABLE findings ADD COLUMN fix_available TEXT;
 ALTER TABLE findings ADD COLUMN exploit_available TEXT;
 CREATE INDEX findings_by_kind ON findings (status, kind, severity_rank, fix_available, exploit_available);
-CREATE INDEX findings_by_resource ON findings (status, resource_id, kind, severity_rank);
+CREATE INDEX findings_by_resource ON findings (status, resource_id, severity_rank, kind);
 CREATE INDEX findings_by_title ON findings (status, title, vulnerability_id, severity_rank);
 -- Package counts join each package name to its finding's status and
 -- severity: from this index, without reading the finding's row.
 CREATE INDEX findings_arn_counts ON findings (arn, status, severity_rank);
+-- Known exploited findings are few: /findings/list looks them up by this
+-- index rather than walking its sort order.
+CREATE INDEX findings_exploit ON findings (exploit_available, arn);
 -- The trend reads only the history of its days.
 CREATE INDEX finding_history_at ON finding_history (at);

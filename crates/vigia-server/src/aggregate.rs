@@ -448,16 +448,20 @@ impl Aggregation {
             }
         }
         let rows = sqlx::query(
-            "SELECT resource_id, kind, severity_rank, COUNT(*) AS n FROM findings \
-             WHERE status = 'ACTIVE' GROUP BY resource_id, kind, severity_rank",
+            "SELECT resource_id, severity_rank, COUNT(*) AS n, \
+             SUM(CASE WHEN kind = 'NETWORK_REACHABILITY' THEN 1 ELSE 0 END) AS network FROM findings \
+             WHERE status = 'ACTIVE' GROUP BY resource_id, severity_rank",
         )
         .fetch_all(db.pool())
         .await?;
         let none = Value::Null;
         for r in rows {
             let id: String = r.try_get("resource_id")?;
-            let kind: String = r.try_get("kind")?;
-            let (rank, n) = (r.try_get::<i64, _>("severity_rank")?, count(&r, "n")?);
+            let (rank, n, network) = (
+                r.try_get::<i64, _>("severity_rank")?,
+                count(&r, "n")?,
+                count(&r, "network")?,
+            );
             if !types.contains_key(&id) {
                 // A finding whose resource has no record: its own copy says.
                 let body: Option<String> =
@@ -490,9 +494,7 @@ impl Aggregation {
             if let Some(c) = key.and_then(|k| self.group(k, &none)) {
                 c.add_n(rank, n);
                 c.images.insert(id);
-                if kind == "NETWORK_REACHABILITY" {
-                    c.network += n;
-                }
+                c.network += network;
             }
         }
         Ok(())

@@ -137,7 +137,7 @@ const STRING_COLUMNS: &[(&str, &str, bool, bool)] = &[
     ("vulnerabilityId", "vulnerability_id", false, true),
     ("title", "title", false, false),
     ("fixAvailable", "fix_available", false, false),
-    ("exploitAvailable", "exploit_available", false, false),
+    ("exploitAvailable", "exploit_available", false, true),
 ];
 
 /// Number keys with a column (absent is stored as -1, which no filter's
@@ -608,8 +608,9 @@ async fn bodies<'a>(
     Ok(out)
 }
 
-/// Which plan serves the criteria: a lookup when a vulnerability or exact
-/// package filter matches fewer than [`LOOKUP_BELOW`] findings (counted,
+/// Which plan serves the criteria: a lookup when a vulnerability, exact
+/// package or exploit availability filter matches fewer than
+/// [`LOOKUP_BELOW`] findings (counted,
 /// up to that many, in its index), else a walk on SQLite and the
 /// planner's choice on PostgreSQL.
 async fn plan(db: &StateDb, criteria: &Criteria) -> Result<Plan, ListError> {
@@ -633,6 +634,19 @@ async fn plan(db: &StateDb, criteria: &Criteria) -> Result<Plan, ListError> {
         let values: Vec<String> = filters.iter().map(|f| f.value.clone()).collect();
         let sql = format!(
             "SELECT COUNT(*) AS n FROM (SELECT 1 FROM findings WHERE vulnerability_id IN ({}) LIMIT {LOOKUP_BELOW}) t",
+            marks(values.len())
+        );
+        if count(sql, values).await? < LOOKUP_BELOW {
+            return Ok(Plan::Lookup);
+        }
+    }
+    // Known exploited findings are few (a filter on `YES`, KEV's findings).
+    if let Some(filters) = criteria.string_filters("exploitAvailable")
+        && filters.iter().all(|f| f.comparison == Comparison::Equals)
+    {
+        let values: Vec<String> = filters.iter().map(|f| f.value.clone()).collect();
+        let sql = format!(
+            "SELECT COUNT(*) AS n FROM (SELECT 1 FROM findings WHERE exploit_available IN ({}) LIMIT {LOOKUP_BELOW}) t",
             marks(values.len())
         );
         if count(sql, values).await? < LOOKUP_BELOW {
