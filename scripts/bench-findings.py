@@ -226,12 +226,12 @@ def measure(kind, work, base_url=None):
             for r in rows:
                 w.writerow(["\\N" if r[c] is None else r[c] for c in COLUMNS])
                 for name in package_names(r):
-                    wn.writerow([name, r["arn"], r["resource_id"]])
+                    wn.writerow([name, r["arn"], r["resource_id"], r["status"], r["severity_rank"]])
                 if a.overview:
                     wh.writerows(history_rows(r))
         subprocess.run(psql + ["-c", "TRUNCATE vigia_state.findings, vigia_state.finding_packages, vigia_state.finding_history",
                                "-c", f"\\copy vigia_state.findings ({','.join(COLUMNS)}) FROM '{path}' WITH (FORMAT csv, NULL '\\N')",
-                               "-c", f"\\copy vigia_state.finding_packages (name, arn, resource_id) FROM '{names}' WITH (FORMAT csv)",
+                               "-c", f"\\copy vigia_state.finding_packages (name, arn, resource_id, status, severity_rank) FROM '{names}' WITH (FORMAT csv)",
                                "-c", f"\\copy vigia_state.finding_history (arn, seq, at, status, event, cause) FROM '{hist}' WITH (FORMAT csv)",
                                "-c", "ANALYZE"], check=True)
         os.remove(path)
@@ -247,8 +247,8 @@ def measure(kind, work, base_url=None):
                                list(history_rows(r)))
             db.execute(f"INSERT INTO findings ({','.join(COLUMNS)}) VALUES ({','.join('?' * len(COLUMNS))})",
                        [r[c] for c in COLUMNS])
-            db.executemany("INSERT INTO finding_packages (name, arn, resource_id) VALUES (?, ?, ?)",
-                           [(name, r["arn"], r["resource_id"]) for name in package_names(r)])
+            db.executemany("INSERT INTO finding_packages (name, arn, resource_id, status, severity_rank) VALUES (?, ?, ?, ?, ?)",
+                           [(name, r["arn"], r["resource_id"], r["status"], r["severity_rank"]) for name in package_names(r)])
         db.commit()
         db.execute("ANALYZE")
         db.close()

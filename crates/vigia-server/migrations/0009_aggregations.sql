@@ -8,9 +8,13 @@ ALTER TABLE findings ADD COLUMN exploit_available TEXT;
 CREATE INDEX findings_by_kind ON findings (status, kind, severity_rank, fix_available, exploit_available);
 CREATE INDEX findings_by_resource ON findings (status, resource_id, severity_rank, kind);
 CREATE INDEX findings_by_title ON findings (status, title, vulnerability_id, severity_rank);
--- Package counts join each package name to its finding's status and
--- severity: from this index, without reading the finding's row.
-CREATE INDEX findings_arn_counts ON findings (arn, status, severity_rank);
+-- Package counts: each package name carries its finding's status and
+-- severity (written with the finding, changed with its status), counted
+-- from this index alone. Rows stored before are filled in when the service
+-- opens its database.
+ALTER TABLE finding_packages ADD COLUMN status TEXT;
+ALTER TABLE finding_packages ADD COLUMN severity_rank BIGINT;
+CREATE INDEX finding_packages_counts ON finding_packages (status, name, severity_rank);
 -- Known exploited findings are few: /findings/list looks them up by this
 -- index rather than walking its sort order.
 CREATE INDEX findings_exploit ON findings (exploit_available, arn);

@@ -318,7 +318,8 @@ mod placeholder_tests {
 }
 
 /// Fills `fix_available` and `exploit_available` of findings stored before
-/// those columns existed (migration 0009), from their bodies, in batches.
+/// those columns existed (migration 0009), from their bodies, in batches;
+/// then the status and severity of package names stored before.
 async fn fill_aggregation_columns(pool: &AnyPool) -> DbResult<()> {
     use sqlx::Row as _;
     loop {
@@ -327,6 +328,16 @@ async fn fill_aggregation_columns(pool: &AnyPool) -> DbResult<()> {
                 .fetch_all(pool)
                 .await?;
         if rows.is_empty() {
+            // Package names stored before they carried their finding's
+            // status and severity.
+            sqlx::query(
+                "UPDATE finding_packages SET \
+                 status = (SELECT f.status FROM findings f WHERE f.arn = finding_packages.arn), \
+                 severity_rank = (SELECT f.severity_rank FROM findings f WHERE f.arn = finding_packages.arn) \
+                 WHERE status IS NULL",
+            )
+            .execute(pool)
+            .await?;
             return Ok(());
         }
         let mut tx = pool.begin().await?;

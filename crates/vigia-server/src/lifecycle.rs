@@ -731,6 +731,11 @@ impl StateDb {
                 .bind(&arn)
                 .execute(&mut *tx)
                 .await?;
+            sqlx::query("UPDATE finding_packages SET status = $1 WHERE arn = $2")
+                .bind(new_status)
+                .bind(&arn)
+                .execute(&mut *tx)
+                .await?;
             if new_status != status {
                 let (event, why) = if new_status == "SUPPRESSED" {
                     (

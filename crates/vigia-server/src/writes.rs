@@ -100,22 +100,23 @@ impl Writes {
                 q = q.bind(&f.arn);
             }
             q.execute(&mut **tx).await?;
-            let rows: Vec<(&str, &str, &str)> = chunk
+            let rows: Vec<(&str, &FindingRow)> = chunk
                 .iter()
-                .flat_map(|f| {
-                    f.packages
-                        .iter()
-                        .map(|n| (n.as_str(), f.arn.as_str(), f.resource.as_str()))
-                })
+                .flat_map(|f| f.packages.iter().map(move |n| (n.as_str(), f)))
                 .collect();
             for rows in rows.chunks(ROWS) {
                 let sql = format!(
-                    "INSERT INTO finding_packages (name, arn, resource_id) VALUES {} ON CONFLICT DO NOTHING",
-                    placeholders(backend, rows.len(), 3, 0)
+                    "INSERT INTO finding_packages (name, arn, resource_id, status, severity_rank) VALUES {} ON CONFLICT DO NOTHING",
+                    placeholders(backend, rows.len(), 5, 0)
                 );
                 let mut q = sqlx::query(&sql);
-                for (name, arn, resource) in rows {
-                    q = q.bind(*name).bind(*arn).bind(*resource);
+                for (name, f) in rows {
+                    q = q
+                        .bind(*name)
+                        .bind(&f.arn)
+                        .bind(&f.resource)
+                        .bind(f.status)
+                        .bind(f.severity_rank);
                 }
                 q.execute(&mut **tx).await?;
             }
@@ -137,6 +138,16 @@ impl Writes {
                 q = q.bind(arn).bind(body);
             }
             q = q.bind(now);
+            q.execute(&mut **tx).await?;
+            // Their package names count as closed too.
+            let sql = format!(
+                "UPDATE finding_packages SET status = 'CLOSED' WHERE arn IN ({})",
+                placeholders(backend, chunk.len(), 1, 0)
+            );
+            let mut q = sqlx::query(&sql);
+            for (arn, _) in chunk {
+                q = q.bind(arn);
+            }
             q.execute(&mut **tx).await?;
         }
         for chunk in self.history.chunks(ROWS) {
