@@ -23,7 +23,7 @@ pub(super) fn pairs(q: Option<&str>) -> Vec<(String, String)> {
         .collect()
 }
 
-fn get<'a>(q: &'a [(String, String)], key: &str) -> Option<&'a str> {
+pub(super) fn get<'a>(q: &'a [(String, String)], key: &str) -> Option<&'a str> {
     q.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 

@@ -140,6 +140,22 @@ impl Ui {
     }
 }
 
+/// A form that writes: its CSRF token and the session's role checked, then
+/// one API operation called with `body`, then the browser sent `back`.
+pub(crate) async fn submit(
+    ui: &Ui,
+    s: &Session,
+    form: &std::collections::HashMap<String, String>,
+    operation: &str,
+    body: &Value,
+    back: &str,
+) -> Result<Response, UiError> {
+    check_csrf(s, form.get("csrf"))?;
+    need_admin(s)?;
+    ui.call(s, operation, Some(body)).await?;
+    Ok(Redirect::to(back).into_response())
+}
+
 /// Checks a form's CSRF token against the session's.
 pub(crate) fn check_csrf(s: &Session, presented: Option<&String>) -> Result<(), UiError> {
     let ok = presented.is_some_and(|p| {

@@ -7,14 +7,10 @@ use axum::response::{Html, Response};
 use maud::html;
 use serde_json::{Value, json};
 
-use super::findings::pairs;
+use super::findings::{get, pairs};
 use super::view::{self, enc, int, text};
 use super::{Ui, UiError};
 use crate::accounts::Session;
-
-fn get<'a>(q: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    q.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
-}
 
 /// `GET /ui/resources?type=…&reason=…`: `/coverage/list`, every page.
 pub(super) async fn list(

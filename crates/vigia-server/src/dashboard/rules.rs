@@ -141,16 +141,13 @@ pub(super) async fn update(
     Extension(s): Extension<Session>,
     axum::Form(form): axum::Form<HashMap<String, String>>,
 ) -> Result<Response, UiError> {
-    check_csrf(&s, form.get("csrf"))?;
-    need_admin(&s)?;
     let mut req = json!({ "filterArn": form.get("arn").cloned().unwrap_or_default() });
     for key in ["name", "reason", "action"] {
         if let Some(v) = form.get(key).filter(|v| !v.trim().is_empty()) {
             req[key] = json!(v.trim());
         }
     }
-    ui.call(&s, "/filters/update", Some(&req)).await?;
-    Ok(Redirect::to("/ui/rules").into_response())
+    super::submit(&ui, &s, &form, "/filters/update", &req, "/ui/rules").await
 }
 
 /// `POST /ui/rules/delete`.
@@ -159,10 +156,14 @@ pub(super) async fn delete(
     Extension(s): Extension<Session>,
     axum::Form(form): axum::Form<HashMap<String, String>>,
 ) -> Result<Response, UiError> {
-    check_csrf(&s, form.get("csrf"))?;
-    need_admin(&s)?;
     let arn = form.get("arn").cloned().unwrap_or_default();
-    ui.call(&s, "/filters/delete", Some(&json!({ "arn": arn })))
-        .await?;
-    Ok(Redirect::to("/ui/rules").into_response())
+    super::submit(
+        &ui,
+        &s,
+        &form,
+        "/filters/delete",
+        &json!({ "arn": arn }),
+        "/ui/rules",
+    )
+    .await
 }

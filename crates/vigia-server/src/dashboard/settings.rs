@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use axum::Extension;
 use axum::extract::State;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, Response};
 use maud::html;
 use serde_json::{Value, json};
 
@@ -212,12 +212,16 @@ pub(super) async fn revoke_token(
     Extension(s): Extension<Session>,
     axum::Form(form): axum::Form<HashMap<String, String>>,
 ) -> Result<Response, UiError> {
-    check_csrf(&s, form.get("csrf"))?;
-    need_admin(&s)?;
     let id = form.get("id").cloned().unwrap_or_default();
-    ui.call(&s, "/v1/tokens/revoke", Some(&json!({ "id": id })))
-        .await?;
-    Ok(Redirect::to("/ui/settings").into_response())
+    super::submit(
+        &ui,
+        &s,
+        &form,
+        "/v1/tokens/revoke",
+        &json!({ "id": id }),
+        "/ui/settings",
+    )
+    .await
 }
 
 /// `POST /ui/targets/replay`: a target's dead letters, due again.
@@ -226,10 +230,14 @@ pub(super) async fn replay(
     Extension(s): Extension<Session>,
     axum::Form(form): axum::Form<HashMap<String, String>>,
 ) -> Result<Response, UiError> {
-    check_csrf(&s, form.get("csrf"))?;
-    need_admin(&s)?;
     let id = form.get("id").cloned().unwrap_or_default();
-    ui.call(&s, "/v1/targets/replay", Some(&json!({ "id": id })))
-        .await?;
-    Ok(Redirect::to("/ui/settings").into_response())
+    super::submit(
+        &ui,
+        &s,
+        &form,
+        "/v1/targets/replay",
+        &json!({ "id": id }),
+        "/ui/settings",
+    )
+    .await
 }
