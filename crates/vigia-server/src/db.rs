@@ -27,6 +27,10 @@ pub enum DbError {
     /// A query failed.
     #[error("the service database failed")]
     Query(#[from] sqlx::Error),
+    /// A write made together with others' failed (see `crate::checkins`):
+    /// the message says why.
+    #[error("the service database failed: {0}")]
+    Shared(String),
     /// A stored JSON value did not read back.
     #[error("a stored {what} is not valid JSON")]
     Json {

@@ -71,25 +71,40 @@ pub struct Affected {
     pub sets: usize,
 }
 
-impl StateDb {
-    /// Stores an inventory once per content; its ID is the SHA-256 of its
-    /// JSON without the target's name (where it was read from is the
-    /// resource's `source`): resources with the same content share one.
-    /// Its packages go to package sets, one per image layer, each stored
-    /// once however many images hold it.
-    pub async fn store_inventory(&self, inv: &Inventory, now: &str) -> DbResult<String> {
+/// An inventory ready to be written: its ID, its head and its package
+/// sets, computed without the database (so that many check-ins are
+/// prepared side by side and written in one transaction).
+#[derive(Debug, Clone)]
+pub struct PreparedInventory {
+    /// The inventory's ID (see [`StateDb::store_inventory`]).
+    pub id: String,
+    /// The inventory without its packages, as JSON.
+    head: String,
+    sets: Vec<PreparedSet>,
+}
+
+/// A package set: one layer's packages, or one of a host's groups.
+#[derive(Debug, Clone)]
+struct PreparedSet {
+    id: String,
+    layer: Option<String>,
+    /// (sequence, finding group, package as JSON).
+    rows: Vec<(i64, String, String)>,
+    /// (ecosystem, name, finding group).
+    keys: BTreeSet<(String, String, String)>,
+}
+
+impl PreparedInventory {
+    /// Hashes and splits an inventory.
+    ///
+    /// # Errors
+    ///
+    /// A package that cannot be written as JSON.
+    pub fn new(inv: &Inventory) -> DbResult<Self> {
         let mut inv = inv.clone();
         inv.target = String::new();
         let body = serde_json::to_string(&inv).map_err(json_error("inventory"))?;
         let id = hex::encode(Sha256::digest(body.as_bytes()));
-        let exists = sqlx::query("SELECT id FROM inventories WHERE id = $1")
-            .bind(&id)
-            .fetch_optional(self.pool())
-            .await?
-            .is_some();
-        if exists {
-            return Ok(id);
-        }
         // One set per image layer; the packages of what has no layers (a
         // host, a function) in SETS_PER_HOST sets by finding group, so that
         // a host whose agent reports one upgrade stores one small set again,
@@ -107,7 +122,6 @@ impl StateDb {
                 .push(p);
         }
         let os = serde_json::to_string(&inv.os).map_err(json_error("inventory"))?;
-        let backend = self.backend();
         let mut sets = Vec::new();
         for ((layer, _), packages) in by_layer {
             let bodies = packages
@@ -123,94 +137,156 @@ impl StateDb {
                 h.update([0]);
                 h.update(b.as_bytes());
             }
-            sets.push((hex::encode(h.finalize()), layer, packages, bodies));
+            let mut keys = BTreeSet::new();
+            for p in &packages {
+                let group = group_of(p);
+                for k in keys_of(p, &inv) {
+                    keys.insert((k.ecosystem, k.name, group.clone()));
+                }
+            }
+            sets.push(PreparedSet {
+                id: hex::encode(h.finalize()),
+                layer: layer.map(str::to_owned),
+                rows: packages
+                    .iter()
+                    .zip(bodies)
+                    .enumerate()
+                    .map(|(seq, (p, b))| (i64::try_from(seq).unwrap_or(i64::MAX), group_of(p), b))
+                    .collect(),
+                keys,
+            });
         }
-        let set_ids: Vec<String> = sets.iter().map(|(id, ..)| id.clone()).collect();
-        // The sets stored already (most of a host's, after its first
-        // check-in) are not written again.
-        let id_refs: Vec<&String> = set_ids.iter().collect();
-        let stored: BTreeSet<String> = self
-            .fetch_in("SELECT id FROM package_sets WHERE id IN ({})", &id_refs)
+        let mut header = inv;
+        header.packages = Vec::new();
+        let head = serde_json::to_string(&header).map_err(json_error("inventory"))?;
+        Ok(Self { id, head, sets })
+    }
+}
+
+/// Writes inventories in the caller's transaction, each once: an inventory
+/// stored already is left as it is, and so is every package set stored
+/// already (most of a host's, after its first check-in). Many rows a
+/// statement: a statement each was most of the time a host's first
+/// check-in took.
+pub(crate) async fn write_inventories(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    backend: crate::db::Backend,
+    inventories: &[&PreparedInventory],
+    now: &str,
+) -> DbResult<()> {
+    let mut heads: BTreeMap<&str, &PreparedInventory> = BTreeMap::new();
+    for inv in inventories {
+        heads.insert(&inv.id, inv);
+    }
+    let heads: Vec<(&str, &PreparedInventory)> = heads.into_iter().collect();
+    // The inventories new to the database.
+    let mut new_inventories: Vec<&PreparedInventory> = Vec::new();
+    for chunk in heads.chunks(ROWS_PER_INSERT) {
+        let sql = format!(
+            "INSERT INTO inventories (id, body, created_at) VALUES {} ON CONFLICT (id) DO NOTHING RETURNING id",
+            placeholders(backend, chunk.len(), 3, 0)
+        );
+        let mut q = sqlx::query(&sql);
+        for (id, inv) in chunk {
+            q = q.bind(*id).bind(&inv.head).bind(now);
+        }
+        let added: BTreeSet<String> = q
+            .fetch_all(&mut **tx)
             .await?
             .iter()
             .filter_map(|r| r.try_get::<String, _>("id").ok())
             .collect();
-        let mut tx = self.pool().begin().await?;
-        for (set_id, layer, packages, bodies) in sets {
-            if stored.contains(&set_id) {
-                continue;
-            }
-            let added = sqlx::query(
-                "INSERT INTO package_sets (id, layer, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
-            )
-            .bind(&set_id)
-            .bind(layer)
-            .bind(now)
-            .execute(&mut *tx)
+        new_inventories.extend(
+            chunk
+                .iter()
+                .filter(|(id, _)| added.contains(*id))
+                .map(|(_, inv)| *inv),
+        );
+    }
+    // Their sets, each once.
+    let mut sets: BTreeMap<&str, &PreparedSet> = BTreeMap::new();
+    let mut links: Vec<(&str, &str)> = Vec::new();
+    for inv in &new_inventories {
+        for set in &inv.sets {
+            sets.insert(&set.id, set);
+            links.push((&inv.id, &set.id));
+        }
+    }
+    let sets: Vec<&PreparedSet> = sets.into_values().collect();
+    let mut new_sets: Vec<&PreparedSet> = Vec::new();
+    for chunk in sets.chunks(ROWS_PER_INSERT) {
+        let sql = format!(
+            "INSERT INTO package_sets (id, layer, created_at) VALUES {} ON CONFLICT (id) DO NOTHING RETURNING id",
+            placeholders(backend, chunk.len(), 3, 0)
+        );
+        let mut q = sqlx::query(&sql);
+        for set in chunk {
+            q = q.bind(&set.id).bind(set.layer.as_deref()).bind(now);
+        }
+        let added: BTreeSet<String> = q
+            .fetch_all(&mut **tx)
             .await?
-            .rows_affected();
-            if added > 0 {
-                // Many rows a statement: a statement each is most of the
-                // time a host's first check-in takes.
-                let rows: Vec<(i64, String, &String)> = packages
-                    .iter()
-                    .zip(&bodies)
-                    .enumerate()
-                    .map(|(seq, (p, b))| (i64::try_from(seq).unwrap_or(i64::MAX), group_of(p), b))
-                    .collect();
-                for chunk in rows.chunks(ROWS_PER_INSERT) {
-                    let sql = format!(
-                        "INSERT INTO set_packages (set_id, seq, grp, body) VALUES {} ON CONFLICT DO NOTHING",
-                        placeholders(backend, chunk.len(), 4, 0)
-                    );
-                    let mut q = sqlx::query(&sql);
-                    for (seq, group, body) in chunk {
-                        q = q.bind(&set_id).bind(*seq).bind(group).bind(*body);
-                    }
-                    q.execute(&mut *tx).await?;
-                }
-                let mut keys: BTreeSet<(String, String, String)> = BTreeSet::new();
-                for p in &packages {
-                    let group = group_of(p);
-                    for k in keys_of(p, &inv) {
-                        keys.insert((k.ecosystem, k.name, group.clone()));
-                    }
-                }
-                let keys: Vec<_> = keys.into_iter().collect();
-                for chunk in keys.chunks(ROWS_PER_INSERT) {
-                    let sql = format!(
-                        "INSERT INTO set_keys (ecosystem, name, set_id, grp) VALUES {} ON CONFLICT DO NOTHING",
-                        placeholders(backend, chunk.len(), 4, 0)
-                    );
-                    let mut q = sqlx::query(&sql);
-                    for (ecosystem, name, group) in chunk {
-                        q = q.bind(ecosystem).bind(name).bind(&set_id).bind(group);
-                    }
-                    q.execute(&mut *tx).await?;
-                }
-            }
+            .iter()
+            .filter_map(|r| r.try_get::<String, _>("id").ok())
+            .collect();
+        new_sets.extend(chunk.iter().filter(|s| added.contains(&s.id)));
+    }
+    let rows: Vec<(&str, &(i64, String, String))> = new_sets
+        .iter()
+        .flat_map(|s| s.rows.iter().map(move |r| (s.id.as_str(), r)))
+        .collect();
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        let sql = format!(
+            "INSERT INTO set_packages (set_id, seq, grp, body) VALUES {} ON CONFLICT DO NOTHING",
+            placeholders(backend, chunk.len(), 4, 0)
+        );
+        let mut q = sqlx::query(&sql);
+        for (set_id, (seq, group, body)) in chunk {
+            q = q.bind(*set_id).bind(*seq).bind(group).bind(body);
         }
-        for chunk in set_ids.chunks(ROWS_PER_INSERT) {
-            let sql = format!(
-                "INSERT INTO inventory_sets (inventory_id, set_id) VALUES {} ON CONFLICT DO NOTHING",
-                placeholders(backend, chunk.len(), 2, 0)
-            );
-            let mut q = sqlx::query(&sql);
-            for set_id in chunk {
-                q = q.bind(&id).bind(set_id);
-            }
-            q.execute(&mut *tx).await?;
+        q.execute(&mut **tx).await?;
+    }
+    let keys: Vec<(&str, &(String, String, String))> = new_sets
+        .iter()
+        .flat_map(|s| s.keys.iter().map(move |k| (s.id.as_str(), k)))
+        .collect();
+    for chunk in keys.chunks(ROWS_PER_INSERT) {
+        let sql = format!(
+            "INSERT INTO set_keys (ecosystem, name, set_id, grp) VALUES {} ON CONFLICT DO NOTHING",
+            placeholders(backend, chunk.len(), 4, 0)
+        );
+        let mut q = sqlx::query(&sql);
+        for (set_id, (ecosystem, name, group)) in chunk {
+            q = q.bind(ecosystem).bind(name).bind(*set_id).bind(group);
         }
-        let mut header = inv;
-        header.packages = Vec::new();
-        sqlx::query("INSERT INTO inventories (id, body, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING")
-            .bind(&id)
-            .bind(serde_json::to_string(&header).map_err(json_error("inventory"))?)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        q.execute(&mut **tx).await?;
+    }
+    for chunk in links.chunks(ROWS_PER_INSERT) {
+        let sql = format!(
+            "INSERT INTO inventory_sets (inventory_id, set_id) VALUES {} ON CONFLICT DO NOTHING",
+            placeholders(backend, chunk.len(), 2, 0)
+        );
+        let mut q = sqlx::query(&sql);
+        for (inventory_id, set_id) in chunk {
+            q = q.bind(*inventory_id).bind(*set_id);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+impl StateDb {
+    /// Stores an inventory once per content; its ID is the SHA-256 of its
+    /// JSON without the target's name (where it was read from is the
+    /// resource's `source`): resources with the same content share one.
+    /// Its packages go to package sets, one per image layer, each stored
+    /// once however many images hold it.
+    pub async fn store_inventory(&self, inv: &Inventory, now: &str) -> DbResult<String> {
+        let prepared = PreparedInventory::new(inv)?;
+        let mut tx = self.begin_write().await?;
+        write_inventories(&mut tx, self.backend(), &[&prepared], now).await?;
         tx.commit().await?;
-        Ok(id)
+        Ok(prepared.id)
     }
 
     /// A stored inventory, whole.

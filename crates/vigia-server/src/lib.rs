@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod aggregate;
 pub mod api;
 pub mod auth;
+mod checkins;
 pub mod criteria;
 pub mod dashboard;
 pub mod db;

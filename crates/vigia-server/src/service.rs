@@ -204,6 +204,8 @@ pub struct Service {
     /// without reading it back from the database.
     pub(crate) agent_inventories:
         std::sync::Mutex<lru::LruCache<String, Arc<vigia_inventory::Inventory>>>,
+    /// Agents' check-ins, written together.
+    pub(crate) checkins: Arc<crate::checkins::CheckinWriter>,
 }
 
 const ALL_TYPES: [FindingType; 3] = [
@@ -354,6 +356,7 @@ impl Service {
                 std::num::NonZeroUsize::new(agents::CACHED_INVENTORIES)
                     .unwrap_or(std::num::NonZeroUsize::MIN),
             )),
+            checkins: Arc::default(),
         }))
     }
 

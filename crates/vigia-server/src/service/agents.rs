@@ -157,58 +157,40 @@ impl Service {
         };
         let mut inventory = checkin.apply(base.as_deref());
         inventory.target.clone_from(&source);
-        let inventory_id = self.db.store_inventory(&inventory, &now_s).await?;
-        if let Ok(mut cache) = self.agent_inventories.lock() {
-            cache.put(inventory_id.clone(), std::sync::Arc::new(inventory));
-        }
+        let prepared = crate::inventories::PreparedInventory::new(&inventory)?;
+        let inventory_id = prepared.id.clone();
         let evaluated = record.as_ref().is_some_and(|r| {
             r.inventory_id.as_deref() == Some(inventory_id.as_str()) && r.last_scanned_at.is_some()
         });
-        // The host, its facts and its evaluation's job in one transaction:
-        // a fleet checking in at once waits for one commit each.
-        let mut tx = self.db.begin_write().await?;
-        match &record {
-            None => {
-                sqlx::query(
-                    "INSERT INTO resources (id, kind, source, origin, details, status_code, status_reason, created_at, updated_at) \
-                     VALUES ($1, 'AWS_EC2_INSTANCE', $1, 'agent', '{}', 'ACTIVE', 'PENDING_INITIAL_SCAN', $2, $2) ON CONFLICT (source) DO NOTHING",
-                )
-                .bind(&source)
-                .bind(&now_s)
-                .execute(&mut *tx)
-                .await
-                .map_err(crate::db::DbError::from)?;
-            }
-            Some(r) if r.origin != "agent" => {
-                sqlx::query("UPDATE resources SET origin = 'agent' WHERE source = $1")
-                    .bind(&source)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(crate::db::DbError::from)?;
-            }
-            Some(_) => {}
-        }
-        agent_seen(
-            &mut tx,
-            &host_id,
-            &source,
-            facts,
-            (&inventory_id, &head),
-            &now_s,
-        )
-        .await?;
-        let queued = !evaluated
-            && crate::jobs::enqueue_in(
-                &mut tx,
-                self.db.backend(),
-                crate::jobs::JobKind::Scan,
-                &source,
-                Some(&inventory_id),
-                &now_s,
+        // The inventory, the host, its facts and its evaluation's job in
+        // one transaction, shared with the check-ins that came meanwhile.
+        let (hostname, kernel, interfaces, agent_version) = facts;
+        self.checkins
+            .write(
+                &self.db,
+                crate::checkins::CheckinWrite {
+                    host_id: host_id.clone(),
+                    source: source.clone(),
+                    hostname,
+                    kernel,
+                    interfaces,
+                    agent_version,
+                    inventory: prepared,
+                    head,
+                    resource: match &record {
+                        None => crate::checkins::HostResource::New,
+                        Some(r) if r.origin != "agent" => crate::checkins::HostResource::Adopted,
+                        Some(_) => crate::checkins::HostResource::Kept,
+                    },
+                    evaluate: !evaluated,
+                    now: now_s.clone(),
+                },
             )
             .await?;
-        tx.commit().await.map_err(crate::db::DbError::from)?;
-        if queued {
+        if let Ok(mut cache) = self.agent_inventories.lock() {
+            cache.put(inventory_id.clone(), std::sync::Arc::new(inventory));
+        }
+        if !evaluated {
             self.wake.notify_one();
         }
         // Heard from again: no longer stale.
@@ -432,33 +414,4 @@ impl Service {
         }
         Ok(())
     }
-}
-
-/// Records a check-in of a host: its facts and the inventory accepted.
-async fn agent_seen(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    host_id: &str,
-    source: &str,
-    (hostname, kernel, interfaces, version): (Option<String>, Option<String>, String, String),
-    (inventory_id, head): (&str, &str),
-    now: &str,
-) -> Result<(), ServiceError> {
-    sqlx::query(
-            "INSERT INTO agents (host_id, source, hostname, kernel, interfaces, agent_version, first_checkin_at, last_checkin_at, inventory_id, head_sha256) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9) \
-             ON CONFLICT (host_id) DO UPDATE SET hostname = $3, kernel = $4, interfaces = $5, agent_version = $6, last_checkin_at = $7, inventory_id = $8, head_sha256 = $9",
-        )
-        .bind(host_id)
-        .bind(source)
-        .bind(hostname)
-        .bind(kernel)
-        .bind(interfaces)
-        .bind(version)
-        .bind(now)
-        .bind(inventory_id)
-        .bind(head)
-        .execute(&mut **tx)
-        .await
-        .map_err(crate::db::DbError::from)?;
-    Ok(())
 }
