@@ -82,6 +82,8 @@ pub struct ServiceConfig {
     pub agent_stale_after: Duration,
     /// ... and after this long, `INACTIVE` / `STALE_INVENTORY`.
     pub agent_inactive_after: Duration,
+    /// No finding events for a resource's first scan.
+    pub quiet_first_scans: bool,
 }
 
 /// The state database's URL: the `vigia_state` schema of the engine's
@@ -593,7 +595,7 @@ impl Service {
                 &ALL_TYPES,
                 &format!("scan {scan_id}"),
                 &now_s,
-                !first,
+                !(first && self.config.quiet_first_scans),
                 true,
             )
             .await?;

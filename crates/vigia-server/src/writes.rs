@@ -189,7 +189,7 @@ impl Writes {
             );
             let mut q = sqlx::query(&sql);
             for e in chunk {
-                let id = uuid::Uuid::new_v4().to_string();
+                let id = crate::events::event_id();
                 let body = crate::events::envelope(&id, now, e.detail_type, &e.resource, &e.detail)
                     .to_string();
                 q = q

@@ -244,6 +244,11 @@ pub(crate) struct ServeArgs {
     /// per finding
     #[arg(long, value_name = "N", default_value_t = vigia_server::events::SUMMARIZE_ABOVE)]
     pub(crate) summarize_above: usize,
+    /// Write no finding events for a resource's first scan (its scan and coverage events are
+    /// written): for importing an estate whose findings are tracked elsewhere already. By default a
+    /// first scan's findings are announced like any other, summarized above --summarize-above
+    #[arg(long)]
+    pub(crate) quiet_first_scans: bool,
     /// The deployment gate's policy (JSON, as /v1/gate/policy shows it), put in force at start
     #[arg(long, value_name = "FILE")]
     pub(crate) gate_policy: Option<PathBuf>,

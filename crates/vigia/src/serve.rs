@@ -26,6 +26,7 @@ pub(crate) async fn run(cli: &Cli, args: &ServeArgs) -> Result<u8> {
         summarize_above: args.summarize_above,
         export_s3_endpoint: args.export_s3_endpoint.clone(),
         events_retention_days: args.events_retention_days,
+        quiet_first_scans: args.quiet_first_scans,
         agent_stale_after: Duration::from_secs(args.agent_stale_after.max(1)),
         agent_inactive_after: Duration::from_secs(args.agent_inactive_after.max(1)),
         registries: match &args.registries {

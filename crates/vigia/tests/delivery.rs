@@ -17,9 +17,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 mod serve;
-use serve::{
-    Home, Server, change_lodash_records, copy_targets, start, start_with, token, wait_coverage,
-};
+use serve::{Home, Server, change_lodash_records, copy_targets, start_with, token, wait_coverage};
 
 /// A signing secret as Standard Webhooks writes them (24 bytes, base64).
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -315,7 +313,15 @@ fn events_reach_their_targets(home: &Home) {
     );
     let admin = token(home, "admin");
     let viewer = token(home, "viewer");
-    let s = start(home, mirror.path(), watch.path());
+    // First scans are quiet here: the events below are those of changes
+    // (a first scan's are `a_first_scan_announces_its_findings`).
+    let s = start_with(
+        home,
+        mirror.path(),
+        watch.path(),
+        &["--quiet-first-scans"],
+        &[],
+    );
 
     // Patterns are checked when a target is created; viewers cannot create.
     let (status, out) = s.call(
@@ -438,7 +444,7 @@ fn events_reach_their_targets(home: &Home) {
     );
 
     // First scans: a scan event and coverage events per resource, and no
-    // finding events (a first load does not flood).
+    // finding events (asked to be quiet).
     copy_targets(watch.path());
     wait_coverage(&s, &viewer, 3, "SUCCESSFUL");
     settled(&s, &viewer, &all);
@@ -759,7 +765,8 @@ fn a_service_killed_while_delivering_delivers_everything_after_restart() {
     let receiver = Receiver::start(home.dir.path());
     let admin = token(home, "admin");
     let viewer = token(home, "viewer");
-    let mut s = start(home, mirror.path(), watch.path());
+    let quiet = ["--quiet-first-scans"];
+    let mut s = start_with(home, mirror.path(), watch.path(), &quiet, &[]);
     let slow = create_target(
         &s,
         &admin,
@@ -783,7 +790,7 @@ fn a_service_killed_while_delivering_delivers_everything_after_restart() {
     drop(s);
     // Its successor takes its deliveries back at once (their lease would
     // last minutes): everything is delivered well within that.
-    let s = start(home, mirror.path(), watch.path());
+    let s = start_with(home, mirror.path(), watch.path(), &quiet, &[]);
     wait_coverage(&s, &viewer, 3, "SUCCESSFUL");
     wait_within(&s, "every delivery", 30, || {
         let all = deliveries(&s, &viewer, &slow, None);
@@ -818,7 +825,7 @@ fn many_findings_opened_at_once_are_summarized_for_webhooks_not_for_jira() {
         home,
         mirror.path(),
         watch.path(),
-        &["--summarize-above", "0"],
+        &["--summarize-above", "0", "--quiet-first-scans"],
         &[],
     );
     let all = create_target(
@@ -914,5 +921,121 @@ fn many_findings_opened_at_once_are_summarized_for_webhooks_not_for_jira() {
     let issues = jira.issues();
     for arn in &summarized {
         assert_eq!(issues_of(&issues, arn).len(), 1, "{arn}: {issues:#?}");
+    }
+}
+
+#[test]
+fn a_first_scan_announces_its_findings() {
+    let home = &Home::sqlite();
+    let watch = tempfile::tempdir().unwrap();
+    let mirror = vigia_test_support::mirror_copy();
+    let receiver = Receiver::start(home.dir.path());
+    let jira = Jira::start(home.dir.path());
+    let admin = token(home, "admin");
+    let viewer = token(home, "viewer");
+    // Above 40 findings opened at once, a summary (the shared targets have
+    // 14, 38 and 66).
+    let threshold = 40;
+    let s = start_with(
+        home,
+        mirror.path(),
+        watch.path(),
+        &["--summarize-above", &threshold.to_string()],
+        &[],
+    );
+    let all = create_target(
+        &s,
+        &admin,
+        &json!({"type": "webhook", "url": receiver.url("/ok"), "secret": SECRET}),
+    );
+    let inspector_only = create_target(
+        &s,
+        &admin,
+        &json!({"type": "webhook", "url": receiver.url("/inspector-only"), "secret": SECRET,
+                "pattern": {"source": ["aws.inspector2"]}}),
+    );
+    let (status, out) = s.call(
+        "POST",
+        "/v1/targets/create",
+        Some(&admin),
+        Some(&json!({"type": "jira", "url": jira.url, "project": "SEC", "email": JIRA_EMAIL, "token": JIRA_TOKEN,
+                     "pattern": {"detail-type": ["Inspector2 Finding"]}})),
+    );
+    assert_eq!(status, 200, "{out}");
+    let jira_target = out["target"]["id"].as_str().unwrap().to_owned();
+    copy_targets(watch.path());
+    wait_coverage(&s, &viewer, 3, "SUCCESSFUL");
+    for t in [&all, &inspector_only, &jira_target] {
+        settled(&s, &viewer, t);
+    }
+    let active = serve::list(&s, &viewer, &serve::eq("findingStatus", "ACTIVE"));
+    let mut by_resource: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for f in &active {
+        by_resource
+            .entry(f["resources"][0]["id"].as_str().unwrap().to_owned())
+            .or_default()
+            .insert(f["findingArn"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(by_resource.len(), 3, "every target has findings");
+    assert!(
+        by_resource.values().any(|a| a.len() > threshold)
+            && by_resource.values().any(|a| a.len() <= threshold),
+        "one resource above the summary threshold and one below: {:?}",
+        by_resource.values().map(BTreeSet::len).collect::<Vec<_>>()
+    );
+    // Each resource's findings reach the target that takes everything
+    // either one by one or, above the threshold, as one summary.
+    let got = receiver.requests("/ok");
+    for (resource, arns) in &by_resource {
+        let own: BTreeSet<String> = got
+            .iter()
+            .filter(|r| detail_type(r) == "Inspector2 Finding")
+            .filter(|r| r["body"]["resources"][0] == resource.as_str())
+            .map(|r| {
+                r["body"]["detail"]["findingArn"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        let summaries: Vec<&Value> = got
+            .iter()
+            .filter(|r| detail_type(r) == "Vigia Findings Summary")
+            .filter(|r| r["body"]["resources"][0] == resource.as_str())
+            .collect();
+        if arns.len() > threshold {
+            assert!(own.is_empty(), "{resource}: {own:?}");
+            assert_eq!(summaries.len(), 1, "{resource}");
+            let summarized: BTreeSet<String> = summaries[0]["body"]["detail"]["findingArns"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a.as_str().unwrap().to_owned())
+                .collect();
+            assert_eq!(&summarized, arns, "{resource}");
+        } else {
+            assert!(summaries.is_empty(), "{resource}");
+            assert_eq!(&own, arns, "{resource}");
+        }
+    }
+    // A target that takes Inspector's events only gets every finding's own.
+    let own: BTreeSet<String> = receiver
+        .requests("/inspector-only")
+        .iter()
+        .filter(|r| detail_type(r) == "Inspector2 Finding")
+        .map(|r| {
+            r["body"]["detail"]["findingArn"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(own, serve::arns(&active));
+    // Jira: one issue per finding, however many of its events came at once.
+    let issues = jira.issues();
+    assert_eq!(issues.len(), active.len(), "{issues:#?}");
+    for f in &active {
+        let arn = f["findingArn"].as_str().unwrap();
+        assert_eq!(issues_of(&issues, arn).len(), 1, "{arn}");
     }
 }

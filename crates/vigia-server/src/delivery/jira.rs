@@ -37,7 +37,7 @@ fn clip(s: &str, max: usize) -> String {
 }
 
 /// The issue's fields for a finding (`detail` of its event).
-fn issue(target: &Target, finding: &Value, resource: &str) -> Value {
+fn issue_fields(target: &Target, finding: &Value, resource: &str) -> Value {
     let option = |k: &str| target.options.get(k).and_then(Value::as_str);
     let packages: Vec<String> = finding["packageVulnerabilityDetails"]["vulnerablePackages"]
         .as_array()
@@ -73,9 +73,16 @@ fn issue(target: &Target, finding: &Value, resource: &str) -> Value {
     })
 }
 
-/// Delivers one finding event to a Jira target.
-pub(super) async fn deliver(client: &reqwest::Client, target: &Target, body: &str) -> Outcome {
-    match deliver_inner(client, target, body).await {
+/// Delivers one finding event to a Jira target. `issue`: the key of the
+/// finding's issue when an earlier event of it made or found one, and set
+/// to it after.
+pub(super) async fn deliver(
+    client: &reqwest::Client,
+    target: &Target,
+    body: &str,
+    issue: &mut Option<String>,
+) -> Outcome {
+    match deliver_inner(client, target, body, issue).await {
         Ok(status) => Outcome {
             status: Some(status),
             error: None,
@@ -91,6 +98,7 @@ async fn deliver_inner(
     client: &reqwest::Client,
     target: &Target,
     body: &str,
+    issue: &mut Option<String>,
 ) -> Result<u16, Failure> {
     let event: Value = serde_json::from_str(body).unwrap_or(Value::Null);
     let finding = &event["detail"];
@@ -118,20 +126,26 @@ async fn deliver_inner(
     } else {
         "search"
     };
-    let found = call(
-        target,
-        client.get(format!("{base}/rest/api/2/{search}")).query(&[
-            ("jql", jql.as_str()),
-            ("fields", "status"),
-            ("maxResults", "1"),
-        ]),
-    )
-    .await?;
-    let existing = found.1["issues"]
-        .get(0)
-        .and_then(|i| i.get("key"))
-        .and_then(Value::as_str)
-        .map(str::to_owned);
+    let (found_status, existing) = if let Some(key) = issue.clone() {
+        (200, Some(key))
+    } else {
+        let found = call(
+            target,
+            client.get(format!("{base}/rest/api/2/{search}")).query(&[
+                ("jql", jql.as_str()),
+                ("fields", "status"),
+                ("maxResults", "1"),
+            ]),
+        )
+        .await?;
+        let key = found.1["issues"]
+            .get(0)
+            .and_then(|i| i.get("key"))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        (found.0, key)
+    };
+    issue.clone_from(&existing);
     let status = text(finding, "status");
     match (existing, status) {
         (None, "ACTIVE") => {
@@ -139,9 +153,10 @@ async fn deliver_inner(
                 target,
                 client
                     .post(format!("{base}/rest/api/2/issue"))
-                    .json(&issue(target, finding, resource)),
+                    .json(&issue_fields(target, finding, resource)),
             )
             .await?;
+            *issue = created.1["key"].as_str().map(str::to_owned);
             Ok(created.0)
         }
         (Some(key), "CLOSED" | "SUPPRESSED") => {
@@ -167,7 +182,7 @@ async fn deliver_inner(
         }
         // Tracked already, or nothing to track: a finding closed before it
         // had an issue.
-        _ => Ok(found.0),
+        _ => Ok(found_status),
     }
 }
 

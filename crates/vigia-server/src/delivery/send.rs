@@ -45,7 +45,9 @@ impl Sender {
     /// Sends `body` (the stored event) to a webhook or Slack target once.
     async fn send_one(&self, target: &Target, event_id: &str, body: &str) -> Outcome {
         let request = match target.kind {
-            TargetKind::Jira => return super::jira::deliver(&self.client, target, body).await,
+            TargetKind::Jira => {
+                return super::jira::deliver(&self.client, target, body, &mut None).await;
+            }
             TargetKind::SecurityHub => {
                 return Outcome {
                     status: None,
@@ -92,6 +94,17 @@ impl Sender {
     pub async fn send_all(&self, target: &Target, batch: &[super::Claimed]) -> Vec<Outcome> {
         if target.kind == TargetKind::SecurityHub {
             return self.security_hub(target, batch).await;
+        }
+        // One finding's events, in order: the issue the first creates is
+        // the one the next comments on, without searching for it again
+        // (Jira's search index may not hold it yet).
+        if target.kind == TargetKind::Jira {
+            let mut issue = None;
+            let mut out = Vec::with_capacity(batch.len());
+            for c in batch {
+                out.push(super::jira::deliver(&self.client, target, &c.body, &mut issue).await);
+            }
+            return out;
         }
         let mut out = Vec::with_capacity(batch.len());
         for c in batch {

@@ -283,7 +283,7 @@ impl Service {
                 &[FindingType::PackageVulnerability],
                 &format!("agent check-in of {host_id}"),
                 &now_s,
-                !first,
+                !(first && self.config.quiet_first_scans),
                 true,
             )
             .await?;

@@ -155,15 +155,32 @@ impl Service {
     }
 }
 
-/// What goes in one request: a Security Hub target's deliveries together
-/// (up to its limit), any other delivery on its own.
+/// What is sent together: a Security Hub target's deliveries in one
+/// request (up to its limit); a Jira target's events of one finding one
+/// after the other, in the order they were made, so that two of them never
+/// both find no issue and make one each; any other delivery on its own.
 fn units(claimed: Vec<Claimed>, targets: &HashMap<String, Target>) -> Vec<Vec<Claimed>> {
     let mut units: Vec<Vec<Claimed>> = Vec::new();
     let mut batched: HashMap<String, Vec<Claimed>> = HashMap::new();
+    let mut by_finding: HashMap<(String, String), usize> = HashMap::new();
     for c in claimed {
         match targets.get(&c.target_id) {
             Some(t) if t.kind == TargetKind::SecurityHub => {
                 batched.entry(c.target_id.clone()).or_default().push(c);
+            }
+            Some(t) if t.kind == TargetKind::Jira => {
+                let finding = serde_json::from_str::<serde_json::Value>(&c.body)
+                    .ok()
+                    .and_then(|e| e["detail"]["findingArn"].as_str().map(str::to_owned))
+                    .unwrap_or_else(|| c.event_id.clone());
+                // Claimed in event order (IDs sort by creation).
+                match by_finding.entry((c.target_id.clone(), finding)) {
+                    std::collections::hash_map::Entry::Occupied(e) => units[*e.get()].push(c),
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert(units.len());
+                        units.push(vec![c]);
+                    }
+                }
             }
             _ => units.push(vec![c]),
         }
@@ -175,4 +192,81 @@ fn units(claimed: Vec<Claimed>, targets: &HashMap<String, Target>) -> Vec<Vec<Cl
         }
     }
     units
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(id: &str, kind: TargetKind) -> Target {
+        Target {
+            id: id.into(),
+            name: id.into(),
+            kind,
+            url: "http://127.0.0.1:1".into(),
+            secret: None,
+            options: serde_json::json!({}),
+            pattern: vigia_events::EventPattern::parse(
+                &serde_json::json!({"source": ["aws.inspector2"]}),
+            )
+            .unwrap(),
+            pattern_json: serde_json::json!({}),
+            max_attempts: 3,
+            backoff_ms: 100,
+            created_at: String::new(),
+        }
+    }
+
+    fn claimed(target: &str, event: &str, finding: &str) -> Claimed {
+        Claimed {
+            target_id: target.into(),
+            event_id: event.into(),
+            attempts: 0,
+            body: serde_json::json!({"detail": {"findingArn": finding}}).to_string(),
+        }
+    }
+
+    #[test]
+    fn a_jira_targets_events_of_one_finding_go_together_in_order() {
+        let targets: HashMap<String, Target> =
+            [("jira", TargetKind::Jira), ("hook", TargetKind::Webhook)]
+                .into_iter()
+                .map(|(id, kind)| (id.to_owned(), target(id, kind)))
+                .collect();
+        let units = units(
+            vec![
+                claimed("jira", "e1", "f1"),
+                claimed("hook", "e1", "f1"),
+                claimed("jira", "e2", "f2"),
+                claimed("jira", "e3", "f1"),
+                claimed("hook", "e3", "f1"),
+            ],
+            &targets,
+        );
+        let shape: Vec<Vec<(&str, &str)>> = units
+            .iter()
+            .map(|u| {
+                u.iter()
+                    .map(|c| (c.target_id.as_str(), c.event_id.as_str()))
+                    .collect()
+            })
+            .collect();
+        assert_eq!(
+            shape,
+            vec![
+                vec![("jira", "e1"), ("jira", "e3")],
+                vec![("hook", "e1")],
+                vec![("jira", "e2")],
+                vec![("hook", "e3")],
+            ]
+        );
+    }
+
+    #[test]
+    fn event_ids_sort_by_creation() {
+        let ids: Vec<String> = (0..1000).map(|_| crate::events::event_id()).collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(ids, sorted);
+    }
 }

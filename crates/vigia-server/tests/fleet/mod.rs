@@ -79,6 +79,7 @@ impl Fleet {
             agent_stale_after: std::time::Duration::from_secs(3600),
             agent_inactive_after: std::time::Duration::from_secs(86_400),
             events_retention_days: 30,
+            quiet_first_scans: false,
         };
         let svc = Service::open(config).await?;
         svc.update_now().await?;
