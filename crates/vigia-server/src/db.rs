@@ -195,6 +195,31 @@ impl StateDb {
         })
     }
 
+    /// When findings or resources last changed (from the findings'
+    /// `updated_at` index: a lookup, not a scan), and the rest of what
+    /// the dashboard's overview depends on: how many resources there are.
+    ///
+    /// # Errors
+    ///
+    /// The database failed.
+    pub async fn change_stamp(&self) -> DbResult<(String, String)> {
+        use sqlx::Row as _;
+        let row = sqlx::query(
+            "SELECT (SELECT MAX(updated_at) FROM findings) AS f, (SELECT MAX(updated_at) FROM resources) AS r, \
+             (SELECT COUNT(*) FROM resources) AS n",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let f: Option<String> = row.try_get("f")?;
+        let r: Option<String> = row.try_get("r")?;
+        let n: i64 = row.try_get("n")?;
+        let latest = f.clone().max(r.clone()).unwrap_or_default();
+        Ok((
+            latest,
+            format!("{}|{}|{n}", f.unwrap_or_default(), r.unwrap_or_default()),
+        ))
+    }
+
     /// A remembered value.
     pub async fn get_state(&self, key: &str) -> DbResult<Option<String>> {
         let row: Option<(String,)> =

@@ -33,6 +33,7 @@ mod overview;
 mod resources;
 mod rules;
 mod settings;
+mod snapshot;
 mod view;
 
 /// The session cookie's name.
@@ -46,6 +47,8 @@ pub(crate) struct Ui {
     api: Router,
     /// Cookies are `Secure` (the service serves HTTPS).
     secure: bool,
+    /// The overview's figures, kept while nothing changes.
+    overview: Arc<snapshot::Snapshot<overview::Figures>>,
 }
 
 /// An error page: what failed, with the status it is answered with.
@@ -276,7 +279,12 @@ async fn script() -> Response {
 /// `api` is the API's router, which the pages call in-process; `secure`
 /// makes the session cookie `Secure` (set when the service serves HTTPS).
 pub fn router(svc: Arc<Service>, api: Router, secure: bool) -> Router {
-    let ui = Ui { svc, api, secure };
+    let ui = Ui {
+        svc,
+        api,
+        secure,
+        overview: Arc::default(),
+    };
     let pages = Router::new()
         .route("/ui/", get(overview::page))
         .route("/ui/findings", get(findings::list))

@@ -15,6 +15,8 @@ use crate::accounts::Session;
 /// Seconds between the overview's reloads (Inspector's console: five
 /// minutes).
 const REFRESH_SECONDS: u32 = 300;
+/// ... and while newer figures are being computed.
+const STALE_REFRESH_SECONDS: u32 = 5;
 
 fn aggregation(kind: &str, inner_key: &str, sort_by: &str, max: u32) -> Value {
     json!({
@@ -28,49 +30,64 @@ fn responses(v: &Value) -> &[Value] {
     v["responses"].as_array().map_or(&[], Vec::as_slice)
 }
 
-/// `GET /ui/`.
-pub(super) async fn page(
-    State(ui): State<Ui>,
-    Extension(s): Extension<Session>,
-) -> Result<Html<String>, UiError> {
+/// The overview's figures: the answers of the API calls behind it (all but
+/// the feeds' status, asked for each time).
+#[derive(Debug)]
+pub(super) struct Figures {
+    by_type: Value,
+    by_reason: Value,
+    types: Value,
+    packages: Value,
+    titles: Value,
+    images: Value,
+    hosts: Value,
+    functions: Value,
+    repositories: Value,
+    exploited: Value,
+    likely: Value,
+    trend: Value,
+}
+
+/// Asks the API for every figure, one call each.
+async fn figures(ui: &Ui, s: &Session) -> Result<Figures, UiError> {
     let by_type = ui
         .call(
-            &s,
+            s,
             "/coverage/statistics/list",
             Some(&json!({"groupBy": "RESOURCE_TYPE"})),
         )
         .await?;
     let by_reason = ui
         .call(
-            &s,
+            s,
             "/coverage/statistics/list",
             Some(&json!({"groupBy": "SCAN_STATUS_REASON"})),
         )
         .await?;
     let types = ui
         .call(
-            &s,
+            s,
             "/findings/aggregation/list",
             Some(&json!({"aggregationType": "FINDING_TYPE"})),
         )
         .await?;
     let packages = ui
         .call(
-            &s,
+            s,
             "/findings/aggregation/list",
             Some(&aggregation("PACKAGE", "packageAggregation", "CRITICAL", 5)),
         )
         .await?;
     let titles = ui
         .call(
-            &s,
+            s,
             "/findings/aggregation/list",
             Some(&aggregation("TITLE", "titleAggregation", "CRITICAL", 5)),
         )
         .await?;
     let images = ui
         .call(
-            &s,
+            s,
             "/findings/aggregation/list",
             Some(&aggregation(
                 "AWS_ECR_CONTAINER",
@@ -82,7 +99,7 @@ pub(super) async fn page(
         .await?;
     let hosts = ui
         .call(
-            &s,
+            s,
             "/findings/aggregation/list",
             Some(&aggregation(
                 "AWS_EC2_INSTANCE",
@@ -94,7 +111,7 @@ pub(super) async fn page(
         .await?;
     let functions = ui
         .call(
-            &s,
+            s,
             "/findings/aggregation/list",
             Some(&aggregation(
                 "AWS_LAMBDA_FUNCTION",
@@ -106,7 +123,7 @@ pub(super) async fn page(
         .await?;
     let repositories = ui
         .call(
-            &s,
+            s,
             "/findings/aggregation/list",
             Some(&aggregation(
                 "REPOSITORY",
@@ -118,7 +135,7 @@ pub(super) async fn page(
         .await?;
     let exploited = ui
         .call(
-            &s,
+            s,
             "/findings/list",
             Some(&json!({
                 "filterCriteria": {
@@ -132,7 +149,7 @@ pub(super) async fn page(
         .await?;
     let likely = ui
         .call(
-            &s,
+            s,
             "/findings/list",
             Some(&json!({
                 "filterCriteria": {
@@ -144,42 +161,119 @@ pub(super) async fn page(
             })),
         )
         .await?;
-    let trend = ui.call(&s, "/v1/findings/trend?days=30", None).await?;
-    let db = ui.call(&s, "/v1/db/status", None).await?;
+    let trend = ui.call(s, "/v1/findings/trend?days=30", None).await?;
 
+    Ok(Figures {
+        by_type,
+        by_reason,
+        types,
+        packages,
+        titles,
+        images,
+        hosts,
+        functions,
+        repositories,
+        exploited,
+        likely,
+        trend,
+    })
+}
+
+/// The figures, kept while nothing changes (see `super::snapshot`), and
+/// when they are older than the latest change, as of when.
+async fn kept_figures(
+    ui: &Ui,
+    s: &Session,
+) -> Result<(std::sync::Arc<Figures>, Option<String>), UiError> {
+    let failed = |message: String| UiError {
+        status: axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+        message,
+    };
+    let (latest, rest) = ui
+        .svc
+        .db
+        .change_stamp()
+        .await
+        .map_err(|e| failed(vigia_engine::error_chain(&e)))?;
+    let now = || {
+        jiff::Timestamp::now()
+            .strftime("%Y-%m-%dT%H:%M:%SZ")
+            .to_string()
+    };
+    // The trend's window moves with the day.
+    let stamp = super::snapshot::Stamp {
+        latest,
+        rest: format!("{rest}|{}", &now()[..10]),
+    };
+    let overview = std::sync::Arc::clone(&ui.overview);
+    let (ui, s) = (ui.clone(), s.clone());
+    let compute = move || {
+        let (ui, s) = (ui.clone(), s.clone());
+        async move { figures(&ui, &s).await.map_err(|e| e.message) }
+    };
+    overview.get(&stamp, now, compute).await.map_err(failed)
+}
+
+/// `GET /ui/`.
+pub(super) async fn page(
+    State(ui): State<Ui>,
+    Extension(s): Extension<Session>,
+) -> Result<Html<String>, UiError> {
+    let (f, as_of) = kept_figures(&ui, &s).await?;
+    let Figures {
+        by_type,
+        by_reason,
+        types,
+        packages,
+        titles,
+        images,
+        hosts,
+        functions,
+        repositories,
+        exploited,
+        likely,
+        trend,
+    } = &*f;
+    let db = ui.call(&s, "/v1/db/status", None).await?;
     let body = html! {
-        div.grid {
-            (coverage(&by_type, &by_reason))
-            (severities(&types))
+        @if let Some(t) = &as_of {
+            p.note role="status" {
+                "Figures as of " time datetime=(t) { (t) }
+                "; newer ones are being computed and show when this page reloads."
+            }
         }
-        (trend_chart(&trend))
         div.grid {
-            (fix_list("Known exploited (KEV)", "exploited", &exploited,
+            (coverage(by_type, by_reason))
+            (severities(types))
+        }
+        (trend_chart(trend))
+        div.grid {
+            (fix_list("Known exploited (KEV)", "exploited", exploited,
                 &findings_link(&[("status", "ACTIVE"), ("exploit", "YES"), ("sort", "EPSS_SCORE")])))
-            (fix_list("Likely to be exploited (EPSS ≥ 0.1)", "likely", &likely,
+            (fix_list("Likely to be exploited (EPSS ≥ 0.1)", "likely", likely,
                 &findings_link(&[("status", "ACTIVE"), ("epssMin", "0.1"), ("sort", "EPSS_SCORE")])))
         }
-        (fix_plan(&packages))
+        (fix_plan(packages))
         div.grid {
-            (top("Most common vulnerabilities", "titles", &titles, |r| {
+            (top("Most common vulnerabilities", "titles", titles, |r| {
                 let t = &r["titleAggregation"];
                 let id = text(&t["vulnerabilityId"]);
                 (text(&t["title"]).to_owned(), findings_link(&[("status", "ACTIVE"), ("vuln", id)]), t["severityCounts"].clone())
             }))
-            (top("Most affected images", "images", &images, |r| {
+            (top("Most affected images", "images", images, |r| {
                 let a = &r["awsEcrContainerAggregation"];
                 let tag = a["imageTags"][0].as_str().map(|t| format!(":{t}")).unwrap_or_default();
                 (format!("{}{tag}", text(&a["repository"])), format!("/ui/resource?id={}", view::enc(text(&a["resourceId"]))), a["severityCounts"].clone())
             }))
-            (top("Most affected hosts", "hosts", &hosts, |r| {
+            (top("Most affected hosts", "hosts", hosts, |r| {
                 let a = &r["ec2InstanceAggregation"];
                 (text(&a["instanceId"]).to_owned(), format!("/ui/resource?id={}", view::enc(text(&a["instanceId"]))), a["severityCounts"].clone())
             }))
-            (top("Most affected functions", "functions", &functions, |r| {
+            (top("Most affected functions", "functions", functions, |r| {
                 let a = &r["lambdaFunctionAggregation"];
                 (text(&a["functionName"]).to_owned(), format!("/ui/resource?id={}", view::enc(text(&a["resourceId"]))), a["severityCounts"].clone())
             }))
-            (top("Most affected repositories", "repositories", &repositories, |r| {
+            (top("Most affected repositories", "repositories", repositories, |r| {
                 let a = &r["repositoryAggregation"];
                 (text(&a["repository"]).to_owned(), findings_link(&[("status", "ACTIVE"), ("repository", text(&a["repository"]))]), a["severityCounts"].clone())
             }))
@@ -187,7 +281,18 @@ pub(super) async fn page(
         }
     };
     Ok(Html(
-        view::page_with("Overview", "/ui/", &s, Some(REFRESH_SECONDS), &body).into_string(),
+        view::page_with(
+            "Overview",
+            "/ui/",
+            &s,
+            Some(if as_of.is_some() {
+                STALE_REFRESH_SECONDS
+            } else {
+                REFRESH_SECONDS
+            }),
+            &body,
+        )
+        .into_string(),
     ))
 }
 

@@ -193,6 +193,13 @@ try {
   const filters = await api("/filters/list", {});
   assert.ok(filters.filters.some((f) => f.name === "browser-rule" && f.reason === "accepted risk: not reachable"));
 
+  check("the overview follows the change: its figures are not kept past it");
+  await goto("/ui/");
+  const now = await api("/findings/aggregation/list", { aggregationType: "FINDING_TYPE" });
+  const nowActive = now.responses.reduce((n, r) => n + (r.findingTypeAggregation.severityCounts.all || 0), 0);
+  assert.equal(nowActive, sum("all") - before.length, "the API counts the suppressed findings out");
+  assert.equal(await countOf("active"), nowActive, "active findings after the rule");
+
   check("searching a vulnerability reaches every affected resource");
   const byVuln = new Map();
   for (const f of await allFindings({})) {
