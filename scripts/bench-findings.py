@@ -23,6 +23,7 @@ import hashlib
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -155,9 +156,9 @@ def package_names(row):
     return sorted({p["name"] for p in pkgs})
 
 
-def token(data, db_url):
+def token(data, db_url, role="viewer"):
     args = [a.vigia, "--data-dir", data] + (["--database-url", db_url] if db_url else [])
-    out = subprocess.run(args + ["token", "create", "--role", "viewer", "-f", "json"], check=True,
+    out = subprocess.run(args + ["token", "create", "--role", role, "-f", "json"], check=True,
                          capture_output=True).stdout
     return json.loads(out)["token"]
 
@@ -197,6 +198,7 @@ def measure(kind, work, base_url=None):
     os.makedirs(data)
     watch = os.path.join(work, "watch")
     tok = token(data, base_url)
+    admin = token(data, base_url, "admin") if a.overview else None
     svc = Service(data, base_url, watch=watch, mirror=os.path.join(work, "mirror"))
     try:
         while True:
@@ -298,31 +300,42 @@ def measure(kind, work, base_url=None):
             out[name] = {"p50_ms": round(statistics.median(lat), 1), "p99_ms": round(lat[-1], 1),
                          "pages_p50_ms": round(statistics.median(page_lat), 1), "pages": len(page_lat)}
         if a.overview:
-            out.update(overview(svc, tok))
+            out.update(overview(svc, tok, admin))
         out["peak_rss_mb"] = svc.peak_rss_mb()
     finally:
         svc.stop()
     return out
 
 
-def overview(svc, tok):
-    """The dashboard's overview, signed in with the token: GET /ui/ ten times
-    (median and worst), and the slowest single aggregation it calls."""
+def overview(svc, tok, admin):
+    """The dashboard's overview, signed in with the token: the first render
+    (its figures computed), ten more (kept: median and worst), then a
+    change (a suppression rule that matches some findings) and the render
+    right after it, and how long until a render shows the new figures."""
     conn = http.client.HTTPConnection("127.0.0.1", svc.port, timeout=3600)
-    conn.request("POST", "/ui/login", f"token={tok}", {"Content-Type": "application/x-www-form-urlencoded"})
+    # The sign-in form's token and its cookie, then the sign-in.
+    conn.request("GET", "/ui/login")
+    r = conn.getresponse()
+    form = r.read().decode()
+    signin_cookie = r.getheader("Set-Cookie").split(";")[0]
+    signin = re.search(r'name="signin" value="([0-9a-f]+)"', form).group(1)
+    conn.request("POST", "/ui/login", f"signin={signin}&token={tok}",
+                 {"Content-Type": "application/x-www-form-urlencoded", "Cookie": signin_cookie})
     r = conn.getresponse()
     r.read()
     cookie = r.getheader("Set-Cookie").split(";")[0]
-    lat = []
-    for _ in range(10):
+
+    def render():
         t = time.perf_counter()
         conn.request("GET", "/ui/", headers={"Cookie": cookie})
         r = conn.getresponse()
         page = r.read()
         if r.status != 200:
             raise SystemExit(f"/ui/: {r.status} {page[:500]}")
-        lat.append((time.perf_counter() - t) * 1000)
-    lat.sort()
+        return (time.perf_counter() - t) * 1000, b"Figures as of" in page
+
+    first, _ = render()
+    lat = sorted(render()[0] for _ in range(10))
     agg = []
     for _ in range(3):
         t = time.perf_counter()
@@ -332,7 +345,25 @@ def overview(svc, tok):
     conn.request("GET", "/v1/findings/trend?days=30", headers={"Authorization": f"Bearer {tok}"})
     conn.getresponse().read()
     trend = (time.perf_counter() - t) * 1000
-    return {"overview_p50_ms": round(statistics.median(lat)), "overview_max_ms": round(lat[-1]),
+    # A change: the findings of one vulnerability suppressed. Past the
+    # second it was made in, so that figures computed now are current.
+    some = svc.call("/findings/list", {"maxResults": 1, "filterCriteria": {
+        "findingStatus": [{"comparison": "EQUALS", "value": "ACTIVE"}]}}, tok)["findings"][0]
+    vuln = some["packageVulnerabilityDetails"]["vulnerabilityId"]
+    svc.call("/filters/create", {"name": "bench", "action": "SUPPRESS", "filterCriteria": {
+        "vulnerabilityId": [{"comparison": "EQUALS", "value": vuln}]}}, admin)
+    time.sleep(1.1)
+    changed_started = time.perf_counter()
+    after, stale = render()
+    after_stale = stale
+    while stale:
+        time.sleep(0.1)
+        _, stale = render()
+    fresh_after = (time.perf_counter() - changed_started) * 1000
+    return {"overview_first_ms": round(first), "overview_p50_ms": round(statistics.median(lat)),
+            "overview_max_ms": round(lat[-1]), "overview_after_change_ms": round(after),
+            "overview_after_change_stale": after_stale,
+            "overview_fresh_after_change_ms": round(fresh_after),
             "package_aggregation_p50_ms": round(statistics.median(agg)), "trend_ms": round(trend)}
 
 

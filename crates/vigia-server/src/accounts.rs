@@ -35,6 +35,15 @@ pub struct Session {
     pub csrf: String,
 }
 
+/// A random token for a form (32 bytes, as hex).
+///
+/// # Errors
+///
+/// The system gave no random numbers.
+pub(crate) fn random_token() -> Result<String, HashError> {
+    random_hex(32)
+}
+
 fn random_hex(bytes: usize) -> Result<String, HashError> {
     let mut buf = vec![0u8; bytes];
     getrandom::getrandom(&mut buf).map_err(|e| HashError(e.to_string()))?;

@@ -183,7 +183,18 @@ async fn authenticate(State(svc): State<Arc<Service>>, req: Request, next: Next)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let internal = req.extensions().get::<Internal>().map(|i| i.0);
-    let (role, req) = match presented.as_deref() {
+    let bearer_id = presented
+        .as_deref()
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .and_then(|t| t.strip_prefix("vgt_"))
+        .and_then(|t| t.split_once('_'))
+        .map(|(id, _)| id.to_owned());
+    let signed_id = presented
+        .as_deref()
+        .filter(|h| h.starts_with("AWS4-HMAC-SHA256"))
+        .and_then(crate::sigv4::parse)
+        .map(|a| a.access_key);
+    let (role, mut req) = match presented.as_deref() {
         // The dashboard's own calls, for its signed-in session's role.
         _ if internal.is_some() => (internal.unwrap_or(Role::Viewer), req),
         Some(h) if h.starts_with("Bearer ") => {
@@ -220,7 +231,25 @@ async fn authenticate(State(svc): State<Arc<Service>>, req: Request, next: Next)
         return ApiError::denied(format!("a {} token cannot do this", role.as_str()))
             .into_response();
     }
+    req.extensions_mut().insert(Caller {
+        role,
+        token_id: if internal.is_some() {
+            None
+        } else {
+            bearer_id.or(signed_id)
+        },
+    });
     next.run(req).await
+}
+
+/// Who made a request, for the operations that depend on it (an agent's
+/// check-in is bound to its token).
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The role it was answered for.
+    pub role: Role,
+    /// The token's ID; none for the dashboard's own calls.
+    pub token_id: Option<String>,
 }
 
 /// Marks a request made inside the process by the dashboard for a signed-in

@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use crate::db::{Backend, DbError, DbResult, StateDb, placeholders};
 use crate::inventories::{PreparedInventory, write_inventories};
 
-/// Rows a multi-row statement writes (10 columns at most: 1,000 parameters).
+/// Rows a multi-row statement writes (11 columns at most: 1,100 parameters).
 const ROWS_PER_STATEMENT: usize = 100;
 
 /// What the service knew of a host's resource when its check-in came.
@@ -48,6 +48,8 @@ pub(crate) struct CheckinWrite {
     pub resource: HostResource,
     /// Queue the inventory's evaluation (it is not the one evaluated).
     pub evaluate: bool,
+    /// The agent token it came with (the host is bound to it).
+    pub token_id: Option<String>,
     pub now: String,
 }
 
@@ -159,11 +161,12 @@ async fn write_checkins(db: &StateDb, writes: &[CheckinWrite]) -> DbResult<()> {
     }
     for chunk in hosts.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
-            "INSERT INTO agents (host_id, source, hostname, kernel, interfaces, agent_version, first_checkin_at, last_checkin_at, inventory_id, head_sha256) \
+            "INSERT INTO agents (host_id, source, hostname, kernel, interfaces, agent_version, first_checkin_at, last_checkin_at, inventory_id, head_sha256, token_id) \
              VALUES {} ON CONFLICT (host_id) DO UPDATE SET hostname = excluded.hostname, kernel = excluded.kernel, \
              interfaces = excluded.interfaces, agent_version = excluded.agent_version, last_checkin_at = excluded.last_checkin_at, \
-             inventory_id = excluded.inventory_id, head_sha256 = excluded.head_sha256",
-            placeholders(backend, chunk.len(), 10, 0)
+             inventory_id = excluded.inventory_id, head_sha256 = excluded.head_sha256, \
+             token_id = COALESCE(excluded.token_id, agents.token_id)",
+            placeholders(backend, chunk.len(), 11, 0)
         );
         let mut q = sqlx::query(&sql);
         for w in chunk {
@@ -177,7 +180,8 @@ async fn write_checkins(db: &StateDb, writes: &[CheckinWrite]) -> DbResult<()> {
                 .bind(&w.now)
                 .bind(&w.now)
                 .bind(&w.inventory.id)
-                .bind(&w.head);
+                .bind(&w.head)
+                .bind(&w.token_id);
         }
         q.execute(&mut *tx).await?;
     }

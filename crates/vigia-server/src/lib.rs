@@ -109,14 +109,14 @@ async fn start_api(
         tokio::spawn(async move {
             axum_server::bind_rustls(addr, tls)
                 .handle(h)
-                .serve(app.into_make_service())
+                .serve(app.into_make_service_with_connect_info::<SocketAddr>())
                 .await
         })
     } else {
         tokio::spawn(async move {
             axum_server::bind(addr)
                 .handle(h)
-                .serve(app.into_make_service())
+                .serve(app.into_make_service_with_connect_info::<SocketAddr>())
                 .await
         })
     };

@@ -32,7 +32,7 @@ async fn all_at_once(fleet: &Fleet, checkins: Vec<Checkin>) -> Vec<Accepted> {
         .into_iter()
         .map(|c| {
             let svc = fleet.svc.clone();
-            tokio::spawn(async move { svc.agent_checkin(c).await })
+            tokio::spawn(async move { svc.agent_checkin(c, None).await })
         })
         .collect();
     let mut out = Vec::new();

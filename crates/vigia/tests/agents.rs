@@ -310,6 +310,51 @@ fn an_agent_checks_in_its_host_and_keeps_it_current() {
         reason(&server, &admin, "web-7"),
         Some(("ACTIVE".into(), "SUCCESSFUL".into()))
     );
+
+    // The host is bound to its agent's token: another agent token may not
+    // speak for it (hide its packages) while that one is active.
+    let other = token(&home, "agent");
+    let (_, stored) = server.call("GET", "/v1/resource?id=web-7", Some(&admin), None);
+    let mut emptied = stored["inventory"].clone();
+    emptied["packages"] = json!([]);
+    let hide =
+        json!({"hostId": "web-7", "agentVersion": "0", "interfaces": [], "inventory": emptied});
+    let (status, body) = server.call("POST", "/v1/agent/checkin", Some(&other), Some(&hide));
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("another agent token"),
+        "{body}"
+    );
+    assert_eq!(
+        keys(&list(&server, &admin, &serve::eq("resourceId", "web-7"))),
+        keys(&kept)
+    );
+    // Once that token is revoked, the host moves to the new one.
+    let (_, tokens) = server.call("GET", "/v1/tokens", Some(&admin), None);
+    let bound = agent_token
+        .strip_prefix("vgt_")
+        .and_then(|t| t.split_once('_'))
+        .unwrap()
+        .0;
+    assert!(tokens.to_string().contains(bound), "{tokens}");
+    let (status, body) = server.call(
+        "POST",
+        "/v1/tokens/revoke",
+        Some(&admin),
+        Some(&json!({"id": bound})),
+    );
+    assert_eq!(status, 200, "{body}");
+    let out = agent(&server, &other, root.path(), &["--once"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]

@@ -16,12 +16,18 @@ pub(super) const MAX_CHECKIN_BYTES: usize = 64 << 20;
 /// `POST /v1/agent/checkin`: a [`vigia_agent::Checkin`].
 pub(super) async fn checkin(
     State(svc): State<Arc<Service>>,
+    extensions: axum::http::Extensions,
     bytes: axum::body::Bytes,
 ) -> ApiResult {
     let checkin: vigia_agent::Checkin = serde_json::from_slice(&bytes)
         .map_err(|e| ApiError::validation(format!("the body is not a check-in: {e}")))?;
+    // An agent token is bound to the hosts it speaks for; an admin's is not.
+    let token = extensions
+        .get::<super::Caller>()
+        .filter(|c| c.role == crate::auth::Role::Agent)
+        .and_then(|c| c.token_id.clone());
     match svc
-        .agent_checkin(checkin)
+        .agent_checkin(checkin, token.as_deref())
         .await
         .map_err(|e| ApiError::internal(&vigia_engine::error_chain(&e)))?
     {
@@ -34,6 +40,9 @@ pub(super) async fn checkin(
                 "the service does not hold the inventory this difference is against: send all of it"
                     .into(),
         }),
+        Err(CheckinRefusal::OtherToken(host)) => Err(ApiError::denied(format!(
+            "the host {host} checks in with another agent token: revoke that token (or delete the host) to move it to this one"
+        ))),
         Err(CheckinRefusal::NotReady) => Err(ApiError {
             status: StatusCode::SERVICE_UNAVAILABLE,
             kind: "ServiceQuotaExceededException",

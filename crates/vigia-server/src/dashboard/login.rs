@@ -20,7 +20,20 @@ fn next_page(q: &HashMap<String, String>) -> String {
         .unwrap_or_else(|| "/ui/".to_owned())
 }
 
-fn login_page(next: &str, error: Option<&str>) -> Response {
+/// The cookie that ties a sign-in to the form it was made with (a page of
+/// another site cannot read it, nor send it: `SameSite=Strict`), so that
+/// no other site can sign a browser in to an account of its choosing.
+const LOGIN_COOKIE: &str = "vigia_signin";
+
+/// The sign-in page, with a new form token in its cookie.
+fn login_page(next: &str, error: Option<&str>, secure: bool) -> Response {
+    let Ok(token) = crate::accounts::random_token() else {
+        return (
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            "no random numbers: the service cannot make a sign-in form",
+        )
+            .into_response();
+    };
     let page = view::bare(
         "Sign in",
         &html! {
@@ -29,6 +42,7 @@ fn login_page(next: &str, error: Option<&str>) -> Response {
             }
             form.card method="post" action={ "/ui/login?next=" (view::enc(next)) } {
                 h2 { "With your account" }
+                input type="hidden" name="signin" value=(token);
                 label for="name" { "User name" }
                 input #name name="name" autocomplete="username" required;
                 label for="password" { "Password" }
@@ -37,32 +51,128 @@ fn login_page(next: &str, error: Option<&str>) -> Response {
             }
             form.card method="post" action={ "/ui/login?next=" (view::enc(next)) } {
                 h2 { "With an API token" }
+                input type="hidden" name="signin" value=(token);
                 label for="token" { "Token (" code { "vigia token create" } ")" }
                 input #token name="token" type="password" autocomplete="off" required;
                 button type="submit" { "Sign in with the token" }
             }
         },
     );
-    with_headers(Html(page.into_string()).into_response())
+    let cookie = cookie::Cookie::build((LOGIN_COOKIE, token))
+        .path("/ui/login")
+        .http_only(true)
+        .secure(secure)
+        .same_site(cookie::SameSite::Strict)
+        .max_age(cookie::time::Duration::hours(1))
+        .build();
+    let mut resp = Html(page.into_string()).into_response();
+    if let Ok(v) = HeaderValue::from_str(&cookie.to_string()) {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    with_headers(resp)
+}
+
+/// The sign-in page again, saying why, answered with `status`.
+fn refused(next: &str, message: &str, secure: bool, status: axum::http::StatusCode) -> Response {
+    let mut resp = login_page(next, Some(message), secure);
+    *resp.status_mut() = status;
+    resp
 }
 
 /// `GET /ui/login`.
-pub(super) async fn form(Query(q): Query<HashMap<String, String>>) -> Response {
-    login_page(&next_page(&q), None)
+pub(super) async fn form(
+    State(ui): State<Ui>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    login_page(&next_page(&q), None, ui.secure)
+}
+
+/// Whether the form's token is the one in its cookie.
+fn same_form(headers: &axum::http::HeaderMap, presented: Option<&String>) -> bool {
+    let kept = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == LOGIN_COOKIE)
+        .map(|c| c.value().to_owned());
+    match (kept, presented) {
+        (Some(k), Some(p)) => {
+            k.len() == p.len()
+                && k.bytes()
+                    .zip(p.bytes())
+                    .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                    == 0
+        }
+        _ => false,
+    }
 }
 
 /// `POST /ui/login`: a user name and password, or a token.
 pub(super) async fn submit(
     State(ui): State<Ui>,
     Query(q): Query<HashMap<String, String>>,
+    headers: axum::http::HeaderMap,
+    extensions: axum::http::Extensions,
     axum::Form(form): axum::Form<HashMap<String, String>>,
 ) -> Result<Response, UiError> {
     let next = next_page(&q);
+    if !same_form(&headers, form.get("signin")) {
+        return Ok(refused(
+            &next,
+            "This sign-in form was not the one this page gave, or it expired: sign in again.",
+            ui.secure,
+            axum::http::StatusCode::FORBIDDEN,
+        ));
+    }
+    // Failures counted by the name tried (or the token's ID) and by where
+    // they come from.
+    let token = form
+        .get("token")
+        .map(|t| t.trim())
+        .filter(|t| !t.is_empty());
+    let name_key = match token {
+        Some(t) => format!(
+            "token:{}",
+            t.strip_prefix("vgt_")
+                .and_then(|t| t.split_once('_'))
+                .map_or("?", |(id, _)| id)
+        ),
+        None => format!("name:{}", form.get("name").map_or("", |n| n.trim())),
+    };
+    let client_key = extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| format!("client:{}", c.0.ip()));
+    let now = std::time::Instant::now();
+    let wait = ui
+        .throttle
+        .wait(&name_key, super::throttle::PER_NAME, now)
+        .or_else(|| {
+            client_key
+                .as_deref()
+                .and_then(|k| ui.throttle.wait(k, super::throttle::PER_CLIENT, now))
+        });
+    if let Some(wait) = wait {
+        tracing::warn!(key = %name_key, client = ?client_key, "sign-ins refused: too many failures");
+        let mut resp = refused(
+            &next,
+            &format!(
+                "Too many failed sign-ins: try again in {} minutes.",
+                wait.as_secs().div_ceil(60).max(1)
+            ),
+            ui.secure,
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+        );
+        if let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return Ok(resp);
+    }
     let db = &ui.svc.db;
-    let found = if let Some(token) = form.get("token").filter(|t| !t.is_empty()) {
-        let role = db.check_token(token.trim()).await.map_err(internal)?;
+    let found = if let Some(token) = token {
+        let role = db.check_token(token).await.map_err(internal)?;
         let id = token
-            .trim()
             .strip_prefix("vgt_")
             .and_then(|t| t.split_once('_'))
             .map(|(id, _)| id.to_owned());
@@ -77,15 +187,23 @@ pub(super) async fn submit(
     };
     let Some((role, subject)) = found else {
         tracing::info!("a dashboard sign-in was refused");
-        return Ok(login_page(
+        ui.throttle.failed(&name_key, now);
+        if let Some(k) = &client_key {
+            ui.throttle.failed(k, now);
+        }
+        return Ok(refused(
             &next,
-            Some("That name and password, or that token, is not valid."),
+            "That name and password, or that token, is not valid.",
+            ui.secure,
+            axum::http::StatusCode::OK,
         ));
     };
     if role == Role::Agent {
-        return Ok(login_page(
+        return Ok(refused(
             &next,
-            Some("An agent token only sends inventories; sign in with a viewer or admin token."),
+            "An agent token only sends inventories; sign in with a viewer or admin token.",
+            ui.secure,
+            axum::http::StatusCode::OK,
         ));
     }
     let (secret, _) = db

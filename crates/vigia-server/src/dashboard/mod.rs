@@ -34,6 +34,7 @@ mod resources;
 mod rules;
 mod settings;
 mod snapshot;
+mod throttle;
 mod view;
 
 /// The session cookie's name.
@@ -49,6 +50,8 @@ pub(crate) struct Ui {
     secure: bool,
     /// The overview's figures, kept while nothing changes.
     overview: Arc<snapshot::Snapshot<overview::Figures>>,
+    /// Failed sign-ins.
+    throttle: Arc<throttle::Throttle>,
 }
 
 /// An error page: what failed, with the status it is answered with.
@@ -284,6 +287,7 @@ pub fn router(svc: Arc<Service>, api: Router, secure: bool) -> Router {
         api,
         secure,
         overview: Arc::default(),
+        throttle: Arc::default(),
     };
     let pages = Router::new()
         .route("/ui/", get(overview::page))

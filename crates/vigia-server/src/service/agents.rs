@@ -26,6 +26,8 @@ pub enum CheckinRefusal {
     UnknownBase,
     /// No advisory generation yet: tried again at the next heartbeat.
     NotReady,
+    /// The host checks in with another agent token, still active.
+    OtherToken(String),
 }
 
 /// The source of an agent's host.
@@ -64,9 +66,16 @@ impl Service {
     /// content) and, when it is not the one evaluated last, queued for
     /// evaluation. The answer does not wait for the evaluation: a fleet
     /// checking in at once is answered at the speed of the database.
+    ///
+    /// `token`: the ID of the agent token the check-in came with. A host is
+    /// bound to the agent token it checks in with: another agent token may
+    /// not speak for it (hide its packages, or report others) while that
+    /// one is active. `None` (an admin's token, or a caller in this process)
+    /// is not bound.
     pub async fn agent_checkin(
         &self,
         checkin: Checkin,
+        token: Option<&str>,
     ) -> Result<Result<Accepted, CheckinRefusal>, ServiceError> {
         let host_id = checkin.host_id.clone();
         if !valid_host_id(&host_id) {
@@ -76,6 +85,13 @@ impl Service {
         }
         if !self.ready().await {
             return Ok(Err(CheckinRefusal::NotReady));
+        }
+        if let Some(token) = token
+            && let Some(bound) = self.agent_token(&host_id).await?
+            && bound != token
+            && self.db.token_role(&bound).await?.is_some()
+        {
+            return Ok(Err(CheckinRefusal::OtherToken(host_id)));
         }
         let source = agent_source(&host_id);
         let head = head_sha256(&checkin.inventory);
@@ -91,7 +107,8 @@ impl Service {
         {
             let now_s = now();
             sqlx::query(
-                "UPDATE agents SET last_checkin_at = $1, hostname = $2, kernel = $3, interfaces = $4, agent_version = $5 WHERE host_id = $6",
+                "UPDATE agents SET last_checkin_at = $1, hostname = $2, kernel = $3, interfaces = $4, agent_version = $5, \
+                 token_id = COALESCE($7, token_id) WHERE host_id = $6",
             )
             .bind(&now_s)
             .bind(&checkin.hostname)
@@ -99,6 +116,7 @@ impl Service {
             .bind(serde_json::to_string(&checkin.interfaces).unwrap_or_else(|_| "[]".into()))
             .bind(&checkin.agent_version)
             .bind(&host_id)
+            .bind(token)
                 .execute(self.db.pool())
                 .await
                 .map_err(crate::db::DbError::from)?;
@@ -183,6 +201,7 @@ impl Service {
                         Some(_) => crate::checkins::HostResource::Kept,
                     },
                     evaluate: !evaluated,
+                    token_id: token.map(str::to_owned),
                     now: now_s.clone(),
                 },
             )
@@ -211,6 +230,16 @@ impl Service {
             inventory_id,
             queued: !evaluated,
         }))
+    }
+
+    /// The agent token a host checks in with, if it has checked in.
+    async fn agent_token(&self, host_id: &str) -> Result<Option<String>, ServiceError> {
+        let row = sqlx::query("SELECT token_id FROM agents WHERE host_id = $1")
+            .bind(host_id)
+            .fetch_optional(self.db.pool())
+            .await
+            .map_err(crate::db::DbError::from)?;
+        Ok(row.and_then(|r| r.try_get::<Option<String>, _>("token_id").ok().flatten()))
     }
 
     /// The inventory an agent's host last checked in with, and the hash of

@@ -76,6 +76,39 @@ try {
   await Promise.all([page.waitForNavigation(), page.click("form:first-of-type button[type=submit]")]);
   assert.match(await page.$eval("#login-error", (e) => e.textContent), /not valid/);
 
+  check("a sign-in without the form's own token is refused");
+  const forgedSignIn = await page.evaluate(async () => {
+    const r = await fetch("/ui/login", {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: "token=vgt_x_y",
+      redirect: "manual",
+    });
+    return r.status;
+  });
+  assert.equal(forgedSignIn, 403);
+
+  check("guessing is slowed: past 10 failures for one token, 429 with Retry-After");
+  const guesses = await page.evaluate(async () => {
+    const out = [];
+    for (let i = 0; i < 11; i++) {
+      const form = new DOMParser().parseFromString(await (await fetch("/ui/login")).text(), "text/html");
+      const signin = form.querySelector('input[name="signin"]').value;
+      const r = await fetch("/ui/login", {
+        method: "POST",
+        headers: { "Content-Type": "application/x-www-form-urlencoded" },
+        body: `signin=${signin}&token=vgt_guessed_${i}`,
+        redirect: "manual",
+      });
+      out.push([r.status, r.headers.get("Retry-After")]);
+    }
+    return out;
+  });
+  assert.deepEqual(guesses.slice(0, 10).map((g) => g[0]), Array(10).fill(200), "refused, and counted");
+  assert.equal(guesses[10][0], 429);
+  assert.ok(Number(guesses[10][1]) > 0, "Retry-After says when");
+  await goto("/ui/findings?severity=HIGH");
+
   check("signing in with the account goes where the reader was going");
   await page.type("#name", process.env.VIGIA_USER);
   await page.type("#password", process.env.VIGIA_PASSWORD);
