@@ -348,7 +348,8 @@ def overview(svc, tok, admin):
     # A change: the findings of one vulnerability suppressed. Past the
     # second it was made in, so that figures computed now are current.
     some = svc.call("/findings/list", {"maxResults": 1, "filterCriteria": {
-        "findingStatus": [{"comparison": "EQUALS", "value": "ACTIVE"}]}}, tok)["findings"][0]
+        "findingStatus": [{"comparison": "EQUALS", "value": "ACTIVE"}],
+        "findingType": [{"comparison": "EQUALS", "value": "PACKAGE_VULNERABILITY"}]}}, tok)["findings"][0]
     vuln = some["packageVulnerabilityDetails"]["vulnerabilityId"]
     svc.call("/filters/create", {"name": "bench", "action": "SUPPRESS", "filterCriteria": {
         "vulnerabilityId": [{"comparison": "EQUALS", "value": vuln}]}}, admin)

@@ -1108,10 +1108,32 @@ async fn list_resources(State(svc): State<Arc<Service>>) -> ApiResult {
     ))
 }
 
-/// `POST /v1/db/update`: update advisories now and rematch.
-async fn update_db(State(svc): State<Arc<Service>>) -> ApiResult {
-    let (report, rematch) = svc.update_now().await.map_err(|e| ApiError::internal(&e))?;
-    Ok(axum::Json(json!({ "update": report, "rematch": rematch })))
+/// How long `POST /v1/db/update` waits for the update it queued.
+const UPDATE_WAIT: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// `POST /v1/db/update`: update advisories now and rematch, through the
+/// job table (a worker does it, in this process or another), answering
+/// with the outcome; 202 when it takes longer than `UPDATE_WAIT`.
+async fn update_db(State(svc): State<Arc<Service>>) -> Result<Response, ApiError> {
+    match svc
+        .update_through_jobs(UPDATE_WAIT)
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+    {
+        Some(outcome) => match outcome.get("error").and_then(Value::as_str) {
+            Some(error) => Err(ApiError::internal(&error)),
+            None => Ok(axum::Json(json!({ "update": outcome["update"], "rematch": outcome["rematch"] }))
+                .into_response()),
+        },
+        None => Ok((
+            StatusCode::ACCEPTED,
+            axum::Json(json!({
+                "queued": true,
+                "message": "the update is queued and not done yet: GET /v1/db/status shows when a new generation is loaded",
+            })),
+        )
+            .into_response()),
+    }
 }
 
 /// `GET /v1/db/status`.

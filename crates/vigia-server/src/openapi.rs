@@ -236,7 +236,7 @@ pub const OPERATIONS: &[(&str, &str, Access, &str, Option<&str>)] = &[
         "post",
         "/v1/db/update",
         Access::Write,
-        "Update the advisories now and re-evaluate the stored inventories holding a changed package.",
+        "Update the advisories now and re-evaluate the stored inventories holding a changed package. The update is a job any process's worker takes (a process serving only the API does none itself); the answer waits for its outcome {update, rematch} up to ten minutes, else 202 {queued} (GET /v1/db/status shows the new generation when it is loaded). An update already running answers for this request too.",
         None,
     ),
     (

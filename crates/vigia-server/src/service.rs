@@ -210,6 +210,9 @@ pub struct Service {
     pub(crate) checkins: Arc<crate::checkins::CheckinWriter>,
 }
 
+/// The state key the last advisory update's outcome is kept under.
+const UPDATE_OUTCOME: &str = "advisories_update_outcome";
+
 const ALL_TYPES: [FindingType; 3] = [
     FindingType::PackageVulnerability,
     FindingType::CodeVulnerability,
@@ -408,6 +411,39 @@ impl Service {
         self.metrics.updates.fetch_add(1, Ordering::Relaxed);
         let rematch = self.rematch_locked(Some(&report)).await?;
         Ok((report, rematch))
+    }
+
+    /// Updates advisories through the job table, as any process's worker
+    /// takes it (this one's, or another's: a process serving only the API
+    /// does no update itself), and waits up to `wait` for its outcome:
+    /// `{update, rematch}`, or `{error}`. `None` when it did not come in
+    /// time (the update stays queued). An update already running answers
+    /// for this request too.
+    ///
+    /// # Errors
+    ///
+    /// The state database failed.
+    pub async fn update_through_jobs(
+        &self,
+        wait: Duration,
+    ) -> Result<Option<serde_json::Value>, ServiceError> {
+        let before = self.db.get_state(UPDATE_OUTCOME).await?;
+        if self
+            .db
+            .enqueue(JobKind::Update, "advisories", None, &now())
+            .await?
+        {
+            self.wake.notify_one();
+        }
+        let deadline = tokio::time::Instant::now() + wait;
+        while tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let after = self.db.get_state(UPDATE_OUTCOME).await?;
+            if after.is_some() && after != before {
+                return Ok(after.and_then(|o| serde_json::from_str(&o).ok()));
+            }
+        }
+        Ok(None)
     }
 
     /// Brings every stored evaluation to the generation in force: after an
@@ -1055,20 +1091,30 @@ impl Service {
             match job.kind {
                 JobKind::Scan => self.scan_job(&job).await,
                 JobKind::Update => {
-                    let key = match self.update_now().await {
+                    let (key, outcome) = match self.update_now().await {
                         Ok((report, rematch)) => {
                             tracing::info!(
                                 generation = report.generation.0,
-                                rematched = rematch.map_or(0, |r| r.resources),
+                                rematched = rematch.as_ref().map_or(0, |r| r.resources),
                                 "advisories updated"
                             );
-                            "advisories_updated_at"
+                            (
+                                "advisories_updated_at",
+                                serde_json::json!({"update": report, "rematch": rematch}),
+                            )
                         }
                         Err(e) => {
-                            tracing::warn!(error = %vigia_engine::error_chain(&e), "advisory update failed");
-                            "advisories_failed_at"
+                            let error = vigia_engine::error_chain(&e);
+                            tracing::warn!(%error, "advisory update failed");
+                            ("advisories_failed_at", serde_json::json!({"error": error}))
                         }
                     };
+                    // What `POST /v1/db/update` waits for, in any process.
+                    let mut outcome = outcome;
+                    outcome["id"] = serde_json::json!(uuid::Uuid::new_v4().to_string());
+                    self.db
+                        .set_state(UPDATE_OUTCOME, &outcome.to_string())
+                        .await?;
                     self.db
                         .set_state(key, &jiff::Timestamp::now().as_second().to_string())
                         .await

@@ -1397,6 +1397,7 @@ fn two_workers_share_the_work_and_one_killed_loses_nothing() {
         z.finish().unwrap();
     }
     let viewer = token(&api_home, "viewer");
+    let admin = token(&api_home, "admin");
     let port = vigia_test_support::free_port();
     let listen = format!("127.0.0.1:{port}");
     let watch_arg = watch.path().display().to_string();
@@ -1495,6 +1496,21 @@ fn two_workers_share_the_work_and_one_killed_loses_nothing() {
         "the second worker stopped:\n{}",
         fs_err::read_to_string(home2.dir.path().join("serve.log")).unwrap_or_default()
     );
+
+    // An update asked of the process that serves only the API is a job:
+    // the worker does it, and the answer carries its outcome.
+    let updates = |h: &Home| {
+        fs_err::read_to_string(h.dir.path().join("serve.log"))
+            .unwrap_or_default()
+            .matches("advisories updated")
+            .count()
+    };
+    let before = updates(&home2);
+    let (status, out) = api.call("POST", "/v1/db/update", Some(&admin), None);
+    assert_eq!(status, 200, "{out}");
+    assert!(out["update"]["generation"].as_i64().is_some(), "{out}");
+    assert_eq!(updates(&home2), before + 1, "the worker updated");
+    assert_eq!(updates(&api_home), 0, "the API process updated nothing");
 }
 
 /// A child process killed and reaped when dropped.
