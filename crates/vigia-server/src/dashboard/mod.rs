@@ -289,6 +289,11 @@ pub fn router(svc: Arc<Service>, api: Router, secure: bool) -> Router {
         overview: Arc::default(),
         throttle: Arc::default(),
     };
+    // The overview's figures computed once the service is ready, so that
+    // its first reader does not wait for them.
+    if let Ok(rt) = tokio::runtime::Handle::try_current() {
+        rt.spawn(overview::warm(ui.clone()));
+    }
     let pages = Router::new()
         .route("/ui/", get(overview::page))
         .route("/ui/findings", get(findings::list))

@@ -214,6 +214,25 @@ async fn kept_figures(
     overview.get(&stamp, now, compute).await.map_err(failed)
 }
 
+/// Computes the figures once the service is ready (given up after ten
+/// minutes without an advisory generation).
+pub(super) async fn warm(ui: Ui) {
+    for _ in 0..600 {
+        if ui.svc.ready().await {
+            let reader = Session {
+                role: crate::auth::Role::Viewer,
+                subject: "vigia:overview".into(),
+                csrf: String::new(),
+            };
+            if let Err(e) = kept_figures(&ui, &reader).await {
+                tracing::debug!(error = %e.message, "the overview's first figures failed");
+            }
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+}
+
 /// `GET /ui/`.
 pub(super) async fn page(
     State(ui): State<Ui>,
