@@ -698,9 +698,36 @@ impl StateDb {
         let filters = self.active_filters(now).await?;
         let _turn = self.turns.lock().await;
         let mut tx = self.begin_write().await?;
-        let rows = sqlx::query("SELECT arn, resource_id, status, suppressed_by, body FROM findings WHERE status <> 'CLOSED'")
+        let mut changed = 0;
+        // A page of open findings at a time, by ARN: memory stays that of
+        // one page whatever the number of findings (all of them at once
+        // held gigabytes at a million).
+        let mut after = String::new();
+        loop {
+            let rows = sqlx::query(
+                "SELECT arn, resource_id, status, suppressed_by, body FROM findings \
+                 WHERE status <> 'CLOSED' AND arn > $1 ORDER BY arn LIMIT 1000",
+            )
+            .bind(&after)
             .fetch_all(&mut *tx)
             .await?;
+            let Some(last) = rows.last() else { break };
+            after = last.try_get("arn")?;
+            changed += self.resuppress_page(&mut tx, rows, &filters, now).await?;
+        }
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    /// [`Self::resuppress`] for one page of open findings; returns how many
+    /// changed.
+    async fn resuppress_page(
+        &self,
+        tx: &mut Tx,
+        rows: Vec<sqlx::any::AnyRow>,
+        filters: &[ActiveFilter],
+        now: &str,
+    ) -> DbResult<usize> {
         let mut changed = 0;
         for r in rows {
             let arn: String = r.try_get("arn")?;
@@ -729,12 +756,12 @@ impl StateDb {
                 .bind(now)
                 .bind(v.to_string())
                 .bind(&arn)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
             sqlx::query("UPDATE finding_packages SET status = $1 WHERE arn = $2")
                 .bind(new_status)
                 .bind(&arn)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
             if new_status != status {
                 let (event, why) = if new_status == "SUPPRESSED" {
@@ -751,11 +778,10 @@ impl StateDb {
                         ),
                     )
                 };
-                record_history(&mut tx, &arn, now, new_status, event, &why).await?;
-                record_event(&mut tx, now, &resource, &v).await?;
+                record_history(tx, &arn, now, new_status, event, &why).await?;
+                record_event(tx, now, &resource, &v).await?;
             }
         }
-        tx.commit().await?;
         Ok(changed)
     }
 
