@@ -19,7 +19,7 @@ use futures_util::future::{BoxFuture, Shared};
 
 /// How long a render waits for figures being computed when it has older
 /// ones to show.
-pub(crate) const WAIT: Duration = Duration::from_millis(200);
+pub(crate) const WAIT: Duration = Duration::from_millis(100);
 
 /// What figures are computed from.
 #[derive(Debug, Clone, PartialEq, Eq)]
