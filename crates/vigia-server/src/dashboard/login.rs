@@ -89,22 +89,8 @@ pub(super) async fn form(
 
 /// Whether the form's token is the one in its cookie.
 fn same_form(headers: &axum::http::HeaderMap, presented: Option<&String>) -> bool {
-    let kept = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(cookie::Cookie::split_parse)
-        .filter_map(Result::ok)
-        .find(|c| c.name() == LOGIN_COOKIE)
-        .map(|c| c.value().to_owned());
-    match (kept, presented) {
-        (Some(k), Some(p)) => {
-            k.len() == p.len()
-                && k.bytes()
-                    .zip(p.bytes())
-                    .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                    == 0
-        }
+    match (super::cookie_value(headers, LOGIN_COOKIE), presented) {
+        (Some(kept), Some(p)) => super::same_secret(&kept, p),
         _ => false,
     }
 }

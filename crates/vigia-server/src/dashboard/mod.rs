@@ -164,14 +164,7 @@ pub(crate) async fn submit(
 
 /// Checks a form's CSRF token against the session's.
 pub(crate) fn check_csrf(s: &Session, presented: Option<&String>) -> Result<(), UiError> {
-    let ok = presented.is_some_and(|p| {
-        p.len() == s.csrf.len()
-            && p.bytes()
-                .zip(s.csrf.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0
-    });
-    if ok {
+    if presented.is_some_and(|p| same_secret(p, &s.csrf)) {
         Ok(())
     } else {
         Err(UiError::forbidden(
@@ -195,14 +188,29 @@ pub(crate) fn need_admin(s: &Session) -> Result<(), UiError> {
 
 /// The session cookie's value, from a request's headers.
 fn cookie_secret(headers: &HeaderMap) -> Option<String> {
+    cookie_value(headers, COOKIE)
+}
+
+/// The value of the request's cookie `name`.
+fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(cookie::Cookie::split_parse)
         .filter_map(Result::ok)
-        .find(|c| c.name() == COOKIE)
+        .find(|c| c.name() == name)
         .map(|c| c.value().to_owned())
+}
+
+/// Whether two secrets are equal, in a time that does not say where they
+/// differ.
+fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 /// Security headers on every page: scripts, styles and forms from this
