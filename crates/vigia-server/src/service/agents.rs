@@ -1,5 +1,5 @@
 //! Hosts with `vigia agent` (see the `vigia-agent` crate): each check-in's
-//! inventory (whole, or a difference against the one held) is stored, and
+//! inventory (whole, or a difference against the one known) is stored, and
 //! queued for evaluation (like a scanned resource's) only when it
 //! changed; a host whose agent went silent is `STALE_INVENTORY` (findings
 //! kept, and still re-evaluated when advisories change), `ACTIVE` past
@@ -28,6 +28,14 @@ pub enum CheckinRefusal {
     NotReady,
     /// The host checks in with another agent token, still active.
     OtherToken(String),
+}
+
+/// A host's row of `agents`.
+#[derive(Debug, Default)]
+struct AgentRow {
+    inventory_id: Option<String>,
+    head: Option<String>,
+    token_id: Option<String>,
 }
 
 /// The source of an agent's host.
@@ -86,10 +94,13 @@ impl Service {
         if !self.ready().await {
             return Ok(Err(CheckinRefusal::NotReady));
         }
+        // What the service holds of the host, read once for the whole
+        // check-in.
+        let known = self.agent_row(&host_id).await?.unwrap_or_default();
         if let Some(token) = token
-            && let Some(bound) = self.agent_token(&host_id).await?
+            && let Some(bound) = known.token_id.as_deref()
             && bound != token
-            && self.db.token_role(&bound).await?.is_some()
+            && self.db.token_role(bound).await?.is_some()
         {
             return Ok(Err(CheckinRefusal::OtherToken(host_id)));
         }
@@ -99,9 +110,9 @@ impl Service {
         if let Some(base) = &checkin.base
             && checkin.added.is_empty()
             && checkin.removed.is_empty()
-            && let Some((accepted, accepted_head)) = self.accepted_inventory(&host_id).await?
+            && let Some(accepted) = known.inventory_id.clone()
             && *base == accepted
-            && accepted_head.as_deref() == Some(head.as_str())
+            && known.head.as_deref() == Some(head.as_str())
             && let Some(record) = self.db.resource_by_source(&source).await?
             && record.origin != "deleted"
         {
@@ -152,12 +163,7 @@ impl Service {
         }
         let base = match &checkin.base {
             None => None,
-            Some(b)
-                if self
-                    .accepted_inventory(&host_id)
-                    .await?
-                    .is_some_and(|(accepted, _)| accepted == *b) =>
-            {
+            Some(b) if known.inventory_id.as_ref() == Some(b) => {
                 let cached = self
                     .agent_inventories
                     .lock()
@@ -232,36 +238,24 @@ impl Service {
         }))
     }
 
-    /// The agent token a host checks in with, if it has checked in.
-    async fn agent_token(&self, host_id: &str) -> Result<Option<String>, ServiceError> {
-        let row = sqlx::query("SELECT token_id FROM agents WHERE host_id = $1")
-            .bind(host_id)
-            .fetch_optional(self.db.pool())
-            .await
-            .map_err(crate::db::DbError::from)?;
-        Ok(row.and_then(|r| r.try_get::<Option<String>, _>("token_id").ok().flatten()))
-    }
-
-    /// The inventory an agent's host last checked in with, and the hash of
-    /// its head (the inventory without its packages).
-    async fn accepted_inventory(
-        &self,
-        host_id: &str,
-    ) -> Result<Option<(String, Option<String>)>, ServiceError> {
-        let row = sqlx::query("SELECT inventory_id, head_sha256 FROM agents WHERE host_id = $1")
-            .bind(host_id)
-            .fetch_optional(self.db.pool())
-            .await
-            .map_err(crate::db::DbError::from)?;
-        Ok(row.and_then(|r| {
-            let id = r
-                .try_get::<Option<String>, _>("inventory_id")
-                .ok()
-                .flatten()?;
-            Some((
-                id,
-                r.try_get::<Option<String>, _>("head_sha256").ok().flatten(),
-            ))
+    /// What the service holds of an agent's host: the inventory it last
+    /// checked in with, the hash of that inventory's head (without its
+    /// packages), and the agent token it is bound to.
+    async fn agent_row(&self, host_id: &str) -> Result<Option<AgentRow>, ServiceError> {
+        let row = sqlx::query(
+            "SELECT inventory_id, head_sha256, token_id FROM agents WHERE host_id = $1",
+        )
+        .bind(host_id)
+        .fetch_optional(self.db.pool())
+        .await
+        .map_err(crate::db::DbError::from)?;
+        Ok(row.map(|r| {
+            let get = |c: &str| r.try_get::<Option<String>, _>(c).ok().flatten();
+            AgentRow {
+                inventory_id: get("inventory_id"),
+                head: get("head_sha256"),
+                token_id: get("token_id"),
+            }
         }))
     }
 
@@ -272,7 +266,7 @@ impl Service {
             return Ok(());
         };
         let _turn = self.busy.lock().await;
-        let Some((inventory_id, _)) = self.accepted_inventory(host_id).await? else {
+        let Some(inventory_id) = self.agent_row(host_id).await?.and_then(|r| r.inventory_id) else {
             return Ok(());
         };
         let Some(record) = self.db.resource_by_source(source).await? else {
