@@ -2,7 +2,7 @@
 //! rebuild the alias groups, publish a new generation atomically, and say which
 //! packages' advisories changed.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -180,13 +180,19 @@ pub struct SourceChange {
 pub struct ChangeSet {
     /// One entry per source whose content changed.
     pub sources: Vec<SourceChange>,
+    /// The packages of records that did not change themselves but share an
+    /// alias group, before or after the update, with one that did: their
+    /// findings show the group's preferred ID and its merged description,
+    /// severity and references, so they are evaluated again too. Sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub grouped: Vec<PackageKey>,
 }
 
 impl ChangeSet {
     /// Whether nothing changed.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.sources.is_empty()
+        self.sources.is_empty() && self.grouped.is_empty()
     }
 
     /// Every changed package key, each once, sorted.
@@ -196,6 +202,7 @@ impl ChangeSet {
             .sources
             .iter()
             .flat_map(|s| s.packages.iter().cloned())
+            .chain(self.grouped.iter().cloned())
             .collect();
         all.sort();
         all.dedup();
@@ -647,7 +654,19 @@ impl Updater {
         let groups = if any_changed {
             tracing::info!("rebuilding alias groups");
             self.emit(&UpdateEvent::Grouping);
-            Some(upd.rebuild_groups().await?)
+            let regrouped = upd.rebuild_groups().await?;
+            // Only what no source's own change set names already.
+            let named: BTreeSet<&PackageKey> = change_set
+                .sources
+                .iter()
+                .flat_map(|s| &s.packages)
+                .collect();
+            change_set.grouped = regrouped
+                .packages
+                .into_iter()
+                .filter(|p| !named.contains(p))
+                .collect();
+            Some(regrouped.groups)
         } else {
             None
         };

@@ -2,7 +2,7 @@
 //! real mirror edits, on SQLite and on a real PostgreSQL server, and concurrent
 //! scans on one `Scanner` while an `Updater` publishes a new generation.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -176,6 +176,246 @@ async fn change_sets_name_exactly_the_changed_packages_on_postgresql() {
     let mut config = Config::new(data.path());
     config.database_url = Some(pg.create_database("changes"));
     change_set_scenario(config).await;
+}
+
+/// The OSV sources of the mirror: (folder, which is the source's ecosystem).
+const OSV_SOURCES: [&str; 7] = [
+    "Alpine",
+    "Debian",
+    "Go",
+    "Maven",
+    "PyPI",
+    "crates.io",
+    "npm",
+];
+
+/// One record of the mirror, with the package keys its source stores for it.
+struct MirrorRecord {
+    folder: &'static str,
+    record: vigia_model::Osv,
+    keys: BTreeSet<PackageKey>,
+}
+
+fn mirror_records(mirror: &Path) -> Vec<MirrorRecord> {
+    let mut all = Vec::new();
+    for folder in OSV_SOURCES {
+        for (_, body) in support::read_zip(&mirror.join(folder).join("all.zip")) {
+            let record: vigia_model::Osv = serde_json::from_slice(&body).unwrap();
+            // A source keeps the entries of its own ecosystem.
+            let keys = record
+                .affected
+                .iter()
+                .filter_map(|a| a.package.as_ref())
+                .filter(|p| {
+                    p.ecosystem
+                        .split(':')
+                        .next()
+                        .is_some_and(|e| e.eq_ignore_ascii_case(folder))
+                })
+                .map(|p| PackageKey::new(&p.ecosystem, &p.name))
+                .collect();
+            all.push(MirrorRecord {
+                folder,
+                record,
+                keys,
+            });
+        }
+    }
+    all
+}
+
+/// The indexes of the records in the alias group of the record with ID `id`,
+/// grouped by the model's own rule (`same_vulnerability_ids`) with a plain
+/// union-find, independent of the store's.
+fn group_of(records: &[MirrorRecord], id: &str) -> BTreeSet<usize> {
+    fn root(parent: &mut HashMap<String, String>, id: &str) -> String {
+        let mut at = id.to_owned();
+        while let Some(up) = parent.get(&at).filter(|up| **up != at) {
+            at = up.clone();
+        }
+        at
+    }
+    let mut parent: HashMap<String, String> = HashMap::new();
+    for r in records {
+        let ids = r.record.same_vulnerability_ids();
+        let first = root(&mut parent, ids[0]);
+        for other in &ids[1..] {
+            let other = root(&mut parent, other);
+            if other != first {
+                parent.insert(other, first.clone());
+            }
+        }
+    }
+    let target = root(&mut parent, id);
+    records
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| root(&mut parent, &r.record.id) == target)
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// The packages of the records `group`, less those of `changed`.
+fn keys_of(
+    records: &[MirrorRecord],
+    group: &BTreeSet<usize>,
+    changed: &BTreeSet<PackageKey>,
+) -> Vec<PackageKey> {
+    let all: BTreeSet<PackageKey> = group
+        .iter()
+        .flat_map(|&i| records[i].keys.iter().cloned())
+        .collect();
+    all.difference(changed).cloned().collect()
+}
+
+/// A change to one record of an alias group changes what every finding of
+/// the group shows (its preferred ID, merged description and references):
+/// the change set names the packages of the group's other records, in every
+/// ecosystem, before and after the change. Three updates of a copy of the
+/// mirror: one record's description changes, then it drops its aliases (it
+/// leaves its group), then a record of another ecosystem names it as an
+/// alias (joins its group).
+async fn alias_group_scenario(config: Config) {
+    let mirror = support::mirror_copy();
+    let updater = Updater::new(config);
+    let first = updater.update(&options(mirror.path())).await.unwrap();
+    assert_eq!(first.failed, 0, "{:?}", first.sources);
+
+    // A record whose group holds a record of another source with packages
+    // of its own: the change must reach across ecosystems.
+    let records = mirror_records(mirror.path());
+    let (a, group) = records
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| !r.keys.is_empty() && r.record.withdrawn.is_none())
+        .find_map(|(i, r)| {
+            let group = group_of(&records, &r.record.id);
+            group
+                .iter()
+                .any(|&j| records[j].folder != r.folder && !records[j].keys.is_subset(&r.keys))
+                .then_some((i, group))
+        })
+        .expect("the mirror holds an alias group across two sources");
+    let a_id = records[a].record.id.clone();
+    let a_zip = mirror.path().join(records[a].folder).join("all.zip");
+    let a_keys = records[a].keys.clone();
+    let a_source = format!("{}/all.zip", records[a].folder);
+    let only_a = |rec: &Value| rec["id"] == a_id.as_str();
+
+    // 1. Only the description changes.
+    assert_eq!(
+        edit_records(&a_zip, |rec| {
+            only_a(rec) && {
+                rec["details"] = Value::String("Described again.".into());
+                true
+            }
+        }),
+        1
+    );
+    let described = updater.update(&options(mirror.path())).await.unwrap();
+    assert_eq!(
+        described.changes.sources,
+        vec![SourceChange {
+            source: a_source.clone(),
+            kind: FeedKind::Osv,
+            packages: a_keys.iter().cloned().collect(),
+        }]
+    );
+    let expected = keys_of(&records, &group, &a_keys);
+    assert!(
+        expected
+            .iter()
+            .any(|k| !k.ecosystem.starts_with(records[a].folder)),
+        "the group reaches another ecosystem: {expected:?}"
+    );
+    assert_eq!(described.changes.grouped, expected);
+
+    // 2. It drops its aliases: the group it left is evaluated again.
+    edit_records(&a_zip, |rec| {
+        only_a(rec) && {
+            rec["aliases"] = Value::Array(Vec::new());
+            rec["upstream"] = Value::Array(Vec::new());
+            true
+        }
+    });
+    let records_after = mirror_records(mirror.path());
+    let mut both = group.clone();
+    both.extend(group_of(&records_after, &a_id));
+    let left = updater.update(&options(mirror.path())).await.unwrap();
+    assert_eq!(left.changes.packages().len(), {
+        let mut all = keys_of(&records_after, &both, &BTreeSet::new());
+        all.extend(a_keys.iter().cloned());
+        all.sort();
+        all.dedup();
+        all.len()
+    });
+    assert_eq!(
+        left.changes.grouped,
+        keys_of(&records_after, &both, &a_keys)
+    );
+
+    // 3. A record of another source, alone in its group until now, names it
+    // as an alias: that record's packages and A's group's are evaluated.
+    let records = records_after;
+    let c = records
+        .iter()
+        .position(|r| {
+            r.folder != records[a].folder
+                && !r.keys.is_empty()
+                && r.keys.is_disjoint(&a_keys)
+                && group_of(&records, &r.record.id).len() == 1
+        })
+        .expect("a record alone in its group");
+    let c_id = records[c].record.id.clone();
+    let c_keys = records[c].keys.clone();
+    edit_records(
+        &mirror.path().join(records[c].folder).join("all.zip"),
+        |rec| {
+            rec["id"] == c_id.as_str() && {
+                rec["aliases"]
+                    .as_array_mut()
+                    .map(|list| list.push(Value::String(a_id.clone())))
+                    .is_some()
+                    || {
+                        rec["aliases"] = Value::Array(vec![Value::String(a_id.clone())]);
+                        true
+                    }
+            }
+        },
+    );
+    let records_joined = mirror_records(mirror.path());
+    let joined_group = group_of(&records_joined, &c_id);
+    assert!(joined_group.len() > 1, "C joined A's group");
+    let joined = updater.update(&options(mirror.path())).await.unwrap();
+    assert_eq!(
+        joined.changes.sources,
+        vec![SourceChange {
+            source: format!("{}/all.zip", records[c].folder),
+            kind: FeedKind::Osv,
+            packages: c_keys.iter().cloned().collect(),
+        }]
+    );
+    let expected = keys_of(&records_joined, &joined_group, &c_keys);
+    assert!(
+        a_keys.iter().all(|k| expected.contains(k)),
+        "A's packages are evaluated again: {expected:?}"
+    );
+    assert_eq!(joined.changes.grouped, expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn change_sets_reach_every_record_of_a_changed_alias_group_on_sqlite() {
+    let data = tempfile::tempdir().unwrap();
+    alias_group_scenario(Config::new(data.path())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn change_sets_reach_every_record_of_a_changed_alias_group_on_postgresql() {
+    let pg = support::Postgres::start();
+    let data = tempfile::tempdir().unwrap();
+    let mut config = Config::new(data.path());
+    config.database_url = Some(pg.create_database("aliases"));
+    alias_group_scenario(config).await;
 }
 
 fn request(kind: TargetKind, target: &Path) -> ScanRequest {

@@ -4,8 +4,8 @@
 use std::collections::BTreeSet;
 
 use sqlx::{Any, Row, Transaction};
-use vigia_model::Osv;
 use vigia_model::osv::is_cve;
+use vigia_model::{Osv, PackageKey};
 
 use crate::{Backend, Error, Result};
 
@@ -51,6 +51,13 @@ impl Groups {
 
     fn name(&self, i: u32) -> &str {
         name_at(&self.arena, &self.ends, i)
+    }
+
+    /// The index of `id`, when it was interned.
+    fn index(&self, id: &str) -> Option<u32> {
+        use std::hash::BuildHasher;
+        let hash = self.hasher.hash_one(id);
+        self.table.find(hash, |&i| self.name(i) == id).copied()
     }
 
     fn intern(&mut self, id: &str) -> u32 {
@@ -253,17 +260,73 @@ pub(crate) async fn write(
     Ok(groups)
 }
 
-/// Recomputes `vuln_groups` inside the update's transaction, from `g` (the
-/// same-vulnerability pairs of the sources the update wrote) and, when
-/// `written` names those sources, the stored pairs of every other source.
-pub(crate) async fn rebuild(
+/// Every ID of the groups `formed` that hold one of `ids` (those of `ids`
+/// that are grouped included): one pass over the formed rows.
+pub(crate) fn members_of(formed: &Formed, ids: &BTreeSet<String>) -> BTreeSet<String> {
+    let Formed { g, rows, .. } = formed;
+    // The rows are sorted by member name: each ID's preferred one is found by
+    // a binary search.
+    let preferred: std::collections::HashSet<u32> = ids
+        .iter()
+        .filter_map(|id| g.index(id))
+        .filter_map(|i| {
+            rows.binary_search_by(|r| g.name(r.0).cmp(g.name(i)))
+                .ok()
+                .map(|at| rows[at].1)
+        })
+        .collect();
+    if preferred.is_empty() {
+        return BTreeSet::new();
+    }
+    rows.iter()
+        .filter(|(_, p)| preferred.contains(p))
+        .map(|&(m, _)| g.name(m).to_owned())
+        .collect()
+}
+
+/// Every ID of the groups that hold one of `ids` in the stored groups table
+/// `table` (`vuln_groups` before it is replaced, or the published database's
+/// `prev.vuln_groups`).
+pub(crate) async fn stored_members(
     tx: &mut Transaction<'static, Any>,
-    backend: Backend,
-    mut g: Groups,
-    written: Option<&BTreeSet<String>>,
-) -> Result<u64> {
-    gather(tx, &mut g, written).await?;
-    write(tx, backend, form(g)).await
+    table: &str,
+    ids: &BTreeSet<String>,
+) -> Result<BTreeSet<String>> {
+    let ids: Vec<String> = ids.iter().cloned().collect();
+    let rows = crate::query::fetch_in(
+        tx,
+        &format!(
+            "SELECT member FROM {table} WHERE group_id IN (SELECT group_id FROM {table} WHERE member IN ({{list}}))"
+        ),
+        &ids,
+    )
+    .await?;
+    rows.iter()
+        .map(|r| r.try_get::<String, _>(0).map_err(Error::from))
+        .collect()
+}
+
+/// The packages that the affected entries of the records `ids` name, as this
+/// update left them.
+pub(crate) async fn packages_of(
+    tx: &mut Transaction<'static, Any>,
+    ids: &BTreeSet<String>,
+) -> Result<BTreeSet<PackageKey>> {
+    let ids: Vec<String> = ids.iter().cloned().collect();
+    let rows = crate::query::fetch_in(
+        tx,
+        "SELECT DISTINCT ecosystem, name_norm FROM affected WHERE advisory_id IN ({list})",
+        &ids,
+    )
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(PackageKey {
+                ecosystem: r.try_get(0)?,
+                name: r.try_get(1)?,
+            })
+        })
+        .collect()
 }
 
 async fn insert(

@@ -532,6 +532,17 @@ enum Target {
     },
 }
 
+/// What rebuilding the alias groups found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Regrouped {
+    /// The number of alias groups.
+    pub groups: u64,
+    /// The packages named by every record of the alias groups that held,
+    /// before or after the update, a record whose entries changed (those
+    /// records' own packages included); sorted.
+    pub packages: Vec<PackageKey>,
+}
+
 /// An update in progress. Dropping it without [`Update::commit`] leaves the
 /// database as it was.
 pub struct Update {
@@ -552,6 +563,9 @@ pub struct Update {
     /// The alias groups of the sources written so far (their pairs are
     /// added as each source is finished).
     groups: crate::groups::Groups,
+    /// The records whose affected entries this update added, changed or
+    /// removed (compared with a previous state; none on a first load).
+    changed_ids: BTreeSet<String>,
     /// Whether the alias groups were rebuilt.
     grouped: bool,
     /// Index definitions to create at commit (building aside), with their
@@ -650,6 +664,7 @@ impl Update {
             open_same: Vec::new(),
             open_keys: BTreeSet::new(),
             groups: crate::groups::Groups::new(),
+            changed_ids: BTreeSet::new(),
             grouped: false,
             deferred_indexes: Vec::new(),
             early_flush: None,
@@ -839,21 +854,20 @@ impl Update {
                 return Ok(std::mem::take(&mut self.open_keys).into_iter().collect());
             }
         };
-        let sql = {
-            format!(
-                "SELECT DISTINCT ecosystem, name_norm FROM ({old} EXCEPT {new}) removed \
-                 UNION SELECT DISTINCT ecosystem, name_norm FROM ({new} EXCEPT {old}) added \
-                 ORDER BY 1, 2"
-            )
-        };
-        let rows: Vec<(String, String)> = sqlx::query_as(&sql)
+        let sql = format!(
+            "SELECT DISTINCT advisory_id, ecosystem, name_norm FROM ({old} EXCEPT {new}) removed \
+             UNION SELECT DISTINCT advisory_id, ecosystem, name_norm FROM ({new} EXCEPT {old}) added"
+        );
+        let rows: Vec<(String, String, String)> = sqlx::query_as(&sql)
             .bind(name)
             .fetch_all(&mut *self.tx)
             .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(ecosystem, name)| PackageKey { ecosystem, name })
-            .collect())
+        let mut keys = BTreeSet::new();
+        for (advisory_id, ecosystem, name) in rows {
+            keys.insert(PackageKey { ecosystem, name });
+            self.changed_ids.insert(advisory_id);
+        }
+        Ok(keys.into_iter().collect())
     }
 
     /// Undoes everything written for the source since [`Update::begin_source`]:
@@ -998,10 +1012,30 @@ impl Update {
         Ok(())
     }
 
-    /// Rebuilds the alias groups from every stored record; returns the number of
-    /// groups. Call it last, when every source is written.
-    pub async fn rebuild_groups(&mut self) -> Result<u64> {
+    /// Rebuilds the alias groups from every stored record. Call it last, when
+    /// every source is written.
+    ///
+    /// It returns the number of groups, and the packages of every record in
+    /// a group that held (before this update) or holds (after it) a record
+    /// whose entries changed: their findings show the group's preferred ID
+    /// and its merged description, severity and references, so they belong
+    /// in the update's change set although their own entries may not have
+    /// changed.
+    pub async fn rebuild_groups(&mut self) -> Result<Regrouped> {
         self.flush().await?;
+        // The groups the changed records belonged to, read before the table
+        // is replaced (in place) or from the published database (aside).
+        let stored = match &self.target {
+            Target::InPlace => Some("vuln_groups"),
+            Target::Aside { prev: true, .. } => Some("prev.vuln_groups"),
+            Target::Aside { prev: false, .. } => None,
+        };
+        let mut members = match stored {
+            Some(table) if !self.changed_ids.is_empty() => {
+                crate::groups::stored_members(&mut self.tx, table, &self.changed_ids).await?
+            }
+            _ => BTreeSet::new(),
+        };
         // Rows not written by this update: in place they are in the database
         // already; building aside they are copied from the published one, or
         // there are none.
@@ -1029,20 +1063,31 @@ impl Update {
         }
         let mut groups = std::mem::replace(&mut self.groups, crate::groups::Groups::new());
         let written = others.then_some(&self.written);
-        if !matches!(self.target, Target::Aside { .. }) {
-            return crate::groups::rebuild(&mut self.tx, self.backend, groups, written).await;
-        }
-        // Building aside, the groups form on a blocking thread while SQLite
-        // builds the other tables' indexes: both are serial work at the end of
-        // an update, and each takes about a second at the size of the real
-        // upstreams.
         crate::groups::gather(&mut self.tx, &mut groups, written).await?;
-        let forming = tokio::task::spawn_blocking(move || crate::groups::form(groups));
-        self.build_indexes(|table| table != "vuln_groups").await?;
-        let formed = forming
-            .await
-            .map_err(|e| Error::Data(format!("forming the alias groups failed: {e}")))?;
-        crate::groups::write(&mut self.tx, self.backend, formed).await
+        let formed = if matches!(self.target, Target::Aside { .. }) {
+            // Building aside, the groups form on a blocking thread while SQLite
+            // builds the other tables' indexes: both are serial work at the end
+            // of an update, and each takes about a second at the size of the
+            // real upstreams.
+            let forming = tokio::task::spawn_blocking(move || crate::groups::form(groups));
+            self.build_indexes(|table| table != "vuln_groups").await?;
+            forming
+                .await
+                .map_err(|e| Error::Data(format!("forming the alias groups failed: {e}")))?
+        } else {
+            crate::groups::form(groups)
+        };
+        members.extend(crate::groups::members_of(&formed, &self.changed_ids));
+        let groups = crate::groups::write(&mut self.tx, self.backend, formed).await?;
+        let packages = if members.is_empty() {
+            Vec::new()
+        } else {
+            crate::groups::packages_of(&mut self.tx, &members)
+                .await?
+                .into_iter()
+                .collect()
+        };
+        Ok(Regrouped { groups, packages })
     }
 
     /// Creates the deferred indexes of the tables that `which` accepts.

@@ -17,7 +17,7 @@ mod ingest;
 mod query;
 mod state;
 
-pub use ingest::{Rows, Update};
+pub use ingest::{Regrouped, Rows, Update};
 pub use query::{
     AdvisoryRow, AffectedRow, CvssRow, EpssInfo, KevInfo, MatchData, RelatedRecord, Vulnerability,
 };

@@ -155,7 +155,7 @@ const IN_CHUNK: usize = 1000;
 
 /// Runs `template` (with `{list}` where the `IN` list goes) once per slice of
 /// `members` and returns every row, slice after slice.
-async fn fetch_in(
+pub(crate) async fn fetch_in(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     template: &str,
     members: &[String],
