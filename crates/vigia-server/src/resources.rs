@@ -185,6 +185,42 @@ impl StateDb {
         rows.iter().map(record).collect()
     }
 
+    /// The resources a look at the watched folders `dirs` compares with
+    /// what it finds: those registered through the API, and those read from
+    /// a path directly in one of the folders (any origin). Registry images
+    /// and agents' hosts are not read: a service holding tens of thousands
+    /// of them looks at its folders every few seconds.
+    pub async fn watched_resources(&self, dirs: &[String]) -> DbResult<Vec<ResourceRecord>> {
+        let mut rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM resources WHERE origin = 'api'"
+        ))
+        .fetch_all(self.pool())
+        .await?;
+        for dir in dirs {
+            let dir = dir.trim_end_matches('/');
+            let prefix = format!("{dir}/");
+            // SQLite compares text byte by byte: the paths under the folder
+            // are one range of the primary key, up to the first string after
+            // every one that starts with the prefix. PostgreSQL compares by
+            // the database's collation, where no such range is the prefix:
+            // the prefix is compared as such.
+            let sqlite = format!(
+                "SELECT {COLUMNS} FROM resources WHERE source >= $1 AND source < $2 AND origin <> 'api'"
+            );
+            let postgres = format!(
+                "SELECT {COLUMNS} FROM resources WHERE starts_with(source, $1) AND origin <> 'api'"
+            );
+            let query = match self.backend() {
+                crate::db::Backend::Sqlite => {
+                    sqlx::query(&sqlite).bind(prefix).bind(format!("{dir}0"))
+                }
+                crate::db::Backend::Postgres => sqlx::query(&postgres).bind(prefix),
+            };
+            rows.extend(query.fetch_all(self.pool()).await?);
+        }
+        rows.iter().map(record).collect()
+    }
+
     /// Registers a resource read from `source`, pending its first scan
     /// (`PENDING_INITIAL_SCAN`), unless it is known.
     pub async fn register(&self, source: &str, kind: &str, now: &str) -> DbResult<ResourceRecord> {
@@ -356,5 +392,71 @@ impl StateDb {
             out.push(record(&r)?);
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::db::StateDb;
+
+    /// A look at the watched folders reads the resources under them and
+    /// those registered through the API, not the others (registry images,
+    /// agents' hosts), nor those of a folder whose name merely starts alike.
+    #[tokio::test]
+    async fn watching_reads_only_the_resources_it_compares() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("state.db").display());
+        let db = StateDb::open(&url).await.unwrap();
+        let now = "2026-12-07T00:00:00Z";
+        for (source, origin) in [
+            ("/w/a.zip", "watch"),
+            ("/w/sub/c.zip", "watch"),
+            ("/w/gone.zip", "deleted"),
+            ("/wx/d.zip", "watch"),
+            ("/w0/f.zip", "watch"),
+            ("/elsewhere/e.zip", "api"),
+            ("registry.example/app:1", "registry"),
+            ("agent:host-1", "agent"),
+        ] {
+            db.register(source, "AWS_LAMBDA_FUNCTION", now)
+                .await
+                .unwrap();
+            db.set_origin(source, origin).await.unwrap();
+        }
+        let sources = |dirs: &[&str]| {
+            let db = &db;
+            let dirs: Vec<String> = dirs.iter().map(|d| (*d).to_owned()).collect();
+            async move {
+                let mut s: Vec<String> = db
+                    .watched_resources(&dirs)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|r| r.source)
+                    .collect();
+                s.sort();
+                s
+            }
+        };
+        assert_eq!(
+            sources(&["/w"]).await,
+            [
+                "/elsewhere/e.zip",
+                "/w/a.zip",
+                "/w/gone.zip",
+                "/w/sub/c.zip"
+            ]
+        );
+        assert_eq!(
+            sources(&["/w/", "/wx"]).await,
+            [
+                "/elsewhere/e.zip",
+                "/w/a.zip",
+                "/w/gone.zip",
+                "/w/sub/c.zip",
+                "/wx/d.zip"
+            ]
+        );
+        assert_eq!(sources(&[]).await, ["/elsewhere/e.zip"]);
     }
 }

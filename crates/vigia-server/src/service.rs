@@ -697,7 +697,13 @@ impl Service {
                 }
             }
         }
-        let known = self.db.resources().await?;
+        let watched: Vec<String> = self
+            .config
+            .watch
+            .iter()
+            .map(|d| d.display().to_string())
+            .collect();
+        let known = self.db.watched_resources(&watched).await?;
         // Resources registered through the API are watched wherever they are.
         for r in known.iter().filter(|r| r.origin == "api") {
             let p = PathBuf::from(&r.source);
@@ -740,12 +746,6 @@ impl Service {
                 }
             }
         }
-        let watched: Vec<String> = self
-            .config
-            .watch
-            .iter()
-            .map(|d| d.display().to_string())
-            .collect();
         for r in known {
             let parent = Path::new(&r.source).parent();
             let in_watched =
