@@ -462,6 +462,33 @@ fn bind_all<'q>(
     q
 }
 
+/// Runs a page's ordering query. On PostgreSQL without parallel workers:
+/// a page reads a few hundred rows from an index, and starting workers
+/// for it cost more than the reading (measured at 1,000,000 findings: a
+/// package filter's walk took 35-80 ms in a parallel plan, 25-35 ms in
+/// one process). Only these queries are kept serial; the overview's
+/// counts may still use workers.
+async fn ordered_rows(
+    db: &StateDb,
+    sql: &str,
+    binds: &[Bind],
+) -> Result<Vec<sqlx::any::AnyRow>, ListError> {
+    if db.backend() != crate::db::Backend::Postgres {
+        return Ok(bind_all(sqlx::query(sql), binds)
+            .fetch_all(db.pool())
+            .await?);
+    }
+    let mut tx = db.pool().begin().await?;
+    sqlx::query("SET LOCAL max_parallel_workers_per_gather = 0")
+        .execute(&mut *tx)
+        .await?;
+    let rows = bind_all(sqlx::query(sql), binds)
+        .fetch_all(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(rows)
+}
+
 /// `POST /findings/list`: one page of findings, Inspector's response.
 pub async fn list(db: &StateDb, req: &Value) -> Result<Value, ListError> {
     list_planned(db, req, None).await
@@ -544,9 +571,7 @@ async fn indexed_page(
             "SELECT arn, {col} AS sort_value FROM findings WHERE {} ORDER BY {order_by} {dir}, arn {dir} LIMIT {batch}",
             w.sql()
         );
-        let rows = bind_all(sqlx::query(&sql), &w.binds)
-            .fetch_all(db.pool())
-            .await?;
+        let rows = ordered_rows(db, &sql, &w.binds).await?;
         let exhausted = rows.len() < batch;
         let mut order = Vec::with_capacity(rows.len());
         for r in &rows {
