@@ -40,6 +40,21 @@ async fn selective_equals_full(postgres: bool) {
     assert!(rematch.evaluations < rematch.resources, "{rematch:?}");
     let full = fleet.evaluate_all().await.unwrap();
     assert!(!full.changes.any(), "the rematch left changes: {full:?}");
+
+    // A record of another ecosystem joins the alias group of a record the
+    // images match: their findings show the group's IDs and references,
+    // so they are evaluated again although no package they hold changed.
+    let (joined, into) = fleet::join_group(fleet.mirror.path(), &fleet.held);
+    let (report, rematch) = fleet.svc.update_now().await.unwrap();
+    assert!(
+        !report.changes.grouped.is_empty(),
+        "{joined} joined {into}: {:?}",
+        report.changes
+    );
+    let rematch = rematch.unwrap();
+    assert!(rematch.changes.any(), "{joined} joined {into}: {rematch:?}");
+    let full = fleet.evaluate_all().await.unwrap();
+    assert!(!full.changes.any(), "the rematch left changes: {full:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

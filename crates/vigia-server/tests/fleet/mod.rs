@@ -277,3 +277,50 @@ pub(crate) fn change_advisories(
     }
     (changed, touching)
 }
+
+/// Makes a record that names none of the `held` packages (in another
+/// ecosystem than Debian's) name, as the same vulnerability, a Debian record
+/// that names a held package, and gives it a reference of its own: the
+/// findings of that Debian record's group now show one more ID and one more
+/// reference, though no held package's entries changed. Returns the two
+/// records' IDs (the one changed, the one it joined).
+pub(crate) fn join_group(mirror: &Path, held: &BTreeSet<(String, String)>) -> (String, String) {
+    let names_held = |rec: &Value| {
+        rec["affected"].as_array().into_iter().flatten().any(|a| {
+            held.contains(&(
+                a["package"]["ecosystem"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                a["package"]["name"].as_str().unwrap_or_default().to_owned(),
+            ))
+        })
+    };
+    let into = vigia_test_support::read_zip(&mirror.join("Debian/all.zip"))
+        .into_iter()
+        .map(|(_, body)| serde_json::from_slice::<Value>(&body).expect("an OSV record"))
+        .find(|rec| names_held(rec) && rec["withdrawn"].is_null())
+        .and_then(|rec| rec["id"].as_str().map(str::to_owned))
+        .expect("a Debian record of a held package");
+    let path = mirror.join("npm/all.zip");
+    let mut entries = vigia_test_support::read_zip(&path);
+    let mut joined = None;
+    for (_, body) in &mut entries {
+        let mut rec: Value = serde_json::from_slice(body).expect("an OSV record");
+        if names_held(&rec) || !rec["withdrawn"].is_null() {
+            continue;
+        }
+        let mut aliases = rec["aliases"].as_array().cloned().unwrap_or_default();
+        aliases.push(json!(into));
+        rec["aliases"] = Value::Array(aliases);
+        let mut refs = rec["references"].as_array().cloned().unwrap_or_default();
+        refs.push(json!({"type": "WEB", "url": "https://vigia.test/joined"}));
+        rec["references"] = Value::Array(refs);
+        rec["modified"] = json!("2026-12-07T00:00:00Z");
+        joined = rec["id"].as_str().map(str::to_owned);
+        *body = serde_json::to_vec(&rec).expect("JSON");
+        break;
+    }
+    vigia_test_support::write_zip(&path, &entries);
+    (joined.expect("an npm record"), into)
+}
