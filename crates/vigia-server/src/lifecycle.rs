@@ -699,8 +699,30 @@ impl StateDb {
         let _turn = self.turns.lock().await;
         let mut tx = self.begin_write().await?;
         let mut changed = 0;
-        // A page of open findings at a time, by ARN: memory stays that of
-        // one page whatever the number of findings (all of them at once
+        // Only the findings a rule may match, and those suppressed now (a
+        // rule that no longer matches lifts them), when the rules' keys
+        // narrow them through the indexes: a rule on one vulnerability at
+        // a million findings reads its few, not every body.
+        if let Some(arns) = self.suppression_candidates(&mut tx, &filters).await? {
+            for chunk in arns.chunks(1000) {
+                let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+                let sql = format!(
+                    "SELECT arn, resource_id, status, suppressed_by, body FROM findings \
+                     WHERE status <> 'CLOSED' AND arn IN ({}) ORDER BY arn",
+                    marks.join(", ")
+                );
+                let mut q = sqlx::query(&sql);
+                for a in chunk {
+                    q = q.bind(a.as_str());
+                }
+                let rows = q.fetch_all(&mut *tx).await?;
+                changed += self.resuppress_page(&mut tx, rows, &filters, now).await?;
+            }
+            tx.commit().await?;
+            return Ok(changed);
+        }
+        // Else a page of open findings at a time, by ARN: memory stays that
+        // of one page whatever the number of findings (all of them at once
         // held gigabytes at a million).
         let mut after = String::new();
         loop {
@@ -717,6 +739,38 @@ impl StateDb {
         }
         tx.commit().await?;
         Ok(changed)
+    }
+
+    /// The open findings [`Self::resuppress`] must look at, sorted: those
+    /// suppressed now and those each rule may match. `None` when a rule's
+    /// keys do not narrow its findings through the indexes, or when they
+    /// are so many that paging through every open finding costs less than
+    /// holding their ARNs.
+    async fn suppression_candidates(
+        &self,
+        tx: &mut Tx,
+        filters: &[ActiveFilter],
+    ) -> DbResult<Option<Vec<String>>> {
+        const MOST: usize = 250_000;
+        let mut arns: BTreeSet<String> = BTreeSet::new();
+        for f in filters {
+            match crate::listing::open_candidates(tx, self.backend(), &f.criteria).await? {
+                Some(found) => arns.extend(found),
+                None => return Ok(None),
+            }
+            if arns.len() > MOST {
+                return Ok(None);
+            }
+        }
+        let suppressed: Vec<(String,)> =
+            sqlx::query_as("SELECT arn FROM findings WHERE status = 'SUPPRESSED'")
+                .fetch_all(&mut **tx)
+                .await?;
+        arns.extend(suppressed.into_iter().map(|(a,)| a));
+        if arns.len() > MOST {
+            return Ok(None);
+        }
+        Ok(Some(arns.into_iter().collect()))
     }
 
     /// [`Self::resuppress`] for one page of open findings; returns how many

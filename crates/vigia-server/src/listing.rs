@@ -517,6 +517,40 @@ async fn ordered_rows(
     Ok(rows)
 }
 
+/// The ARNs of the open findings that `criteria` may match, read through
+/// the indexes (a superset: the criteria decide on each finding), or
+/// `None` when no key of the criteria narrows them (every open finding
+/// may match).
+pub(crate) async fn open_candidates(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    backend: crate::db::Backend,
+    criteria: &Criteria,
+) -> Result<Option<Vec<String>>, DbError> {
+    // SQLite's planner has no per-value statistics: only the columns that
+    // always select few (resource, ARN, vulnerability, package, exploit)
+    // are left to their indexes.
+    let plan = match backend {
+        crate::db::Backend::Sqlite => Plan::Lookup,
+        crate::db::Backend::Postgres => Plan::Planner,
+    };
+    let w = narrowing(criteria, plan, None);
+    if w.clauses.is_empty() {
+        return Ok(None);
+    }
+    let sql = format!(
+        "SELECT arn FROM findings WHERE status <> 'CLOSED' AND {}",
+        w.sql()
+    );
+    let rows = bind_all(sqlx::query(&sql), &w.binds)
+        .fetch_all(&mut **tx)
+        .await?;
+    Ok(Some(
+        rows.iter()
+            .map(|r| r.try_get("arn"))
+            .collect::<Result<_, _>>()?,
+    ))
+}
+
 /// `POST /findings/list`: one page of findings, Inspector's response.
 pub async fn list(db: &StateDb, req: &Value) -> Result<Value, ListError> {
     list_planned(db, req, None).await

@@ -1,5 +1,6 @@
 //! A suppression rule applies to every open finding, however many: the
-//! findings are read a page at a time, and none may be missed or changed
+//! findings it may match (or, when its keys narrow nothing, every open
+//! finding) are read a page at a time, and none may be missed or changed
 //! twice across pages.
 
 mod fleet;
@@ -76,4 +77,58 @@ async fn a_rule_reaches_every_open_finding_across_pages() {
     );
     // Applied again: nothing left to change.
     assert_eq!(fleet.svc.db.resuppress(now).await.unwrap(), 0);
+
+    // The rule gone, what it suppressed is lifted (read as the findings
+    // suppressed now, no rule narrowing anything).
+    sqlx::query("DELETE FROM filters")
+        .execute(fleet.svc.db.pool())
+        .await
+        .unwrap();
+    let lifted = fleet.svc.db.resuppress(now).await.unwrap();
+    assert_eq!(i64::try_from(lifted).unwrap(), matching);
+    assert_eq!(
+        count(
+            &fleet,
+            "SELECT COUNT(*) FROM findings WHERE status = 'ACTIVE'"
+        )
+        .await,
+        open
+    );
+
+    // A rule whose keys no index narrows (a package name prefix): every
+    // open finding is read, a page at a time.
+    let prefixed = count(
+        &fleet,
+        "SELECT COUNT(DISTINCT p.arn) FROM finding_packages p JOIN findings f ON f.arn = p.arn \
+         WHERE f.status = 'ACTIVE' AND p.name LIKE 'lib%'",
+    )
+    .await;
+    assert!(prefixed > 0 && prefixed < open, "{prefixed} of {open}");
+    sqlx::query(
+        "INSERT INTO filters (arn, name, action, criteria, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)",
+    )
+    .bind("vigia:filter/lib")
+    .bind("lib")
+    .bind("SUPPRESS")
+    .bind(
+        serde_json::json!({"vulnerablePackages": [
+            {"name": {"comparison": "PREFIX", "value": "lib"}}]})
+        .to_string(),
+    )
+    .bind(now)
+    .execute(fleet.svc.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        i64::try_from(fleet.svc.db.resuppress(now).await.unwrap()).unwrap(),
+        prefixed
+    );
+    assert_eq!(
+        count(
+            &fleet,
+            "SELECT COUNT(*) FROM findings WHERE status = 'SUPPRESSED'"
+        )
+        .await,
+        prefixed
+    );
 }
