@@ -754,7 +754,8 @@ impl StateDb {
         const MOST: usize = 250_000;
         let mut arns: BTreeSet<String> = BTreeSet::new();
         for f in filters {
-            match crate::listing::open_candidates(tx, self.backend(), &f.criteria).await? {
+            let left = MOST.saturating_sub(arns.len());
+            match crate::listing::open_candidates(tx, self.backend(), &f.criteria, left).await? {
                 Some(found) => arns.extend(found),
                 None => return Ok(None),
             }

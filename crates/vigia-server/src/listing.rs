@@ -520,11 +520,12 @@ async fn ordered_rows(
 /// The ARNs of the open findings that `criteria` may match, read through
 /// the indexes (a superset: the criteria decide on each finding), or
 /// `None` when no key of the criteria narrows them (every open finding
-/// may match).
+/// may match) or when there are more than `most`.
 pub(crate) async fn open_candidates(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     backend: crate::db::Backend,
     criteria: &Criteria,
+    most: usize,
 ) -> Result<Option<Vec<String>>, DbError> {
     // SQLite's planner has no per-value statistics: only the columns that
     // always select few (resource, ARN, vulnerability, package, exploit)
@@ -538,12 +539,16 @@ pub(crate) async fn open_candidates(
         return Ok(None);
     }
     let sql = format!(
-        "SELECT arn FROM findings WHERE status <> 'CLOSED' AND {}",
-        w.sql()
+        "SELECT arn FROM findings WHERE status <> 'CLOSED' AND {} LIMIT {}",
+        w.sql(),
+        most.saturating_add(1)
     );
     let rows = bind_all(sqlx::query(&sql), &w.binds)
         .fetch_all(&mut **tx)
         .await?;
+    if rows.len() > most {
+        return Ok(None);
+    }
     Ok(Some(
         rows.iter()
             .map(|r| r.try_get("arn"))
@@ -1015,6 +1020,31 @@ mod tests {
                 assert_eq!(pages[0], pages[3], "{criteria} {sort}");
             }
         }
+        // What a suppression rule may match, through the same narrowing: a
+        // superset the criteria decide on, none when there are too many or
+        // when no key narrows.
+        let mut tx = db.pool().begin().await.unwrap();
+        let one_cve = Criteria::parse(&json!({"vulnerabilityId": eq("CVE-2")})).unwrap();
+        let found = open_candidates(&mut tx, db.backend(), &one_cve, 1000)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.len(), 24, "{found:?}");
+        assert!(
+            open_candidates(&mut tx, db.backend(), &one_cve, 23)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let by_version = Criteria::parse(&json!({"vulnerablePackages": [
+            {"version": {"comparison": "EQUALS", "value": "1"}}]}))
+        .unwrap();
+        assert!(
+            open_candidates(&mut tx, db.backend(), &by_version, 1000)
+                .await
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]
