@@ -22,7 +22,7 @@ use vigia_scan::{Finding, FindingStatus, FindingType, Severity};
 
 use crate::criteria::Criteria;
 use crate::db::{DbError, DbResult, StateDb, placeholders};
-use crate::writes::{FindingRow, Writes};
+use crate::writes::{FindingRow, Update, Writes};
 
 /// What a reconciliation changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -144,7 +144,82 @@ struct Stored {
     first_observed_at: String,
     updated_at: String,
     suppressed_by: Option<String>,
-    body: Value,
+    /// Its body as stored, parsed when needed: most findings a rematch reads
+    /// are unchanged, which the text shows without parsing it.
+    text: String,
+    parsed: std::cell::OnceCell<Value>,
+    /// Its other columns, to write only those that change.
+    columns: StoredColumns,
+}
+
+impl Stored {
+    /// Its body.
+    fn body(&self) -> DbResult<&Value> {
+        if let Some(v) = self.parsed.get() {
+            return Ok(v);
+        }
+        let v = serde_json::from_str(&self.text).map_err(|source| DbError::Json {
+            what: "finding",
+            source,
+        })?;
+        Ok(self.parsed.get_or_init(|| v))
+    }
+}
+
+/// The columns of a stored finding read beside its body.
+struct StoredColumns {
+    severity: String,
+    severity_rank: i64,
+    vulnerability_id: String,
+    title: String,
+    score: f64,
+    epss: f64,
+    last_observed_at: String,
+    fix_available: Option<String>,
+    exploit_available: Option<String>,
+}
+
+/// What writing `new` over the stored finding `old` changes. Numbers
+/// compare by their bits: one computation stores the same ones.
+fn update_of(old: &Stored, new: &FindingRow) -> Update {
+    let c = &old.columns;
+    let differs = [
+        old.kind != new.kind,
+        old.status != new.status,
+        c.severity != new.severity,
+        c.severity_rank != new.severity_rank,
+        c.vulnerability_id != new.vulnerability_id,
+        c.title != new.title,
+        c.score.to_bits() != new.score.to_bits(),
+        c.epss.to_bits() != new.epss.to_bits(),
+        old.first_observed_at != new.first_observed_at,
+        c.last_observed_at != new.last_observed_at,
+        old.updated_at != new.updated_at,
+        old.suppressed_by != new.suppressed_by,
+        // A finding is written when something in it changed: its body did.
+        true,
+        c.fix_available.as_deref() != Some(new.fix_available.as_str()),
+        c.exploit_available.as_deref() != Some(new.exploit_available.as_str()),
+    ];
+    let columns = differs
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| **d)
+        .fold(0_u16, |m, (i, _)| m | (1 << i));
+    let old_names: BTreeSet<&str> =
+        old.body().map_or(&Value::Null, |b| b)["packageVulnerabilityDetails"]["vulnerablePackages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p["name"].as_str())
+            .collect();
+    let packages = !old_names
+        .iter()
+        .copied()
+        .eq(new.packages.iter().map(String::as_str))
+        || old.status != new.status
+        || c.severity_rank != new.severity_rank;
+    Update { columns, packages }
 }
 
 /// A finding's row as [`Writes`] writes it.
@@ -189,6 +264,7 @@ fn finding_row(resource: &str, f: &Finding, suppressed_by: Option<String>) -> Db
         exploit_available: enum_str(f.exploit_available),
         body,
         packages: packages.into_iter().map(str::to_owned).collect(),
+        update: None,
     })
 }
 
@@ -234,7 +310,8 @@ pub struct RematchItem {
     pub packages: Option<BTreeSet<(String, String)>>,
 }
 
-const STORED: &str = "f.resource_id, f.arn, f.status, f.kind, f.first_observed_at, f.updated_at, f.suppressed_by, f.body";
+const STORED: &str = "f.resource_id, f.arn, f.status, f.kind, f.first_observed_at, f.updated_at, f.suppressed_by, f.body, \
+     f.severity, f.severity_rank, f.vulnerability_id, f.title, f.score, f.epss, f.last_observed_at, f.fix_available, f.exploit_available";
 
 fn stored_row(r: &sqlx::any::AnyRow) -> DbResult<(String, String, Stored)> {
     let body: String = r.try_get("body")?;
@@ -247,10 +324,19 @@ fn stored_row(r: &sqlx::any::AnyRow) -> DbResult<(String, String, Stored)> {
             first_observed_at: r.try_get("first_observed_at")?,
             updated_at: r.try_get("updated_at")?,
             suppressed_by: r.try_get("suppressed_by")?,
-            body: serde_json::from_str(&body).map_err(|source| DbError::Json {
-                what: "finding",
-                source,
-            })?,
+            text: body,
+            parsed: std::cell::OnceCell::new(),
+            columns: StoredColumns {
+                severity: r.try_get("severity")?,
+                severity_rank: r.try_get("severity_rank")?,
+                vulnerability_id: r.try_get("vulnerability_id")?,
+                title: r.try_get("title")?,
+                score: r.try_get("score")?,
+                epss: r.try_get("epss")?,
+                last_observed_at: r.try_get("last_observed_at")?,
+                fix_available: r.try_get("fix_available")?,
+                exploit_available: r.try_get("exploit_available")?,
+            },
         },
     ))
 }
@@ -273,19 +359,34 @@ async fn load_stored(tx: &mut Tx, resource: &str) -> DbResult<BTreeMap<String, S
 
 /// Whether a stored finding is of one of `packages` (name, file path): a
 /// name alone is not enough, one resource can hold an npm and a Debian
-/// package of one name.
-fn of_packages(body: &Value, packages: &BTreeSet<(String, String)>) -> bool {
-    body["packageVulnerabilityDetails"]["vulnerablePackages"]
-        .as_array()
+/// package of one name. Only those members are parsed from the body.
+fn of_packages(body: &str, packages: &BTreeSet<(String, String)>) -> DbResult<bool> {
+    #[derive(serde::Deserialize)]
+    struct Body {
+        #[serde(rename = "packageVulnerabilityDetails")]
+        details: Option<Details>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Details {
+        #[serde(rename = "vulnerablePackages", default)]
+        packages: Option<Vec<Package>>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Package {
+        name: Option<String>,
+        #[serde(rename = "filePath")]
+        file_path: Option<String>,
+    }
+    let body: Body = serde_json::from_str(body).map_err(|source| DbError::Json {
+        what: "finding",
+        source,
+    })?;
+    Ok(body
+        .details
+        .and_then(|d| d.packages)
         .into_iter()
         .flatten()
-        .any(|p| {
-            let key = (
-                p["name"].as_str().unwrap_or_default().to_owned(),
-                p["filePath"].as_str().unwrap_or_default().to_owned(),
-            );
-            packages.contains(&key)
-        })
+        .any(|p| packages.contains(&(p.name.unwrap_or_default(), p.file_path.unwrap_or_default()))))
 }
 
 /// The stored findings of many rematched resources, a few statements for
@@ -342,10 +443,13 @@ async fn load_stored_many(
             }
             for r in &q.fetch_all(&mut **tx).await? {
                 let (resource, arn, s) = stored_row(r)?;
-                let wanted = by_resource
+                let wanted = match by_resource
                     .get(resource.as_str())
                     .and_then(|i| i.packages.as_ref())
-                    .is_some_and(|p| of_packages(&s.body, p));
+                {
+                    Some(p) => of_packages(&s.text, p)?,
+                    None => false,
+                };
                 if wanted {
                     out.entry(resource).or_default().insert(arn, s);
                 }
@@ -546,9 +650,10 @@ impl StateDb {
             let mut f = f.clone();
             let arn = f.finding_arn.clone();
             seen.insert(arn.clone());
+            let previous = stored.get(&arn);
             // Rules see the finding as it will be stored: its first
             // observation, its last one now, its current status.
-            if let Some(previous) = stored.get(&arn) {
+            if let Some(previous) = previous {
                 f.first_observed_at.clone_from(&previous.first_observed_at);
                 f.updated_at.clone_from(&previous.updated_at);
                 f.status = match previous.status.as_str() {
@@ -559,24 +664,38 @@ impl StateDb {
                 now.clone_into(&mut f.first_observed_at);
                 now.clone_into(&mut f.updated_at);
             }
-            // Rules see what was observed: a rematch observes nothing new.
-            match stored.get(&arn) {
-                Some(previous) if !observed => {
-                    previous.body["lastObservedAt"]
-                        .as_str()
-                        .unwrap_or(now)
-                        .clone_into(&mut f.last_observed_at);
+            // As stored, unless its content changed: the text says so
+            // without parsing the stored body (which is parsed only when the
+            // texts differ, or it was written another way).
+            let same_text = match previous {
+                Some(p) => {
+                    f.last_observed_at.clone_from(&p.columns.last_observed_at);
+                    serde_json::to_string(&f).is_ok_and(|t| t == p.text)
                 }
-                _ => now.clone_into(&mut f.last_observed_at),
+                None => false,
+            };
+            // Rules see what was observed: a rematch observes nothing new.
+            if observed || previous.is_none() {
+                now.clone_into(&mut f.last_observed_at);
             }
-            let as_json = serde_json::to_value(&f).map_err(|source| DbError::Json {
-                what: "finding",
-                source,
-            })?;
-            let suppressed_by = filters
-                .iter()
-                .find(|flt| flt.criteria.matches(&as_json))
-                .map(|flt| flt.arn.clone());
+            let as_json = if same_text && filters.is_empty() {
+                None
+            } else {
+                Some(serde_json::to_value(&f).map_err(|source| DbError::Json {
+                    what: "finding",
+                    source,
+                })?)
+            };
+            let suppressed_by = as_json.as_ref().and_then(|j| {
+                filters
+                    .iter()
+                    .find(|flt| flt.criteria.matches(j))
+                    .map(|flt| flt.arn.clone())
+            });
+            let differs = match (previous, &as_json) {
+                (Some(p), Some(j)) if !same_text => content(p.body()?) != content(j),
+                _ => false,
+            };
             f.status = if suppressed_by.is_some() {
                 FindingStatus::Suppressed
             } else {
@@ -589,7 +708,6 @@ impl StateDb {
                     (Some("OPENED"), now.to_owned(), now.to_owned())
                 }
                 Some(previous) => {
-                    let differs = content(&previous.body) != content(&as_json);
                     if differs {
                         changes.updated += 1;
                     }
@@ -618,9 +736,8 @@ impl StateDb {
             };
             if !observed
                 && event.is_none()
-                && stored.get(&arn).is_some_and(|o| {
-                    content(&o.body) == content(&as_json) && o.suppressed_by == suppressed_by
-                })
+                && !differs
+                && previous.is_some_and(|o| o.suppressed_by == suppressed_by)
             {
                 continue;
             }
@@ -638,9 +755,7 @@ impl StateDb {
                     ),
                 _ => cause.to_owned(),
             };
-            let content_changed = stored
-                .get(&arn)
-                .is_some_and(|o| content(&o.body) != content(&as_json));
+            let content_changed = differs;
             if let Some(e) = event {
                 out.history
                     .push((arn.clone(), new_status.to_owned(), e, event_cause));
@@ -656,7 +771,9 @@ impl StateDb {
                     summarized: false,
                 });
             }
-            out.findings.push(finding_row(resource, &f, suppressed_by)?);
+            let mut row = finding_row(resource, &f, suppressed_by)?;
+            row.update = stored.get(&arn).map(|old| update_of(old, &row));
+            out.findings.push(row);
         }
         let scope: Vec<&str> = scope.iter().map(|k| kind_str(*k)).collect();
         for (arn, old) in stored {
@@ -664,7 +781,7 @@ impl StateDb {
                 continue;
             }
             changes.closed += 1;
-            let mut body = old.body.clone();
+            let mut body = old.body()?.clone();
             body["status"] = json!("CLOSED");
             body["updatedAt"] = json!(now);
             out.closes.push((arn.clone(), body.to_string()));

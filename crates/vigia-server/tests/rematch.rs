@@ -26,6 +26,7 @@ async fn selective_equals_full(postgres: bool) {
     // shared image's own) are read and matched once each.
     assert_eq!(rematch.package_sets, 4, "{rematch:?}");
     assert_eq!(rematch.evaluations, 4, "{rematch:?}");
+    assert!(fleet.assert_columns_agree().await.unwrap() > 13 * 20);
     let full = fleet.evaluate_all().await.unwrap();
     assert!(!full.changes.any(), "the rematch left changes: {full:?}");
 
@@ -38,6 +39,7 @@ async fn selective_equals_full(postgres: bool) {
     let (_, rematch) = fleet.svc.update_now().await.unwrap();
     let rematch = rematch.unwrap();
     assert!(rematch.evaluations < rematch.resources, "{rematch:?}");
+    assert!(fleet.assert_columns_agree().await.unwrap() > 13 * 20);
     let full = fleet.evaluate_all().await.unwrap();
     assert!(!full.changes.any(), "the rematch left changes: {full:?}");
 
@@ -53,6 +55,7 @@ async fn selective_equals_full(postgres: bool) {
     );
     let rematch = rematch.unwrap();
     assert!(rematch.changes.any(), "{joined} joined {into}: {rematch:?}");
+    assert!(fleet.assert_columns_agree().await.unwrap() > 13 * 20);
     let full = fleet.evaluate_all().await.unwrap();
     assert!(!full.changes.any(), "the rematch left changes: {full:?}");
 }

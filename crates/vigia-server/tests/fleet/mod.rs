@@ -187,6 +187,112 @@ impl Fleet {
     }
 
     /// Every live stored inventory evaluated whole, as after a first load.
+    /// Checks that every finding's columns (what `/findings/list` filters
+    /// and sorts by) and package names say what its body says: a write that
+    /// leaves a changed column behind fails here. Returns how many findings
+    /// were checked.
+    pub(crate) async fn assert_columns_agree(&self) -> anyhow::Result<usize> {
+        use sqlx::Row;
+        let pool = self.svc.db.pool();
+        let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+        let rows = sqlx::query(
+            "SELECT arn, kind, status, severity, severity_rank, vulnerability_id, title, score, epss, \
+             first_observed_at, last_observed_at, updated_at, fix_available, exploit_available, body FROM findings",
+        )
+        .fetch_all(pool)
+        .await?;
+        let mut expected_packages: BTreeSet<(String, String, String, i64)> = BTreeSet::new();
+        for r in &rows {
+            let arn: String = r.try_get("arn")?;
+            let body: Value = serde_json::from_str(&r.try_get::<String, _>("body")?)?;
+            let rank = [
+                "CRITICAL",
+                "HIGH",
+                "MEDIUM",
+                "LOW",
+                "INFORMATIONAL",
+                "UNTRIAGED",
+            ]
+            .iter()
+            .position(|s| *s == body["severity"])
+            .map_or(5, |p| i64::try_from(p).unwrap_or(5));
+            let columns = (
+                r.try_get::<String, _>("kind")?,
+                r.try_get::<String, _>("status")?,
+                r.try_get::<String, _>("severity")?,
+                r.try_get::<i64, _>("severity_rank")?,
+                r.try_get::<String, _>("vulnerability_id")?,
+                r.try_get::<String, _>("title")?,
+            );
+            let said = (
+                text(&body["type"]),
+                text(&body["status"]),
+                text(&body["severity"]),
+                rank,
+                text(&body["packageVulnerabilityDetails"]["vulnerabilityId"]),
+                text(&body["title"]),
+            );
+            anyhow::ensure!(columns == said, "{arn}: columns {columns:?}, body {said:?}");
+            let numbers = (r.try_get::<f64, _>("score")?, r.try_get::<f64, _>("epss")?);
+            let said = (
+                body["inspectorScore"].as_f64().unwrap_or(-1.0),
+                body["epss"]["score"].as_f64().unwrap_or(-1.0),
+            );
+            anyhow::ensure!(numbers == said, "{arn}: columns {numbers:?}, body {said:?}");
+            let times = (
+                r.try_get::<String, _>("first_observed_at")?,
+                r.try_get::<String, _>("last_observed_at")?,
+                r.try_get::<String, _>("updated_at")?,
+                r.try_get::<Option<String>, _>("fix_available")?
+                    .unwrap_or_default(),
+                r.try_get::<Option<String>, _>("exploit_available")?
+                    .unwrap_or_default(),
+            );
+            let said = (
+                text(&body["firstObservedAt"]),
+                text(&body["lastObservedAt"]),
+                text(&body["updatedAt"]),
+                text(&body["fixAvailable"]),
+                text(&body["exploitAvailable"]),
+            );
+            anyhow::ensure!(times == said, "{arn}: columns {times:?}, body {said:?}");
+            for p in body["packageVulnerabilityDetails"]["vulnerablePackages"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                expected_packages.insert((
+                    arn.clone(),
+                    text(&p["name"]),
+                    text(&body["status"]),
+                    rank,
+                ));
+            }
+        }
+        let stored: BTreeSet<(String, String, String, i64)> =
+            sqlx::query("SELECT arn, name, status, severity_rank FROM finding_packages")
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|r| {
+                    Ok((
+                        r.try_get("arn")?,
+                        r.try_get("name")?,
+                        r.try_get("status")?,
+                        r.try_get("severity_rank")?,
+                    ))
+                })
+                .collect::<Result<_, sqlx::Error>>()?;
+        anyhow::ensure!(
+            stored == expected_packages,
+            "package names: {} stored, {} in the bodies; first differing: {:?}",
+            stored.len(),
+            expected_packages.len(),
+            stored.symmetric_difference(&expected_packages).next()
+        );
+        Ok(rows.len())
+    }
+
     pub(crate) async fn evaluate_all(&self) -> anyhow::Result<vigia_server::service::Rematch> {
         self.svc.db.set_state("rematched_generation", "0").await?;
         self.svc
@@ -267,6 +373,14 @@ pub(crate) fn change_advisories(
                         }
                     }
                 }
+            }
+            // Some records' severity changes as well: a finding's severity,
+            // rank and score columns move with its body.
+            if changed % 4 == 2 {
+                rec["severity"] = json!([{
+                    "type": "CVSS_V3",
+                    "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"
+                }]);
             }
             rec["modified"] = json!("2026-12-06T00:00:00Z");
             *body = serde_json::to_vec(&rec).expect("JSON");
