@@ -48,7 +48,7 @@ async fn main() -> anyhow::Result<()> {
     let first = fleet.evaluate_all().await?;
 
     let (changed, touching) =
-        fleet::change_advisories(fleet.mirror.path(), &fleet.held, count, only_held);
+        fleet::change_advisories(fleet.mirror.path(), &fleet.held, count, only_held, false);
     let (_, rematch) = fleet.svc.update_now().await?;
     let rematch = rematch.ok_or_else(|| anyhow::anyhow!("no rematch after the update"))?;
     let findings: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM findings")

@@ -16,7 +16,8 @@ async fn selective_equals_full(postgres: bool) {
 
     // Advisories of packages the images hold change: every image's findings
     // change.
-    let (changed, touching) = fleet::change_advisories(fleet.mirror.path(), &fleet.held, 40, true);
+    let (changed, touching) =
+        fleet::change_advisories(fleet.mirror.path(), &fleet.held, 40, true, true);
     assert_eq!((changed, touching), (40, 40));
     let (_, rematch) = fleet.svc.update_now().await.unwrap();
     let rematch = rematch.unwrap();
@@ -33,7 +34,8 @@ async fn selective_equals_full(postgres: bool) {
     // An update spread over the mirror, most of it about other packages:
     // the images sharing a base layer are matched once and read only when
     // their first one's findings change.
-    let (changed, touching) = fleet::change_advisories(fleet.mirror.path(), &fleet.held, 60, false);
+    let (changed, touching) =
+        fleet::change_advisories(fleet.mirror.path(), &fleet.held, 60, false, true);
     assert_eq!(changed, 60);
     assert!(touching < changed, "{touching}");
     let (_, rematch) = fleet.svc.update_now().await.unwrap();

@@ -307,13 +307,15 @@ impl Fleet {
 /// touching the images); otherwise records spread
 /// evenly over every ecosystem of the mirror (an update's usual mix, most
 /// of it about packages these images do not hold). Every fourth is
-/// withdrawn, the others' fixed versions move. Returns how many changed,
-/// and how many of them name a held package.
+/// withdrawn, the others' fixed versions move; with `severities`, one in
+/// four of those also gets a critical CVSS vector. Returns how many
+/// changed, and how many of them name a held package.
 pub(crate) fn change_advisories(
     mirror: &Path,
     held: &BTreeSet<(String, String)>,
     count: usize,
     only_held: bool,
+    severities: bool,
 ) -> (usize, usize) {
     let mut zips: Vec<std::path::PathBuf> = std::fs::read_dir(mirror)
         .expect("the mirror copy")
@@ -376,7 +378,7 @@ pub(crate) fn change_advisories(
             }
             // Some records' severity changes as well: a finding's severity,
             // rank and score columns move with its body.
-            if changed % 4 == 2 {
+            if severities && changed % 4 == 2 {
                 rec["severity"] = json!([{
                     "type": "CVSS_V3",
                     "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"
