@@ -549,6 +549,32 @@ impl StateDb {
         Ok(())
     }
 
+    /// [`Self::lock_resource`] for many resources, in the order given (that
+    /// of their keys), a few hundred per statement: a round trip per
+    /// resource was a third of a rematch batch on PostgreSQL.
+    async fn lock_resources(&self, tx: &mut Tx, keys: &[i64]) -> DbResult<()> {
+        if self.backend() != crate::db::Backend::Postgres {
+            return Ok(());
+        }
+        for chunk in keys.chunks(400) {
+            // A VALUES list is read in its order, so the locks are taken
+            // in key order.
+            let values: Vec<String> = (1..=chunk.len())
+                .map(|i| format!("(${i}::BIGINT)"))
+                .collect();
+            let sql = format!(
+                "SELECT pg_advisory_xact_lock(k) FROM (VALUES {}) AS v (k)",
+                values.join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for k in chunk {
+                q = q.bind(*k);
+            }
+            q.fetch_all(&mut **tx).await?;
+        }
+        Ok(())
+    }
+
     /// Reconciles a rematch of many resources from their stored inventories,
     /// in one transaction: each item's findings against its stored package
     /// findings (of the packages it evaluated, when it names them). An item
@@ -589,9 +615,11 @@ impl StateDb {
             current.get(&item.source).cloned().flatten().as_deref()
                 == Some(item.inventory_id.as_str())
         });
-        for (_, item) in &order {
-            self.lock_resource(&mut tx, &item.resource_id).await?;
-        }
+        let keys: Vec<i64> = order
+            .iter()
+            .map(|(_, item)| lock_key(&item.resource_id))
+            .collect();
+        self.lock_resources(&mut tx, &keys).await?;
         let live: Vec<&RematchItem> = order.iter().map(|(_, item)| *item).collect();
         let mut stored_all = load_stored_many(&mut tx, &live).await?;
         let mut writes = Writes::default();
