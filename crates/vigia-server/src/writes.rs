@@ -78,6 +78,23 @@ pub(crate) struct Update {
     pub(crate) packages: bool,
 }
 
+/// The columns an update writes whatever changed, by bit of [`UPDATABLE`]:
+/// on PostgreSQL, a finding's status, rule and `updatedAt` (and the status
+/// of its package names, see [`Writes::sync_packages`]). There another process may apply a suppression rule
+/// (the API process, which takes no resource lock) between this
+/// transaction's read of a finding and its write: written with its body,
+/// the finding's columns and package names then say what its body says, as
+/// when every column was written. SQLite's one writer at a time, which read
+/// the finding in the same transaction, leaves no such window. PostgreSQL
+/// writes a new entry in every index for such an update anyway (an indexed
+/// column, `last_observed_at`, always changes).
+fn always(backend: crate::db::Backend) -> u16 {
+    match backend {
+        crate::db::Backend::Postgres => (1 << 1) | (1 << 10) | (1 << 11),
+        crate::db::Backend::Sqlite => 0,
+    }
+}
+
 impl FindingRow {
     fn bind_column<'q>(
         &'q self,
@@ -124,11 +141,13 @@ impl Writes {
         let (updates, whole): (Vec<FindingRow>, Vec<FindingRow>) =
             self.findings.into_iter().partition(|f| f.update.is_some());
         Self::write_updates(tx, &updates).await?;
-        let repackaged: Vec<&FindingRow> = updates
+        let (repackaged, kept): (Vec<&FindingRow>, Vec<&FindingRow>) = updates
             .iter()
-            .filter(|f| f.update.is_some_and(|u| u.packages))
-            .collect();
+            .partition(|f| f.update.is_some_and(|u| u.packages));
         Self::write_packages(tx, &repackaged).await?;
+        if backend == crate::db::Backend::Postgres {
+            Self::sync_packages(tx, &kept).await?;
+        }
         for chunk in whole.chunks(ROWS) {
             let sql = format!(
                 "INSERT INTO findings (arn, resource_id, kind, status, severity, severity_rank, vulnerability_id, title, score, epss, \
@@ -256,7 +275,10 @@ impl Writes {
         let mut by_columns: BTreeMap<u16, Vec<&FindingRow>> = BTreeMap::new();
         for f in updates {
             if let Some(u) = f.update.filter(|u| u.columns != 0) {
-                by_columns.entry(u.columns).or_default().push(f);
+                by_columns
+                    .entry(u.columns | always(backend))
+                    .or_default()
+                    .push(f);
             }
         }
         for (mask, rows) in by_columns {
@@ -289,6 +311,28 @@ impl Writes {
                 }
                 q.execute(&mut **tx).await?;
             }
+        }
+        Ok(())
+    }
+
+    /// On PostgreSQL, the status and severity of the package names of
+    /// findings updated without them, copied from the findings' rows where
+    /// they differ: another process may have changed a finding's status
+    /// since this transaction read it (see [`always`]).
+    async fn sync_packages(tx: &mut Tx, findings: &[&FindingRow]) -> DbResult<()> {
+        let backend = backend_of(tx);
+        for chunk in findings.chunks(ROWS * 5) {
+            let sql = format!(
+                "UPDATE finding_packages SET status = f.status, severity_rank = f.severity_rank \
+                 FROM findings f WHERE f.arn = finding_packages.arn AND f.arn IN ({}) \
+                 AND (finding_packages.status <> f.status OR finding_packages.severity_rank <> f.severity_rank)",
+                placeholders(backend, chunk.len(), 1, 0)
+            );
+            let mut q = sqlx::query(&sql);
+            for f in chunk {
+                q = q.bind(&f.arn);
+            }
+            q.execute(&mut **tx).await?;
         }
         Ok(())
     }

@@ -186,7 +186,6 @@ impl Fleet {
         Ok(())
     }
 
-    /// Every live stored inventory evaluated whole, as after a first load.
     /// Checks that every finding's columns (what `/findings/list` filters
     /// and sorts by) and package names say what its body says: a write that
     /// leaves a changed column behind fails here. Returns how many findings
@@ -293,6 +292,7 @@ impl Fleet {
         Ok(rows.len())
     }
 
+    /// Every live stored inventory evaluated whole, as after a first load.
     pub(crate) async fn evaluate_all(&self) -> anyhow::Result<vigia_server::service::Rematch> {
         self.svc.db.set_state("rematched_generation", "0").await?;
         self.svc
