@@ -181,7 +181,10 @@ struct StoredColumns {
 
 /// What writing `new` over the stored finding `old` changes. Numbers
 /// compare by their bits: one computation stores the same ones.
-fn update_of(old: &Stored, new: &FindingRow) -> Update {
+/// `content_changed`: whether the finding's content differs from the stored
+/// one; when it does not, neither do its package names, and the stored body
+/// is not parsed for them (a scan writes every finding it sees again).
+fn update_of(old: &Stored, new: &FindingRow, content_changed: bool) -> Update {
     let c = &old.columns;
     let differs = [
         old.kind != new.kind,
@@ -206,19 +209,21 @@ fn update_of(old: &Stored, new: &FindingRow) -> Update {
         .enumerate()
         .filter(|(_, d)| **d)
         .fold(0_u16, |m, (i, _)| m | (1 << i));
-    let old_names: BTreeSet<&str> =
-        old.body().map_or(&Value::Null, |b| b)["packageVulnerabilityDetails"]["vulnerablePackages"]
+    let names_changed = content_changed && {
+        let old_names: BTreeSet<&str> = old.body().map_or(&Value::Null, |b| b)
+            ["packageVulnerabilityDetails"]["vulnerablePackages"]
             .as_array()
             .into_iter()
             .flatten()
             .filter_map(|p| p["name"].as_str())
             .collect();
-    let packages = !old_names
-        .iter()
-        .copied()
-        .eq(new.packages.iter().map(String::as_str))
-        || old.status != new.status
-        || c.severity_rank != new.severity_rank;
+        !old_names
+            .iter()
+            .copied()
+            .eq(new.packages.iter().map(String::as_str))
+    };
+    let packages =
+        names_changed || old.status != new.status || c.severity_rank != new.severity_rank;
     Update { columns, packages }
 }
 
@@ -559,12 +564,9 @@ impl StateDb {
         for chunk in keys.chunks(400) {
             // A VALUES list is read in its order, so the locks are taken
             // in key order.
-            let values: Vec<String> = (1..=chunk.len())
-                .map(|i| format!("(${i}::BIGINT)"))
-                .collect();
             let sql = format!(
                 "SELECT pg_advisory_xact_lock(k) FROM (VALUES {}) AS v (k)",
-                values.join(", ")
+                placeholders(crate::db::Backend::Postgres, chunk.len(), 1, 0)
             );
             let mut q = sqlx::query(&sql);
             for k in chunk {
@@ -800,7 +802,7 @@ impl StateDb {
                 });
             }
             let mut row = finding_row(resource, &f, suppressed_by)?;
-            row.update = stored.get(&arn).map(|old| update_of(old, &row));
+            row.update = stored.get(&arn).map(|old| update_of(old, &row, differs));
             out.findings.push(row);
         }
         let scope: Vec<&str> = scope.iter().map(|k| kind_str(*k)).collect();

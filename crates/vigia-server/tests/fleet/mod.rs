@@ -204,17 +204,10 @@ impl Fleet {
         for r in &rows {
             let arn: String = r.try_get("arn")?;
             let body: Value = serde_json::from_str(&r.try_get::<String, _>("body")?)?;
-            let rank = [
-                "CRITICAL",
-                "HIGH",
-                "MEDIUM",
-                "LOW",
-                "INFORMATIONAL",
-                "UNTRIAGED",
-            ]
-            .iter()
-            .position(|s| *s == body["severity"])
-            .map_or(5, |p| i64::try_from(p).unwrap_or(5));
+            let rank = vigia_server::trend::SEVERITIES
+                .iter()
+                .position(|s| *s == body["severity"])
+                .map_or(5, |p| i64::try_from(p).unwrap_or(5));
             let columns = (
                 r.try_get::<String, _>("kind")?,
                 r.try_get::<String, _>("status")?,
