@@ -541,6 +541,11 @@ pub struct Regrouped {
     /// before or after the update, a record whose entries changed (those
     /// records' own packages included); sorted.
     pub packages: Vec<PackageKey>,
+    /// Every ID of those groups, before and after the update, and the IDs
+    /// of the changed records themselves (grouped or not); sorted. A
+    /// finding names its group's preferred ID, one of these, so a finding
+    /// of no ID here is one the update cannot have changed.
+    pub ids: Vec<String>,
 }
 
 /// An update in progress. Dropping it without [`Update::commit`] leaves the
@@ -1079,6 +1084,7 @@ impl Update {
         };
         members.extend(crate::groups::members_of(&formed, &self.changed_ids));
         let groups = crate::groups::write(&mut self.tx, self.backend, formed).await?;
+        let ids = members.union(&self.changed_ids).cloned().collect();
         let packages = if members.is_empty() {
             Vec::new()
         } else {
@@ -1087,7 +1093,11 @@ impl Update {
                 .into_iter()
                 .collect()
         };
-        Ok(Regrouped { groups, packages })
+        Ok(Regrouped {
+            groups,
+            packages,
+            ids,
+        })
     }
 
     /// Creates the deferred indexes of the tables that `which` accepts.
