@@ -668,7 +668,7 @@ impl Updater {
                 .iter()
                 .flat_map(|s| &s.packages)
                 .collect();
-            change_set.vulnerabilities = Some(regrouped.ids);
+            change_set.vulnerabilities = regrouped.ids;
             change_set.grouped = regrouped
                 .packages
                 .into_iter()
