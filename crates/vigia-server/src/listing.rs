@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use sqlx::Row;
 
 use crate::criteria::{Comparison, Criteria};
-use crate::db::{DbError, StateDb};
+use crate::db::{Backend, DbError, StateDb};
 
 /// Why a list request failed.
 #[derive(Debug, thiserror::Error)]
@@ -223,11 +223,77 @@ fn package_names(criteria: &Criteria) -> Option<Vec<&str>> {
 /// The SQL that selects a superset of what `criteria` match, for `plan`.
 /// A filter on `sort`, the column walked, stays a range of its index.
 /// [`Plan::Planner`] leaves every column to the planner.
-fn narrowing(criteria: &Criteria, plan: Plan, sort: Option<&str>) -> Where {
+///
+/// The clauses come cheapest first (SQLite checks them in that order while
+/// walking): ranges of numbers and dates, then texts, then the package
+/// table's search. A column no index may serve is written `+column` on
+/// SQLite (no copy per row: a title prefix with a date range, walked over
+/// 220,000 index entries, 36-47 ms as `(column || '')`, 17-23 ms so) and as
+/// an expression on PostgreSQL, which has no unary plus for text.
+fn narrowing(criteria: &Criteria, plan: Plan, sort: Option<&str>, backend: Backend) -> Where {
     let mut w = Where::default();
+    let unindexed = |name: &str, text: bool| match (backend, text) {
+        (Backend::Sqlite, _) => format!("+{name}"),
+        (Backend::Postgres, true) => format!("({name} || '')"),
+        (Backend::Postgres, false) => format!("({name} + 0)"),
+    };
     // A members walk reads the sort column's index alone: only a filter on
     // that column narrows it; the criteria decide the rest per finding.
     let kept = |name: &str| plan != Plan::Members || sort == Some(name);
+    for &(key, name) in NUMBER_COLUMNS {
+        if !kept(name) {
+            continue;
+        }
+        let col = if sort == Some(name) || plan == Plan::Planner {
+            name.to_owned()
+        } else {
+            unindexed(name, false)
+        };
+        let Some(filters) = criteria.number_filters(key) else {
+            continue;
+        };
+        let mut any = Vec::new();
+        for f in filters {
+            let mut both = Vec::new();
+            if let Some(lo) = f.lower_inclusive {
+                both.push(format!("{col} >= {}", w.mark(Bind::Real(lo))));
+            }
+            if let Some(hi) = f.upper_inclusive {
+                both.push(format!("{col} <= {}", w.mark(Bind::Real(hi))));
+            }
+            if both.is_empty() {
+                // Unbounded: anything with a value.
+                both.push(format!("{col} >= 0"));
+            }
+            any.push(format!("({})", both.join(" AND ")));
+        }
+        w.clauses.push(format!("({})", any.join(" OR ")));
+    }
+    for &(key, name) in DATE_COLUMNS {
+        let Some(ranges) = criteria.date_ranges(key) else {
+            continue;
+        };
+        if !kept(name) {
+            continue;
+        }
+        let col = if sort == Some(name) || plan == Plan::Planner {
+            name.to_owned()
+        } else {
+            unindexed(name, true)
+        };
+        let mut any = Vec::new();
+        for (lo, hi) in ranges {
+            let mut both = vec!["1 = 1".to_owned()];
+            if let Some(lo) = lo.and_then(seconds) {
+                both.push(format!("{col} >= {}", w.mark(Bind::Text(lo))));
+            }
+            if let Some(hi) = hi.and_then(seconds) {
+                both.push(format!("{col} <= {}", w.mark(Bind::Text(hi))));
+            }
+            any.push(format!("({})", both.join(" AND ")));
+        }
+        w.clauses.push(format!("({})", any.join(" OR ")));
+    }
     for &(key, name, walk, lookup) in STRING_COLUMNS {
         let Some(filters) = criteria.string_filters(key) else {
             continue;
@@ -243,7 +309,7 @@ fn narrowing(criteria: &Criteria, plan: Plan, sort: Option<&str>) -> Where {
         let col = if indexed {
             name.to_owned()
         } else {
-            format!("({name} || '')")
+            unindexed(name, true)
         };
         let mut any = Vec::new();
         for f in filters {
@@ -287,60 +353,6 @@ fn narrowing(criteria: &Criteria, plan: Plan, sort: Option<&str>) -> Where {
                 marks.join(", ")
             ),
         });
-    }
-    for &(key, name) in NUMBER_COLUMNS {
-        if !kept(name) {
-            continue;
-        }
-        let col = if sort == Some(name) || plan == Plan::Planner {
-            name.to_owned()
-        } else {
-            format!("({name} + 0)")
-        };
-        let Some(filters) = criteria.number_filters(key) else {
-            continue;
-        };
-        let mut any = Vec::new();
-        for f in filters {
-            let mut both = Vec::new();
-            if let Some(lo) = f.lower_inclusive {
-                both.push(format!("{col} >= {}", w.mark(Bind::Real(lo))));
-            }
-            if let Some(hi) = f.upper_inclusive {
-                both.push(format!("{col} <= {}", w.mark(Bind::Real(hi))));
-            }
-            if both.is_empty() {
-                // Unbounded: anything with a value.
-                both.push(format!("{col} >= 0"));
-            }
-            any.push(format!("({})", both.join(" AND ")));
-        }
-        w.clauses.push(format!("({})", any.join(" OR ")));
-    }
-    for &(key, name) in DATE_COLUMNS {
-        let Some(ranges) = criteria.date_ranges(key) else {
-            continue;
-        };
-        if !kept(name) {
-            continue;
-        }
-        let col = if sort == Some(name) || plan == Plan::Planner {
-            name.to_owned()
-        } else {
-            format!("({name} || '')")
-        };
-        let mut any = Vec::new();
-        for (lo, hi) in ranges {
-            let mut both = vec!["1 = 1".to_owned()];
-            if let Some(lo) = lo.and_then(seconds) {
-                both.push(format!("{col} >= {}", w.mark(Bind::Text(lo))));
-            }
-            if let Some(hi) = hi.and_then(seconds) {
-                both.push(format!("{col} <= {}", w.mark(Bind::Text(hi))));
-            }
-            any.push(format!("({})", both.join(" AND ")));
-        }
-        w.clauses.push(format!("({})", any.join(" OR ")));
     }
     w
 }
@@ -534,7 +546,7 @@ pub(crate) async fn open_candidates(
         crate::db::Backend::Sqlite => Plan::Lookup,
         crate::db::Backend::Postgres => Plan::Planner,
     };
-    let w = narrowing(criteria, plan, None);
+    let w = narrowing(criteria, plan, None, backend);
     if w.clauses.is_empty() {
         return Ok(None);
     }
@@ -605,7 +617,7 @@ async fn indexed_page(
         None => None,
         Some((key, arn)) => Some((column_key(key).ok_or_else(bad_token)?, arn.clone())),
     };
-    let base = narrowing(&req.criteria, plan, Some(col));
+    let base = narrowing(&req.criteria, plan, Some(col), db.backend());
     // Enough rows that a page filtered further in memory rarely needs a
     // second batch, few enough that an unfiltered page reads little.
     let mut batch = (req.limit + 1).max(200);
@@ -851,7 +863,7 @@ async fn sorted_page(
         Plan::Members => Plan::Walk,
         p => p,
     };
-    let w = narrowing(&req.criteria, plan, None);
+    let w = narrowing(&req.criteria, plan, None, db.backend());
     let sql = format!("SELECT arn, body FROM findings WHERE {}", w.sql());
     let rows = bind_all(sqlx::query(&sql), &w.binds)
         .fetch_all(db.pool())
@@ -891,20 +903,29 @@ mod tests {
             "updatedAt": [{"startInclusive": 0, "endInclusive": 86400}],
         }))
         .unwrap();
-        let w = narrowing(&c, Plan::Walk, None);
+        let w = narrowing(&c, Plan::Walk, None, Backend::Sqlite);
+        // Ranges first, texts after; no index serves a column written
+        // `+column`.
         assert_eq!(
             w.sql(),
-            "((severity || '') = $1 OR substr((severity || ''), 1, CAST($2 AS INTEGER)) = $3) AND (status || '') <> $4 \
-             AND (((score + 0) >= $5)) AND ((1 = 1 AND (updated_at || '') >= $6 AND (updated_at || '') <= $7))"
+            "((+score >= $1)) AND ((1 = 1 AND +updated_at >= $2 AND +updated_at <= $3)) \
+             AND (+severity = $4 OR substr(+severity, 1, CAST($5 AS INTEGER)) = $6) AND +status <> $7"
         );
-        assert_eq!(w.binds[1], Bind::Int(4));
+        assert_eq!(w.binds[4], Bind::Int(4));
+        assert_eq!(w.binds[1], Bind::Text("1970-01-01T00:00:00Z".into()));
+        assert_eq!(w.binds[2], Bind::Text("1970-01-02T00:00:00Z".into()));
         // Sorting by score, a score filter is a range of the score index.
         assert!(
-            narrowing(&c, Plan::Walk, Some("score"))
+            narrowing(&c, Plan::Walk, Some("score"), Backend::Sqlite)
                 .sql()
-                .contains("((score >= $5))")
+                .contains("((score >= $1))")
         );
-        assert_eq!(w.binds[6], Bind::Text("1970-01-02T00:00:00Z".into()));
+        // PostgreSQL has no unary plus for text.
+        assert_eq!(
+            narrowing(&c, Plan::Walk, None, Backend::Postgres).sql(),
+            "(((score + 0) >= $1)) AND ((1 = 1 AND (updated_at || '') >= $2 AND (updated_at || '') <= $3)) \
+             AND ((severity || '') = $4 OR substr((severity || ''), 1, CAST($5 AS INTEGER)) = $6) AND (status || '') <> $7"
+        );
     }
 
     #[test]
@@ -914,7 +935,10 @@ mod tests {
             "ecrImageRegistry": [{"comparison": "EQUALS", "value": "r"}],
         }))
         .unwrap();
-        assert_eq!(narrowing(&c, Plan::Lookup, None).sql(), "1 = 1");
+        assert_eq!(
+            narrowing(&c, Plan::Lookup, None, Backend::Sqlite).sql(),
+            "1 = 1"
+        );
         // One package filter without an exact name: no narrowing by name.
         let c = Criteria::parse(&json!({
             "vulnerablePackages": [
@@ -923,7 +947,10 @@ mod tests {
             ],
         }))
         .unwrap();
-        assert_eq!(narrowing(&c, Plan::Lookup, None).sql(), "1 = 1");
+        assert_eq!(
+            narrowing(&c, Plan::Lookup, None, Backend::Sqlite).sql(),
+            "1 = 1"
+        );
     }
 
     #[test]
@@ -935,13 +962,13 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(
-            narrowing(&c, Plan::Lookup, None).sql(),
+            narrowing(&c, Plan::Lookup, None, Backend::Sqlite).sql(),
             "(resource_id = $1) AND (vulnerability_id = $2) \
              AND arn IN (SELECT arn FROM finding_packages WHERE name IN ($3))"
         );
         assert_eq!(
-            narrowing(&c, Plan::Walk, None).sql(),
-            "(resource_id = $1) AND ((vulnerability_id || '') = $2) \
+            narrowing(&c, Plan::Walk, None, Backend::Sqlite).sql(),
+            "(resource_id = $1) AND (+vulnerability_id = $2) \
              AND EXISTS (SELECT 1 FROM finding_packages p WHERE p.name IN ($3) AND p.arn = findings.arn)"
         );
     }
@@ -1088,7 +1115,7 @@ mod tests {
         assert_eq!(dates.clone().count(), 3);
         for &(_, col, ty, _) in dates {
             for plan in [Plan::Walk, Plan::Members] {
-                let w = narrowing(&c, plan, Some(col));
+                let w = narrowing(&c, plan, Some(col), Backend::Sqlite);
                 let sql = format!(
                     "EXPLAIN QUERY PLAN {}",
                     ordered_sql(&w, (col, ty), plan, "DESC", 200)
