@@ -660,21 +660,26 @@ async fn indexed_page(
         if let Some(members) = &members {
             order.retain(|(_, arn)| members.contains(arn));
         }
-        let mut bodies = bodies(db, order.iter().map(|(_, a)| a.as_str())).await?;
-        for (key, arn) in order {
-            // Gone between the two reads: not listed.
-            let Some(v) = bodies.remove(&arn) else {
-                continue;
-            };
-            if req.criteria.matches(&v) {
-                let key = match key {
-                    Bind::Text(s) => json!(s),
-                    Bind::Real(x) => json!(x),
-                    Bind::Int(i) => json!(if inverted { 5 - i } else { i }),
+        // Bodies only as many as the page still needs, then more if the
+        // criteria turned some down: a walk's batch holds more rows than a
+        // page, and each body is read and parsed (about 3 KB).
+        let mut rows = order.into_iter().peekable();
+        while rows.peek().is_some() && page.len() <= req.limit {
+            let need = req.limit + 1 - page.len();
+            let now: Vec<(Bind, String)> = rows.by_ref().take(need).collect();
+            let mut bodies = bodies(db, now.iter().map(|(_, a)| a.as_str())).await?;
+            for (key, arn) in now {
+                // Gone between the two reads: not listed.
+                let Some(v) = bodies.remove(&arn) else {
+                    continue;
                 };
-                page.push((key, arn, v));
-                if page.len() > req.limit {
-                    break;
+                if req.criteria.matches(&v) {
+                    let key = match key {
+                        Bind::Text(s) => json!(s),
+                        Bind::Real(x) => json!(x),
+                        Bind::Int(i) => json!(if inverted { 5 - i } else { i }),
+                    };
+                    page.push((key, arn, v));
                 }
             }
         }
