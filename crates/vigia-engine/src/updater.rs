@@ -186,13 +186,6 @@ pub struct ChangeSet {
     /// severity and references, so they are evaluated again too. Sorted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub grouped: Vec<PackageKey>,
-    /// The vulnerability IDs whose findings the update may have changed:
-    /// the changed records' own, and every ID of an alias group that held
-    /// one of them before or after the update. Sorted. A finding of a
-    /// changed package under any other ID is evaluated as it was. `None`
-    /// when not known (a change set from before this was recorded).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub vulnerabilities: Option<Vec<String>>,
 }
 
 impl ChangeSet {
@@ -668,7 +661,6 @@ impl Updater {
                 .iter()
                 .flat_map(|s| &s.packages)
                 .collect();
-            change_set.vulnerabilities = regrouped.ids;
             change_set.grouped = regrouped
                 .packages
                 .into_iter()

@@ -313,17 +313,7 @@ pub struct RematchItem {
     /// The packages evaluated, by (name, path): stored findings of its
     /// other packages are left as they are. `None`: every package.
     pub packages: Option<BTreeSet<(String, String)>>,
-    /// With `packages`: the vulnerability IDs the update may have changed
-    /// ([`vigia_engine::ChangeSet::vulnerabilities`]). `findings` hold only
-    /// those, and only the stored findings of those are read and
-    /// reconciled. `None`: every finding of the packages.
-    pub vulnerabilities: Option<std::sync::Arc<BTreeSet<String>>>,
 }
-
-/// The most vulnerability IDs, among those an update changed that stored
-/// findings name, that a rematch looks its resources' findings up by (a
-/// search per resource and ID); beyond it, they are read by package.
-const NARROW_IDS: usize = 64;
 
 const STORED: &str = "f.resource_id, f.arn, f.status, f.kind, f.first_observed_at, f.updated_at, f.suppressed_by, f.body, \
      f.severity, f.severity_rank, f.vulnerability_id, f.title, f.score, f.epss, f.last_observed_at, f.fix_available, f.exploit_available";
@@ -419,52 +409,6 @@ async fn load_stored_many(
         items.iter().map(|i| (i.resource_id.as_str(), *i)).collect();
     let (whole, partial): (Vec<&RematchItem>, Vec<&RematchItem>) =
         items.iter().partition(|i| i.packages.is_none());
-    // Of the changed IDs, those stored findings name (in this transaction,
-    // after the resources' locks): a finding of any other is left as it is.
-    let wanted_ids: BTreeSet<&str> = partial
-        .iter()
-        .flat_map(|i| i.vulnerabilities.iter().flat_map(|v| v.iter()))
-        .map(String::as_str)
-        .collect();
-    let present = stored_ids(tx, &wanted_ids.into_iter().collect::<Vec<_>>()).await?;
-    let (narrowed, partial): (Vec<&RematchItem>, Vec<&RematchItem>) = partial
-        .into_iter()
-        .partition(|i| i.vulnerabilities.is_some() && present.len() <= NARROW_IDS);
-    if !present.is_empty() {
-        let hint = match backend {
-            crate::db::Backend::Sqlite => "INDEXED BY findings_resource_vulnerability",
-            crate::db::Backend::Postgres => "",
-        };
-        for chunk in narrowed.chunks(RESOURCES) {
-            let sql = format!(
-                "SELECT {STORED} FROM findings f {hint} WHERE f.resource_id IN ({}) AND f.vulnerability_id IN ({}) \
-                 AND f.kind = 'PACKAGE_VULNERABILITY'",
-                placeholders(backend, chunk.len(), 1, 0),
-                placeholders(backend, present.len(), 1, chunk.len())
-            );
-            let mut q = sqlx::query(&sql);
-            for i in chunk {
-                q = q.bind(&i.resource_id);
-            }
-            for v in &present {
-                q = q.bind(v.as_str());
-            }
-            for r in &q.fetch_all(&mut **tx).await? {
-                let (resource, arn, s) = stored_row(r)?;
-                let item = by_resource.get(resource.as_str());
-                let wanted =
-                    match item.and_then(|i| i.packages.as_ref().zip(i.vulnerabilities.as_ref())) {
-                        Some((p, v)) => {
-                            v.contains(&s.columns.vulnerability_id) && of_packages(&s.text, p)?
-                        }
-                        None => false,
-                    };
-                if wanted {
-                    out.entry(resource).or_default().insert(arn, s);
-                }
-            }
-        }
-    }
     let names: BTreeSet<&str> = partial
         .iter()
         .flat_map(|i| i.packages.iter().flatten().map(|(n, _)| n.as_str()))
@@ -504,14 +448,11 @@ async fn load_stored_many(
             }
             for r in &q.fetch_all(&mut **tx).await? {
                 let (resource, arn, s) = stored_row(r)?;
-                let item = by_resource.get(resource.as_str());
-                // Its findings hold only the changed IDs' (more of those
-                // than are looked up one by one): so do its stored ones.
-                let of_ids = item
-                    .and_then(|i| i.vulnerabilities.as_ref())
-                    .is_none_or(|v| v.contains(&s.columns.vulnerability_id));
-                let wanted = match item.and_then(|i| i.packages.as_ref()) {
-                    Some(p) => of_ids && of_packages(&s.text, p)?,
+                let wanted = match by_resource
+                    .get(resource.as_str())
+                    .and_then(|i| i.packages.as_ref())
+                {
+                    Some(p) => of_packages(&s.text, p)?,
                     None => false,
                 };
                 if wanted {
@@ -519,24 +460,6 @@ async fn load_stored_many(
                 }
             }
         }
-    }
-    Ok(out)
-}
-
-/// Those of `ids` that some stored finding names.
-async fn stored_ids(tx: &mut Tx, ids: &[&str]) -> DbResult<BTreeSet<String>> {
-    let backend = crate::db::backend_of(tx);
-    let mut out = BTreeSet::new();
-    for chunk in ids.chunks(500) {
-        let sql = format!(
-            "SELECT DISTINCT vulnerability_id FROM findings WHERE vulnerability_id IN ({})",
-            placeholders(backend, chunk.len(), 1, 0)
-        );
-        let mut q = sqlx::query_scalar::<_, String>(&sql);
-        for id in chunk {
-            q = q.bind(*id);
-        }
-        out.extend(q.fetch_all(&mut **tx).await?);
     }
     Ok(out)
 }

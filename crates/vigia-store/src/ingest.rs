@@ -541,12 +541,6 @@ pub struct Regrouped {
     /// before or after the update, a record whose entries changed (those
     /// records' own packages included); sorted.
     pub packages: Vec<PackageKey>,
-    /// Every ID of those groups, before and after the update, and the IDs
-    /// of the changed records themselves (grouped or not); sorted. A
-    /// finding names its group's preferred ID, one of these, so a finding
-    /// of no ID here is one the update cannot have changed. `None` when
-    /// there was no previous database to compare with (every record is new).
-    pub ids: Option<Vec<String>>,
 }
 
 /// An update in progress. Dropping it without [`Update::commit`] leaves the
@@ -1085,10 +1079,6 @@ impl Update {
         };
         members.extend(crate::groups::members_of(&formed, &self.changed_ids));
         let groups = crate::groups::write(&mut self.tx, self.backend, formed).await?;
-        // Without a previous database, the changed records are not told
-        // apart (every package is new).
-        let ids = (!matches!(self.target, Target::Aside { prev: false, .. }))
-            .then(|| members.union(&self.changed_ids).cloned().collect());
         let packages = if members.is_empty() {
             Vec::new()
         } else {
@@ -1097,11 +1087,7 @@ impl Update {
                 .into_iter()
                 .collect()
         };
-        Ok(Regrouped {
-            groups,
-            packages,
-            ids,
-        })
+        Ok(Regrouped { groups, packages })
     }
 
     /// Creates the deferred indexes of the tables that `which` accepts.

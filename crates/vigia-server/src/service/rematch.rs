@@ -144,16 +144,6 @@ impl Service {
                 }
             }
         }
-        // The IDs whose findings the update may have changed: of the
-        // changed packages, only those findings are evaluated and read.
-        let vulnerabilities = match (report, &changed) {
-            (Some(r), Some(_)) => r
-                .changes
-                .vulnerabilities
-                .as_ref()
-                .map(|v| std::sync::Arc::new(v.iter().cloned().collect::<BTreeSet<String>>())),
-            _ => None,
-        };
         let cause = format!("generation {generation}");
         // Matched and reconciled about BATCH resources at a time: memory
         // stays bounded however many resources a change touches.
@@ -187,7 +177,6 @@ impl Service {
                 self.evaluate_batch(
                     std::mem::take(&mut chunk),
                     changed.is_some(),
-                    vulnerabilities.as_ref(),
                     &cause,
                     &mut summary,
                 )
@@ -195,14 +184,8 @@ impl Service {
                 held = 0;
             }
         }
-        self.evaluate_batch(
-            chunk,
-            changed.is_some(),
-            vulnerabilities.as_ref(),
-            &cause,
-            &mut summary,
-        )
-        .await?;
+        self.evaluate_batch(chunk, changed.is_some(), &cause, &mut summary)
+            .await?;
         self.db
             .set_state("rematched_generation", &generation.to_string())
             .await?;
@@ -224,13 +207,11 @@ impl Service {
     /// Matches a batch of evaluations at once and reconciles their
     /// resources in one transaction. `partial`: each evaluation holds only
     /// the changed packages, and only those packages' findings are
-    /// reconciled; `vulnerabilities`, with `partial`: only the findings of
-    /// those IDs.
+    /// reconciled.
     async fn evaluate_batch(
         &self,
         batch: Vec<Evaluation>,
         partial: bool,
-        vulnerabilities: Option<&std::sync::Arc<BTreeSet<String>>>,
         cause: &str,
         summary: &mut Rematch,
     ) -> Result<(), ServiceError> {
@@ -289,17 +270,8 @@ impl Service {
                         .findings
                         .into_iter()
                         .filter(|f| f.kind == vigia_scan::FindingType::PackageVulnerability)
-                        .filter(
-                            |f| match (vulnerabilities, &f.package_vulnerability_details) {
-                                (Some(ids), Some(d)) if partial => {
-                                    ids.contains(&d.vulnerability_id)
-                                }
-                                _ => true,
-                            },
-                        )
                         .collect(),
                     packages: packages.clone(),
-                    vulnerabilities: vulnerabilities.filter(|_| partial).cloned(),
                 });
             }
         }
