@@ -220,6 +220,17 @@ fn package_names(criteria: &Criteria) -> Option<Vec<&str>> {
     names.filter(|n| !n.is_empty())
 }
 
+/// Column `name` written so that no index serves it: `+name` on SQLite
+/// (the value as it is, no copy per row) and an expression on PostgreSQL,
+/// which has no unary plus for text.
+fn unindexed(backend: Backend, name: &str, text: bool) -> String {
+    match (backend, text) {
+        (Backend::Sqlite, _) => format!("+{name}"),
+        (Backend::Postgres, true) => format!("({name} || '')"),
+        (Backend::Postgres, false) => format!("({name} + 0)"),
+    }
+}
+
 /// The SQL that selects a superset of what `criteria` match, for `plan`.
 /// A filter on `sort`, the column walked, stays a range of its index.
 /// [`Plan::Planner`] leaves every column to the planner.
@@ -232,23 +243,23 @@ fn package_names(criteria: &Criteria) -> Option<Vec<&str>> {
 /// an expression on PostgreSQL, which has no unary plus for text.
 fn narrowing(criteria: &Criteria, plan: Plan, sort: Option<&str>, backend: Backend) -> Where {
     let mut w = Where::default();
-    let unindexed = |name: &str, text: bool| match (backend, text) {
-        (Backend::Sqlite, _) => format!("+{name}"),
-        (Backend::Postgres, true) => format!("({name} || '')"),
-        (Backend::Postgres, false) => format!("({name} + 0)"),
-    };
     // A members walk reads the sort column's index alone: only a filter on
     // that column narrows it; the criteria decide the rest per finding.
     let kept = |name: &str| plan != Plan::Members || sort == Some(name);
+    // A range is a range of the index walked, or left to the planner, or
+    // checked per row.
+    let range_col = |name: &str, text: bool| {
+        if sort == Some(name) || plan == Plan::Planner {
+            name.to_owned()
+        } else {
+            unindexed(backend, name, text)
+        }
+    };
     for &(key, name) in NUMBER_COLUMNS {
         if !kept(name) {
             continue;
         }
-        let col = if sort == Some(name) || plan == Plan::Planner {
-            name.to_owned()
-        } else {
-            unindexed(name, false)
-        };
+        let col = range_col(name, false);
         let Some(filters) = criteria.number_filters(key) else {
             continue;
         };
@@ -276,11 +287,7 @@ fn narrowing(criteria: &Criteria, plan: Plan, sort: Option<&str>, backend: Backe
         if !kept(name) {
             continue;
         }
-        let col = if sort == Some(name) || plan == Plan::Planner {
-            name.to_owned()
-        } else {
-            unindexed(name, true)
-        };
+        let col = range_col(name, true);
         let mut any = Vec::new();
         for (lo, hi) in ranges {
             let mut both = vec!["1 = 1".to_owned()];
@@ -309,7 +316,7 @@ fn narrowing(criteria: &Criteria, plan: Plan, sort: Option<&str>, backend: Backe
         let col = if indexed {
             name.to_owned()
         } else {
-            unindexed(name, true)
+            unindexed(backend, name, true)
         };
         let mut any = Vec::new();
         for f in filters {
@@ -642,7 +649,7 @@ async fn indexed_page(
                 "({col} {cmp} {k1} OR ({col} = {k2} AND arn {cmp} {a}))"
             ));
         }
-        let sql = ordered_sql(&w, (col, ty), plan, dir, batch);
+        let sql = ordered_sql(&w, (col, ty), plan, (dir, batch), db.backend());
         let rows = ordered_rows(db, &sql, &w.binds).await?;
         let exhausted = rows.len() < batch;
         let mut order = Vec::with_capacity(rows.len());
@@ -698,16 +705,15 @@ fn ordered_sql(
     w: &Where,
     (col, ty): (&str, ColumnType),
     plan: Plan,
-    dir: &str,
-    batch: usize,
+    (dir, batch): (&str, usize),
+    backend: Backend,
 ) -> String {
     // A lookup sorts its few findings: ordered by an expression, which no
     // planner reads from the sort column's index (a walk of it, looking for
     // findings that may all sit at its far end, is what a planner assuming
     // the filter and the order independent picks).
-    let order_by = match (plan, ty) {
-        (Plan::Lookup, ColumnType::Text) => format!("({col} || '')"),
-        (Plan::Lookup, _) => format!("({col} + 0)"),
+    let order_by = match plan {
+        Plan::Lookup => unindexed(backend, col, ty == ColumnType::Text),
         _ => col.to_owned(),
     };
     format!(
@@ -1123,7 +1129,7 @@ mod tests {
                 let w = narrowing(&c, plan, Some(col), Backend::Sqlite);
                 let sql = format!(
                     "EXPLAIN QUERY PLAN {}",
-                    ordered_sql(&w, (col, ty), plan, "DESC", 200)
+                    ordered_sql(&w, (col, ty), plan, ("DESC", 200), Backend::Sqlite)
                 );
                 let mut q = sqlx::query(&sql);
                 for b in &w.binds {
