@@ -181,6 +181,48 @@ pub struct NotScanned {
 }
 
 impl ScanInfo {
+    /// Packages found, of every type.
+    #[must_use]
+    pub fn packages(&self) -> usize {
+        self.coverage.iter().map(|c| c.packages).sum()
+    }
+
+    /// Why the OS packages found were not evaluated, when none of them
+    /// were: no advisories for the OS's release (an end-of-life or unknown
+    /// distribution). `None` when there are none, or some were evaluated.
+    #[must_use]
+    pub fn unsupported_os(&self) -> Option<String> {
+        let os: Vec<&EcosystemCoverage> = self
+            .coverage
+            .iter()
+            .filter(|c| crate::ecosystem::is_os(&c.package_type) && c.packages > 0)
+            .collect();
+        if os.is_empty() || os.iter().any(|c| c.covered) {
+            return None;
+        }
+        Some(
+            os.iter()
+                .map(|c| {
+                    format!(
+                        "{} {} packages not evaluated: {}",
+                        c.packages,
+                        c.ecosystem.as_deref().unwrap_or(&c.package_type),
+                        c.reason.as_deref().unwrap_or("no advisories")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
+    }
+
+    /// Whether the OS packages found were evaluated (some of them at least).
+    #[must_use]
+    pub fn os_evaluated(&self) -> bool {
+        self.coverage
+            .iter()
+            .any(|c| crate::ecosystem::is_os(&c.package_type) && c.packages > 0 && c.covered)
+    }
+
     /// Whether a package database, lockfile or manifest could not be read, or
     /// a package found was not evaluated: the scan's findings are incomplete.
     #[must_use]

@@ -135,16 +135,193 @@ const FINDING_FILTERS: &[(&str, &str)] = &[
 /// Filters on the group itself: (member, which part of the group's key).
 const GROUP_FILTERS: &[(&str, usize)] = &[("packageNames", 0), ("layerHashes", 2)];
 
-/// Members Inspector's model has that Vigia's resources never carry (AMIs,
-/// tags, in-use counts): accepted and left unapplied.
-const ABSENT: &[&str] = &[
-    "amis",
-    "instanceTags",
-    "functionTags",
-    "lastInUseAt",
-    "inUseCount",
-    "layerArns",
+/// What one aggregation type's request may hold, as Inspector's model has
+/// it: the member naming it in `aggregationRequest`, its lists of string
+/// filters, its single-value enum members, its members for what Vigia's
+/// resources never carry, and its `sortBy` values.
+struct RequestShape {
+    kind: &'static str,
+    member: &'static str,
+    filters: &'static [&'static str],
+    enums: &'static [(&'static str, &'static [&'static str])],
+    absent: &'static [(&'static str, Absent)],
+    sort_by: &'static [&'static str],
+}
+
+/// The filter shape of a member whose value Vigia's resources never carry.
+#[derive(Clone, Copy)]
+enum Absent {
+    Strings,
+    Tags,
+    Dates,
+    Numbers,
+}
+
+const FINDING_TYPES: &[&str] = &[
+    "NETWORK_REACHABILITY",
+    "PACKAGE_VULNERABILITY",
+    "CODE_VULNERABILITY",
 ];
+const RESOURCE_TYPES: &[&str] = &[
+    "AWS_EC2_INSTANCE",
+    "AWS_ECR_CONTAINER_IMAGE",
+    "AWS_LAMBDA_FUNCTION",
+    "CODE_REPOSITORY",
+];
+const SORT: &[&str] = &["CRITICAL", "HIGH", "ALL"];
+
+const SHAPES: &[RequestShape] = &[
+    RequestShape {
+        kind: "FINDING_TYPE",
+        member: "findingTypeAggregation",
+        filters: &[],
+        enums: &[
+            ("findingType", FINDING_TYPES),
+            ("resourceType", RESOURCE_TYPES),
+        ],
+        absent: &[],
+        sort_by: SORT,
+    },
+    RequestShape {
+        kind: "PACKAGE",
+        member: "packageAggregation",
+        filters: &["packageNames"],
+        enums: &[],
+        absent: &[],
+        sort_by: SORT,
+    },
+    RequestShape {
+        kind: "TITLE",
+        member: "titleAggregation",
+        filters: &["titles", "vulnerabilityIds"],
+        enums: &[
+            ("findingType", FINDING_TYPES),
+            ("resourceType", RESOURCE_TYPES),
+        ],
+        absent: &[],
+        sort_by: SORT,
+    },
+    RequestShape {
+        kind: "REPOSITORY",
+        member: "repositoryAggregation",
+        filters: &["repositories"],
+        enums: &[],
+        absent: &[],
+        sort_by: &["CRITICAL", "HIGH", "ALL", "AFFECTED_IMAGES"],
+    },
+    RequestShape {
+        kind: "AWS_ECR_CONTAINER",
+        member: "awsEcrContainerAggregation",
+        filters: &[
+            "resourceIds",
+            "imageShas",
+            "repositories",
+            "architectures",
+            "imageTags",
+        ],
+        enums: &[],
+        absent: &[
+            ("lastInUseAt", Absent::Dates),
+            ("inUseCount", Absent::Numbers),
+        ],
+        sort_by: SORT,
+    },
+    RequestShape {
+        kind: "IMAGE_LAYER",
+        member: "imageLayerAggregation",
+        filters: &["repositories", "resourceIds", "layerHashes"],
+        enums: &[],
+        absent: &[],
+        sort_by: SORT,
+    },
+    RequestShape {
+        kind: "AWS_EC2_INSTANCE",
+        member: "ec2InstanceAggregation",
+        filters: &["operatingSystems", "instanceIds"],
+        enums: &[],
+        absent: &[("amis", Absent::Strings), ("instanceTags", Absent::Tags)],
+        sort_by: &["NETWORK_FINDINGS", "CRITICAL", "HIGH", "ALL"],
+    },
+    RequestShape {
+        kind: "AWS_LAMBDA_FUNCTION",
+        member: "lambdaFunctionAggregation",
+        filters: &["resourceIds", "functionNames", "runtimes"],
+        enums: &[],
+        absent: &[("functionTags", Absent::Tags)],
+        sort_by: SORT,
+    },
+];
+
+/// A list of 1 to 10 filters of `member`, each as `one` reads it.
+fn filter_list<T>(
+    member: &str,
+    v: &Value,
+    one: impl Fn(&Value) -> Option<T>,
+) -> Result<Vec<T>, String> {
+    let list = v
+        .as_array()
+        .filter(|l| (1..=10).contains(&l.len()))
+        .ok_or_else(|| format!("{member} is a list of 1 to 10 filters"))?;
+    list.iter()
+        .map(|f| one(f).ok_or_else(|| format!("{member}: {f} is not a valid filter")))
+        .collect()
+}
+
+/// A `StringFilter` as the model has it: `comparison` EQUALS, PREFIX or
+/// NOT_EQUALS, `value` 1 to 1024 characters, nothing else.
+fn string_filter(f: &Value) -> Option<Value> {
+    let o = f.as_object()?;
+    let value = o.get("value")?.as_str()?;
+    let known = o.keys().all(|k| k == "comparison" || k == "value");
+    (known
+        && matches!(
+            o.get("comparison")?.as_str()?,
+            "EQUALS" | "PREFIX" | "NOT_EQUALS"
+        )
+        && (1..=1024).contains(&value.chars().count()))
+    .then(|| f.clone())
+}
+
+/// Whether the request's `accountIds` (a `StringFilterList`) let Vigia's
+/// one account through; an error names what is not valid.
+pub fn account_passes(filters: Option<&Value>) -> Result<bool, String> {
+    let Some(v) = filters else {
+        return Ok(true);
+    };
+    let list = filter_list("accountIds", v, string_filter)?;
+    Ok(passes(&list, &[vigia_scan::ACCOUNT_ID.to_owned()]))
+}
+
+/// Whether a filter on a value no resource carries lets a finding through:
+/// only a string or tag filter that asks for a difference does.
+fn absent_passes(shape: Absent, f: &Value) -> Option<bool> {
+    let o = f.as_object()?;
+    match shape {
+        Absent::Strings => string_filter(f).map(|f| f["comparison"] == "NOT_EQUALS"),
+        Absent::Tags => {
+            let key = o.get("key")?.as_str()?;
+            let value_ok = o
+                .get("value")
+                .is_none_or(|v| v.as_str().is_some_and(|v| v.chars().count() <= 256));
+            (o.keys()
+                .all(|k| matches!(k.as_str(), "comparison" | "key" | "value"))
+                && o.get("comparison")?.as_str()? == "EQUALS"
+                && (1..=128).contains(&key.chars().count())
+                && value_ok)
+                .then_some(false)
+        }
+        Absent::Dates => (o
+            .keys()
+            .all(|k| matches!(k.as_str(), "startInclusive" | "endInclusive"))
+            && o.values().all(|v| crate::criteria::epoch(v).is_some()))
+        .then_some(false),
+        Absent::Numbers => (o
+            .keys()
+            .all(|k| matches!(k.as_str(), "lowerInclusive" | "upperInclusive"))
+            && o.values().all(Value::is_number))
+        .then_some(false),
+    }
+}
 
 fn values_at(f: &Value, path: &str) -> Vec<String> {
     match path.strip_suffix("/*") {
@@ -193,6 +370,8 @@ pub struct Aggregation {
     inner: Value,
     finding_filters: Vec<(&'static str, Vec<Value>)>,
     group_filters: Vec<(usize, Vec<Value>)>,
+    /// A filter on what no resource carries asks for a value: no group.
+    nothing: bool,
     /// Each group's counts and its first finding's resource.
     groups: BTreeMap<Vec<String>, (Counts, Value)>,
 }
@@ -211,32 +390,82 @@ impl Aggregation {
                 TYPES.join(", ")
             ));
         };
-        let inner = request
-            .as_object()
-            .and_then(|o| o.values().next())
-            .cloned()
-            .unwrap_or(Value::Null);
+        let shape = SHAPES
+            .iter()
+            .find(|sh| sh.kind == kind)
+            .ok_or_else(|| format!("aggregationType `{kind}` has no request shape"))?;
+        let inner = match request {
+            Value::Null => Value::Null,
+            Value::Object(o) if o.is_empty() => Value::Null,
+            Value::Object(o) => {
+                // A union in the model: one member, the one of this type.
+                let (name, v) = o
+                    .iter()
+                    .next()
+                    .filter(|_| o.len() == 1)
+                    .ok_or_else(|| "aggregationRequest holds exactly one member".to_owned())?;
+                if name != shape.member {
+                    return Err(format!(
+                        "aggregationRequest for {kind} is `{}`, not `{name}`",
+                        shape.member
+                    ));
+                }
+                if !v.is_object() {
+                    return Err(format!("aggregationRequest.{name} must be an object"));
+                }
+                v.clone()
+            }
+            _ => return Err("aggregationRequest must be an object".to_owned()),
+        };
         let mut finding_filters: Vec<(&'static str, Vec<Value>)> = Vec::new();
         let mut group_filters: Vec<(usize, Vec<Value>)> = Vec::new();
+        let mut nothing = false;
+        let path_of = |member: &str| format!("aggregationRequest.{}.{member}", shape.member);
         for (member, v) in inner.as_object().into_iter().flatten() {
-            if matches!(member.as_str(), "sortBy" | "sortOrder")
-                || ABSENT.contains(&member.as_str())
-            {
-                continue;
-            }
-            let list = v
-                .as_array()
-                .filter(|l| (1..=10).contains(&l.len()) && l.iter().all(|f| f["value"].is_string()))
-                .cloned()
-                .ok_or_else(|| {
-                    format!("aggregationRequest: {member} is a list of 1 to 10 string filters")
-                })?;
-            if let Some((_, path)) = FINDING_FILTERS.iter().find(|(m, _)| m == member) {
-                finding_filters.push((path, list));
-            } else if let Some((_, part)) = GROUP_FILTERS.iter().find(|(m, _)| m == member) {
-                group_filters.push((*part, list));
+            let member = member.as_str();
+            if member == "sortOrder" {
+                if !matches!(v.as_str(), Some("ASC" | "DESC")) {
+                    return Err(format!(
+                        "aggregationRequest: sortOrder is ASC or DESC, not {v}"
+                    ));
+                }
+            } else if member == "sortBy" {
+                if !v.as_str().is_some_and(|b| shape.sort_by.contains(&b)) {
+                    return Err(format!(
+                        "aggregationRequest: sortBy for {kind} is one of {}, not {v}",
+                        shape.sort_by.join(", ")
+                    ));
+                }
+            } else if let Some((_, values)) = shape.enums.iter().find(|(m, _)| *m == member) {
+                let Some(one) = v.as_str().filter(|x| values.contains(x)) else {
+                    return Err(format!(
+                        "aggregationRequest: {member} is one of {}, not {v}",
+                        values.join(", ")
+                    ));
+                };
+                let path = FINDING_FILTERS
+                    .iter()
+                    .find(|(m, _)| *m == member)
+                    .map_or("/-", |(_, p)| *p);
+                finding_filters.push((path, vec![json!({"comparison": "EQUALS", "value": one})]));
+            } else if let Some((_, absent)) = shape.absent.iter().find(|(m, _)| *m == member) {
+                // Vigia's resources never carry it: a filter that asks for
+                // a value matches nothing, one that asks for a difference
+                // matches everything.
+                let passes = filter_list(&path_of(member), v, |f| absent_passes(*absent, f))?;
+                nothing |= !passes.iter().all(|p| *p);
+            } else if shape.filters.contains(&member) {
+                let list = filter_list(&path_of(member), v, string_filter)?;
+                if let Some((_, path)) = FINDING_FILTERS.iter().find(|(m, _)| *m == member) {
+                    finding_filters.push((path, list));
+                } else if let Some((_, part)) = GROUP_FILTERS.iter().find(|(m, _)| *m == member) {
+                    group_filters.push((*part, list));
+                }
             } else {
-                return Err(format!("aggregationRequest has no member `{member}`"));
+                return Err(format!(
+                    "aggregationRequest.{} has no member `{member}`",
+                    shape.member
+                ));
             }
         }
         Ok(Self {
@@ -244,6 +473,7 @@ impl Aggregation {
             inner,
             finding_filters,
             group_filters,
+            nothing,
             groups: BTreeMap::new(),
         })
     }
@@ -320,12 +550,14 @@ impl Aggregation {
     }
 
     fn group(&mut self, key: Vec<String>, resource: &Value) -> Option<&mut Counts> {
-        if !self.group_filters.iter().all(|(part, list)| {
-            passes(
-                list,
-                &key.get(*part).cloned().into_iter().collect::<Vec<_>>(),
-            )
-        }) {
+        if self.nothing
+            || !self.group_filters.iter().all(|(part, list)| {
+                passes(
+                    list,
+                    &key.get(*part).cloned().into_iter().collect::<Vec<_>>(),
+                )
+            })
+        {
             return None;
         }
         Some(
@@ -493,7 +725,8 @@ impl Aggregation {
         Ok(())
     }
 
-    /// The order groups are answered in (`sortBy` CRITICAL, HIGH or ALL;
+    /// The order groups are answered in (`sortBy` CRITICAL, HIGH, ALL,
+    /// AFFECTED_IMAGES for repositories or NETWORK_FINDINGS for instances;
     /// `sortOrder` ASC or DESC; CRITICAL descending by default).
     fn order(&self) -> Vec<&Vec<String>> {
         let by = self.inner["sortBy"].as_str().unwrap_or("CRITICAL");
@@ -501,6 +734,8 @@ impl Aggregation {
         let pick = |c: &Counts| match by {
             "HIGH" => c.high,
             "ALL" => c.all,
+            "AFFECTED_IMAGES" => u64::try_from(c.images.len()).unwrap_or(u64::MAX),
+            "NETWORK_FINDINGS" => c.network,
             _ => c.critical,
         };
         let mut keys: Vec<(&Vec<String>, &Counts)> =
@@ -565,7 +800,8 @@ impl Aggregation {
 
     /// Counts one finding (only `ACTIVE` ones count, as in Inspector).
     pub fn add(&mut self, f: &Value) {
-        if f["status"] != "ACTIVE"
+        if self.nothing
+            || f["status"] != "ACTIVE"
             || !self
                 .finding_filters
                 .iter()
@@ -698,11 +934,15 @@ mod tests {
         let only = aggregate("PACKAGE", &json!({"packageAggregation": {"packageNames": [{"comparison": "EQUALS", "value": "zlib"}]}}), &all).unwrap();
         assert_eq!(only.len(), 1);
         assert_eq!(only[0]["packageAggregation"]["packageName"], "zlib");
-        let in_b = aggregate("PACKAGE", &json!({"packageAggregation": {"resourceIds": [{"comparison": "EQUALS", "value": "b"}]}}), &all).unwrap();
+        let in_b = aggregate("AWS_ECR_CONTAINER", &json!({"awsEcrContainerAggregation": {"resourceIds": [{"comparison": "EQUALS", "value": "b"}]}}), &all).unwrap();
         assert_eq!(in_b.len(), 1);
-        assert_eq!(in_b[0]["packageAggregation"]["severityCounts"]["all"], 1);
-        let not_a = aggregate("REPOSITORY", &json!({"repositoryAggregation": {"resourceIds": [{"comparison": "NOT_EQUALS", "value": "a"}]}}), &all).unwrap();
-        assert_eq!(not_a[0]["repositoryAggregation"]["affectedImages"], 1);
+        assert_eq!(
+            in_b[0]["awsEcrContainerAggregation"]["severityCounts"]["all"],
+            1
+        );
+        let not_a = aggregate("IMAGE_LAYER", &json!({"imageLayerAggregation": {"resourceIds": [{"comparison": "NOT_EQUALS", "value": "a"}]}}), &all).unwrap();
+        assert_eq!(not_a.len(), 1);
+        assert_eq!(not_a[0]["imageLayerAggregation"]["resourceId"], "b");
         assert!(
             aggregate(
                 "PACKAGE",
@@ -710,6 +950,134 @@ mod tests {
                 &all
             )
             .is_err()
+        );
+    }
+
+    /// Requests are read as Inspector's model has them, member by member.
+    #[test]
+    fn requests_follow_the_model() {
+        let all = [
+            f("CRITICAL", "openssl", "a", "ACTIVE"),
+            f("HIGH", "openssl", "b", "ACTIVE"),
+            f("LOW", "zlib", "a", "ACTIVE"),
+        ];
+        let ok = |kind: &str, req: Value| aggregate(kind, &req, &all);
+        // Enum members are single values, as botocore sends them.
+        let typed = ok("FINDING_TYPE", json!({"findingTypeAggregation": {"findingType": "PACKAGE_VULNERABILITY", "resourceType": "AWS_ECR_CONTAINER_IMAGE"}})).unwrap();
+        assert_eq!(
+            typed[0]["findingTypeAggregation"]["severityCounts"]["all"],
+            3
+        );
+        assert!(
+            ok(
+                "FINDING_TYPE",
+                json!({"findingTypeAggregation": {"findingType": "NETWORK_REACHABILITY"}})
+            )
+            .unwrap()
+            .is_empty()
+        );
+        assert!(
+            ok(
+                "TITLE",
+                json!({"titleAggregation": {"resourceType": "AWS_LAMBDA_FUNCTION"}})
+            )
+            .unwrap()
+            .is_empty()
+        );
+        // Refused: a list where the model has one value, a value outside
+        // the enum, another type's member or one the type does not have,
+        // a comparison the model lacks, 11 filters, an empty value, a
+        // sortBy of another type, two members in the union.
+        for (kind, bad) in [
+            (
+                "FINDING_TYPE",
+                json!({"findingTypeAggregation": {"findingType": [{"comparison": "EQUALS", "value": "PACKAGE_VULNERABILITY"}]}}),
+            ),
+            (
+                "FINDING_TYPE",
+                json!({"findingTypeAggregation": {"findingType": "SECRET"}}),
+            ),
+            ("PACKAGE", json!({"titleAggregation": {}})),
+            (
+                "PACKAGE",
+                json!({"packageAggregation": {"functionNames": [{"comparison": "EQUALS", "value": "f"}]}}),
+            ),
+            (
+                "PACKAGE",
+                json!({"packageAggregation": {"packageNames": [{"comparison": "LIKE", "value": "z"}]}}),
+            ),
+            (
+                "PACKAGE",
+                json!({"packageAggregation": {"packageNames": vec![json!({"comparison": "EQUALS", "value": "z"}); 11]}}),
+            ),
+            (
+                "PACKAGE",
+                json!({"packageAggregation": {"packageNames": [{"comparison": "EQUALS", "value": ""}]}}),
+            ),
+            (
+                "PACKAGE",
+                json!({"packageAggregation": {"sortBy": "AFFECTED_IMAGES"}}),
+            ),
+            (
+                "PACKAGE",
+                json!({"packageAggregation": {"sortOrder": "UP"}}),
+            ),
+            (
+                "PACKAGE",
+                json!({"packageAggregation": {}, "titleAggregation": {}}),
+            ),
+            (
+                "AWS_EC2_INSTANCE",
+                json!({"ec2InstanceAggregation": {"instanceTags": [{"comparison": "PREFIX", "key": "k", "value": "v"}]}}),
+            ),
+        ] {
+            assert!(ok(kind, bad.clone()).is_err(), "{bad}");
+        }
+        // What Vigia's resources never carry: asked for, nothing matches;
+        // asked to differ, everything does.
+        let img = |req: Value| {
+            ok(
+                "AWS_ECR_CONTAINER",
+                json!({"awsEcrContainerAggregation": req}),
+            )
+            .unwrap()
+            .len()
+        };
+        assert_eq!(img(json!({})), 2);
+        assert_eq!(img(json!({"inUseCount": [{"lowerInclusive": 1}]})), 0);
+        let fns = |req: Value| {
+            ok(
+                "AWS_LAMBDA_FUNCTION",
+                json!({"lambdaFunctionAggregation": req}),
+            )
+        };
+        assert!(
+            fns(json!({"functionTags": [{"comparison": "EQUALS", "key": "team", "value": "a"}]}))
+                .unwrap()
+                .is_empty()
+        );
+        // Repositories by the images they affect.
+        let mut more = all.to_vec();
+        let mut other = f("CRITICAL", "zlib", "c", "ACTIVE");
+        other["resources"][0]["details"]["awsEcrContainerImage"]["repositoryName"] = json!("other");
+        more.push(other.clone());
+        more.push(other);
+        let by_images = aggregate(
+            "REPOSITORY",
+            &json!({"repositoryAggregation": {"sortBy": "AFFECTED_IMAGES"}}),
+            &more,
+        )
+        .unwrap();
+        assert_eq!(by_images[0]["repositoryAggregation"]["repository"], "app");
+        let by_critical = aggregate(
+            "REPOSITORY",
+            &json!({"repositoryAggregation": {"sortBy": "CRITICAL"}}),
+            &more,
+        )
+        .unwrap();
+        assert_eq!(
+            by_critical[0]["repositoryAggregation"]["repository"],
+            "other"
         );
     }
 }

@@ -26,6 +26,7 @@ use crate::service::Service;
 
 mod agents;
 mod exports;
+mod filters;
 mod gate;
 mod registries;
 mod targets;
@@ -143,11 +144,18 @@ async fn signed(
     let bytes = axum::body::to_bytes(body, MAX_SIGNED_BODY)
         .await
         .map_err(|_| ApiError::validation("the body is too large").into_response())?;
-    let payload = parts
-        .headers
-        .get("x-amz-content-sha256")
-        .and_then(|v| v.to_str().ok())
-        .map_or_else(|| hex::encode(sha2::Sha256::digest(&bytes)), str::to_owned);
+    // The body is signed through its digest: computed here, never taken
+    // from the request. A client that sends its own digest (as S3's do)
+    // must send the body's, and `UNSIGNED-PAYLOAD` is refused: an API that
+    // writes must not run a body nobody signed.
+    let payload = hex::encode(sha2::Sha256::digest(&bytes));
+    if let Some(claimed) = parts.headers.get("x-amz-content-sha256")
+        && !claimed.as_bytes().eq_ignore_ascii_case(payload.as_bytes())
+    {
+        return Err(unauthorized(
+            "the body does not match its X-Amz-Content-Sha256 (unsigned bodies are refused)",
+        ));
+    }
     let canonical = crate::sigv4::canonical_request(
         parts.method.as_str(),
         parts.uri.path(),
@@ -305,41 +313,45 @@ async fn list_findings(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes
     }
 }
 
-/// Whether a resource passes a `CoverageFilterCriteria` (the keys Vigia's
-/// resources have: `EQUALS` values ORed, `NOT_EQUALS` values ANDed).
-fn covered_by(filter: &Value, r: &crate::resources::ResourceRecord) -> bool {
-    let want = |key: &str, value: &str| -> bool {
-        filter.get(key).and_then(Value::as_array).is_none_or(|fs| {
-            let (neg, pos): (Vec<&Value>, Vec<&Value>) =
-                fs.iter().partition(|f| f["comparison"] == "NOT_EQUALS");
-            (pos.is_empty() || pos.iter().any(|f| f["value"] == value))
-                && neg.iter().all(|f| f["value"] != value)
-        })
-    };
+/// A request's `CoverageFilterCriteria`, read strictly (Inspector's model:
+/// `EQUALS` and `NOT_EQUALS` only, 1 to 10 filters a key).
+fn coverage_criteria(req: &Value) -> Result<Criteria, ApiError> {
+    Criteria::parse_in(
+        req.get("filterCriteria").unwrap_or(&Value::Null),
+        &crate::criteria::COVERAGE,
+    )
+    .map_err(|e| ApiError::validation(e.0))
+}
+
+/// A resource's `CoveredResource`, as `/coverage/list` answers it and as
+/// coverage filters read it.
+fn covered_item(r: &crate::resources::ResourceRecord) -> Value {
+    let mut item = json!({
+        "resourceType": r.kind,
+        "resourceId": r.id,
+        "accountId": vigia_scan::ACCOUNT_ID,
+        "scanType": "PACKAGE",
+        "scanStatus": {"statusCode": r.status_code, "reason": r.status_reason},
+    });
+    if r.kind == "AWS_EC2_INSTANCE" {
+        // A host's packages are read by its agent or from its file system.
+        item["scanMode"] = json!(if r
+            .source
+            .starts_with(&crate::service::agents::agent_source(""))
+        {
+            "EC2_SSM_AGENT_BASED"
+        } else {
+            "EC2_AGENTLESS"
+        });
+    }
+    if let Some(at) = &r.last_scanned_at {
+        item["lastScannedAt"] = json!(at);
+    }
     let meta = resource_metadata(r);
-    let text = |pointer: &str| meta.pointer(pointer).and_then(Value::as_str).unwrap_or("");
-    let tags: Vec<&str> = meta
-        .pointer("/ecrImage/tags")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    // A list member matches when one of its values does (NOT_EQUALS: none).
-    let want_any = |key: &str| -> bool {
-        filter.get(key).and_then(Value::as_array).is_none_or(|fs| {
-            let (neg, pos): (Vec<&Value>, Vec<&Value>) =
-                fs.iter().partition(|f| f["comparison"] == "NOT_EQUALS");
-            (pos.is_empty() || pos.iter().any(|f| tags.iter().any(|t| f["value"] == *t)))
-                && neg.iter().all(|f| tags.iter().all(|t| f["value"] != *t))
-        })
-    };
-    want("scanStatusCode", &r.status_code)
-        && want("scanStatusReason", &r.status_reason)
-        && want("resourceType", &r.kind)
-        && want("resourceId", &r.id)
-        && want("ecrRepositoryName", text("/ecrRepository/name"))
-        && want("lambdaFunctionName", text("/lambdaFunction/functionName"))
-        && want("lambdaFunctionRuntime", text("/lambdaFunction/runtime"))
-        && want_any("ecrImageTags")
+    if !meta.is_null() {
+        item["resourceMetadata"] = meta;
+    }
+    item
 }
 
 /// Inspector's `ResourceScanMetadata` of a resource, from its details:
@@ -386,203 +398,21 @@ async fn list_coverage(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes
             .and_then(|t| t.parse().ok())
             .ok_or_else(|| ApiError::validation("nextToken is not one this service gave"))?,
     };
-    let filter = req.get("filterCriteria").cloned().unwrap_or(Value::Null);
-    let mut covered = Vec::new();
-    for r in svc.db.resources().await? {
-        if !covered_by(&filter, &r) {
-            continue;
-        }
-        let mut item = json!({
-            "resourceType": r.kind,
-            "resourceId": r.id,
-            "accountId": vigia_scan::ACCOUNT_ID,
-            "scanType": "PACKAGE",
-            "scanStatus": {"statusCode": r.status_code, "reason": r.status_reason},
-        });
-        if let Some(at) = &r.last_scanned_at {
-            item["lastScannedAt"] = json!(at);
-        }
-        let meta = resource_metadata(&r);
-        if !meta.is_null() {
-            item["resourceMetadata"] = meta;
-        }
-        covered.push(item);
-    }
+    let criteria = coverage_criteria(&req)?;
+    let covered: Vec<Value> = svc
+        .db
+        .resources()
+        .await?
+        .iter()
+        .map(covered_item)
+        .filter(|item| criteria.matches(item))
+        .collect();
     let page: Vec<Value> = covered.iter().skip(start).take(limit).cloned().collect();
     let mut out = json!({ "coveredResources": page });
     if start + limit < covered.len() {
         out["nextToken"] = json!((start + limit).to_string());
     }
     Ok(axum::Json(out))
-}
-
-fn filter_json(r: &sqlx::any::AnyRow) -> Result<Value, ApiError> {
-    let g = |c: &str| {
-        r.try_get::<Option<String>, _>(c)
-            .map_err(|e| ApiError::internal(&e))
-    };
-    let criteria: Value =
-        serde_json::from_str(&g("criteria")?.unwrap_or_default()).unwrap_or(Value::Null);
-    let mut v = json!({
-        "arn": g("arn")?, "ownerId": vigia_scan::ACCOUNT_ID, "name": g("name")?, "criteria": criteria,
-        "action": g("action")?, "createdAt": g("created_at")?, "updatedAt": g("updated_at")?,
-    });
-    for (col, key) in [("description", "description"), ("reason", "reason")] {
-        if let Some(x) = g(col)? {
-            v[key] = json!(x);
-        }
-    }
-    if let Some(x) = g("expires_at")? {
-        v["vigiaExpiresAt"] = json!(x);
-    }
-    Ok(v)
-}
-
-/// Applies the rules to every stored finding at once.
-async fn resuppress(svc: &Service) -> Result<(), ApiError> {
-    let now = jiff::Timestamp::now()
-        .strftime("%Y-%m-%dT%H:%M:%SZ")
-        .to_string();
-    svc.db.resuppress(&now).await?;
-    Ok(())
-}
-
-fn valid_name(name: &str) -> bool {
-    (3..=64).contains(&name.len())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-}
-
-/// `POST /filters/create`.
-async fn create_filter(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes) -> ApiResult {
-    let req = body(&bytes)?;
-    allowed_keys(
-        &req,
-        &[
-            "action",
-            "filterCriteria",
-            "name",
-            "description",
-            "reason",
-            "tags",
-            "vigiaExpiresAt",
-        ],
-    )?;
-    let name = req
-        .get("name")
-        .and_then(Value::as_str)
-        .ok_or_else(|| ApiError::validation("name is required"))?;
-    if !valid_name(name) {
-        return Err(ApiError::validation(
-            "name is 3 to 64 characters: letters, digits, '.', '_' and '-'",
-        ));
-    }
-    let action = req
-        .get("action")
-        .and_then(Value::as_str)
-        .ok_or_else(|| ApiError::validation("action is required"))?;
-    if !matches!(action, "SUPPRESS" | "NONE") {
-        return Err(ApiError::validation("action is SUPPRESS or NONE"));
-    }
-    let raw = req
-        .get("filterCriteria")
-        .ok_or_else(|| ApiError::validation("filterCriteria is required"))?;
-    let criteria = Criteria::parse(raw).map_err(|e| ApiError::validation(e.0))?;
-    if criteria.is_empty() {
-        return Err(ApiError::validation(
-            "filterCriteria must name at least one key",
-        ));
-    }
-    let expires = match req.get("vigiaExpiresAt") {
-        None | Some(Value::Null) => None,
-        Some(v) => Some(
-            crate::criteria::epoch(v)
-                .and_then(|s| jiff::Timestamp::from_second(s).ok())
-                .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
-                .ok_or_else(|| ApiError::validation("vigiaExpiresAt is a timestamp"))?,
-        ),
-    };
-    let now = jiff::Timestamp::now()
-        .strftime("%Y-%m-%dT%H:%M:%SZ")
-        .to_string();
-    let arn = format!("vigia:filter/{}", uuid::Uuid::new_v4().simple());
-    sqlx::query(
-        "INSERT INTO filters (arn, name, action, criteria, description, reason, expires_at, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
-    )
-    .bind(&arn)
-    .bind(name)
-    .bind(action)
-    .bind(raw.to_string())
-    .bind(req.get("description").and_then(Value::as_str))
-    .bind(req.get("reason").and_then(Value::as_str))
-    .bind(expires)
-    .bind(&now)
-    .execute(svc.db.pool())
-    .await
-    .map_err(|e| ApiError::internal(&e))?;
-    resuppress(&svc).await?;
-    Ok(axum::Json(json!({ "arn": arn })))
-}
-
-/// `POST /filters/delete`.
-async fn delete_filter(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes) -> ApiResult {
-    let req = body(&bytes)?;
-    allowed_keys(&req, &["arn"])?;
-    let arn = req
-        .get("arn")
-        .and_then(Value::as_str)
-        .ok_or_else(|| ApiError::validation("arn is required"))?;
-    let done = sqlx::query("DELETE FROM filters WHERE arn = $1")
-        .bind(arn)
-        .execute(svc.db.pool())
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
-    if done.rows_affected() == 0 {
-        return Err(ApiError::not_found(format!("no filter {arn}")));
-    }
-    resuppress(&svc).await?;
-    Ok(axum::Json(json!({ "arn": arn })))
-}
-
-/// `POST /filters/list`.
-async fn list_filters(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes) -> ApiResult {
-    let req = body(&bytes)?;
-    allowed_keys(&req, &["arns", "action", "maxResults", "nextToken"])?;
-    max_results(&req, 100)?;
-    let rows = sqlx::query("SELECT * FROM filters ORDER BY created_at, arn")
-        .fetch_all(svc.db.pool())
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
-    let counts: BTreeMap<String, i64> = sqlx::query(
-        "SELECT suppressed_by, COUNT(*) AS n FROM findings WHERE suppressed_by IS NOT NULL AND status = 'SUPPRESSED' GROUP BY suppressed_by",
-    )
-    .fetch_all(svc.db.pool())
-    .await
-    .map_err(|e| ApiError::internal(&e))?
-    .iter()
-    .filter_map(|r| Some((r.try_get("suppressed_by").ok()?, r.try_get("n").ok()?)))
-    .collect();
-    let mut out = Vec::new();
-    for r in &rows {
-        let mut f = filter_json(r)?;
-        let n = f["arn"]
-            .as_str()
-            .and_then(|a| counts.get(a))
-            .copied()
-            .unwrap_or(0);
-        f["vigiaSuppressedCount"] = json!(n);
-        let arn_ok = req
-            .get("arns")
-            .and_then(Value::as_array)
-            .is_none_or(|a| a.contains(&f["arn"]));
-        let action_ok = req.get("action").is_none_or(|a| *a == f["action"]);
-        if arn_ok && action_ok {
-            out.push(f);
-        }
-    }
-    Ok(axum::Json(json!({ "filters": out })))
 }
 
 /// `POST /findings/aggregation/list`.
@@ -614,7 +444,11 @@ async fn list_aggregations(State(svc): State<Arc<Service>>, bytes: axum::body::B
         req.get("aggregationRequest").unwrap_or(&Value::Null),
     )
     .map_err(ApiError::validation)?;
-    if aggregation.by_columns() {
+    let mine =
+        crate::aggregate::account_passes(req.get("accountIds")).map_err(ApiError::validation)?;
+    if !mine {
+        // Another account's findings: none here.
+    } else if aggregation.by_columns() {
         aggregation.count_stored(&svc.db).await?;
         aggregation.resources_on_page(&svc.db, start, limit).await?;
     } else {
@@ -650,18 +484,22 @@ async fn coverage_statistics(
     let req = body(&bytes)?;
     allowed_keys(&req, &["filterCriteria", "groupBy", "nextToken"])?;
     let group = req.get("groupBy").and_then(Value::as_str);
-    if let Some(g) = group
-        && !matches!(
-            g,
-            "SCAN_STATUS_CODE" | "SCAN_STATUS_REASON" | "RESOURCE_TYPE" | "ACCOUNT_ID"
-        )
-    {
-        return Err(ApiError::validation(format!(
-            "groupBy `{g}` is not one Vigia answers"
-        )));
-    }
-    let filter = req.get("filterCriteria").cloned().unwrap_or(Value::Null);
-    if filter.as_object().is_none_or(serde_json::Map::is_empty) {
+    // What each group is read from, in a `CoveredResource`.
+    let pointer = match group {
+        None => None,
+        Some("SCAN_STATUS_CODE") => Some("/scanStatus/statusCode"),
+        Some("SCAN_STATUS_REASON") => Some("/scanStatus/reason"),
+        Some("RESOURCE_TYPE") => Some("/resourceType"),
+        Some("ACCOUNT_ID") => Some("/accountId"),
+        Some("ECR_REPOSITORY_NAME") => Some("/resourceMetadata/ecrRepository/name"),
+        Some(g) => {
+            return Err(ApiError::validation(format!(
+                "groupBy is SCAN_STATUS_CODE, SCAN_STATUS_REASON, ACCOUNT_ID, RESOURCE_TYPE or ECR_REPOSITORY_NAME, not `{g}`"
+            )));
+        }
+    };
+    let criteria = coverage_criteria(&req)?;
+    if criteria.is_empty() && group != Some("ECR_REPOSITORY_NAME") {
         // No filter: counted by the database from the records' columns.
         let sql = match group {
             Some(g @ ("SCAN_STATUS_CODE" | "SCAN_STATUS_REASON" | "RESOURCE_TYPE")) => {
@@ -700,35 +538,31 @@ async fn coverage_statistics(
             json!({ "countsByGroup": by, "totalCounts": total }),
         ));
     }
-    let resources: Vec<_> = svc
+    let covered: Vec<Value> = svc
         .db
         .resources()
         .await?
-        .into_iter()
-        .filter(|r| covered_by(&filter, r))
+        .iter()
+        .map(covered_item)
+        .filter(|item| criteria.matches(item))
         .collect();
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
-    for r in &resources {
-        let value = match group {
-            None => continue,
-            Some("SCAN_STATUS_CODE") => r.status_code.clone(),
-            Some("SCAN_STATUS_REASON") => r.status_reason.clone(),
-            Some("RESOURCE_TYPE") => r.kind.clone(),
-            Some("ACCOUNT_ID") => vigia_scan::ACCOUNT_ID.to_owned(),
-            Some(other) => {
-                return Err(ApiError::validation(format!(
-                    "groupBy `{other}` is not one Vigia answers"
-                )));
-            }
-        };
-        *counts.entry(value).or_default() += 1;
+    for item in &covered {
+        // A resource without the group's value (a function, by repository)
+        // is in the total and in no group.
+        if let Some(v) = pointer
+            .and_then(|p| item.pointer(p))
+            .and_then(Value::as_str)
+        {
+            *counts.entry(v.to_owned()).or_default() += 1;
+        }
     }
     let by: Vec<Value> = counts
         .into_iter()
         .map(|(v, n)| json!({"count": n, "groupKey": group, "vigiaGroupValue": v}))
         .collect();
     Ok(axum::Json(
-        json!({ "countsByGroup": by, "totalCounts": resources.len() }),
+        json!({ "countsByGroup": by, "totalCounts": covered.len() }),
     ))
 }
 
@@ -771,68 +605,6 @@ async fn finding_details(State(svc): State<Arc<Service>>, bytes: axum::body::Byt
     Ok(axum::Json(
         json!({ "findingDetails": details, "errors": errors }),
     ))
-}
-
-/// `POST /filters/update`.
-async fn update_filter(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes) -> ApiResult {
-    let req = body(&bytes)?;
-    allowed_keys(
-        &req,
-        &[
-            "filterArn",
-            "action",
-            "filterCriteria",
-            "name",
-            "description",
-            "reason",
-        ],
-    )?;
-    let arn = req
-        .get("filterArn")
-        .and_then(Value::as_str)
-        .ok_or_else(|| ApiError::validation("filterArn is required"))?;
-    if let Some(n) = req.get("name").and_then(Value::as_str)
-        && !valid_name(n)
-    {
-        return Err(ApiError::validation(
-            "name is 3 to 64 characters: letters, digits, '.', '_' and '-'",
-        ));
-    }
-    if let Some(a) = req.get("action").and_then(Value::as_str)
-        && !matches!(a, "SUPPRESS" | "NONE")
-    {
-        return Err(ApiError::validation("action is SUPPRESS or NONE"));
-    }
-    if let Some(c) = req.get("filterCriteria") {
-        let parsed = Criteria::parse(c).map_err(|e| ApiError::validation(e.0))?;
-        if parsed.is_empty() {
-            return Err(ApiError::validation(
-                "filterCriteria must name at least one key",
-            ));
-        }
-    }
-    let now = jiff::Timestamp::now()
-        .strftime("%Y-%m-%dT%H:%M:%SZ")
-        .to_string();
-    let done = sqlx::query(
-        "UPDATE filters SET name = COALESCE($1, name), action = COALESCE($2, action), criteria = COALESCE($3, criteria), \
-         description = COALESCE($4, description), reason = COALESCE($5, reason), updated_at = $6 WHERE arn = $7",
-    )
-    .bind(req.get("name").and_then(Value::as_str))
-    .bind(req.get("action").and_then(Value::as_str))
-    .bind(req.get("filterCriteria").map(Value::to_string))
-    .bind(req.get("description").and_then(Value::as_str))
-    .bind(req.get("reason").and_then(Value::as_str))
-    .bind(&now)
-    .bind(arn)
-    .execute(svc.db.pool())
-    .await
-    .map_err(|e| ApiError::internal(&e))?;
-    if done.rows_affected() == 0 {
-        return Err(ApiError::not_found(format!("no filter {arn}")));
-    }
-    resuppress(&svc).await?;
-    Ok(axum::Json(json!({ "arn": arn })))
 }
 
 /// `GET /v1/findings/history?arn=…`: a finding and its history.
@@ -1242,10 +1014,10 @@ fn handler(path: &str) -> axum::routing::MethodRouter<Arc<Service>> {
         "/findings/details/batch/get" => post(finding_details),
         "/coverage/list" => post(list_coverage),
         "/coverage/statistics/list" => post(coverage_statistics),
-        "/filters/create" => post(create_filter),
-        "/filters/update" => post(update_filter),
-        "/filters/delete" => post(delete_filter),
-        "/filters/list" => post(list_filters),
+        "/filters/create" => post(filters::create),
+        "/filters/update" => post(filters::update),
+        "/filters/delete" => post(filters::delete),
+        "/filters/list" => post(filters::list),
         "/v1/resources" => get(list_resources),
         "/v1/resource" => get(get_resource),
         "/v1/resources/register" => post(register_resource),

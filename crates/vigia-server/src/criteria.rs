@@ -256,20 +256,121 @@ const NUMBER_KEYS: &[(&str, &str)] = &[
     ("cloudImageInUseCount", "/-"),
 ];
 
+/// What one kind of criteria may hold, key by key, and the member of the
+/// thing filtered that each key reads (JSON pointers, `*` for every element
+/// of a list, `/-` for what is never there).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Keys {
+    /// The request member the criteria are, for messages.
+    pub what: &'static str,
+    strings: &'static [(&'static str, &'static str)],
+    /// Keys for what Vigia's resources never carry: accepted, and match as
+    /// absent values do.
+    absent: &'static [&'static str],
+    dates: &'static [(&'static str, &'static str)],
+    numbers: &'static [(&'static str, &'static str)],
+    /// `MapFilter` keys and the tag map each reads.
+    maps: &'static [(&'static str, &'static str)],
+    /// Whether `PREFIX` is a comparison of these criteria.
+    prefix: bool,
+    /// Whether `portRange` and `vulnerablePackages` are keys.
+    findings: bool,
+}
+
+/// Inspector's `FilterCriteria`, over findings.
+pub const FINDINGS: Keys = Keys {
+    what: "filterCriteria",
+    strings: STRING_KEYS,
+    absent: ABSENT_STRING_KEYS,
+    dates: DATE_KEYS,
+    numbers: NUMBER_KEYS,
+    maps: &[("resourceTags", "/resources/*/tags")],
+    prefix: true,
+    findings: true,
+};
+
+/// Inspector's `CoverageFilterCriteria`, over `CoveredResource`s as
+/// `/coverage/list` answers them.
+pub const COVERAGE: Keys = Keys {
+    what: "filterCriteria",
+    strings: &[
+        ("scanStatusCode", "/scanStatus/statusCode"),
+        ("scanStatusReason", "/scanStatus/reason"),
+        ("accountId", "/accountId"),
+        ("resourceId", "/resourceId"),
+        ("resourceType", "/resourceType"),
+        ("scanType", "/scanType"),
+        ("scanMode", "/scanMode"),
+        ("ecrRepositoryName", "/resourceMetadata/ecrRepository/name"),
+        ("ecrImageTags", "/resourceMetadata/ecrImage/tags/*"),
+        (
+            "lambdaFunctionName",
+            "/resourceMetadata/lambdaFunction/functionName",
+        ),
+        (
+            "lambdaFunctionRuntime",
+            "/resourceMetadata/lambdaFunction/runtime",
+        ),
+    ],
+    absent: &[
+        "codeRepositoryProjectName",
+        "codeRepositoryProviderType",
+        "codeRepositoryProviderTypeVisibility",
+        "lastScannedCommitId",
+    ],
+    dates: &[
+        ("lastScannedAt", "/lastScannedAt"),
+        ("imagePulledAt", "/resourceMetadata/ecrImage/imagePulledAt"),
+        (
+            "ecrImageLastInUseAt",
+            "/resourceMetadata/ecrImage/lastInUseAt",
+        ),
+    ],
+    numbers: &[(
+        "ecrImageInUseCount",
+        "/resourceMetadata/ecrImage/inUseCount",
+    )],
+    maps: &[
+        ("ec2InstanceTags", "/resourceMetadata/ec2/tags"),
+        (
+            "lambdaFunctionTags",
+            "/resourceMetadata/lambdaFunction/functionTags",
+        ),
+    ],
+    prefix: false,
+    findings: false,
+};
+
 /// Inclusive epoch-second bounds of one date filter.
 type DateRange = (Option<i64>, Option<i64>);
 
 /// A parsed `FilterCriteria`.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Criteria {
+    keys: &'static Keys,
     strings: Vec<(&'static str, Vec<StringFilter>)>,
     dates: Vec<(&'static str, Vec<DateRange>)>,
     numbers: Vec<(&'static str, Vec<NumberFilter>)>,
     ports: Vec<PortRangeFilter>,
     packages: Vec<PackageFilter>,
-    tags: Vec<MapFilter>,
+    tags: Vec<(&'static str, Vec<MapFilter>)>,
     /// The criteria as given (stored with filters).
     pub raw: Value,
+}
+
+impl Default for Criteria {
+    fn default() -> Self {
+        Self {
+            keys: &FINDINGS,
+            strings: Vec::new(),
+            dates: Vec::new(),
+            numbers: Vec::new(),
+            ports: Vec::new(),
+            packages: Vec::new(),
+            tags: Vec::new(),
+            raw: Value::Null,
+        }
+    }
 }
 
 /// Every value of `f` at `path` (`*` walks every list element).
@@ -338,15 +439,19 @@ fn number_matches(filters: &[NumberFilter], found: &[f64]) -> bool {
     })
 }
 
-fn list<T: serde::de::DeserializeOwned>(key: &str, v: &Value) -> Result<Vec<T>, CriteriaError> {
+fn list<T: serde::de::DeserializeOwned>(
+    what: &str,
+    key: &str,
+    v: &Value,
+) -> Result<Vec<T>, CriteriaError> {
     let Some(items) = v.as_array() else {
         return Err(CriteriaError(format!(
-            "filterCriteria.{key} must be a list of filters"
+            "{what}.{key} must be a list of filters"
         )));
     };
     if items.is_empty() || items.len() > 10 {
         return Err(CriteriaError(format!(
-            "filterCriteria.{key} holds {} filters; it takes 1 to 10",
+            "{what}.{key} holds {} filters; it takes 1 to 10",
             items.len()
         )));
     }
@@ -354,7 +459,7 @@ fn list<T: serde::de::DeserializeOwned>(key: &str, v: &Value) -> Result<Vec<T>, 
         .iter()
         .map(|i| {
             serde_json::from_value(i.clone())
-                .map_err(|e| CriteriaError(format!("filterCriteria.{key}: {e}")))
+                .map_err(|e| CriteriaError(format!("{what}.{key}: {e}")))
         })
         .collect()
 }
@@ -363,66 +468,89 @@ impl Criteria {
     /// Reads `FilterCriteria` strictly: an unknown key, a list of more than
     /// 10 filters or a malformed filter is an error.
     pub fn parse(raw: &Value) -> Result<Self, CriteriaError> {
+        Self::parse_in(raw, &FINDINGS)
+    }
+
+    /// Reads criteria of the kind `keys` describes, as strictly.
+    pub fn parse_in(raw: &Value, keys: &'static Keys) -> Result<Self, CriteriaError> {
         let mut out = Self {
+            keys,
             raw: raw.clone(),
             ..Self::default()
         };
+        let what = keys.what;
         let Some(obj) = raw.as_object() else {
             if raw.is_null() {
                 return Ok(out);
             }
-            return Err(CriteriaError("filterCriteria must be an object".into()));
+            return Err(CriteriaError(format!("{what} must be an object")));
+        };
+        let named = |key: &str, table: &'static [(&'static str, &'static str)]| {
+            table.iter().find(|(k, _)| *k == key).map(|(k, _)| *k)
         };
         for (key, v) in obj {
-            if let Some((k, _)) = STRING_KEYS.iter().find(|(k, _)| k == key) {
-                let filters: Vec<StringFilter> = list(key, v)?;
+            if let Some(k) =
+                named(key, keys.strings).or_else(|| keys.absent.iter().find(|k| *k == key).copied())
+            {
+                let filters: Vec<StringFilter> = list(what, key, v)?;
                 if filters
                     .iter()
-                    .any(|f| f.value.is_empty() || f.value.len() > 1024)
+                    .any(|f| f.value.is_empty() || f.value.chars().count() > 1024)
                 {
                     return Err(CriteriaError(format!(
-                        "filterCriteria.{key}: a value is 1 to 1024 characters"
+                        "{what}.{key}: a value is 1 to 1024 characters"
+                    )));
+                }
+                if !keys.prefix && filters.iter().any(|f| f.comparison == Comparison::Prefix) {
+                    return Err(CriteriaError(format!(
+                        "{what}.{key}: the comparison is EQUALS or NOT_EQUALS"
                     )));
                 }
                 out.strings.push((k, filters));
-            } else if let Some(k) = ABSENT_STRING_KEYS.iter().find(|k| *k == key) {
-                out.strings.push((k, list(key, v)?));
-            } else if let Some((k, _)) = DATE_KEYS.iter().find(|(k, _)| k == key) {
-                let filters: Vec<DateFilter> = list(key, v)?;
+            } else if let Some(k) = named(key, keys.dates) {
+                let filters: Vec<DateFilter> = list(what, key, v)?;
                 let mut ranges = Vec::new();
                 for f in filters {
                     let conv = |x: &Option<Value>| -> Result<Option<i64>, CriteriaError> {
                         match x {
                             None => Ok(None),
                             Some(v) => epoch(v).map(Some).ok_or_else(|| {
-                                CriteriaError(format!(
-                                    "filterCriteria.{key}: {v} is not a timestamp"
-                                ))
+                                CriteriaError(format!("{what}.{key}: {v} is not a timestamp"))
                             }),
                         }
                     };
                     ranges.push((conv(&f.start_inclusive)?, conv(&f.end_inclusive)?));
                 }
                 out.dates.push((k, ranges));
-            } else if let Some((k, _)) = NUMBER_KEYS.iter().find(|(k, _)| k == key) {
-                out.numbers.push((k, list(key, v)?));
-            } else if key == "portRange" {
-                let ports: Vec<PortRangeFilter> = list(key, v)?;
+            } else if let Some(k) = named(key, keys.numbers) {
+                out.numbers.push((k, list(what, key, v)?));
+            } else if let Some(k) = named(key, keys.maps) {
+                let filters: Vec<MapFilter> = list(what, key, v)?;
+                if filters.iter().any(|f| {
+                    f.comparison != "EQUALS"
+                        || !(1..=128).contains(&f.key.chars().count())
+                        || f.value.as_ref().is_some_and(|v| v.chars().count() > 256)
+                }) {
+                    return Err(CriteriaError(format!(
+                        "{what}.{key}: a tag filter compares EQUALS, a key of 1 to 128 characters and a value of at most 256"
+                    )));
+                }
+                out.tags.push((k, filters));
+            } else if keys.findings && key == "portRange" {
+                let ports: Vec<PortRangeFilter> = list(what, key, v)?;
                 if ports.iter().any(|p| {
                     p.begin_inclusive.is_some_and(|b| b > 65535)
                         || p.end_inclusive.is_some_and(|e| e > 65535)
                 }) {
-                    return Err(CriteriaError(
-                        "filterCriteria.portRange: ports are 0 to 65535".into(),
-                    ));
+                    return Err(CriteriaError(format!(
+                        "{what}.portRange: ports are 0 to 65535"
+                    )));
                 }
                 out.ports = ports;
-            } else if key == "vulnerablePackages" {
-                out.packages = list(key, v)?;
-            } else if key == "resourceTags" {
-                out.tags = list(key, v)?;
+            } else if keys.findings && key == "vulnerablePackages" {
+                out.packages = list(what, key, v)?;
             } else {
-                return Err(CriteriaError(format!("filterCriteria has no key `{key}`")));
+                return Err(CriteriaError(format!("{what} has no key `{key}`")));
             }
         }
         Ok(out)
@@ -476,7 +604,9 @@ impl Criteria {
     #[must_use]
     pub fn matches(&self, f: &Value) -> bool {
         for (key, filters) in &self.strings {
-            let path = STRING_KEYS
+            let path = self
+                .keys
+                .strings
                 .iter()
                 .find(|(k, _)| k == key)
                 .map_or("/-", |(_, p)| *p);
@@ -486,7 +616,9 @@ impl Criteria {
             }
         }
         for (key, ranges) in &self.dates {
-            let path = DATE_KEYS
+            let path = self
+                .keys
+                .dates
                 .iter()
                 .find(|(k, _)| k == key)
                 .map_or("/-", |(_, p)| *p);
@@ -501,7 +633,9 @@ impl Criteria {
             }
         }
         for (key, filters) in &self.numbers {
-            let path = NUMBER_KEYS
+            let path = self
+                .keys
+                .numbers
                 .iter()
                 .find(|(k, _)| k == key)
                 .map_or("/-", |(_, p)| *p);
@@ -567,12 +701,22 @@ impl Criteria {
                 return false;
             }
         }
-        for t in &self.tags {
-            let found = values(f, "/resources/*/tags").into_iter().any(|tags| {
-                tags.get(&t.key).and_then(Value::as_str) == Some(t.value.as_deref().unwrap_or(""))
-            });
-            if !found {
-                return false;
+        for (key, filters) in &self.tags {
+            let path = self
+                .keys
+                .maps
+                .iter()
+                .find(|(k, _)| k == key)
+                .map_or("/-", |(_, p)| *p);
+            let maps = values(f, path);
+            for t in filters {
+                let found = maps.iter().any(|tags| {
+                    tags.get(&t.key).and_then(Value::as_str)
+                        == Some(t.value.as_deref().unwrap_or(""))
+                });
+                if !found {
+                    return false;
+                }
             }
         }
         true

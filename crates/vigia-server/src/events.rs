@@ -34,9 +34,10 @@ pub(crate) struct Event {
 /// more than `above` of them: what was opened, how severe, the ARNs, and
 /// why; their own events are marked as summarized. Webhook and Slack
 /// targets get the summary instead of them; Security Hub and Jira, which
-/// keep a record per finding, get them. A first load after an empty start
-/// writes no finding events at all; this keeps a rematch or a rescan that
-/// opens thousands from flooding the targets.
+/// keep a record per finding, get them. This keeps a first scan, a rematch
+/// or a rescan that opens thousands from flooding the targets; with
+/// `--quiet-first-scans` a resource's first scan writes no finding events
+/// at all (an estate tracked elsewhere, imported).
 pub(crate) fn summarize(
     events: &mut Vec<Event>,
     from: usize,

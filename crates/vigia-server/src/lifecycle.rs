@@ -10,9 +10,10 @@
 //!   finding, reopened.
 //!
 //! Every status change is a row of the finding's history with its cause
-//! (`scan …`, `generation …`, `filter …`, `resource terminated`), and, unless
-//! the evaluation is a resource's first, an `Inspector2 Finding` event in
-//! the outbox, written in the same transaction.
+//! (`scan …`, `generation …`, `filter …`, `resource terminated`), and an
+//! `Inspector2 Finding` event in the outbox, written in the same
+//! transaction (summarized per resource above a threshold; none for a
+//! resource's first scan with `--quiet-first-scans`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -498,7 +499,8 @@ impl StateDb {
     /// `scope` is the finding types this evaluation speaks for (a rematch
     /// after an advisory update speaks for package findings only, and leaves
     /// secrets and open ports as they are). `notify`: write events to the
-    /// outbox (not for a resource's first evaluation: no flood of "new").
+    /// outbox (the caller's choice: not for a first scan with
+    /// `--quiet-first-scans`).
     /// `observed`: the resource was read (a scan), so every finding it
     /// holds was observed now; a rematch from the stored inventory observes
     /// nothing new and writes only the findings it changes (Inspector:
@@ -987,13 +989,17 @@ impl StateDb {
         Ok(changed)
     }
 
-    /// The earliest expiry of a suppression rule still in force.
-    pub async fn next_expiry(&self, now: &str) -> DbResult<Option<String>> {
-        let row = sqlx::query("SELECT MIN(expires_at) AS e FROM filters WHERE expires_at IS NOT NULL AND expires_at > $1")
-            .bind(now)
-            .fetch_one(self.pool())
-            .await?;
-        Ok(row.try_get("e")?)
+    /// Whether a suppression rule expired after `since` and at or before
+    /// `now`.
+    pub async fn expired_between(&self, since: &str, now: &str) -> DbResult<bool> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM filters WHERE expires_at IS NOT NULL AND expires_at > $1 AND expires_at <= $2",
+        )
+        .bind(since)
+        .bind(now)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(n > 0)
     }
 
     /// Closes every open finding of a resource that is gone.

@@ -54,7 +54,7 @@ pub const OPERATIONS: &[(&str, &str, Access, &str, Option<&str>)] = &[
         "post",
         "/findings/aggregation/list",
         Access::Read,
-        "Active findings counted by severity per FINDING_TYPE, PACKAGE, TITLE, REPOSITORY, AWS_ECR_CONTAINER, IMAGE_LAYER, AWS_EC2_INSTANCE or AWS_LAMBDA_FUNCTION.",
+        "Active findings counted by severity per FINDING_TYPE, PACKAGE, TITLE, REPOSITORY, AWS_ECR_CONTAINER, IMAGE_LAYER, AWS_EC2_INSTANCE or AWS_LAMBDA_FUNCTION. aggregationRequest holds the one member of that type, with the members Inspector's model gives it (findingType and resourceType single values; the others lists of 1-10 string filters, EQUALS and PREFIX values ORed, NOT_EQUALS values ANDed, members ANDed); a filter on what Vigia's resources never carry (AMIs, tags, in-use counts) matches nothing unless it asks for a difference. sortBy also takes AFFECTED_IMAGES (repositories) and NETWORK_FINDINGS (instances). accountIds filters on Vigia's one account.",
         Some("ListFindingAggregations"),
     ),
     (
@@ -68,14 +68,14 @@ pub const OPERATIONS: &[(&str, &str, Access, &str, Option<&str>)] = &[
         "post",
         "/coverage/list",
         Access::Read,
-        "Resources and their scan status (statusCode, Inspector's reason), filtered by scanStatusCode, scanStatusReason, resourceType and resourceId (EQUALS, NOT_EQUALS).",
+        "Resources and their scan status (statusCode, Inspector's reason): SUCCESSFUL when everything found was evaluated, INACTIVE with NO_INVENTORY when nothing to evaluate was found and UNSUPPORTED_OS when the OS release has no advisories. filterCriteria takes every CoverageFilterCriteria key of Inspector's model (EQUALS and NOT_EQUALS; within a key EQUALS values ORed and NOT_EQUALS values ANDed, keys ANDed); keys for what Vigia's resources never carry match nothing unless they ask for a difference.",
         Some("ListCoverage"),
     ),
     (
         "post",
         "/coverage/statistics/list",
         Access::Read,
-        "Resources counted by SCAN_STATUS_CODE, SCAN_STATUS_REASON, RESOURCE_TYPE or ACCOUNT_ID; each count's value in vigiaGroupValue.",
+        "Resources counted by SCAN_STATUS_CODE, SCAN_STATUS_REASON, RESOURCE_TYPE, ACCOUNT_ID or ECR_REPOSITORY_NAME (resources without one are in totalCounts and no group), filtered as /coverage/list; each count's value in vigiaGroupValue.",
         Some("ListCoverageStatistics"),
     ),
     (
@@ -89,7 +89,7 @@ pub const OPERATIONS: &[(&str, &str, Access, &str, Option<&str>)] = &[
         "post",
         "/filters/update",
         Access::Write,
-        "Change a filter; its effect is applied at once.",
+        "Change a filter; its effect is applied at once. vigiaExpiresAt sets the expiry, null clears it.",
         Some("UpdateFilter"),
     ),
     (
@@ -103,7 +103,7 @@ pub const OPERATIONS: &[(&str, &str, Access, &str, Option<&str>)] = &[
         "post",
         "/filters/list",
         Access::Read,
-        "The filters.",
+        "The filters, oldest first, maxResults (1-100) at a time, each with vigiaSuppressedCount (the findings it suppresses now).",
         Some("ListFilters"),
     ),
     (

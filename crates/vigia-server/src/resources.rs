@@ -67,6 +67,87 @@ pub fn retired(reason: &str) -> bool {
     matches!(reason, "RESOURCE_TERMINATED" | "SCAN_ELIGIBILITY_EXPIRED")
 }
 
+/// A resource's coverage after an evaluation of all of its inventory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanStatus {
+    /// `ACTIVE` or `INACTIVE`.
+    pub code: &'static str,
+    /// Inspector's reason.
+    pub reason: &'static str,
+    /// What was not evaluated, in words.
+    pub message: Option<String>,
+}
+
+impl ScanStatus {
+    /// What a scan of a whole inventory leaves, `ok` (`SUCCESSFUL` or
+    /// `SCAN_FREQUENCY_SCAN_ON_PUSH`) when everything found was evaluated.
+    /// Nothing found is `NO_INVENTORY` and OS packages of a release without
+    /// advisories `UNSUPPORTED_OS`, both `INACTIVE`: a resource with no
+    /// finding is never shown as scanned clean when it was not (its
+    /// language packages' findings still stand). Inputs that could not be
+    /// read, or packages whose version could not be ordered, leave the
+    /// scan `ok` with a message naming them.
+    #[must_use]
+    pub fn of(scan: &vigia_scan::ScanInfo, ok: &'static str) -> Self {
+        if scan.packages() == 0 {
+            let message = if scan.not_scanned.is_empty() {
+                "no package database, lockfile or manifest was found".to_owned()
+            } else {
+                format!("nothing could be read: {}", unread(scan))
+            };
+            return Self {
+                code: "INACTIVE",
+                reason: "NO_INVENTORY",
+                message: Some(message),
+            };
+        }
+        if let Some(why) = scan.unsupported_os() {
+            return Self {
+                code: "INACTIVE",
+                reason: "UNSUPPORTED_OS",
+                message: Some(why),
+            };
+        }
+        let message = scan.incomplete().then(|| {
+            let mut parts = Vec::new();
+            if scan
+                .not_scanned
+                .iter()
+                .any(|n| n.kind == vigia_inventory::Unread::Inventory)
+            {
+                parts.push(format!("not read: {}", unread(scan)));
+            }
+            if !scan.not_evaluated.is_empty() {
+                parts.push(format!(
+                    "{} packages not evaluated (versions their ecosystem cannot order)",
+                    scan.not_evaluated.len()
+                ));
+            }
+            format!("incomplete: {}", parts.join("; "))
+        });
+        Self {
+            code: "ACTIVE",
+            reason: ok,
+            message,
+        }
+    }
+}
+
+fn unread(scan: &vigia_scan::ScanInfo) -> String {
+    let paths: Vec<&str> = scan
+        .not_scanned
+        .iter()
+        .filter(|n| n.kind == vigia_inventory::Unread::Inventory)
+        .map(|n| n.path.as_str())
+        .collect();
+    let shown = paths.iter().take(5).copied().collect::<Vec<_>>().join(", ");
+    if paths.len() > 5 {
+        format!("{shown} and {} more", paths.len() - 5)
+    } else {
+        shown
+    }
+}
+
 /// Whether a coverage reason says the resource's last scan succeeded.
 #[must_use]
 pub fn scanned_ok(reason: &str) -> bool {
@@ -145,9 +226,8 @@ pub struct ScanRecord<'a> {
     pub generation: i64,
     /// Whether it is the resource's first evaluation.
     pub first: bool,
-    /// The coverage reason it leaves: `SUCCESSFUL`, or
-    /// `SCAN_FREQUENCY_SCAN_ON_PUSH` for an image not re-evaluated.
-    pub reason: &'a str,
+    /// The coverage it leaves ([`ScanStatus::of`]).
+    pub status: &'a ScanStatus,
     /// Findings opened or reopened, and closed.
     pub opened: usize,
     /// See `opened`.
@@ -318,7 +398,7 @@ impl StateDb {
         let mut tx = self.begin_write().await?;
         sqlx::query(
             "UPDATE resources SET id = $1, kind = $2, details = $3, content_hash = COALESCE($4, content_hash), inventory_id = $5, \
-             status_code = 'ACTIVE', status_reason = $8, status_message = NULL, last_scanned_at = $6, updated_at = $6 \
+             status_code = $9, status_reason = $8, status_message = $10, last_scanned_at = $6, updated_at = $6 \
              WHERE source = $7",
         )
         .bind(scan.resource_id)
@@ -328,7 +408,9 @@ impl StateDb {
         .bind(scan.inventory_id)
         .bind(scan.finished_at)
         .bind(scan.source)
-        .bind(scan.reason)
+        .bind(scan.status.reason)
+        .bind(scan.status.code)
+        .bind(scan.status.message.as_deref())
         .execute(&mut *tx)
         .await?;
         sqlx::query(
@@ -371,8 +453,8 @@ impl StateDb {
         report_coverage(
             &mut tx,
             scan.source,
-            "ACTIVE",
-            scan.reason,
+            scan.status.code,
+            scan.status.reason,
             scan.finished_at,
         )
         .await?;

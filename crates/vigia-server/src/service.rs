@@ -619,6 +619,10 @@ impl Service {
         }
         let details = serde_json::to_value(&resource).unwrap_or_default();
         let generation = i64::try_from(outcome.generation.0).unwrap_or(i64::MAX);
+        let scan_status = crate::resources::ScanStatus::of(
+            &outcome.report.scan,
+            self.scanned_reason(&source_str).await?,
+        );
         let mut findings = outcome.report.findings;
         for f in &mut findings {
             f.resources = vec![resource.clone()];
@@ -649,7 +653,7 @@ impl Service {
                 finished_at: &now_s,
                 generation,
                 first,
-                reason: self.scanned_reason(&source_str).await?,
+                status: &scan_status,
                 opened: changes.opened + changes.reopened,
                 closed: changes.closed,
             })
@@ -835,6 +839,23 @@ impl Service {
         self.remove(r).await
     }
 
+    /// Applies the rules again when one expired since they were last
+    /// applied for an expiry; the time they were is kept in the state
+    /// database, so that every process and every start sees it.
+    pub async fn lift_expired(&self) -> Result<(), DbError> {
+        const KEY: &str = "expiries_applied_through";
+        let now_s = now();
+        let through = self.db.get_state(KEY).await?.unwrap_or_default();
+        let due = self.db.expired_between(&through, &now_s).await?;
+        if due {
+            self.db.resuppress(&now_s).await?;
+        }
+        if due || through.is_empty() {
+            self.db.set_state(KEY, &now_s).await?;
+        }
+        Ok(())
+    }
+
     /// Runs the watchers and schedules until `stop` fires: they add jobs,
     /// workers do them. An advisory update is due at start and every
     /// `update_every` after the last one that succeeded (a minute after one
@@ -842,16 +863,12 @@ impl Service {
     /// rematched (a rematch interrupted) gets a rematch; watched folders
     /// are looked at every `poll_every`.
     pub async fn run(self: Arc<Self>, mut stop: tokio::sync::watch::Receiver<bool>) {
-        let mut expiry: Option<String> = None;
         loop {
-            // A suppression rule that expired lifts what it suppressed.
-            let now_s = now();
-            if expiry.as_deref().is_some_and(|e| e <= now_s.as_str())
-                && let Err(e) = self.db.resuppress(&now_s).await
-            {
+            // A suppression rule that expired lifts what it suppressed: also
+            // one that expired while no service ran, or between two looks.
+            if let Err(e) = self.lift_expired().await {
                 tracing::warn!(error = %vigia_engine::error_chain(&e), "applying rules failed");
             }
-            expiry = self.db.next_expiry(&now_s).await.ok().flatten();
             if let Err(e) = self.schedule().await {
                 tracing::warn!(error = %vigia_engine::error_chain(&e), "scheduling failed");
             }

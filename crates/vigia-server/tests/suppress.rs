@@ -132,3 +132,52 @@ async fn a_rule_reaches_every_open_finding_across_pages() {
         prefixed
     );
 }
+
+/// A rule's expiry lifts what it suppressed, also when it passed while no
+/// service was running (the service looks for expiries since it last
+/// applied one, not only for those still ahead).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expiry_that_passed_while_stopped_is_applied() {
+    let fleet = Fleet::start(false).await.unwrap();
+    fleet.add_copies(3, 1).await.unwrap();
+    fleet.evaluate_all().await.unwrap();
+    let stamp = |t: jiff::Timestamp| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let now = jiff::Timestamp::now();
+    let high = count(
+        &fleet,
+        "SELECT COUNT(*) FROM findings WHERE status = 'ACTIVE' AND severity = 'HIGH'",
+    )
+    .await;
+    assert!(high > 0);
+    sqlx::query(
+        "INSERT INTO filters (arn, name, action, criteria, expires_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)",
+    )
+    .bind("vigia:filter/two-seconds")
+    .bind("two-seconds")
+    .bind("SUPPRESS")
+    .bind(serde_json::json!({"severity": [{"comparison": "EQUALS", "value": "HIGH"}]}).to_string())
+    .bind(stamp(now + jiff::SignedDuration::from_secs(2)))
+    .bind(stamp(now))
+    .execute(fleet.svc.db.pool())
+    .await
+    .unwrap();
+    fleet.svc.db.resuppress(&stamp(now)).await.unwrap();
+    let suppressed = "SELECT COUNT(*) FROM findings WHERE status = 'SUPPRESSED'";
+    assert_eq!(count(&fleet, suppressed).await, high);
+    // The service's look before it stops: nothing has expired yet.
+    fleet.svc.lift_expired().await.unwrap();
+    assert_eq!(count(&fleet, suppressed).await, high);
+    // The expiry passes while no service looks; the next look, later,
+    // finds it behind it.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    fleet.svc.lift_expired().await.unwrap();
+    assert_eq!(count(&fleet, suppressed).await, 0);
+    assert_eq!(
+        count(
+            &fleet,
+            "SELECT COUNT(*) FROM finding_history WHERE event = 'UNSUPPRESSED'"
+        )
+        .await,
+        high
+    );
+}

@@ -77,6 +77,30 @@ try:
     out["wrong"] = "accepted"
 except ClientError as e:
     out["wrong"] = e.response["Error"]["Code"]
+# A signed request whose body is swapped, its digest header kept: the
+# signature covers the body, so it must be refused. The same request with
+# its own body passes.
+import hashlib, urllib.request, urllib.error
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+def send(signed_body, sent_body):
+    req = AWSRequest(method="POST", url=url + "/filters/create", data=signed_body,
+                     headers={"Content-Type": "application/json",
+                              "X-Amz-Content-Sha256": hashlib.sha256(signed_body.encode()).hexdigest()})
+    SigV4Auth(Credentials(ak, sk), "inspector2", "us-east-1").add_auth(req)
+    raw = urllib.request.Request(url + "/filters/create", data=sent_body.encode(),
+                                 headers=dict(req.headers.items()), method="POST")
+    try:
+        return urllib.request.urlopen(raw).status
+    except urllib.error.HTTPError as e:
+        return e.code
+def rule(name):
+    return json.dumps({"name": name, "action": "NONE",
+                       "filterCriteria": {"severity": [{"comparison": "EQUALS", "value": "LOW"}]}})
+out["tampered"] = send(rule("signed-body"), rule("swapped-body"))
+out["untampered"] = send(rule("signed-body"), rule("signed-body"))
+out["filters"] = sorted(f["name"] for f in c.list_filters()["filters"])
 print(json.dumps(out))
 "#;
 
@@ -425,37 +449,56 @@ fn the_same_on_postgresql() {
 /// their bodies (a filter on what only bodies say, here one that keeps every
 /// finding) agree: the same groups, the same counts, in the same order.
 fn aggregations_agree(s: &Server, viewer: &str) {
-    for (kind, member) in [
-        ("FINDING_TYPE", "findingTypeAggregation"),
-        ("PACKAGE", "packageAggregation"),
-        ("TITLE", "titleAggregation"),
-        ("REPOSITORY", "repositoryAggregation"),
-        ("AWS_ECR_CONTAINER", "awsEcrContainerAggregation"),
-        ("AWS_EC2_INSTANCE", "ec2InstanceAggregation"),
-        ("AWS_LAMBDA_FUNCTION", "lambdaFunctionAggregation"),
-    ] {
-        let by_columns = json!({"aggregationType": kind});
-        let by_bodies = json!({"aggregationType": kind, "aggregationRequest": {member:
-            {"titles": [{"comparison": "NOT_EQUALS", "value": "no finding has this title"}]}}});
-        let (_, a) = s.call(
+    let call = |req: &Value| {
+        let (status, body) = s.call(
             "POST",
             "/findings/aggregation/list",
             Some(viewer),
-            Some(&by_columns),
+            Some(req),
         );
-        let (_, b) = s.call(
-            "POST",
-            "/findings/aggregation/list",
-            Some(viewer),
-            Some(&by_bodies),
+        assert_eq!(status, 200, "{req}: {body}");
+        body
+    };
+    // Each type with a filter its model has that keeps every finding.
+    for (kind, member, filter) in [
+        ("TITLE", "titleAggregation", "titles"),
+        ("REPOSITORY", "repositoryAggregation", "repositories"),
+        (
+            "AWS_ECR_CONTAINER",
+            "awsEcrContainerAggregation",
+            "resourceIds",
+        ),
+        ("AWS_EC2_INSTANCE", "ec2InstanceAggregation", "instanceIds"),
+        (
+            "AWS_LAMBDA_FUNCTION",
+            "lambdaFunctionAggregation",
+            "resourceIds",
+        ),
+    ] {
+        let a = call(&json!({"aggregationType": kind}));
+        let b = call(
+            &json!({"aggregationType": kind, "aggregationRequest": {member:
+            {filter: [{"comparison": "NOT_EQUALS", "value": "nothing is named this"}]}}}),
         );
         assert!(
-            !a["responses"].as_array().unwrap().is_empty()
-                || !matches!(kind, "FINDING_TYPE" | "PACKAGE" | "TITLE"),
+            !a["responses"].as_array().unwrap().is_empty() || kind != "TITLE",
             "{kind}: {a}"
         );
         assert_eq!(a["responses"], b["responses"], "{kind}");
     }
+    // Finding types: each group counted from columns is the one its own
+    // type's filter (read from bodies) answers.
+    let types = call(&json!({"aggregationType": "FINDING_TYPE"}));
+    let groups = types["responses"].as_array().unwrap();
+    assert!(!groups.is_empty(), "{types}");
+    for g in groups {
+        let t = &g["findingTypeAggregation"]["vigiaFindingType"];
+        let one = call(&json!({"aggregationType": "FINDING_TYPE",
+            "aggregationRequest": {"findingTypeAggregation": {"findingType": t}}}));
+        assert_eq!(one["responses"], json!([g]), "{t}");
+    }
+    let packages = call(&json!({"aggregationType": "PACKAGE"}));
+    assert!(!packages["responses"].as_array().unwrap().is_empty());
 }
 
 fn lifecycle(home: &Home) {
@@ -612,6 +655,13 @@ fn lifecycle(home: &Home) {
             .starts_with("vigia:filter/")
     );
     assert_eq!(boto["wrong"], "AccessDeniedException");
+    assert_eq!(boto["tampered"], 401, "{boto}");
+    assert_eq!(boto["untampered"], 200, "{boto}");
+    let names = boto["filters"].to_string();
+    assert!(
+        names.contains("signed-body") && !names.contains("swapped-body"),
+        "{names}"
+    );
     // With findings suppressed by botocore's filter.
     aggregations_agree(&s, &viewer);
     let (status, body) = s.call(
@@ -1521,4 +1571,154 @@ impl Drop for Reaped {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// Coverage until every resource's first scan has ended (none pending or
+/// in progress), by resource type: (status code, reason).
+fn settled_coverage(s: &Server, token: &str, n: usize) -> BTreeMap<String, (String, String)> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(180);
+    loop {
+        let (status, body) = s.call("POST", "/coverage/list", Some(token), Some(&json!({})));
+        assert_eq!(status, 200, "{body}");
+        let items = body["coveredResources"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let pending = items.iter().any(|i| {
+            matches!(
+                i["scanStatus"]["reason"].as_str(),
+                Some("PENDING_INITIAL_SCAN" | "SCAN_IN_PROGRESS")
+            )
+        });
+        if items.len() == n && !pending {
+            return items
+                .iter()
+                .map(|i| {
+                    (
+                        i["resourceType"].as_str().unwrap().to_owned(),
+                        (
+                            i["scanStatus"]["statusCode"].as_str().unwrap().to_owned(),
+                            i["scanStatus"]["reason"].as_str().unwrap().to_owned(),
+                        ),
+                    )
+                })
+                .collect();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{items:?}\n{}",
+            s.log()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+/// Coverage never shows a resource scanned clean when it was not. An image
+/// whose OS release has no advisories is `UNSUPPORTED_OS`, and becomes
+/// `SUCCESSFUL` with its findings once an update brings them, without being
+/// read again; a function with nothing to evaluate is `NO_INVENTORY`.
+/// Coverage filters follow Inspector's model.
+#[test]
+fn coverage_tells_an_unsupported_os_and_no_inventory_from_clean() {
+    let home = Home::sqlite();
+    let viewer = token(&home, "viewer");
+    let admin = token(&home, "admin");
+    let mirror = vigia_test_support::mirror_copy();
+    // The mirror as it was before it had Alpine 3.18's advisories.
+    let alpine = mirror.path().join("Alpine/all.zip");
+    let original = fs_err::read(&alpine).unwrap();
+    let mut without = Vec::new();
+    for (name, body) in vigia_test_support::read_zip(&alpine) {
+        let mut rec: Value = serde_json::from_slice(&body).unwrap();
+        let affected = rec["affected"].as_array_mut().unwrap();
+        affected.retain(|a| a["package"]["ecosystem"] != "Alpine:v3.18");
+        if !affected.is_empty() {
+            without.push((name, serde_json::to_vec(&rec).unwrap()));
+        }
+    }
+    vigia_test_support::write_zip(&alpine, &without);
+    let watch = tempfile::tempdir().unwrap();
+    vigia_test_support::copy_dir(
+        &vigia_test_support::shared_dir().join("targets/alpine-base"),
+        &watch.path().join("alpine-base"),
+    );
+    vigia_test_support::write_zip(
+        &watch.path().join("nothing.zip"),
+        &[("README.txt".to_owned(), b"no code here".to_vec())],
+    );
+    let s = start(&home, mirror.path(), watch.path());
+    let covered = settled_coverage(&s, &viewer, 2);
+    assert_eq!(
+        covered["AWS_ECR_CONTAINER_IMAGE"],
+        ("INACTIVE".to_owned(), "UNSUPPORTED_OS".to_owned()),
+        "{}",
+        s.log()
+    );
+    assert_eq!(
+        covered["AWS_LAMBDA_FUNCTION"],
+        ("INACTIVE".to_owned(), "NO_INVENTORY".to_owned())
+    );
+    let image = eq("resourceType", "AWS_ECR_CONTAINER_IMAGE");
+    assert!(list(&s, &viewer, &image).is_empty());
+    // Coverage filters: by reason; PREFIX, an unknown key and 11 values
+    // are refused; a key for what Vigia's resources lack matches nothing.
+    let coverage = |criteria: Value| {
+        s.call(
+            "POST",
+            "/coverage/list",
+            Some(&viewer),
+            Some(&json!({ "filterCriteria": criteria })),
+        )
+    };
+    let (status, only) = coverage(eq("scanStatusReason", "UNSUPPORTED_OS"));
+    assert_eq!(status, 200, "{only}");
+    assert_eq!(only["coveredResources"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        only["coveredResources"][0]["resourceType"],
+        "AWS_ECR_CONTAINER_IMAGE"
+    );
+    let (_, none) = coverage(eq("scanType", "NETWORK"));
+    assert_eq!(none["coveredResources"], json!([]));
+    let (_, tagged) =
+        coverage(json!({"lambdaFunctionTags": [{"comparison": "EQUALS", "key": "team"}]}));
+    assert_eq!(tagged["coveredResources"], json!([]));
+    for bad in [
+        json!({"scanStatusReason": [{"comparison": "PREFIX", "value": "UNSUPPORTED"}]}),
+        json!({"nope": [{"comparison": "EQUALS", "value": "x"}]}),
+        json!({"resourceId": vec![json!({"comparison": "EQUALS", "value": "x"}); 11]}),
+    ] {
+        let (status, body) = coverage(bad.clone());
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert!(body["message"].is_string(), "{body}");
+    }
+    let (status, by_repo) = s.call(
+        "POST",
+        "/coverage/statistics/list",
+        Some(&viewer),
+        Some(&json!({"groupBy": "ECR_REPOSITORY_NAME"})),
+    );
+    assert_eq!(status, 200, "{by_repo}");
+    assert_eq!(by_repo["totalCounts"], 2);
+    assert_eq!(by_repo["countsByGroup"].as_array().unwrap().len(), 1);
+
+    // The release's advisories arrive: the image is evaluated from its
+    // stored inventory, not read again.
+    let reads = s.metric(&viewer, "vigia_target_reads_total");
+    std::thread::sleep(Duration::from_millis(1100));
+    fs_err::write(&alpine, &original).unwrap();
+    let (status, update) = s.call("POST", "/v1/db/update", Some(&admin), None);
+    assert_eq!(status, 200, "{update}");
+    let covered = settled_coverage(&s, &viewer, 2);
+    assert_eq!(
+        covered["AWS_ECR_CONTAINER_IMAGE"],
+        ("ACTIVE".to_owned(), "SUCCESSFUL".to_owned()),
+        "{update}\n{}",
+        s.log()
+    );
+    assert_eq!(
+        covered["AWS_LAMBDA_FUNCTION"],
+        ("INACTIVE".to_owned(), "NO_INVENTORY".to_owned())
+    );
+    assert!(!list(&s, &viewer, &image).is_empty(), "{update}");
+    assert_eq!(s.metric(&viewer, "vigia_target_reads_total"), reads);
 }

@@ -324,7 +324,7 @@ impl Service {
                 finished_at: &now_s,
                 generation: i64::try_from(outcome.generation.0).unwrap_or(i64::MAX),
                 first,
-                reason: "SUCCESSFUL",
+                status: &crate::resources::ScanStatus::of(&outcome.report.scan, "SUCCESSFUL"),
                 opened: changes.opened + changes.reopened,
                 closed: changes.closed,
             })

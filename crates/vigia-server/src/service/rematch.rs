@@ -19,7 +19,7 @@ use vigia_inventory::Inventory;
 use super::{Rematch, Service, ServiceError, now};
 use crate::db::DbError;
 use crate::lifecycle::RematchItem;
-use crate::resources::ResourceRecord;
+use crate::resources::{ResourceRecord, ScanStatus};
 
 /// Resources reconciled per transaction.
 const BATCH: usize = 250;
@@ -36,6 +36,34 @@ struct Evaluation {
 
 fn ms(d: std::time::Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The coverage a rematch leaves a resource whose last scan left
+/// `previous`, when it changes it. An evaluation of the whole inventory
+/// says it all again; one of changed packages only (`partial`) lifts
+/// `UNSUPPORTED_OS` once the OS's packages are evaluated, as when the
+/// advisories of its release arrive.
+fn coverage_after(
+    previous: &str,
+    scan: &vigia_scan::ScanInfo,
+    partial: bool,
+) -> Option<ScanStatus> {
+    let ok = match previous {
+        "SCAN_FREQUENCY_SCAN_ON_PUSH" => "SCAN_FREQUENCY_SCAN_ON_PUSH",
+        "SUCCESSFUL" | "UNSUPPORTED_OS" | "NO_INVENTORY" => "SUCCESSFUL",
+        // Being scanned, failed, terminated: the scan's to say.
+        _ => return None,
+    };
+    let next = if partial {
+        (previous == "UNSUPPORTED_OS" && scan.os_evaluated()).then_some(ScanStatus {
+            code: "ACTIVE",
+            reason: ok,
+            message: None,
+        })?
+    } else {
+        ScanStatus::of(scan, ok)
+    };
+    (next.reason != previous).then_some(next)
 }
 
 impl Service {
@@ -260,8 +288,10 @@ impl Service {
             .await?;
         summary.match_millis += ms(matching.elapsed());
         let mut items: Vec<RematchItem> = Vec::new();
+        let mut coverage: Vec<Option<ScanStatus>> = Vec::new();
         for ((holders, packages), (_, reports)) in holders.into_iter().zip(evaluated) {
             for ((inventory_id, r, _), report) in holders.into_iter().zip(reports) {
+                coverage.push(coverage_after(&r.status_reason, &report.scan, partial));
                 items.push(RematchItem {
                     source: r.source,
                     inventory_id,
@@ -281,6 +311,22 @@ impl Service {
         let writing = std::time::Instant::now();
         let results = self.db.rematch(&items, cause, &now()).await?;
         summary.reconcile_millis += ms(writing.elapsed());
+        // Coverage that the evaluation changes (an OS release whose
+        // advisories arrived), for the resources reconciled.
+        let now_s = now();
+        for ((item, result), status) in items.iter().zip(&results).zip(coverage) {
+            if let (Some(_), Some(st)) = (result, status) {
+                self.db
+                    .set_coverage(
+                        &item.source,
+                        st.code,
+                        st.reason,
+                        st.message.as_deref(),
+                        &now_s,
+                    )
+                    .await?;
+            }
+        }
         let reconciled = results.iter().flatten().count();
         for c in results.iter().flatten() {
             summary.changes.add(c);

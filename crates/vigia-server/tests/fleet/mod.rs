@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use vigia_inventory::{Inventory, Package};
-use vigia_server::resources::{ResourceRecord, ScanRecord};
+use vigia_server::resources::{ResourceRecord, ScanRecord, ScanStatus};
 use vigia_server::service::{Role, Service, ServiceConfig};
 
 /// A service on a copy of the mirror, with the shared image scanned once.
@@ -177,7 +177,11 @@ impl Fleet {
                     finished_at: now,
                     generation: 0,
                     first: true,
-                    reason: "SUCCESSFUL",
+                    status: &ScanStatus {
+                        code: "ACTIVE",
+                        reason: "SUCCESSFUL",
+                        message: None,
+                    },
                     opened: 0,
                     closed: 0,
                 })
