@@ -104,6 +104,16 @@ impl Service {
         vigia_scan::sort_findings(&mut findings);
         outcome.report.findings = findings;
         outcome.report.scan.resource = resource;
+        // What was evaluated is code and layers together too (coverage
+        // says so, not the code's alone).
+        let scan = &mut outcome.report.scan;
+        scan.coverage = evaluated.report.scan.coverage;
+        scan.not_evaluated = evaluated.report.scan.not_evaluated;
+        for n in evaluated.report.scan.not_scanned {
+            if !scan.not_scanned.contains(&n) {
+                scan.not_scanned.push(n);
+            }
+        }
         outcome.inventory = evaluated.inventory;
         Ok(Ok(outcome))
     }
