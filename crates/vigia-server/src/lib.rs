@@ -17,6 +17,7 @@ pub mod db;
 pub mod delivery;
 pub mod events;
 pub mod exports;
+pub mod fingerprint;
 pub mod functions;
 pub mod gate;
 pub mod inventories;

@@ -208,6 +208,8 @@ pub struct Service {
         std::sync::Mutex<lru::LruCache<String, Arc<vigia_inventory::Inventory>>>,
     /// Agents' check-ins, written together.
     pub(crate) checkins: Arc<crate::checkins::CheckinWriter>,
+    /// What watched paths hold, by content.
+    fingerprints: Arc<crate::fingerprint::Fingerprints>,
 }
 
 /// The state key the last advisory update's outcome is kept under.
@@ -255,47 +257,6 @@ fn candidate(path: &Path) -> Option<&'static str> {
         return Some("AWS_EC2_INSTANCE");
     }
     None
-}
-
-/// A cheap fingerprint of a path's content: size and modification time of
-/// a file; for a folder, of the files that say what it holds. A change
-/// triggers a scan, which reads the resource once.
-fn fingerprint(path: &Path) -> Option<String> {
-    let stamp = |p: &Path| {
-        fs_err::metadata(p).ok().map(|m| {
-            let t = m
-                .modified()
-                .ok()
-                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                .map_or(0, |d| d.as_nanos());
-            format!("{}:{t}", m.len())
-        })
-    };
-    if path.is_file() && crate::functions::manifest_path(path).is_file() {
-        // A function with a manifest changes when its manifest or one of
-        // its layers does.
-        let mut parts: Vec<String> = vec![stamp(path)?];
-        let manifest = crate::functions::manifest_path(path);
-        parts.extend(stamp(&manifest));
-        if let Ok(Some(m)) = crate::functions::read(path) {
-            parts.extend(m.layers.iter().filter_map(|l| stamp(&l.path)));
-        }
-        return Some(parts.join("/"));
-    }
-    if path.is_dir() {
-        let parts: Vec<String> = [
-            "index.json",
-            "var/lib/dpkg/status",
-            "lib/apk/db/installed",
-            "var/lib/rpm",
-        ]
-        .iter()
-        .filter_map(|f| stamp(&path.join(f)))
-        .collect();
-        (!parts.is_empty()).then(|| parts.join("/"))
-    } else {
-        stamp(path)
-    }
 }
 
 impl Service {
@@ -362,6 +323,7 @@ impl Service {
                     .unwrap_or(std::num::NonZeroUsize::MIN),
             )),
             checkins: Arc::default(),
+            fingerprints: Arc::default(),
         }))
     }
 
@@ -661,6 +623,17 @@ impl Service {
         Ok(())
     }
 
+    /// What `path` holds, by content ([`crate::fingerprint`]), read off the
+    /// runtime's threads.
+    async fn fingerprint(&self, path: &Path) -> Option<String> {
+        let prints = Arc::clone(&self.fingerprints);
+        let path = path.to_path_buf();
+        tokio::task::spawn_blocking(move || prints.of(&path))
+            .await
+            .ok()
+            .flatten()
+    }
+
     /// Looks at every watched folder once: scans new and changed resources,
     /// terminates removed ones.
     pub async fn watch_once(
@@ -697,7 +670,8 @@ impl Service {
                 let layer = !layers.is_empty()
                     && fs_err::canonicalize(&p).is_ok_and(|c| layers.contains(&c));
                 if !layer && candidate(&p).is_some() {
-                    present.insert(p.display().to_string(), (p.clone(), fingerprint(&p)));
+                    let print = self.fingerprint(&p).await;
+                    present.insert(p.display().to_string(), (p.clone(), print));
                 }
             }
         }
@@ -712,8 +686,12 @@ impl Service {
         for r in known.iter().filter(|r| r.origin == "api") {
             let p = PathBuf::from(&r.source);
             if p.exists() {
-                present.insert(r.source.clone(), (p.clone(), fingerprint(&p)));
+                let print = self.fingerprint(&p).await;
+                present.insert(r.source.clone(), (p.clone(), print));
             }
+        }
+        if unread.is_empty() {
+            self.fingerprints.sweep();
         }
         let by_source: BTreeMap<&str, &crate::resources::ResourceRecord> =
             known.iter().map(|r| (r.source.as_str(), r)).collect();

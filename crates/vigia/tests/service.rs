@@ -1722,3 +1722,91 @@ fn coverage_tells_an_unsupported_os_and_no_inventory_from_clean() {
     assert!(!list(&s, &viewer, &image).is_empty(), "{update}");
     assert_eq!(s.metric(&viewer, "vigia_target_reads_total"), reads);
 }
+
+/// A Debian 12 root filesystem holding one package at `version`.
+fn debian_root(root: &Path, version: &str) {
+    fs_err::create_dir_all(root.join("etc")).unwrap();
+    fs_err::create_dir_all(root.join("var/lib/dpkg")).unwrap();
+    fs_err::write(
+        root.join("etc/os-release"),
+        "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID=\"12\"\nVERSION_CODENAME=bookworm\n",
+    )
+    .unwrap();
+    fs_err::write(
+        root.join("var/lib/dpkg/status"),
+        format!(
+            "Package: curl\nStatus: install ok installed\nPriority: optional\nSection: web\n\
+             Installed-Size: 500\nMaintainer: Debian\nArchitecture: amd64\nVersion: {version}\n\
+             Description: command line tool for transferring data with URL syntax\n\n"
+        ),
+    )
+    .unwrap();
+}
+
+/// A watched resource is scanned again when its content changes, also with
+/// its size and modification time put back, and not when only its time
+/// moves.
+#[test]
+fn a_change_is_told_by_content_not_by_time() {
+    let home = Home::sqlite();
+    let viewer = token(&home, "viewer");
+    let watch = tempfile::tempdir().unwrap();
+    let root = watch.path().join("host");
+    let status = root.join("var/lib/dpkg/status");
+    // Before curl's fixes of CVE-2023-38545 and CVE-2023-46218; then after
+    // them, in a version string of the same length.
+    debian_root(&root, "7.88.1-10+deb12u3");
+    let set_time = || {
+        let out = Command::new("touch")
+            .args(["-d", "@1700000000"])
+            .arg(&status)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+    };
+    set_time();
+    let s = start(&home, &vigia_test_support::vulndata(), watch.path());
+    wait_coverage(&s, &viewer, 1, "SUCCESSFUL");
+    assert_eq!(s.metric(&viewer, "vigia_target_reads_total"), 1);
+    let mut active = eq("findingStatus", "ACTIVE");
+    active["vulnerablePackages"] = json!([{"name": {"comparison": "EQUALS", "value": "curl"}}]);
+    let before = list(&s, &viewer, &active);
+    assert!(
+        before
+            .iter()
+            .any(|f| f["packageVulnerabilityDetails"]["vulnerabilityId"] == "CVE-2023-38545"),
+        "{before:#?}"
+    );
+
+    // Its time moves, and back, its content does not: not read again.
+    let out = Command::new("touch").arg(&status).output().unwrap();
+    assert!(out.status.success());
+    std::thread::sleep(Duration::from_secs(3));
+    set_time();
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        s.metric(&viewer, "vigia_target_reads_total"),
+        1,
+        "{}",
+        s.log()
+    );
+
+    // Its content changes, its size and time are put back: read again.
+    let size = fs_err::metadata(&status).unwrap().len();
+    debian_root(&root, "7.88.1-10+deb12u6");
+    set_time();
+    assert_eq!(fs_err::metadata(&status).unwrap().len(), size);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while s.metric(&viewer, "vigia_target_reads_total") < 2 {
+        assert!(Instant::now() < deadline, "never read again\n{}", s.log());
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    wait_coverage(&s, &viewer, 1, "SUCCESSFUL");
+    let after = list(&s, &viewer, &active);
+    assert!(
+        after
+            .iter()
+            .all(|f| f["packageVulnerabilityDetails"]["vulnerabilityId"] != "CVE-2023-38545"),
+        "{after:#?}"
+    );
+}

@@ -1,0 +1,195 @@
+//! What a watched path holds, told by content: the SHA-256 of its files
+//! (of a folder, the files that say what it holds), so that a resource is
+//! scanned again when its content changes, even with its size and time
+//! kept, and not when only its modification time moves. A file is read
+//! again only when its size or modification time moved since it was last
+//! hashed: a look at an unchanged folder only reads metadata.
+
+use std::collections::HashMap;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use sha2::{Digest as _, Sha256};
+
+/// The files whose content makes a watched resource: a function's zip,
+/// manifest and layers; of a folder, the image index or package databases;
+/// otherwise the file itself.
+fn parts(path: &Path) -> Vec<PathBuf> {
+    if path.is_file() && crate::functions::manifest_path(path).is_file() {
+        let mut out = vec![path.to_path_buf(), crate::functions::manifest_path(path)];
+        if let Ok(Some(m)) = crate::functions::read(path) {
+            out.extend(m.layers.iter().map(|l| l.path.clone()));
+        }
+        return out;
+    }
+    if !path.is_dir() {
+        return vec![path.to_path_buf()];
+    }
+    let mut out: Vec<PathBuf> = ["index.json", "var/lib/dpkg/status", "lib/apk/db/installed"]
+        .iter()
+        .map(|f| path.join(f))
+        .filter(|p| p.is_file())
+        .collect();
+    // An RPM database is a few files (Berkeley DB, NDB or SQLite).
+    if let Ok(entries) = fs_err::read_dir(path.join("var/lib/rpm")) {
+        let mut rpm: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.is_file())
+            .collect();
+        rpm.sort();
+        out.extend(rpm);
+    }
+    out
+}
+
+/// Size, modification time, inode and status-change time of a file: when
+/// none moved, its content is taken as read before. The status-change time
+/// is the kernel's and no program sets it: content rewritten in place with
+/// its size and modification time put back (`cp -p`, `rsync -t
+/// --inplace`) still moves it.
+fn stamp(path: &Path) -> Option<String> {
+    let m = fs_err::metadata(path).ok()?;
+    let t = m
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
+    #[cfg(unix)]
+    let kernel = {
+        use std::os::unix::fs::MetadataExt as _;
+        format!("{}:{}.{}", m.ino(), m.ctime(), m.ctime_nsec())
+    };
+    #[cfg(not(unix))]
+    let kernel = String::new();
+    Some(format!("{}:{t}:{kernel}", m.len()))
+}
+
+fn sha256_of(path: &Path) -> Option<String> {
+    let mut file = fs_err::File::open(path).ok()?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0_u8; 1 << 16];
+    loop {
+        let n = file.read(&mut buf).ok()?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Some(hex::encode(hasher.finalize()))
+}
+
+/// A file's hash, the stamp it was computed at, and whether it was asked
+/// for since the last [`Fingerprints::sweep`].
+struct Known {
+    stamp: String,
+    hash: String,
+    used: bool,
+}
+
+/// Content fingerprints of watched paths, with each file's hash kept
+/// beside the stamp it was computed at.
+#[derive(Default)]
+pub struct Fingerprints {
+    known: Mutex<HashMap<PathBuf, Known>>,
+}
+
+impl Fingerprints {
+    /// The fingerprint of what `path` holds (`sha256:…`), or `None` when
+    /// nothing in it can be read. Reads files: call it off the async
+    /// runtime's threads.
+    pub fn of(&self, path: &Path) -> Option<String> {
+        let files = parts(path);
+        if files.is_empty() {
+            return None;
+        }
+        let mut whole = Sha256::new();
+        for file in &files {
+            let Some(stamp) = stamp(file) else {
+                // A part gone (a layer the manifest names): that is its state.
+                whole.update(format!("{}\0missing\n", file.display()));
+                continue;
+            };
+            let cached = self.known.lock().ok().and_then(|mut k| {
+                let known = k.get_mut(file).filter(|c| c.stamp == stamp)?;
+                known.used = true;
+                Some(known.hash.clone())
+            });
+            let hash = if let Some(h) = cached {
+                h
+            } else {
+                let hash = sha256_of(file)?;
+                if let Ok(mut k) = self.known.lock() {
+                    k.insert(
+                        file.clone(),
+                        Known {
+                            stamp,
+                            hash: hash.clone(),
+                            used: true,
+                        },
+                    );
+                }
+                hash
+            };
+            let name = file.strip_prefix(path).unwrap_or(file);
+            whole.update(format!("{}\0{hash}\n", name.display()));
+        }
+        Some(format!("sha256:{}", hex::encode(whole.finalize())))
+    }
+
+    /// Forgets the files not asked for since the last sweep (their
+    /// resources are no longer watched).
+    pub fn sweep(&self) {
+        if let Ok(mut k) = self.known.lock() {
+            k.retain(|_, c| std::mem::take(&mut c.used));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_not_time_tells_a_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("image.tar");
+        fs_err::write(&f, b"first content").unwrap();
+        let prints = Fingerprints::default();
+        let a = prints.of(&f).unwrap();
+        assert!(a.starts_with("sha256:"));
+        // Same content written again (its time moves): the same print.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        fs_err::write(&f, b"first content").unwrap();
+        assert_eq!(prints.of(&f).unwrap(), a);
+        // Other content of the same size, its modification time put back:
+        // another print.
+        let time = fs_err::metadata(&f).unwrap().modified().unwrap();
+        fs_err::write(&f, b"other content").unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&f)
+            .unwrap()
+            .set_modified(time)
+            .unwrap();
+        assert_eq!(fs_err::metadata(&f).unwrap().modified().unwrap(), time);
+        let b = prints.of(&f).unwrap();
+        assert_ne!(a, b);
+        // A fresh process computes the same.
+        assert_eq!(Fingerprints::default().of(&f).unwrap(), b);
+        // Asked for since the last sweep: kept; then not: forgotten.
+        prints.sweep();
+        assert_eq!(prints.known.lock().unwrap().len(), 1);
+        prints.sweep();
+        assert!(prints.known.lock().unwrap().is_empty());
+        // A folder is its package database.
+        let root = dir.path().join("host");
+        fs_err::create_dir_all(root.join("var/lib/dpkg")).unwrap();
+        assert!(prints.of(&root).is_none());
+        fs_err::write(root.join("var/lib/dpkg/status"), b"Package: a\n").unwrap();
+        let c = prints.of(&root).unwrap();
+        fs_err::write(root.join("var/lib/dpkg/status"), b"Package: b\n").unwrap();
+        assert_ne!(prints.of(&root).unwrap(), c);
+    }
+}
