@@ -1810,3 +1810,63 @@ fn a_change_is_told_by_content_not_by_time() {
         "{after:#?}"
     );
 }
+
+/// `vigia serve --watch NAME` started in `cwd`, a relative folder name.
+fn serve_in(home: &Home, cwd: &Path, watch: &str) -> Server {
+    let port = vigia_test_support::free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_vigia"))
+        .current_dir(cwd)
+        .args(home.args())
+        .args(["serve", "--poll-every", "1", "--mirror"])
+        .arg(vigia_test_support::vulndata())
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--watch", watch])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    vigia_test_support::wait_for_port(port);
+    Server {
+        child,
+        log: home.dir.path().join("serve.log"),
+        base: format!("http://127.0.0.1:{port}"),
+        rt: tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap(),
+        client: reqwest::Client::new(),
+    }
+}
+
+/// A folder watched by a relative name is the same folder when the service
+/// starts again elsewhere under another name for it: its resources are
+/// not registered twice, and one removed closes its findings.
+#[test]
+fn a_watched_folder_is_one_whatever_name_it_is_given() {
+    let home = Home::sqlite();
+    let viewer = token(&home, "viewer");
+    let top = tempfile::tempdir().unwrap();
+    let watch = top.path().join("targets");
+    fs_err::create_dir_all(top.path().join("elsewhere")).unwrap();
+    fs_err::create_dir_all(&watch).unwrap();
+    fs_err::copy(
+        vigia_test_support::shared_dir().join("targets/fn-node.zip"),
+        watch.join("fn-node.zip"),
+    )
+    .unwrap();
+    let s = serve_in(&home, top.path(), "targets");
+    wait_coverage(&s, &viewer, 1, "SUCCESSFUL");
+    let open = list(&s, &viewer, &eq("findingStatus", "ACTIVE"));
+    assert!(!open.is_empty());
+    drop(s);
+    let s = serve_in(&home, &top.path().join("elsewhere"), "../targets");
+    std::thread::sleep(Duration::from_secs(3));
+    wait_coverage(&s, &viewer, 1, "SUCCESSFUL");
+    fs_err::remove_file(watch.join("fn-node.zip")).unwrap();
+    wait_coverage(&s, &viewer, 1, "RESOURCE_TERMINATED");
+    assert!(list(&s, &viewer, &eq("findingStatus", "ACTIVE")).is_empty());
+    assert_eq!(
+        arns(&list(&s, &viewer, &eq("findingStatus", "CLOSED"))),
+        arns(&open)
+    );
+}
