@@ -980,6 +980,19 @@ async fn metrics(State(svc): State<Arc<Service>>) -> Result<Response, ApiError> 
         let n: i64 = r.try_get("n").map_err(|e| ApiError::internal(&e))?;
         text.push_str(&format!("vigia_findings{{status=\"{status}\"}} {n}\n"));
     }
+    let scans =
+        sqlx::query("SELECT outcome, COUNT(*) AS n FROM scans GROUP BY outcome ORDER BY outcome")
+            .fetch_all(svc.db.pool())
+            .await
+            .map_err(|e| ApiError::internal(&e))?;
+    text.push_str(
+        "# HELP vigia_scans_total Scans done by every process of the service, by the coverage they left.\n# TYPE vigia_scans_total counter\n",
+    );
+    for r in scans {
+        let outcome: String = r.try_get("outcome").map_err(|e| ApiError::internal(&e))?;
+        let n: i64 = r.try_get("n").map_err(|e| ApiError::internal(&e))?;
+        text.push_str(&format!("vigia_scans_total{{outcome=\"{outcome}\"}} {n}\n"));
+    }
     text.push_str(
         "# HELP vigia_jobs Jobs waiting (QUEUED) or being done (RUNNING), by kind: the queue depth.\n# TYPE vigia_jobs gauge\n",
     );

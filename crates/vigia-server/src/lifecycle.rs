@@ -778,6 +778,10 @@ impl StateDb {
             f.updated_at = updated;
             let event_cause = match (event, &suppressed_by) {
                 (Some("SUPPRESSED"), Some(flt)) => format!("filter {flt}"),
+                // Opened (or back) under a rule: both are its cause.
+                (Some("OPENED" | "REOPENED"), Some(flt)) => {
+                    format!("{cause}; suppressed by filter {flt}")
+                }
                 (Some("UNSUPPRESSED"), _) => stored
                     .get(&arn)
                     .and_then(|o| o.suppressed_by.clone())

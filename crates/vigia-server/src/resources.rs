@@ -30,7 +30,8 @@ pub struct ResourceRecord {
     pub status_message: Option<String>,
     /// The inventory last evaluated.
     pub inventory_id: Option<String>,
-    /// When it was last scanned or rematched.
+    /// When it was last scanned (read); a rematch from its stored inventory
+    /// leaves it.
     pub last_scanned_at: Option<String>,
     /// When it was registered.
     pub created_at: String,
@@ -415,7 +416,7 @@ impl StateDb {
         .await?;
         sqlx::query(
             "INSERT INTO scans (id, resource_id, kind, started_at, finished_at, outcome, generation, opened, closed) \
-             VALUES ($1, $2, 'SCAN', $3, $4, 'SUCCESSFUL', $5, $6, $7)",
+             VALUES ($1, $2, 'SCAN', $3, $4, $8, $5, $6, $7)",
         )
         .bind(scan.id)
         .bind(scan.resource_id)
@@ -424,6 +425,7 @@ impl StateDb {
         .bind(scan.generation)
         .bind(i64::try_from(scan.opened).unwrap_or(i64::MAX))
         .bind(i64::try_from(scan.closed).unwrap_or(i64::MAX))
+        .bind(scan.status.reason)
         .execute(&mut *tx)
         .await?;
         let counts = sqlx::query(

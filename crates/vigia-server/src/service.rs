@@ -473,6 +473,7 @@ impl Service {
             }
         }
         let now_s = now();
+        let started_at = now_s.clone();
         let record = self.db.register(&source_str, kind, &now_s).await?;
         if record.origin == "deleted" {
             return Ok(());
@@ -611,7 +612,7 @@ impl Service {
                 details: &details,
                 content_hash: fingerprint.as_deref(),
                 inventory_id: &inventory_id,
-                started_at: &record.updated_at,
+                started_at: &started_at,
                 finished_at: &now_s,
                 generation,
                 first,

@@ -181,3 +181,40 @@ async fn an_expiry_that_passed_while_stopped_is_applied() {
         high
     );
 }
+
+/// A finding opened under a rule names the rule in its history, beside what
+/// opened it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_finding_opened_under_a_rule_names_it() {
+    let fleet = Fleet::start(false).await.unwrap();
+    fleet.add_copies(2, 1).await.unwrap();
+    sqlx::query(
+        "INSERT INTO filters (arn, name, action, criteria, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)",
+    )
+    .bind("vigia:filter/high")
+    .bind("high")
+    .bind("SUPPRESS")
+    .bind(serde_json::json!({"severity": [{"comparison": "EQUALS", "value": "HIGH"}]}).to_string())
+    .bind("2026-12-07T12:00:00Z")
+    .execute(fleet.svc.db.pool())
+    .await
+    .unwrap();
+    fleet.evaluate_all().await.unwrap();
+    // The copies' findings open under the rule (the scanned image's opened
+    // before it and were suppressed by it).
+    let opened = count(
+        &fleet,
+        "SELECT COUNT(*) FROM finding_history WHERE event = 'OPENED' AND status = 'SUPPRESSED'",
+    )
+    .await;
+    assert!(opened > 0);
+    assert_eq!(
+        count(
+            &fleet,
+            "SELECT COUNT(*) FROM finding_history WHERE event = 'OPENED' AND status = 'SUPPRESSED' \
+             AND cause LIKE '%; suppressed by filter vigia:filter/high'"
+        )
+        .await,
+        opened
+    );
+}

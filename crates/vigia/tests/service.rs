@@ -1660,6 +1660,11 @@ fn coverage_tells_an_unsupported_os_and_no_inventory_from_clean() {
     );
     let image = eq("resourceType", "AWS_ECR_CONTAINER_IMAGE");
     assert!(list(&s, &viewer, &image).is_empty());
+    // Each scan counted by the coverage it left.
+    for outcome in ["UNSUPPORTED_OS", "NO_INVENTORY"] {
+        let name = format!("vigia_scans_total{{outcome=\"{outcome}\"}}");
+        assert_eq!(s.metric(&viewer, &name), 1, "{name}");
+    }
     // Coverage filters: by reason; PREFIX, an unknown key and 11 values
     // are refused; a key for what Vigia's resources lack matches nothing.
     let coverage = |criteria: Value| {

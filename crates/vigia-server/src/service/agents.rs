@@ -266,6 +266,7 @@ impl Service {
             return Ok(());
         };
         let _turn = self.busy.lock().await;
+        let started_at = now();
         let Some(inventory_id) = self.agent_row(host_id).await?.and_then(|r| r.inventory_id) else {
             return Ok(());
         };
@@ -320,7 +321,7 @@ impl Service {
                 details: &details,
                 content_hash: Some(&inventory_id),
                 inventory_id: &inventory_id,
-                started_at: &record.updated_at,
+                started_at: &started_at,
                 finished_at: &now_s,
                 generation: i64::try_from(outcome.generation.0).unwrap_or(i64::MAX),
                 first,
