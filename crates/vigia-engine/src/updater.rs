@@ -186,6 +186,11 @@ pub struct ChangeSet {
     /// severity and references, so they are evaluated again too. Sorted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub grouped: Vec<PackageKey>,
+    /// Whether the vulnerabilities whose KEV, EPSS or NVD data changed were
+    /// told apart (compared with the previous generation): the packages of
+    /// their alias groups are in `grouped`. Not on a first load.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub enrichment_narrowed: bool,
 }
 
 impl ChangeSet {
@@ -213,6 +218,14 @@ impl ChangeSet {
     #[must_use]
     pub fn enrichment_changed(&self) -> bool {
         self.sources.iter().any(|s| s.kind != FeedKind::Osv)
+    }
+
+    /// Whether any finding may have been rescored without the change set
+    /// naming its package: KEV, EPSS or NVD content changed and the
+    /// vulnerabilities it changed are not known.
+    #[must_use]
+    pub fn rescores_all(&self) -> bool {
+        self.enrichment_changed() && !self.enrichment_narrowed
     }
 }
 
@@ -670,6 +683,7 @@ impl Updater {
         } else {
             None
         };
+        change_set.enrichment_narrowed = change_set.enrichment_changed() && upd.enrichment_known();
         upd.put_meta("last_update", &now()).await?;
         tracing::info!("committing");
         self.emit(&UpdateEvent::Publishing);
@@ -807,7 +821,8 @@ impl Updater {
                             source: src.name.clone(),
                             bytes: *bytes,
                         });
-                        upd.begin_source(&src.name).await?;
+                        upd.begin_source(&src.name, FeedKind::of(&src.kind) != FeedKind::Osv)
+                            .await?;
                     }
                     Parsed::Rows(rows) => {
                         records += rows.records();

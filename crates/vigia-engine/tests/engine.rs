@@ -161,6 +161,61 @@ async fn change_set_scenario(config: Config) {
         }]
     );
     assert!(!third.changes.enrichment_changed());
+
+    // KEV lists a vulnerability that one PyPI record (the only one naming
+    // its package) names: the change set names that record's alias group's
+    // packages, not every package a rescore could touch.
+    let kev = mirror
+        .path()
+        .join("kev/known_exploited_vulnerabilities.json");
+    let mut catalog: Value = serde_json::from_slice(&fs_err::read(&kev).unwrap()).unwrap();
+    let listed: BTreeSet<String> = catalog["vulnerabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["cveID"].as_str().unwrap().to_owned())
+        .collect();
+    let counts = package_counts(&pypi, "PyPI");
+    let mut picked = None;
+    for (_, body) in support::read_zip(&pypi) {
+        let rec: Value = serde_json::from_slice(&body).unwrap();
+        let Some(name) = single_package(&rec, "PyPI") else {
+            continue;
+        };
+        let cve = rec["aliases"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .find(|a| a.starts_with("CVE-") && !listed.contains(*a));
+        if let (Some(cve), 1) = (cve, counts[&name]) {
+            picked = Some((cve.to_owned(), name));
+            break;
+        }
+    }
+    let (cve, name) = picked.expect("a PyPI record with a CVE not in KEV");
+    let mut entry = catalog["vulnerabilities"][0].clone();
+    entry["cveID"] = Value::String(cve.clone());
+    catalog["vulnerabilities"]
+        .as_array_mut()
+        .unwrap()
+        .push(entry);
+    fs_err::write(&kev, serde_json::to_vec(&catalog).unwrap()).unwrap();
+    let fourth = updater.update(&options(mirror.path())).await.unwrap();
+    assert_eq!(fourth.generation, Generation(3));
+    let changes = &fourth.changes;
+    assert!(changes.enrichment_changed());
+    assert!(changes.enrichment_narrowed, "{changes:?}");
+    assert!(!changes.rescores_all());
+    assert!(
+        changes.grouped.contains(&PackageKey::new("PyPI", &name)),
+        "{cve} of {name}: {changes:?}"
+    );
+    assert!(
+        changes.grouped.len() < 10,
+        "only the packages of {cve}'s group: {changes:?}"
+    );
+    assert!(changes.sources.iter().all(|s| s.packages.is_empty()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -433,11 +433,12 @@ async fn list_aggregations(State(svc): State<Arc<Service>>, bytes: axum::body::B
         .and_then(Value::as_str)
         .ok_or_else(|| ApiError::validation("aggregationType is required"))?;
     let limit = usize::try_from(max_results(&req, 100)?).unwrap_or(100);
-    let start: usize = match req.get("nextToken").and_then(Value::as_str) {
-        None => 0,
+    let start: usize = match req.get("nextToken") {
+        None | Some(Value::Null) => 0,
         Some(t) => t
-            .parse()
-            .map_err(|_| ApiError::validation("nextToken is not one this service gave"))?,
+            .as_str()
+            .and_then(|t| t.parse().ok())
+            .ok_or_else(|| ApiError::validation("nextToken is not one this service gave"))?,
     };
     let mut aggregation = crate::aggregate::Aggregation::new(
         kind,
@@ -570,14 +571,22 @@ async fn coverage_statistics(
 async fn finding_details(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes) -> ApiResult {
     let req = body(&bytes)?;
     allowed_keys(&req, &["findingArns"])?;
-    let arns = req
+    let arns: Vec<&str> = req
         .get("findingArns")
         .and_then(Value::as_array)
         .filter(|a| (1..=10).contains(&a.len()))
-        .ok_or_else(|| ApiError::validation("findingArns is a list of 1 to 10 finding ARNs"))?;
+        .and_then(|a| {
+            a.iter()
+                .map(|x| x.as_str().filter(|s| (1..=100).contains(&s.len())))
+                .collect()
+        })
+        .ok_or_else(|| {
+            ApiError::validation(
+                "findingArns is a list of 1 to 10 finding ARNs (1 to 100 characters)",
+            )
+        })?;
     let (mut details, mut errors) = (Vec::new(), Vec::new());
     for arn in arns {
-        let arn = arn.as_str().unwrap_or_default();
         let row = sqlx::query("SELECT body FROM findings WHERE arn = $1")
             .bind(arn)
             .fetch_optional(svc.db.pool())
@@ -795,7 +804,7 @@ async fn create_token(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes)
     let req = body(&bytes)?;
     allowed_keys(&req, &["name", "role"])?;
     let name = source_of(&req, "name")?;
-    if name.is_empty() || name.len() > 64 {
+    if !crate::auth::valid_token_name(&name) {
         return Err(ApiError::validation("name is 1 to 64 characters"));
     }
     let role = req

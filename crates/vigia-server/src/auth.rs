@@ -88,6 +88,13 @@ fn same(a: &str, b: &str) -> bool {
             == 0
 }
 
+/// Whether a token's name is one the API and the CLI accept: 1 to 64
+/// characters.
+#[must_use]
+pub fn valid_token_name(name: &str) -> bool {
+    (1..=64).contains(&name.chars().count())
+}
+
 impl StateDb {
     /// Creates a token.
     pub async fn create_token(&self, name: &str, role: Role, now: &str) -> DbResult<NewToken> {

@@ -119,7 +119,12 @@ impl Fingerprints {
             let hash = if let Some(h) = cached {
                 h
             } else {
-                let hash = sha256_of(file)?;
+                let Some(hash) = sha256_of(file) else {
+                    // Unreadable (permissions): that is its state, as for a
+                    // part gone; not kept, so it is tried again.
+                    whole.update(format!("{}\0unreadable\n", file.display()));
+                    continue;
+                };
                 if let Ok(mut k) = self.known.lock() {
                     k.insert(
                         file.clone(),

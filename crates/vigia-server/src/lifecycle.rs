@@ -484,12 +484,14 @@ impl StateDb {
                 what: "filter's criteria",
                 source,
             })?;
-            // A stored rule was valid when it was created.
-            if let Ok(criteria) = Criteria::parse(&value) {
-                out.push(ActiveFilter {
-                    arn: r.try_get("arn")?,
-                    criteria,
-                });
+            // A stored rule was valid when it was created; one an older
+            // version accepted and this one refuses is named, not applied.
+            let arn: String = r.try_get("arn")?;
+            match Criteria::parse(&value) {
+                Ok(criteria) => out.push(ActiveFilter { arn, criteria }),
+                Err(e) => {
+                    tracing::warn!(filter = %arn, "a suppression rule is not applied: {e}; update its criteria");
+                }
             }
         }
         Ok(out)

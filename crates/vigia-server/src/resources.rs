@@ -88,13 +88,29 @@ impl ScanStatus {
     /// language packages' findings still stand). Inputs that could not be
     /// read, or packages whose version could not be ordered, leave the
     /// scan `ok` with a message naming them.
+    ///
+    /// An image scanned on push only keeps `SCAN_FREQUENCY_SCAN_ON_PUSH`
+    /// (it is not re-evaluated when advisories change), with the message.
     #[must_use]
     pub fn of(scan: &vigia_scan::ScanInfo, ok: &'static str) -> Self {
+        let full = Self::of_scan(scan, ok);
+        if ok == "SCAN_FREQUENCY_SCAN_ON_PUSH" && full.code == "INACTIVE" {
+            return Self {
+                code: "ACTIVE",
+                reason: ok,
+                message: full.message.map(|m| format!("{}: {m}", full.reason)),
+            };
+        }
+        full
+    }
+
+    fn of_scan(scan: &vigia_scan::ScanInfo, ok: &'static str) -> Self {
         if scan.packages() == 0 {
-            let message = if scan.not_scanned.is_empty() {
+            let unread = unread(scan);
+            let message = if unread.is_empty() {
                 "no package database, lockfile or manifest was found".to_owned()
             } else {
-                format!("nothing could be read: {}", unread(scan))
+                format!("nothing could be read: {unread}")
             };
             return Self {
                 code: "INACTIVE",
@@ -356,6 +372,51 @@ impl StateDb {
         report_coverage(&mut tx, source, code, reason, now).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The coverage reason the resource's last scan left, if it has one.
+    pub async fn last_scan_outcome(&self, resource_id: &str) -> DbResult<Option<String>> {
+        let row = sqlx::query(
+            "SELECT outcome FROM scans WHERE resource_id = $1 ORDER BY finished_at DESC, id DESC LIMIT 1",
+        )
+        .bind(resource_id)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.map(|r| r.try_get("outcome")).transpose()?)
+    }
+
+    /// Sets a resource's coverage as [`StateDb::set_coverage`] does, only
+    /// while it still holds `inventory_id` with the reason `previous`:
+    /// another process's scan or removal since is not overwritten. Returns
+    /// whether it was set.
+    pub async fn set_coverage_if(
+        &self,
+        source: &str,
+        previous: &str,
+        inventory_id: &str,
+        status: &ScanStatus,
+        now: &str,
+    ) -> DbResult<bool> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(
+            "UPDATE resources SET status_code = $1, status_reason = $2, status_message = $3, updated_at = $4 \
+             WHERE source = $5 AND status_reason = $6 AND inventory_id = $7",
+        )
+        .bind(status.code)
+        .bind(status.reason)
+        .bind(status.message.as_deref())
+        .bind(now)
+        .bind(source)
+        .bind(previous)
+        .bind(inventory_id)
+        .execute(&mut *tx)
+        .await?;
+        let set = done.rows_affected() > 0;
+        if set {
+            report_coverage(&mut tx, source, status.code, status.reason, now).await?;
+        }
+        tx.commit().await?;
+        Ok(set)
     }
 
     /// Whether a live source other than `source` holds the resource `id`.

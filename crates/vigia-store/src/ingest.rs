@@ -564,8 +564,14 @@ pub struct Update {
     /// added as each source is finished).
     groups: crate::groups::Groups,
     /// The records whose affected entries this update added, changed or
-    /// removed (compared with a previous state; none on a first load).
+    /// removed, and the vulnerabilities whose KEV, EPSS or CVSS rows it
+    /// changed (compared with a previous state; none on a first load).
     changed_ids: BTreeSet<String>,
+    /// Whether the open source is an enrichment source.
+    open_enrichment: bool,
+    /// Whether an enrichment source changed with no previous state to
+    /// compare it with (a first load): every finding may be rescored.
+    enrichment_unknown: bool,
     /// Whether the alias groups were rebuilt.
     grouped: bool,
     /// Index definitions to create at commit (building aside), with their
@@ -577,6 +583,31 @@ pub struct Update {
 
 /// The columns of a source's affected rows that its change set compares.
 const DIFF_COLUMNS: &str = "advisory_id, idx, ecosystem, name_norm, digest";
+
+/// The tables an enrichment source (KEV, EPSS, NVD) writes, the column
+/// naming each row's vulnerability, and the columns compared: what changed
+/// in them is told by vulnerability, not by package. EPSS is compared on
+/// its scores (each day's file dates every row anew; findings do not show
+/// the date).
+const ENRICHMENT: [(&str, &str, &str); 3] = [
+    ("kev", "cve", ""),
+    ("epss", "cve", "cve, score, percentile"),
+    ("cvss", "vuln_id", ""),
+];
+
+/// The columns of `table` an enrichment change compares: `given`, or every
+/// column rows are written with (a published database of another layout
+/// compares on these alone).
+fn columns_of(table: &str, given: &str) -> String {
+    if !given.is_empty() {
+        return given.to_owned();
+    }
+    TABLES
+        .iter()
+        .find(|t| t.name == table)
+        .map(|t| t.columns.join(", "))
+        .unwrap_or_default()
+}
 
 impl std::fmt::Debug for Update {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -665,6 +696,8 @@ impl Update {
             open_keys: BTreeSet::new(),
             groups: crate::groups::Groups::new(),
             changed_ids: BTreeSet::new(),
+            open_enrichment: false,
+            enrichment_unknown: false,
             grouped: false,
             deferred_indexes: Vec::new(),
             early_flush: None,
@@ -769,8 +802,33 @@ impl Update {
     /// source yet, and abandoning it removes what was written (its previous rows
     /// are copied in at the end), which spares `SQLite` the savepoint's
     /// sub-journal (measured: 7% of its time on the 10x mirror).
-    pub async fn begin_source(&mut self, name: &str) -> Result<()> {
+    ///
+    /// `enrichment`: the source holds KEV, EPSS or NVD data, whose changes are
+    /// told by vulnerability ([`Update::enrichment_known`]).
+    pub async fn begin_source(&mut self, name: &str, enrichment: bool) -> Result<()> {
         self.flush().await?;
+        if matches!(self.target, Target::InPlace) && enrichment {
+            // As for affected rows below: the rows about to go, kept until
+            // the source is finished.
+            for (table, _, compared) in ENRICHMENT {
+                let columns = columns_of(table, compared);
+                sqlx::query(&format!(
+                    "CREATE TEMP TABLE IF NOT EXISTS vigia_old_{table} AS SELECT {columns} FROM {table} WHERE 1 = 0"
+                ))
+                .execute(&mut *self.tx)
+                .await?;
+                sqlx::query(&format!("DELETE FROM vigia_old_{table}"))
+                    .execute(&mut *self.tx)
+                    .await?;
+                sqlx::query(&format!(
+                    "INSERT INTO vigia_old_{table} ({columns}) SELECT {columns} FROM {table} WHERE source = $1"
+                ))
+                .bind(name)
+                .execute(&mut *self.tx)
+                .await?;
+            }
+        }
+        self.open_enrichment = enrichment;
         if matches!(self.target, Target::InPlace) {
             sqlx::query("SAVEPOINT vigia_source")
                 .execute(&mut *self.tx)
@@ -816,7 +874,12 @@ impl Update {
     pub async fn finish_source(&mut self) -> Result<Vec<PackageKey>> {
         self.flush().await?;
         let changes = match self.open_source.clone() {
-            Some(name) => self.changed_packages(&name).await?,
+            Some(name) => {
+                if self.open_enrichment {
+                    self.changed_vulnerabilities(&name).await?;
+                }
+                self.changed_packages(&name).await?
+            }
             None => Vec::new(),
         };
         if matches!(self.target, Target::InPlace) {
@@ -868,6 +931,44 @@ impl Update {
             self.changed_ids.insert(advisory_id);
         }
         Ok(keys.into_iter().collect())
+    }
+
+    /// Adds to [`Update::changed_ids`] the vulnerabilities whose rows of the
+    /// enrichment source `name` differ between the previous state and this
+    /// update; their alias groups' packages join the change set when the
+    /// groups are rebuilt. With no previous state, none are known.
+    async fn changed_vulnerabilities(&mut self, name: &str) -> Result<()> {
+        for (table, id, compared) in ENRICHMENT {
+            let columns = columns_of(table, compared);
+            let new = format!("SELECT {columns} FROM {table} WHERE source = $1");
+            let old = match &self.target {
+                Target::InPlace => format!("SELECT {columns} FROM vigia_old_{table}"),
+                Target::Aside { prev: true, .. } => {
+                    format!("SELECT {columns} FROM prev.{table} WHERE source = $1")
+                }
+                Target::Aside { prev: false, .. } => {
+                    self.enrichment_unknown = true;
+                    return Ok(());
+                }
+            };
+            let sql = format!(
+                "SELECT {id} FROM ({old} EXCEPT {new}) removed UNION SELECT {id} FROM ({new} EXCEPT {old}) added"
+            );
+            let ids: Vec<(String,)> = sqlx::query_as(&sql)
+                .bind(name)
+                .fetch_all(&mut *self.tx)
+                .await?;
+            self.changed_ids.extend(ids.into_iter().map(|(i,)| i));
+        }
+        Ok(())
+    }
+
+    /// Whether the vulnerabilities whose KEV, EPSS or NVD data this update
+    /// changed are known, so that the change set names their packages
+    /// (false after an enrichment source changed on a first load).
+    #[must_use]
+    pub fn enrichment_known(&self) -> bool {
+        !self.enrichment_unknown
     }
 
     /// Undoes everything written for the source since [`Update::begin_source`]:

@@ -106,6 +106,13 @@ pub(crate) async fn token(cli: &Cli, cmd: &TokenCommand) -> Result<u8> {
                     args.role
                 ),
             })?;
+            if !vigia_server::auth::valid_token_name(&args.name) {
+                return Err(Exit {
+                    code: 2,
+                    message: "--name: a token's name is 1 to 64 characters".to_owned(),
+                }
+                .into());
+            }
             let mut t = db.create_token(&args.name, role, &now).await?;
             let key = vigia_server::sigv4::service_key(&engine.data_dir)?;
             t.access_key_id = Some(t.id.clone());

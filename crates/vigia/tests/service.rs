@@ -737,6 +737,67 @@ fn lifecycle(home: &Home) {
         )
     );
 
+    // KEV lists one of lodash's CVEs: only the inventories holding lodash
+    // are evaluated again, and its findings say it is exploited.
+    let kev_path = mirror
+        .path()
+        .join("kev/known_exploited_vulnerabilities.json");
+    let mut catalog: Value = serde_json::from_slice(&fs_err::read(&kev_path).unwrap()).unwrap();
+    let mut kev_entry = catalog["vulnerabilities"][0].clone();
+    kev_entry["cveID"] = json!("CVE-2021-23337");
+    catalog["vulnerabilities"]
+        .as_array_mut()
+        .unwrap()
+        .push(kev_entry);
+    let exploited = eq("vulnerabilityId", "CVE-2021-23337");
+    assert!(
+        list(&s, &viewer, &exploited)
+            .iter()
+            .all(|f| f["exploitAvailable"] == "NO")
+    );
+    std::thread::sleep(Duration::from_millis(1100));
+    fs_err::write(&kev_path, serde_json::to_vec(&catalog).unwrap()).unwrap();
+    let (status, update) = s.call("POST", "/v1/db/update", Some(&admin), None);
+    assert_eq!(status, 200, "{update}");
+    assert_eq!(update["rematch"]["resources"], 2, "{update}");
+    let now_exploited = list(&s, &viewer, &exploited);
+    assert_eq!(now_exploited.len(), 2, "{update}");
+    assert!(
+        now_exploited
+            .iter()
+            .all(|f| f["exploitAvailable"] == "YES" && f["status"] == "ACTIVE"),
+        "{now_exploited:#?}"
+    );
+    same_as_a_scan(home, &s, &viewer, &targets);
+    // Its details: KEV's dates and action; an unknown ARN is an error entry,
+    // a malformed request a 400.
+    let arn = now_exploited[0]["findingArn"].as_str().unwrap();
+    let unknown =
+        "arn:aws:inspector2:us-east-1:000000000000:finding/00000000000000000000000000000000";
+    let (status, details) = s.call(
+        "POST",
+        "/findings/details/batch/get",
+        Some(&viewer),
+        Some(&json!({"findingArns": [arn, unknown]})),
+    );
+    assert_eq!(status, 200, "{details}");
+    valid("BatchGetFindingDetailsResponse", &details);
+    assert_eq!(details["findingDetails"][0]["findingArn"], arn);
+    assert!(
+        details["findingDetails"][0]["cisaData"]["dateAdded"].is_string(),
+        "{details}"
+    );
+    assert_eq!(details["errors"][0]["findingArn"], unknown);
+    for bad in [json!({"findingArns": [7]}), json!({"findingArns": []})] {
+        let (status, body) = s.call(
+            "POST",
+            "/findings/details/batch/get",
+            Some(&viewer),
+            Some(&bad),
+        );
+        assert_eq!(status, 400, "{bad}: {body}");
+    }
+
     // A suppression rule applies at once, and deleting it lifts it.
     let rule = json!({"name": "accepted-lodash", "action": "SUPPRESS", "reason": "not reachable in this function",
                       "filterCriteria": eq("vulnerabilityId", "CVE-2021-23337")});

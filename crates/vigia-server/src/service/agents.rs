@@ -70,6 +70,30 @@ fn valid_host_id(id: &str) -> bool {
 }
 
 impl Service {
+    /// A host heard from again: the coverage its last evaluation left
+    /// (`SUCCESSFUL`, or `UNSUPPORTED_OS` / `NO_INVENTORY`), no longer stale.
+    async fn restore_coverage(
+        &self,
+        source: &str,
+        resource_id: &str,
+        now_s: &str,
+    ) -> Result<(), ServiceError> {
+        let outcome = self.db.last_scan_outcome(resource_id).await?;
+        let code = match outcome.as_deref() {
+            Some("UNSUPPORTED_OS" | "NO_INVENTORY") => "INACTIVE",
+            _ => "ACTIVE",
+        };
+        let reason = match outcome.as_deref() {
+            Some("UNSUPPORTED_OS") => "UNSUPPORTED_OS",
+            Some("NO_INVENTORY") => "NO_INVENTORY",
+            _ => "SUCCESSFUL",
+        };
+        self.db
+            .set_coverage(source, code, reason, None, now_s)
+            .await?;
+        Ok(())
+    }
+
     /// Takes an agent's check-in: its inventory is stored (once per
     /// content) and, when it is not the one evaluated last, queued for
     /// evaluation. The answer does not wait for the evaluation: a fleet
@@ -134,9 +158,7 @@ impl Service {
             let evaluated = record.inventory_id.as_deref() == Some(accepted.as_str())
                 && record.last_scanned_at.is_some();
             if evaluated && record.status_reason == "STALE_INVENTORY" {
-                self.db
-                    .set_coverage(&source, "ACTIVE", "SUCCESSFUL", None, &now_s)
-                    .await?;
+                self.restore_coverage(&source, &record.id, &now_s).await?;
             }
             return Ok(Ok(Accepted {
                 resource_id: if record.last_scanned_at.is_some() {
@@ -219,14 +241,11 @@ impl Service {
             self.wake.notify_one();
         }
         // Heard from again: no longer stale.
-        if evaluated
-            && record
-                .as_ref()
-                .is_some_and(|r| r.status_reason == "STALE_INVENTORY")
+        if let Some(r) = record
+            .as_ref()
+            .filter(|r| evaluated && r.status_reason == "STALE_INVENTORY")
         {
-            self.db
-                .set_coverage(&source, "ACTIVE", "SUCCESSFUL", None, &now_s)
-                .await?;
+            self.restore_coverage(&source, &r.id, &now_s).await?;
         }
         Ok(Ok(Accepted {
             resource_id: match record {

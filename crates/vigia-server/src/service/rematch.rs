@@ -5,9 +5,10 @@
 //! (image layers, functions' and hosts' packages) holding a changed package
 //! are read, and of them only the changed packages' finding groups; each
 //! distinct selection is matched once, for every resource holding it, and
-//! only the findings of those packages are reconciled. Otherwise (a first
-//! generation, enrichment changed, a generation skipped) every live
-//! inventory is evaluated whole.
+//! only the findings of those packages are reconciled (a change of KEV,
+//! EPSS or NVD names the packages of the vulnerabilities it changed).
+//! Otherwise (a first generation, enrichment changed on a first load, a
+//! generation skipped) every live inventory is evaluated whole.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::Ordering;
@@ -86,7 +87,7 @@ impl Service {
         let changed = match (report, done) {
             (Some(r), Some(prev))
                 if i64::try_from(r.previous_generation.0).ok() == Some(prev)
-                    && !r.changes.enrichment_changed() =>
+                    && !r.changes.rescores_all() =>
             {
                 Some(r.changes.packages())
             }
