@@ -381,10 +381,25 @@ pub fn document() -> Value {
                 "500": error.clone(),
             },
         });
+        // The probes and metrics answer text.
+        if matches!(*path, "/healthz" | "/readyz" | "/metrics") {
+            op["responses"] = json!({
+                "200": {"description": "Success.", "content": {"text/plain": {"schema": {"type": "string"}}}},
+            });
+            if *path == "/readyz" {
+                op["responses"]["503"] = json!({"description": "No advisory generation is loaded yet.",
+                    "content": {"text/plain": {"schema": {"type": "string"}}}});
+            }
+        }
+        if *path == "/v1/db/update" {
+            op["responses"]["202"] = json!({"description": "Queued and not done within ten minutes: GET /v1/db/status shows when a new generation is loaded.",
+                "content": {"application/json": {"schema": {"type": "object"}}}});
+        }
         if *access != Access::Open {
-            op["security"] = json!([{"token": []}]);
+            op["security"] = json!([{"token": []}, {"sigv4": []}]);
             op["responses"]["401"] = error.clone();
             op["responses"]["403"] = error.clone();
+            op["responses"]["404"] = error.clone();
         }
         if *access == Access::Write {
             op["description"] = json!("Needs an admin token.");
@@ -418,7 +433,11 @@ pub fn document() -> Value {
         },
         "paths": paths,
         "components": {
-            "securitySchemes": {"token": {"type": "http", "scheme": "bearer", "description": "A token from `vigia token create` (vgt_…)."}},
+            "securitySchemes": {
+                "token": {"type": "http", "scheme": "bearer", "description": "A token from `vigia token create` (vgt_…)."},
+                "sigv4": {"type": "apiKey", "in": "header", "name": "Authorization",
+                    "description": "AWS Signature Version 4 (AWS4-HMAC-SHA256, X-Amz-Date within fifteen minutes, the body signed by its SHA-256), with a token's access key ID and SigV4 secret from `vigia token create`: what Inspector's own clients send."},
+            },
             "schemas": {"Error": {"type": "object", "required": ["message"], "properties": {"message": {"type": "string"}}}},
         },
     })

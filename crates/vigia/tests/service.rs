@@ -1035,8 +1035,18 @@ fn bad_requests_get_inspector_errors_and_change_nothing() {
                 (method == "post").then(|| json!({})).as_ref(),
             );
             assert_ne!(status, 404, "{method} {path}: {body}");
+            // What it answered is a response the document declares.
+            assert!(
+                ops[method]["responses"].get(status.to_string()).is_some(),
+                "{method} {path} answered {status}, not in the document: {body}"
+            );
         }
     }
+    assert_eq!(
+        doc["paths"]["/readyz"]["get"]["responses"]["503"]["content"]["text/plain"]["schema"]["type"],
+        "string"
+    );
+    assert!(doc["components"]["securitySchemes"]["sigv4"].is_object());
     // A revoked token stops working.
     let id = viewer
         .strip_prefix("vgt_")
