@@ -621,6 +621,39 @@ impl Service {
                 closed: changes.closed,
             })
             .await?;
+        // Matched on a generation that an update replaced while this scan
+        // ran (another process published it, and its rematch may have read
+        // this resource before this scan was stored): evaluated again on
+        // the generation now in force, from the inventory just read, so it
+        // is not left on the old advisories until its packages next change.
+        if let Some(current) = self.generation().await
+            && current > generation
+        {
+            let again = self
+                .scanner
+                .evaluate(outcome.inventory, resource.clone(), jiff::Timestamp::now())
+                .await?;
+            let mut findings: Vec<_> = again
+                .report
+                .findings
+                .into_iter()
+                .filter(|f| f.kind == FindingType::PackageVulnerability)
+                .collect();
+            for f in &mut findings {
+                f.resources = vec![resource.clone()];
+            }
+            self.db
+                .reconcile(
+                    &resource.id,
+                    &findings,
+                    &[FindingType::PackageVulnerability],
+                    &format!("generation {current}"),
+                    &now(),
+                    true,
+                    false,
+                )
+                .await?;
+        }
         Ok(())
     }
 
