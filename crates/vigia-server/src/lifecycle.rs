@@ -862,7 +862,7 @@ impl StateDb {
             for chunk in arns.chunks(1000) {
                 let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
                 let sql = format!(
-                    "SELECT arn, resource_id, status, suppressed_by, body FROM findings \
+                    "SELECT arn, resource_id, status, suppressed_by, updated_at, body FROM findings \
                      WHERE status <> 'CLOSED' AND arn IN ({}) ORDER BY arn",
                     marks.join(", ")
                 );
@@ -882,7 +882,7 @@ impl StateDb {
         let mut after = String::new();
         loop {
             let rows = sqlx::query(
-                "SELECT arn, resource_id, status, suppressed_by, body FROM findings \
+                "SELECT arn, resource_id, status, suppressed_by, updated_at, body FROM findings \
                  WHERE status <> 'CLOSED' AND arn > $1 ORDER BY arn LIMIT 1000",
             )
             .bind(&after)
@@ -944,6 +944,7 @@ impl StateDb {
             let status: String = r.try_get("status")?;
             let before: Option<String> = r.try_get("suppressed_by")?;
             let resource: String = r.try_get("resource_id")?;
+            let read_at: String = r.try_get("updated_at")?;
             let body: String = r.try_get("body")?;
             let mut v: Value = serde_json::from_str(&body).map_err(|source| DbError::Json {
                 what: "finding",
@@ -957,17 +958,27 @@ impl StateDb {
             if new_status == status && by == before {
                 continue;
             }
-            changed += 1;
             v["status"] = json!(new_status);
             v["updatedAt"] = json!(now);
-            sqlx::query("UPDATE findings SET status = $1, suppressed_by = $2, updated_at = $3, body = $4 WHERE arn = $5")
-                .bind(new_status)
-                .bind(by.as_deref())
-                .bind(now)
-                .bind(v.to_string())
-                .bind(&arn)
-                .execute(&mut **tx)
-                .await?;
+            // Only as it was read: a finding another process changed since
+            // (closed, rematched) is left to it.
+            let done = sqlx::query(
+                "UPDATE findings SET status = $1, suppressed_by = $2, updated_at = $3, body = $4 \
+                 WHERE arn = $5 AND status = $6 AND updated_at = $7",
+            )
+            .bind(new_status)
+            .bind(by.as_deref())
+            .bind(now)
+            .bind(v.to_string())
+            .bind(&arn)
+            .bind(&status)
+            .bind(&read_at)
+            .execute(&mut **tx)
+            .await?;
+            if done.rows_affected() == 0 {
+                continue;
+            }
+            changed += 1;
             sqlx::query("UPDATE finding_packages SET status = $1 WHERE arn = $2")
                 .bind(new_status)
                 .bind(&arn)
