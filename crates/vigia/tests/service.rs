@@ -908,6 +908,23 @@ fn bad_requests_get_inspector_errors_and_change_nothing() {
         .0,
         401
     );
+    // An agent's token submits inventories and reads nothing.
+    let agent = token(home, "agent");
+    for (method, path) in [
+        ("POST", "/findings/list"),
+        ("POST", "/coverage/list"),
+        ("GET", "/v1/resources"),
+        ("POST", "/filters/create"),
+    ] {
+        let (status, body) = s.call(
+            method,
+            path,
+            Some(&agent),
+            (method == "POST").then(|| json!({})).as_ref(),
+        );
+        assert_eq!(status, 403, "{method} {path}: {body}");
+        assert!(body["message"].is_string(), "{body}");
+    }
     // The same token with its last character changed to one no token uses.
     let forged = format!("{}z", &admin[..admin.len() - 1]);
     assert_eq!(
