@@ -323,6 +323,30 @@ fn coverage_criteria(req: &Value) -> Result<Criteria, ApiError> {
     .map_err(|e| ApiError::validation(e.0))
 }
 
+/// The resources `criteria` select, as `CoveredResource`s.
+async fn covered(svc: &Service, criteria: &Criteria) -> Result<Vec<Value>, ApiError> {
+    Ok(svc
+        .db
+        .resources()
+        .await?
+        .iter()
+        .map(covered_item)
+        .filter(|item| criteria.matches(item))
+        .collect())
+}
+
+/// Where a page starts: the request's `nextToken`, an offset this service
+/// gave, or the first item.
+fn offset(req: &Value) -> Result<usize, ApiError> {
+    match req.get("nextToken") {
+        None | Some(Value::Null) => Ok(0),
+        Some(t) => t
+            .as_str()
+            .and_then(|t| t.parse().ok())
+            .ok_or_else(|| ApiError::validation("nextToken is not one this service gave")),
+    }
+}
+
 /// A resource's `CoveredResource`, as `/coverage/list` answers it and as
 /// coverage filters read it.
 fn covered_item(r: &crate::resources::ResourceRecord) -> Value {
@@ -391,22 +415,9 @@ async fn list_coverage(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes
     let req = body(&bytes)?;
     allowed_keys(&req, &["filterCriteria", "maxResults", "nextToken"])?;
     let limit = usize::try_from(max_results(&req, 200)?).unwrap_or(200);
-    let start: usize = match req.get("nextToken") {
-        None | Some(Value::Null) => 0,
-        Some(t) => t
-            .as_str()
-            .and_then(|t| t.parse().ok())
-            .ok_or_else(|| ApiError::validation("nextToken is not one this service gave"))?,
-    };
+    let start = offset(&req)?;
     let criteria = coverage_criteria(&req)?;
-    let covered: Vec<Value> = svc
-        .db
-        .resources()
-        .await?
-        .iter()
-        .map(covered_item)
-        .filter(|item| criteria.matches(item))
-        .collect();
+    let covered = covered(&svc, &criteria).await?;
     let page: Vec<Value> = covered.iter().skip(start).take(limit).cloned().collect();
     let mut out = json!({ "coveredResources": page });
     if start + limit < covered.len() {
@@ -433,13 +444,7 @@ async fn list_aggregations(State(svc): State<Arc<Service>>, bytes: axum::body::B
         .and_then(Value::as_str)
         .ok_or_else(|| ApiError::validation("aggregationType is required"))?;
     let limit = usize::try_from(max_results(&req, 100)?).unwrap_or(100);
-    let start: usize = match req.get("nextToken") {
-        None | Some(Value::Null) => 0,
-        Some(t) => t
-            .as_str()
-            .and_then(|t| t.parse().ok())
-            .ok_or_else(|| ApiError::validation("nextToken is not one this service gave"))?,
-    };
+    let start = offset(&req)?;
     let mut aggregation = crate::aggregate::Aggregation::new(
         kind,
         req.get("aggregationRequest").unwrap_or(&Value::Null),
@@ -539,14 +544,7 @@ async fn coverage_statistics(
             json!({ "countsByGroup": by, "totalCounts": total }),
         ));
     }
-    let covered: Vec<Value> = svc
-        .db
-        .resources()
-        .await?
-        .iter()
-        .map(covered_item)
-        .filter(|item| criteria.matches(item))
-        .collect();
+    let covered = covered(&svc, &criteria).await?;
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
     for item in &covered {
         // A resource without the group's value (a function, by repository)

@@ -1918,17 +1918,7 @@ fn serve_in(home: &Home, cwd: &Path, watch: &str) -> Server {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    vigia_test_support::wait_for_port(port);
-    Server {
-        child,
-        log: home.dir.path().join("serve.log"),
-        base: format!("http://127.0.0.1:{port}"),
-        rt: tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap(),
-        client: reqwest::Client::new(),
-    }
+    serve::attach(home, child, port)
 }
 
 /// A folder watched by a relative name is the same folder when the service

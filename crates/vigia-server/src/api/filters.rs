@@ -9,7 +9,7 @@ use axum::extract::State;
 use serde_json::{Value, json};
 use sqlx::Row;
 
-use super::{ApiError, ApiResult, allowed_keys, body, max_results};
+use super::{ApiError, ApiResult, allowed_keys, body, max_results, offset};
 use crate::criteria::Criteria;
 use crate::service::Service;
 
@@ -309,13 +309,7 @@ pub(super) async fn list(State(svc): State<Arc<Service>>, bytes: axum::body::Byt
         |a| matches!(a, "SUPPRESS" | "NONE"),
         "SUPPRESS or NONE",
     )?;
-    let start: usize = match req.get("nextToken") {
-        None | Some(Value::Null) => 0,
-        Some(t) => t
-            .as_str()
-            .and_then(|t| t.parse().ok())
-            .ok_or_else(|| ApiError::validation("nextToken is not one this service gave"))?,
-    };
+    let start = offset(&req)?;
     let rows = sqlx::query("SELECT * FROM filters ORDER BY created_at, arn")
         .fetch_all(svc.db.pool())
         .await

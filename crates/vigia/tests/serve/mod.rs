@@ -169,7 +169,11 @@ pub(crate) fn serve_on_with(
     args: &[&str],
     env: &[(&str, &str)],
 ) -> Server {
-    let child = spawn_serve_with(home, mirror, args, env);
+    attach(home, spawn_serve_with(home, mirror, args, env), port)
+}
+
+/// A service started as `child`, listening on `port`, once it answers.
+pub(crate) fn attach(home: &Home, child: Child, port: u16) -> Server {
     vigia_test_support::wait_for_port(port);
     Server {
         child,
