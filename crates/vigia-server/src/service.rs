@@ -261,7 +261,18 @@ fn candidate(path: &Path) -> Option<&'static str> {
 
 impl Service {
     /// Opens the service's state and engine.
-    pub async fn open(config: ServiceConfig) -> Result<Arc<Self>, ServiceError> {
+    pub async fn open(mut config: ServiceConfig) -> Result<Arc<Self>, ServiceError> {
+        // Watched folders made absolute, so that a resource is one whatever
+        // folder the service is started from.
+        config.watch = config
+            .watch
+            .iter()
+            .map(|w| {
+                fs_err::canonicalize(w)
+                    .or_else(|_| std::path::absolute(w))
+                    .unwrap_or_else(|_| w.clone())
+            })
+            .collect();
         let db = StateDb::open(&config.state_url).await?;
         db.set_summarize_above(config.summarize_above);
         // Exports run in the process that took them.

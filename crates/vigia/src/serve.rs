@@ -16,13 +16,7 @@ pub(crate) async fn run(cli: &Cli, args: &ServeArgs) -> Result<u8> {
         state_url: vigia_server::service::state_url(&engine)?,
         engine,
         mirror: args.mirror.clone(),
-        // Absolute, so that a resource is the same one whatever folder the
-        // service is started from.
-        watch: args
-            .watch
-            .iter()
-            .map(|w| fs_err::canonicalize(w).or_else(|_| std::path::absolute(w)))
-            .collect::<std::io::Result<Vec<_>>>()?,
+        watch: args.watch.clone(),
         poll_every: Duration::from_secs(args.poll_every.max(1)),
         update_every: Duration::from_secs(args.update_every.max(60)),
         // clap admits only the three names.
