@@ -632,6 +632,16 @@ impl Service {
                 closed: changes.closed,
             })
             .await?;
+        tracing::info!(
+            source = %source_str,
+            resource = %resource.id,
+            status = scan_status.reason,
+            findings = findings.len(),
+            opened = changes.opened,
+            reopened = changes.reopened,
+            closed = changes.closed,
+            "scanned"
+        );
         // Matched on a generation that an update replaced while this scan
         // ran (another process published it, and its rematch may have read
         // this resource before this scan was stored): evaluated again on
@@ -852,6 +862,7 @@ impl Service {
         self.db
             .set_coverage(&r.source, "INACTIVE", "RESOURCE_TERMINATED", None, &now)
             .await?;
+        tracing::info!(source = %r.source, resource = %r.id, "terminated");
         Ok(())
     }
 

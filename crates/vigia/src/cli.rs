@@ -35,13 +35,18 @@ Environment:
 #[derive(Debug, Parser)]
 #[command(name = "vigia", version, about = ABOUT, after_help = AFTER_HELP, propagate_version = true)]
 pub(crate) struct Cli {
-    /// Where Vigia keeps its database and caches [default: $`XDG_DATA_HOME/vigia`, ~/.local/share/vigia]
-    #[arg(long, env = "VIGIA_HOME", global = true, value_name = "DIR")]
-    pub(crate) data_dir: Option<PathBuf>,
-
-    /// Use this database instead of the embedded `SQLite` one (<postgres://user:pass@host/db>)
     #[arg(
         long,
+        env = "VIGIA_HOME",
+        global = true,
+        value_name = "DIR",
+        help = "Where Vigia keeps its database and caches [default: $XDG_DATA_HOME/vigia, or ~/.local/share/vigia]"
+    )]
+    pub(crate) data_dir: Option<PathBuf>,
+
+    #[arg(
+        long,
+        help = "Use this database instead of the embedded SQLite one (postgres://user:pass@host/db)",
         env = "VIGIA_DATABASE_URL",
         global = true,
         value_name = "URL",
@@ -49,7 +54,7 @@ pub(crate) struct Cli {
     )]
     pub(crate) database_url: Option<String>,
 
-    /// More log output on stderr (-v info, -vv debug, -vvv trace)
+    /// More log output on stderr (-v info, -vv debug, -vvv trace; `serve` logs at info without -v)
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub(crate) verbose: u8,
 

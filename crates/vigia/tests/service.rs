@@ -1915,7 +1915,16 @@ fn serve_in(home: &Home, cwd: &Path, watch: &str) -> Server {
         .args(["--listen", &format!("127.0.0.1:{port}"), "--watch", watch])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        // Without -v: what an operator reads by default.
+        .stderr(
+            fs_err::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(home.dir.path().join("serve-default.log"))
+                .unwrap()
+                .into_parts()
+                .0,
+        )
         .spawn()
         .unwrap();
     serve::attach(home, child, port)
@@ -1951,5 +1960,23 @@ fn a_watched_folder_is_one_whatever_name_it_is_given() {
     assert_eq!(
         arns(&list(&s, &viewer, &eq("findingStatus", "CLOSED"))),
         arns(&open)
+    );
+    // The service's log says, without -v, what it serves, each update, and
+    // each scan and removal by its source, with what the scan found.
+    let log = fs_err::read_to_string(home.dir.path().join("serve-default.log")).unwrap();
+    let source = watch.join("fn-node.zip").display().to_string();
+    assert!(log.contains("serving addr=127.0.0.1:"), "{log}");
+    assert!(log.contains("advisories updated generation=1"), "{log}");
+    assert!(
+        log.lines().any(|l| l.contains("scanned")
+            && l.contains(&source)
+            && l.contains("status=\"SUCCESSFUL\"")
+            && l.contains(&format!("opened={}", open.len()))),
+        "{log}"
+    );
+    assert!(
+        log.lines()
+            .any(|l| l.contains("terminated") && l.contains(&source)),
+        "{log}"
     );
 }
