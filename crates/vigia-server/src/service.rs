@@ -724,7 +724,9 @@ impl Service {
             for p in paths {
                 let layer = !layers.is_empty()
                     && fs_err::canonicalize(&p).is_ok_and(|c| layers.contains(&c));
-                if !layer && candidate(&p).is_some() {
+                // A link to nothing holds nothing to scan: not a resource
+                // (one it pointed at before is gone, and terminated below).
+                if !layer && candidate(&p).is_some() && p.exists() {
                     let print = self.fingerprint(&p).await;
                     present.insert(p.display().to_string(), (p.clone(), print));
                 }

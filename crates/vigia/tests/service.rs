@@ -1946,6 +1946,8 @@ fn a_watched_folder_is_one_whatever_name_it_is_given() {
         watch.join("fn-node.zip"),
     )
     .unwrap();
+    // A link to nothing is no resource: it would stay pending for ever.
+    std::os::unix::fs::symlink(top.path().join("gone.tar"), watch.join("dangling.tar")).unwrap();
     let s = serve_in(&home, top.path(), "targets");
     wait_coverage(&s, &viewer, 1, "SUCCESSFUL");
     let open = list(&s, &viewer, &eq("findingStatus", "ACTIVE"));
