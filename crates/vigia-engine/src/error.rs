@@ -124,7 +124,14 @@ pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut out = e.to_string();
     let mut cause = e.source();
     while let Some(c) = cause {
-        let text = c.to_string();
+        let mut text = c.to_string();
+        // A cause that names again what the message ends with ("cannot read
+        // X" caused by "X: truncated") names it once.
+        if let Some((subject, rest)) = text.split_once(": ")
+            && out.ends_with(subject)
+        {
+            text = rest.to_owned();
+        }
         // A message that already ends with its cause's text (from a foreign
         // crate that prints it inline) is not repeated.
         if !out.ends_with(&text) {
@@ -151,4 +158,36 @@ pub enum RegistryFailure {
     /// Anything else (the registry unreachable, a tag missing, a digest
     /// mismatch).
     Other,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chain_names_each_subject_once() {
+        let e = Error::Target {
+            target: "/srv/fn.zip".to_owned(),
+            source: Box::new(vigia_inventory::Error::Invalid {
+                path: "/srv/fn.zip".to_owned(),
+                reason: "too short to be an image, archive or zip".to_owned(),
+            }),
+        };
+        assert_eq!(
+            error_chain(&e),
+            "cannot read /srv/fn.zip: too short to be an image, archive or zip"
+        );
+        // A cause about a part of the target keeps its name.
+        let e = Error::Target {
+            target: "/srv/image.tar".to_owned(),
+            source: Box::new(vigia_inventory::Error::Invalid {
+                path: "blobs/sha256/ab12".to_owned(),
+                reason: "truncated or corrupt layer".to_owned(),
+            }),
+        };
+        assert_eq!(
+            error_chain(&e),
+            "cannot read /srv/image.tar: blobs/sha256/ab12: truncated or corrupt layer"
+        );
+    }
 }

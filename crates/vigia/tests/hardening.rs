@@ -1010,6 +1010,14 @@ fn messages_name_the_input_once_and_say_what_is_wrong() {
         "the target is named once: {err}"
     );
     assert!(err.contains("no-such-target"), "{err}");
+    // A target that is there and unreadable is named once too.
+    let empty = dir.path().join("empty.zip");
+    fs_err::write(&empty, b"").unwrap();
+    let out = vigia(&["sbom", empty.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert_eq!(err.matches("empty.zip").count(), 1, "{err}");
+    assert!(err.contains("too short"), "{err}");
 
     let tar = tar_of(&[("etc/motd", b"hello\n")]);
     for (tool, ext) in [("bzip2", "bz2"), ("xz", "xz")] {
