@@ -170,6 +170,18 @@ const RESOURCE_TYPES: &[&str] = &[
 ];
 const SORT: &[&str] = &["CRITICAL", "HIGH", "ALL"];
 
+/// The aggregation types served: one request shape each.
+pub const AGGREGATION_TYPES: &[&str] = &[
+    "FINDING_TYPE",
+    "PACKAGE",
+    "TITLE",
+    "REPOSITORY",
+    "AWS_ECR_CONTAINER",
+    "IMAGE_LAYER",
+    "AWS_EC2_INSTANCE",
+    "AWS_LAMBDA_FUNCTION",
+];
+
 const SHAPES: &[RequestShape] = &[
     RequestShape {
         kind: "FINDING_TYPE",
@@ -892,6 +904,12 @@ fn strip_nulls(mut v: Value) -> Value {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_aggregation_type_has_its_shape() {
+        let shapes: Vec<&str> = SHAPES.iter().map(|s| s.kind).collect();
+        assert_eq!(shapes, AGGREGATION_TYPES);
+    }
+
     use super::*;
 
     fn f(sev: &str, pkg: &str, img: &str, status: &str) -> Value {

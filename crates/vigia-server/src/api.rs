@@ -292,9 +292,13 @@ fn max_results(v: &Value, max: i64) -> Result<i64, ApiError> {
     }
 }
 
-fn allowed_keys(v: &Value, keys: &[&str]) -> Result<(), ApiError> {
+/// Refuses a body with a member the operation at `path` does not take
+/// (its members as the OpenAPI document declares them:
+/// [`crate::openapi::REQUESTS`]).
+fn allowed_keys(v: &Value, path: &str) -> Result<(), ApiError> {
+    let members = crate::openapi::members(path);
     for k in v.as_object().into_iter().flat_map(|o| o.keys()) {
-        if !keys.contains(&k.as_str()) {
+        if !members.iter().any(|m| m.0 == k) {
             return Err(ApiError::validation(format!("unknown member `{k}`")));
         }
     }
@@ -413,7 +417,7 @@ fn resource_metadata(r: &crate::resources::ResourceRecord) -> Value {
 /// `POST /coverage/list`.
 async fn list_coverage(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes) -> ApiResult {
     let req = body(&bytes)?;
-    allowed_keys(&req, &["filterCriteria", "maxResults", "nextToken"])?;
+    allowed_keys(&req, "/coverage/list")?;
     let limit = usize::try_from(max_results(&req, 200)?).unwrap_or(200);
     let start = offset(&req)?;
     let criteria = coverage_criteria(&req)?;
@@ -429,16 +433,7 @@ async fn list_coverage(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes
 /// `POST /findings/aggregation/list`.
 async fn list_aggregations(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes) -> ApiResult {
     let req = body(&bytes)?;
-    allowed_keys(
-        &req,
-        &[
-            "aggregationType",
-            "aggregationRequest",
-            "accountIds",
-            "maxResults",
-            "nextToken",
-        ],
-    )?;
+    allowed_keys(&req, "/findings/aggregation/list")?;
     let kind = req
         .get("aggregationType")
         .and_then(Value::as_str)
@@ -480,6 +475,27 @@ async fn list_aggregations(State(svc): State<Arc<Service>>, bytes: axum::body::B
     Ok(axum::Json(out))
 }
 
+/// What `/coverage/statistics/list` groups by.
+pub(crate) const COVERAGE_GROUPS: &[&str] = &[
+    "SCAN_STATUS_CODE",
+    "SCAN_STATUS_REASON",
+    "RESOURCE_TYPE",
+    "ACCOUNT_ID",
+    "ECR_REPOSITORY_NAME",
+];
+
+/// Where a group's value is read from, in a `CoveredResource`.
+fn group_pointer(group: &str) -> Option<&'static str> {
+    match group {
+        "SCAN_STATUS_CODE" => Some("/scanStatus/statusCode"),
+        "SCAN_STATUS_REASON" => Some("/scanStatus/reason"),
+        "RESOURCE_TYPE" => Some("/resourceType"),
+        "ACCOUNT_ID" => Some("/accountId"),
+        "ECR_REPOSITORY_NAME" => Some("/resourceMetadata/ecrRepository/name"),
+        _ => None,
+    }
+}
+
 /// `POST /coverage/statistics/list`: resources counted per group. Each
 /// count's group value is in `vigiaGroupValue` (Inspector's model names
 /// only the key).
@@ -488,21 +504,22 @@ async fn coverage_statistics(
     bytes: axum::body::Bytes,
 ) -> ApiResult {
     let req = body(&bytes)?;
-    allowed_keys(&req, &["filterCriteria", "groupBy", "nextToken"])?;
-    let group = req.get("groupBy").and_then(Value::as_str);
-    // What each group is read from, in a `CoveredResource`.
+    allowed_keys(&req, "/coverage/statistics/list")?;
+    // Every group is answered at once: no token was given to come back with.
+    if req.get("nextToken").is_some_and(|t| !t.is_null()) {
+        return Err(ApiError::validation(
+            "nextToken is not one this service gave",
+        ));
+    }
+    let bad_group =
+        || ApiError::validation(format!("groupBy is one of {}", COVERAGE_GROUPS.join(", ")));
+    let group = match req.get("groupBy") {
+        None | Some(Value::Null) => None,
+        Some(g) => Some(g.as_str().ok_or_else(bad_group)?),
+    };
     let pointer = match group {
         None => None,
-        Some("SCAN_STATUS_CODE") => Some("/scanStatus/statusCode"),
-        Some("SCAN_STATUS_REASON") => Some("/scanStatus/reason"),
-        Some("RESOURCE_TYPE") => Some("/resourceType"),
-        Some("ACCOUNT_ID") => Some("/accountId"),
-        Some("ECR_REPOSITORY_NAME") => Some("/resourceMetadata/ecrRepository/name"),
-        Some(g) => {
-            return Err(ApiError::validation(format!(
-                "groupBy is SCAN_STATUS_CODE, SCAN_STATUS_REASON, ACCOUNT_ID, RESOURCE_TYPE or ECR_REPOSITORY_NAME, not `{g}`"
-            )));
-        }
+        Some(g) => Some(group_pointer(g).ok_or_else(bad_group)?),
     };
     let criteria = coverage_criteria(&req)?;
     if criteria.is_empty() && group != Some("ECR_REPOSITORY_NAME") {
@@ -568,7 +585,7 @@ async fn coverage_statistics(
 /// `POST /findings/details/batch/get`: KEV and EPSS per finding.
 async fn finding_details(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes) -> ApiResult {
     let req = body(&bytes)?;
-    allowed_keys(&req, &["findingArns"])?;
+    allowed_keys(&req, "/findings/details/batch/get")?;
     let arns: Vec<&str> = req
         .get("findingArns")
         .and_then(Value::as_array)
@@ -800,7 +817,7 @@ async fn list_tokens(State(svc): State<Arc<Service>>) -> ApiResult {
 /// `POST /v1/tokens/create {"name", "role"}`: a token, shown this once.
 async fn create_token(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes) -> ApiResult {
     let req = body(&bytes)?;
-    allowed_keys(&req, &["name", "role"])?;
+    allowed_keys(&req, "/v1/tokens/create")?;
     let name = source_of(&req, "name")?;
     if !crate::auth::valid_token_name(&name) {
         return Err(ApiError::validation("name is 1 to 64 characters"));
@@ -822,7 +839,7 @@ async fn create_token(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes)
 /// `POST /v1/tokens/revoke {"id"}`.
 async fn revoke_token(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes) -> ApiResult {
     let req = body(&bytes)?;
-    allowed_keys(&req, &["id"])?;
+    allowed_keys(&req, "/v1/tokens/revoke")?;
     let id = source_of(&req, "id")?;
     let now = jiff::Timestamp::now()
         .strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -836,7 +853,7 @@ async fn revoke_token(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes)
 /// `POST /v1/resources/register {"source": PATH}`.
 async fn register_resource(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes) -> ApiResult {
     let req = body(&bytes)?;
-    allowed_keys(&req, &["source"])?;
+    allowed_keys(&req, "/v1/resources/register")?;
     let source = source_of(&req, "source")?;
     let path = std::path::Path::new(&source);
     if !path.is_absolute() || !path.exists() {
@@ -863,7 +880,7 @@ async fn resource_action(
     bytes: axum::body::Bytes,
 ) -> ApiResult {
     let req = body(&bytes)?;
-    allowed_keys(&req, &["id"])?;
+    allowed_keys(&req, uri.path())?;
     let id = source_of(&req, "id")?;
     let r = svc
         .db

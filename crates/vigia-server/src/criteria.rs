@@ -6,8 +6,9 @@
 //! are ANDed. Inspector does not document it; this is Security Hub's rule,
 //! with `PREFIX` read like `EQUALS`.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// A criteria problem, in words for the API's `{message}`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -15,7 +16,7 @@ use serde_json::Value;
 pub struct CriteriaError(pub String);
 
 /// `StringFilter` comparisons.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Comparison {
     /// Equal.
@@ -27,17 +28,18 @@ pub enum Comparison {
 }
 
 /// `StringFilter`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StringFilter {
     /// How to compare.
     pub comparison: Comparison,
     /// With what.
+    #[schemars(length(min = 1, max = 1024))]
     pub value: String,
 }
 
 /// `NumberFilter`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct NumberFilter {
     /// Lowest value matched.
@@ -47,39 +49,46 @@ pub struct NumberFilter {
 }
 
 /// `DateFilter`: epoch seconds (rest-json) or RFC 3339 strings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct DateFilter {
     /// From.
+    #[schemars(with = "Option<Timestamp>")]
     pub start_inclusive: Option<Value>,
     /// To.
+    #[schemars(with = "Option<Timestamp>")]
     pub end_inclusive: Option<Value>,
 }
 
 /// `PortRangeFilter`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct PortRangeFilter {
     /// First port.
+    #[schemars(range(max = 65535))]
     pub begin_inclusive: Option<u32>,
     /// Last port.
+    #[schemars(range(max = 65535))]
     pub end_inclusive: Option<u32>,
 }
 
 /// `MapFilter`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MapFilter {
     /// Only `EQUALS`.
+    #[schemars(extend("enum" = ["EQUALS"]))]
     pub comparison: String,
     /// The key.
+    #[schemars(length(min = 1, max = 128))]
     pub key: String,
     /// The value.
+    #[schemars(length(max = 256))]
     pub value: Option<String>,
 }
 
 /// `PackageFilter`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct PackageFilter {
     /// Name.
@@ -98,6 +107,70 @@ pub struct PackageFilter {
     pub source_lambda_layer_arn: Option<StringFilter>,
     /// File.
     pub file_path: Option<StringFilter>,
+    /// A qualifier of the package's purl.
+    pub purl_qualifier: Option<PurlQualifierFilter>,
+    /// Whether the package is reachable at run time.
+    pub runtime_reachability: Option<ReachabilityFilter>,
+    /// Why it is (or is not) reachable at run time.
+    pub runtime_reachability_reason: Option<ReachabilityFilter>,
+}
+
+/// The qualifier keys a `PurlQualifierFilter` takes, as Inspector's model
+/// lists them.
+pub const PURL_QUALIFIER_KEYS: &[&str] = &[
+    "arch",
+    "collector",
+    "dev_dependency",
+    "distro",
+    "epoch",
+    "go_toolchain",
+    "hardened",
+    "private",
+    "rust_toolchain",
+    "scope",
+    "skip_chromium_download",
+    "source",
+    "stream",
+    "transitive_dependency",
+    "unresolved",
+    "vendor",
+];
+
+/// `RuntimeReachability` and `RuntimeReachabilityReason` values.
+const REACHABILITY_VALUES: &[&str] = &[
+    "REACHABLE",
+    "NOT_REACHABLE",
+    "UNKNOWN",
+    "PACKAGE_IN_DOCKERFILE_WORKLOAD_PATH",
+    "PACKAGE_NOT_IN_DOCKERFILE_WORKLOAD_PATH",
+    "PROCESS_OBSERVED_IN_EC2_RUNTIME",
+    "PROCESS_NOT_OBSERVED_IN_EC2_RUNTIME",
+];
+
+/// `PurlQualifierFilter`: a qualifier of the package's purl equals a value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PurlQualifierFilter {
+    /// Only `EQUALS`.
+    #[schemars(extend("enum" = ["EQUALS"]))]
+    pub comparison: String,
+    /// The qualifier ([`PURL_QUALIFIER_KEYS`]).
+    pub key: String,
+    /// Its value.
+    pub value: Option<String>,
+}
+
+/// `RuntimeReachabilityFilter` and `RuntimeReachabilityReasonFilter`.
+/// Vigia does not observe run time: no package has either, so `EQUALS`
+/// matches nothing and `NOT_EQUALS` every package.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReachabilityFilter {
+    /// `EQUALS` or `NOT_EQUALS`.
+    #[schemars(extend("enum" = ["EQUALS", "NOT_EQUALS"]))]
+    pub comparison: String,
+    /// A status or a reason of Inspector's model.
+    pub value: String,
 }
 
 /// String keys: the finding member each reads (JSON pointers, `*` for every
@@ -208,6 +281,10 @@ const STRING_KEYS: &[(&str, &str)] = &[
 /// Model keys for resources Vigia does not have (multi-cloud): accepted,
 /// and match as absent values do.
 const ABSENT_STRING_KEYS: &[&str] = &[
+    "machineImageId",
+    "machineImageName",
+    "machineImageOwnerAccountId",
+    "machineImagePlatform",
     "cloudProvider",
     "cloudProviderRegion",
     "cloudProviderAccountId",
@@ -313,6 +390,15 @@ pub const COVERAGE: Keys = Keys {
         ),
     ],
     absent: &[
+        "cloudProvider",
+        "cloudProviderRegion",
+        "cloudProviderAccountId",
+        "cloudProviderOrgId",
+        "cloudContainerRegistryName",
+        "cloudContainerRepositoryName",
+        "cloudContainerImageTags",
+        "cloudServerlessFunctionName",
+        "cloudServerlessFunctionRuntime",
         "codeRepositoryProjectName",
         "codeRepositoryProviderType",
         "codeRepositoryProviderTypeVisibility",
@@ -336,10 +422,83 @@ pub const COVERAGE: Keys = Keys {
             "lambdaFunctionTags",
             "/resourceMetadata/lambdaFunction/functionTags",
         ),
+        ("cloudVmInstanceTags", "/-"),
+        ("cloudServerlessFunctionTags", "/-"),
+        ("machineImageTags", "/-"),
     ],
     prefix: false,
     findings: false,
 };
+
+/// A timestamp as a request may give it: epoch seconds, as AWS clients
+/// send, or an RFC 3339 string (the schema of [`DateFilter`]'s bounds).
+struct Timestamp;
+
+impl JsonSchema for Timestamp {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Timestamp".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "oneOf": [
+                {"type": "number", "description": "Epoch seconds."},
+                {"type": "string", "format": "date-time"},
+            ]
+        })
+    }
+}
+
+impl Keys {
+    /// The JSON Schema of these criteria, for the OpenAPI document: every
+    /// key this parser takes, with the filters it holds (schemas under
+    /// `#/components/schemas`, named as in Inspector's model).
+    #[must_use]
+    pub fn schema(&self) -> Value {
+        let (string, date, number, map) = if self.findings {
+            ("StringFilter", "DateFilter", "NumberFilter", "MapFilter")
+        } else {
+            (
+                "CoverageStringFilter",
+                "CoverageDateFilter",
+                "CoverageNumberFilter",
+                "CoverageMapFilter",
+            )
+        };
+        let list = |filter: &str| {
+            json!({
+                "type": "array", "minItems": 1, "maxItems": 10,
+                "items": {"$ref": format!("#/components/schemas/{filter}")},
+            })
+        };
+        let mut properties = serde_json::Map::new();
+        for (key, _) in self.strings {
+            properties.insert((*key).to_owned(), list(string));
+        }
+        for key in self.absent {
+            properties.insert((*key).to_owned(), list(string));
+        }
+        for (key, _) in self.dates {
+            properties.insert((*key).to_owned(), list(date));
+        }
+        for (key, _) in self.numbers {
+            properties.insert((*key).to_owned(), list(number));
+        }
+        for (key, _) in self.maps {
+            properties.insert((*key).to_owned(), list(map));
+        }
+        if self.findings {
+            properties.insert("portRange".to_owned(), list("PortRangeFilter"));
+            properties.insert("vulnerablePackages".to_owned(), list("PackageFilter"));
+        }
+        json!({
+            "type": "object",
+            "additionalProperties": false,
+            "properties": properties,
+            "description": "Keys are ANDed. Within one key, EQUALS and PREFIX values are ORed and NOT_EQUALS values ANDed; a key for what Vigia's resources never carry matches nothing unless it asks for a difference.",
+        })
+    }
+}
 
 /// Inclusive epoch-second bounds of one date filter.
 type DateRange = (Option<i64>, Option<i64>);
@@ -412,6 +571,12 @@ pub fn epoch(v: &Value) -> Option<i64> {
             .map(jiff::Timestamp::as_second),
         _ => None,
     }
+}
+
+/// A qualifier of a package URL, when it has it.
+fn purl_qualifier(purl: &str, key: &str) -> Option<String> {
+    let purl: packageurl::PackageUrl<'static> = purl.parse().ok()?;
+    purl.qualifiers().get(key).map(ToString::to_string)
 }
 
 fn string_matches(filters: &[StringFilter], found: &[String]) -> bool {
@@ -549,6 +714,26 @@ impl Criteria {
                 out.ports = ports;
             } else if keys.findings && key == "vulnerablePackages" {
                 out.packages = list(what, key, v)?;
+                for p in &out.packages {
+                    if p.purl_qualifier.as_ref().is_some_and(|q| {
+                        q.comparison != "EQUALS" || !PURL_QUALIFIER_KEYS.contains(&q.key.as_str())
+                    }) {
+                        return Err(CriteriaError(format!(
+                            "{what}.vulnerablePackages: a purlQualifier compares EQUALS and its key is one of {}",
+                            PURL_QUALIFIER_KEYS.join(", ")
+                        )));
+                    }
+                    let reachability = [&p.runtime_reachability, &p.runtime_reachability_reason];
+                    if reachability.into_iter().flatten().any(|r| {
+                        !matches!(r.comparison.as_str(), "EQUALS" | "NOT_EQUALS")
+                            || !REACHABILITY_VALUES.contains(&r.value.as_str())
+                    }) {
+                        return Err(CriteriaError(format!(
+                            "{what}.vulnerablePackages: a runtime reachability filter compares EQUALS or NOT_EQUALS with one of {}",
+                            REACHABILITY_VALUES.join(", ")
+                        )));
+                    }
+                }
             } else {
                 return Err(CriteriaError(format!("{what} has no key `{key}`")));
             }
@@ -666,8 +851,18 @@ impl Criteria {
         }
         if !self.packages.is_empty() {
             let pkgs = values(f, "/packageVulnerabilityDetails/vulnerablePackages/*");
+            // Each vulnerable package's purl: its own `purl` (Inspector's
+            // newer model), else the one Vigia's details list for it (in
+            // the same order).
+            let vigia_purls = values(f, "/vigia/packages/*/purl");
+            let purl_of = |i: usize, p: &Value| {
+                p.get("purl")
+                    .or_else(|| (vigia_purls.len() == pkgs.len()).then(|| vigia_purls[i]))
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            };
             let hit = self.packages.iter().any(|pf| {
-                pkgs.iter().any(|p| {
+                pkgs.iter().enumerate().any(|(i, p)| {
                     let s = |field: &str, filt: &Option<StringFilter>| {
                         filt.as_ref().is_none_or(|x| {
                             string_matches(
@@ -686,6 +881,31 @@ impl Criteria {
                         && s("/sourceLayerHash", &pf.source_layer_hash)
                         && s("/sourceLambdaLayerArn", &pf.source_lambda_layer_arn)
                         && s("/filePath", &pf.file_path)
+                        && pf.purl_qualifier.as_ref().is_none_or(|q| {
+                            purl_of(i, p)
+                                .and_then(|purl| purl_qualifier(&purl, &q.key))
+                                .as_deref()
+                                == Some(q.value.as_deref().unwrap_or(""))
+                        })
+                        && [
+                            ("/runtimeReachability", &pf.runtime_reachability),
+                            (
+                                "/runtimeReachabilityReason",
+                                &pf.runtime_reachability_reason,
+                            ),
+                        ]
+                        .into_iter()
+                        .all(|(field, filter)| {
+                            filter.as_ref().is_none_or(|r| {
+                                let found: Vec<String> =
+                                    values(p, field).into_iter().filter_map(as_text).collect();
+                                if r.comparison == "EQUALS" {
+                                    found.contains(&r.value)
+                                } else {
+                                    !found.contains(&r.value)
+                                }
+                            })
+                        })
                         && pf.epoch.as_ref().is_none_or(|n| {
                             number_matches(
                                 std::slice::from_ref(n),
@@ -741,6 +961,54 @@ mod tests {
     #[allow(clippy::needless_pass_by_value)]
     fn c(v: Value) -> Criteria {
         Criteria::parse(&v).unwrap()
+    }
+
+    /// The keys and package filters of Inspector's newer model: what no
+    /// Vigia resource carries matches as absent values do; a purl's
+    /// qualifiers are read from the purl.
+    #[test]
+    fn newer_model_keys_are_read_strictly_and_match_as_absent() {
+        let f = finding();
+        let pkg = |filter: Value| json!({"vulnerablePackages": [filter]});
+        let reach = |cmp: &str| {
+            pkg(json!({"runtimeReachability": {"comparison": cmp, "value": "REACHABLE"}}))
+        };
+        assert!(!c(reach("EQUALS")).matches(&f));
+        assert!(c(reach("NOT_EQUALS")).matches(&f));
+        let ami = |cmp: &str| json!({"machineImageId": [{"comparison": cmp, "value": "ami-1"}]});
+        assert!(!c(ami("EQUALS")).matches(&f));
+        assert!(c(ami("NOT_EQUALS")).matches(&f));
+        let distro = pkg(
+            json!({"purlQualifier": {"comparison": "EQUALS", "key": "distro", "value": "debian-12"}}),
+        );
+        assert!(!c(distro.clone()).matches(&f));
+        let mut with_purl = f.clone();
+        with_purl["packageVulnerabilityDetails"]["vulnerablePackages"][0]["purl"] =
+            json!("pkg:deb/debian/libssl3@3.0.1?arch=amd64&distro=debian-12");
+        assert!(c(distro.clone()).matches(&with_purl));
+        // As Vigia's details list it.
+        let mut in_details = f.clone();
+        in_details["vigia"] = json!({"packages": [
+            {"purl": "pkg:deb/debian/libssl3@3.0.1?arch=amd64&distro=debian-12"}]});
+        assert!(c(distro).matches(&in_details));
+        let arch = pkg(
+            json!({"purlQualifier": {"comparison": "EQUALS", "key": "arch", "value": "arm64"}}),
+        );
+        assert!(!c(arch).matches(&with_purl));
+        // Outside the model's values: refused.
+        for bad in [
+            pkg(json!({"purlQualifier": {"comparison": "EQUALS", "key": "colour", "value": "x"}})),
+            pkg(json!({"purlQualifier": {"comparison": "PREFIX", "key": "distro", "value": "x"}})),
+            pkg(json!({"runtimeReachability": {"comparison": "EQUALS", "value": "MAYBE"}})),
+            pkg(json!({"runtimeReachabilityReason": {"comparison": "PREFIX", "value": "UNKNOWN"}})),
+        ] {
+            assert!(Criteria::parse(&bad).is_err(), "{bad}");
+        }
+        for key in ["cloudVmInstanceTags", "machineImageTags"] {
+            let tags = json!({ key: [{"comparison": "EQUALS", "key": "team", "value": "a"}] });
+            let criteria = Criteria::parse_in(&tags, &COVERAGE).unwrap();
+            assert!(!criteria.matches(&json!({"resourceId": "r"})), "{key}");
+        }
     }
 
     #[test]

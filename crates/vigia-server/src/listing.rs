@@ -425,7 +425,10 @@ fn invalid(m: impl Into<String>) -> ListError {
 
 fn read_request(req: &Value) -> Result<Request, ListError> {
     for k in req.as_object().into_iter().flat_map(|o| o.keys()) {
-        if !["filterCriteria", "sortCriteria", "maxResults", "nextToken"].contains(&k.as_str()) {
+        if !crate::openapi::members("/findings/list")
+            .iter()
+            .any(|m| m.0 == k)
+        {
             return Err(invalid(format!("unknown member `{k}`")));
         }
     }

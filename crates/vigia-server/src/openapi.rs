@@ -360,6 +360,300 @@ pub const OPERATIONS: &[(&str, &str, Access, &str, Option<&str>)] = &[
     ),
 ];
 
+/// What a member of a request body holds.
+#[derive(Debug, Clone, Copy)]
+pub enum Ty {
+    /// A string.
+    Text,
+    /// A timestamp: epoch seconds or an RFC 3339 string (`null` clears it
+    /// where it is kept).
+    Time,
+    /// An integer in this inclusive range.
+    Int(i64, i64),
+    /// One of these strings.
+    OneOf(&'static [&'static str]),
+    /// A list of 1 to N strings.
+    Texts(usize),
+    /// A list of strings.
+    List,
+    /// The schema of that name under `#/components/schemas`.
+    Ref(&'static str),
+    /// A list of 1 to 10 filters of that schema.
+    Filters(&'static str),
+    /// Strings by string (tags).
+    Map,
+    /// An object, as the operation's summary describes it.
+    Object,
+}
+
+/// A member of a request body: its name, what it holds, and whether it
+/// is required.
+#[derive(Debug, Clone, Copy)]
+pub struct Member(pub &'static str, pub Ty, pub bool);
+
+const fn opt(name: &'static str, ty: Ty) -> Member {
+    Member(name, ty, false)
+}
+
+const fn req(name: &'static str, ty: Ty) -> Member {
+    Member(name, ty, true)
+}
+
+/// The members each operation's request body may hold: what the document
+/// declares, and what the operation's handler checks a body against
+/// ([`members`]), so that the two cannot differ. Bodies of the operations
+/// not listed are objects the summaries describe.
+pub const REQUESTS: &[(&str, &[Member])] = &[
+    (
+        "/findings/list",
+        &[
+            opt("filterCriteria", Ty::Ref("FilterCriteria")),
+            opt("sortCriteria", Ty::Ref("SortCriteria")),
+            opt("maxResults", Ty::Int(1, 100)),
+            opt("nextToken", Ty::Text),
+        ],
+    ),
+    (
+        "/findings/aggregation/list",
+        &[
+            req(
+                "aggregationType",
+                Ty::OneOf(crate::aggregate::AGGREGATION_TYPES),
+            ),
+            opt("aggregationRequest", Ty::Object),
+            opt("accountIds", Ty::Filters("StringFilter")),
+            opt("maxResults", Ty::Int(1, 100)),
+            opt("nextToken", Ty::Text),
+        ],
+    ),
+    (
+        "/findings/details/batch/get",
+        &[req("findingArns", Ty::Texts(10))],
+    ),
+    (
+        "/coverage/list",
+        &[
+            opt("filterCriteria", Ty::Ref("CoverageFilterCriteria")),
+            opt("maxResults", Ty::Int(1, 200)),
+            opt("nextToken", Ty::Text),
+        ],
+    ),
+    (
+        "/coverage/statistics/list",
+        &[
+            opt("filterCriteria", Ty::Ref("CoverageFilterCriteria")),
+            opt("groupBy", Ty::OneOf(crate::api::COVERAGE_GROUPS)),
+            opt("nextToken", Ty::Text),
+        ],
+    ),
+    (
+        "/filters/create",
+        &[
+            req("action", Ty::OneOf(&["NONE", "SUPPRESS"])),
+            req("filterCriteria", Ty::Ref("FilterCriteria")),
+            req("name", Ty::Text),
+            opt("description", Ty::Text),
+            opt("reason", Ty::Text),
+            opt("tags", Ty::Map),
+            opt("vigiaExpiresAt", Ty::Time),
+        ],
+    ),
+    (
+        "/filters/update",
+        &[
+            req("filterArn", Ty::Text),
+            opt("action", Ty::OneOf(&["NONE", "SUPPRESS"])),
+            opt("filterCriteria", Ty::Ref("FilterCriteria")),
+            opt("name", Ty::Text),
+            opt("description", Ty::Text),
+            opt("reason", Ty::Text),
+            opt("vigiaExpiresAt", Ty::Time),
+        ],
+    ),
+    ("/filters/delete", &[req("arn", Ty::Text)]),
+    (
+        "/filters/list",
+        &[
+            opt("arns", Ty::List),
+            opt("action", Ty::OneOf(&["NONE", "SUPPRESS"])),
+            opt("maxResults", Ty::Int(1, 100)),
+            opt("nextToken", Ty::Text),
+        ],
+    ),
+    (
+        "/reporting/create",
+        &[
+            opt("filterCriteria", Ty::Ref("FilterCriteria")),
+            req("reportFormat", Ty::OneOf(&["CSV", "JSON"])),
+            req("s3Destination", Ty::Object),
+        ],
+    ),
+    ("/reporting/status/get", &[req("reportId", Ty::Text)]),
+    ("/reporting/cancel", &[req("reportId", Ty::Text)]),
+    (
+        "/sbomexport/create",
+        &[
+            opt("resourceFilterCriteria", Ty::Object),
+            req("reportFormat", Ty::OneOf(&["CYCLONEDX_1_4", "SPDX_2_3"])),
+            req("s3Destination", Ty::Object),
+        ],
+    ),
+    ("/sbomexport/get", &[req("reportId", Ty::Text)]),
+    ("/sbomexport/cancel", &[req("reportId", Ty::Text)]),
+    ("/v1/resources/register", &[req("source", Ty::Text)]),
+    ("/v1/resources/rescan", &[req("id", Ty::Text)]),
+    ("/v1/resources/delete", &[req("id", Ty::Text)]),
+    (
+        "/v1/tokens/create",
+        &[
+            req("name", Ty::Text),
+            req("role", Ty::OneOf(&["admin", "viewer", "agent"])),
+        ],
+    ),
+    ("/v1/tokens/revoke", &[req("id", Ty::Text)]),
+    ("/v1/gate/policy/update", &[req("policy", Ty::Object)]),
+    ("/v1/gate/check", &[req("images", Ty::Texts(100))]),
+    (
+        "/v1/targets/create",
+        &[
+            req("name", Ty::Text),
+            req(
+                "type",
+                Ty::OneOf(&["webhook", "slack", "securityhub", "jira"]),
+            ),
+            opt("url", Ty::Text),
+            opt("secret", Ty::Text),
+            opt("pattern", Ty::Object),
+            opt("maxAttempts", Ty::Int(1, 100)),
+            opt("initialBackoffMillis", Ty::Int(10, 3_600_000)),
+            opt("region", Ty::Text),
+            opt("accessKeyId", Ty::Text),
+            opt("secretAccessKey", Ty::Text),
+            opt("accountId", Ty::Text),
+            opt("project", Ty::Text),
+            opt("issueType", Ty::Text),
+            opt("email", Ty::Text),
+            opt("token", Ty::Text),
+        ],
+    ),
+    ("/v1/targets/delete", &[req("id", Ty::Text)]),
+    (
+        "/v1/targets/replay",
+        &[req("id", Ty::Text), opt("eventIds", Ty::List)],
+    ),
+];
+
+/// The members a body of the operation at `path` may hold (none for a
+/// path [`REQUESTS`] does not list).
+#[must_use]
+pub fn members(path: &str) -> &'static [Member] {
+    REQUESTS
+        .iter()
+        .find(|(p, _)| *p == path)
+        .map_or(&[], |(_, m)| *m)
+}
+
+fn member_schema(ty: Ty) -> Value {
+    match ty {
+        Ty::Text => json!({"type": "string"}),
+        Ty::Time => json!({"oneOf": [
+            {"type": "number", "description": "Epoch seconds."},
+            {"type": "string", "format": "date-time"},
+            {"type": "null", "description": "No expiry."},
+        ]}),
+        Ty::Int(min, max) => json!({"type": "integer", "minimum": min, "maximum": max}),
+        Ty::OneOf(values) => json!({"type": "string", "enum": values}),
+        Ty::Texts(max) => {
+            json!({"type": "array", "minItems": 1, "maxItems": max, "items": {"type": "string"}})
+        }
+        Ty::List => json!({"type": "array", "items": {"type": "string"}}),
+        Ty::Ref(name) => json!({"$ref": format!("#/components/schemas/{name}")}),
+        Ty::Filters(name) => json!({
+            "type": "array", "minItems": 1, "maxItems": 10,
+            "items": {"$ref": format!("#/components/schemas/{name}")},
+        }),
+        Ty::Map => json!({"type": "object", "additionalProperties": {"type": "string"}}),
+        Ty::Object => json!({"type": "object"}),
+    }
+}
+
+/// The schema of a request body holding `members`.
+fn request_schema(members: &[Member]) -> Value {
+    let properties: serde_json::Map<String, Value> = members
+        .iter()
+        .map(|Member(name, ty, _)| ((*name).to_owned(), member_schema(*ty)))
+        .collect();
+    let required: Vec<&str> = members
+        .iter()
+        .filter(|m| m.2)
+        .map(|Member(name, ..)| *name)
+        .collect();
+    let mut schema =
+        json!({"type": "object", "additionalProperties": false, "properties": properties});
+    if !required.is_empty() {
+        schema["required"] = json!(required);
+    }
+    schema
+}
+
+/// The schemas the request bodies refer to: Inspector's filter types
+/// (from the types the criteria parser reads them into), the criteria
+/// (from the parser's tables of keys) and the sort.
+fn component_schemas() -> serde_json::Map<String, Value> {
+    use crate::criteria::{
+        COVERAGE, DateFilter, FINDINGS, MapFilter, NumberFilter, PackageFilter, PortRangeFilter,
+        StringFilter,
+    };
+    let mut generator = schemars::generate::SchemaSettings::draft2020_12()
+        .with(|s| s.definitions_path = "/components/schemas".into())
+        .into_generator();
+    let _ = generator.subschema_for::<StringFilter>();
+    let _ = generator.subschema_for::<DateFilter>();
+    let _ = generator.subschema_for::<NumberFilter>();
+    let _ = generator.subschema_for::<MapFilter>();
+    let _ = generator.subschema_for::<PortRangeFilter>();
+    let _ = generator.subschema_for::<PackageFilter>();
+    let mut schemas = generator.take_definitions(true);
+    // Coverage's filters are Inspector's with its own names; its string
+    // filters compare EQUALS or NOT_EQUALS only.
+    schemas.insert(
+        "CoverageStringFilter".to_owned(),
+        json!({
+            "allOf": [{"$ref": "#/components/schemas/StringFilter"}],
+            "properties": {"comparison": {"enum": ["EQUALS", "NOT_EQUALS"]}},
+        }),
+    );
+    for (name, same) in [
+        ("CoverageDateFilter", "DateFilter"),
+        ("CoverageNumberFilter", "NumberFilter"),
+        ("CoverageMapFilter", "MapFilter"),
+    ] {
+        schemas.insert(
+            name.to_owned(),
+            json!({"$ref": format!("#/components/schemas/{same}")}),
+        );
+    }
+    schemas.insert("FilterCriteria".to_owned(), FINDINGS.schema());
+    schemas.insert("CoverageFilterCriteria".to_owned(), COVERAGE.schema());
+    schemas.insert(
+        "SortCriteria".to_owned(),
+        json!({
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["field", "sortOrder"],
+            "properties": {
+                "field": {"type": "string", "enum": crate::listing::SORT_FIELDS},
+                "sortOrder": {"type": "string", "enum": ["ASC", "DESC"]},
+            },
+        }),
+    );
+    schemas.insert(
+        "Error".to_owned(),
+        json!({"type": "object", "required": ["message"], "properties": {"message": {"type": "string"}}}),
+    );
+    schemas
+}
+
 /// The document.
 #[must_use]
 pub fn document() -> Value {
@@ -409,7 +703,12 @@ pub fn document() -> Value {
                 json!("Needs an agent token (vigia token create --role agent) or an admin token.");
         }
         if *method == "post" {
-            op["requestBody"] = json!({"required": false, "content": {"application/json": {"schema": {"type": "object"}}}});
+            let schema = match REQUESTS.iter().find(|(p, _)| p == path) {
+                Some((_, members)) => request_schema(members),
+                None => json!({"type": "object"}),
+            };
+            op["requestBody"] =
+                json!({"required": false, "content": {"application/json": {"schema": schema}}});
         }
         if let Some(name) = inspector {
             op["externalDocs"] = json!({
@@ -438,7 +737,53 @@ pub fn document() -> Value {
                 "sigv4": {"type": "apiKey", "in": "header", "name": "Authorization",
                     "description": "AWS Signature Version 4 (AWS4-HMAC-SHA256, X-Amz-Date within fifteen minutes, the body signed by its SHA-256), with a token's access key ID and SigV4 secret from `vigia token create`: what Inspector's own clients send."},
             },
-            "schemas": {"Error": {"type": "object", "required": ["message"], "properties": {"message": {"type": "string"}}}},
+            "schemas": component_schemas(),
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_request_table_entry_is_a_post_operation_listed_once() {
+        for (i, (path, members)) in REQUESTS.iter().enumerate() {
+            assert!(
+                OPERATIONS
+                    .iter()
+                    .any(|(m, p, ..)| *m == "post" && p == path),
+                "{path}"
+            );
+            assert!(REQUESTS[..i].iter().all(|(p, _)| p != path), "{path}");
+            let mut names: Vec<&str> = members.iter().map(|m| m.0).collect();
+            names.sort_unstable();
+            names.dedup();
+            assert_eq!(names.len(), members.len(), "{path}");
+        }
+    }
+
+    #[test]
+    fn the_criteria_schemas_refer_to_declared_filters() {
+        let doc = document();
+        let schemas = &doc["components"]["schemas"];
+        for criteria in ["FilterCriteria", "CoverageFilterCriteria"] {
+            let properties = schemas[criteria]["properties"].as_object().unwrap();
+            assert!(properties.len() > 15, "{criteria}");
+            for (key, p) in properties {
+                let target = p["items"]["$ref"].as_str().unwrap();
+                let name = target.trim_start_matches("#/components/schemas/");
+                assert!(schemas.get(name).is_some(), "{criteria}.{key}: {name}");
+            }
+        }
+        // The filter types' own members, as the parser reads them.
+        assert_eq!(
+            schemas["StringFilter"]["required"],
+            json!(["comparison", "value"])
+        );
+        assert_eq!(
+            schemas["PortRangeFilter"]["properties"]["endInclusive"]["maximum"],
+            65535
+        );
+    }
 }

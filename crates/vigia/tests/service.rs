@@ -306,9 +306,36 @@ fn listing_is_complete_and_ordered(s: &Server, token: &str) {
             move |f: &Value| named(f, &package) || named(f, "openssl")
         }),
     ));
+    // A purl qualifier, read from the purls Vigia lists for the packages;
+    // reachability at run time, which no package has.
+    cases.push((
+        json!({"vulnerablePackages": [{"purlQualifier": {"comparison": "EQUALS", "key": "distro", "value": "debian-12"}}]}),
+        Box::new(|f: &Value| {
+            f.pointer("/vigia/packages")
+                .and_then(Value::as_array)
+                .is_some_and(|ps| {
+                    ps.iter().any(|p| {
+                        p["purl"]
+                            .as_str()
+                            .is_some_and(|u| u.contains("distro=debian-12"))
+                    })
+                })
+        }),
+    ));
+    cases.push((
+        json!({"vulnerablePackages": [{"runtimeReachability": {"comparison": "NOT_EQUALS", "value": "REACHABLE"}}]}),
+        Box::new(|f: &Value| {
+            f.pointer("/packageVulnerabilityDetails/vulnerablePackages/0")
+                .is_some()
+        }),
+    ));
     for (criteria, pred) in cases {
         let want: BTreeSet<String> =
             arns(&all.iter().filter(|f| pred(f)).cloned().collect::<Vec<_>>());
+        assert!(
+            !want.is_empty() || criteria.to_string().contains("NOT_EQUALS"),
+            "{criteria} selects nothing here"
+        );
         let got = list_sorted(
             s,
             token,
@@ -1040,6 +1067,66 @@ fn bad_requests_get_inspector_errors_and_change_nothing() {
         "{}",
         String::from_utf8_lossy(&checked.stderr)
     );
+    // Its request bodies are Inspector's, member by member, key by key
+    // (botocore's model of inspector2).
+    let checked = Command::new("python3")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/serve/openapi_inspector.py"))
+        .arg(file.path())
+        .output()
+        .unwrap();
+    assert!(
+        checked.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&checked.stdout),
+        String::from_utf8_lossy(&checked.stderr)
+    );
+    // What a body declares is what its operation takes: a member it does
+    // not declare is refused as unknown, each it declares is not (a value
+    // of the wrong type is refused for that, and changes nothing), and a
+    // body without its required members is refused.
+    let mut bodies = 0;
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        let Some(schema) = ops
+            .get("post")
+            .map(|op| &op["requestBody"]["content"]["application/json"]["schema"])
+            .filter(|s| s["additionalProperties"] == json!(false))
+        else {
+            continue;
+        };
+        bodies += 1;
+        let (status, body) = s.call(
+            "POST",
+            path,
+            Some(&admin),
+            Some(&json!({"vigiaNoSuchMember": 1})),
+        );
+        assert_eq!(status, 400, "{path}: {body}");
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap()
+                .contains("unknown member `vigiaNoSuchMember`"),
+            "{path}: {body}"
+        );
+        for member in schema["properties"].as_object().unwrap().keys() {
+            let (status, body) = s.call(
+                "POST",
+                path,
+                Some(&admin),
+                Some(&json!({ member: [[["not this"]]] })),
+            );
+            assert_eq!(status, 400, "{path} {member}: {body}");
+            assert!(
+                !body["message"].as_str().unwrap().contains("unknown member"),
+                "{path} {member}: {body}"
+            );
+        }
+        if schema.get("required").is_some() {
+            let (status, body) = s.call("POST", path, Some(&admin), Some(&json!({})));
+            assert_eq!(status, 400, "{path} without its required members: {body}");
+        }
+    }
+    assert!(bodies >= 24, "{bodies} bodies declared member by member");
     for (path, ops) in doc["paths"].as_object().unwrap() {
         for method in ops.as_object().unwrap().keys() {
             if path == "/v1/db/update" {

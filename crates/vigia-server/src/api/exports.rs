@@ -22,7 +22,7 @@ pub(super) async fn create_report(
     bytes: axum::body::Bytes,
 ) -> ApiResult {
     let req = body(&bytes)?;
-    allowed_keys(&req, &["filterCriteria", "reportFormat", "s3Destination"])?;
+    allowed_keys(&req, "/reporting/create")?;
     let format = source_of(&req, "reportFormat")?;
     if !matches!(format.as_str(), "CSV" | "JSON") {
         return Err(ApiError::validation("reportFormat must be CSV or JSON"));
@@ -64,7 +64,14 @@ fn report_id(req: &Value) -> Result<String, ApiError> {
 /// differently and adds the format.
 async fn status(svc: &Service, bytes: &[u8], kind: &str) -> ApiResult {
     let req = body(bytes)?;
-    allowed_keys(&req, &["reportId"])?;
+    allowed_keys(
+        &req,
+        if kind == SBOM {
+            "/sbomexport/get"
+        } else {
+            "/reporting/status/get"
+        },
+    )?;
     let id = report_id(&req)?;
     let e = svc
         .db
@@ -106,7 +113,7 @@ pub(super) async fn cancel(
     bytes: axum::body::Bytes,
 ) -> ApiResult {
     let req = body(&bytes)?;
-    allowed_keys(&req, &["reportId"])?;
+    allowed_keys(&req, uri.path())?;
     let id = report_id(&req)?;
     let kind = if uri.path().starts_with("/sbomexport") {
         SBOM
@@ -131,10 +138,7 @@ pub(super) async fn create_sbom(
     bytes: axum::body::Bytes,
 ) -> ApiResult {
     let req = body(&bytes)?;
-    allowed_keys(
-        &req,
-        &["resourceFilterCriteria", "reportFormat", "s3Destination"],
-    )?;
+    allowed_keys(&req, "/sbomexport/create")?;
     let format = source_of(&req, "reportFormat")?;
     if !matches!(format.as_str(), "CYCLONEDX_1_4" | "SPDX_2_3") {
         return Err(ApiError::validation(

@@ -178,18 +178,7 @@ fn now() -> String {
 /// `POST /filters/create`.
 pub(super) async fn create(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes) -> ApiResult {
     let req = body(&bytes)?;
-    allowed_keys(
-        &req,
-        &[
-            "action",
-            "filterCriteria",
-            "name",
-            "description",
-            "reason",
-            "tags",
-            "vigiaExpiresAt",
-        ],
-    )?;
+    allowed_keys(&req, "/filters/create")?;
     let f = Fields::read(&req)?;
     let (Some(name), Some(action), Some(criteria)) = (&f.name, &f.action, &f.criteria) else {
         return Err(ApiError::validation(
@@ -222,18 +211,7 @@ pub(super) async fn create(State(svc): State<Arc<Service>>, bytes: axum::body::B
 /// (`vigiaExpiresAt` null clears the expiry).
 pub(super) async fn update(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes) -> ApiResult {
     let req = body(&bytes)?;
-    allowed_keys(
-        &req,
-        &[
-            "filterArn",
-            "action",
-            "filterCriteria",
-            "name",
-            "description",
-            "reason",
-            "vigiaExpiresAt",
-        ],
-    )?;
+    allowed_keys(&req, "/filters/update")?;
     let arn = req
         .get("filterArn")
         .and_then(Value::as_str)
@@ -267,7 +245,7 @@ pub(super) async fn update(State(svc): State<Arc<Service>>, bytes: axum::body::B
 /// `POST /filters/delete`.
 pub(super) async fn delete(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes) -> ApiResult {
     let req = body(&bytes)?;
-    allowed_keys(&req, &["arn"])?;
+    allowed_keys(&req, "/filters/delete")?;
     let arn = req
         .get("arn")
         .and_then(Value::as_str)
@@ -289,7 +267,7 @@ pub(super) async fn delete(State(svc): State<Arc<Service>>, bytes: axum::body::B
 /// (`vigiaSuppressedCount`).
 pub(super) async fn list(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes) -> ApiResult {
     let req = body(&bytes)?;
-    allowed_keys(&req, &["arns", "action", "maxResults", "nextToken"])?;
+    allowed_keys(&req, "/filters/list")?;
     let limit = usize::try_from(max_results(&req, 100)?).unwrap_or(100);
     let arns: Option<Vec<&str>> = match req.get("arns") {
         None => None,

@@ -26,7 +26,7 @@ pub(super) async fn update_policy(
     bytes: axum::body::Bytes,
 ) -> ApiResult {
     let req = body(&bytes)?;
-    allowed_keys(&req, &["policy"])?;
+    allowed_keys(&req, "/v1/gate/policy/update")?;
     let p =
         Policy::parse(req.get("policy").unwrap_or(&Value::Null)).map_err(ApiError::validation)?;
     svc.set_gate_policy(&p)
@@ -39,7 +39,7 @@ pub(super) async fn update_policy(
 /// whether all may run.
 pub(super) async fn check(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes) -> ApiResult {
     let req = body(&bytes)?;
-    allowed_keys(&req, &["images"])?;
+    allowed_keys(&req, "/v1/gate/check")?;
     let images: Vec<String> = req
         .get("images")
         .and_then(|v| serde_json::from_value(v.clone()).ok())
