@@ -170,18 +170,6 @@ const RESOURCE_TYPES: &[&str] = &[
 ];
 const SORT: &[&str] = &["CRITICAL", "HIGH", "ALL"];
 
-/// The aggregation types served: one request shape each.
-pub const AGGREGATION_TYPES: &[&str] = &[
-    "FINDING_TYPE",
-    "PACKAGE",
-    "TITLE",
-    "REPOSITORY",
-    "AWS_ECR_CONTAINER",
-    "IMAGE_LAYER",
-    "AWS_EC2_INSTANCE",
-    "AWS_LAMBDA_FUNCTION",
-];
-
 const SHAPES: &[RequestShape] = &[
     RequestShape {
         kind: "FINDING_TYPE",
@@ -243,7 +231,14 @@ const SHAPES: &[RequestShape] = &[
         member: "imageLayerAggregation",
         filters: &["repositories", "resourceIds", "layerHashes"],
         enums: &[],
-        absent: &[],
+        // The newest model's multi-cloud members.
+        absent: &[
+            ("cloudProviders", Absent::Strings),
+            ("cloudAccountIds", Absent::Strings),
+            ("cloudOrgIds", Absent::Strings),
+            ("cloudRegions", Absent::Strings),
+            ("cloudPartitions", Absent::Strings),
+        ],
         sort_by: SORT,
     },
     RequestShape {
@@ -263,6 +258,60 @@ const SHAPES: &[RequestShape] = &[
         sort_by: SORT,
     },
 ];
+
+/// The JSON Schema of `aggregationRequest`, for the OpenAPI document: the
+/// one member of its type, with what [`Aggregation::new`] reads of it.
+#[must_use]
+pub fn request_schema() -> Value {
+    let list = |filter: &str| {
+        json!({
+            "type": "array", "minItems": 1, "maxItems": 10,
+            "items": {"$ref": format!("#/components/schemas/{filter}")},
+        })
+    };
+    let mut variants = vec![json!({"type": "object", "maxProperties": 0})];
+    for shape in SHAPES {
+        let mut properties = serde_json::Map::new();
+        for member in shape.filters {
+            properties.insert((*member).to_owned(), list("StringFilter"));
+        }
+        for (member, values) in shape.enums {
+            properties.insert(
+                (*member).to_owned(),
+                json!({"type": "string", "enum": values}),
+            );
+        }
+        for (member, absent) in shape.absent {
+            let filter = match absent {
+                Absent::Strings => "StringFilter",
+                Absent::Tags => "MapFilter",
+                Absent::Dates => "DateFilter",
+                Absent::Numbers => "NumberFilter",
+            };
+            properties.insert((*member).to_owned(), list(filter));
+        }
+        properties.insert(
+            "sortBy".to_owned(),
+            json!({"type": "string", "enum": shape.sort_by}),
+        );
+        properties.insert(
+            "sortOrder".to_owned(),
+            json!({"type": "string", "enum": ["ASC", "DESC"]}),
+        );
+        variants.push(json!({
+            "type": "object",
+            "additionalProperties": false,
+            "required": [shape.member],
+            "properties": {shape.member: {
+                "type": "object",
+                "additionalProperties": false,
+                "properties": properties,
+                "description": format!("For aggregationType {}.", shape.kind),
+            }},
+        }));
+    }
+    json!({"oneOf": variants})
+}
 
 /// A list of 1 to 10 filters of `member`, each as `one` reads it.
 fn filter_list<T>(
@@ -907,7 +956,7 @@ mod tests {
     #[test]
     fn every_aggregation_type_has_its_shape() {
         let shapes: Vec<&str> = SHAPES.iter().map(|s| s.kind).collect();
-        assert_eq!(shapes, AGGREGATION_TYPES);
+        assert_eq!(shapes, TYPES);
     }
 
     use super::*;

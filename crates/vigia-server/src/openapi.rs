@@ -416,11 +416,8 @@ pub const REQUESTS: &[(&str, &[Member])] = &[
     (
         "/findings/aggregation/list",
         &[
-            req(
-                "aggregationType",
-                Ty::OneOf(crate::aggregate::AGGREGATION_TYPES),
-            ),
-            opt("aggregationRequest", Ty::Object),
+            req("aggregationType", Ty::OneOf(&crate::aggregate::TYPES)),
+            opt("aggregationRequest", Ty::Ref("AggregationRequest")),
             opt("accountIds", Ty::Filters("StringFilter")),
             opt("maxResults", Ty::Int(1, 100)),
             opt("nextToken", Ty::Text),
@@ -634,6 +631,10 @@ fn component_schemas() -> serde_json::Map<String, Value> {
         );
     }
     schemas.insert("FilterCriteria".to_owned(), FINDINGS.schema());
+    schemas.insert(
+        "AggregationRequest".to_owned(),
+        crate::aggregate::request_schema(),
+    );
     schemas.insert("CoverageFilterCriteria".to_owned(), COVERAGE.schema());
     schemas.insert(
         "SortCriteria".to_owned(),

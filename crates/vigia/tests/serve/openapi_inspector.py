@@ -74,6 +74,15 @@ for criteria in ["FilterCriteria", "CoverageFilterCriteria"]:
         if set(filt.members) - props:
             problems.append(f"{got}: lacks the model's members {sorted(set(filt.members) - props)}")
 
+# Each aggregation type's request: the model's members of its union member.
+union = model.shape_for("AggregationRequest")
+for variant in schemas["AggregationRequest"]["oneOf"]:
+    for name, inner in variant.get("properties", {}).items():
+        shape = union.members[name]
+        lacking = set(shape.members) - set(inner["properties"])
+        if lacking:
+            problems.append(f"AggregationRequest.{name}: lacks the model's members {sorted(lacking)}")
+
 sort = schemas["SortCriteria"]["properties"]["field"]["enum"]
 if sort != model.shape_for("SortField").enum:
     problems.append(f"SortCriteria.field: {sort}, the model has {model.shape_for('SortField').enum}")
