@@ -201,9 +201,11 @@ pub struct ExportRecord {
     pub keys: Vec<String>,
 }
 
+/// Microseconds, fixed width: exports created within one second still
+/// sort in the order they were made (the last one is asked for by time).
 fn now() -> String {
     jiff::Timestamp::now()
-        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .strftime("%Y-%m-%dT%H:%M:%S%.6fZ")
         .to_string()
 }
 
@@ -242,6 +244,23 @@ impl StateDb {
         .bind(kind)
         .fetch_optional(self.pool())
         .await?;
+        Self::export_record(row)
+    }
+
+    /// The export of `kind` created last (what Inspector's
+    /// `GetFindingsReportStatus` answers without a `reportId`).
+    pub async fn latest_export(&self, kind: &str) -> DbResult<Option<ExportRecord>> {
+        let row = sqlx::query(
+            "SELECT id, kind, format, status, destination, filter, error_code, error_message, keys \
+             FROM exports WHERE kind = $1 ORDER BY created_at DESC, id DESC LIMIT 1",
+        )
+        .bind(kind)
+        .fetch_optional(self.pool())
+        .await?;
+        Self::export_record(row)
+    }
+
+    fn export_record(row: Option<sqlx::any::AnyRow>) -> DbResult<Option<ExportRecord>> {
         let Some(r) = row else { return Ok(None) };
         let json = |col: &str| -> DbResult<Value> {
             let t: Option<String> = r.try_get(col)?;

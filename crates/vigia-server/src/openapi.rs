@@ -485,7 +485,7 @@ pub const REQUESTS: &[(&str, &[Member])] = &[
             req("s3Destination", Ty::Object),
         ],
     ),
-    ("/reporting/status/get", &[req("reportId", Ty::Text)]),
+    ("/reporting/status/get", &[opt("reportId", Ty::Text)]),
     ("/reporting/cancel", &[req("reportId", Ty::Text)]),
     (
         "/sbomexport/create",

@@ -200,6 +200,15 @@ fn reports_and_sboms_reach_s3_and_folders() {
         finished(&s, &viewer, "/reporting/status/get", &id)["errorCode"],
         "NO_FINDINGS_FOUND"
     );
+    // Without a reportId, as Inspector: the last findings report.
+    let (code, last) = s.call(
+        "POST",
+        "/reporting/status/get",
+        Some(&viewer),
+        Some(&json!({})),
+    );
+    assert_eq!(code, 200, "{last}");
+    assert_eq!(last["reportId"], json!(id), "{last}");
 
     // SBOMs: CycloneDX of the image, SPDX of the function, by resource type.
     let image =

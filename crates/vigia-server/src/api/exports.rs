@@ -72,12 +72,21 @@ async fn status(svc: &Service, bytes: &[u8], kind: &str) -> ApiResult {
             "/reporting/status/get"
         },
     )?;
-    let id = report_id(&req)?;
-    let e = svc
-        .db
-        .export(&id, kind)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no report {id}")))?;
+    // Without a reportId, Inspector answers for the last findings report.
+    let e = match req.get("reportId") {
+        None | Some(Value::Null) if kind == FINDINGS => svc
+            .db
+            .latest_export(kind)
+            .await?
+            .ok_or_else(|| ApiError::not_found("no findings report yet"))?,
+        _ => {
+            let id = report_id(&req)?;
+            svc.db
+                .export(&id, kind)
+                .await?
+                .ok_or_else(|| ApiError::not_found(format!("no report {id}")))?
+        }
+    };
     let mut out = json!({
         "reportId": e.id,
         "status": e.status,
