@@ -72,13 +72,13 @@ async fn status(svc: &Service, bytes: &[u8], kind: &str) -> ApiResult {
             "/reporting/status/get"
         },
     )?;
-    // Without a reportId, Inspector answers for the last findings report.
+    // Without a reportId, Inspector answers for the last findings report
+    // (every member of its answer is optional: none yet is `{}`).
     let e = match req.get("reportId") {
-        None | Some(Value::Null) if kind == FINDINGS => svc
-            .db
-            .latest_export(kind)
-            .await?
-            .ok_or_else(|| ApiError::not_found("no findings report yet"))?,
+        None | Some(Value::Null) if kind == FINDINGS => match svc.db.latest_export(kind).await? {
+            Some(e) => e,
+            None => return Ok(axum::Json(json!({}))),
+        },
         _ => {
             let id = report_id(&req)?;
             svc.db
