@@ -39,6 +39,7 @@ pub(crate) struct Cli {
         long,
         env = "VIGIA_HOME",
         global = true,
+        help_heading = "Global options",
         value_name = "DIR",
         help = "Where Vigia keeps its database and caches [default: $XDG_DATA_HOME/vigia, or ~/.local/share/vigia]"
     )]
@@ -49,21 +50,34 @@ pub(crate) struct Cli {
         help = "Use this database instead of the embedded SQLite one (postgres://user:pass@host/db)",
         env = "VIGIA_DATABASE_URL",
         global = true,
+        help_heading = "Global options",
         value_name = "URL",
         hide_env_values = true
     )]
     pub(crate) database_url: Option<String>,
 
     /// More log output on stderr (-v info, -vv debug, -vvv trace; `serve` logs at info without -v)
-    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    #[arg(short, long, action = clap::ArgAction::Count, global = true, help_heading = "Global options")]
     pub(crate) verbose: u8,
 
     /// Only errors on stderr; no progress bars
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    #[arg(
+        short,
+        long,
+        global = true,
+        conflicts_with = "verbose",
+        help_heading = "Global options"
+    )]
     pub(crate) quiet: bool,
 
     /// Log line format on stderr
-    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    #[arg(
+        long,
+        value_enum,
+        default_value_t = LogFormat::Text,
+        global = true,
+        help_heading = "Global options"
+    )]
     pub(crate) log_format: LogFormat,
 
     #[command(subcommand)]
