@@ -234,7 +234,7 @@ impl ChangeSet {
 pub struct UpdateReport {
     /// The database, named without a password.
     pub database: String,
-    /// Where the sources came from.
+    /// Where the sources came from (a URL without its credentials).
     pub origin: String,
     /// The generation before the update.
     pub previous_generation: Generation,
@@ -557,9 +557,11 @@ impl Updater {
             .map(|s| s.name.clone())
             .collect();
         let (origin, sources) = self.resolve_sources(options, &held).await?;
-        tracing::info!(sources = sources.len(), %origin, "updating the vulnerability database");
+        // A mirror's URL may carry its credentials: never shown.
+        let shown = vigia_store::redact_url(&origin);
+        tracing::info!(sources = sources.len(), origin = %shown, "updating the vulnerability database");
         self.emit(&UpdateEvent::Started {
-            origin: origin.clone(),
+            origin: shown,
             sources: sources.len(),
         });
         let fetched = self.fetch_all(sources, &prev, &dir.join("tmp")).await;
@@ -696,7 +698,7 @@ impl Updater {
         let count = |s| reports.iter().filter(|r| r.status == s).count();
         Ok(UpdateReport {
             database: self.config.database_name(),
-            origin,
+            origin: vigia_store::redact_url(&origin),
             previous_generation,
             generation,
             updated: count(SourceStatus::Updated),
