@@ -128,7 +128,7 @@ pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
         // A cause that names again what the message ends with ("cannot read
         // X" caused by "X: truncated") names it once.
         if let Some((subject, rest)) = text.split_once(": ")
-            && out.ends_with(subject)
+            && (out == subject || out.ends_with(&format!(" {subject}")))
         {
             text = rest.to_owned();
         }
@@ -176,6 +176,18 @@ mod tests {
         assert_eq!(
             error_chain(&e),
             "cannot read /srv/fn.zip: too short to be an image, archive or zip"
+        );
+        // A cause about another file whose name ends the same keeps it.
+        let e = Error::Target {
+            target: "/srv/backup-app.tar".to_owned(),
+            source: Box::new(vigia_inventory::Error::Invalid {
+                path: "app.tar".to_owned(),
+                reason: "truncated".to_owned(),
+            }),
+        };
+        assert_eq!(
+            error_chain(&e),
+            "cannot read /srv/backup-app.tar: app.tar: truncated"
         );
         // A cause about a part of the target keeps its name.
         let e = Error::Target {
