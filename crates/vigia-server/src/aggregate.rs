@@ -356,31 +356,30 @@ pub fn account_passes(filters: Option<&Value>) -> Result<bool, String> {
 /// Whether a filter on a value no resource carries lets a finding through:
 /// only a string or tag filter that asks for a difference does.
 fn absent_passes(shape: Absent, f: &Value) -> Option<bool> {
-    let o = f.as_object()?;
+    f.as_object()?;
     match shape {
         Absent::Strings => string_filter(f).map(|f| f["comparison"] == "NOT_EQUALS"),
+        // Read as the criteria's filter types read them (what the OpenAPI
+        // document declares), a null member as an absent one.
         Absent::Tags => {
-            let key = o.get("key")?.as_str()?;
-            let value_ok = o
-                .get("value")
-                .is_none_or(|v| v.as_str().is_some_and(|v| v.chars().count() <= 256));
-            (o.keys()
-                .all(|k| matches!(k.as_str(), "comparison" | "key" | "value"))
-                && o.get("comparison")?.as_str()? == "EQUALS"
-                && (1..=128).contains(&key.chars().count())
-                && value_ok)
+            let m: crate::criteria::MapFilter = serde_json::from_value(f.clone()).ok()?;
+            (m.comparison == "EQUALS"
+                && (1..=128).contains(&m.key.chars().count())
+                && m.value.is_none_or(|v| v.chars().count() <= 256))
+            .then_some(false)
+        }
+        Absent::Dates => {
+            let d: crate::criteria::DateFilter = serde_json::from_value(f.clone()).ok()?;
+            [d.start_inclusive, d.end_inclusive]
+                .iter()
+                .flatten()
+                .all(|v| crate::criteria::epoch(v).is_some())
                 .then_some(false)
         }
-        Absent::Dates => (o
-            .keys()
-            .all(|k| matches!(k.as_str(), "startInclusive" | "endInclusive"))
-            && o.values().all(|v| crate::criteria::epoch(v).is_some()))
-        .then_some(false),
-        Absent::Numbers => (o
-            .keys()
-            .all(|k| matches!(k.as_str(), "lowerInclusive" | "upperInclusive"))
-            && o.values().all(Value::is_number))
-        .then_some(false),
+        Absent::Numbers => {
+            let _: crate::criteria::NumberFilter = serde_json::from_value(f.clone()).ok()?;
+            Some(false)
+        }
     }
 }
 

@@ -482,6 +482,12 @@ pub(crate) const COVERAGE_GROUPS: &[&str] = &[
     "RESOURCE_TYPE",
     "ACCOUNT_ID",
     "ECR_REPOSITORY_NAME",
+    // The newest model's multi-cloud groups: no resource of Vigia's has
+    // one, so every resource is in the total and in no group.
+    "PROVIDER",
+    "PROVIDER_ACCOUNT_ID",
+    "PROVIDER_REGION",
+    "PROVIDER_ORG_ID",
 ];
 
 /// Where a group's value is read from, in a `CoveredResource`.
@@ -492,6 +498,7 @@ fn group_pointer(group: &str) -> Option<&'static str> {
         "RESOURCE_TYPE" => Some("/resourceType"),
         "ACCOUNT_ID" => Some("/accountId"),
         "ECR_REPOSITORY_NAME" => Some("/resourceMetadata/ecrRepository/name"),
+        "PROVIDER" | "PROVIDER_ACCOUNT_ID" | "PROVIDER_REGION" | "PROVIDER_ORG_ID" => Some("/-"),
         _ => None,
     }
 }
@@ -522,7 +529,12 @@ async fn coverage_statistics(
         Some(g) => Some(group_pointer(g).ok_or_else(bad_group)?),
     };
     let criteria = coverage_criteria(&req)?;
-    if criteria.is_empty() && group != Some("ECR_REPOSITORY_NAME") {
+    if criteria.is_empty()
+        && matches!(
+            group,
+            None | Some("SCAN_STATUS_CODE" | "SCAN_STATUS_REASON" | "RESOURCE_TYPE" | "ACCOUNT_ID")
+        )
+    {
         // No filter: counted by the database from the records' columns.
         let sql = match group {
             Some(g @ ("SCAN_STATUS_CODE" | "SCAN_STATUS_REASON" | "RESOURCE_TYPE")) => {

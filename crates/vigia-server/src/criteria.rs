@@ -110,9 +110,9 @@ pub struct PackageFilter {
     /// A qualifier of the package's purl.
     pub purl_qualifier: Option<PurlQualifierFilter>,
     /// Whether the package is reachable at run time.
-    pub runtime_reachability: Option<ReachabilityFilter>,
+    pub runtime_reachability: Option<RuntimeReachabilityFilter>,
     /// Why it is (or is not) reachable at run time.
-    pub runtime_reachability_reason: Option<ReachabilityFilter>,
+    pub runtime_reachability_reason: Option<RuntimeReachabilityReasonFilter>,
 }
 
 /// The qualifier keys a `PurlQualifierFilter` takes, as Inspector's model
@@ -136,11 +136,11 @@ pub const PURL_QUALIFIER_KEYS: &[&str] = &[
     "vendor",
 ];
 
-/// `RuntimeReachability` and `RuntimeReachabilityReason` values.
-const REACHABILITY_VALUES: &[&str] = &[
-    "REACHABLE",
-    "NOT_REACHABLE",
-    "UNKNOWN",
+/// `RuntimeReachability` values.
+const REACHABILITY: &[&str] = &["REACHABLE", "NOT_REACHABLE", "UNKNOWN"];
+
+/// `RuntimeReachabilityReason` values.
+const REACHABILITY_REASONS: &[&str] = &[
     "PACKAGE_IN_DOCKERFILE_WORKLOAD_PATH",
     "PACKAGE_NOT_IN_DOCKERFILE_WORKLOAD_PATH",
     "PROCESS_OBSERVED_IN_EC2_RUNTIME",
@@ -155,21 +155,36 @@ pub struct PurlQualifierFilter {
     #[schemars(extend("enum" = ["EQUALS"]))]
     pub comparison: String,
     /// The qualifier ([`PURL_QUALIFIER_KEYS`]).
+    #[schemars(extend("enum" = PURL_QUALIFIER_KEYS))]
     pub key: String,
     /// Its value.
+    #[schemars(length(max = 256))]
     pub value: Option<String>,
 }
 
-/// `RuntimeReachabilityFilter` and `RuntimeReachabilityReasonFilter`.
-/// Vigia does not observe run time: no package has either, so `EQUALS`
-/// matches nothing and `NOT_EQUALS` every package.
+/// `RuntimeReachabilityFilter`. Vigia does not observe run time: no
+/// package has a status, so `EQUALS` matches nothing and `NOT_EQUALS`
+/// every package.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ReachabilityFilter {
+pub struct RuntimeReachabilityFilter {
     /// `EQUALS` or `NOT_EQUALS`.
     #[schemars(extend("enum" = ["EQUALS", "NOT_EQUALS"]))]
     pub comparison: String,
-    /// A status or a reason of Inspector's model.
+    /// A status of Inspector's model.
+    #[schemars(extend("enum" = REACHABILITY))]
+    pub value: String,
+}
+
+/// `RuntimeReachabilityReasonFilter`, as [`RuntimeReachabilityFilter`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RuntimeReachabilityReasonFilter {
+    /// `EQUALS` or `NOT_EQUALS`.
+    #[schemars(extend("enum" = ["EQUALS", "NOT_EQUALS"]))]
+    pub comparison: String,
+    /// A reason of Inspector's model.
+    #[schemars(extend("enum" = REACHABILITY_REASONS))]
     pub value: String,
 }
 
@@ -715,23 +730,51 @@ impl Criteria {
             } else if keys.findings && key == "vulnerablePackages" {
                 out.packages = list(what, key, v)?;
                 for p in &out.packages {
+                    let strings = [
+                        &p.name,
+                        &p.version,
+                        &p.release,
+                        &p.architecture,
+                        &p.source_layer_hash,
+                        &p.source_lambda_layer_arn,
+                        &p.file_path,
+                    ];
+                    if strings
+                        .into_iter()
+                        .flatten()
+                        .any(|f| f.value.is_empty() || f.value.chars().count() > 1024)
+                    {
+                        return Err(CriteriaError(format!(
+                            "{what}.vulnerablePackages: a value is 1 to 1024 characters"
+                        )));
+                    }
                     if p.purl_qualifier.as_ref().is_some_and(|q| {
-                        q.comparison != "EQUALS" || !PURL_QUALIFIER_KEYS.contains(&q.key.as_str())
+                        q.comparison != "EQUALS"
+                            || !PURL_QUALIFIER_KEYS.contains(&q.key.as_str())
+                            || q.value.as_ref().is_some_and(|v| v.chars().count() > 256)
                     }) {
                         return Err(CriteriaError(format!(
-                            "{what}.vulnerablePackages: a purlQualifier compares EQUALS and its key is one of {}",
+                            "{what}.vulnerablePackages: a purlQualifier compares EQUALS, its key is one of {} and its value is at most 256 characters",
                             PURL_QUALIFIER_KEYS.join(", ")
                         )));
                     }
-                    let reachability = [&p.runtime_reachability, &p.runtime_reachability_reason];
-                    if reachability.into_iter().flatten().any(|r| {
-                        !matches!(r.comparison.as_str(), "EQUALS" | "NOT_EQUALS")
-                            || !REACHABILITY_VALUES.contains(&r.value.as_str())
-                    }) {
-                        return Err(CriteriaError(format!(
-                            "{what}.vulnerablePackages: a runtime reachability filter compares EQUALS or NOT_EQUALS with one of {}",
-                            REACHABILITY_VALUES.join(", ")
-                        )));
+                    let reachability = [
+                        p.runtime_reachability
+                            .as_ref()
+                            .map(|r| (&r.comparison, &r.value, REACHABILITY)),
+                        p.runtime_reachability_reason
+                            .as_ref()
+                            .map(|r| (&r.comparison, &r.value, REACHABILITY_REASONS)),
+                    ];
+                    for (comparison, value, values) in reachability.into_iter().flatten() {
+                        if !matches!(comparison.as_str(), "EQUALS" | "NOT_EQUALS")
+                            || !values.contains(&value.as_str())
+                        {
+                            return Err(CriteriaError(format!(
+                                "{what}.vulnerablePackages: a runtime reachability filter compares EQUALS or NOT_EQUALS with one of {}",
+                                values.join(", ")
+                            )));
+                        }
                     }
                 }
             } else {
@@ -888,22 +931,25 @@ impl Criteria {
                                 == Some(q.value.as_deref().unwrap_or(""))
                         })
                         && [
-                            ("/runtimeReachability", &pf.runtime_reachability),
+                            (
+                                "/runtimeReachability",
+                                pf.runtime_reachability
+                                    .as_ref()
+                                    .map(|r| (&r.comparison, &r.value)),
+                            ),
                             (
                                 "/runtimeReachabilityReason",
-                                &pf.runtime_reachability_reason,
+                                pf.runtime_reachability_reason
+                                    .as_ref()
+                                    .map(|r| (&r.comparison, &r.value)),
                             ),
                         ]
                         .into_iter()
                         .all(|(field, filter)| {
-                            filter.as_ref().is_none_or(|r| {
+                            filter.is_none_or(|(comparison, value)| {
                                 let found: Vec<String> =
                                     values(p, field).into_iter().filter_map(as_text).collect();
-                                if r.comparison == "EQUALS" {
-                                    found.contains(&r.value)
-                                } else {
-                                    !found.contains(&r.value)
-                                }
+                                (comparison == "EQUALS") == found.contains(value)
                             })
                         })
                         && pf.epoch.as_ref().is_none_or(|n| {
@@ -1001,6 +1047,17 @@ mod tests {
             pkg(json!({"purlQualifier": {"comparison": "PREFIX", "key": "distro", "value": "x"}})),
             pkg(json!({"runtimeReachability": {"comparison": "EQUALS", "value": "MAYBE"}})),
             pkg(json!({"runtimeReachabilityReason": {"comparison": "PREFIX", "value": "UNKNOWN"}})),
+            // Each filter takes its own enum's values.
+            pkg(
+                json!({"runtimeReachability": {"comparison": "EQUALS", "value": "PROCESS_OBSERVED_IN_EC2_RUNTIME"}}),
+            ),
+            pkg(
+                json!({"runtimeReachabilityReason": {"comparison": "EQUALS", "value": "REACHABLE"}}),
+            ),
+            pkg(json!({"name": {"comparison": "EQUALS", "value": ""}})),
+            pkg(
+                json!({"purlQualifier": {"comparison": "EQUALS", "key": "distro", "value": "x".repeat(257)}}),
+            ),
         ] {
             assert!(Criteria::parse(&bad).is_err(), "{bad}");
         }

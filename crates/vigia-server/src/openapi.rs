@@ -513,7 +513,8 @@ pub const REQUESTS: &[(&str, &[Member])] = &[
     (
         "/v1/targets/create",
         &[
-            req("name", Ty::Text),
+            // The URL's host when not given.
+            opt("name", Ty::Text),
             req(
                 "type",
                 Ty::OneOf(&["webhook", "slack", "securityhub", "jira"]),
@@ -704,12 +705,12 @@ pub fn document() -> Value {
                 json!("Needs an agent token (vigia token create --role agent) or an admin token.");
         }
         if *method == "post" {
-            let schema = match REQUESTS.iter().find(|(p, _)| p == path) {
-                Some((_, members)) => request_schema(members),
-                None => json!({"type": "object"}),
-            };
+            let members = REQUESTS.iter().find(|(p, _)| p == path).map(|(_, m)| *m);
+            let schema = members.map_or_else(|| json!({"type": "object"}), request_schema);
+            // A body is needed when it has a member that is.
+            let needed = members.is_some_and(|m| m.iter().any(|m| m.2));
             op["requestBody"] =
-                json!({"required": false, "content": {"application/json": {"schema": schema}}});
+                json!({"required": needed, "content": {"application/json": {"schema": schema}}});
         }
         if let Some(name) = inspector {
             op["externalDocs"] = json!({

@@ -611,6 +611,15 @@ fn lifecycle(home: &Home) {
             assert_eq!(c["count"], n, "{group}: {c}");
         }
     }
+    // A multi-cloud group: every resource in the total, none in a group.
+    let (_, providers) = s.call(
+        "POST",
+        "/coverage/statistics/list",
+        Some(&viewer),
+        Some(&json!({"groupBy": "PROVIDER"})),
+    );
+    assert_eq!(providers["totalCounts"], covered.len(), "{providers}");
+    assert_eq!(providers["countsByGroup"], json!([]), "{providers}");
     // A package's aggregated count is the number of its active findings.
     let (_, agg) = s.call(
         "POST",
@@ -998,10 +1007,7 @@ fn bad_requests_get_inspector_errors_and_change_nothing() {
             "/findings/aggregation/list",
             json!({"aggregationType": "PACKAGE", "aggregationRequest": {"packageAggregation": {"packageNames": "zlib"}}}),
         ),
-        (
-            "/coverage/statistics/list",
-            json!({"groupBy": "PROVIDER_REGION"}),
-        ),
+        ("/coverage/statistics/list", json!({"groupBy": "SEVERITY"})),
     ] {
         assert_eq!(
             s.call("POST", path, Some(&viewer), Some(&body)).0,
@@ -1080,10 +1086,12 @@ fn bad_requests_get_inspector_errors_and_change_nothing() {
         String::from_utf8_lossy(&checked.stdout),
         String::from_utf8_lossy(&checked.stderr)
     );
-    // What a body declares is what its operation takes: a member it does
-    // not declare is refused as unknown, each it declares is not (a value
-    // of the wrong type is refused for that, and changes nothing), and a
-    // body without its required members is refused.
+    // What a body declares is what its operation checks a body against
+    // (the handler of each path reads that path's members): a member it
+    // does not declare is refused as unknown, each it declares is not
+    // (the body is still refused, as a wrong value or for what it lacks,
+    // and changes nothing), and a body without its required members is
+    // refused.
     let mut bodies = 0;
     for (path, ops) in doc["paths"].as_object().unwrap() {
         let Some(schema) = ops

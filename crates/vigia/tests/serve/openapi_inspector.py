@@ -48,6 +48,10 @@ for path, ops in doc["paths"].items():
         missing = set(shape.required_members) - set(body.get("required", []))
         if missing:
             problems.append(f"{name}: the model requires {sorted(missing)}, not required here")
+        # A client may leave out what the model does not require.
+        stricter = set(body.get("required", [])) - set(shape.required_members)
+        if stricter:
+            problems.append(f"{name}: requires {sorted(stricter)}, which the model does not")
         if body.get("additionalProperties") is not False:
             problems.append(f"{name}: the body does not refuse other members")
 
@@ -82,6 +86,12 @@ for variant in schemas["AggregationRequest"]["oneOf"]:
         lacking = set(shape.members) - set(inner["properties"])
         if lacking:
             problems.append(f"AggregationRequest.{name}: lacks the model's members {sorted(lacking)}")
+
+paths = doc["paths"]
+group_by = paths["/coverage/statistics/list"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+lacking = set(model.shape_for("GroupKey").enum) - set(group_by["properties"]["groupBy"]["enum"])
+if lacking:
+    problems.append(f"ListCoverageStatistics.groupBy: lacks the model's {sorted(lacking)}")
 
 sort = schemas["SortCriteria"]["properties"]["field"]["enum"]
 if sort != model.shape_for("SortField").enum:
