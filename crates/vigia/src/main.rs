@@ -60,9 +60,9 @@ fn init_logging(cli: &Cli) {
         "error"
     } else {
         match cli.verbose {
-            // A service is read through its log: what it serves, each
-            // update and each scan.
-            0 if matches!(cli.command, Command::Serve(_)) => "info",
+            // A service or an agent is read through its log: what it
+            // serves, each update, scan and check-in.
+            0 if matches!(cli.command, Command::Serve(_) | Command::Agent(_)) => "info",
             0 => "warn",
             1 => "info",
             2 => "debug",
