@@ -451,9 +451,12 @@ impl Updater {
                 ))
             }
             Origin::MirrorUrl(base) => {
-                let manifest_url = base
-                    .join("manifest.json")
-                    .map_err(|e| Error::request(format!("mirror URL {base}: {e}")))?;
+                let manifest_url = base.join("manifest.json").map_err(|e| {
+                    Error::request(format!(
+                        "mirror URL {}: {e}",
+                        vigia_store::redact_url(base.as_str())
+                    ))
+                })?;
                 let manifest = fetch::fetch_json(&self.client, &manifest_url).await?;
                 let paths: Option<Vec<String>> = manifest
                     .as_ref()
@@ -469,7 +472,11 @@ impl Updater {
                     });
                 let mut sources = catalog::mirror_url_sources(&base, paths.as_deref(), &sel, year);
                 if paths.is_some() {
-                    catalog::require_selected(&mut sources, &sel, base.as_str())?;
+                    catalog::require_selected(
+                        &mut sources,
+                        &sel,
+                        &vigia_store::redact_url(base.as_str()),
+                    )?;
                 }
                 let root = base.clone();
                 let locate = Box::new(move |p: &str| Location::Url(catalog::join_url(&root, p)));

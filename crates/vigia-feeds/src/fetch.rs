@@ -149,7 +149,7 @@ async fn fetch_url(
 ) -> Result<Fetched> {
     let dl = |reason: String| Error::Download {
         name: src.name.clone(),
-        url: url.to_string(),
+        url: shown(url),
         reason,
     };
     let mut req = client.get(url.clone());
@@ -253,6 +253,15 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     s
 }
 
+/// A URL as an error may show it: without the credentials a mirror's URL
+/// may carry (the error is logged and kept in the database's status).
+fn shown(url: &url::Url) -> String {
+    let mut url = url.clone();
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    url.to_string()
+}
+
 /// Fetches a small JSON document (a mirror's `manifest.json`); `None` when absent.
 pub async fn fetch_json(
     client: &reqwest::Client,
@@ -260,7 +269,7 @@ pub async fn fetch_json(
 ) -> Result<Option<serde_json::Value>> {
     let dl = |reason: String| Error::Download {
         name: "manifest.json".into(),
-        url: url.to_string(),
+        url: shown(url),
         reason,
     };
     let resp = client
@@ -278,4 +287,24 @@ pub async fn fetch_json(
     serde_json::from_slice(&body)
         .map(Some)
         .map_err(|e| dl(format!("not JSON: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A failed download names its URL without the credentials in it.
+    #[tokio::test]
+    async fn a_download_error_shows_no_credentials() {
+        // Nothing listens on port 1.
+        let url =
+            url::Url::parse("http://mirror-user:s3cret-token@127.0.0.1:1/manifest.json").unwrap();
+        let err = fetch_json(&http_client(), &url)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("127.0.0.1:1/manifest.json"), "{err}");
+        assert!(!err.contains("s3cret-token"), "{err}");
+        assert!(!err.contains("mirror-user"), "{err}");
+    }
 }
