@@ -13,8 +13,9 @@ use std::sync::Mutex;
 use sha2::{Digest as _, Sha256};
 
 /// The files whose content makes a watched resource: a function's zip,
-/// manifest and layers; of a folder, the image index or package databases;
-/// otherwise the file itself.
+/// manifest and layers; an OCI layout's index (the rest is content-
+/// addressed under it); otherwise the file itself. A root filesystem
+/// folder is [`Fingerprints::tree`]'s.
 fn parts(path: &Path) -> Vec<PathBuf> {
     if path.is_file() && crate::functions::manifest_path(path).is_file() {
         let mut out = vec![path.to_path_buf(), crate::functions::manifest_path(path)];
@@ -26,7 +27,15 @@ fn parts(path: &Path) -> Vec<PathBuf> {
     if !path.is_dir() {
         return vec![path.to_path_buf()];
     }
-    let mut out: Vec<PathBuf> = ["index.json", "var/lib/dpkg/status", "lib/apk/db/installed"]
+    if path.join("oci-layout").is_file() {
+        return vec![path.join("index.json")];
+    }
+    Vec::new()
+}
+
+/// A root filesystem folder's package databases, by their usual paths.
+fn package_databases(path: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = ["var/lib/dpkg/status", "lib/apk/db/installed"]
         .iter()
         .map(|f| path.join(f))
         .filter(|p| p.is_file())
@@ -42,6 +51,23 @@ fn parts(path: &Path) -> Vec<PathBuf> {
         out.extend(rpm);
     }
     out
+}
+
+/// How long ago a root filesystem folder's last walk must be, in multiples
+/// of the time it took, before the folder is walked again: a small tree is
+/// walked at every look, a whole machine's (a few hundred milliseconds of
+/// system calls) every few seconds, so that watching it takes at most
+/// about 5% of a core. Between walks the files found last are still
+/// stamped at every look: a file changed is seen at once, a file added or
+/// removed at the next walk.
+const WALK_AGAIN_AFTER: u32 = 20;
+
+/// A root filesystem folder's files as its last walk found them.
+struct Tree {
+    files: Vec<PathBuf>,
+    walked: std::time::Instant,
+    took: std::time::Duration,
+    used: bool,
 }
 
 /// Size, modification time, inode and status-change time of a file: when
@@ -93,6 +119,7 @@ struct Known {
 #[derive(Default)]
 pub struct Fingerprints {
     known: Mutex<HashMap<PathBuf, Known>>,
+    trees: Mutex<HashMap<PathBuf, Tree>>,
 }
 
 impl Fingerprints {
@@ -100,7 +127,10 @@ impl Fingerprints {
     /// nothing in it can be read. Reads files: call it off the async
     /// runtime's threads.
     pub fn of(&self, path: &Path) -> Option<String> {
-        let files = parts(path);
+        let mut files = parts(path);
+        if files.is_empty() && path.is_dir() {
+            files = self.tree(path);
+        }
         if files.is_empty() {
             return None;
         }
@@ -143,11 +173,49 @@ impl Fingerprints {
         Some(format!("sha256:{}", hex::encode(whole.finalize())))
     }
 
-    /// Forgets the files not asked for since the last sweep (their
-    /// resources are no longer watched).
+    /// What makes a root filesystem folder: its package databases and
+    /// every other file a scan of it reads for its inventory (language
+    /// packages' metadata, lockfiles, archives, executables with build
+    /// info), as [`vigia_inventory::source::inventory_files`] finds them.
+    fn tree(&self, path: &Path) -> Vec<PathBuf> {
+        let walked = self.trees.lock().ok().and_then(|mut t| {
+            let tree = t.get_mut(path)?;
+            tree.used = true;
+            (tree.walked.elapsed() < tree.took * WALK_AGAIN_AFTER).then(|| tree.files.clone())
+        });
+        let found = walked.unwrap_or_else(|| {
+            let start = std::time::Instant::now();
+            let files = vigia_inventory::source::inventory_files(
+                path,
+                &vigia_inventory::source::scope::Scope::default(),
+            );
+            if let Ok(mut t) = self.trees.lock() {
+                t.insert(
+                    path.to_path_buf(),
+                    Tree {
+                        files: files.clone(),
+                        walked: start,
+                        took: start.elapsed(),
+                        used: true,
+                    },
+                );
+            }
+            files
+        });
+        let mut out: std::collections::BTreeSet<PathBuf> =
+            package_databases(path).into_iter().collect();
+        out.extend(found);
+        out.into_iter().collect()
+    }
+
+    /// Forgets the files and folders not asked for since the last sweep
+    /// (their resources are no longer watched).
     pub fn sweep(&self) {
         if let Ok(mut k) = self.known.lock() {
             k.retain(|_, c| std::mem::take(&mut c.used));
+        }
+        if let Ok(mut t) = self.trees.lock() {
+            t.retain(|_, c| std::mem::take(&mut c.used));
         }
     }
 }
@@ -196,5 +264,67 @@ mod tests {
         let c = prints.of(&root).unwrap();
         fs_err::write(root.join("var/lib/dpkg/status"), b"Package: b\n").unwrap();
         assert_ne!(prints.of(&root).unwrap(), c);
+    }
+
+    /// A root filesystem folder is every file its scan reads: a language
+    /// package installed beside the OS packages is a change; a file no
+    /// extractor reads, or a time moved, is not.
+    #[test]
+    fn a_root_filesystem_is_what_its_scan_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("host");
+        fs_err::create_dir_all(root.join("etc")).unwrap();
+        fs_err::create_dir_all(root.join("var/lib/dpkg")).unwrap();
+        fs_err::write(root.join("var/lib/dpkg/status"), b"Package: a\n").unwrap();
+        let prints = Fingerprints::default();
+        let walk = std::time::Duration::from_millis(50);
+        let a = prints.of(&root).unwrap();
+        // Notes nobody scans: the same.
+        fs_err::create_dir_all(root.join("home/u")).unwrap();
+        fs_err::write(root.join("home/u/notes.txt"), b"remember").unwrap();
+        std::thread::sleep(walk);
+        assert_eq!(prints.of(&root).unwrap(), a);
+        // A Python package installed: another print.
+        let meta = root.join("usr/lib/python3/dist-packages/requests-2.19.0.dist-info/METADATA");
+        fs_err::create_dir_all(meta.parent().unwrap()).unwrap();
+        fs_err::write(
+            &meta,
+            b"Metadata-Version: 2.1\nName: requests\nVersion: 2.19.0\n",
+        )
+        .unwrap();
+        std::thread::sleep(walk);
+        let b = prints.of(&root).unwrap();
+        assert_ne!(b, a);
+        assert_eq!(Fingerprints::default().of(&root).unwrap(), b);
+        // Its time moved, its content not: the same.
+        let time = fs_err::metadata(&meta).unwrap().modified().unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&meta)
+            .unwrap()
+            .set_modified(time + std::time::Duration::from_secs(60))
+            .unwrap();
+        assert_eq!(prints.of(&root).unwrap(), b);
+        // A walk that took long is not made again at once: a file added is
+        // seen later, a file the last walk found changed is seen now.
+        prints.trees.lock().unwrap().get_mut(&root).unwrap().took =
+            std::time::Duration::from_secs(3600);
+        let lock = root.join("srv/app/package-lock.json");
+        fs_err::create_dir_all(lock.parent().unwrap()).unwrap();
+        fs_err::write(&lock, b"{\"lockfileVersion\": 3, \"packages\": {}}").unwrap();
+        assert_eq!(prints.of(&root).unwrap(), b);
+        fs_err::write(
+            &meta,
+            b"Metadata-Version: 2.1\nName: requests\nVersion: 2.31.0\n",
+        )
+        .unwrap();
+        let c = prints.of(&root).unwrap();
+        assert_ne!(c, b);
+        prints.trees.lock().unwrap().get_mut(&root).unwrap().took = std::time::Duration::ZERO;
+        assert_ne!(prints.of(&root).unwrap(), c);
+        // Not asked for: forgotten with its files.
+        prints.sweep();
+        prints.sweep();
+        assert!(prints.trees.lock().unwrap().is_empty());
     }
 }

@@ -1933,7 +1933,8 @@ fn debian_root(root: &Path, version: &str) {
 
 /// A watched resource is scanned again when its content changes, also with
 /// its size and modification time put back, and not when only its time
-/// moves.
+/// moves. A root filesystem folder changes with any file its scan reads,
+/// not only its OS package database.
 #[test]
 fn a_change_is_told_by_content_not_by_time() {
     let home = Home::sqlite();
@@ -1996,6 +1997,33 @@ fn a_change_is_told_by_content_not_by_time() {
             .iter()
             .all(|f| f["packageVulnerabilityDetails"]["vulnerabilityId"] != "CVE-2023-38545"),
         "{after:#?}"
+    );
+
+    // A Python package installed beside the OS packages, which stay as they
+    // are: read again, and its vulnerability found.
+    let meta = root.join("usr/lib/python3/dist-packages/requests-2.19.0.dist-info/METADATA");
+    fs_err::create_dir_all(meta.parent().unwrap()).unwrap();
+    fs_err::write(
+        &meta,
+        "Metadata-Version: 2.1\nName: requests\nVersion: 2.19.0\n",
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while s.metric(&viewer, "vigia_target_reads_total") < 3 {
+        assert!(Instant::now() < deadline, "never read again\n{}", s.log());
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    wait_coverage(&s, &viewer, 1, "SUCCESSFUL");
+    let mut requests = eq("findingStatus", "ACTIVE");
+    requests["vulnerablePackages"] =
+        json!([{"name": {"comparison": "EQUALS", "value": "requests"}}]);
+    let found = list(&s, &viewer, &requests);
+    assert!(
+        found
+            .iter()
+            .any(|f| f["packageVulnerabilityDetails"]["vulnerabilityId"] == "CVE-2023-32681"),
+        "{found:#?}\n{}",
+        s.log()
     );
 }
 

@@ -86,6 +86,58 @@ fn not_executable(path: &str) -> bool {
         .is_some_and(|e| NOT_EXECUTABLE.iter().any(|n| e.eq_ignore_ascii_case(n)))
 }
 
+/// Whether the scan looks into `entry`, a file no extractor wants by name,
+/// for embedded build info.
+fn sniffed(entry: &fs_err::DirEntry, vpath: &str, want: &Want<'_>) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    // A stat per file is most of a tree walk's time: files whose name says
+    // they are no executable are not looked at.
+    if not_executable(vpath) {
+        return false;
+    }
+    entry
+        .metadata()
+        .is_ok_and(|m| sniffs(vpath, m.len(), m.permissions().mode(), want))
+}
+
+/// The files a walk of the folder under `root` reads for its inventory,
+/// found as [`Walk`] finds them (the same trees left out, the same names
+/// wanted, the same executables looked into) without reading any: what a
+/// watcher follows to tell that the folder's software changed. What only a
+/// visitor reads (the secret scan) is not among them.
+pub(super) fn inventory_files(
+    root: &Path,
+    dir: &Path,
+    want: &Want<'_>,
+    skipped: &[super::scope::Skipped],
+    depth: usize,
+    out: &mut Vec<std::path::PathBuf>,
+) {
+    if depth > 64 {
+        return;
+    }
+    let Ok(entries) = fs_err::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let vpath = format!(
+            "/{}",
+            path.strip_prefix(root).unwrap_or(&path).to_string_lossy()
+        );
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        if kind.is_dir() {
+            if !super::scope::Scope::excludes(skipped, &vpath) {
+                inventory_files(root, &path, want, skipped, depth + 1, out);
+            }
+        } else if kind.is_file() && (want(&vpath) || sniffed(&entry, &vpath, want)) {
+            out.push(path);
+        }
+    }
+}
+
 /// A walk of a folder: where it starts, what it keeps and what it skips.
 pub(super) struct Walk<'a> {
     pub(super) root: &'a Path,
@@ -165,14 +217,7 @@ impl Walk<'_> {
                     }
                 }
             } else if meta.is_file() && !want(&vpath) {
-                use std::os::unix::fs::PermissionsExt;
-                // A stat per file is most of a tree walk's time: files whose name
-                // says they are no executable are not looked at.
-                if not_executable(&vpath) {
-                    continue;
-                }
-                let Ok(m) = entry.metadata() else { continue };
-                if sniffs(&vpath, m.len(), m.permissions().mode(), want) {
+                if sniffed(&entry, &vpath, want) {
                     super::binary::from_file(&path, &vpath, &mut out.files);
                 }
             } else if meta.is_file() && crate::extract::java::is_archive(&vpath) {
@@ -250,5 +295,56 @@ impl Walk<'_> {
             out.warnings.extend(sub.warnings);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::scope::Scope;
+
+    /// The files a watcher follows are those the scan reads: wanted names
+    /// and executables with build info, not other files, not skipped trees.
+    #[test]
+    fn inventory_files_are_what_the_scan_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let write = |rel: &str, data: &[u8]| {
+            let p = root.join(rel);
+            fs_err::create_dir_all(p.parent().unwrap()).unwrap();
+            fs_err::write(&p, data).unwrap();
+            p
+        };
+        let meta = write(
+            "usr/lib/python3/dist-packages/requests-2.19.0.dist-info/METADATA",
+            b"Metadata-Version: 2.1\nName: requests\nVersion: 2.19.0\n",
+        );
+        let lock = write("srv/app/package-lock.json", b"{}");
+        write("home/u/notes.txt", b"remember");
+        write("opt/skipped/package-lock.json", b"{}");
+        // An executable without build info is looked into by the scan (it
+        // cannot tell before reading), so it is followed too.
+        let tool = write("usr/local/bin/tool", &[0_u8; 2048]);
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            fs_err::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let scope = Scope {
+            skip: vec!["/opt/skipped".into()],
+            include: Vec::new(),
+        };
+        let found = super::super::inventory_files(root, &scope);
+        assert_eq!(found, vec![lock.clone(), meta.clone(), tool]);
+        // What the scan reads of the same tree, by path.
+        let opts = super::super::Options {
+            scope,
+            ..Default::default()
+        };
+        let (_, view, _) = super::super::open(root, &opts).unwrap();
+        for f in [&lock, &meta] {
+            let rel = format!("/{}", f.strip_prefix(root).unwrap().display());
+            assert!(view.read(&rel).is_some(), "{rel} not read by the scan");
+        }
+        assert!(view.read("/opt/skipped/package-lock.json").is_none());
+        assert!(view.read("/home/u/notes.txt").is_none());
     }
 }

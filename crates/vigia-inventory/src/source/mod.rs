@@ -244,6 +244,21 @@ pub fn open_with(
     open_impl(target, opts, want, None)
 }
 
+/// The files a scan of the folder `target` reads for its inventory, in
+/// name order, without reading them: a watcher stamps these to tell that
+/// the folder's software changed (a language package installed beside the
+/// OS packages, a binary replaced). Trees `scope` leaves out are not
+/// walked; an unreadable subfolder is left out as the scan leaves it.
+#[must_use]
+pub fn inventory_files(target: &Path, scope: &scope::Scope) -> Vec<std::path::PathBuf> {
+    let skipped = scope.skipped(is_live_root(target));
+    let want = |p: &str| crate::extract::wants(p);
+    let mut out = Vec::new();
+    folder::inventory_files(target, target, &want, &skipped, 0, &mut out);
+    out.sort();
+    out
+}
+
 fn open_impl(
     target: &Path,
     opts: &Options,
