@@ -10,6 +10,7 @@ pub mod cvss;
 pub mod ecosystem;
 pub mod feed;
 pub mod osv;
+pub mod redact;
 
 pub use crate::cvss::{CvssScore, CvssVersion, SeverityBand};
 pub use crate::ecosystem::{Ecosystem, PackageKey, normalize_name};

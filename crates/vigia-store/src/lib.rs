@@ -129,22 +129,7 @@ pub struct Store {
     backend: Backend,
 }
 
-/// Removes a password from a database URL before it is shown anywhere.
-#[must_use]
-pub fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("****"));
-            u.to_string()
-        }
-        // A user name alone is often a token (`https://TOKEN@host/`).
-        Ok(mut u) if !u.username().is_empty() => {
-            let _ = u.set_username("****");
-            u.to_string()
-        }
-        _ => url.to_owned(),
-    }
-}
+pub use vigia_model::redact::redact_url;
 
 /// How a `SQLite` connection is set up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -291,28 +276,5 @@ impl Store {
     /// Closes the pool, waiting for connections to finish.
     pub async fn close(&self) {
         self.pool.close().await;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::redact_url;
-
-    #[test]
-    fn credentials_in_a_url_are_never_shown() {
-        assert_eq!(
-            redact_url("postgres://vigia:s3cret@db/vigia"),
-            "postgres://vigia:****@db/vigia"
-        );
-        // A user name alone is often a token.
-        assert_eq!(
-            redact_url("https://ghp_abc123@mirror.example/osv/"),
-            "https://****@mirror.example/osv/"
-        );
-        assert_eq!(
-            redact_url("https://mirror.example/osv/"),
-            "https://mirror.example/osv/"
-        );
-        assert_eq!(redact_url("../shared/vulndata"), "../shared/vulndata");
     }
 }
