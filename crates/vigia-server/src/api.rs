@@ -294,15 +294,10 @@ fn max_results(v: &Value, max: i64) -> Result<i64, ApiError> {
 
 /// Refuses a body with a member the operation at `path` does not take
 /// (its members as the OpenAPI document declares them:
-/// [`crate::openapi::REQUESTS`]).
-fn allowed_keys(v: &Value, path: &str) -> Result<(), ApiError> {
-    let members = crate::openapi::members(path);
-    for k in v.as_object().into_iter().flat_map(|o| o.keys()) {
-        if !members.iter().any(|m| m.0 == k) {
-            return Err(ApiError::validation(format!("unknown member `{k}`")));
-        }
-    }
-    Ok(())
+/// [`crate::openapi::REQUESTS`]), and drops its optional members given as
+/// `null` ([`crate::openapi::check_body`]).
+fn allowed_keys(v: &mut Value, path: &str) -> Result<(), ApiError> {
+    crate::openapi::check_body(v, path).map_err(ApiError::validation)
 }
 
 /// `POST /findings/list` (see [`crate::listing`]). Keys are ANDed; within
@@ -416,8 +411,8 @@ fn resource_metadata(r: &crate::resources::ResourceRecord) -> Value {
 
 /// `POST /coverage/list`.
 async fn list_coverage(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes) -> ApiResult {
-    let req = body(&bytes)?;
-    allowed_keys(&req, "/coverage/list")?;
+    let mut req = body(&bytes)?;
+    allowed_keys(&mut req, "/coverage/list")?;
     let limit = usize::try_from(max_results(&req, 200)?).unwrap_or(200);
     let start = offset(&req)?;
     let criteria = coverage_criteria(&req)?;
@@ -432,8 +427,8 @@ async fn list_coverage(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes
 
 /// `POST /findings/aggregation/list`.
 async fn list_aggregations(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes) -> ApiResult {
-    let req = body(&bytes)?;
-    allowed_keys(&req, "/findings/aggregation/list")?;
+    let mut req = body(&bytes)?;
+    allowed_keys(&mut req, "/findings/aggregation/list")?;
     let kind = req
         .get("aggregationType")
         .and_then(Value::as_str)
@@ -510,8 +505,8 @@ async fn coverage_statistics(
     State(svc): State<Arc<Service>>,
     bytes: axum::body::Bytes,
 ) -> ApiResult {
-    let req = body(&bytes)?;
-    allowed_keys(&req, "/coverage/statistics/list")?;
+    let mut req = body(&bytes)?;
+    allowed_keys(&mut req, "/coverage/statistics/list")?;
     // Every group is answered at once: no token was given to come back with.
     if req.get("nextToken").is_some_and(|t| !t.is_null()) {
         return Err(ApiError::validation(
@@ -596,8 +591,8 @@ async fn coverage_statistics(
 
 /// `POST /findings/details/batch/get`: KEV and EPSS per finding.
 async fn finding_details(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes) -> ApiResult {
-    let req = body(&bytes)?;
-    allowed_keys(&req, "/findings/details/batch/get")?;
+    let mut req = body(&bytes)?;
+    allowed_keys(&mut req, "/findings/details/batch/get")?;
     let arns: Vec<&str> = req
         .get("findingArns")
         .and_then(Value::as_array)
@@ -828,8 +823,8 @@ async fn list_tokens(State(svc): State<Arc<Service>>) -> ApiResult {
 
 /// `POST /v1/tokens/create {"name", "role"}`: a token, shown this once.
 async fn create_token(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes) -> ApiResult {
-    let req = body(&bytes)?;
-    allowed_keys(&req, "/v1/tokens/create")?;
+    let mut req = body(&bytes)?;
+    allowed_keys(&mut req, "/v1/tokens/create")?;
     let name = source_of(&req, "name")?;
     if !crate::auth::valid_token_name(&name) {
         return Err(ApiError::validation("name is 1 to 64 characters"));
@@ -850,8 +845,8 @@ async fn create_token(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes)
 
 /// `POST /v1/tokens/revoke {"id"}`.
 async fn revoke_token(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes) -> ApiResult {
-    let req = body(&bytes)?;
-    allowed_keys(&req, "/v1/tokens/revoke")?;
+    let mut req = body(&bytes)?;
+    allowed_keys(&mut req, "/v1/tokens/revoke")?;
     let id = source_of(&req, "id")?;
     let now = jiff::Timestamp::now()
         .strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -864,8 +859,8 @@ async fn revoke_token(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes)
 
 /// `POST /v1/resources/register {"source": PATH}`.
 async fn register_resource(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes) -> ApiResult {
-    let req = body(&bytes)?;
-    allowed_keys(&req, "/v1/resources/register")?;
+    let mut req = body(&bytes)?;
+    allowed_keys(&mut req, "/v1/resources/register")?;
     let source = source_of(&req, "source")?;
     let path = std::path::Path::new(&source);
     if !path.is_absolute() || !path.exists() {
@@ -891,8 +886,8 @@ async fn resource_action(
     uri: axum::http::Uri,
     bytes: axum::body::Bytes,
 ) -> ApiResult {
-    let req = body(&bytes)?;
-    allowed_keys(&req, uri.path())?;
+    let mut req = body(&bytes)?;
+    allowed_keys(&mut req, uri.path())?;
     let id = source_of(&req, "id")?;
     let r = svc
         .db

@@ -424,14 +424,9 @@ fn invalid(m: impl Into<String>) -> ListError {
 }
 
 fn read_request(req: &Value) -> Result<Request, ListError> {
-    for k in req.as_object().into_iter().flat_map(|o| o.keys()) {
-        if !crate::openapi::members("/findings/list")
-            .iter()
-            .any(|m| m.0 == k)
-        {
-            return Err(invalid(format!("unknown member `{k}`")));
-        }
-    }
+    let mut req = req.clone();
+    crate::openapi::check_body(&mut req, "/findings/list").map_err(invalid)?;
+    let req = &req;
     let limit = match req.get("maxResults") {
         None | Some(Value::Null) => 100,
         Some(n) => match n.as_u64() {

@@ -551,6 +551,36 @@ pub fn members(path: &str) -> &'static [Member] {
         .map_or(&[], |(_, m)| *m)
 }
 
+impl Member {
+    /// Whether a `null` value of this member is read as the member left
+    /// out: every optional member but a timestamp, whose `null` clears it.
+    #[must_use]
+    pub const fn null_is_absent(&self) -> bool {
+        !self.2 && !matches!(self.1, Ty::Time)
+    }
+}
+
+/// Checks a request body of the operation at `path` against the members
+/// it declares ([`REQUESTS`]): a member it does not declare is refused.
+/// Optional members given as `null` are dropped, as Inspector's JSON
+/// protocol reads a `null` member as one not set (a generated client may
+/// send every optional member, unset ones as `null`); a timestamp's `null`
+/// is kept, since it clears the value.
+///
+/// # Errors
+/// The message naming the first member not declared.
+pub fn check_body(body: &mut Value, path: &str) -> Result<(), String> {
+    let declared = members(path);
+    let Some(object) = body.as_object_mut() else {
+        return Ok(());
+    };
+    if let Some(k) = object.keys().find(|k| !declared.iter().any(|m| m.0 == *k)) {
+        return Err(format!("unknown member `{k}`"));
+    }
+    object.retain(|k, v| !(v.is_null() && declared.iter().any(|m| m.0 == k && m.null_is_absent())));
+    Ok(())
+}
+
 fn member_schema(ty: Ty) -> Value {
     match ty {
         Ty::Text => json!({"type": "string"}),
@@ -579,7 +609,18 @@ fn member_schema(ty: Ty) -> Value {
 fn request_schema(members: &[Member]) -> Value {
     let properties: serde_json::Map<String, Value> = members
         .iter()
-        .map(|Member(name, ty, _)| ((*name).to_owned(), member_schema(*ty)))
+        .map(|m| {
+            let schema = member_schema(m.1);
+            let schema = if m.null_is_absent() {
+                json!({
+                    "anyOf": [schema, {"type": "null"}],
+                    "description": "`null` is read as the member left out.",
+                })
+            } else {
+                schema
+            };
+            (m.0.to_owned(), schema)
+        })
         .collect();
     let required: Vec<&str> = members
         .iter()
@@ -747,6 +788,28 @@ pub fn document() -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_null_optional_member_is_left_out_but_a_null_time_is_kept() {
+        let mut body = json!({
+            "filterArn": null,
+            "description": null,
+            "vigiaExpiresAt": null,
+            "name": "n",
+        });
+        check_body(&mut body, "/filters/update").unwrap();
+        // The required member stays, to be refused as given; the
+        // timestamp's null clears the expiry.
+        assert_eq!(
+            body,
+            json!({"filterArn": null, "vigiaExpiresAt": null, "name": "n"})
+        );
+        let mut body = json!({"description": null, "vigiaOther": null});
+        assert_eq!(
+            check_body(&mut body, "/filters/update").unwrap_err(),
+            "unknown member `vigiaOther`"
+        );
+    }
 
     #[test]
     fn every_request_table_entry_is_a_post_operation_listed_once() {

@@ -21,8 +21,8 @@ pub(super) async fn create_report(
     State(svc): State<Arc<Service>>,
     bytes: axum::body::Bytes,
 ) -> ApiResult {
-    let req = body(&bytes)?;
-    allowed_keys(&req, "/reporting/create")?;
+    let mut req = body(&bytes)?;
+    allowed_keys(&mut req, "/reporting/create")?;
     let format = source_of(&req, "reportFormat")?;
     if !matches!(format.as_str(), "CSV" | "JSON") {
         return Err(ApiError::validation("reportFormat must be CSV or JSON"));
@@ -63,9 +63,9 @@ fn report_id(req: &Value) -> Result<String, ApiError> {
 /// `FINDINGS`) or `GetSbomExport` (`SBOM`), which names the destination
 /// differently and adds the format.
 async fn status(svc: &Service, bytes: &[u8], kind: &str) -> ApiResult {
-    let req = body(bytes)?;
+    let mut req = body(bytes)?;
     allowed_keys(
-        &req,
+        &mut req,
         if kind == SBOM {
             "/sbomexport/get"
         } else {
@@ -121,8 +121,8 @@ pub(super) async fn cancel(
     uri: axum::http::Uri,
     bytes: axum::body::Bytes,
 ) -> ApiResult {
-    let req = body(&bytes)?;
-    allowed_keys(&req, uri.path())?;
+    let mut req = body(&bytes)?;
+    allowed_keys(&mut req, uri.path())?;
     let id = report_id(&req)?;
     let kind = if uri.path().starts_with("/sbomexport") {
         SBOM
@@ -146,8 +146,8 @@ pub(super) async fn create_sbom(
     State(svc): State<Arc<Service>>,
     bytes: axum::body::Bytes,
 ) -> ApiResult {
-    let req = body(&bytes)?;
-    allowed_keys(&req, "/sbomexport/create")?;
+    let mut req = body(&bytes)?;
+    allowed_keys(&mut req, "/sbomexport/create")?;
     let format = source_of(&req, "reportFormat")?;
     if !matches!(format.as_str(), "CYCLONEDX_1_4" | "SPDX_2_3") {
         return Err(ApiError::validation(

@@ -177,8 +177,8 @@ fn now() -> String {
 
 /// `POST /filters/create`.
 pub(super) async fn create(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes) -> ApiResult {
-    let req = body(&bytes)?;
-    allowed_keys(&req, "/filters/create")?;
+    let mut req = body(&bytes)?;
+    allowed_keys(&mut req, "/filters/create")?;
     let f = Fields::read(&req)?;
     let (Some(name), Some(action), Some(criteria)) = (&f.name, &f.action, &f.criteria) else {
         return Err(ApiError::validation(
@@ -210,8 +210,8 @@ pub(super) async fn create(State(svc): State<Arc<Service>>, bytes: axum::body::B
 /// `POST /filters/update`: the members given replace the stored ones
 /// (`vigiaExpiresAt` null clears the expiry).
 pub(super) async fn update(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes) -> ApiResult {
-    let req = body(&bytes)?;
-    allowed_keys(&req, "/filters/update")?;
+    let mut req = body(&bytes)?;
+    allowed_keys(&mut req, "/filters/update")?;
     let arn = req
         .get("filterArn")
         .and_then(Value::as_str)
@@ -244,8 +244,8 @@ pub(super) async fn update(State(svc): State<Arc<Service>>, bytes: axum::body::B
 
 /// `POST /filters/delete`.
 pub(super) async fn delete(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes) -> ApiResult {
-    let req = body(&bytes)?;
-    allowed_keys(&req, "/filters/delete")?;
+    let mut req = body(&bytes)?;
+    allowed_keys(&mut req, "/filters/delete")?;
     let arn = req
         .get("arn")
         .and_then(Value::as_str)
@@ -266,8 +266,8 @@ pub(super) async fn delete(State(svc): State<Arc<Service>>, bytes: axum::body::B
 /// 100) at a time; each with the number of findings it suppresses now
 /// (`vigiaSuppressedCount`).
 pub(super) async fn list(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes) -> ApiResult {
-    let req = body(&bytes)?;
-    allowed_keys(&req, "/filters/list")?;
+    let mut req = body(&bytes)?;
+    allowed_keys(&mut req, "/filters/list")?;
     let limit = usize::try_from(max_results(&req, 100)?).unwrap_or(100);
     let arns: Option<Vec<&str>> = match req.get("arns") {
         None => None,

@@ -25,8 +25,8 @@ pub(super) async fn update_policy(
     State(svc): State<Arc<Service>>,
     bytes: axum::body::Bytes,
 ) -> ApiResult {
-    let req = body(&bytes)?;
-    allowed_keys(&req, "/v1/gate/policy/update")?;
+    let mut req = body(&bytes)?;
+    allowed_keys(&mut req, "/v1/gate/policy/update")?;
     let p =
         Policy::parse(req.get("policy").unwrap_or(&Value::Null)).map_err(ApiError::validation)?;
     svc.set_gate_policy(&p)
@@ -38,8 +38,8 @@ pub(super) async fn update_policy(
 /// `POST /v1/gate/check {images: [...]}`: each image's decision, and
 /// whether all may run.
 pub(super) async fn check(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes) -> ApiResult {
-    let req = body(&bytes)?;
-    allowed_keys(&req, "/v1/gate/check")?;
+    let mut req = body(&bytes)?;
+    allowed_keys(&mut req, "/v1/gate/check")?;
     let images: Vec<String> = req
         .get("images")
         .and_then(|v| serde_json::from_value(v.clone()).ok())

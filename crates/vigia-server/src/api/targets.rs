@@ -68,8 +68,8 @@ fn given_secret(v: &Value) -> Result<String, ApiError> {
 /// maxAttempts?, initialBackoffMillis?}`. A webhook given no secret gets
 /// one, returned in this answer only.
 pub(super) async fn create(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes) -> ApiResult {
-    let req = body(&bytes)?;
-    allowed_keys(&req, "/v1/targets/create")?;
+    let mut req = body(&bytes)?;
+    allowed_keys(&mut req, "/v1/targets/create")?;
     let kind_name = source_of(&req, "type")?;
     let kind = TargetKind::parse(&kind_name).ok_or_else(|| {
         ApiError::validation(format!(
@@ -196,8 +196,8 @@ pub(super) async fn list(State(svc): State<Arc<Service>>) -> ApiResult {
 
 /// `POST /v1/targets/delete {id}`.
 pub(super) async fn delete(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes) -> ApiResult {
-    let req = body(&bytes)?;
-    allowed_keys(&req, "/v1/targets/delete")?;
+    let mut req = body(&bytes)?;
+    allowed_keys(&mut req, "/v1/targets/delete")?;
     let id = source_of(&req, "id")?;
     if !svc.db.delete_target(&id).await? {
         return Err(ApiError::not_found(format!("no target {id}")));
@@ -239,8 +239,8 @@ pub(super) async fn deliveries(
 
 /// `POST /v1/targets/replay {id, eventIds?}`: dead letters due again.
 pub(super) async fn replay(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes) -> ApiResult {
-    let req = body(&bytes)?;
-    allowed_keys(&req, "/v1/targets/replay")?;
+    let mut req = body(&bytes)?;
+    allowed_keys(&mut req, "/v1/targets/replay")?;
     let id = source_of(&req, "id")?;
     if svc.db.target(&id).await?.is_none() {
         return Err(ApiError::not_found(format!("no target {id}")));

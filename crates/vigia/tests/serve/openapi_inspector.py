@@ -54,6 +54,13 @@ for path, ops in doc["paths"].items():
             problems.append(f"{name}: requires {sorted(stricter)}, which the model does not")
         if body.get("additionalProperties") is not False:
             problems.append(f"{name}: the body does not refuse other members")
+        # AWS's JSON protocol reads a null member as one not set: a client
+        # may send its unset optional members as null.
+        for member, schema in body.get("properties", {}).items():
+            if member in shape.required_members:
+                continue
+            if not any(p.get("type") == "null" for p in schema.get("anyOf", []) + schema.get("oneOf", [])):
+                problems.append(f"{name}.{member}: optional, but null is not allowed")
 
 for criteria in ["FilterCriteria", "CoverageFilterCriteria"]:
     shape = model.shape_for(criteria)
@@ -89,7 +96,8 @@ for variant in schemas["AggregationRequest"]["oneOf"]:
 
 paths = doc["paths"]
 group_by = paths["/coverage/statistics/list"]["post"]["requestBody"]["content"]["application/json"]["schema"]
-lacking = set(model.shape_for("GroupKey").enum) - set(group_by["properties"]["groupBy"]["enum"])
+group_key = next(p for p in group_by["properties"]["groupBy"]["anyOf"] if "enum" in p)
+lacking = set(model.shape_for("GroupKey").enum) - set(group_key["enum"])
 if lacking:
     problems.append(f"ListCoverageStatistics.groupBy: lacks the model's {sorted(lacking)}")
 
