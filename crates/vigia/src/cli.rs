@@ -56,7 +56,7 @@ pub(crate) struct Cli {
     )]
     pub(crate) database_url: Option<String>,
 
-    /// More log output on stderr (-v info, -vv debug, -vvv trace; `serve` and `agent` log at info without -v)
+    /// More log output on stderr: -v info, -vv debug, -vvv trace (`serve` and `agent` log at info without -v, debug with -v)
     #[arg(short, long, action = clap::ArgAction::Count, global = true, help_heading = "Global options")]
     pub(crate) verbose: u8,
 

@@ -54,21 +54,22 @@ impl std::fmt::Display for Exit {
 
 impl std::error::Error for Exit {}
 
+/// The log level without `VIGIA_LOG`. A service or an agent (`daemon`) is
+/// read through its log (what it serves, each update, scan and check-in):
+/// it starts a level higher, and each -v adds one to where the command
+/// starts.
+fn log_level(quiet: bool, verbose: u8, daemon: bool) -> &'static str {
+    const LEVELS: [&str; 4] = ["warn", "info", "debug", "trace"];
+    if quiet {
+        return "error";
+    }
+    LEVELS[(usize::from(daemon) + usize::from(verbose)).min(LEVELS.len() - 1)]
+}
+
 fn init_logging(cli: &Cli) {
     use tracing_subscriber::EnvFilter;
-    let default = if cli.quiet {
-        "error"
-    } else {
-        match cli.verbose {
-            // A service or an agent is read through its log: what it
-            // serves, each update, scan and check-in.
-            0 if matches!(cli.command, Command::Serve(_) | Command::Agent(_)) => "info",
-            0 => "warn",
-            1 => "info",
-            2 => "debug",
-            _ => "trace",
-        }
-    };
+    let daemon = matches!(cli.command, Command::Serve(_) | Command::Agent(_));
+    let default = log_level(cli.quiet, cli.verbose, daemon);
     let filter = EnvFilter::try_from_env("VIGIA_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -122,5 +123,21 @@ fn main() -> ExitCode {
             output::error(&vigia_engine::error_chain(e.as_ref()));
             ExitCode::from(exit::ERROR)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::log_level;
+
+    #[test]
+    fn each_v_adds_a_level_to_where_the_command_starts() {
+        assert_eq!(log_level(false, 0, false), "warn");
+        assert_eq!(log_level(false, 1, false), "info");
+        assert_eq!(log_level(false, 0, true), "info");
+        assert_eq!(log_level(false, 1, true), "debug");
+        assert_eq!(log_level(false, 2, true), "trace");
+        assert_eq!(log_level(false, 9, false), "trace");
+        assert_eq!(log_level(true, 0, true), "error");
     }
 }

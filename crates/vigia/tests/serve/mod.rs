@@ -198,7 +198,7 @@ fn spawn_serve_with(home: &Home, mirror: &Path, args: &[&str], env: &[(&str, &st
         .args(["serve", "--poll-every", "1", "--mirror"])
         .arg(mirror)
         .args(args)
-        .arg("-v")
+        // serve logs at info by default.
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(
