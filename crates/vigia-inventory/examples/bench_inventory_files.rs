@@ -4,6 +4,8 @@
 //!
 //! `cargo run --release -p vigia-inventory --example bench_inventory_files -- DIR [RUNS]`
 
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let Some(root) = args.next() else {
