@@ -3,6 +3,7 @@
 mod cli;
 mod config;
 mod db;
+mod logging;
 mod network;
 mod output;
 mod sbom;
@@ -76,7 +77,10 @@ fn init_logging(cli: &Cli) {
         .with_writer(std::io::stderr);
     match cli.log_format {
         LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.with_ansi(output::stderr_is_terminal()).init(),
+        LogFormat::Text => builder
+            .fmt_fields(logging::EscapedFields)
+            .with_ansi(output::stderr_is_terminal())
+            .init(),
     }
 }
 

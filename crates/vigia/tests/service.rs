@@ -2051,6 +2051,41 @@ fn a_change_is_told_by_content_not_by_time() {
     );
 }
 
+/// Text from a watched file reaches the log escaped: a tar entry named
+/// with a line break and terminal escapes forges no line of the log and
+/// sends no escape sequence to the terminal reading it.
+#[test]
+fn a_watched_file_cannot_forge_log_lines() {
+    let home = Home::sqlite();
+    let viewer = token(&home, "viewer");
+    let watch = tempfile::tempdir().unwrap();
+    // One tar header whose name holds a line and escape sequences, its
+    // checksum field garbage: the scan fails naming the entry.
+    let mut header = [0_u8; 512];
+    let name = b"evil\n2026-12-07T00:00:00.000000Z  INFO vigia_server::service: FORGED \x1b[31m";
+    header[..name.len()].copy_from_slice(name);
+    header[148..156].copy_from_slice(b"\xff\xfe\x1b[2Jzz");
+    let mut tar = header.to_vec();
+    tar.extend_from_slice(&[0_u8; 1024]);
+    fs_err::write(watch.path().join("evil.tar"), tar).unwrap();
+    let s = start(&home, &vigia_test_support::vulndata(), watch.path());
+    let covered = wait_coverage(&s, &viewer, 1, "INTERNAL_ERROR");
+    assert_eq!(covered[0]["resourceType"], "AWS_ECR_CONTAINER_IMAGE");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !s.log().contains("scan failed") {
+        assert!(Instant::now() < deadline, "{}", s.log());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let log = s.log();
+    assert!(
+        !log.lines()
+            .any(|l| l.contains("FORGED") && !l.contains("scan failed")),
+        "{log}"
+    );
+    assert!(!log.contains('\u{1b}'), "{log:?}");
+    assert!(log.contains("evil\\n2026-12-07"), "{log}");
+}
+
 /// `vigia serve --watch NAME` started in `cwd`, a relative folder name.
 fn serve_in(home: &Home, cwd: &Path, watch: &str) -> Server {
     let port = vigia_test_support::free_port();
