@@ -700,7 +700,7 @@ impl Updater {
         for store in pg.iter().chain(in_place.iter()) {
             store.close().await;
         }
-        tracing::info!(%generation, "committed and closed");
+        tracing::info!(generation = generation.0, "committed and closed");
         self.emit(&UpdateEvent::Published { generation });
         let count = |s| reports.iter().filter(|r| r.status == s).count();
         Ok(UpdateReport {

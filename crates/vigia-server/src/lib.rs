@@ -66,6 +66,7 @@ pub async fn serve(config: service::ServiceConfig, listen: Listen) -> Result<(),
     let delivery =
         (role != service::Role::Api).then(|| tokio::spawn(svc.clone().deliver(stop_rx.clone())));
     shutdown_signal().await;
+    tracing::info!("stopping: requests in flight and the job under way finish first");
     if let Some((handle, _)) = &api {
         // Requests in flight get ten seconds to finish.
         handle.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
@@ -81,6 +82,7 @@ pub async fn serve(config: service::ServiceConfig, listen: Listen) -> Result<(),
     if let Some((_, server)) = api {
         let _ = server.await;
     }
+    tracing::info!("stopped");
     Ok(())
 }
 

@@ -210,6 +210,8 @@ pub struct Service {
     pub(crate) checkins: Arc<crate::checkins::CheckinWriter>,
     /// What watched paths hold, by content.
     fingerprints: Arc<crate::fingerprint::Fingerprints>,
+    /// Watched folders that could not be read at the last look.
+    unreadable_folders: std::sync::Mutex<std::collections::HashSet<PathBuf>>,
 }
 
 /// The state key the last advisory update's outcome is kept under.
@@ -335,6 +337,7 @@ impl Service {
             )),
             checkins: Arc::default(),
             fingerprints: Arc::default(),
+            unreadable_folders: std::sync::Mutex::default(),
         }))
     }
 
@@ -703,10 +706,29 @@ impl Service {
         // Folders not read completely: nothing in them is taken as removed.
         let mut unread: Vec<PathBuf> = Vec::new();
         for dir in &self.config.watch {
-            let Ok(entries) = fs_err::read_dir(dir) else {
-                tracing::warn!(folder = %dir.display(), "cannot read a watched folder");
-                unread.push(dir.clone());
-                continue;
+            let entries = match std::fs::read_dir(dir) {
+                Ok(entries) => {
+                    if self
+                        .unreadable_folders
+                        .lock()
+                        .is_ok_and(|mut u| u.remove(dir))
+                    {
+                        tracing::info!(folder = %dir.display(), "a watched folder is readable again");
+                    }
+                    entries
+                }
+                Err(e) => {
+                    // Said once, not at every look.
+                    if self
+                        .unreadable_folders
+                        .lock()
+                        .is_ok_and(|mut u| u.insert(dir.clone()))
+                    {
+                        tracing::warn!(folder = %dir.display(), error = %e, "cannot read a watched folder");
+                    }
+                    unread.push(dir.clone());
+                    continue;
+                }
             };
             let entries: Vec<_> = entries.collect();
             if entries.iter().any(Result::is_err) {

@@ -51,7 +51,12 @@ impl Escaping {
 
 impl Visit for Escaping {
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.push(field, value);
+        // Quoted, as tracing-subscriber writes a text field.
+        if field.name() == "message" {
+            self.push(field, value);
+        } else {
+            self.push(field, &format!("{value:?}"));
+        }
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {

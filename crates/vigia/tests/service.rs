@@ -2068,7 +2068,15 @@ fn a_watched_file_cannot_forge_log_lines() {
     let mut tar = header.to_vec();
     tar.extend_from_slice(&[0_u8; 1024]);
     fs_err::write(watch.path().join("evil.tar"), tar).unwrap();
-    let s = start(&home, &vigia_test_support::vulndata(), watch.path());
+    // And a folder that does not exist: said once, with why.
+    let missing = watch.path().join("not-there");
+    let s = serve::start_with(
+        &home,
+        &vigia_test_support::vulndata(),
+        watch.path(),
+        &["--watch", missing.to_str().unwrap()],
+        &[],
+    );
     let covered = wait_coverage(&s, &viewer, 1, "INTERNAL_ERROR");
     assert_eq!(covered[0]["resourceType"], "AWS_ECR_CONTAINER_IMAGE");
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -2084,6 +2092,15 @@ fn a_watched_file_cannot_forge_log_lines() {
     );
     assert!(!log.contains('\u{1b}'), "{log:?}");
     assert!(log.contains("evil\\n2026-12-07"), "{log}");
+    // Several looks later (one a second), the missing folder said once.
+    std::thread::sleep(Duration::from_secs(3));
+    let log = s.log();
+    let said: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("cannot read a watched folder"))
+        .collect();
+    assert_eq!(said.len(), 1, "{log}");
+    assert!(said[0].contains("No such file or directory"), "{log}");
 }
 
 /// `vigia serve --watch NAME` started in `cwd`, a relative folder name.
