@@ -193,7 +193,7 @@ async fn authenticate(State(svc): State<Arc<Service>>, req: Request, next: Next)
     let internal = req.extensions().get::<Internal>().map(|i| i.0);
     let bearer_id = presented
         .as_deref()
-        .and_then(|h| h.strip_prefix("Bearer "))
+        .and_then(bearer)
         .and_then(|t| t.strip_prefix("vgt_"))
         .and_then(|t| t.split_once('_'))
         .map(|(id, _)| id.to_owned());
@@ -205,8 +205,8 @@ async fn authenticate(State(svc): State<Arc<Service>>, req: Request, next: Next)
     let (role, mut req) = match presented.as_deref() {
         // The dashboard's own calls, for its signed-in session's role.
         _ if internal.is_some() => (internal.unwrap_or(Role::Viewer), req),
-        Some(h) if h.starts_with("Bearer ") => {
-            match svc.db.check_token(&h["Bearer ".len()..]).await {
+        Some(h) if bearer(h).is_some() => {
+            match svc.db.check_token(bearer(h).unwrap_or_default()).await {
                 Ok(Some(role)) => (role, req),
                 Ok(None) => return unauthorized("the token is unknown, revoked or malformed"),
                 Err(e) => return ApiError::internal(&e).into_response(),
@@ -236,8 +236,13 @@ async fn authenticate(State(svc): State<Arc<Service>>, req: Request, next: Next)
         Role::Agent => push,
     };
     if !allowed {
-        return ApiError::denied(format!("a {} token cannot do this", role.as_str()))
-            .into_response();
+        let role = role.as_str();
+        let article = if role.starts_with(['a', 'e', 'i', 'o', 'u']) {
+            "an"
+        } else {
+            "a"
+        };
+        return ApiError::denied(format!("{article} {role} token cannot do this")).into_response();
     }
     req.extensions_mut().insert(Caller {
         role,
@@ -290,6 +295,15 @@ fn max_results(v: &Value, max: i64) -> Result<i64, ApiError> {
             ))),
         },
     }
+}
+
+/// The token of an `Authorization: Bearer …` header. The scheme's name is
+/// case-insensitive (RFC 9110, section 11.1): `bearer` is as good.
+fn bearer(header: &str) -> Option<&str> {
+    let (scheme, token) = header.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("Bearer")
+        .then(|| token.trim_start_matches(' '))
 }
 
 /// Refuses a body with a member the operation at `path` does not take
@@ -1119,6 +1133,16 @@ pub fn router(svc: Arc<Service>) -> Router {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_bearer_scheme_is_read_whatever_its_case() {
+        assert_eq!(super::bearer("Bearer vgt_a_b"), Some("vgt_a_b"));
+        assert_eq!(super::bearer("bearer vgt_a_b"), Some("vgt_a_b"));
+        assert_eq!(super::bearer("BEARER  vgt_a_b"), Some("vgt_a_b"));
+        assert_eq!(super::bearer("Bearervgt_a_b"), None);
+        assert_eq!(super::bearer("Basic dTpw"), None);
+        assert_eq!(super::bearer("AWS4-HMAC-SHA256 Credential=x"), None);
+    }
+
     #[test]
     fn every_operation_has_a_handler() {
         for (_, path, ..) in crate::openapi::OPERATIONS {
