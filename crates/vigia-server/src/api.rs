@@ -1124,11 +1124,45 @@ pub fn router(svc: Arc<Service>) -> Router {
         r = r.route(path, handler(path));
     }
     r.fallback(|| async { ApiError::not_found("no such operation") })
+        .method_not_allowed_fallback(|| async {
+            ApiError {
+                status: StatusCode::METHOD_NOT_ALLOWED,
+                kind: "ValidationException",
+                message: "this operation takes another method (/openapi.json names each one's)"
+                    .into(),
+            }
+        })
         .layer(axum::middleware::from_fn_with_state(
             svc.clone(),
             authenticate,
         ))
+        .layer(axum::middleware::map_response(inspector_shaped))
         .with_state(svc)
+}
+
+/// A body refused before its handler read it (over the size limit) is
+/// answered in Inspector's error shape, as every other refusal is.
+async fn inspector_shaped(response: Response) -> Response {
+    if response.status() != StatusCode::PAYLOAD_TOO_LARGE {
+        return response;
+    }
+    let json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes().starts_with(b"application/json"));
+    if json {
+        return response;
+    }
+    let text = axum::body::to_bytes(response.into_body(), 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    ApiError {
+        status: StatusCode::PAYLOAD_TOO_LARGE,
+        kind: "ValidationException",
+        message: format!("the request body is too large ({})", text.trim()),
+    }
+    .into_response()
 }
 
 #[cfg(test)]
@@ -1141,6 +1175,31 @@ mod tests {
         assert_eq!(super::bearer("Bearervgt_a_b"), None);
         assert_eq!(super::bearer("Basic dTpw"), None);
         assert_eq!(super::bearer("AWS4-HMAC-SHA256 Credential=x"), None);
+    }
+
+    #[tokio::test]
+    async fn a_body_over_the_limit_is_refused_in_inspectors_shape() {
+        use axum::response::IntoResponse as _;
+        let plain = (
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "length limit exceeded",
+        )
+            .into_response();
+        let r = super::inspector_shaped(plain).await;
+        assert_eq!(r.status(), 413);
+        assert_eq!(r.headers()["x-amzn-ErrorType"], "ValidationException");
+        let body = axum::body::to_bytes(r.into_body(), 4096).await.unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            body["message"],
+            "the request body is too large (length limit exceeded)"
+        );
+        // Other answers pass as they are.
+        let other = (axum::http::StatusCode::SERVICE_UNAVAILABLE, "not ready").into_response();
+        let r = super::inspector_shaped(other).await;
+        assert_eq!(r.status(), 503);
+        let body = axum::body::to_bytes(r.into_body(), 4096).await.unwrap();
+        assert_eq!(&body[..], b"not ready");
     }
 
     #[test]

@@ -934,6 +934,14 @@ fn bad_requests_get_inspector_errors_and_change_nothing() {
     let (status, body) = s.call("POST", "/findings/list", None, Some(&json!({})));
     assert_eq!(status, 401);
     assert!(body["message"].as_str().unwrap().contains("token"));
+    // The wrong method is refused in the same shape as every other
+    // refusal.
+    let (status, body) = s.call("GET", "/findings/list", Some(&viewer), None);
+    assert_eq!(status, 405, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("method"),
+        "{body}"
+    );
     assert_eq!(
         s.call(
             "POST",
