@@ -695,7 +695,7 @@ async fn get_resource(
         None => None,
     };
     let rows = sqlx::query(
-        "SELECT id, kind, started_at, finished_at, outcome, generation, opened, closed FROM scans WHERE resource_id = $1 ORDER BY started_at DESC",
+        "SELECT id, kind, started_at, finished_at, outcome, generation, message, opened, closed FROM scans WHERE resource_id = $1 ORDER BY started_at DESC",
     )
     .bind(id)
     .fetch_all(svc.db.pool())
@@ -711,6 +711,7 @@ async fn get_resource(
                 "finishedAt": s.try_get::<Option<String>, _>("finished_at").unwrap_or_default(),
                 "outcome": s.try_get::<String, _>("outcome").unwrap_or_default(),
                 "generation": s.try_get::<Option<i64>, _>("generation").unwrap_or_default(),
+                "message": s.try_get::<Option<String>, _>("message").unwrap_or_default(),
                 "opened": s.try_get::<i64, _>("opened").unwrap_or_default(),
                 "closed": s.try_get::<i64, _>("closed").unwrap_or_default(),
             })
@@ -995,7 +996,7 @@ async fn metrics(State(svc): State<Arc<Service>>) -> Result<Response, ApiError> 
     );
     counter(
         "vigia_scan_failures_total",
-        "Scans that failed.",
+        "Scans that failed in this process since it started (vigia_scans_total counts every process's by outcome).",
         "counter",
         m.scan_failures.load(Ordering::Relaxed).to_string(),
     );

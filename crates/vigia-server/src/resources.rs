@@ -374,6 +374,33 @@ impl StateDb {
         Ok(())
     }
 
+    /// A scan of the resource at `source` that failed, in its history with
+    /// the coverage `reason` it left and why (`message`): a failed scan is
+    /// counted and shown as a successful one is.
+    pub async fn failed_scan(
+        &self,
+        source: &str,
+        reason: &str,
+        message: &str,
+        now: &str,
+    ) -> DbResult<()> {
+        let Some(r) = self.resource_by_source(source).await? else {
+            return Ok(());
+        };
+        sqlx::query(
+            "INSERT INTO scans (id, resource_id, kind, started_at, finished_at, outcome, message) \
+             VALUES ($1, $2, 'SCAN', $3, $3, $4, $5)",
+        )
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(&r.id)
+        .bind(now)
+        .bind(reason)
+        .bind(message)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
     /// The coverage reason the resource's last scan left, if it has one.
     pub async fn last_scan_outcome(&self, resource_id: &str) -> DbResult<Option<String>> {
         let row = sqlx::query(

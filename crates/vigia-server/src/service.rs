@@ -1097,10 +1097,12 @@ impl Service {
         reason: &str,
         message: &str,
     ) -> Result<(), ServiceError> {
+        let now_s = now();
         self.db
-            .set_coverage(source, "INACTIVE", reason, Some(message), &now())
+            .set_coverage(source, "INACTIVE", reason, Some(message), &now_s)
             .await?;
         self.db.set_content_hash(source, fingerprint).await?;
+        self.db.failed_scan(source, reason, message, &now_s).await?;
         Ok(())
     }
 

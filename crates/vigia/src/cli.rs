@@ -21,10 +21,11 @@ Exit codes:
   2  usage error
   3  db update finished, but some sources failed (their previous data is kept)
   4  no vulnerability database yet: run `vigia db update`
-  5  the vulnerability asked for is not in the database
+  5  the vulnerability (or, for vigia token revoke, the token) asked for is not in the database
   6  vigia scan --fail-on: an active finding at or above that severity (see --exit-code)
   7  vigia scan: incomplete, an input listing packages could not be read or a package's
      version could not be compared (see --allow-incomplete)
+  8  vigia gate: at least one image is refused by the deployment gate's policy
 
 Environment:
   VIGIA_HOME          data directory (same as --data-dir)
@@ -755,5 +756,30 @@ mod tests {
     #[test]
     fn cli_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    /// `vigia --help` lists every exit code the README's table gives.
+    #[test]
+    fn help_lists_every_exit_code() {
+        let readme = include_str!("../../../README.md");
+        let table = readme
+            .split("## Exit codes")
+            .nth(1)
+            .expect("the README has an exit code table");
+        let codes: Vec<&str> = table
+            .lines()
+            .skip_while(|l| !l.starts_with("| ---"))
+            .skip(1)
+            .take_while(|l| l.starts_with('|'))
+            .filter_map(|l| l.split('|').nth(1).map(str::trim))
+            .collect();
+        assert!(codes.len() >= 9, "{codes:?}");
+        let help = Cli::command().render_long_help().to_string();
+        for code in codes {
+            assert!(
+                help.lines().any(|l| l.starts_with(&format!("  {code}  "))),
+                "exit code {code} is not in vigia --help"
+            );
+        }
     }
 }

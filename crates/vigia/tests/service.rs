@@ -2100,6 +2100,30 @@ fn a_watched_file_cannot_forge_log_lines() {
     );
     assert!(!log.contains('\u{1b}'), "{log:?}");
     assert!(log.contains("evil\\n2026-12-07"), "{log}");
+    // The failed scan is counted and in the resource's history, with why.
+    let (_, metrics) = s.call("GET", "/metrics", Some(&viewer), None);
+    assert!(
+        metrics
+            .as_str()
+            .unwrap()
+            .contains("vigia_scans_total{outcome=\"INTERNAL_ERROR\"} 1"),
+        "{metrics}"
+    );
+    let id = covered[0]["resourceId"].as_str().unwrap();
+    let (status, one) = s.call(
+        "GET",
+        &format!("/v1/resource?id={}", id.replace('/', "%2F")),
+        Some(&viewer),
+        None,
+    );
+    assert_eq!(status, 200, "{one}");
+    assert_eq!(one["scans"][0]["outcome"], "INTERNAL_ERROR", "{one}");
+    assert!(
+        one["scans"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("evil")),
+        "{one}"
+    );
     // Several looks later (one a second), the missing folder said once.
     std::thread::sleep(Duration::from_secs(3));
     let log = s.log();
