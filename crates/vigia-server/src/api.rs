@@ -443,10 +443,17 @@ async fn list_coverage(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes
 async fn list_aggregations(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes) -> ApiResult {
     let mut req = body(&bytes)?;
     allowed_keys(&mut req, "/findings/aggregation/list")?;
-    let kind = req
-        .get("aggregationType")
-        .and_then(Value::as_str)
-        .ok_or_else(|| ApiError::validation("aggregationType is required"))?;
+    let kind = match req.get("aggregationType") {
+        None | Some(Value::Null) => {
+            return Err(ApiError::validation("aggregationType is required"));
+        }
+        Some(v) => v.as_str().ok_or_else(|| {
+            ApiError::validation(format!(
+                "aggregationType must be one of {}",
+                crate::aggregate::TYPES.join(", ")
+            ))
+        })?,
+    };
     let limit = usize::try_from(max_results(&req, 100)?).unwrap_or(100);
     let start = offset(&req)?;
     let mut aggregation = crate::aggregate::Aggregation::new(

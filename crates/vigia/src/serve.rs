@@ -11,11 +11,21 @@ use crate::cli::{AgentArgs, Cli, Format, GateArgs, ServeArgs, TokenCommand, User
 use crate::{Exit, config, exit, output};
 
 pub(crate) async fn run(cli: &Cli, args: &ServeArgs) -> Result<u8> {
-    let engine = config::engine(cli, None)?;
+    let mut engine = config::engine(cli, None)?;
+    // A service runs long and logs what it reads: its folders are named
+    // whole, whatever folder it was started from.
+    engine.data_dir = std::path::absolute(&engine.data_dir)?;
+    let mirror = args.mirror.as_ref().map(|m| {
+        if m.contains("://") {
+            Ok(m.clone())
+        } else {
+            std::path::absolute(m).map(|p| p.display().to_string())
+        }
+    });
     let config = ServiceConfig {
         state_url: vigia_server::service::state_url(&engine)?,
         engine,
-        mirror: args.mirror.clone(),
+        mirror: mirror.transpose()?,
         watch: args.watch.clone(),
         poll_every: Duration::from_secs(args.poll_every.max(1)),
         update_every: Duration::from_secs(args.update_every.max(60)),

@@ -942,6 +942,18 @@ fn bad_requests_get_inspector_errors_and_change_nothing() {
         body["message"].as_str().unwrap().contains("method"),
         "{body}"
     );
+    // A value of the wrong type is said to be one, not missing.
+    let (status, body) = s.call(
+        "POST",
+        "/findings/aggregation/list",
+        Some(&viewer),
+        Some(&json!({"aggregationType": 7})),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("must be one of"),
+        "{body}"
+    );
     assert_eq!(
         s.call(
             "POST",
