@@ -880,13 +880,15 @@ impl Service {
         let _turn = self.busy.lock().await;
         // The findings close first: coverage says RESOURCE_TERMINATED only
         // once they have.
-        if !self.db.shared(&r.id, &r.source).await? {
-            self.db.terminate(&r.id, &now).await?;
-        }
+        let closed = if self.db.shared(&r.id, &r.source).await? {
+            0
+        } else {
+            self.db.terminate(&r.id, &now).await?.closed
+        };
         self.db
             .set_coverage(&r.source, "INACTIVE", "RESOURCE_TERMINATED", None, &now)
             .await?;
-        tracing::info!(source = %r.source, resource = %r.id, "terminated");
+        tracing::info!(source = %r.source, resource = %r.id, closed, "terminated");
         Ok(())
     }
 

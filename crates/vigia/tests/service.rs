@@ -2220,8 +2220,9 @@ fn a_watched_folder_is_one_whatever_name_it_is_given() {
         "{log}"
     );
     assert!(
-        log.lines()
-            .any(|l| l.contains("terminated") && l.contains(&source)),
+        log.lines().any(|l| l.contains("terminated")
+            && l.contains(&source)
+            && l.contains(&format!("closed={}", open.len()))),
         "{log}"
     );
 }

@@ -227,6 +227,10 @@ impl Service {
             resources = summary.resources,
             inventories = summary.inventories,
             evaluations = summary.evaluations,
+            opened = summary.changes.opened,
+            reopened = summary.changes.reopened,
+            closed = summary.changes.closed,
+            updated = summary.changes.updated,
             millis = summary.millis,
             "rematched stored inventories"
         );
