@@ -364,6 +364,26 @@ fn narrowing(criteria: &Criteria, plan: Plan, sort: Option<&str>, backend: Backe
     w
 }
 
+/// A vendor's severity as a sort key: by rank, the words vendors use
+/// (GitHub's `MODERATE`, Debian's `unimportant`, Red Hat's `Important`)
+/// read case-insensitively, then by text, so that a descending sort puts
+/// the most severe first whatever each vendor calls it. Words no rank
+/// names come below the ranked ones; a finding without one comes last.
+fn vendor_severity_key(severity: Option<&str>) -> Value {
+    let Some(text) = severity.filter(|s| !s.trim().is_empty()) else {
+        return json!("");
+    };
+    let rank = match text.trim().to_ascii_lowercase().as_str() {
+        "critical" => 5,
+        "high" | "important" => 4,
+        "medium" | "moderate" => 3,
+        "low" => 2,
+        "negligible" | "unimportant" | "informational" | "none" => 1,
+        _ => 0,
+    };
+    json!(format!("{rank}:{text}"))
+}
+
 /// A finding's value for a sort field read from its JSON: a number or a
 /// text (absent numbers are -1, absent texts empty, as in the columns).
 fn sort_key(field: &str, f: &Value) -> Value {
@@ -384,7 +404,10 @@ fn sort_key(field: &str, f: &Value) -> Value {
         ),
         "VULNERABILITY_ID" => text("/packageVulnerabilityDetails/vulnerabilityId"),
         "VULNERABILITY_SOURCE" => text("/packageVulnerabilityDetails/source"),
-        "VENDOR_SEVERITY" => text("/packageVulnerabilityDetails/vendorSeverity"),
+        "VENDOR_SEVERITY" => vendor_severity_key(
+            f.pointer("/packageVulnerabilityDetails/vendorSeverity")
+                .and_then(Value::as_str),
+        ),
         "FINDING_STATUS" => text("/status"),
         "FINDING_TYPE" => text("/type"),
         "RESOURCE_TYPE" => text("/resources/0/type"),
@@ -934,6 +957,37 @@ mod tests {
             narrowing(&c, Plan::Walk, None, Backend::Postgres).sql(),
             "(((score + 0) >= $1)) AND ((1 = 1 AND (updated_at || '') >= $2 AND (updated_at || '') <= $3)) \
              AND ((severity || '') = $4 OR substr((severity || ''), 1, CAST($5 AS INTEGER)) = $6) AND (status || '') <> $7"
+        );
+    }
+
+    #[test]
+    fn vendor_severities_sort_by_rank_whatever_each_vendor_calls_them() {
+        let mut words = vec![
+            Some("unimportant"),
+            Some("low"),
+            Some("MODERATE"),
+            Some("LOW"),
+            Some("HIGH"),
+            Some("CRITICAL"),
+            None,
+            Some("Important"),
+            Some("not yet assigned"),
+        ];
+        words.sort_by(|a, b| compare_keys(&vendor_severity_key(*b), &vendor_severity_key(*a)));
+        assert_eq!(
+            words,
+            vec![
+                Some("CRITICAL"),
+                // One rank: by text, descending.
+                Some("Important"),
+                Some("HIGH"),
+                Some("MODERATE"),
+                Some("low"),
+                Some("LOW"),
+                Some("unimportant"),
+                Some("not yet assigned"),
+                None,
+            ]
         );
     }
 

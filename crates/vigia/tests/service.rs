@@ -164,6 +164,22 @@ fn listing_is_complete_and_ordered(s: &Server, token: &str) {
                 f,
                 "/resources/0/details/awsEcrContainerImage/repositoryName",
             ),
+            // Vendors' words by rank (GitHub's MODERATE, Debian's
+            // unimportant): the most severe last in ascending order.
+            "VENDOR_SEVERITY" => json!(match f
+                .pointer("/packageVulnerabilityDetails/vendorSeverity")
+                .and_then(Value::as_str)
+                .map(str::to_ascii_lowercase)
+                .as_deref()
+            {
+                None | Some("") => -1.0,
+                Some("critical") => 5.0,
+                Some("high" | "important") => 4.0,
+                Some("medium" | "moderate") => 3.0,
+                Some("low") => 2.0,
+                Some("negligible" | "unimportant") => 1.0,
+                Some(_) => 0.0,
+            }),
             _ => Value::Null,
         }
     };
