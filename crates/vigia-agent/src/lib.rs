@@ -454,7 +454,7 @@ impl Agent {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
         let mut watcher =
             notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-                if event.is_ok() {
+                if event.is_ok_and(|e| changes(e.kind)) {
                     let _ = tx.send(());
                 }
             })
@@ -504,9 +504,30 @@ impl Agent {
     }
 }
 
+/// Whether a watched folder's event is a change worth a check-in. A file
+/// opened or read is not: the agent's own reading of the host at each
+/// check-in would otherwise wake it again, for ever.
+fn changes(kind: notify::EventKind) -> bool {
+    !matches!(kind, notify::EventKind::Access(_))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reading_a_file_is_no_change() {
+        use notify::event::{AccessKind, AccessMode, CreateKind, ModifyKind, RemoveKind};
+        assert!(!changes(notify::EventKind::Access(AccessKind::Open(
+            AccessMode::Any
+        ))));
+        assert!(!changes(notify::EventKind::Access(AccessKind::Close(
+            AccessMode::Read
+        ))));
+        assert!(changes(notify::EventKind::Create(CreateKind::File)));
+        assert!(changes(notify::EventKind::Modify(ModifyKind::Any)));
+        assert!(changes(notify::EventKind::Remove(RemoveKind::File)));
+    }
 
     fn pkg(name: &str, version: &str) -> Package {
         Package::new(

@@ -358,6 +358,80 @@ fn an_agent_checks_in_its_host_and_keeps_it_current() {
     );
 }
 
+/// One change, one check-in: the agent's own reading of the host at a
+/// check-in is no change (it used to wake the agent again, for ever).
+#[test]
+fn a_change_makes_one_check_in() {
+    let home = Home::sqlite();
+    let agent_token = token(&home, "agent");
+    let root = tempfile::tempdir().unwrap();
+    let snapshot = vigia_test_support::shared_dir().join("targets/host-snapshot.tar.gz");
+    let out = Command::new("tar")
+        .arg("xzf")
+        .arg(&snapshot)
+        .arg("-C")
+        .arg(root.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let watch = tempfile::tempdir().unwrap();
+    let server = start_with(
+        &home,
+        &vigia_test_support::vulndata(),
+        watch.path(),
+        &[],
+        &[],
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while server.call("GET", "/readyz", None, None).0 != 200 {
+        assert!(Instant::now() < deadline, "{}", server.log());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let log = home.dir.path().join("agent-once.log");
+    let mut running = agent(
+        &server,
+        &agent_token,
+        root.path(),
+        &["--debounce", "100", "--heartbeat", "3600"],
+    )
+    .stdout(Stdio::null())
+    .stderr(fs_err::File::create(&log).unwrap().into_parts().0)
+    .spawn()
+    .unwrap();
+    let check_ins = || {
+        fs_err::read_to_string(&log)
+            .unwrap_or_default()
+            .matches("checked in")
+            .count()
+    };
+    let until = |n: usize| {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while check_ins() < n {
+            assert!(
+                Instant::now() < deadline,
+                "{}",
+                fs_err::read_to_string(&log).unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    until(1);
+    std::thread::sleep(Duration::from_secs(1));
+    // The package database written in place, no package changed.
+    let status = root.path().join("var/lib/dpkg/status");
+    let mut f = fs_err::OpenOptions::new()
+        .append(true)
+        .open(&status)
+        .unwrap();
+    std::io::Write::write_all(&mut f, b"\n").unwrap();
+    drop(f);
+    until(2);
+    std::thread::sleep(Duration::from_secs(3));
+    let _ = running.kill();
+    let _ = running.wait();
+    assert_eq!(check_ins(), 2, "{}", fs_err::read_to_string(&log).unwrap());
+}
+
 #[test]
 fn the_systemd_unit_is_valid() {
     let unit = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../dist/vigia-agent.service");
