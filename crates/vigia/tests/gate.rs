@@ -311,4 +311,56 @@ fn admission_and_pipelines_follow_the_policy() {
         Some(&json!({"kind": "Pod"})),
     );
     assert_eq!(status, 400);
+
+    // A digest that is not one (upper-case hex) is no tag: refused even
+    // where unscanned images may pass.
+    set_policy(
+        &s,
+        &admin,
+        &json!({"severity": "CRITICAL", "unscanned": "allow"}),
+    );
+    let shouted = format!(
+        "registry.example.com/shop/api@sha256:{}",
+        digest.trim_start_matches("sha256:").to_ascii_uppercase()
+    );
+    let (code, body) = gate_cli(&s, &viewer, &shouted);
+    assert_eq!(code, 8, "{body}");
+    assert!(
+        body["decisions"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("digest is not sha256"),
+        "{body}"
+    );
+
+    // The image removed from where Vigia watched it: its findings close,
+    // but a copy still running is as vulnerable as before. Decided by the
+    // findings it had, not let through as never scanned.
+    fs_err::remove_dir_all(watch.path().join("debian12-app")).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let body = loop {
+        let (code, body) = gate_cli(&s, &viewer, &image);
+        let reason = body["decisions"][0]["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        if reason.contains("no longer tracks") {
+            assert_eq!(code, 8, "{body}");
+            break body;
+        }
+        assert!(std::time::Instant::now() < deadline, "{body}\n{}", s.log());
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    };
+    let refused: Vec<&str> = body["decisions"][0]["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["findingArn"].as_str().unwrap())
+        .collect();
+    for f in &critical {
+        assert!(
+            refused.contains(&f["findingArn"].as_str().unwrap()),
+            "{body}"
+        );
+    }
 }

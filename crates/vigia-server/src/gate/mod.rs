@@ -147,6 +147,9 @@ pub struct ImageRef {
     pub canonical: String,
     /// `sha256:` and 64 lowercase hex digits.
     pub digest: Option<String>,
+    /// A digest was given (`@…`) that is not `sha256:` and 64 lowercase
+    /// hex digits: nothing can be tied to it, and it is no tag either.
+    pub bad_digest: bool,
 }
 
 impl ImageRef {
@@ -158,9 +161,12 @@ impl ImageRef {
                 && d.chars()
                     .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
         };
-        let (name, digest) = match reference.split_once('@') {
-            Some((n, d)) if d.strip_prefix("sha256:").is_some_and(hex) => (n, Some(d.to_owned())),
-            _ => (reference, None),
+        let (name, digest, bad_digest) = match reference.split_once('@') {
+            Some((n, d)) if d.strip_prefix("sha256:").is_some_and(hex) => {
+                (n, Some(d.to_owned()), false)
+            }
+            Some((n, _)) => (n, None, true),
+            None => (reference, None, false),
         };
         let (registry, repository, _) = vigia_scan::split_reference(name);
         let canonical = match registry.as_deref() {
@@ -179,6 +185,7 @@ impl ImageRef {
                 .map_or_else(|| repository.clone(), |r| format!("{r}/{repository}")),
             canonical,
             digest,
+            bad_digest,
         }
     }
 }
@@ -195,6 +202,10 @@ pub struct Facts {
     /// Its active findings (not suppressed, not closed), as the API
     /// returns them.
     pub findings: Vec<Value>,
+    /// Vigia no longer tracks the image (removed from its registry, or past
+    /// its rescan window): `findings` are those it had when it was
+    /// retired, closed since.
+    pub retired: bool,
 }
 
 /// A finding that breaks the policy.
@@ -282,6 +293,13 @@ pub fn decide(policy: &Policy, image: &ImageRef, facts: &Facts, now: jiff::Times
         return decision(
             true,
             format!("the repository is excepted: {}", e.reason),
+            Vec::new(),
+        );
+    }
+    if image.bad_digest {
+        return decision(
+            false,
+            "the reference's digest is not sha256: and 64 lowercase hex digits, so nothing can be tied to it".to_owned(),
             Vec::new(),
         );
     }
@@ -378,8 +396,17 @@ pub fn decide(policy: &Policy, image: &ImageRef, facts: &Facts, now: jiff::Times
             });
         }
     }
+    let retired = if facts.retired {
+        " (Vigia no longer tracks this image, removed from its registry or past its rescan window: decided by the findings it had then)"
+    } else {
+        ""
+    };
     if violations.is_empty() {
-        return decision(true, "no finding breaks the policy".to_owned(), violations);
+        return decision(
+            true,
+            format!("no finding breaks the policy{retired}"),
+            violations,
+        );
     }
     violations.sort_by(|a, b| {
         let rank = |s: &str| SEVERITIES.iter().position(|x| *x == s);
@@ -405,7 +432,7 @@ pub fn decide(policy: &Policy, image: &ImageRef, facts: &Facts, now: jiff::Times
         .collect();
     let more = violations.len().saturating_sub(5);
     let reason = format!(
-        "{} finding{} break{} the policy: {}{}",
+        "{} finding{} break{} the policy: {}{}{retired}",
         violations.len(),
         if violations.len() == 1 { "" } else { "s" },
         if violations.len() == 1 { "s" } else { "" },
@@ -446,6 +473,7 @@ mod tests {
             scanned: true,
             last_scanned_at: Some("2026-12-01T00:00:00Z".into()),
             findings,
+            retired: false,
         }
     }
 
@@ -475,6 +503,30 @@ mod tests {
             ImageRef::parse(&format!("app@sha256:{}", "A".repeat(64))).digest,
             None
         );
+        // Such a digest is no tag: refused whatever the policy says of
+        // what was not scanned.
+        let bad = ImageRef::parse("ghcr.io/a/b@sha256:ABC");
+        assert!(bad.bad_digest);
+        assert!(!ImageRef::parse("nginx:1.27").bad_digest);
+        let allow = Policy {
+            unscanned: Unscanned::Allow,
+            ..Policy::default()
+        };
+        let d = decide(&allow, &bad, &Facts::default(), now());
+        assert!(
+            !d.allowed && d.reason.contains("digest is not sha256"),
+            "{}",
+            d.reason
+        );
+    }
+
+    #[test]
+    fn an_image_no_longer_tracked_is_decided_by_its_last_findings() {
+        let mut f = facts(vec![finding("CVE-2", "CRITICAL", "YES", false)]);
+        f.retired = true;
+        let d = decide(&Policy::default(), &image(), &f, now());
+        assert!(!d.allowed, "{}", d.reason);
+        assert!(d.reason.contains("no longer tracks"), "{}", d.reason);
     }
 
     #[test]

@@ -73,7 +73,7 @@ impl Service {
         .await
         .map_err(crate::db::DbError::from)?;
         let Some(row) = row else {
-            return Ok(Facts::default());
+            return self.retired_facts(digest).await;
         };
         let resource_id: String = row.try_get("id").map_err(crate::db::DbError::from)?;
         let last_scanned_at: Option<String> = row
@@ -96,6 +96,55 @@ impl Service {
             scanned: last_scanned_at.is_some(),
             last_scanned_at,
             findings,
+            retired: false,
+        })
+    }
+
+    /// What is stored of a digest Vigia scanned and no longer tracks (its
+    /// image removed from the registry, or past the rescan window): the
+    /// findings that were active when it was retired. Their closing is no
+    /// fix: an image still running elsewhere is as vulnerable as before.
+    async fn retired_facts(&self, digest: &str) -> Result<Facts, ServiceError> {
+        let row = sqlx::query(
+            "SELECT id, last_scanned_at FROM resources \
+             WHERE kind = 'AWS_ECR_CONTAINER_IMAGE' AND status_reason IN ('RESOURCE_TERMINATED', 'SCAN_ELIGIBILITY_EXPIRED') \
+             AND last_scanned_at IS NOT NULL AND id LIKE $1 ORDER BY last_scanned_at DESC LIMIT 1",
+        )
+        .bind(format!("%@{digest}"))
+        .fetch_optional(self.db.pool())
+        .await
+        .map_err(crate::db::DbError::from)?;
+        let Some(row) = row else {
+            return Ok(Facts::default());
+        };
+        let resource_id: String = row.try_get("id").map_err(crate::db::DbError::from)?;
+        let last_scanned_at: Option<String> = row
+            .try_get("last_scanned_at")
+            .map_err(crate::db::DbError::from)?;
+        // Closed by the retirement (the last change in their history), and
+        // active, not suppressed, just before it.
+        let findings = sqlx::query(
+            "SELECT f.body FROM findings f JOIN finding_history h ON h.arn = f.arn \
+             WHERE f.resource_id = $1 AND f.status = 'CLOSED' \
+             AND h.seq = (SELECT MAX(seq) FROM finding_history l WHERE l.arn = f.arn) \
+             AND (h.cause = 'resource terminated' OR h.cause LIKE 'rescan window %') \
+             AND (SELECT p.status FROM finding_history p WHERE p.arn = f.arn AND p.seq < h.seq \
+                  ORDER BY p.seq DESC LIMIT 1) = 'ACTIVE'",
+        )
+        .bind(&resource_id)
+        .fetch_all(self.db.pool())
+        .await
+        .map_err(crate::db::DbError::from)?
+        .iter()
+        .filter_map(|r| r.try_get::<String, _>("body").ok())
+        .filter_map(|b| serde_json::from_str(&b).ok())
+        .collect();
+        Ok(Facts {
+            resource_id: Some(resource_id),
+            scanned: true,
+            last_scanned_at,
+            findings,
+            retired: true,
         })
     }
 }
