@@ -154,3 +154,20 @@ impl RuleFile {
         self
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::RuleFile;
+
+    /// A finding is titled "Hardcoded {rule title} in {path}" and described
+    /// as "A {rule title} (…) is hardcoded in …": a title names the thing,
+    /// without "hardcoded" and without a place.
+    #[test]
+    fn rule_titles_read_inside_a_finding_title() {
+        for r in RuleFile::builtin().rule {
+            let lower = r.title.to_ascii_lowercase();
+            assert!(!lower.contains("hardcoded"), "{}: {}", r.id, r.title);
+            assert!(!lower.contains(" in "), "{}: {}", r.id, r.title);
+        }
+    }
+}
