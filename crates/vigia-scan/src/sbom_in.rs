@@ -116,6 +116,28 @@ pub fn read(file: &str, text: &str) -> Result<Inventory, Error> {
         if let Some(name) = doc.get("name").and_then(Value::as_str) {
             name.clone_into(&mut inv.target);
         }
+        // What the document describes (its subject: the image, folder or
+        // function scanned), by `documentDescribes` or a DESCRIBES
+        // relationship: without a purl it is no component left unmatched.
+        let mut described: Vec<&str> = doc
+            .get("documentDescribes")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        described.extend(
+            doc.get("relationships")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter(|r| {
+                    r.get("relationshipType").and_then(Value::as_str) == Some("DESCRIBES")
+                        && r.get("spdxElementId").and_then(Value::as_str)
+                            == Some("SPDXRef-DOCUMENT")
+                })
+                .filter_map(|r| r.get("relatedSpdxElement").and_then(Value::as_str)),
+        );
         for p in doc
             .get("packages")
             .and_then(Value::as_array)
@@ -135,10 +157,16 @@ pub fn read(file: &str, text: &str) -> Result<Inventory, Error> {
                 .and_then(Value::as_str)
             else {
                 let purpose = p.get("primaryPackagePurpose").and_then(Value::as_str);
-                if !matches!(
-                    purpose,
-                    Some("CONTAINER" | "FILE" | "OPERATING-SYSTEM" | "SOURCE" | "ARCHIVE")
-                ) {
+                let subject = p
+                    .get("SPDXID")
+                    .and_then(Value::as_str)
+                    .is_some_and(|id| described.contains(&id));
+                if !subject
+                    && !matches!(
+                        purpose,
+                        Some("CONTAINER" | "FILE" | "OPERATING-SYSTEM" | "SOURCE" | "ARCHIVE")
+                    )
+                {
                     no_purl += 1;
                 }
                 continue;

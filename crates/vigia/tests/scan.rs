@@ -922,16 +922,24 @@ fn every_format_is_valid_for_every_target() {
 
 #[test]
 fn sboms_scan_like_the_resource_they_describe() {
+    for (kind, name) in [("image", "debian12-app"), ("function", "fn-node.zip")] {
+        sboms_scan_like(kind, &targets().join(name));
+    }
+}
+
+/// An SBOM of the target at `image` (of `kind`), in each format, scans to
+/// the findings of the target itself, complete (exit 0: the document's
+/// own subject is no component left unmatched).
+fn sboms_scan_like(kind: &str, image: &Path) {
     let dir = tempfile::tempdir().unwrap();
-    let image = targets().join("debian12-app");
-    let direct = ids(&scan_json(&["image", path(&image)]));
+    let direct = ids(&scan_json(&[kind, path(image)]));
     for format in ["cyclonedx", "spdx"] {
         let sbom = dir.path().join(format!("app.{format}.json"));
         let home = tempfile::tempdir().unwrap();
         let out = Command::new(env!("CARGO_BIN_EXE_vigia"))
             .args([
                 "sbom",
-                path(&image),
+                path(image),
                 "--format",
                 format,
                 "--output",
@@ -942,7 +950,7 @@ fn sboms_scan_like_the_resource_they_describe() {
             .unwrap();
         assert!(out.status.success());
         let via_sbom = ids(&scan_json(&["sbom", path(&sbom)]));
-        assert_eq!(via_sbom, direct, "{format}");
+        assert_eq!(via_sbom, direct, "{kind} {format}");
     }
 }
 
