@@ -567,6 +567,18 @@ pub(super) async fn one(
     ))
 }
 
+/// A vulnerability ID as its database writes it, however it was typed:
+/// GitHub's advisories are `GHSA-` and lower case (`GHSA-27h2-hvpr-p74q`),
+/// the others upper case (`CVE-2024-1234`, `PYSEC-2021-1`, `RUSTSEC-…`).
+fn canonical_id(typed: &str) -> String {
+    match typed.get(..5) {
+        Some(p) if p.eq_ignore_ascii_case("GHSA-") => {
+            format!("GHSA-{}", typed[5..].to_ascii_lowercase())
+        }
+        _ => typed.to_ascii_uppercase(),
+    }
+}
+
 /// `GET /ui/search?id=CVE-…`: every resource with a finding for a
 /// vulnerability, by its ID or one of its aliases (each a listing call).
 pub(super) async fn search(
@@ -575,15 +587,26 @@ pub(super) async fn search(
     RawQuery(raw): RawQuery,
 ) -> Result<Html<String>, UiError> {
     let q = pairs(raw.as_deref());
-    let id = get(&q, "id").unwrap_or("").to_uppercase();
-    if id.is_empty() {
+    let typed = get(&q, "id").unwrap_or("").trim();
+    if typed.is_empty() {
         return Err(UiError::bad(
             "search for a vulnerability ID (CVE-…, GHSA-…)",
         ));
     }
+    let id = canonical_id(typed);
     // resource ID → (name, its findings for the vulnerability)
     let mut hits: BTreeMap<String, (String, Vec<Value>)> = BTreeMap::new();
+    let mut forms = vec![id.clone()];
+    if typed != id {
+        forms.push(typed.to_owned());
+    }
+    let mut queries: Vec<(&str, String)> = Vec::new();
     for key in ["vulnerabilityId", "relatedVulnerabilities"] {
+        for f in &forms {
+            queries.push((key, f.clone()));
+        }
+    }
+    for (key, id) in queries {
         let mut next: Option<String> = None;
         loop {
             let mut req = json!({
@@ -630,4 +653,17 @@ pub(super) async fn search(
     Ok(Html(
         view::page(&format!("Search: {id}"), "", &s, &body).into_string(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn vulnerability_ids_are_searched_as_their_databases_write_them() {
+        use super::canonical_id;
+        assert_eq!(canonical_id("ghsa-27H2-hvpr-P74Q"), "GHSA-27h2-hvpr-p74q");
+        assert_eq!(canonical_id("GHSA-27H2-HVPR-P74Q"), "GHSA-27h2-hvpr-p74q");
+        assert_eq!(canonical_id("cve-2024-1234"), "CVE-2024-1234");
+        assert_eq!(canonical_id("pysec-2021-1"), "PYSEC-2021-1");
+        assert_eq!(canonical_id("ghs"), "GHS");
+    }
 }

@@ -261,6 +261,18 @@ try {
     assert.ok((await page.$("#coverage-status")) !== null, `${h} is a resource page`);
   }
 
+  check("a GitHub advisory ID is found however it is typed");
+  const aliased = (await allFindings({})).flatMap((f) =>
+    (f.packageVulnerabilityDetails?.relatedVulnerabilities || [])
+      .filter((v) => v.startsWith("GHSA-"))
+      .map((v) => [v, f.resources[0].id]));
+  assert.ok(aliased.length > 0, "a finding has a GitHub advisory as an alias");
+  const [ghsa, holder] = aliased[0];
+  await goto(`/ui/search?id=${encodeURIComponent(ghsa.toUpperCase())}`);
+  const ghsaLinks = await page.$$eval("#search-results td:first-child a", (as) => as.map((a) => a.getAttribute("href")));
+  const ghsaReached = new Set(ghsaLinks.map((h) => decodeURIComponent(new URL(h, base).searchParams.get("id"))));
+  assert.ok(ghsaReached.has(holder), `${ghsa} typed in upper case reaches ${holder}`);
+
   check("an SBOM downloads from a resource page");
   await goto(links[0]);
   const sboms = await page.$$eval("a.button[download]", (as) => as.map((a) => a.getAttribute("href")));
