@@ -158,8 +158,13 @@ pub(super) async fn one(
         }
         p.muted { "ID " code { (text(&r["id"])) } " · from " code { (text(&r["source"])) } }
         p.actions {
-            a.button href={ "/ui/resource/sbom?format=cyclonedx&id=" (enc(id)) } download { "SBOM (CycloneDX 1.6)" }
-            a.button href={ "/ui/resource/sbom?format=spdx&id=" (enc(id)) } download { "SBOM (SPDX 2.3)" }
+            // An SBOM is made from the stored inventory: none without one.
+            @if v["inventory"].is_object() {
+                a.button href={ "/ui/resource/sbom?format=cyclonedx&id=" (enc(id)) } download { "SBOM (CycloneDX 1.6)" }
+                a.button href={ "/ui/resource/sbom?format=spdx&id=" (enc(id)) } download { "SBOM (SPDX 2.3)" }
+            } @else {
+                span.muted #no-sbom { "No SBOM: no inventory is stored for this resource." }
+            }
             a href=(view::findings_link(&[("resource", id), ("status", "any")])) { "Every finding, closed ones too" }
         }
         section.card.wide #resource-findings {

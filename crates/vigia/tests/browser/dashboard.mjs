@@ -288,6 +288,21 @@ try {
     writeFileSync(`${out}/${name}`, body.text);
   }
 
+  check("a resource without a stored inventory offers no SBOM");
+  const broken = `${out}/broken.zip`;
+  writeFileSync(broken, "not a zip at all");
+  const registered = (await api("/v1/resources/register", { source: broken })).resource;
+  let failed;
+  for (let i = 0; i < 200 && !failed; i++) {
+    const all = (await api("/v1/resources")).resources;
+    failed = all.find((r) => r.source === registered.source && r.statusReason === "INTERNAL_ERROR");
+    if (!failed) await new Promise((r) => setTimeout(r, 300));
+  }
+  assert.ok(failed, "the broken zip's scan failed");
+  await goto(`/ui/resource?id=${encodeURIComponent(failed.id)}`);
+  assert.equal((await page.$$("a.button[download]")).length, 0, "no SBOM link");
+  assert.ok((await page.$("#no-sbom")) !== null, "it says why");
+
   check("a form without its CSRF token is refused");
   const forged = await page.evaluate(async () => {
     const r = await fetch("/ui/rules/delete", {
