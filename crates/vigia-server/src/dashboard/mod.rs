@@ -319,6 +319,16 @@ pub fn router(svc: Arc<Service>, api: Router, secure: bool) -> Router {
         .route("/ui/tokens/revoke", post(settings::revoke_token))
         .route("/ui/targets/replay", post(settings::replay))
         .route("/ui/logout", post(login::logout))
+        // Any other page under /ui/: an error page, not the API's 401.
+        .route(
+            "/ui/{*rest}",
+            get(|| async {
+                UiError {
+                    status: StatusCode::NOT_FOUND,
+                    message: "There is no such page.".into(),
+                }
+            }),
+        )
         .layer(axum::middleware::from_fn_with_state(ui.clone(), signed_in));
     Router::new()
         .route("/", get(|| async { Redirect::to("/ui/") }))
@@ -326,6 +336,8 @@ pub fn router(svc: Arc<Service>, api: Router, secure: bool) -> Router {
         .route("/ui/login", get(login::form).post(login::submit))
         .route("/ui/assets/style.css", get(stylesheet))
         .route("/ui/assets/app.js", get(script))
+        // Browsers ask for it on every page: nothing to show, no 401.
+        .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
         .merge(pages)
         .with_state(ui)
 }

@@ -303,6 +303,12 @@ try {
   assert.equal((await page.$$("a.button[download]")).length, 0, "no SBOM link");
   assert.ok((await page.$("#no-sbom")) !== null, "it says why");
 
+  check("an unknown page is a 404 page, and the browser's icon request no error");
+  const unknown = await page.goto(`${base}/ui/no-such-page`);
+  assert.equal(unknown.status(), 404);
+  assert.match(await page.content(), /There is no such page/);
+  assert.equal((await fetch(`${base}/favicon.ico`)).status, 204);
+
   check("a form without its CSRF token is refused");
   const forged = await page.evaluate(async () => {
     const r = await fetch("/ui/rules/delete", {
