@@ -1018,6 +1018,21 @@ fn messages_name_the_input_once_and_say_what_is_wrong() {
     let err = stderr(&out);
     assert_eq!(err.matches("empty.zip").count(), 1, "{err}");
     assert!(err.contains("too short"), "{err}");
+    // Text named like an image is said to be no tar, without quoting it.
+    let text = dir.path().join("notes.tar");
+    fs_err::write(
+        &text,
+        "# Release notes\nwork-experience: several years of it\n".repeat(20),
+    )
+    .unwrap();
+    let out = vigia(&["sbom", text.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("not a tar archive"), "{err}");
+    assert!(
+        !err.contains("Release notes") && !err.contains("work-exp"),
+        "{err}"
+    );
 
     let tar = tar_of(&[("etc/motd", b"hello\n")]);
     for (tool, ext) in [("bzip2", "bz2"), ("xz", "xz")] {

@@ -133,6 +133,21 @@ impl<R: Read> Read for Counting<R> {
 /// A possibly compressed tar stream, inflated and counted.
 pub(super) type Inflated<'a> = Counting<Box<dyn Read + 'a>>;
 
+/// A tar entry that could not be read. A first header that is no tar
+/// header (not one cut short): the stream is no tar at all (a text file
+/// named `.tar`), said without the tar reader's words, which quote the
+/// bytes it found.
+fn corrupt(name: &str, index: usize, e: &std::io::Error) -> crate::Error {
+    if index == 0 && e.kind() != std::io::ErrorKind::UnexpectedEof {
+        invalid(
+            name,
+            "not a tar archive: its first header is not a tar header",
+        )
+    } else {
+        invalid(name, format!("truncated or corrupt layer: {e}"))
+    }
+}
+
 /// Opens a possibly compressed tar stream by its magic bytes.
 pub(super) fn decompress<'a, R: BufRead + 'a>(
     mut r: R,
@@ -248,9 +263,8 @@ pub(super) fn resolve_links<R: Read>(
     let entries = archive
         .entries()
         .map_err(|e| invalid(name, format!("not a tar stream: {e}")))?;
-    for entry in entries {
-        let mut entry =
-            entry.map_err(|e| invalid(name, format!("truncated or corrupt layer: {e}")))?;
+    for (index, entry) in entries.enumerate() {
+        let mut entry = entry.map_err(|e| corrupt(name, index, &e))?;
         let kind = entry.header().entry_type();
         if !(kind.is_file() || kind == tar::EntryType::Continuous) {
             continue;
@@ -352,9 +366,8 @@ pub(super) fn read_entries<R: Read>(
         use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
         BuildHasherDefault::<DefaultHasher>::default().hash_one(p)
     };
-    for entry in entries {
-        let mut entry =
-            entry.map_err(|e| invalid(name, format!("truncated or corrupt layer: {e}")))?;
+    for (index, entry) in entries.enumerate() {
+        let mut entry = entry.map_err(|e| corrupt(name, index, &e))?;
         let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
         let Some(path) = normalize(&raw) else {
             out.warnings.push(Warning {
