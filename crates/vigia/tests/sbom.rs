@@ -284,12 +284,14 @@ fn the_layer_cache_serves_layers_without_reading_them_again() {
         .unwrap()
         .count();
     assert_eq!(layers, 4, "one cache folder per layer");
-    // Remove the biggest layer's blob: the cached run does not need it, an uncached one does.
-    fs_err::remove_file(
-        img.path()
-            .join("blobs/sha256/2e3e054c83441750af273dfb698dc6c0305a1273007450ba57c1e7b971494229"),
-    )
-    .unwrap();
+    // The biggest layer's blob overwritten with as many zeros: the cached
+    // run does not read it (its size is all it looks at), an uncached one
+    // does and refuses it.
+    let blob = img
+        .path()
+        .join("blobs/sha256/2e3e054c83441750af273dfb698dc6c0305a1273007450ba57c1e7b971494229");
+    let size = fs_err::metadata(&blob).unwrap().len();
+    fs_err::write(&blob, vec![0_u8; usize::try_from(size).unwrap()]).unwrap();
     let cached = run(&[]);
     vigia_test_support::assert_success(&cached);
     let a: Value = serde_json::from_slice(&first.stdout).unwrap();
@@ -297,6 +299,16 @@ fn the_layer_cache_serves_layers_without_reading_them_again() {
     assert_eq!(a["packages"], b["packages"]);
     let uncached = run(&["--no-cache"]);
     assert_eq!(uncached.status.code(), Some(1));
+    // Cut short or gone, it is no longer the blob the cache stands for:
+    // read, and refused naming it.
+    fs_err::write(&blob, b"cut short").unwrap();
+    let truncated = run(&[]);
+    assert_eq!(truncated.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&truncated.stderr);
+    assert!(err.contains("2e3e054c8344"), "{err}");
+    fs_err::remove_file(&blob).unwrap();
+    let gone = run(&[]);
+    assert_eq!(gone.status.code(), Some(1));
 }
 
 #[test]

@@ -198,8 +198,12 @@ pub(super) fn oci_layout(
             };
             let keys = crate::extract::cache_keys();
             let versions: Vec<(&str, u32)> = keys.iter().map(|(n, v, _)| (*n, *v)).collect();
-            // Entries exist only for blobs whose digest and content were checked.
-            if let Some(hit) = cache.load(&digest, &diff, &versions) {
+            // Entries exist only for blobs whose digest and content were
+            // checked. A hit stands for that content while the blob is still
+            // there at the size the manifest gives (one stat): a blob cut
+            // short or gone since is read, and its check says so.
+            let intact = fs_err::metadata(&path).is_ok_and(|m| m.len() == size);
+            if intact && let Some(hit) = cache.load(&digest, &diff, &versions) {
                 tracing::debug!(layer = %diff, "layer cache hit");
                 return Ok(hit);
             }
