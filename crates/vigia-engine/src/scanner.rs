@@ -807,7 +807,10 @@ fn check_kind(kind: TargetKind, target: &str, found: &str) -> Result<()> {
     let ok = match kind {
         TargetKind::Image => found == "image",
         TargetKind::Host => found == "rootfs",
-        TargetKind::Function | TargetKind::Dir => found != "image",
+        // A function's zip, or a folder of its code.
+        TargetKind::Function => matches!(found, "function" | "directory"),
+        // A folder (a root filesystem's too), not an archive.
+        TargetKind::Dir => matches!(found, "directory" | "rootfs") && Path::new(target).is_dir(),
         TargetKind::Sbom => true,
     };
     if ok {
@@ -824,7 +827,9 @@ fn check_kind(kind: TargetKind, target: &str, found: &str) -> Result<()> {
     let expected = match kind {
         TargetKind::Image => "a container image (OCI layout, docker archive or registry reference)",
         TargetKind::Host => "a root filesystem",
-        _ => "what was asked",
+        TargetKind::Function => "a function (its zip, or a folder of its code)",
+        TargetKind::Dir => "a folder",
+        TargetKind::Sbom => "what was asked",
     };
     Err(Error::request(format!(
         "{target} is not {expected}: {hint}"

@@ -642,6 +642,12 @@ fn exit_codes_follow_fail_on() {
     assert!(String::from_utf8_lossy(&wrong.stderr).contains("use `vigia scan dir`"));
     let host = scan(&["host", path(&targets().join("debian12-app"))]);
     assert!(String::from_utf8_lossy(&host.stderr).contains("use `vigia scan image`"));
+    let function = scan(&["function", path(&targets().join("host-snapshot.tar.gz"))]);
+    assert_eq!(function.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&function.stderr).contains("use `vigia scan host`"));
+    let zip = scan(&["dir", path(&targets().join("fn-node.zip"))]);
+    assert_eq!(zip.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&zip.stderr).contains("use `vigia scan function`"));
     // The network scanner is for hosts: asked of a folder it is refused, not skipped.
     let sec = scan(&["dir", t, "--scanners", "vuln,network"]);
     assert_eq!(sec.status.code(), Some(2));
