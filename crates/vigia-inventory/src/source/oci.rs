@@ -199,10 +199,15 @@ pub(super) fn oci_layout(
             let keys = crate::extract::cache_keys();
             let versions: Vec<(&str, u32)> = keys.iter().map(|(n, v, _)| (*n, *v)).collect();
             // Entries exist only for blobs whose digest and content were
-            // checked. A hit stands for that content while the blob is still
-            // there at the size the manifest gives (one stat): a blob cut
-            // short or gone since is read, and its check says so.
-            let intact = fs_err::metadata(&path).is_ok_and(|m| m.len() == size);
+            // checked. A hit stands for that content unless the blob is
+            // there at another size than the manifest gives (one stat): a
+            // blob cut short is read, and its check says so. An absent blob
+            // is the cache's to serve: a registry pull leaves out the layers
+            // the cache holds.
+            let intact = match std::fs::metadata(&path) {
+                Ok(m) => m.len() == size,
+                Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+            };
             if intact && let Some(hit) = cache.load(&digest, &diff, &versions) {
                 tracing::debug!(layer = %diff, "layer cache hit");
                 return Ok(hit);
