@@ -1471,7 +1471,16 @@ fn resources_registered_rescanned_and_deleted_through_the_api() {
     let get = |s: &Server| {
         let (status, body) = s.call(
             "GET",
-            &format!("/v1/resource?id={}", id.replace('/', "%2F")),
+            &format!(
+                "/v1/resource?id={}",
+                id.bytes()
+                    .map(|b| if b.is_ascii_alphanumeric() {
+                        char::from(b).to_string()
+                    } else {
+                        format!("%{b:02X}")
+                    })
+                    .collect::<String>()
+            ),
             Some(&viewer),
             None,
         );
@@ -2095,15 +2104,12 @@ fn a_watched_file_cannot_forge_log_lines() {
     let home = Home::sqlite();
     let viewer = token(&home, "viewer");
     let watch = tempfile::tempdir().unwrap();
-    // One tar header whose name holds a line and escape sequences, its
-    // checksum field garbage: the scan fails naming the entry.
-    let mut header = [0_u8; 512];
-    let name = b"evil\n2026-12-07T00:00:00.000000Z  INFO vigia_server::service: FORGED \x1b[31m";
-    header[..name.len()].copy_from_slice(name);
-    header[148..156].copy_from_slice(b"\xff\xfe\x1b[2Jzz");
-    let mut tar = header.to_vec();
-    tar.extend_from_slice(&[0_u8; 1024]);
-    fs_err::write(watch.path().join("evil.tar"), tar).unwrap();
+    // A file named with a line and escape sequences, which no scan can
+    // read: its name is in the log's scan line.
+    let evil = watch
+        .path()
+        .join("evil\n2026-12-07T00:00:00.000000Z  INFO vigia_server::service: FORGED \x1b[31m.tar");
+    fs_err::write(&evil, "not a tar at all".repeat(64)).unwrap();
     // And a folder that does not exist: said once, with why.
     let missing = watch.path().join("not-there");
     let s = serve::start_with(
@@ -2140,7 +2146,16 @@ fn a_watched_file_cannot_forge_log_lines() {
     let id = covered[0]["resourceId"].as_str().unwrap();
     let (status, one) = s.call(
         "GET",
-        &format!("/v1/resource?id={}", id.replace('/', "%2F")),
+        &format!(
+            "/v1/resource?id={}",
+            id.bytes()
+                .map(|b| if b.is_ascii_alphanumeric() {
+                    char::from(b).to_string()
+                } else {
+                    format!("%{b:02X}")
+                })
+                .collect::<String>()
+        ),
         Some(&viewer),
         None,
     );
