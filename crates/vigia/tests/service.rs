@@ -1072,6 +1072,21 @@ fn bad_requests_get_inspector_errors_and_change_nothing() {
             "{bad}"
         );
     }
+    // A rule that would have expired already suppresses nothing: refused,
+    // saying why.
+    let (status, refused) = s.call(
+        "POST",
+        "/filters/create",
+        Some(&admin),
+        Some(&json!({"name": "ok-name", "action": "SUPPRESS", "filterCriteria": eq("severity", "LOW"), "vigiaExpiresAt": 1_600_000_000})),
+    );
+    assert_eq!(status, 400, "{refused}");
+    assert!(
+        refused["message"].as_str().is_some_and(
+            |m| m.contains("vigiaExpiresAt (2020-09-13T12:26:40Z) is not in the future")
+        ),
+        "{refused}"
+    );
     let (_, filters) = s.call("POST", "/filters/list", Some(&viewer), Some(&json!({})));
     assert_eq!(filters["filters"], json!([]));
     assert_eq!(
@@ -1469,21 +1484,7 @@ fn resources_registered_rescanned_and_deleted_through_the_api() {
     let covered = wait_coverage(&s, &viewer, 1, "SUCCESSFUL");
     let id = covered[0]["resourceId"].as_str().unwrap().to_owned();
     let get = |s: &Server| {
-        let (status, body) = s.call(
-            "GET",
-            &format!(
-                "/v1/resource?id={}",
-                id.bytes()
-                    .map(|b| if b.is_ascii_alphanumeric() {
-                        char::from(b).to_string()
-                    } else {
-                        format!("%{b:02X}")
-                    })
-                    .collect::<String>()
-            ),
-            Some(&viewer),
-            None,
-        );
+        let (status, body) = s.call("GET", &resource_path(&id), Some(&viewer), None);
         assert_eq!(status, 200, "{body}");
         body
     };
@@ -2144,21 +2145,7 @@ fn a_watched_file_cannot_forge_log_lines() {
         "{metrics}"
     );
     let id = covered[0]["resourceId"].as_str().unwrap();
-    let (status, one) = s.call(
-        "GET",
-        &format!(
-            "/v1/resource?id={}",
-            id.bytes()
-                .map(|b| if b.is_ascii_alphanumeric() {
-                    char::from(b).to_string()
-                } else {
-                    format!("%{b:02X}")
-                })
-                .collect::<String>()
-        ),
-        Some(&viewer),
-        None,
-    );
+    let (status, one) = s.call("GET", &resource_path(id), Some(&viewer), None);
     assert_eq!(status, 200, "{one}");
     assert_eq!(one["scans"][0]["outcome"], "INTERNAL_ERROR", "{one}");
     assert!(
@@ -2256,4 +2243,12 @@ fn a_watched_folder_is_one_whatever_name_it_is_given() {
             && l.contains(&format!("closed={}", open.len()))),
         "{log}"
     );
+}
+
+/// `GET /v1/resource` of one resource ID, encoded for a query string.
+fn resource_path(id: &str) -> String {
+    format!(
+        "/v1/resource?id={}",
+        url::form_urlencoded::byte_serialize(id.as_bytes()).collect::<String>()
+    )
 }

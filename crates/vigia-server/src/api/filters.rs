@@ -115,12 +115,20 @@ impl Fields {
         let expires = match req.get("vigiaExpiresAt") {
             None => Expiry::Kept,
             Some(Value::Null) => Expiry::Cleared,
-            Some(v) => Expiry::At(
-                crate::criteria::epoch(v)
+            Some(v) => {
+                let at = crate::criteria::epoch(v)
                     .and_then(|s| jiff::Timestamp::from_second(s).ok())
-                    .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
-                    .ok_or_else(|| ApiError::validation("vigiaExpiresAt is a timestamp"))?,
-            ),
+                    .ok_or_else(|| ApiError::validation("vigiaExpiresAt is a timestamp"))?;
+                let at = at.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+                // A rule that expired already would apply to nothing: said
+                // at once, not found out when nothing is suppressed.
+                if at <= now() {
+                    return Err(ApiError::validation(format!(
+                        "vigiaExpiresAt ({at}) is not in the future: leave it out for a rule that does not expire, or delete the rule"
+                    )));
+                }
+                Expiry::At(at)
+            }
         };
         Ok(Self {
             name: text(
