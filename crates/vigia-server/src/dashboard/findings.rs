@@ -66,29 +66,96 @@ fn number(q: &[(String, String)], key: &str) -> Result<Option<f64>, UiError> {
         .transpose()
 }
 
+/// The status menu: (value, text). `any` lists every status.
+const STATUSES: &[(&str, &str)] = &[
+    ("ACTIVE", "Active"),
+    ("SUPPRESSED", "Suppressed"),
+    ("CLOSED", "Closed"),
+    ("any", "Any"),
+];
+
+/// A menu's options: (value, text).
+type Options = &'static [(&'static str, &'static str)];
+
+/// The menus of fixed values: (query key, criterion, options). The empty
+/// value is "any".
+const MENUS: &[(&str, &str, Options)] = &[
+    (
+        "type",
+        "findingType",
+        &[
+            ("", "Any"),
+            ("PACKAGE_VULNERABILITY", "Package vulnerability"),
+            ("CODE_VULNERABILITY", "Hardcoded secret"),
+            ("NETWORK_REACHABILITY", "Network exposure"),
+        ],
+    ),
+    (
+        "rtype",
+        "resourceType",
+        &[
+            ("", "Any"),
+            ("AWS_ECR_CONTAINER_IMAGE", "Container image"),
+            ("AWS_EC2_INSTANCE", "Host"),
+            ("AWS_LAMBDA_FUNCTION", "Function"),
+        ],
+    ),
+    (
+        "fix",
+        "fixAvailable",
+        &[
+            ("", "Any"),
+            ("YES", "Yes"),
+            ("PARTIAL", "Partly"),
+            ("NO", "No"),
+        ],
+    ),
+    (
+        "exploit",
+        "exploitAvailable",
+        &[("", "Any"), ("YES", "Yes"), ("NO", "No")],
+    ),
+];
+
+/// `value` when it is one of `allowed`; otherwise the page says so, rather
+/// than listing nothing as if nothing matched (a link typed by hand, or
+/// from another version).
+fn one_of<'a>(key: &str, value: &'a str, allowed: &[&str]) -> Result<&'a str, UiError> {
+    if allowed.contains(&value) {
+        Ok(value)
+    } else {
+        let shown: Vec<&str> = allowed.iter().copied().filter(|a| !a.is_empty()).collect();
+        Err(UiError::bad(format!(
+            "{key}: `{value}` is not one of {}",
+            shown.join(", ")
+        )))
+    }
+}
+
 /// The `FilterCriteria` a findings query string describes. `status` is
 /// `ACTIVE` unless it says otherwise (`any` lists every status).
 pub(super) fn criteria(q: &[(String, String)]) -> Result<Value, UiError> {
     let eq = |v: &str| json!({"comparison": "EQUALS", "value": v});
     let mut c = Map::new();
-    let sev: Vec<Value> = all(q, "severity").into_iter().map(eq).collect();
+    let severities: Vec<&str> = view::SEVERITIES.iter().map(|(n, _)| *n).collect();
+    let sev: Vec<Value> = all(q, "severity")
+        .into_iter()
+        .map(|v| one_of("severity", v, &severities).map(eq))
+        .collect::<Result<_, _>>()?;
     if !sev.is_empty() {
         c.insert("severity".into(), Value::Array(sev));
     }
-    match get(q, "status").unwrap_or("ACTIVE") {
+    let statuses: Vec<&str> = STATUSES.iter().map(|(v, _)| *v).collect();
+    match one_of("status", get(q, "status").unwrap_or("ACTIVE"), &statuses)? {
         "any" => {}
         s => {
             c.insert("findingStatus".into(), json!([eq(s)]));
         }
     }
-    for (key, crit) in [
-        ("type", "findingType"),
-        ("rtype", "resourceType"),
-        ("fix", "fixAvailable"),
-        ("exploit", "exploitAvailable"),
-    ] {
+    for (key, crit, options) in MENUS {
         if let Some(v) = get(q, key) {
-            c.insert(crit.into(), json!([eq(v)]));
+            let allowed: Vec<&str> = options.iter().map(|(v, _)| *v).collect();
+            c.insert((*crit).into(), json!([eq(one_of(key, v, &allowed)?)]));
         }
     }
     for (key, crit, _) in STRING_FIELDS {
@@ -266,6 +333,14 @@ fn row(f: &Value) -> Markup {
     }
 }
 
+/// The options of the menu `key` (one of [`MENUS`]).
+fn menu(key: &str) -> Options {
+    MENUS
+        .iter()
+        .find(|(k, ..)| *k == key)
+        .map_or(&[][..], |(_, _, options)| *options)
+}
+
 fn filter_form(q: &[(String, String)]) -> Markup {
     let sev = all(q, "severity");
     let status = get(q, "status").unwrap_or("ACTIVE");
@@ -314,12 +389,12 @@ fn filter_form(q: &[(String, String)]) -> Markup {
                 div.field {
                     label for="f-status" { "Status" }
                     select #f-status name="status" {
-                        @for (v, t) in [("ACTIVE", "Active"), ("SUPPRESSED", "Suppressed"), ("CLOSED", "Closed"), ("any", "Any")] {
-                            option value=(v) selected[v == status] { (t) }
+                        @for (v, t) in STATUSES {
+                            option value=(v) selected[*v == status] { (t) }
                         }
                     }
                 }
-                (select("type", "Type", &[("", "Any"), ("PACKAGE_VULNERABILITY", "Package vulnerability"), ("CODE_VULNERABILITY", "Hardcoded secret"), ("NETWORK_REACHABILITY", "Network exposure")]))
+                (select("type", "Type", menu("type")))
                 div.field {
                     label for="f-package" { "Package" }
                     input #f-package name="package" value=(get(q, "package").unwrap_or(""));
@@ -332,9 +407,9 @@ fn filter_form(q: &[(String, String)]) -> Markup {
             details.more open[more_set] {
                 summary { "More filters" @if more_set { " (in use)" } }
                 div.fields {
-                    (select("rtype", "Resource type", &[("", "Any"), ("AWS_ECR_CONTAINER_IMAGE", "Container image"), ("AWS_EC2_INSTANCE", "Host"), ("AWS_LAMBDA_FUNCTION", "Function")]))
-                    (select("fix", "Fix available", &[("", "Any"), ("YES", "Yes"), ("PARTIAL", "Partly"), ("NO", "No")]))
-                    (select("exploit", "Known exploited", &[("", "Any"), ("YES", "Yes"), ("NO", "No")]))
+                    (select("rtype", "Resource type", menu("rtype")))
+                    (select("fix", "Fix available", menu("fix")))
+                    (select("exploit", "Known exploited", menu("exploit")))
                     @for (key, _, label) in STRING_FIELDS.iter().filter(|(k, ..)| *k != "vuln") {
                         div.field {
                             label for={ "f-" (key) } { (label) }
@@ -665,5 +740,41 @@ mod tests {
         assert_eq!(canonical_id("cve-2024-1234"), "CVE-2024-1234");
         assert_eq!(canonical_id("pysec-2021-1"), "PYSEC-2021-1");
         assert_eq!(canonical_id("ghs"), "GHS");
+    }
+
+    fn query(q: &str) -> Vec<(String, String)> {
+        super::pairs(Some(q))
+    }
+
+    #[test]
+    fn a_value_no_menu_offers_is_refused_saying_which() {
+        use super::criteria;
+        let ok = criteria(&query(
+            "severity=HIGH&severity=CRITICAL&status=any&type=&fix=YES",
+        ))
+        .unwrap();
+        assert_eq!(ok["severity"].as_array().map(Vec::len), Some(2));
+        assert!(ok.get("findingStatus").is_none());
+        assert!(ok.get("findingType").is_none());
+        assert_eq!(ok["fixAvailable"][0]["value"], "YES");
+        for (q, said) in [
+            (
+                "severity=HIGH&severity=SEVERE",
+                "severity: `SEVERE` is not one of CRITICAL, HIGH",
+            ),
+            (
+                "status=OPEN",
+                "status: `OPEN` is not one of ACTIVE, SUPPRESSED, CLOSED, any",
+            ),
+            (
+                "rtype=AWS_EC2",
+                "rtype: `AWS_EC2` is not one of AWS_ECR_CONTAINER_IMAGE",
+            ),
+            ("exploit=maybe", "exploit: `maybe` is not one of YES, NO"),
+        ] {
+            let e = criteria(&query(q)).unwrap_err();
+            assert_eq!(e.status, axum::http::StatusCode::BAD_REQUEST, "{q}");
+            assert!(e.message.starts_with(said), "{q}: {}", e.message);
+        }
     }
 }
