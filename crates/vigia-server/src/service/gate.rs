@@ -1,5 +1,6 @@
 //! The deployment gate's facts and decisions (see `crate::gate`).
 
+use serde_json::Value;
 use sqlx::Row;
 
 use super::{Service, ServiceError};
@@ -56,6 +57,48 @@ impl Service {
         Ok(out)
     }
 
+    /// The image resource holding `digest` that was scanned last, live or
+    /// retired (terminated, or past the rescan window): its ID and when it
+    /// was scanned. One never scanned comes after every scanned one (on
+    /// both databases: PostgreSQL sorts nulls first when descending).
+    async fn image_of(
+        &self,
+        digest: &str,
+        retired: bool,
+    ) -> Result<Option<(String, Option<String>)>, ServiceError> {
+        let status = if retired { "IN" } else { "NOT IN" };
+        let row = sqlx::query(&format!(
+            "SELECT id, last_scanned_at FROM resources \
+             WHERE kind = 'AWS_ECR_CONTAINER_IMAGE' AND status_reason {status} ('RESOURCE_TERMINATED', 'SCAN_ELIGIBILITY_EXPIRED') \
+             AND id LIKE $1 ORDER BY last_scanned_at IS NULL, last_scanned_at DESC LIMIT 1",
+        ))
+        .bind(format!("%@{digest}"))
+        .fetch_optional(self.db.pool())
+        .await
+        .map_err(crate::db::DbError::from)?;
+        row.map(|row| {
+            Ok((
+                row.try_get("id").map_err(crate::db::DbError::from)?,
+                row.try_get("last_scanned_at")
+                    .map_err(crate::db::DbError::from)?,
+            ))
+        })
+        .transpose()
+    }
+
+    /// The finding bodies `query` selects of the resource bound as `$1`.
+    async fn bodies(&self, query: &str, resource_id: &str) -> Result<Vec<Value>, ServiceError> {
+        Ok(sqlx::query(query)
+            .bind(resource_id)
+            .fetch_all(self.db.pool())
+            .await
+            .map_err(crate::db::DbError::from)?
+            .iter()
+            .filter_map(|r| r.try_get::<String, _>("body").ok())
+            .filter_map(|b| serde_json::from_str(&b).ok())
+            .collect())
+    }
+
     /// What is stored of an image's digest: the live image resource that
     /// holds it (the last scanned, when several repositories do) and its
     /// active findings.
@@ -63,32 +106,15 @@ impl Service {
         let Some(digest) = &image.digest else {
             return Ok(Facts::default());
         };
-        let row = sqlx::query(
-            "SELECT id, last_scanned_at FROM resources \
-             WHERE kind = 'AWS_ECR_CONTAINER_IMAGE' AND status_reason NOT IN ('RESOURCE_TERMINATED', 'SCAN_ELIGIBILITY_EXPIRED') \
-             AND id LIKE $1 ORDER BY last_scanned_at DESC LIMIT 1",
-        )
-        .bind(format!("%@{digest}"))
-        .fetch_optional(self.db.pool())
-        .await
-        .map_err(crate::db::DbError::from)?;
-        let Some(row) = row else {
+        let Some((resource_id, last_scanned_at)) = self.image_of(digest, false).await? else {
             return self.retired_facts(digest).await;
         };
-        let resource_id: String = row.try_get("id").map_err(crate::db::DbError::from)?;
-        let last_scanned_at: Option<String> = row
-            .try_get("last_scanned_at")
-            .map_err(crate::db::DbError::from)?;
-        let findings =
-            sqlx::query("SELECT body FROM findings WHERE resource_id = $1 AND status = 'ACTIVE'")
-                .bind(&resource_id)
-                .fetch_all(self.db.pool())
-                .await
-                .map_err(crate::db::DbError::from)?
-                .iter()
-                .filter_map(|r| r.try_get::<String, _>("body").ok())
-                .filter_map(|b| serde_json::from_str(&b).ok())
-                .collect();
+        let findings = self
+            .bodies(
+                "SELECT body FROM findings WHERE resource_id = $1 AND status = 'ACTIVE'",
+                &resource_id,
+            )
+            .await?;
         Ok(Facts {
             resource_id: Some(resource_id),
             // Scanned once is enough: a rescan in progress or one that
@@ -105,40 +131,23 @@ impl Service {
     /// findings that were active when it was retired. Their closing is no
     /// fix: an image still running elsewhere is as vulnerable as before.
     async fn retired_facts(&self, digest: &str) -> Result<Facts, ServiceError> {
-        let row = sqlx::query(
-            "SELECT id, last_scanned_at FROM resources \
-             WHERE kind = 'AWS_ECR_CONTAINER_IMAGE' AND status_reason IN ('RESOURCE_TERMINATED', 'SCAN_ELIGIBILITY_EXPIRED') \
-             AND last_scanned_at IS NOT NULL AND id LIKE $1 ORDER BY last_scanned_at DESC LIMIT 1",
-        )
-        .bind(format!("%@{digest}"))
-        .fetch_optional(self.db.pool())
-        .await
-        .map_err(crate::db::DbError::from)?;
-        let Some(row) = row else {
+        let Some((resource_id, last_scanned_at @ Some(_))) = self.image_of(digest, true).await?
+        else {
             return Ok(Facts::default());
         };
-        let resource_id: String = row.try_get("id").map_err(crate::db::DbError::from)?;
-        let last_scanned_at: Option<String> = row
-            .try_get("last_scanned_at")
-            .map_err(crate::db::DbError::from)?;
         // Closed by the retirement (the last change in their history), and
         // active, not suppressed, just before it.
-        let findings = sqlx::query(
-            "SELECT f.body FROM findings f JOIN finding_history h ON h.arn = f.arn \
-             WHERE f.resource_id = $1 AND f.status = 'CLOSED' \
-             AND h.seq = (SELECT MAX(seq) FROM finding_history l WHERE l.arn = f.arn) \
-             AND (h.cause = 'resource terminated' OR h.cause LIKE 'rescan window %') \
-             AND (SELECT p.status FROM finding_history p WHERE p.arn = f.arn AND p.seq < h.seq \
-                  ORDER BY p.seq DESC LIMIT 1) = 'ACTIVE'",
-        )
-        .bind(&resource_id)
-        .fetch_all(self.db.pool())
-        .await
-        .map_err(crate::db::DbError::from)?
-        .iter()
-        .filter_map(|r| r.try_get::<String, _>("body").ok())
-        .filter_map(|b| serde_json::from_str(&b).ok())
-        .collect();
+        let findings = self
+            .bodies(
+                "SELECT f.body FROM findings f JOIN finding_history h ON h.arn = f.arn \
+                 WHERE f.resource_id = $1 AND f.status = 'CLOSED' \
+                 AND h.seq = (SELECT MAX(seq) FROM finding_history l WHERE l.arn = f.arn) \
+                 AND (h.cause = 'resource terminated' OR h.cause LIKE 'rescan window %') \
+                 AND (SELECT p.status FROM finding_history p WHERE p.arn = f.arn AND p.seq < h.seq \
+                      ORDER BY p.seq DESC LIMIT 1) = 'ACTIVE'",
+                &resource_id,
+            )
+            .await?;
         Ok(Facts {
             resource_id: Some(resource_id),
             scanned: true,
