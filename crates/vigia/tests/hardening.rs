@@ -906,6 +906,44 @@ fn inputs_that_cannot_be_read_make_the_scan_incomplete_not_clean() {
     let (code, r, _) = scan("dir", &project, &["--allow-incomplete"]);
     assert_eq!(code, Some(0));
     assert_eq!(not_scanned(&r).len(), 1, "still named");
+    // Every format for people and CI says so too: none reads as clean.
+    let shown = |format: &str| {
+        let out = vigia(&[
+            "--data-dir",
+            db.path().to_str().unwrap(),
+            "scan",
+            "dir",
+            project.to_str().unwrap(),
+            "--scanners",
+            "vuln",
+            "--format",
+            format,
+        ]);
+        assert_eq!(out.status.code(), Some(7), "{format}: {}", stderr(&out));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let table = shown("table");
+    assert!(!table.contains("No known vulnerabilities"), "{table}");
+    assert!(
+        table.contains("1 inputs were NOT SCANNED (see above)"),
+        "{table}"
+    );
+    let markdown = shown("markdown");
+    assert!(
+        markdown.contains("This scan is incomplete")
+            && markdown.contains("NOT SCANNED: /package-lock.json: invalid JSON"),
+        "{markdown}"
+    );
+    let sarif: Value = serde_json::from_str(&shown("sarif")).unwrap();
+    let notes = &sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"];
+    assert_eq!(notes.as_array().map(Vec::len), Some(1), "{sarif:#}");
+    assert_eq!(notes[0]["level"], "warning");
+    assert!(
+        notes[0]["message"]["text"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("NOT SCANNED: /package-lock.json: invalid JSON")),
+        "{sarif:#}"
+    );
 
     // CycloneDX documents whose components cannot be read.
     for (name, doc) in [
@@ -1403,4 +1441,113 @@ fn reports_are_written_to_devices_and_keep_their_permissions() {
         mode(&plain),
         "a new report gets a new file's mode"
     );
+}
+
+/// A package database stored as a sparse file (GNU tar's `--sparse`) is
+/// read as the file it stands for, in a root filesystem tarball; one in the
+/// PAX sparse format, which the tar reader does not expand, is named as not
+/// read and the scan is incomplete. Neither is skipped as if absent.
+#[test]
+fn sparse_package_databases_are_read_or_named() {
+    let db = vigia_test_support::database_from_mirror(Path::new(env!("CARGO_BIN_EXE_vigia")));
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    fs_err::create_dir_all(root.join("etc")).unwrap();
+    fs_err::create_dir_all(root.join("var/lib/dpkg")).unwrap();
+    fs_err::write(
+        root.join("etc/os-release"),
+        "ID=debian\nVERSION_ID=\"12\"\n",
+    )
+    .unwrap();
+    let status = root.join("var/lib/dpkg/status");
+    fs_err::write(
+        &status,
+        "Package: curl\nStatus: install ok installed\nVersion: 7.88.1-10+deb12u4\nArchitecture: amd64\n\n",
+    )
+    .unwrap();
+    // A hole of a megabyte after the stanzas: what makes GNU tar store it
+    // sparse.
+    fs_err::File::options()
+        .write(true)
+        .open(&status)
+        .unwrap()
+        .set_len(1 << 20)
+        .unwrap();
+    let scan = |tarball: &Path| {
+        let out = vigia(&[
+            "--data-dir",
+            db.path().to_str().unwrap(),
+            "scan",
+            "host",
+            tarball.to_str().unwrap(),
+            "--scanners",
+            "vuln",
+            "--format",
+            "json",
+        ]);
+        let report: Value =
+            serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
+        (out.status.code(), report)
+    };
+    let pack = |name: &str, extra: &[&str]| {
+        let tarball = dir.path().join(name);
+        let made = Command::new("tar")
+            .args(extra)
+            .arg("-cf")
+            .arg(&tarball)
+            .arg("-C")
+            .arg(&root)
+            .arg(".")
+            .output()
+            .unwrap();
+        assert!(made.status.success(), "{}", stderr(&made));
+        tarball
+    };
+    let ids = |r: &Value| -> Vec<String> {
+        let mut v: Vec<String> = r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                f["packageVulnerabilityDetails"]["vulnerabilityId"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let (code, plain) = scan(&pack("plain.tar", &[]));
+    assert_eq!(code, Some(0), "{plain:#}");
+    assert!(!ids(&plain).is_empty(), "{plain:#}");
+    // GNU sparse entries ('S'): read, the same findings.
+    let gnu = pack("gnu.tar", &["--sparse", "--format=gnu"]);
+    let (code, sparse) = scan(&gnu);
+    assert_eq!(code, Some(0), "{sparse:#}");
+    assert_eq!(ids(&sparse), ids(&plain));
+    // PAX sparse entries, every version GNU tar writes: named, incomplete.
+    for version in ["0.0", "0.1", "1.0"] {
+        let pax = pack(
+            &format!("pax-{version}.tar"),
+            &[
+                "--sparse",
+                "--format=pax",
+                &format!("--sparse-version={version}"),
+            ],
+        );
+        let (code, r) = scan(&pax);
+        assert_eq!(code, Some(7), "{version}: {r:#}");
+        let named = r["scan"]["notScanned"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert!(
+            named.iter().any(|n| n["path"]
+                .as_str()
+                .is_some_and(|p| p.ends_with(":/var/lib/dpkg/status"))
+                && n["reason"].as_str().is_some_and(|w| w.contains("sparse"))),
+            "{version}: {r:#}"
+        );
+    }
 }

@@ -36,17 +36,18 @@ fn markdown_drawn(report: &Report, _color: bool) -> String {
             ""
         }
     ));
-    let not_covered: Vec<_> = scan.coverage.iter().filter(|c| !c.covered).collect();
-    if !not_covered.is_empty() {
+    let gaps = super::gaps(scan);
+    if !gaps.is_empty() {
         out.push_str(
-            "> [!WARNING]\n> Not covered (vulnerabilities of these packages are not reported):\n",
+            "> [!WARNING]\n> This scan is incomplete: vulnerabilities in what follows are not reported.\n",
         );
-        for c in not_covered {
+        for g in gaps.iter().take(MAX_ROWS) {
+            out.push_str(&format!("> - {}\n", md_escape(g)));
+        }
+        if gaps.len() > MAX_ROWS {
             out.push_str(&format!(
-                "> - {} {} packages: {}\n",
-                c.packages,
-                c.package_type,
-                md_escape(c.reason.as_deref().unwrap_or(""))
+                "> - …and {} more (use `--format json` for all).\n",
+                gaps.len() - MAX_ROWS
             ));
         }
         out.push('\n');

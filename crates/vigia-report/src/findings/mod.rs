@@ -20,7 +20,7 @@ pub use sarif::sarif;
 pub use spdx::spdx_vdr;
 pub use table::table;
 
-use vigia_scan::{Finding, Report, Severity};
+use vigia_scan::{Finding, Report, ScanInfo, Severity};
 
 /// The packages of a finding: `libssl3, openssl`.
 fn package_names(f: &Finding) -> String {
@@ -115,4 +115,34 @@ fn counts_line(report: &Report) -> String {
         s.fixable, s.known_exploited, s.suppressed
     ));
     line
+}
+
+/// What the scan could not look at, one line each: packages of a type no
+/// advisories cover, inputs that could not be read, packages whose version
+/// could not be compared. Empty when the findings are the whole answer;
+/// otherwise no format may let the result read as clean.
+fn gaps(scan: &ScanInfo) -> Vec<String> {
+    let not_covered = scan.coverage.iter().filter(|c| !c.covered).map(|c| {
+        format!(
+            "NOT COVERED: {} {} packages ({}): {}",
+            c.packages,
+            c.package_type,
+            c.ecosystem.as_deref().unwrap_or("-"),
+            c.reason.as_deref().unwrap_or("no advisories")
+        )
+    });
+    let not_scanned = scan
+        .not_scanned
+        .iter()
+        .map(|n| format!("NOT SCANNED: {}: {}", n.path, n.reason));
+    let not_evaluated = scan.not_evaluated.iter().map(|n| {
+        format!(
+            "NOT EVALUATED: {} {} {}: {}",
+            n.package_type, n.name, n.version, n.reason
+        )
+    });
+    not_covered
+        .chain(not_scanned)
+        .chain(not_evaluated)
+        .collect()
 }

@@ -5,9 +5,10 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 use serde_sarif::sarif::{
-    ArtifactLocation, Location, Message, MultiformatMessageString, PhysicalLocation, PropertyBag,
-    Region, ReportingConfiguration, ReportingDescriptor, Result as SarifResult, ResultLevel, Run,
-    RunAutomationDetails, Sarif, Suppression, Tool, ToolComponent,
+    ArtifactLocation, Invocation, Location, Message, MultiformatMessageString, Notification,
+    PhysicalLocation, PropertyBag, Region, ReportingConfiguration, ReportingDescriptor,
+    Result as SarifResult, ResultLevel, Run, RunAutomationDetails, Sarif, Suppression, Tool,
+    ToolComponent,
 };
 use vigia_scan::{Finding, Report, Severity};
 
@@ -152,6 +153,28 @@ fn locations(f: &Finding) -> Vec<Location> {
         .collect()
 }
 
+/// The run's invocation: it completed, and what it could not look at is
+/// a warning notification each (SARIF viewers show those beside the
+/// results), so that a run with no results never reads as clean when it
+/// was incomplete.
+fn invocation(report: &Report) -> Invocation {
+    let notifications: Vec<Notification> = super::gaps(&report.scan)
+        .into_iter()
+        .map(|g| {
+            Notification::builder()
+                .level(json!("warning"))
+                .message(message(g))
+                .build()
+        })
+        .collect();
+    let builder = Invocation::builder().execution_successful(true);
+    if notifications.is_empty() {
+        builder.build()
+    } else {
+        builder.tool_execution_notifications(notifications).build()
+    }
+}
+
 /// SARIF 2.1.0 for GitHub code scanning and other SARIF viewers. Rule IDs are
 /// the vulnerability IDs (or secret rule IDs), stable across scans.
 #[must_use]
@@ -216,6 +239,7 @@ pub fn sarif(report: &Report, tool_version: &str) -> Value {
                 .build(),
         )
         .results(results)
+        .invocations(vec![invocation(report)])
         .build();
     let log = Sarif::builder()
         .schema(SCHEMA)

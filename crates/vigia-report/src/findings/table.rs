@@ -235,11 +235,14 @@ fn table_drawn(report: &Report, color: bool) -> String {
         ));
     }
     out.push_str(&format!("\n{}\n", counts_line(report)));
-    if report.findings.is_empty()
-        && scan.summary.packages_not_covered == 0
-        && scan.summary.packages_not_evaluated == 0
-    {
+    if report.findings.is_empty() && super::gaps(scan).is_empty() {
         out.push_str("No known vulnerabilities in the packages found.\n");
+    }
+    if !scan.not_scanned.is_empty() {
+        out.push_str(&format!(
+            "{} inputs were NOT SCANNED (see above): what they hold is unknown, so the findings are incomplete.\n",
+            scan.not_scanned.len()
+        ));
     }
     if scan.summary.packages_not_evaluated > 0 {
         out.push_str(&format!(
