@@ -265,8 +265,7 @@ pub(super) fn resolve_links<R: Read>(
         .map_err(|e| invalid(name, format!("not a tar stream: {e}")))?;
     for (index, entry) in entries.enumerate() {
         let mut entry = entry.map_err(|e| corrupt(name, index, &e))?;
-        let kind = entry.header().entry_type();
-        if !(kind.is_file() || kind == tar::EntryType::Continuous) {
+        if !holds_content(entry.header().entry_type()) {
             continue;
         }
         let Some(path) = normalize(&String::from_utf8_lossy(&entry.path_bytes())) else {
@@ -275,7 +274,7 @@ pub(super) fn resolve_links<R: Read>(
         let Some(at) = wanted.remove(path.as_str()) else {
             continue;
         };
-        let size = entry.header().size().unwrap_or(0);
+        let size = entry.size();
         if size > limits.max_file_bytes {
             for link in at {
                 out.warnings.push(Warning::unread(
@@ -340,6 +339,42 @@ pub(super) type Intercept<'a> = dyn FnMut(&str, u64, &mut dyn Read) -> Result<In
 /// limit, other files offered to the visitor or sniffed for build info.
 /// `intercept` sees each regular file first: a `docker save` archive takes its
 /// manifests, configs and nested layers there.
+/// Whether an entry of this type holds a file's content: a regular file,
+/// a contiguous one, or a GNU sparse one (which the tar reader expands, its
+/// holes as zeros, to the size `Entry::size` gives).
+fn holds_content(kind: tar::EntryType) -> bool {
+    kind.is_file() || kind == tar::EntryType::Continuous || kind.is_gnu_sparse()
+}
+
+/// The path a sparse file in the PAX format stands for (its `GNU.sparse.name`,
+/// or its path without the `GNUSparseFile.N` folder the format adds), when
+/// the entry is one: its content is a sparse map the tar reader does not
+/// expand, so it cannot be read as the file.
+fn pax_sparse<R: Read>(entry: &mut tar::Entry<'_, R>, path: &str) -> Option<String> {
+    let extensions = entry.pax_extensions().ok()??;
+    let mut sparse = false;
+    let mut name = None;
+    for e in extensions.flatten() {
+        match e.key() {
+            Ok("GNU.sparse.name") => {
+                sparse = true;
+                name = e.value().ok().and_then(normalize);
+            }
+            Ok(k) if k.starts_with("GNU.sparse.") => sparse = true,
+            _ => {}
+        }
+    }
+    sparse.then(|| {
+        name.unwrap_or_else(|| {
+            let parts: Vec<&str> = path
+                .split('/')
+                .filter(|p| !p.starts_with("GNUSparseFile."))
+                .collect();
+            parts.join("/")
+        })
+    })
+}
+
 pub(super) fn read_entries<R: Read>(
     stream: R,
     name: &str,
@@ -400,9 +435,19 @@ pub(super) fn read_entries<R: Read>(
             continue;
         }
         let kind = entry.header().entry_type();
-        let regular = kind.is_file() || kind == tar::EntryType::Continuous;
+        let regular = holds_content(kind);
+        if regular && let Some(real) = pax_sparse(&mut entry, &path) {
+            if want(&real) {
+                out.warnings.push(Warning::unread(
+                    format!("{name}:{real}"),
+                    "a sparse file in the PAX format (GNU.sparse), which is not read; skipped"
+                        .to_owned(),
+                ));
+            }
+            continue;
+        }
         if regular && let Some(f) = intercept.as_deref_mut() {
-            let size = entry.header().size().unwrap_or(0);
+            let size = entry.size();
             match f(&path, size, &mut entry)? {
                 Intercepted::Declined => {}
                 Intercepted::Taken => continue,
@@ -442,7 +487,7 @@ pub(super) fn read_entries<R: Read>(
             continue;
         }
         regular_files.insert(path_hash(&path));
-        let size = entry.header().size().unwrap_or(0);
+        let size = entry.size();
         if let Some(v) = visitor
             && !want(&path)
             && v.wants(&path, size)
