@@ -39,7 +39,9 @@ const DEFAULT_SKIPS: &[&str] = &[
     r"/(?:site|dist)-packages/[^/]+\.(?:dist|egg)-info/",
     r"\.(?:dist|egg)-info/",
     r"/\.git/",
-    r"/usr/share/(?:doc|man|info|locale|i18n|zoneinfo)/",
+    // Installed documentation, wherever the prefix (`/usr/local/share/doc`,
+    // a toolchain's own `share/doc`).
+    r"/share/(?:doc|man|info|locale|i18n|zoneinfo)/",
     r"/(?:tests?|__tests__|specs?|testdata|test-data|fixtures|__fixtures__|examples?)/",
     // Documentation: Markdown, reStructuredText and AsciiDoc files.
     r"\.(?:md|markdown|rst|adoc)$",
@@ -49,6 +51,8 @@ const DEFAULT_SKIPS: &[&str] = &[
     r"\.(?:test|spec)\.[cm]?[jt]sx?$",
     r"_spec\.rb$",
     r"[._-](?:example|sample|template)(?:\.[A-Za-z0-9]+)?$",
+    // Files of examples: `examples.json`, an SDK's `examples-1.json`.
+    r"/(?:examples?|samples?)(?:[._-]\d+)?(?:\.[A-Za-z0-9]+)?$",
     r"^/etc/ssh/ssh_host_[a-z0-9]+_key$",
     r"^/etc/ssl/private/ssl-cert-snakeoil\.key$",
 ];
@@ -86,6 +90,9 @@ const PLACEHOLDERS: &[&str] = &[
     "xxxx",
     "****",
     "....",
+    // An elided value: `eyJ2Ijoi...Oi...`.
+    "...",
+    "\u{2026}",
     "<",
     ">",
     "example",
@@ -272,11 +279,30 @@ fn not_a_literal(v: &[u8]) -> bool {
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'!' | b':' | b'.'))
         })
     });
+    // An Amazon Resource Name (`arn:aws:iam::aws:policy/…`): an identifier.
+    let arn = v.starts_with(b"arn:")
+        && v[4..]
+            .iter()
+            .take_while(|b| **b != b':')
+            .all(|b| b.is_ascii_lowercase() || *b == b'-')
+        && v[4..].contains(&b':');
     let url_without_credentials = {
         let scheme = v.iter().take_while(|b| b.is_ascii_alphabetic()).count();
         scheme >= 2 && v[scheme..].starts_with(b"://") && !has(b"@")
     };
-    dollar_var || percent_format || brace_template || has(b"<%") || url_without_credentials
+    dollar_var || percent_format || brace_template || has(b"<%") || arn || url_without_credentials
+}
+
+/// Whether the key a generic rule matched at `start` is part of a namespaced
+/// type name (`AWS::ApiGateway::ApiKey`, `Pod::Simple::Token`): such a key
+/// names a type, and its value is a type's data (a schema's hash), not a
+/// credential assigned to a variable.
+fn namespaced_key(data: &[u8], start: usize) -> bool {
+    let key_start = data[..start]
+        .iter()
+        .rposition(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'_' | b':')))
+        .map_or(0, |i| i + 1);
+    memchr::memmem::find(&data[key_start..start], b"::").is_some()
 }
 
 /// Whether `path` is a configuration file, where an unquoted value is a
@@ -833,7 +859,9 @@ impl Engine {
                 let gv = gated.as_bytes();
                 // Generic values are bounded here, not in the regex: a bounded
                 // repetition makes a much larger (slower) automaton.
-                if r.generic && secret.len() > GENERIC_MAX {
+                if r.generic
+                    && (secret.len() > GENERIC_MAX || namespaced_key(data, s + whole.start()))
+                {
                     continue;
                 }
                 // A password in a URI is read decoded: `correct%20horse%20battery`

@@ -116,12 +116,43 @@ pub struct Error {
     pub reason: String,
 }
 
+/// Why a rules file does not parse, by line and column, without its text:
+/// a rules file allow-lists real secret values, and the parser's own message
+/// quotes the line at fault and the value it refused.
+fn unquoted_reason(e: &toml::de::Error, text: &str) -> String {
+    let mut reason = String::new();
+    let mut quoted = false;
+    for c in e.message().chars() {
+        match (c, quoted) {
+            ('"', false) => {
+                quoted = true;
+                reason.push_str("\"…");
+            }
+            ('"', true) => {
+                quoted = false;
+                reason.push('"');
+            }
+            (_, true) => {}
+            (c, false) => reason.push(c),
+        }
+    }
+    match e.span() {
+        Some(span) => {
+            let before = text.get(..span.start).unwrap_or(text);
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            format!("line {line}, column {column}: {}", reason.trim_end())
+        }
+        None => reason.trim_end().to_owned(),
+    }
+}
+
 impl RuleFile {
     /// Parses a rules file; `file` names it in errors.
     pub fn parse(file: &str, text: &str) -> Result<Self, Error> {
         toml::from_str(text).map_err(|e| Error {
             file: file.to_owned(),
-            reason: e.to_string(),
+            reason: unquoted_reason(&e, text),
         })
     }
 
@@ -168,6 +199,29 @@ mod tests {
             let lower = r.title.to_ascii_lowercase();
             assert!(!lower.contains("hardcoded"), "{}: {}", r.id, r.title);
             assert!(!lower.contains(" in "), "{}: {}", r.id, r.title);
+        }
+    }
+
+    /// A rules file that does not parse is refused by line and column,
+    /// never quoting the secret values it allow-lists.
+    #[test]
+    fn a_broken_rules_file_is_refused_without_its_values() {
+        let key = "sk_live_4eC39HqLyjWDarjtT1zdp7dc";
+        for (text, at) in [
+            (
+                format!("[allow]\nvalues = [\"{key}\", ]x\n"),
+                "line 2, column",
+            ),
+            (
+                format!("# rules\n[allow]\nvalues = \"{key}\"\n"),
+                "line 3, column 10",
+            ),
+        ] {
+            let e = RuleFile::parse("mine.toml", &text).unwrap_err();
+            let shown = e.to_string();
+            assert!(!shown.contains("sk_live"), "{shown}");
+            assert!(!shown.contains('\n'), "{shown}");
+            assert!(shown.starts_with(&format!("mine.toml: {at}")), "{shown}");
         }
     }
 }
