@@ -693,7 +693,10 @@ impl Scanner {
                 _ => TargetKind::Dir,
             }
         } else {
-            check_kind(*kind, target, &inv.kind)?;
+            // Whether the inventory was read (not for secrets alone): only
+            // then does it tell what the target holds.
+            let read = scanners.vuln || scanners.network || request.network.is_some();
+            check_kind(*kind, target, &inv, read)?;
             *kind
         };
         let reference = local
@@ -803,7 +806,21 @@ impl Scanner {
 }
 
 /// The inventory's kind must fit what the request said the target is.
-fn check_kind(kind: TargetKind, target: &str, found: &str) -> Result<()> {
+fn check_kind(kind: TargetKind, target: &str, inv: &Inventory, read: bool) -> Result<()> {
+    let found = inv.kind.as_str();
+    // A tarball that is not an image is read as a root filesystem; it is one
+    // when it holds an OS release file or an OS package database, as a
+    // folder is one when it holds /etc and a package database. An empty
+    // tarball, or one of source code, is refused rather than found clean.
+    let system = !read
+        || Path::new(target).is_dir()
+        || inv.os.is_some()
+        || inv.packages.iter().any(|p| vigia_scan::is_os(&p.kind));
+    if kind == TargetKind::Host && found == "rootfs" && !system {
+        return Err(Error::request(format!(
+            "{target} is not a root filesystem: it holds no OS release file (/etc/os-release) and no OS package database; for a tarball of other files, unpack it and use `vigia scan dir`"
+        )));
+    }
     let ok = match kind {
         TargetKind::Image => found == "image",
         TargetKind::Host => found == "rootfs",

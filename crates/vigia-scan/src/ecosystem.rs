@@ -22,6 +22,6 @@ pub fn ecosystem_of(pkg: &InvPackage, os: Option<&OsInfo>) -> Result<String, Str
     Ok(eco.to_owned())
 }
 
-pub(crate) fn is_os(kind: &str) -> bool {
+pub fn is_os(kind: &str) -> bool {
     matches!(kind, "deb" | "apk" | "rpm")
 }

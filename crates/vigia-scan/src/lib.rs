@@ -25,7 +25,7 @@ mod secret;
 mod severity;
 mod vuln;
 
-pub use ecosystem::ecosystem_of;
+pub use ecosystem::{ecosystem_of, is_os};
 pub use filtering::{filter, finish, sort_findings};
 pub use finding::*;
 pub use fixplan::{FixStep, fix_plan};

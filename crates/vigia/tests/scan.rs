@@ -648,6 +648,26 @@ fn exit_codes_follow_fail_on() {
     let zip = scan(&["dir", path(&targets().join("fn-node.zip"))]);
     assert_eq!(zip.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&zip.stderr).contains("use `vigia scan function`"));
+    // A tarball with no OS release file and no package database is no host:
+    // refused, not found clean.
+    let empty = tempfile::NamedTempFile::new().unwrap();
+    fs_err::write(empty.path(), vigia_test_support::tar_of(&[])).unwrap();
+    let sources = tempfile::NamedTempFile::new().unwrap();
+    fs_err::write(
+        sources.path(),
+        vigia_test_support::tar_of(&[("src/main.py", b"print('hi')\n")]),
+    )
+    .unwrap();
+    for tarball in [empty.path(), sources.path()] {
+        let host = scan(&["host", path(tarball)]);
+        assert_eq!(host.status.code(), Some(1));
+        let err = String::from_utf8_lossy(&host.stderr);
+        assert!(
+            err.contains("is not a root filesystem: it holds no OS release file"),
+            "{err}"
+        );
+        assert!(host.stdout.is_empty());
+    }
     // The network scanner is for hosts: asked of a folder it is refused, not skipped.
     let sec = scan(&["dir", t, "--scanners", "vuln,network"]);
     assert_eq!(sec.status.code(), Some(2));
