@@ -1551,3 +1551,46 @@ fn sparse_package_databases_are_read_or_named() {
         );
     }
 }
+
+/// A tarball cut between two entries (a copy still being written) is
+/// refused as truncated, naming it, rather than read as the whole: its
+/// entries so far parse, and a package database among the missing ones
+/// would make the host look clean.
+#[test]
+fn a_tarball_cut_between_entries_is_truncated_not_smaller() {
+    let db = vigia_test_support::database_from_mirror(Path::new(env!("CARGO_BIN_EXE_vigia")));
+    let dir = tempfile::tempdir().unwrap();
+    let whole = tar_of(&[
+        ("etc/os-release", b"ID=debian\nVERSION_ID=\"12\"\n"),
+        (
+            "var/lib/dpkg/status",
+            b"Package: curl\nStatus: install ok installed\nVersion: 7.88.1-10+deb12u4\nArchitecture: amd64\n\n",
+        ),
+    ]);
+    // The tar writer ends an archive with two zero blocks.
+    assert!(whole.ends_with(&[0; 1024]));
+    let scan = |bytes: &[u8], name: &str| {
+        let file = dir.path().join(name);
+        fs_err::write(&file, bytes).unwrap();
+        let out = vigia(&[
+            "--data-dir",
+            db.path().to_str().unwrap(),
+            "scan",
+            "host",
+            file.to_str().unwrap(),
+            "--scanners",
+            "vuln",
+            "--format",
+            "json",
+        ]);
+        (out.status.code(), stderr(&out), file)
+    };
+    let (code, err, _) = scan(&whole, "whole.tar");
+    assert_eq!(code, Some(0), "{err}");
+    let (code, err, file) = scan(&whole[..whole.len() - 1024], "cut.tar");
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains(&file.display().to_string()) && err.contains("end-of-archive marker"),
+        "{err}"
+    );
+}

@@ -13,6 +13,26 @@ use crate::fsview::{FsView, LayerFiles, normalize};
 use crate::{Result, invalid};
 use oci_spec::image::ImageConfiguration;
 
+/// A tar stream that remembers whether it ran out. The tar reader stops at
+/// an archive's end-of-archive marker (a zero block) without reading on,
+/// so a stream that ran out between two entries was cut there: a file
+/// still being copied into a watched folder, whose entries so far would
+/// otherwise read as the whole.
+struct Ends<R> {
+    inner: R,
+    ended: bool,
+}
+
+impl<R: Read> Read for Ends<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 && !buf.is_empty() {
+            self.ended = true;
+        }
+        Ok(n)
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct DockerManifest {
@@ -127,8 +147,12 @@ pub(super) fn tarball(
         Ok(Intercepted::Taken)
     };
     let visitor = opts.visitor.as_ref().map(|v| v.0.as_ref());
+    let mut stream = Ends {
+        inner: stream,
+        ended: false,
+    };
     let (mut rootfs, links) = read_entries(
-        stream,
+        &mut stream,
         &name,
         None,
         &opts.limits,
@@ -136,6 +160,12 @@ pub(super) fn tarball(
         visitor,
         Some(&mut docker_parts),
     )?;
+    if stream.ended {
+        return Err(invalid(
+            &name,
+            "truncated: the archive ends without its end-of-archive marker (cut short, or still being written)",
+        ));
+    }
     if let Some(m) = small_json.get("/manifest.json") {
         let manifests: Vec<DockerManifest> = serde_json::from_slice(m)
             .map_err(|e| invalid(format!("{name}:manifest.json"), e.to_string()))?;
