@@ -22,6 +22,8 @@ pub fn ecosystem_of(pkg: &InvPackage, os: Option<&OsInfo>) -> Result<String, Str
     Ok(eco.to_owned())
 }
 
+/// Whether a package type is an OS distribution's (`deb`, `apk`, `rpm`).
+#[must_use]
 pub fn is_os(kind: &str) -> bool {
     matches!(kind, "deb" | "apk" | "rpm")
 }
