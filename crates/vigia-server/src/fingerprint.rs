@@ -33,6 +33,37 @@ fn parts(path: &Path) -> Vec<PathBuf> {
     Vec::new()
 }
 
+/// An OCI layout's blobs (`blobs/<algorithm>/<digest>`) and their sizes,
+/// sorted. A blob is named by its digest, so its name and size stand for
+/// its content without reading it: a layout copied blob by blob (a layer
+/// still missing, or cut short, when the first scan failed) changes as the
+/// copy completes, and is scanned again then.
+fn blobs(layout: &Path) -> Vec<(String, u64)> {
+    let mut out = Vec::new();
+    let Ok(algorithms) = fs_err::read_dir(layout.join("blobs")) else {
+        return out;
+    };
+    for algorithm in algorithms.filter_map(Result::ok) {
+        let Ok(entries) = fs_err::read_dir(algorithm.path()) else {
+            continue;
+        };
+        for e in entries.filter_map(Result::ok) {
+            if let Ok(m) = e.metadata() {
+                out.push((
+                    format!(
+                        "blobs/{}/{}",
+                        algorithm.file_name().to_string_lossy(),
+                        e.file_name().to_string_lossy()
+                    ),
+                    m.len(),
+                ));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
 /// A root filesystem folder's package databases, by their usual paths.
 fn package_databases(path: &Path) -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = ["var/lib/dpkg/status", "lib/apk/db/installed"]
@@ -170,6 +201,11 @@ impl Fingerprints {
             let name = file.strip_prefix(path).unwrap_or(file);
             whole.update(format!("{}\0{hash}\n", name.display()));
         }
+        if path.join("oci-layout").is_file() {
+            for (name, size) in blobs(path) {
+                whole.update(format!("{name}\0{size}\n"));
+            }
+        }
         Some(format!("sha256:{}", hex::encode(whole.finalize())))
     }
 
@@ -264,6 +300,35 @@ mod tests {
         let c = prints.of(&root).unwrap();
         fs_err::write(root.join("var/lib/dpkg/status"), b"Package: b\n").unwrap();
         assert_ne!(prints.of(&root).unwrap(), c);
+    }
+
+    /// An OCI layout is its index and its blobs: a blob that arrives after
+    /// the index (a layout copied blob by blob), or grows to its size, is a
+    /// change; a blob's time moving is not.
+    #[test]
+    fn an_image_layout_is_its_index_and_blobs() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = dir.path().join("image");
+        let blobs = layout.join("blobs/sha256");
+        fs_err::create_dir_all(&blobs).unwrap();
+        fs_err::write(
+            layout.join("oci-layout"),
+            br#"{"imageLayoutVersion":"1.0.0"}"#,
+        )
+        .unwrap();
+        fs_err::write(layout.join("index.json"), b"{}").unwrap();
+        fs_err::write(blobs.join("aa"), b"manifest").unwrap();
+        let prints = Fingerprints::default();
+        let a = prints.of(&layout).unwrap();
+        fs_err::write(blobs.join("bb"), b"layer, the first ha").unwrap();
+        let b = prints.of(&layout).unwrap();
+        assert_ne!(a, b);
+        fs_err::write(blobs.join("bb"), b"layer, the first half and the second").unwrap();
+        let c = prints.of(&layout).unwrap();
+        assert_ne!(b, c);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        fs_err::write(blobs.join("bb"), b"layer, the first half and the second").unwrap();
+        assert_eq!(prints.of(&layout).unwrap(), c);
     }
 
     /// A root filesystem folder is every file its scan reads: a language
