@@ -98,10 +98,23 @@ pub fn state_url(engine: &vigia_engine::Config) -> std::io::Result<String> {
         return Ok(url.to_owned());
     }
     fs_err::create_dir_all(&engine.data_dir)?;
-    Ok(format!(
-        "sqlite://{}",
-        engine.data_dir.join("state.db").display()
-    ))
+    let path = engine.data_dir.join("state.db");
+    // Readable by its owner only, as `service.key` is: it holds registry
+    // passwords and delivery targets' secrets. SQLite gives its log and
+    // shared-memory files the database file's permissions.
+    let mut create = fs_err::OpenOptions::new();
+    create.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use fs_err::os::unix::fs::OpenOptionsExt;
+        create.mode(0o600);
+    }
+    match create.open(&path) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e),
+    }
+    Ok(format!("sqlite://{}", path.display()))
 }
 
 /// A task aborted when dropped.
@@ -341,12 +354,15 @@ impl Service {
         }))
     }
 
-    /// Whether an advisory generation is loaded.
+    /// Whether an advisory generation is loaded. Generation 0 is a
+    /// database no update has written content to yet (a worker started
+    /// beside the process loading the first one): scanning on it would
+    /// match nothing and call every OS unsupported.
     pub async fn ready(&self) -> bool {
         if self.ready.load(Ordering::Relaxed) {
             return true;
         }
-        let ok = self.scanner.generation().await.is_ok();
+        let ok = self.scanner.generation().await.is_ok_and(|g| g.0 > 0);
         self.ready.store(ok, Ordering::Relaxed);
         ok
     }
@@ -646,16 +662,38 @@ impl Service {
             "scanned"
         );
         // Matched on a generation that an update replaced while this scan
-        // ran (another process published it, and its rematch may have read
-        // this resource before this scan was stored): evaluated again on
-        // the generation now in force, from the inventory just read, so it
-        // is not left on the old advisories until its packages next change.
+        // ran: evaluated again on the one now in force.
+        Box::pin(self.evaluate_again(
+            &source_str,
+            &resource,
+            outcome.inventory,
+            generation,
+            &scan_status,
+        ))
+        .await?;
+        Ok(())
+    }
+
+    /// A resource whose scan matched on a generation that an update
+    /// replaced while the scan ran (another process published it, and its
+    /// rematch may have read this resource before this scan was stored):
+    /// evaluated again on the generation now in force, from the inventory
+    /// just read, so that it is not left on the old advisories until its
+    /// packages next change.
+    async fn evaluate_again(
+        &self,
+        source_str: &str,
+        resource: &vigia_scan::Resource,
+        inventory: vigia_inventory::Inventory,
+        generation: i64,
+        scan_status: &crate::resources::ScanStatus,
+    ) -> Result<(), ServiceError> {
         if let Some(current) = self.generation().await
             && current > generation
         {
             let again = self
                 .scanner
-                .evaluate(outcome.inventory, resource.clone(), jiff::Timestamp::now())
+                .evaluate(inventory, resource.clone(), jiff::Timestamp::now())
                 .await?;
             let mut findings: Vec<_> = again
                 .report
@@ -677,6 +715,23 @@ impl Service {
                     false,
                 )
                 .await?;
+            // And its coverage with them: an OS whose advisories the newer
+            // generation holds is no longer `UNSUPPORTED_OS`.
+            let status = crate::resources::ScanStatus::of(
+                &again.report.scan,
+                self.scanned_reason(source_str).await?,
+            );
+            if status != *scan_status {
+                self.db
+                    .set_coverage(
+                        source_str,
+                        status.code,
+                        status.reason,
+                        status.message.as_deref(),
+                        &now(),
+                    )
+                    .await?;
+            }
         }
         Ok(())
     }

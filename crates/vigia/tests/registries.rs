@@ -513,6 +513,17 @@ fn registry_errors_are_coverage_reasons_and_syncs_follow_pages_and_tokens() {
         !main_shown.to_string().contains("wrong"),
         "the password is never shown: {main_shown}"
     );
+    // The state database, which holds the password, and its log are its
+    // owner's only.
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let db = state_db(&home);
+        let wal = db.with_extension("db-wal");
+        for file in [&db, &wal] {
+            let mode = fs_err::metadata(file).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{}", file.display());
+        }
+    }
     let during = list(&server, &admin, &serve::eq("resourceId", &team));
     assert_eq!(serve::arns(&during), serve::arns(&before));
     assert!(during.iter().all(|f| f["status"] == "ACTIVE"));
