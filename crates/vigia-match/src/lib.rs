@@ -442,9 +442,20 @@ impl Index {
             }
         }
         // A record that names other vulnerabilities upstream (a DSA fixing several
-        // CVEs) is folded into those findings when they matched too.
+        // CVEs) is reported as those CVEs, never as a finding of its own beside
+        // them: folded into each CVE's finding that matched on its own record,
+        // and the finding of each CVE that has no record of this package at all
+        // (the DSA is all the data says of it here). A CVE whose own record of
+        // this package does not match is not reported: its record is the more
+        // precise. Only when none of its CVEs is reported does the record stand
+        // as its own finding.
         let matched_groups: BTreeSet<String> = by_group.keys().cloned().collect();
+        let recorded: BTreeSet<&str> = entries
+            .iter()
+            .map(|e| self.group_of(&e.advisory_id))
+            .collect();
         let mut folded: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut spoken: BTreeMap<String, Vec<(&Entry, MatchedAdvisory)>> = BTreeMap::new();
         let mut drop_groups = Vec::new();
         for (gid, matched) in &by_group {
             let ups: Vec<&str> = matched
@@ -457,12 +468,27 @@ impl Index {
                 continue;
             }
             let targets: BTreeSet<&str> = ups.iter().map(|u| self.group_of(u)).collect();
-            if targets.iter().all(|t| matched_groups.contains(*t)) {
-                for t in targets {
-                    folded.entry(t.to_owned()).or_default().push(gid.clone());
-                }
-                drop_groups.push(gid.clone());
+            let reported: Vec<&str> = targets
+                .iter()
+                .copied()
+                .filter(|t| matched_groups.contains(*t) || !recorded.contains(t))
+                .collect();
+            if reported.is_empty() {
+                continue;
             }
+            for t in reported {
+                folded.entry(t.to_owned()).or_default().push(gid.clone());
+                if !matched_groups.contains(t) {
+                    spoken
+                        .entry(t.to_owned())
+                        .or_default()
+                        .extend(matched.iter().cloned());
+                }
+            }
+            drop_groups.push(gid.clone());
+        }
+        for (t, matched) in spoken {
+            by_group.entry(t).or_default().extend(matched);
         }
         for (gid, matched) in by_group {
             if drop_groups.contains(&gid) {

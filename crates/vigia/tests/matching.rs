@@ -57,6 +57,61 @@ fn advisory_ids(f: &Value) -> Vec<&str> {
         .collect()
 }
 
+/// A DSA that fixes several CVEs is reported as those CVEs: folded into
+/// the finding of a CVE that matched on its own record, and the finding of
+/// a CVE that has no record of the package (only the DSA names it); never
+/// as a DSA finding beside them.
+#[test]
+fn a_dsa_is_reported_as_the_cves_it_fixes() {
+    let related = |f: &Value| -> Vec<String> {
+        f["related"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r.as_str().map(str::to_owned))
+            .collect()
+    };
+    for (package, version, source, dsa, cves) in [
+        (
+            "curl",
+            "7.88.1-10+deb12u3",
+            "curl",
+            "DSA-5523-1",
+            &["CVE-2023-38545", "CVE-2023-38546"][..],
+        ),
+        (
+            "openssh-server",
+            "1:9.2p1-2+deb12u1",
+            "openssh",
+            "DSA-5586-1",
+            &["CVE-2023-48795", "CVE-2023-51385"][..],
+        ),
+    ] {
+        let r = matches(&[
+            "Debian",
+            package,
+            version,
+            "--distro",
+            "debian:12",
+            "--source-name",
+            source,
+        ]);
+        let found = ids(&r);
+        assert!(
+            !found.iter().any(|i| i.starts_with("DSA-")),
+            "{package}: {found:?}"
+        );
+        for cve in cves {
+            let f = finding(&r, cve);
+            assert!(
+                related(f).contains(&dsa.to_owned()),
+                "{package} {cve}: {f:#}"
+            );
+            assert_eq!(f["fix_status"], "fixed", "{package} {cve}: {f:#}");
+        }
+    }
+}
+
 #[test]
 fn debian_deb12u_fix_through_the_source_package() {
     // libc6 is built from glibc: the advisories name glibc.
