@@ -270,9 +270,19 @@ fn os_from(id: &str, version: &str) -> OsInfo {
 }
 
 /// Splits a `distro` qualifier (`debian-12`, `alpine-3.18.9`, `ubuntu-22.04`).
-fn distro(q: &str) -> Option<(String, String)> {
-    let (id, version) = q.split_once('-')?;
-    Some((id.to_owned(), version.to_owned()))
+/// The OS release a `distro` qualifier names: `alpine-3.18.9`,
+/// `opensuse-leap-15.5` (the ID, then the version from the first `-` before
+/// a digit), or a bare version (`3.18.9`, as Trivy writes it) of the
+/// distribution the purl's namespace names.
+fn distro(q: &str, namespace: Option<&str>) -> Option<(String, String)> {
+    if q.starts_with(|c: char| c.is_ascii_digit()) {
+        return Some((namespace?.to_ascii_lowercase(), q.to_owned()));
+    }
+    let at = q
+        .char_indices()
+        .find(|&(i, c)| c == '-' && q[i + 1..].starts_with(|d: char| d.is_ascii_digit()))
+        .map(|(i, _)| i)?;
+    Some((q[..at].to_owned(), q[at + 1..].to_owned()))
 }
 
 fn package_from(e: &Entry, os: &mut Option<OsInfo>) -> Result<Option<Package>, String> {
@@ -305,7 +315,9 @@ fn package_from(e: &Entry, os: &mut Option<OsInfo>) -> Result<Option<Package>, S
     if matches!(ty, "deb" | "apk" | "rpm") {
         pkg.arch = qualifier("arch");
         if os.is_none()
-            && let Some((id, v)) = qualifier("distro").as_deref().and_then(distro)
+            && let Some((id, v)) = qualifier("distro")
+                .as_deref()
+                .and_then(|d| distro(d, purl.namespace()))
         {
             *os = Some(os_from(&id, &v));
         }
@@ -342,6 +354,30 @@ fn package_from(e: &Entry, os: &mut Option<OsInfo>) -> Result<Option<Package>, S
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_distro_qualifier_names_its_release_in_either_style() {
+        let d = |q, ns| distro(q, ns).map(|(id, v)| format!("{id} {v}"));
+        assert_eq!(d("alpine-3.18.9", None).as_deref(), Some("alpine 3.18.9"));
+        assert_eq!(d("debian-12", Some("debian")).as_deref(), Some("debian 12"));
+        // Trivy writes the version alone: the namespace names the OS.
+        assert_eq!(
+            d("3.18.9", Some("alpine")).as_deref(),
+            Some("alpine 3.18.9")
+        );
+        assert_eq!(d("3.18.9", None), None);
+        // An ID with a dash of its own.
+        assert_eq!(
+            d("opensuse-leap-15.5", Some("opensuse")).as_deref(),
+            Some("opensuse-leap 15.5")
+        );
+        // An apk SBOM written Trivy's way is matched as Alpine's.
+        let doc = r#"{"bomFormat":"CycloneDX","specVersion":"1.5","components":[
+          {"type":"library","name":"musl","purl":"pkg:apk/alpine/musl@1.2.4-r2?arch=x86_64&distro=3.18.9"}]}"#;
+        let inv = read("x.cdx.json", doc).unwrap();
+        let os = inv.os.as_ref().unwrap();
+        assert_eq!(os.osv_ecosystem.as_deref(), Some("Alpine:v3.18"));
+    }
 
     #[test]
     fn cyclonedx_keeps_distro_and_source_packages() {
