@@ -79,12 +79,15 @@ fn io(reference: &str, e: &std::io::Error) -> Error {
 }
 
 /// Whether `target` names a registry image rather than a local path
-/// (`registry.example:5000/repo:tag`, `repo@sha256:…`).
+/// (`registry.example:5000/repo:tag`, `repo@sha256:…`, and Docker Hub's
+/// short names with a tag or digest, `alpine:3.18`, as Docker reads them:
+/// `docker.io/library/alpine:3.18`). A bare name (`alpine`) is taken for a
+/// path: it is more often a file name mistyped than an image.
 #[must_use]
 pub fn looks_like_reference(target: &str) -> bool {
     !Path::new(target).exists()
         && !target.starts_with(['.', '/', '~'])
-        && target.contains('/')
+        && target.contains(['/', ':', '@'])
         && Reference::try_from(target).is_ok()
 }
 
@@ -369,7 +372,30 @@ pub async fn pull_to_layout(p: &Pull<'_>, dir: &Path) -> Result<String> {
 mod tests {
     use oci_client::errors::OciDistributionError as E;
 
-    use super::{RegistryFailure, failure_of};
+    use super::{RegistryFailure, failure_of, looks_like_reference};
+
+    #[test]
+    fn docker_hub_short_names_with_a_tag_or_digest_are_references() {
+        let digest = format!("alpine@sha256:{}", "a".repeat(64));
+        for reference in [
+            "alpine:3.18",
+            digest.as_str(),
+            "library/alpine",
+            "registry.example:5000/app:1",
+        ] {
+            assert!(looks_like_reference(reference), "{reference}");
+        }
+        // A bare name, or what is written as a path, is a path.
+        for path in [
+            "alpine",
+            "./alpine:3.18",
+            "/no/such:1",
+            "~/x:1",
+            "Not Valid:1",
+        ] {
+            assert!(!looks_like_reference(path), "{path}");
+        }
+    }
 
     #[test]
     fn failures_are_told_by_kind_not_by_text() {
