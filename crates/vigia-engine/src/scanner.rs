@@ -787,6 +787,10 @@ impl Scanner {
             });
             report.scan.warnings.extend(sr.warnings.iter().cloned());
         }
+        // The inventory and the secret scan read the same files: a problem
+        // both met (an entry escaping the archive) is said once.
+        let mut said = std::collections::HashSet::new();
+        report.scan.warnings.retain(|w| said.insert(w.clone()));
         let today = request.now.to_zoned(jiff::tz::TimeZone::UTC).date();
         notes.extend(vigia_scan::suppress::apply(
             &mut report.findings,

@@ -509,6 +509,26 @@ fn terminal_escapes_from_inputs_are_shown_not_obeyed() {
         // The traversal entry's warning names it, escaped.
         assert!(all.contains("\\u{1b}]0;pwned\\u{7}"), "{format}: {all}");
     }
+    // Both scanners meet the traversal entry: it is said once.
+    let out = vigia(&[
+        "--data-dir",
+        db.path().to_str().unwrap(),
+        "scan",
+        "image",
+        archive.to_str().unwrap(),
+        "--scanners",
+        "vuln,secret",
+        "--format",
+        "json",
+    ]);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let traversal: Vec<&Value> = report["scan"]["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w.as_str().is_some_and(|w| w.contains("pwned")))
+        .collect();
+    assert_eq!(traversal.len(), 1, "{:#}", report["scan"]["warnings"]);
     let out = vigia(&["sbom", archive.to_str().unwrap(), "--format", "table"]);
     vigia_test_support::assert_success(&out);
     let text = String::from_utf8_lossy(&out.stdout);
