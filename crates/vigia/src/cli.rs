@@ -159,7 +159,7 @@ Examples:
   vigia --database-url postgres://vigia@db/vigia serve --role worker --mirror https://mirror.example
   curl -H \"Authorization: Bearer $TOKEN\" -d '{}' http://127.0.0.1:8080/findings/list")]
     Serve(ServeArgs),
-    /// Create and revoke the service's API tokens
+    /// Create, list and revoke the service's API tokens
     #[command(subcommand)]
     Token(TokenCommand),
     /// Create the dashboard's user accounts
@@ -301,6 +301,19 @@ pub(crate) enum TokenCommand {
     Create(TokenCreateArgs),
     /// Revoke a token by its ID
     Revoke(TokenRevokeArgs),
+    /// List the tokens: ID, name, role, when created and revoked (never a secret)
+    #[command(after_help = "\
+Examples:
+  vigia token list
+  vigia token list -f json | jq -r '.[] | select(.revokedAt == null) | .id'")]
+    List(TokenListArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TokenListArgs {
+    /// Output format
+    #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
+    pub(crate) format: Format,
 }
 
 #[derive(Debug, Subcommand)]

@@ -144,6 +144,34 @@ pub(crate) async fn token(cli: &Cli, cmd: &TokenCommand) -> Result<u8> {
             }
             output::print(&format!("token {} revoked\n", args.id));
         }
+        TokenCommand::List(args) => {
+            let tokens = db.tokens().await?;
+            match args.format {
+                Format::Json => output::print_json(&tokens)?,
+                Format::Table => {
+                    // A name was typed by whoever made the token: escaped.
+                    let text = |t: &serde_json::Value, k: &str| {
+                        vigia_report::printable::escape_line(t[k].as_str().unwrap_or("-"))
+                            .into_owned()
+                    };
+                    let mut out = format!(
+                        "{:<24} {:<24} {:<8} {:<22} {}\n",
+                        "ID", "NAME", "ROLE", "CREATED", "REVOKED"
+                    );
+                    for t in &tokens {
+                        out.push_str(&format!(
+                            "{:<24} {:<24} {:<8} {:<22} {}\n",
+                            text(t, "id"),
+                            text(t, "name"),
+                            text(t, "role"),
+                            text(t, "createdAt"),
+                            text(t, "revokedAt")
+                        ));
+                    }
+                    output::print(&out);
+                }
+            }
+        }
     }
     Ok(exit::OK)
 }

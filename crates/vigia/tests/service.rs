@@ -1242,7 +1242,30 @@ fn bad_requests_get_inspector_errors_and_change_nothing() {
         .next()
         .unwrap()
         .to_owned();
+    // Tokens are listed by ID, name and role, never with a secret.
+    let listed = vigia(home, &["token", "list", "-f", "json"]);
+    assert!(listed.status.success());
+    let listed: Value = serde_json::from_slice(&listed.stdout).unwrap();
+    let mine = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == id.as_str())
+        .unwrap_or_else(|| panic!("{listed:#}"));
+    assert_eq!(mine["role"], "viewer");
+    assert!(mine["revokedAt"].is_null());
+    assert!(!listed.to_string().contains(&viewer), "{listed:#}");
     assert!(vigia(home, &["token", "revoke", &id]).status.success());
+    let table = vigia(home, &["token", "list"]);
+    let table = String::from_utf8_lossy(&table.stdout);
+    let row = table
+        .lines()
+        .find(|l| l.starts_with(&id))
+        .unwrap_or_else(|| panic!("{table}"));
+    assert!(
+        row.contains("viewer") && !row.trim_end().ends_with(" -"),
+        "{row}"
+    );
     assert_eq!(
         s.call("POST", "/findings/list", Some(&viewer), Some(&json!({})))
             .0,
