@@ -116,6 +116,17 @@ impl FsView {
         self.files.get(path).map(Vec::as_slice)
     }
 
+    /// The symbolic links at paths `want` selects whose content the view
+    /// does not hold (their target was not kept, is absent, or leads out of
+    /// the root): (link, target). What they stand for was not read.
+    pub fn unresolved_links(&self, want: impl Fn(&str) -> bool) -> Vec<(String, String)> {
+        self.symlinks
+            .iter()
+            .filter(|(p, _)| want(p) && self.read(p).is_none())
+            .map(|(p, t)| (p.clone(), t.clone()))
+            .collect()
+    }
+
     /// The current content of a path, following symbolic links inside the view
     /// (never outside the root; loops give `None`).
     #[must_use]

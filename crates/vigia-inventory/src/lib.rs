@@ -325,6 +325,25 @@ impl Default for Limits {
 pub fn inventory(target: &std::path::Path, opts: &source::Options) -> Result<Inventory> {
     let (kind, view, image) = source::open(target, opts)?;
     let mut inv = extract::run(&view);
+    // A package database or lockfile that is a link to a file not read (in
+    // an image layer or tarball, its target is kept only when it is itself
+    // a file Vigia reads) is named, never taken for absent. A folder's
+    // walk follows such links itself, and names those it cannot.
+    if kind == "image" || !target.is_dir() {
+        let name = target.display();
+        inv.status
+            .warnings
+            .extend(
+                view.unresolved_links(extract::wants)
+                    .into_iter()
+                    .map(|(link, to)| {
+                        Warning::unread(
+                            format!("{name}:{link}"),
+                            format!("a symbolic link to {to}, whose file was not read"),
+                        )
+                    }),
+            );
+    }
     inv.status.skipped = opts.scope.skipped(source::is_live_root(target));
     inv.target = target.display().to_string();
     inv.kind = kind.to_owned();

@@ -1614,3 +1614,84 @@ fn a_tarball_cut_between_entries_is_truncated_not_smaller() {
         "{err}"
     );
 }
+
+/// A package database that is a symbolic link to a file elsewhere in the
+/// root is read where the link leads, in a root filesystem folder; in a
+/// tarball, whose link target is not a file Vigia keeps, it is named as not
+/// read. A link leading out of the root is never followed. None of these
+/// is taken for "no packages".
+#[test]
+fn linked_package_databases_are_read_or_named() {
+    let db = vigia_test_support::database_from_mirror(Path::new(env!("CARGO_BIN_EXE_vigia")));
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    for d in ["etc", "var/lib/dpkg", "data"] {
+        fs_err::create_dir_all(root.join(d)).unwrap();
+    }
+    fs_err::write(
+        root.join("etc/os-release"),
+        "ID=debian\nVERSION_ID=\"12\"\n",
+    )
+    .unwrap();
+    fs_err::write(
+        root.join("data/status"),
+        "Package: curl\nStatus: install ok installed\nVersion: 7.88.1-10+deb12u4\nArchitecture: amd64\n\n",
+    )
+    .unwrap();
+    let link = root.join("var/lib/dpkg/status");
+    let scan = |target: &Path| {
+        let out = vigia(&[
+            "--data-dir",
+            db.path().to_str().unwrap(),
+            "scan",
+            "host",
+            target.to_str().unwrap(),
+            "--scanners",
+            "vuln",
+            "--format",
+            "json",
+        ]);
+        let report: Value =
+            serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
+        (out.status.code(), report)
+    };
+    let not_scanned = |r: &Value| -> String { r["scan"]["notScanned"].to_string() };
+    // Relative and absolute links, both inside the root: read.
+    for target in ["../../../data/status", "/data/status"] {
+        std::os::unix::fs::symlink(target, &link).unwrap();
+        let (code, r) = scan(&root);
+        assert_eq!(code, Some(0), "{target}: {r:#}");
+        assert!(
+            r["findings"].as_array().is_some_and(|f| !f.is_empty()),
+            "{target}: {r:#}"
+        );
+        fs_err::remove_file(&link).unwrap();
+    }
+    // Out of the root: not followed, named.
+    let outside = dir.path().join("outside-status");
+    fs_err::copy(root.join("data/status"), &outside).unwrap();
+    std::os::unix::fs::symlink("../../../../outside-status", &link).unwrap();
+    let (code, r) = scan(&root);
+    assert_eq!(code, Some(7), "{r:#}");
+    assert!(not_scanned(&r).contains("leads out of the root"), "{r:#}");
+    assert!(r["findings"].as_array().is_some_and(Vec::is_empty), "{r:#}");
+    fs_err::remove_file(&link).unwrap();
+    // In a tarball the link's target is not kept: named, incomplete.
+    std::os::unix::fs::symlink("/data/status", &link).unwrap();
+    let tarball = dir.path().join("host.tar");
+    let made = Command::new("tar")
+        .arg("-cf")
+        .arg(&tarball)
+        .arg("-C")
+        .arg(&root)
+        .arg(".")
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", stderr(&made));
+    let (code, r) = scan(&tarball);
+    assert_eq!(code, Some(7), "{r:#}");
+    assert!(
+        not_scanned(&r).contains("a symbolic link to /data/status, whose file was not read"),
+        "{r:#}"
+    );
+}

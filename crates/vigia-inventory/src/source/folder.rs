@@ -194,6 +194,20 @@ impl Walk<'_> {
             }
             let unread_kind = crate::Unread::of_path(&vpath);
             if meta.is_symlink() {
+                // A package database or lockfile kept elsewhere in the root
+                // and linked to (`/var/lib/dpkg/status -> /data/status`) is
+                // read where the link leads, inside the root only.
+                if want(&vpath) {
+                    match linked_file(self.root, &vpath, self.opts.limits.max_file_bytes) {
+                        Ok(data) => out.files.push((vpath.clone(), data)),
+                        Err(why) => out.warnings.push(Warning {
+                            path: vpath.clone(),
+                            line: None,
+                            message: format!("a symbolic link {why}; not read"),
+                            unread: Some(unread_kind),
+                        }),
+                    }
+                }
                 if let Ok(t) = fs_err::read_link(&path) {
                     out.symlinks.push((vpath, t.to_string_lossy().into_owned()));
                 }
@@ -296,6 +310,47 @@ impl Walk<'_> {
         }
         Ok(())
     }
+}
+
+/// The content of the regular file the symbolic link at `vpath` leads to,
+/// followed as the root's own system would follow it: an absolute target
+/// from `root`, a relative one from the link's folder. Never outside
+/// `root`, whatever the links on the way (the file found is checked to be
+/// under the root once every link is resolved). `Err`: why not, as words
+/// that follow "a symbolic link".
+fn linked_file(root: &Path, vpath: &str, max_bytes: u64) -> std::result::Result<Vec<u8>, String> {
+    let mut at = vpath.to_owned();
+    for _ in 0..40 {
+        let host = root.join(at.trim_start_matches('/'));
+        let meta = fs_err::symlink_metadata(&host).map_err(|e| format!("to {at}: {e}"))?;
+        if meta.file_type().is_symlink() {
+            let target = fs_err::read_link(&host).map_err(|e| format!("to {at}: {e}"))?;
+            let target = target.to_string_lossy();
+            let base = if target.starts_with('/') {
+                ""
+            } else {
+                at.rsplit_once('/').map_or("", |(d, _)| d)
+            };
+            at = crate::fsview::normalize(&format!("{base}/{target}"))
+                .ok_or_else(|| format!("to {target}, which leads out of the root"))?;
+            continue;
+        }
+        let inside = fs_err::canonicalize(&host)
+            .ok()
+            .zip(fs_err::canonicalize(root).ok())
+            .is_some_and(|(file, root)| file.starts_with(root));
+        if !inside {
+            return Err(format!("to {at}, which leads out of the root"));
+        }
+        if !meta.is_file() {
+            return Err(format!("to {at}, which is not a regular file"));
+        }
+        if meta.len() > max_bytes {
+            return Err(format!("to {at}, over the file size limit"));
+        }
+        return fs_err::read(&host).map_err(|e| format!("to {at}: {e}"));
+    }
+    Err("chain of more than 40 links".to_owned())
 }
 
 #[cfg(test)]
