@@ -6,7 +6,7 @@
 //! Bearer vgt_…`): viewers read, admins also write. Errors are Inspector's
 //! `{"message": …}` with its error type in `x-amzn-ErrorType`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -336,16 +336,45 @@ fn coverage_criteria(req: &Value) -> Result<Criteria, ApiError> {
     .map_err(|e| ApiError::validation(e.0))
 }
 
-/// The resources `criteria` select, as `CoveredResource`s.
+/// The resources `criteria` select, as `CoveredResource`s: one for each
+/// resource, as Inspector lists them.
 async fn covered(svc: &Service, criteria: &Criteria) -> Result<Vec<Value>, ApiError> {
-    Ok(svc
-        .db
-        .resources()
-        .await?
+    Ok(one_per_resource(svc.db.resources().await?)
         .iter()
         .map(covered_item)
         .filter(|item| criteria.matches(item))
         .collect())
+}
+
+/// One record for each resource ID. A resource read from several sources
+/// (copies of one image, or an image moved to another path, its old path
+/// terminated) is its live source's, the one scanned last: coverage says
+/// what is true of the resource, not of each path it was ever read from.
+fn one_per_resource(
+    records: Vec<crate::resources::ResourceRecord>,
+) -> Vec<crate::resources::ResourceRecord> {
+    let rank = |r: &crate::resources::ResourceRecord| {
+        (
+            !crate::resources::retired(&r.status_reason),
+            r.last_scanned_at.clone(),
+        )
+    };
+    let mut kept: BTreeMap<String, usize> = BTreeMap::new();
+    for (i, r) in records.iter().enumerate() {
+        match kept.get(&r.id) {
+            Some(&k) if rank(&records[k]) >= rank(r) => {}
+            _ => {
+                kept.insert(r.id.clone(), i);
+            }
+        }
+    }
+    let keep: BTreeSet<usize> = kept.into_values().collect();
+    records
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| keep.contains(i))
+        .map(|(_, r)| r)
+        .collect()
 }
 
 /// Where a page starts: the request's `nextToken`, an offset this service

@@ -1,7 +1,7 @@
 //! The service's work: scan watched resources once, keep their inventories,
 //! re-evaluate them from the stored inventories when advisories change.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -831,10 +831,18 @@ impl Service {
             known.iter().map(|r| (r.source.as_str(), r)).collect();
         // Queued or being scanned: nothing to add.
         let queued = self.db.pending_subjects(JobKind::Scan).await?;
+        // What is being scanned at a path, by content: a resource moved (a
+        // folder renamed, a file moved between watched folders) is the
+        // same content at a new path.
+        let mut arriving: BTreeSet<&str> = BTreeSet::new();
         for (source, (path, print)) in &present {
             let record = by_source.get(source.as_str());
             // Deleted through the API: left alone until registered again.
-            if record.is_some_and(|r| r.origin == "deleted") || queued.contains(source) {
+            if record.is_some_and(|r| r.origin == "deleted") {
+                continue;
+            }
+            if queued.contains(source) {
+                arriving.extend(print.as_deref());
                 continue;
             }
             let due = record.is_none_or(|r| {
@@ -848,6 +856,7 @@ impl Service {
                 if stopping() {
                     return Ok(());
                 }
+                arriving.extend(print.as_deref());
                 let kind = candidate(path).unwrap_or("AWS_EC2_INSTANCE");
                 let now_s = now();
                 if record.is_none() {
@@ -867,8 +876,17 @@ impl Service {
             let in_watched =
                 r.origin == "api" || watched.iter().any(|w| parent == Some(Path::new(w)));
             let unreadable = unread.iter().any(|u| parent == Some(u.as_path()));
+            // Gone from here, but its content is being scanned at another
+            // path: removed once that scan is stored, when the resource is
+            // seen to live on there (its findings stay open), rather than
+            // closed now and reopened in a moment.
+            let moved = r
+                .content_hash
+                .as_deref()
+                .is_some_and(|h| arriving.contains(h));
             if in_watched
                 && !unreadable
+                && !moved
                 && !present.contains_key(&r.source)
                 && r.status_reason != "RESOURCE_TERMINATED"
                 && r.origin != "deleted"

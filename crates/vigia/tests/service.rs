@@ -1575,26 +1575,36 @@ fn copies_and_images_rebuilt_in_place() {
     }
     let viewer = token(home, "viewer");
     let s = start(home, mirror.path(), watch.path());
-    let covered = wait_coverage(&s, &viewer, 3, "SUCCESSFUL");
-    let ids: BTreeSet<&str> = covered
-        .iter()
-        .map(|c| c["resourceId"].as_str().unwrap())
-        .collect();
+    // Each source by its reason, once all three are scanned.
+    let sources = |s: &Server| -> Vec<Value> {
+        let (status, listed) = s.call("GET", "/v1/resources", Some(&viewer), None);
+        assert_eq!(status, 200, "{listed}");
+        listed["resources"].as_array().cloned().unwrap_or_default()
+    };
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let listed = loop {
+        let listed = sources(&s);
+        if listed.len() == 3 && listed.iter().all(|r| r["statusReason"] == "SUCCESSFUL") {
+            break listed;
+        }
+        assert!(Instant::now() < deadline, "never all scanned: {listed:#?}");
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    let ids: BTreeSet<&str> = listed.iter().map(|r| r["id"].as_str().unwrap()).collect();
     assert_eq!(
         ids.len(),
         1,
         "three copies of one image are one resource: {ids:?}"
     );
+    // Coverage lists the resource once, as Inspector does.
+    let covered = wait_coverage(&s, &viewer, 1, "SUCCESSFUL");
+    assert_eq!(covered[0]["resourceId"], *ids.iter().next().unwrap());
     // Their inventory is stored once, by content, not once per copy.
-    let (status, listed) = s.call("GET", "/v1/resources", Some(&viewer), None);
-    assert_eq!(status, 200, "{listed}");
-    let inventories: BTreeSet<&str> = listed["resources"]
-        .as_array()
-        .unwrap()
+    let inventories: BTreeSet<&str> = listed
         .iter()
         .map(|r| r["inventoryId"].as_str().unwrap())
         .collect();
-    assert_eq!(inventories.len(), 1, "{listed}");
+    assert_eq!(inventories.len(), 1, "{listed:#?}");
     let image = (*ids.iter().next().unwrap()).to_owned();
     let active = |s: &Server| {
         let mut c = eq("resourceId", &image);
@@ -1603,16 +1613,14 @@ fn copies_and_images_rebuilt_in_place() {
     };
     let open = active(&s);
     assert!(!open.is_empty());
-    // One copy removed: the others still hold the image, nothing closes.
+    // One copy removed: the others still hold the image, nothing closes,
+    // and its coverage still says what is true of it.
     fs_err::remove_dir_all(watch.path().join("app-a")).unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let (_, body) = s.call("POST", "/coverage/list", Some(&viewer), Some(&json!({})));
-        let gone = body["coveredResources"]
-            .as_array()
-            .unwrap()
+        let gone = sources(&s)
             .iter()
-            .filter(|c| c["scanStatus"]["reason"] == "RESOURCE_TERMINATED")
+            .filter(|r| r["statusReason"] == "RESOURCE_TERMINATED")
             .count();
         if gone == 1 {
             break;
@@ -1624,6 +1632,8 @@ fn copies_and_images_rebuilt_in_place() {
         std::thread::sleep(Duration::from_millis(300));
     }
     assert_eq!(active(&s), open);
+    let covered = wait_coverage(&s, &viewer, 1, "SUCCESSFUL");
+    assert_eq!(covered[0]["resourceId"], image.as_str());
     // One rebuilt in place with other content (the Alpine image): its old
     // identity is still held by app-b, so nothing closes; the new one opens.
     fs_err::remove_dir_all(watch.path().join("web")).unwrap();
@@ -1646,9 +1656,40 @@ fn copies_and_images_rebuilt_in_place() {
         std::thread::sleep(Duration::from_millis(300));
     }
     assert_eq!(active(&s), open);
+    // The last copy moved to another name: the same resource, nothing
+    // closed or reopened on the way.
+    let first = open.iter().next().unwrap().clone();
+    let before_move = history(&s, &viewer, &first).len();
+    fs_err::rename(watch.path().join("app-b"), watch.path().join("app-c")).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let listed = sources(&s);
+        let at = |name: &str| {
+            listed
+                .iter()
+                .find(|r| r["source"].as_str().is_some_and(|p| p.ends_with(name)))
+                .map(|r| r["statusReason"].clone())
+        };
+        if at("/app-c") == Some(json!("SUCCESSFUL"))
+            && at("/app-b") == Some(json!("RESOURCE_TERMINATED"))
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the move was never seen: {listed:#?}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert_eq!(active(&s), open);
+    assert_eq!(
+        history(&s, &viewer, &first).len(),
+        before_move,
+        "a move closed or reopened a finding"
+    );
     // Now the last copy of the Debian image is rebuilt too: its findings close.
-    fs_err::remove_dir_all(watch.path().join("app-b")).unwrap();
-    vigia_test_support::copy_dir(&shared.join("alpine-base"), &watch.path().join("app-b"));
+    fs_err::remove_dir_all(watch.path().join("app-c")).unwrap();
+    vigia_test_support::copy_dir(&shared.join("alpine-base"), &watch.path().join("app-c"));
     let deadline = Instant::now() + Duration::from_secs(60);
     while !active(&s).is_empty() {
         assert!(
