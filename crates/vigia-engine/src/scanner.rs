@@ -829,9 +829,12 @@ fn check_kind(kind: TargetKind, target: &str, inv: &Inventory, read: bool) -> Re
         TargetKind::Image => found == "image",
         TargetKind::Host => found == "rootfs",
         // A function's zip, or a folder of its code.
-        TargetKind::Function => matches!(found, "function" | "directory"),
-        // A folder (a root filesystem's too), not an archive.
-        TargetKind::Dir => matches!(found, "directory" | "rootfs") && Path::new(target).is_dir(),
+        TargetKind::Function => {
+            found == "function" || found == "directory" && Path::new(target).is_dir()
+        }
+        // A folder (a root filesystem's too), or a lockfile given alone;
+        // not an archive.
+        TargetKind::Dir => found == "directory" || found == "rootfs" && Path::new(target).is_dir(),
         TargetKind::Sbom => true,
     };
     if ok {

@@ -522,13 +522,13 @@ pub(crate) struct SourceArgs {
 /// What kind of resource `vigia scan` reads.
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub(crate) enum ScanKind {
-    /// A container image: registry reference, OCI layout folder or `docker save` archive
+    /// A container image: registry reference (alpine:3.18 is Docker Hub's), OCI layout folder or `docker save` archive
     Image,
     /// A host: a root filesystem folder (a mounted snapshot, or /) or a tarball of one
     Host,
     /// A function package: a Lambda-style zip (or layer zip) or its folder
     Function,
-    /// A folder of source code and lockfiles
+    /// A folder of source code and lockfiles, or one lockfile or manifest alone
     Dir,
     /// A CycloneDX or SPDX JSON document
     Sbom,

@@ -251,6 +251,21 @@ fn functions_hosts_and_lockfiles_have_findings() {
     let inst = finding(&rust, "RUSTSEC-2024-0384");
     assert_eq!(inst["severity"], "INFORMATIONAL");
     assert_eq!(inst["vigia"]["informational"], "unmaintained");
+    // The lockfile given alone: the same findings, at its own name.
+    let lone = scan_json(&["dir", path(&targets().join("rust-lockfile/Cargo.lock"))]);
+    let ids_of = |r: &Value| -> BTreeSet<String> {
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["title"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert!(!ids_of(&lone).is_empty());
+    assert_eq!(ids_of(&lone), ids_of(&rust));
+    let at = &finding(&lone, "CVE-2021-25900")["packageVulnerabilityDetails"]["vulnerablePackages"]
+        [0]["filePath"];
+    assert_eq!(at, "/Cargo.lock", "{lone:#}");
 }
 
 #[test]
@@ -648,6 +663,13 @@ fn exit_codes_follow_fail_on() {
     let zip = scan(&["dir", path(&targets().join("fn-node.zip"))]);
     assert_eq!(zip.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&zip.stderr).contains("use `vigia scan function`"));
+    // A lockfile alone is a folder's content, not a function.
+    let lock = scan(&[
+        "function",
+        path(&targets().join("rust-lockfile/Cargo.lock")),
+    ]);
+    assert_eq!(lock.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&lock.stderr).contains("use `vigia scan dir`"));
     // A tarball with no OS release file and no package database is no host:
     // refused, not found clean.
     let empty = tempfile::NamedTempFile::new().unwrap();

@@ -283,6 +283,49 @@ fn open_impl(
     open_scoped(target, &scoped, &scoped_want, None, &skipped)
 }
 
+/// A lockfile or manifest given alone (`vigia scan dir Cargo.lock`), read
+/// as a folder holding only it, at its own name: `None` when the file's name
+/// is none an extractor reads (an archive, an image, a zip). A Java archive
+/// is a zip, and read as one.
+fn lone_file(
+    target: &Path,
+    name: &str,
+    size: u64,
+    opts: &Options,
+    want: &Want<'_>,
+) -> Result<Option<FsView>> {
+    let Some(file_name) = target.file_name() else {
+        return Ok(None);
+    };
+    let vpath = format!("/{}", file_name.to_string_lossy());
+    if !crate::extract::wants(&vpath) || crate::extract::java::is_archive(&vpath) {
+        return Ok(None);
+    }
+    if size > opts.limits.max_file_bytes {
+        return Err(invalid(
+            name,
+            format!(
+                "{size} bytes is over the {}-byte file limit",
+                opts.limits.max_file_bytes
+            ),
+        ));
+    }
+    let data = fs_err::read(target).map_err(io_err(name))?;
+    if let Some(v) = &opts.visitor {
+        v.0.seen(None, &vpath);
+        if v.0.wants(&vpath, size) {
+            v.0.file(None, &vpath, &mut data.as_slice());
+        }
+    }
+    let mut layer = LayerFiles::default();
+    if want(&vpath) {
+        layer.files.push((vpath, data));
+    }
+    let mut view = FsView::default();
+    view.apply(layer);
+    Ok(Some(view))
+}
+
 fn open_scoped(
     target: &Path,
     opts: &Options,
@@ -319,6 +362,9 @@ fn open_scoped(
         };
         return Ok((kind, view, None));
     }
+    if let Some(view) = lone_file(target, &name, meta.len(), opts, want)? {
+        return Ok(("directory", view, None));
+    }
     let mut head = [0u8; 4];
     {
         let mut f = fs_err::File::open(target).map_err(io_err(&name))?;
@@ -330,6 +376,16 @@ fn open_scoped(
     if head == *b"PK\x03\x04" || head == *b"PK\x05\x06" {
         let view = zip_tree(target, opts, want)?;
         return Ok(("function", view, None));
+    }
+    // Named as a zip, but not one: said as such, not as a tar that is not.
+    let named_zip = target
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("zip") || e.eq_ignore_ascii_case("jar"));
+    if named_zip {
+        return Err(invalid(
+            &name,
+            "not a zip archive: it does not start with a zip header",
+        ));
     }
     tarball(target, opts, want)
 }
