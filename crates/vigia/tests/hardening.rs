@@ -191,6 +191,17 @@ fn manifest_and_config_blobs_are_checked_against_their_digests() {
         err.contains("digest mismatch") && err.contains(manifest_path.to_str().unwrap()),
         "{err}"
     );
+    fs_err::write(&manifest_path, &original).unwrap();
+
+    // An index that lists no image says so (no platform would help).
+    let mut empty = index.clone();
+    empty["manifests"] = json!([]);
+    fs_err::write(dir.path().join("index.json"), empty.to_string()).unwrap();
+    let out = vigia(&["sbom", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("its index lists no image"), "{err}");
+    assert!(!err.contains("--platform"), "{err}");
 }
 
 /// A `docker save` archive: `manifest.json`, a config named by its digest and
@@ -1089,6 +1100,16 @@ fn messages_name_the_input_once_and_say_what_is_wrong() {
     assert!(err.contains("not a tar archive"), "{err}");
     assert!(
         !err.contains("Release notes") && !err.contains("work-exp"),
+        "{err}"
+    );
+    // Named as a zip: said to be no zip.
+    let text = dir.path().join("handler.zip");
+    fs_err::write(&text, "not a zip at all, just words\n".repeat(20)).unwrap();
+    let out = vigia(&["sbom", text.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("handler.zip") && err.contains("not a zip archive"),
         "{err}"
     );
 

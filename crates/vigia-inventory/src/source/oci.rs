@@ -118,6 +118,12 @@ pub(super) fn oci_layout(
     let mut chosen_by_platform = false;
     let manifest_desc = loop {
         let mut manifests: Vec<Descriptor> = index.manifests().clone();
+        if manifests.is_empty() {
+            return Err(invalid(
+                root.display().to_string(),
+                "its index lists no image (no manifests)",
+            ));
+        }
         let by_platform = |d: &Descriptor| {
             d.platform()
                 .as_ref()
