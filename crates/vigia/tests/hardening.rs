@@ -1716,3 +1716,38 @@ fn linked_package_databases_are_read_or_named() {
         "{r:#}"
     );
 }
+
+/// A package database that is a hard link out of the archive (`../../…`)
+/// is not read, and named as not read: the host is incomplete, not clean.
+#[test]
+fn a_hard_link_out_of_the_archive_is_named() {
+    let db = vigia_test_support::database_from_mirror(Path::new(env!("CARGO_BIN_EXE_vigia")));
+    let dir = tempfile::tempdir().unwrap();
+    let tarball = dir.path().join("host.tar");
+    fs_err::write(
+        &tarball,
+        tar_with_links(
+            &[("etc/os-release", b"ID=debian\nVERSION_ID=\"12\"\n")],
+            &[("var/lib/dpkg/status", "../../../../tmp/status")],
+        ),
+    )
+    .unwrap();
+    let out = vigia(&[
+        "--data-dir",
+        db.path().to_str().unwrap(),
+        "scan",
+        "host",
+        tarball.to_str().unwrap(),
+        "--scanners",
+        "vuln",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(7), "{}", stderr(&out));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let named = r["scan"]["notScanned"].to_string();
+    assert!(
+        named.contains("/var/lib/dpkg/status") && named.contains("escapes the root"),
+        "{r:#}"
+    );
+}

@@ -474,12 +474,22 @@ pub(super) fn read_entries<R: Read>(
             continue;
         }
         if kind.is_hard_link() {
-            if want(&path)
-                && let Some(t) = entry
+            if want(&path) {
+                let raw_target = entry
                     .link_name_bytes()
-                    .and_then(|b| normalize(&String::from_utf8_lossy(&b)))
-            {
-                hardlinks.push((path, t));
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+                    .unwrap_or_default();
+                match normalize(&raw_target) {
+                    Some(t) => hardlinks.push((path, t)),
+                    // What it stands for is outside the archive: not read,
+                    // and said, as a traversal entry is.
+                    None => out.warnings.push(Warning::unread(
+                        format!("{name}:{path}"),
+                        format!(
+                            "hard link to {raw_target}, which escapes the root (path traversal); not read"
+                        ),
+                    )),
+                }
             }
             continue;
         }
