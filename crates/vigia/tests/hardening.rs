@@ -1484,6 +1484,25 @@ fn reports_are_written_to_devices_and_keep_their_permissions() {
     );
 }
 
+/// `vigia scan host TARGET --scanners vuln --format json` on the database
+/// `db`: its exit code, its report (`Null` when it printed none) and its
+/// standard error.
+fn scan_host(db: &Path, target: &Path) -> (Option<i32>, Value, String) {
+    let out = vigia(&[
+        "--data-dir",
+        db.to_str().unwrap(),
+        "scan",
+        "host",
+        target.to_str().unwrap(),
+        "--scanners",
+        "vuln",
+        "--format",
+        "json",
+    ]);
+    let report = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (out.status.code(), report, stderr(&out))
+}
+
 /// A package database stored as a sparse file (GNU tar's `--sparse`) is
 /// read as the file it stands for, in a root filesystem tarball; one in the
 /// PAX sparse format, which the tar reader does not expand, is named as not
@@ -1515,20 +1534,9 @@ fn sparse_package_databases_are_read_or_named() {
         .set_len(1 << 20)
         .unwrap();
     let scan = |tarball: &Path| {
-        let out = vigia(&[
-            "--data-dir",
-            db.path().to_str().unwrap(),
-            "scan",
-            "host",
-            tarball.to_str().unwrap(),
-            "--scanners",
-            "vuln",
-            "--format",
-            "json",
-        ]);
-        let report: Value =
-            serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
-        (out.status.code(), report)
+        let (code, report, err) = scan_host(db.path(), tarball);
+        assert!(!report.is_null(), "{err}");
+        (code, report)
     };
     let pack = |name: &str, extra: &[&str]| {
         let tarball = dir.path().join(name);
@@ -1613,18 +1621,8 @@ fn a_tarball_cut_between_entries_is_truncated_not_smaller() {
     let scan = |bytes: &[u8], name: &str| {
         let file = dir.path().join(name);
         fs_err::write(&file, bytes).unwrap();
-        let out = vigia(&[
-            "--data-dir",
-            db.path().to_str().unwrap(),
-            "scan",
-            "host",
-            file.to_str().unwrap(),
-            "--scanners",
-            "vuln",
-            "--format",
-            "json",
-        ]);
-        (out.status.code(), stderr(&out), file)
+        let (code, _, err) = scan_host(db.path(), &file);
+        (code, err, file)
     };
     let (code, err, _) = scan(&whole, "whole.tar");
     assert_eq!(code, Some(0), "{err}");
@@ -1661,20 +1659,9 @@ fn linked_package_databases_are_read_or_named() {
     .unwrap();
     let link = root.join("var/lib/dpkg/status");
     let scan = |target: &Path| {
-        let out = vigia(&[
-            "--data-dir",
-            db.path().to_str().unwrap(),
-            "scan",
-            "host",
-            target.to_str().unwrap(),
-            "--scanners",
-            "vuln",
-            "--format",
-            "json",
-        ]);
-        let report: Value =
-            serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
-        (out.status.code(), report)
+        let (code, report, err) = scan_host(db.path(), target);
+        assert!(!report.is_null(), "{err}");
+        (code, report)
     };
     let not_scanned = |r: &Value| -> String { r["scan"]["notScanned"].to_string() };
     // Relative and absolute links, both inside the root: read.
@@ -1732,19 +1719,8 @@ fn a_hard_link_out_of_the_archive_is_named() {
         ),
     )
     .unwrap();
-    let out = vigia(&[
-        "--data-dir",
-        db.path().to_str().unwrap(),
-        "scan",
-        "host",
-        tarball.to_str().unwrap(),
-        "--scanners",
-        "vuln",
-        "--format",
-        "json",
-    ]);
-    assert_eq!(out.status.code(), Some(7), "{}", stderr(&out));
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (code, r, err) = scan_host(db.path(), &tarball);
+    assert_eq!(code, Some(7), "{err}");
     let named = r["scan"]["notScanned"].to_string();
     assert!(
         named.contains("/var/lib/dpkg/status") && named.contains("escapes the root"),
