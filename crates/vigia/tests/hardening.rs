@@ -1503,6 +1503,39 @@ fn scan_host(db: &Path, target: &Path) -> (Option<i32>, Value, String) {
     (out.status.code(), report, stderr(&out))
 }
 
+/// curl 7.88.1-10+deb12u4 in a dpkg status: it has findings on Debian 12
+/// in the shared mirror.
+const CURL_STANZA: &str = "Package: curl\nStatus: install ok installed\nVersion: 7.88.1-10+deb12u4\nArchitecture: amd64\n\n";
+
+/// A Debian 12 root filesystem folder at `root`: its os-release and, at
+/// `status` (relative), a dpkg status holding [`CURL_STANZA`].
+fn debian_root(root: &Path, status: &str) {
+    let status = root.join(status);
+    for d in [root.join("etc"), status.parent().unwrap().to_path_buf()] {
+        fs_err::create_dir_all(d).unwrap();
+    }
+    fs_err::write(
+        root.join("etc/os-release"),
+        "ID=debian\nVERSION_ID=\"12\"\n",
+    )
+    .unwrap();
+    fs_err::write(&status, CURL_STANZA).unwrap();
+}
+
+/// `root` packed by GNU tar into `tarball`, with `options` before `-cf`.
+fn gnu_tar(root: &Path, tarball: &Path, options: &[&str]) {
+    let made = Command::new("tar")
+        .args(options)
+        .arg("-cf")
+        .arg(tarball)
+        .arg("-C")
+        .arg(root)
+        .arg(".")
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", stderr(&made));
+}
+
 /// A package database stored as a sparse file (GNU tar's `--sparse`) is
 /// read as the file it stands for, in a root filesystem tarball; one in the
 /// PAX sparse format, which the tar reader does not expand, is named as not
@@ -1512,19 +1545,8 @@ fn sparse_package_databases_are_read_or_named() {
     let db = vigia_test_support::database_from_mirror(Path::new(env!("CARGO_BIN_EXE_vigia")));
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("root");
-    fs_err::create_dir_all(root.join("etc")).unwrap();
-    fs_err::create_dir_all(root.join("var/lib/dpkg")).unwrap();
-    fs_err::write(
-        root.join("etc/os-release"),
-        "ID=debian\nVERSION_ID=\"12\"\n",
-    )
-    .unwrap();
+    debian_root(&root, "var/lib/dpkg/status");
     let status = root.join("var/lib/dpkg/status");
-    fs_err::write(
-        &status,
-        "Package: curl\nStatus: install ok installed\nVersion: 7.88.1-10+deb12u4\nArchitecture: amd64\n\n",
-    )
-    .unwrap();
     // A hole of a megabyte after the stanzas: what makes GNU tar store it
     // sparse.
     fs_err::File::options()
@@ -1540,16 +1562,7 @@ fn sparse_package_databases_are_read_or_named() {
     };
     let pack = |name: &str, extra: &[&str]| {
         let tarball = dir.path().join(name);
-        let made = Command::new("tar")
-            .args(extra)
-            .arg("-cf")
-            .arg(&tarball)
-            .arg("-C")
-            .arg(&root)
-            .arg(".")
-            .output()
-            .unwrap();
-        assert!(made.status.success(), "{}", stderr(&made));
+        gnu_tar(&root, &tarball, extra);
         tarball
     };
     let ids = |r: &Value| -> Vec<String> {
@@ -1611,10 +1624,7 @@ fn a_tarball_cut_between_entries_is_truncated_not_smaller() {
     let dir = tempfile::tempdir().unwrap();
     let whole = tar_of(&[
         ("etc/os-release", b"ID=debian\nVERSION_ID=\"12\"\n"),
-        (
-            "var/lib/dpkg/status",
-            b"Package: curl\nStatus: install ok installed\nVersion: 7.88.1-10+deb12u4\nArchitecture: amd64\n\n",
-        ),
+        ("var/lib/dpkg/status", CURL_STANZA.as_bytes()),
     ]);
     // The tar writer ends an archive with two zero blocks.
     assert!(whole.ends_with(&[0; 1024]));
@@ -1644,19 +1654,8 @@ fn linked_package_databases_are_read_or_named() {
     let db = vigia_test_support::database_from_mirror(Path::new(env!("CARGO_BIN_EXE_vigia")));
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("root");
-    for d in ["etc", "var/lib/dpkg", "data"] {
-        fs_err::create_dir_all(root.join(d)).unwrap();
-    }
-    fs_err::write(
-        root.join("etc/os-release"),
-        "ID=debian\nVERSION_ID=\"12\"\n",
-    )
-    .unwrap();
-    fs_err::write(
-        root.join("data/status"),
-        "Package: curl\nStatus: install ok installed\nVersion: 7.88.1-10+deb12u4\nArchitecture: amd64\n\n",
-    )
-    .unwrap();
+    debian_root(&root, "data/status");
+    fs_err::create_dir_all(root.join("var/lib/dpkg")).unwrap();
     let link = root.join("var/lib/dpkg/status");
     let scan = |target: &Path| {
         let (code, report, err) = scan_host(db.path(), target);
@@ -1687,15 +1686,7 @@ fn linked_package_databases_are_read_or_named() {
     // In a tarball the link's target is not kept: named, incomplete.
     std::os::unix::fs::symlink("/data/status", &link).unwrap();
     let tarball = dir.path().join("host.tar");
-    let made = Command::new("tar")
-        .arg("-cf")
-        .arg(&tarball)
-        .arg("-C")
-        .arg(&root)
-        .arg(".")
-        .output()
-        .unwrap();
-    assert!(made.status.success(), "{}", stderr(&made));
+    gnu_tar(&root, &tarball, &[]);
     let (code, r) = scan(&tarball);
     assert_eq!(code, Some(7), "{r:#}");
     assert!(
