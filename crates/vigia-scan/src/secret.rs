@@ -38,6 +38,7 @@ pub fn secret_findings(report: &vigia_secrets::Report, ctx: &Context) -> Vec<Fin
                     i + 1,
                     s.layer.as_deref().unwrap_or_default()
                 ),
+                _ if s.path == vigia_secrets::IMAGE_CONFIG => " It is in the image's configuration (its environment or a build step's command, as `docker inspect` and `docker history` show them, one line each), which anyone who pulls the image can read; rebuilding with the value passed at run time (or as a build secret) removes it.".to_owned(),
                 _ => String::new(),
             };
             let paired = s

@@ -115,6 +115,11 @@ const PLACEHOLDERS: &[&str] = &[
     "getenv",
 ];
 
+/// The path under which secrets in an image's configuration (its environment
+/// and build history) are reported: no file of the image's filesystem, so no
+/// leading slash. Its lines are assignments, as a configuration file's are.
+pub const IMAGE_CONFIG: &str = "image-config";
+
 const CHUNK: usize = 8 << 20;
 const OVERLAP: usize = 64 << 10;
 const PEM_MAX: usize = 64 << 10;
@@ -143,6 +148,17 @@ struct Compiled {
     rule: Rule,
     re: Regex,
     end_markers: bool,
+    /// The file names the rule is limited to, if it is.
+    files: Option<RegexSet>,
+}
+
+impl Compiled {
+    /// Whether the rule applies to a file of this name.
+    fn applies_to(&self, name: &str) -> bool {
+        self.files
+            .as_ref()
+            .is_none_or(|f| f.is_match(name.as_bytes()))
+    }
 }
 
 /// One secret found in one file. The value itself is not kept: only its
@@ -290,7 +306,19 @@ fn not_a_literal(v: &[u8]) -> bool {
         let scheme = v.iter().take_while(|b| b.is_ascii_alphabetic()).count();
         scheme >= 2 && v[scheme..].starts_with(b"://") && !has(b"@")
     };
-    dollar_var || percent_format || brace_template || has(b"<%") || arn || url_without_credentials
+    // A file's path (`/run/secrets/db_password`, where a `*_FILE` variable
+    // says the secret is): slash-separated names, no password's punctuation.
+    let file_path = v.first() == Some(&b'/')
+        && memchr::memchr_iter(b'/', v).count() >= 2
+        && v.iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'_' | b'.' | b'-'));
+    dollar_var
+        || percent_format
+        || brace_template
+        || has(b"<%")
+        || arn
+        || url_without_credentials
+        || file_path
 }
 
 /// Whether the key a generic rule matched at `start` is part of a namespaced
@@ -563,10 +591,22 @@ impl Engine {
                     keyword_rules.push(vec![index]);
                 }
             }
+            let files = if r.files.is_empty() {
+                None
+            } else {
+                let anchored: Vec<String> = r.files.iter().map(|f| format!("^(?:{f})$")).collect();
+                Some(
+                    RegexSetBuilder::new(&anchored)
+                        .case_insensitive(true)
+                        .build()
+                        .map_err(|e| err(format!("files: {e}")))?,
+                )
+            };
             rules.push(Compiled {
                 end_markers: r.multiline,
                 rule: r.clone(),
                 re,
+                files,
             });
         }
         // Leftmost-longest, non-overlapping search lets the automaton use its
@@ -630,9 +670,19 @@ impl Engine {
     /// extension, not over the size limit.
     #[must_use]
     pub fn wants(&self, path: &str, size: u64) -> bool {
-        if size == 0 || size > self.max_file_size {
-            return false;
-        }
+        size > 0 && size <= self.max_file_size && self.wants_path(path)
+    }
+
+    /// The most bytes of one file that are searched (`max_file_size`).
+    #[must_use]
+    pub fn max_file_size(&self) -> u64 {
+        self.max_file_size
+    }
+
+    /// Whether a file at `path` is worth reading, whatever its size: not a
+    /// skipped path, not a binary extension.
+    #[must_use]
+    pub fn wants_path(&self, path: &str) -> bool {
         let name = path.rsplit('/').next().unwrap_or(path);
         if let Some((_, ext)) = name.rsplit_once('.')
             && BINARY_EXTENSIONS
@@ -735,13 +785,13 @@ impl Engine {
     fn scan_window(&self, path: &str, data: &[u8], base: u64, lines_before: u64) -> Vec<Hit> {
         let name = path.rsplit('/').next().unwrap_or(path);
         let lockfile = LOCKFILES.contains(&name);
-        let config = is_config_file(path);
+        let config = path == IMAGE_CONFIG || is_config_file(path);
         // Windows per rule, from keyword hits.
         let mut windows: Vec<Vec<(usize, usize)>> = vec![Vec::new(); self.rules.len()];
         for m in self.ac.find_iter(data) {
             for &ri in &self.keyword_rules[m.pattern().as_usize()] {
                 let rule = &self.rules[ri].rule;
-                if rule.skip_lockfiles && lockfile {
+                if rule.skip_lockfiles && lockfile || !self.rules[ri].applies_to(name) {
                     continue;
                 }
                 let ls = line_start(data, m.start(), rule.window_before.unwrap_or(256));
@@ -751,7 +801,7 @@ impl Engine {
         }
         let mut hits: Vec<(usize, usize, usize)> = Vec::new(); // (rule, start, end)
         for (ri, c) in self.rules.iter().enumerate() {
-            if c.rule.generic && !(c.rule.skip_lockfiles && lockfile) {
+            if c.rule.generic && !(c.rule.skip_lockfiles && lockfile) && c.applies_to(name) {
                 self.match_rule(ri, data, 0, data.len(), config, &mut hits);
             }
         }
@@ -933,10 +983,21 @@ mod tests {
             let r = &c.rule;
             assert!(!r.true_samples.is_empty(), "{} has no true sample", r.id);
             assert!(!r.false_samples.is_empty(), "{} has no false sample", r.id);
-            // True samples as configuration (where unquoted values count);
-            // false samples must stay silent in code and configuration alike.
+            // True samples as configuration (where unquoted values count), or
+            // as the files a rule is limited to; false samples must stay
+            // silent in code and configuration alike.
+            let named: Vec<&str> = ["/root/.netrc", "/root/.pgpass", "/src/Dockerfile"]
+                .into_iter()
+                .filter(|p| c.files.is_some() && c.applies_to(&p[p.rfind('/').unwrap() + 1..]))
+                .collect();
+            assert!(
+                c.files.is_none() || !named.is_empty(),
+                "{}: no sample path fits its files",
+                r.id
+            );
+            let sample_path = named.first().copied().unwrap_or("/app/config.yaml");
             for s in &r.true_samples {
-                let hits = e.scan_bytes("/app/config.yaml", s.as_bytes());
+                let hits = e.scan_bytes(sample_path, s.as_bytes());
                 if !hits.iter().any(|h| h.rule == i) {
                     problems.push(format!(
                         "{}: missed true sample {s:?} (got {:?})",
@@ -948,7 +1009,7 @@ mod tests {
                 }
             }
             for s in &r.false_samples {
-                for path in ["/app/config.py", "/app/config.yaml"] {
+                for path in ["/app/config.py", "/app/config.yaml", sample_path] {
                     let hits = e.scan_bytes(path, s.as_bytes());
                     if hits.iter().any(|h| h.rule == i) {
                         problems.push(format!("{}: reported false sample {s:?} in {path}", r.id));

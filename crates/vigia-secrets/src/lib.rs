@@ -24,7 +24,7 @@ use std::time::Duration;
 use serde::Serialize;
 use vigia_inventory::source::Visitor;
 
-pub use engine::Engine;
+pub use engine::{Engine, IMAGE_CONFIG};
 pub use rules::RuleFile;
 
 /// Files up to this size are handed to the pool whole; larger ones are scanned
@@ -296,8 +296,9 @@ impl Collector {
         };
         let mut secrets: Vec<Secret> = Vec::new();
         for (label, path, h) in &st.raw {
-            // In a `docker save` archive, files outside the layers are its own metadata.
-            if is_image && index_of(label).is_none() {
+            // In a `docker save` archive, files outside the layers are its
+            // own metadata; the image's configuration is reported as such.
+            if is_image && index_of(label).is_none() && path != IMAGE_CONFIG {
                 continue;
             }
             if self.engine.path_allowed(path) {
@@ -373,8 +374,12 @@ fn pair_aws(secrets: &mut [Secret]) {
 }
 
 impl Visitor for Collector {
+    // A text file over the size limit is still searched, up to the limit,
+    // and named in a warning: skipping it without a word would let a scan
+    // look clean where it did not look. Binary files over the limit are told
+    // by their first bytes, as smaller ones are, and skipped as binary.
     fn wants(&self, path: &str, size: u64) -> bool {
-        self.engine.wants(path, size)
+        size > 0 && self.engine.wants_path(path)
     }
 
     fn file(&self, layer: Option<&str>, path: &str, data: &mut dyn Read) {
@@ -410,16 +415,33 @@ impl Visitor for Collector {
                 return;
             }
         }
-        // Small files go to the workers whole; big ones are scanned here, streaming.
-        let rest = HAND_OFF + 1 - head.len() as u64;
+        // Small files go to the workers whole; big ones are scanned here,
+        // streaming, up to the size limit.
+        let limit = self.engine.max_file_size();
+        let small = HAND_OFF.min(limit);
+        let rest = (small + 1).saturating_sub(head.len() as u64);
         match Read::take(&mut *data, rest).read_to_end(&mut head) {
-            Ok(_) if head.len() as u64 <= HAND_OFF => self.hand_off(layer, path, head),
+            Ok(_) if head.len() as u64 <= small => self.hand_off(layer, path, head),
             Ok(_) => {
-                let mut chained = head.as_slice().chain(data);
+                let kept = head.len().min(usize::try_from(limit).unwrap_or(usize::MAX));
+                let left = limit - kept as u64;
+                let mut chained = head[..kept].chain(Read::take(&mut *data, left));
                 let r = self.engine.scan_reader(path, &mut chained);
+                let over = head.len() > kept || matches!(data.read(&mut [0u8; 1]), Ok(1));
                 record(&self.state, layer, path, r);
+                if over {
+                    let mut st = self.state.lock().expect("secret state lock");
+                    st.warnings.push(format!(
+                        "{path}: only its first {limit} bytes were searched for secrets: \
+                         it is larger (raise max_file_size in the secrets config to search it all)"
+                    ));
+                }
+                self.give_back(head);
             }
-            Err(e) => record(&self.state, layer, path, Err(e)),
+            Err(e) => {
+                record(&self.state, layer, path, Err(e));
+                self.give_back(head);
+            }
         }
     }
 
@@ -451,6 +473,20 @@ impl Visitor for Collector {
                 .or_default()
                 .push(dir.to_owned());
         }
+    }
+
+    fn image_config(&self, lines: &[String]) {
+        if lines.is_empty() {
+            return;
+        }
+        let text = lines.join("\n");
+        let mut r = self.engine.scan_slice(IMAGE_CONFIG, text.as_bytes());
+        // A variable set by `ENV` is in the environment and in the history
+        // step that set it: one secret, said once (at its first line).
+        let mut said = HashSet::new();
+        r.hits.retain(|h| said.insert((h.rule, h.sha256.clone())));
+        r.binary = false;
+        record(&self.state, None, IMAGE_CONFIG, Ok(r));
     }
 
     fn layer(&self, index: usize, label: &str, diff_id: &str) {

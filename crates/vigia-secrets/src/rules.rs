@@ -6,7 +6,7 @@
 //! disabled = ["jwt"]                   # rule IDs to turn off
 //! skip_paths = ['^/opt/legacy/']       # more paths (regexes) not to read
 //! scan_default_skipped = false         # true: also read node_modules, tests, …
-//! max_file_size = 20971520             # bytes; larger files are not read
+//! max_file_size = 20971520             # bytes searched per file (more: a warning)
 //!
 //! [allow]
 //! values = ["sk_live_not_a_real_key"]  # exact values never reported
@@ -62,6 +62,10 @@ pub struct Rule {
     /// Tags (`aws`, `private-key`).
     #[serde(default)]
     pub tags: Vec<String>,
+    /// Regexes on the file's name (case-insensitive): when given, the rule
+    /// applies only to files so named (`.pgpass`, whose lines have no key).
+    #[serde(default)]
+    pub files: Vec<String>,
     /// Lines that must give a finding.
     #[serde(default, rename = "true")]
     pub true_samples: Vec<String>,
@@ -101,7 +105,7 @@ pub struct RuleFile {
     /// Also read the paths skipped by default (vendored code, tests, examples).
     #[serde(default)]
     pub scan_default_skipped: Option<bool>,
-    /// Files larger than this are not read.
+    /// Bytes searched per file; a larger file is searched this far and named in a warning.
     #[serde(default)]
     pub max_file_size: Option<u64>,
 }

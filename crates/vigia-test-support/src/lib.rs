@@ -755,7 +755,8 @@ pub fn gzip(data: &[u8]) -> Vec<u8> {
 }
 
 /// `sha256:<hex>` of `data`.
-fn sha256(data: &[u8]) -> String {
+#[must_use]
+pub fn sha256(data: &[u8]) -> String {
     use sha2::Digest;
     format!("sha256:{}", hex::encode(sha2::Sha256::digest(data)))
 }
@@ -769,6 +770,19 @@ pub fn write_layout(dir: &Path, layers: &[Vec<u8>], diff_ids: &[String]) {
 
 /// [`write_layout`] for an image of architecture `arch`.
 pub fn write_layout_for(dir: &Path, layers: &[Vec<u8>], diff_ids: &[String], arch: &str) {
+    write_layout_with(dir, layers, diff_ids, arch, &json!({}), &json!([]));
+}
+
+/// [`write_layout_for`] with the config's `config` section (environment,
+/// command) and its build `history`.
+pub fn write_layout_with(
+    dir: &Path,
+    layers: &[Vec<u8>],
+    diff_ids: &[String],
+    arch: &str,
+    run: &Value,
+    history: &Value,
+) {
     let blobs = dir.join("blobs/sha256");
     fs_err::create_dir_all(&blobs).unwrap();
     let put = |data: &[u8]| -> Value {
@@ -780,7 +794,8 @@ pub fn write_layout_for(dir: &Path, layers: &[Vec<u8>], diff_ids: &[String], arc
         "architecture": arch,
         "os": "linux",
         "rootfs": {"type": "layers", "diff_ids": diff_ids},
-        "config": {}
+        "config": run,
+        "history": history,
     }))
     .unwrap();
     let mut config_desc = put(&config);

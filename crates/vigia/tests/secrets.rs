@@ -573,7 +573,6 @@ fn hostile_files_in_bounded_memory() {
     // Streaming: far less than the 2 GiB file.
     assert!(kib < 200 * 1024, "peak RSS {kib} KiB");
 
-    // Default limits: the big file is not read at all.
     let out = scan_with(
         home.path(),
         &[
@@ -585,8 +584,27 @@ fn hostile_files_in_bounded_memory() {
             "json",
         ],
     );
+    // Default limits: the big file is searched up to 10 MiB, so the token at
+    // its end is not found, and a warning names the file instead of leaving
+    // the scan looking clean.
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(!r.to_string().contains("one-line.js"));
+    assert!(
+        !r["findings"].to_string().contains("one-line.js"),
+        "{:#}",
+        r["findings"]
+    );
+    let warned: Vec<&str> = r["scan"]["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .filter(|w| w.contains("one-line.js"))
+        .collect();
+    assert_eq!(warned.len(), 1, "{:#}", r["scan"]["warnings"]);
+    assert!(
+        warned[0].contains("only its first 10485760 bytes"),
+        "{warned:?}"
+    );
 
     // A zip bomb: one entry of 300 MB of zeros, compressed a thousandfold.
     let bomb = root.join("bomb.zip");
@@ -683,4 +701,97 @@ fn a_report_that_cannot_be_written_leaves_the_previous_one() {
     vigia_test_support::assert_success(&out);
     let doc: Value = serde_json::from_str(&fs_err::read_to_string(&report).unwrap()).unwrap();
     assert!(doc["scan"].is_object());
+}
+
+/// A credential set by `ENV`, or passed to a build step, is published with
+/// the image (`docker inspect`, `docker history`): it is found in the image's
+/// configuration, said once, redacted, in an OCI layout and in the `docker
+/// save` archive skopeo makes of it.
+#[test]
+fn secrets_in_an_image_config_are_found_once_and_redacted() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let layout = dir.path().join("layout");
+    let password = "Kx7vQ2mRt9WpLz4NaB3c";
+    let github = "ghp_Q1w2E3r4T5y6U7i8O9p0AaSsDdFfGgHhJjKk";
+    let npm = "npm_ZAq1XSw2CDe3VFr4BGt5NHy6MJu7KIi8LOo9";
+    let layer = vigia_test_support::tar_of(&[("srv/app/README", b"nothing to see\n")]);
+    let diff_id = vigia_test_support::sha256(&layer);
+    vigia_test_support::write_layout_with(
+        &layout,
+        &[vigia_test_support::gzip(&layer)],
+        &[diff_id],
+        "amd64",
+        &serde_json::json!({"Env": [
+            "PATH=/usr/local/bin:/usr/bin",
+            format!("DB_PASSWORD={password}"),
+            format!("GITHUB_TOKEN={github}"),
+            "DB_PASSWORD_FILE=/run/secrets/db_password",
+        ]}),
+        &serde_json::json!([
+            {"created_by": "/bin/sh -c #(nop) ADD file:0123 in / "},
+            {"created_by": format!("ENV DB_PASSWORD={password}")},
+            {"created_by": format!("RUN |1 NPM_TOKEN={npm} /bin/sh -c npm ci # buildkit"), "empty_layer": false},
+        ]),
+    );
+    let archive = dir.path().join("image.tar");
+    let copied = Command::new("skopeo")
+        .args(["copy", "--quiet"])
+        .arg(format!("oci:{}", layout.display()))
+        .arg(format!("docker-archive:{}:app:1", archive.display()))
+        .output()
+        .expect("skopeo (installed by .ci/run)");
+    vigia_test_support::assert_success(&copied);
+    for target in [&layout, &archive] {
+        let out = scan_with(
+            home.path(),
+            &[
+                "image",
+                target.to_str().unwrap(),
+                "--scanners",
+                "secret",
+                "--format",
+                "json",
+            ],
+        );
+        vigia_test_support::assert_success(&out);
+        let text = String::from_utf8_lossy(&out.stdout);
+        for value in [password, github, npm] {
+            assert!(!text.contains(value), "{} leaks a value", target.display());
+        }
+        let r: Value = serde_json::from_str(&text).unwrap();
+        let mut found: Vec<(String, String, u64)> = r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                let d = &f["codeVulnerabilityDetails"];
+                assert!(
+                    f["description"]
+                        .as_str()
+                        .unwrap()
+                        .contains("the image's configuration"),
+                    "{f:#}"
+                );
+                (
+                    d["filePath"]["filePath"].as_str().unwrap().to_owned(),
+                    d["ruleId"].as_str().unwrap().to_owned(),
+                    d["filePath"]["startLine"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        found.sort();
+        // The environment's lines come first (PATH is line 1), then the
+        // history's; the password the ENV step set again is said once.
+        assert_eq!(
+            found,
+            vec![
+                ("image-config".into(), "github-classic-pat".into(), 3),
+                ("image-config".into(), "npm-access-token".into(), 7),
+                ("image-config".into(), "password-in-config".into(), 2),
+            ],
+            "{}",
+            target.display()
+        );
+    }
 }

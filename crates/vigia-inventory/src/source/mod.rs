@@ -72,6 +72,9 @@ impl Visitor for ScopedVisitor {
     fn layer(&self, index: usize, label: &str, diff_id: &str) {
         self.inner.layer(index, label, diff_id);
     }
+    fn image_config(&self, lines: &[String]) {
+        self.inner.image_config(lines);
+    }
 }
 
 /// Whether `target` is the machine's own root filesystem.
@@ -99,6 +102,32 @@ pub trait Visitor: Send + Sync {
     /// The image's layer order: the layer the other calls named `label` is the
     /// `index`th from the bottom and has this diff_id.
     fn layer(&self, _index: usize, _label: &str, _diff_id: &str) {}
+    /// An image's configuration, as the lines a person wrote into it (see
+    /// [`config_lines`]): anyone who pulls the image can read them.
+    fn image_config(&self, _lines: &[String]) {}
+}
+
+/// What an image's configuration holds that a person wrote: `ENV K=V` for
+/// each variable of its environment, then each build step's command from its
+/// history (`docker inspect` and `docker history` show both to anyone who
+/// pulls the image, so a credential passed there is published with it).
+#[must_use]
+pub fn config_lines(config: &oci_spec::image::ImageConfiguration) -> Vec<String> {
+    let mut lines: Vec<String> = config
+        .config()
+        .as_ref()
+        .and_then(|c| c.env().as_ref())
+        .into_iter()
+        .flatten()
+        .map(|e| format!("ENV {e}"))
+        .collect();
+    for step in config.history().iter().flatten() {
+        if let Some(cmd) = step.created_by() {
+            // One line per step: a `RUN` with continuation lines is one command.
+            lines.push(cmd.replace(['\r', '\n'], " "));
+        }
+    }
+    lines
 }
 
 /// A shared [`Visitor`] in [`Options`].

@@ -198,6 +198,9 @@ pub(super) fn tarball(
                 "manifest.json and the image config disagree on the number of layers",
             ));
         }
+        if let Some(v) = &opts.visitor {
+            v.0.image_config(&super::config_lines(&config));
+        }
         let mut view = FsView::default();
         let mut info_layers = Vec::new();
         for (lp, diff_id) in m.layers.iter().zip(diff_ids) {
