@@ -259,6 +259,41 @@ impl Store {
         rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
     }
 
+    /// The advisories that name `id` as the upstream or a related
+    /// vulnerability without holding a record of their own for it (a Debian
+    /// DSA names the CVEs it fixes): where a finding reported as `id` comes
+    /// from when the database has no `id`. Read only when `id` is not found
+    /// (it searches every advisory's lists).
+    pub async fn naming(&self, id: &str) -> Result<Vec<String>> {
+        let id = id.trim();
+        // `%` and `_` in the ID match themselves among other characters:
+        // the lists below decide.
+        let quoted = serde_json::to_string(id).map_err(|e| Error::Data(e.to_string()))?;
+        let pattern = format!("%{}%", quoted.replace('%', "_"));
+        let rows = sqlx::query(
+            "SELECT DISTINCT id, upstream, related FROM advisories WHERE upstream LIKE $1 OR related LIKE $1 ORDER BY id",
+        )
+        .bind(&pattern)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::new();
+        for r in &rows {
+            // LIKE narrows; the lists decide.
+            let listed = |col: usize| -> Result<bool> {
+                let text: Option<String> = r.try_get(col)?;
+                let list: Vec<String> = parse_json(text.as_deref().unwrap_or("[]"))?;
+                Ok(list.iter().any(|x| x == id))
+            };
+            if listed(1)? || listed(2)? {
+                let name: String = r.try_get(0)?;
+                if !out.contains(&name) {
+                    out.push(name);
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Everything known about the vulnerability that `id` (any alias) names.
     /// Reads happen in one transaction, so they see a single committed state.
     pub async fn vulnerability(&self, id: &str) -> Result<Option<Vulnerability>> {

@@ -672,8 +672,27 @@ Examples:
   vigia db update --mirror http://127.0.0.1:8080/ --ecosystems PyPI,npm --format json")]
     Update(UpdateArgs),
     /// Show each source's record counts, freshness and problems
+    #[command(after_help = "\
+Each source (an osv.dev export, KEV, EPSS, NVD) with its records, withdrawn and malformed
+ones, when it was last updated and checked, and whether it is stale; then the alias groups,
+KEV entries, EPSS scores and CVSS vectors. Exit 4 when there is no database yet (run
+`vigia db update`).
+
+Examples:
+  vigia db status
+  vigia db status --format json | jq '.sources[] | select(.stale or .malformed > 0)'")]
     Status(FormatArgs),
     /// Show one vulnerability by any of its IDs (CVE, GHSA, PYSEC, DSA, …)
+    #[command(after_help = "\
+Every advisory of the vulnerability (each feed's record, its aliases merged into one), the
+packages and ranges each names, CVSS vectors with their source, KEV and EPSS. A CVE with no
+record of its own that an advisory names (a Debian DSA fixing several CVEs) shows that
+advisory, with a warning: scans report the CVE from it. Exit 5 when no record names the ID.
+
+Examples:
+  vigia db show CVE-2024-6387
+  vigia db show GHSA-m2qf-hxjv-5gpq --format json
+  vigia db show DSA-5586-1")]
     Show(ShowArgs),
     /// Which vulnerabilities affect one package version, and why
     #[command(after_help = "\

@@ -236,6 +236,20 @@ fn show_finds_a_vulnerability_by_any_alias_with_scores_kev_and_epss() {
             .iter()
             .any(|r| r["advisory_id"] == "DSA-5611-1")
     );
+    // A CVE with no record of its own that a DSA names (and that scans
+    // report from it): the DSA's record, and a warning saying why.
+    let out = run(vigia(data.path()).args(["db", "show", "CVE-2023-48795", "--format", "json"]));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(json_of(&out)["id"], "DSA-5586-1");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("CVE-2023-48795 has no record of its own") && said.contains("DSA-5586-1"),
+        "{said}"
+    );
     // Unknown IDs exit 5.
     let out = run(vigia(data.path()).args(["db", "show", "CVE-1999-99999"]));
     assert_eq!(out.status.code(), Some(5));
