@@ -38,7 +38,7 @@ pub fn secret_findings(report: &vigia_secrets::Report, ctx: &Context) -> Vec<Fin
                     i + 1,
                     s.layer.as_deref().unwrap_or_default()
                 ),
-                _ if s.path == vigia_secrets::IMAGE_CONFIG => " It is in the image's configuration (its environment or a build step's command, as `docker inspect` and `docker history` show them, one line each), which anyone who pulls the image can read; rebuilding with the value passed at run time (or as a build secret) removes it.".to_owned(),
+                _ if s.path == vigia_secrets::IMAGE_CONFIG => " It is in the image's configuration, which anyone who pulls the image can read (`docker inspect`, `docker history`): line N is its Nth entry, counting its environment, labels, entrypoint and command, then one line per build step. Rebuilding with the value passed at run time (or as a build secret) removes it.".to_owned(),
                 _ => String::new(),
             };
             let paired = s

@@ -308,10 +308,16 @@ fn not_a_literal(v: &[u8]) -> bool {
     };
     // A file's path (`/run/secrets/db_password`, where a `*_FILE` variable
     // says the secret is): slash-separated names, no password's punctuation.
-    let file_path = v.first() == Some(&b'/')
-        && memchr::memchr_iter(b'/', v).count() >= 2
-        && v.iter()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'_' | b'.' | b'-'));
+    // Or a resource's name (`projects/123/secrets/db-password/versions/1`):
+    // three slashes or more and no capital, which base64 of that length
+    // almost never is.
+    let slashes = memchr::memchr_iter(b'/', v).count();
+    let names = v
+        .iter()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'_' | b'.' | b'-'));
+    let file_path = names
+        && (v.first() == Some(&b'/') && slashes >= 2
+            || slashes >= 3 && !v.iter().any(u8::is_ascii_uppercase));
     dollar_var
         || percent_format
         || brace_template
@@ -389,7 +395,10 @@ pub fn is_config_file(path: &str) -> bool {
         || name.starts_with(".env.")
         || name.starts_with("env.")
         || name.starts_with("dockerfile.")
+        || name.starts_with("dockerfile-")
         || name.starts_with("containerfile.")
+        || name.ends_with(".dockerfile")
+        || name.ends_with(".containerfile")
     {
         return true;
     }
@@ -651,7 +660,16 @@ impl Engine {
             allow_values,
             allow_paths: compile_set(&file.allow.paths, "allow.paths")?,
             skip_paths: compile_set(&skips, "skip_paths")?,
-            max_file_size: file.max_file_size.unwrap_or(10 << 20),
+            max_file_size: match file.max_file_size {
+                Some(0) => {
+                    return Err(RuleError {
+                        id: "max_file_size".into(),
+                        reason: "must be at least 1 byte: 0 would search nothing".into(),
+                    });
+                }
+                Some(n) => n,
+                None => 10 << 20,
+            },
         })
     }
 
@@ -920,10 +938,11 @@ impl Engine {
                     .entropy_group
                     .is_some()
                     .then(|| percent_encoding::percent_decode(gv).collect::<Vec<u8>>());
-                if decoded
-                    .as_deref()
-                    .is_some_and(|d| is_placeholder(d) || d.contains(&b' ') && looks_like_words(d))
-                {
+                if decoded.as_deref().is_some_and(|d| {
+                    is_placeholder(d)
+                        || not_a_literal(d)
+                        || d.contains(&b' ') && looks_like_words(d)
+                }) {
                     continue;
                 }
                 // A quoted value is a literal whatever it ends with; an
@@ -1075,6 +1094,11 @@ mod tests {
         assert!(!e.wants("/srv/app/big.log", 11 << 20));
         assert!(!e.wants("/srv/api/settings.example.ini", 100));
         assert!(e.wants("/etc/ssh/sshd_config", 100));
+        // A limit of nothing would turn the scan into warnings only.
+        let zero =
+            RuleFile::builtin().merged(RuleFile::parse("z.toml", "max_file_size = 0").unwrap());
+        let err = Engine::new(&zero).unwrap_err();
+        assert!(err.reason.contains("at least 1 byte"), "{err:?}");
     }
 
     #[test]

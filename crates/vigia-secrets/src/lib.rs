@@ -475,16 +475,30 @@ impl Visitor for Collector {
         }
     }
 
-    fn image_config(&self, lines: &[String]) {
-        if lines.is_empty() {
+    fn image_config(&self, lines: &vigia_inventory::source::ConfigLines) {
+        let (config, history) = (&lines.config, &lines.history);
+        if config.is_empty() && history.is_empty() {
             return;
         }
-        let text = lines.join("\n");
+        let text = config
+            .iter()
+            .chain(history)
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join("\n");
         let mut r = self.engine.scan_slice(IMAGE_CONFIG, text.as_bytes());
         // A variable set by `ENV` is in the environment and in the history
-        // step that set it: one secret, said once (at its first line).
-        let mut said = HashSet::new();
-        r.hits.retain(|h| said.insert((h.rule, h.sha256.clone())));
+        // step that set it: one secret, said at the configuration's line. A
+        // value the configuration holds twice (two variables) is said twice.
+        let first_step = config.len() as u64 + 1;
+        let mut said: HashSet<(usize, String)> = r
+            .hits
+            .iter()
+            .filter(|h| h.start_line < first_step)
+            .map(|h| (h.rule, h.sha256.clone()))
+            .collect();
+        r.hits
+            .retain(|h| h.start_line < first_step || said.insert((h.rule, h.sha256.clone())));
         r.binary = false;
         record(&self.state, None, IMAGE_CONFIG, Ok(r));
     }

@@ -715,6 +715,7 @@ fn secrets_in_an_image_config_are_found_once_and_redacted() {
     let password = "Kx7vQ2mRt9WpLz4NaB3c";
     let github = "ghp_Q1w2E3r4T5y6U7i8O9p0AaSsDdFfGgHhJjKk";
     let npm = "npm_ZAq1XSw2CDe3VFr4BGt5NHy6MJu7KIi8LOo9";
+    let gitlab = "glpat-Xy7Lm2Qw9Er4Ty6Ui8Op";
     let layer = vigia_test_support::tar_of(&[("srv/app/README", b"nothing to see\n")]);
     let diff_id = vigia_test_support::sha256(&layer);
     vigia_test_support::write_layout_with(
@@ -722,15 +723,21 @@ fn secrets_in_an_image_config_are_found_once_and_redacted() {
         &[vigia_test_support::gzip(&layer)],
         &[diff_id],
         "amd64",
-        &serde_json::json!({"Env": [
-            "PATH=/usr/local/bin:/usr/bin",
-            format!("DB_PASSWORD={password}"),
-            format!("GITHUB_TOKEN={github}"),
-            "DB_PASSWORD_FILE=/run/secrets/db_password",
-        ]}),
+        &serde_json::json!({
+            "Env": [
+                "MOTD=two\nlines",
+                "PATH=/usr/local/bin:/usr/bin",
+                format!("DB_PASSWORD={password}"),
+                format!("GITHUB_TOKEN={github}"),
+                "DB_PASSWORD_FILE=/run/secrets/db_password",
+                format!("MYSQL_ROOT_PASSWORD={password}"),
+            ],
+            "Labels": {"com.example.ci": gitlab},
+        }),
         &serde_json::json!([
             {"created_by": "/bin/sh -c #(nop) ADD file:0123 in / "},
             {"created_by": format!("ENV DB_PASSWORD={password}")},
+            {"empty_layer": true},
             {"created_by": format!("RUN |1 NPM_TOKEN={npm} /bin/sh -c npm ci # buildkit"), "empty_layer": false},
         ]),
     );
@@ -756,7 +763,7 @@ fn secrets_in_an_image_config_are_found_once_and_redacted() {
         );
         vigia_test_support::assert_success(&out);
         let text = String::from_utf8_lossy(&out.stdout);
-        for value in [password, github, npm] {
+        for value in [password, github, npm, gitlab] {
             assert!(!text.contains(value), "{} leaks a value", target.display());
         }
         let r: Value = serde_json::from_str(&text).unwrap();
@@ -781,14 +788,19 @@ fn secrets_in_an_image_config_are_found_once_and_redacted() {
             })
             .collect();
         found.sort();
-        // The environment's lines come first (PATH is line 1), then the
-        // history's; the password the ENV step set again is said once.
+        // One line per entry (the two-line variable is line 1): the
+        // environment, the label (7), then one per build step (8 to 11,
+        // the third recording no command). The password the ENV step set
+        // again is said once, at the environment's line; the same password
+        // in a second variable is said there too.
         assert_eq!(
             found,
             vec![
-                ("image-config".into(), "github-classic-pat".into(), 3),
-                ("image-config".into(), "npm-access-token".into(), 7),
-                ("image-config".into(), "password-in-config".into(), 2),
+                ("image-config".into(), "github-classic-pat".into(), 4),
+                ("image-config".into(), "gitlab-pat".into(), 7),
+                ("image-config".into(), "npm-access-token".into(), 11),
+                ("image-config".into(), "password-in-config".into(), 3),
+                ("image-config".into(), "password-in-config".into(), 6),
             ],
             "{}",
             target.display()

@@ -72,7 +72,7 @@ impl Visitor for ScopedVisitor {
     fn layer(&self, index: usize, label: &str, diff_id: &str) {
         self.inner.layer(index, label, diff_id);
     }
-    fn image_config(&self, lines: &[String]) {
+    fn image_config(&self, lines: &ConfigLines) {
         self.inner.image_config(lines);
     }
 }
@@ -103,31 +103,62 @@ pub trait Visitor: Send + Sync {
     /// `index`th from the bottom and has this diff_id.
     fn layer(&self, _index: usize, _label: &str, _diff_id: &str) {}
     /// An image's configuration, as the lines a person wrote into it (see
-    /// [`config_lines`]): anyone who pulls the image can read them.
-    fn image_config(&self, _lines: &[String]) {}
+    /// [`ConfigLines`]): anyone who pulls the image can read them.
+    fn image_config(&self, _lines: &ConfigLines) {}
 }
 
-/// What an image's configuration holds that a person wrote: `ENV K=V` for
-/// each variable of its environment, then each build step's command from its
-/// history (`docker inspect` and `docker history` show both to anyone who
-/// pulls the image, so a credential passed there is published with it).
-#[must_use]
-pub fn config_lines(config: &oci_spec::image::ImageConfiguration) -> Vec<String> {
-    let mut lines: Vec<String> = config
-        .config()
-        .as_ref()
-        .and_then(|c| c.env().as_ref())
-        .into_iter()
-        .flatten()
-        .map(|e| format!("ENV {e}"))
-        .collect();
-    for step in config.history().iter().flatten() {
-        if let Some(cmd) = step.created_by() {
-            // One line per step: a `RUN` with continuation lines is one command.
-            lines.push(cmd.replace(['\r', '\n'], " "));
+/// What an image's configuration holds that a person wrote, one line per
+/// entry (a newline inside one is a space): anyone who pulls the image reads
+/// them with `docker inspect` and `docker history`, so a credential there is
+/// published with it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConfigLines {
+    /// `ENV K=V` for each variable of its environment, then `LABEL K=V` for
+    /// each label, then its `ENTRYPOINT` and `CMD` (as JSON arrays).
+    pub config: Vec<String>,
+    /// Each build step's command from its history, one line per step (an
+    /// empty one for a step that records none), oldest first.
+    pub history: Vec<String>,
+}
+
+impl ConfigLines {
+    /// The lines of an image's configuration.
+    #[must_use]
+    pub fn of(config: &oci_spec::image::ImageConfiguration) -> Self {
+        let one_line = |s: &str| s.replace(['\r', '\n'], " ");
+        let mut lines = Vec::new();
+        if let Some(c) = config.config() {
+            for e in c.env().iter().flatten() {
+                lines.push(format!("ENV {}", one_line(e)));
+            }
+            let mut labels: Vec<_> = c.labels().iter().flatten().collect();
+            labels.sort();
+            for (k, v) in labels {
+                lines.push(format!("LABEL {}={}", one_line(k), one_line(v)));
+            }
+            for (word, args) in [("ENTRYPOINT", c.entrypoint()), ("CMD", c.cmd())] {
+                if let Some(args) = args {
+                    let json = serde_json::to_string(args).unwrap_or_default();
+                    lines.push(format!("{word} {json}"));
+                }
+            }
+        }
+        let history = config
+            .history()
+            .iter()
+            .flatten()
+            .map(|step| {
+                step.created_by()
+                    .as_deref()
+                    .map(one_line)
+                    .unwrap_or_default()
+            })
+            .collect();
+        Self {
+            config: lines,
+            history,
         }
     }
-    lines
 }
 
 /// A shared [`Visitor`] in [`Options`].

@@ -178,7 +178,7 @@ pub(super) fn oci_layout(
     let limits = opts.limits;
     let visitor = opts.visitor.as_ref().map(|v| v.0.as_ref());
     if let Some(v) = visitor {
-        v.image_config(&super::config_lines(&config));
+        v.image_config(&super::ConfigLines::of(&config));
     }
     let cache = if visitor.is_some() { None } else { cache };
     let mut jobs: Vec<Box<dyn FnOnce() -> Result<LayerFiles> + Send + '_>> = Vec::new();

@@ -199,7 +199,7 @@ pub(super) fn tarball(
             ));
         }
         if let Some(v) = &opts.visitor {
-            v.0.image_config(&super::config_lines(&config));
+            v.0.image_config(&super::ConfigLines::of(&config));
         }
         let mut view = FsView::default();
         let mut info_layers = Vec::new();
