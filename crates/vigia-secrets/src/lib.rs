@@ -30,6 +30,9 @@ pub use rules::RuleFile;
 /// Files up to this size are handed to the pool whole; larger ones are scanned
 /// as they stream, in chunks, on the reading thread.
 const HAND_OFF: u64 = 1 << 20;
+/// How far past `max_file_size` a file is read to finish a value that
+/// starts before it (as far as the engine's chunks overlap).
+const VALUE_ROOM: u64 = 64 << 10;
 /// File buffers kept for reuse (each holds up to [`HAND_OFF`] bytes).
 const POOL_MAX: usize = 16;
 
@@ -423,11 +426,23 @@ impl Visitor for Collector {
         match Read::take(&mut *data, rest).read_to_end(&mut head) {
             Ok(_) if head.len() as u64 <= small => self.hand_off(layer, path, head),
             Ok(_) => {
-                let kept = head.len().min(usize::try_from(limit).unwrap_or(usize::MAX));
-                let left = limit - kept as u64;
+                // A value that starts before the limit is read whole: the
+                // search runs a value's room past it, keeping only what
+                // starts before.
+                let room = limit.saturating_add(VALUE_ROOM);
+                let kept = head.len().min(usize::try_from(room).unwrap_or(usize::MAX));
+                let left = room - kept as u64;
                 let mut chained = head[..kept].chain(Read::take(&mut *data, left));
-                let r = self.engine.scan_reader(path, &mut chained);
-                let over = head.len() > kept || matches!(data.read(&mut [0u8; 1]), Ok(1));
+                let mut r = self.engine.scan_reader(path, &mut chained);
+                let over = match &mut r {
+                    Ok(found) => {
+                        found.hits.retain(|h| h.offset < limit);
+                        found.bytes > limit
+                            || head.len() > kept
+                            || matches!(data.read(&mut [0u8; 1]), Ok(1))
+                    }
+                    Err(_) => false,
+                };
                 record(&self.state, layer, path, r);
                 if over {
                     let mut st = self.state.lock().expect("secret state lock");
@@ -607,5 +622,46 @@ mod tests {
         });
         assert_eq!(report.files_scanned, 100);
         assert_eq!(report.secrets.len(), 100, "{:?}", report.warnings);
+    }
+
+    /// A file over `max_file_size` is searched up to it and named: a value
+    /// that starts before the limit is found whole (its hash is the whole
+    /// value's), one that starts after it is not, and a file within the
+    /// limit is not named.
+    #[test]
+    fn a_file_over_the_limit_is_searched_to_it_and_named() {
+        use sha2::Digest as _;
+        let user = rules::RuleFile::parse("r.toml", "max_file_size = 2097152").unwrap();
+        let engine = Arc::new(Engine::new(&rules::RuleFile::builtin().merged(user)).unwrap());
+        let collector = Collector::new(engine);
+        let straddling = "ghp_YwxxS8BQ35dDTQq45yfuLK6Q3DvjEN3ZTO6i";
+        let after = "ghp_Q1w2E3r4T5y6U7i8O9p0AaSsDdFfGgHhJjKk";
+        let mut data = vec![b'a'; (2 << 20) - 20];
+        data.extend_from_slice(format!(" {straddling}\n").as_bytes());
+        data.resize(3 << 20, b'b');
+        data.extend_from_slice(format!(" {after}\n").as_bytes());
+        collector.file(None, "/srv/big.log", &mut data.as_slice());
+        let small = format!("t = {after}\n");
+        collector.file(None, "/srv/small.txt", &mut small.as_bytes());
+        let report = collector.finish(false);
+        let found: Vec<(&str, &str, usize)> = report
+            .secrets
+            .iter()
+            .map(|s| (s.path.as_str(), s.sha256.as_str(), s.length))
+            .collect();
+        let hash = |v: &str| hex::encode(sha2::Sha256::digest(v.as_bytes()));
+        assert_eq!(
+            found,
+            vec![
+                ("/srv/big.log", hash(straddling).as_str(), straddling.len()),
+                ("/srv/small.txt", hash(after).as_str(), after.len()),
+            ]
+        );
+        assert_eq!(report.warnings.len(), 1, "{:?}", report.warnings);
+        assert!(
+            report.warnings[0].starts_with("/srv/big.log: only its first 2097152 bytes"),
+            "{:?}",
+            report.warnings
+        );
     }
 }

@@ -806,4 +806,20 @@ fn secrets_in_an_image_config_are_found_once_and_redacted() {
             target.display()
         );
     }
+    // The CI summary says where each secret is.
+    let out = scan_with(
+        home.path(),
+        &[
+            "image",
+            layout.to_str().unwrap(),
+            "--scanners",
+            "secret",
+            "--format",
+            "markdown",
+        ],
+    );
+    vigia_test_support::assert_success(&out);
+    let md = String::from_utf8_lossy(&out.stdout);
+    assert!(md.contains("| `image-config:4-4` |"), "{md}");
+    assert!(!md.contains(github), "{md}");
 }

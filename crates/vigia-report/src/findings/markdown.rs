@@ -2,7 +2,24 @@
 
 use vigia_scan::{Finding, FindingStatus, Report};
 
-use super::{counts_line, epss, fixed, installed, kev, package_names};
+use super::{counts_line, epss, fixed, installed, kev, package_names, paths};
+
+/// What a row is about: a package, or where a secret is (file and lines),
+/// or which port is open to the internet.
+fn what(f: &Finding) -> String {
+    if f.code_vulnerability_details.is_some() {
+        return format!("`{}`", paths(f));
+    }
+    if let Some(n) = &f.network_reachability_details {
+        let (b, e) = (n.open_port_range.begin, n.open_port_range.end);
+        return if b == e {
+            format!("{} port {b}", n.protocol)
+        } else {
+            format!("{} ports {b}-{e}", n.protocol)
+        };
+    }
+    package_names(f)
+}
 
 fn md_escape(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
@@ -58,7 +75,7 @@ fn markdown_drawn(report: &Report, _color: bool) -> String {
         .filter(|f| f.status != FindingStatus::Suppressed)
         .collect();
     if !active.is_empty() {
-        out.push_str("| Severity | Vulnerability | Package | Installed | Fixed | KEV | EPSS |\n|---|---|---|---|---|---|---|\n");
+        out.push_str("| Severity | Vulnerability | Package or location | Installed | Fixed | KEV | EPSS |\n|---|---|---|---|---|---|---|\n");
         for f in active.iter().take(MAX_ROWS) {
             let url = f
                 .remediation
@@ -70,7 +87,7 @@ fn markdown_drawn(report: &Report, _color: bool) -> String {
                 "| {} | [{}]({url}) | {} | {} | {} | {} | {} |\n",
                 f.severity.title(),
                 md_escape(f.rule_id()),
-                md_escape(&package_names(f)),
+                md_escape(&what(f)),
                 md_escape(&installed(f)),
                 md_escape(&fixed(f)),
                 kev(f),
