@@ -827,7 +827,9 @@ fn check_kind(kind: TargetKind, target: &str, inv: &Inventory, read: bool) -> Re
     }
     let ok = match kind {
         TargetKind::Image => found == "image",
-        TargetKind::Host => found == "rootfs",
+        // A secret scan alone needs no package database: a folder is a
+        // host's files as a tarball of them is.
+        TargetKind::Host => found == "rootfs" || !read && Path::new(target).is_dir(),
         // A function's zip, or a folder of its code.
         TargetKind::Function => {
             found == "function" || found == "directory" && Path::new(target).is_dir()

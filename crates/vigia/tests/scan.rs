@@ -690,6 +690,40 @@ fn exit_codes_follow_fail_on() {
         );
         assert!(host.stdout.is_empty());
     }
+    // For secrets alone no package database is needed: the same files as a
+    // folder and as a tarball are both a host's.
+    let files = tempfile::tempdir().unwrap();
+    fs_err::create_dir_all(files.path().join("etc/app")).unwrap();
+    fs_err::write(
+        files.path().join("etc/app/token.env"),
+        "GITHUB_TOKEN=ghp_Q1w2E3r4T5y6U7i8O9p0AaSsDdFfGgHhJjKk\n",
+    )
+    .unwrap();
+    for secrets_only in [files.path(), sources.path()] {
+        let out = scan(&[
+            "host",
+            path(secrets_only),
+            "--scanners",
+            "secret",
+            "-f",
+            "json",
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let found = scan(&[
+        "host",
+        path(files.path()),
+        "--scanners",
+        "secret",
+        "-f",
+        "json",
+    ]);
+    assert!(String::from_utf8_lossy(&found.stdout).contains("github-classic-pat"));
     // The network scanner is for hosts: asked of a folder it is refused, not skipped.
     let sec = scan(&["dir", t, "--scanners", "vuln,network"]);
     assert_eq!(sec.status.code(), Some(2));
