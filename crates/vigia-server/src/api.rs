@@ -520,6 +520,9 @@ async fn list_aggregations(State(svc): State<Arc<Service>>, bytes: axum::body::B
     Ok(axum::Json(out))
 }
 
+/// [`crate::resources::retired`]'s reasons, as SQL.
+const RETIRED_REASONS: &str = "'RESOURCE_TERMINATED', 'SCAN_ELIGIBILITY_EXPIRED'";
+
 /// What `/coverage/statistics/list` groups by.
 pub(crate) const COVERAGE_GROUPS: &[&str] = &[
     "SCAN_STATUS_CODE",
@@ -580,7 +583,10 @@ async fn coverage_statistics(
             None | Some("SCAN_STATUS_CODE" | "SCAN_STATUS_REASON" | "RESOURCE_TYPE" | "ACCOUNT_ID")
         )
     {
-        // No filter: counted by the database from the records' columns.
+        // No filter: counted by the database from the records' columns,
+        // each resource once, by the record `/coverage/list` shows (see
+        // `one_per_resource`: live before retired, then scanned last, then
+        // the first source).
         let sql = match group {
             Some(g @ ("SCAN_STATUS_CODE" | "SCAN_STATUS_REASON" | "RESOURCE_TYPE")) => {
                 let column = match g {
@@ -589,11 +595,16 @@ async fn coverage_statistics(
                     _ => "kind",
                 };
                 format!(
-                    "SELECT {column} AS v, COUNT(*) AS n FROM resources GROUP BY {column} ORDER BY {column}"
+                    "SELECT {column} AS v, COUNT(*) AS n FROM (\
+                       SELECT {column}, ROW_NUMBER() OVER (PARTITION BY id ORDER BY \
+                         CASE WHEN status_reason IN ({RETIRED_REASONS}) THEN 1 ELSE 0 END, \
+                         last_scanned_at DESC NULLS LAST, source) AS nth \
+                       FROM resources) live \
+                     WHERE nth = 1 GROUP BY {column} ORDER BY {column}"
                 )
             }
             // One account, or no grouping: all of them.
-            _ => "SELECT 'all' AS v, COUNT(*) AS n FROM resources".to_owned(),
+            _ => "SELECT 'all' AS v, COUNT(DISTINCT id) AS n FROM resources".to_owned(),
         };
         let rows = sqlx::query(&sql)
             .fetch_all(svc.db.pool())

@@ -65,6 +65,7 @@ fn record(r: &sqlx::any::AnyRow) -> DbResult<ResourceRecord> {
 /// does not hold its findings open for other sources of the same resource.
 #[must_use]
 pub fn retired(reason: &str) -> bool {
+    // The coverage statistics' query names the same reasons.
     matches!(reason, "RESOURCE_TERMINATED" | "SCAN_ELIGIBILITY_EXPIRED")
 }
 
@@ -276,9 +277,11 @@ impl StateDb {
 
     /// Every resource, by ID.
     pub async fn resources(&self) -> DbResult<Vec<ResourceRecord>> {
-        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM resources ORDER BY id"))
-            .fetch_all(self.pool())
-            .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM resources ORDER BY id, source"
+        ))
+        .fetch_all(self.pool())
+        .await?;
         rows.iter().map(record).collect()
     }
 

@@ -1596,9 +1596,26 @@ fn copies_and_images_rebuilt_in_place() {
         1,
         "three copies of one image are one resource: {ids:?}"
     );
-    // Coverage lists the resource once, as Inspector does.
+    // Coverage lists the resource once, as Inspector does, and counts it
+    // once, in every group.
     let covered = wait_coverage(&s, &viewer, 1, "SUCCESSFUL");
     assert_eq!(covered[0]["resourceId"], *ids.iter().next().unwrap());
+    for group in [None, Some("RESOURCE_TYPE"), Some("SCAN_STATUS_REASON")] {
+        let mut req = json!({});
+        if let Some(g) = group {
+            req["groupBy"] = json!(g);
+        }
+        let (_, stats) = s.call(
+            "POST",
+            "/coverage/statistics/list",
+            Some(&viewer),
+            Some(&req),
+        );
+        assert_eq!(stats["totalCounts"], 1, "{group:?}: {stats}");
+        if group.is_some() {
+            assert_eq!(stats["countsByGroup"][0]["count"], 1, "{group:?}: {stats}");
+        }
+    }
     // Their inventory is stored once, by content, not once per copy.
     let inventories: BTreeSet<&str> = listed
         .iter()
