@@ -320,6 +320,30 @@ impl Default for Limits {
     }
 }
 
+/// Where the package database of an OS Vigia matches is kept, and why its
+/// absence matters, when the inventory holds the OS's release file and its
+/// database's extractor found nothing to read.
+fn missing_os_database(inv: &Inventory) -> Option<(&'static str, String)> {
+    let os = inv.os.as_ref()?;
+    let eco = os.osv_ecosystem.as_deref()?;
+    let (db, extractor) = match eco.split(':').next() {
+        Some("Debian" | "Ubuntu") => ("/var/lib/dpkg/status", "os/dpkg"),
+        Some("Alpine") => ("/lib/apk/db/installed", "os/apk"),
+        _ => return None,
+    };
+    // Found and read, even empty: nothing is missing.
+    if inv.status.extractors.iter().any(|(name, _)| name == extractor) {
+        return None;
+    }
+    let name = os.pretty_name.as_deref().unwrap_or(&os.id);
+    Some((
+        db,
+        format!(
+            "{name} keeps its package database here, and none was read (it is missing, or behind a link to a folder Vigia does not follow): the OS's packages are not evaluated"
+        ),
+    ))
+}
+
 /// Builds the inventory of a target: an OCI layout folder, a `docker save`
 /// archive, a root filesystem folder or tarball, a function zip, or a folder.
 pub fn inventory(target: &std::path::Path, opts: &source::Options) -> Result<Inventory> {
@@ -343,6 +367,18 @@ pub fn inventory(target: &std::path::Path, opts: &source::Options) -> Result<Inv
                         )
                     }),
             );
+    }
+    // An OS whose packages Vigia matches, with none of its package
+    // database's: the database is elsewhere (behind a link to a folder Vigia
+    // does not follow) or gone. Either way the OS's packages were not
+    // evaluated, and the scan must not read as clean.
+    if let Some((db, why)) = missing_os_database(&inv) {
+        let at = if kind == "image" || !target.is_dir() {
+            format!("{}:{db}", target.display())
+        } else {
+            db.to_owned()
+        };
+        inv.status.warnings.push(Warning::unread(at, why));
     }
     inv.status.skipped = opts.scope.skipped(source::is_live_root(target));
     inv.target = target.display().to_string();

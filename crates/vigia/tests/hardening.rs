@@ -1695,6 +1695,41 @@ fn linked_package_databases_are_read_or_named() {
     );
 }
 
+/// A package database behind a link to a folder (`/var/lib/dpkg ->
+/// ../../data/dpkg`) is not followed in a folder: the OS's database is named
+/// as not read, and the host is incomplete, not clean (it read as 0 packages,
+/// no vulnerabilities).
+#[test]
+fn an_os_without_its_package_database_is_named_not_clean() {
+    let db = vigia_test_support::database_from_mirror(Path::new(env!("CARGO_BIN_EXE_vigia")));
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    debian_root(&root, "data/dpkg/status");
+    fs_err::create_dir_all(root.join("var/lib")).unwrap();
+    std::os::unix::fs::symlink("../../data/dpkg", root.join("var/lib/dpkg")).unwrap();
+    let (code, r, err) = scan_host(db.path(), &root);
+    assert_eq!(code, Some(7), "{err} {r:#}");
+    let named = r["scan"]["notScanned"].to_string();
+    assert!(
+        named.contains("/var/lib/dpkg/status") && named.contains("none was read"),
+        "{r:#}"
+    );
+    // The same root with its database where Debian keeps it: read, and
+    // nothing named.
+    fs_err::remove_file(root.join("var/lib/dpkg")).unwrap();
+    fs_err::rename(root.join("data/dpkg"), root.join("var/lib/dpkg")).unwrap();
+    let (code, r, err) = scan_host(db.path(), &root);
+    assert_eq!(code, Some(0), "{err} {r:#}");
+    assert!(
+        r["scan"]["notScanned"].as_array().is_none_or(Vec::is_empty),
+        "{r:#}"
+    );
+    assert!(
+        r["findings"].as_array().is_some_and(|f| !f.is_empty()),
+        "{r:#}"
+    );
+}
+
 /// A package database that is a hard link out of the archive (`../../…`)
 /// is not read, and named as not read: the host is incomplete, not clean.
 #[test]
