@@ -332,7 +332,12 @@ fn missing_os_database(inv: &Inventory) -> Option<(&'static str, String)> {
         _ => return None,
     };
     // Found and read, even empty: nothing is missing.
-    if inv.status.extractors.iter().any(|(name, _)| name == extractor) {
+    if inv
+        .status
+        .extractors
+        .iter()
+        .any(|(name, _)| name == extractor)
+    {
         return None;
     }
     let name = os.pretty_name.as_deref().unwrap_or(&os.id);
