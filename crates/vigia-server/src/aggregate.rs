@@ -788,25 +788,77 @@ impl Aggregation {
     /// The order groups are answered in (`sortBy` CRITICAL, HIGH, ALL,
     /// AFFECTED_IMAGES for repositories or NETWORK_FINDINGS for instances;
     /// `sortOrder` ASC or DESC; CRITICAL descending by default).
-    fn order(&self) -> Vec<&Vec<String>> {
-        let by = self.inner["sortBy"].as_str().unwrap_or("CRITICAL");
-        let asc = self.inner["sortOrder"].as_str() == Some("ASC");
-        let pick = |c: &Counts| match by {
+    /// What a group is sorted by: the `sortBy` count, then all findings.
+    fn sort_values(&self, c: &Counts) -> (u64, u64) {
+        let by = match self.inner["sortBy"].as_str().unwrap_or("CRITICAL") {
             "HIGH" => c.high,
             "ALL" => c.all,
             "AFFECTED_IMAGES" => u64::try_from(c.images.len()).unwrap_or(u64::MAX),
             "NETWORK_FINDINGS" => c.network,
             _ => c.critical,
         };
-        let mut keys: Vec<(&Vec<String>, &Counts)> =
-            self.groups.iter().map(|(k, (c, _))| (k, c)).collect();
-        keys.sort_by(|a, b| {
-            let o = pick(a.1)
-                .cmp(&pick(b.1))
-                .then_with(|| a.1.all.cmp(&b.1.all));
-            if asc { o } else { o.reverse() }
-        });
+        (by, c.all)
+    }
+
+    fn ascending(&self) -> bool {
+        self.inner["sortOrder"].as_str() == Some("ASC")
+    }
+
+    /// The groups in the order answered: by their sort values, in the
+    /// order asked, and groups with equal values by key (ascending).
+    fn order(&self) -> Vec<&Vec<String>> {
+        let asc = self.ascending();
+        let mut keys: Vec<(&Vec<String>, (u64, u64))> = self
+            .groups
+            .iter()
+            .map(|(k, (c, _))| (k, self.sort_values(c)))
+            .collect();
+        // Stable: the map's key order stays among equal values.
+        keys.sort_by(|a, b| if asc { a.1.cmp(&b.1) } else { b.1.cmp(&a.1) });
         keys.into_iter().map(|(k, _)| k).collect()
+    }
+
+    /// How many groups there are.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.groups.len()
+    }
+
+    /// Whether there is no group.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.groups.is_empty()
+    }
+
+    /// The `nextToken` of a page that ends with the `index`th group: that
+    /// group's sort values and key.
+    #[must_use]
+    pub fn token_after(&self, index: usize) -> Option<String> {
+        let key = *self.order().get(index)?;
+        let (counts, _) = self.groups.get(key)?;
+        let (by, all) = self.sort_values(counts);
+        serde_json::to_string(&json!({"by": by, "all": all, "key": key})).ok()
+    }
+
+    /// Where the page after `token` begins: at the first group that sorts
+    /// after the group the token names, wherever that group is now, so that
+    /// groups added or removed between pages neither repeat nor go missing
+    /// (an offset did both). `None`: not a token this service gave.
+    #[must_use]
+    pub fn start_after(&self, token: &str) -> Option<usize> {
+        let t: Value = serde_json::from_str(token).ok()?;
+        let by = t["by"].as_u64()?;
+        let all = t["all"].as_u64()?;
+        let key: Vec<String> = serde_json::from_value(t["key"].clone()).ok()?;
+        let asc = self.ascending();
+        let order = self.order();
+        let after = |k: &Vec<String>| {
+            let values = self.groups.get(k).map(|(c, _)| self.sort_values(c));
+            let o = values.unwrap_or_default().cmp(&(by, all));
+            let o = if asc { o } else { o.reverse() };
+            o.then_with(|| k.cmp(&key)) == std::cmp::Ordering::Greater
+        };
+        Some(order.iter().position(|k| after(k)).unwrap_or(order.len()))
     }
 
     /// Reads the records of the resources whose groups are on the page
@@ -965,6 +1017,54 @@ mod tests {
                "fixAvailable": "YES",
                "resources": [{"type": "AWS_ECR_CONTAINER_IMAGE", "id": img, "details": {"awsEcrContainerImage": {"repositoryName": "app", "imageHash": "sha256:1"}}}],
                "packageVulnerabilityDetails": {"vulnerabilityId": "CVE-1", "vulnerablePackages": [{"name": pkg, "sourceLayerHash": "sha256:l1"}]}})
+    }
+
+    /// A page's token names its last group, not a position: groups added
+    /// before it or removed between pages neither repeat nor go missing,
+    /// in either order; a token this service did not give is refused.
+    #[test]
+    fn pages_continue_after_the_group_their_token_names() {
+        let counted = |order: &str, packages: &[(&str, usize)]| {
+            let request = json!({"packageAggregation": {"sortBy": "ALL", "sortOrder": order}});
+            let mut a = Aggregation::new("PACKAGE", &request).unwrap();
+            for (name, n) in packages {
+                for _ in 0..*n {
+                    a.add(&f("HIGH", name, "img", "ACTIVE"));
+                }
+            }
+            a
+        };
+        let names = |a: Aggregation, from: usize| -> Vec<String> {
+            a.finish()
+                .iter()
+                .skip(from)
+                .map(|g| {
+                    g["packageAggregation"]["packageName"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned()
+                })
+                .collect()
+        };
+        // Five groups, `b` and `c` tied; a first page of two.
+        let five = [("a", 5), ("b", 3), ("c", 3), ("d", 2), ("e", 1)];
+        let added = [("z", 9), ("a", 5), ("b", 3), ("c", 3), ("d", 2), ("e", 1)];
+        let removed = [("b", 3), ("c", 3), ("d", 2), ("e", 1)];
+        for (order, first, after_added, after_removed) in [
+            ("DESC", ["a", "b"], vec!["c", "d", "e"], vec!["c", "d", "e"]),
+            ("ASC", ["e", "d"], vec!["b", "c", "a", "z"], vec!["b", "c"]),
+        ] {
+            let before = counted(order, &five);
+            let token = before.token_after(1).unwrap();
+            assert_eq!(names(counted(order, &five), 0)[..2], first, "{order}");
+            for (now, rest) in [(&added[..], after_added), (&removed[..], after_removed)] {
+                let a = counted(order, now);
+                let start = a.start_after(&token).unwrap();
+                assert_eq!(names(a, start), rest, "{order}: {now:?}");
+            }
+            assert!(before.start_after("3").is_none());
+            assert!(before.start_after("{\"by\": 1}").is_none());
+        }
     }
 
     #[test]

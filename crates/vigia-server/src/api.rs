@@ -484,7 +484,14 @@ async fn list_aggregations(State(svc): State<Arc<Service>>, bytes: axum::body::B
         })?,
     };
     let limit = usize::try_from(max_results(&req, 100)?).unwrap_or(100);
-    let start = offset(&req)?;
+    let token = match req.get("nextToken") {
+        None | Some(Value::Null) => None,
+        Some(t) => Some(
+            t.as_str()
+                .ok_or_else(|| ApiError::validation("nextToken is not one this service gave"))?
+                .to_owned(),
+        ),
+    };
     let mut aggregation = crate::aggregate::Aggregation::new(
         kind,
         req.get("aggregationRequest").unwrap_or(&Value::Null),
@@ -492,10 +499,19 @@ async fn list_aggregations(State(svc): State<Arc<Service>>, bytes: axum::body::B
     .map_err(ApiError::validation)?;
     let mine =
         crate::aggregate::account_passes(req.get("accountIds")).map_err(ApiError::validation)?;
+    // A page starts after the group its token names, once groups are counted.
+    let start_of = |a: &crate::aggregate::Aggregation| match &token {
+        None => Ok(0),
+        Some(t) => a
+            .start_after(t)
+            .ok_or_else(|| ApiError::validation("nextToken is not one this service gave")),
+    };
+    let mut start = 0;
     if !mine {
         // Another account's findings: none here.
     } else if aggregation.by_columns() {
         aggregation.count_stored(&svc.db).await?;
+        start = start_of(&aggregation)?;
         aggregation.resources_on_page(&svc.db, start, limit).await?;
     } else {
         // Filtered by what only bodies say: active findings (the only ones
@@ -510,12 +526,16 @@ async fn list_aggregations(State(svc): State<Arc<Service>>, bytes: axum::body::B
             let f: Value = serde_json::from_str(&body).map_err(|e| ApiError::internal(&e))?;
             aggregation.add(&f);
         }
+        start = start_of(&aggregation)?;
     }
+    let next = (start + limit < aggregation.len())
+        .then(|| aggregation.token_after(start + limit - 1))
+        .flatten();
     let groups = aggregation.finish();
     let page: Vec<Value> = groups.iter().skip(start).take(limit).cloned().collect();
     let mut out = json!({ "aggregationType": kind, "responses": page });
-    if start + limit < groups.len() {
-        out["nextToken"] = json!((start + limit).to_string());
+    if let Some(t) = next {
+        out["nextToken"] = json!(t);
     }
     Ok(axum::Json(out))
 }

@@ -542,6 +542,19 @@ fn aggregations_agree(s: &Server, viewer: &str) {
     }
     let packages = call(&json!({"aggregationType": "PACKAGE"}));
     assert!(!packages["responses"].as_array().unwrap().is_empty());
+    // Pages of three, followed by their tokens, are the whole list.
+    let mut paged = Vec::new();
+    let mut token = Value::Null;
+    loop {
+        let page =
+            call(&json!({"aggregationType": "PACKAGE", "maxResults": 3, "nextToken": token}));
+        paged.extend(page["responses"].as_array().unwrap().iter().cloned());
+        token = page["nextToken"].clone();
+        if token.is_null() {
+            break;
+        }
+    }
+    assert_eq!(Value::Array(paged), packages["responses"]);
 }
 
 fn lifecycle(home: &Home) {
