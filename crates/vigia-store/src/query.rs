@@ -294,6 +294,23 @@ impl Store {
         Ok(out)
     }
 
+    /// [`Store::vulnerability`], or, for an ID with no record of its own,
+    /// that of the first advisory naming it ([`Store::naming`]), with the
+    /// IDs of every advisory that does (empty when `id` has its own).
+    pub async fn vulnerability_or_naming(
+        &self,
+        id: &str,
+    ) -> Result<Option<(Vulnerability, Vec<String>)>> {
+        if let Some(v) = self.vulnerability(id).await? {
+            return Ok(Some((v, Vec::new())));
+        }
+        let naming = self.naming(id).await?;
+        let Some(first) = naming.first() else {
+            return Ok(None);
+        };
+        Ok(self.vulnerability(first).await?.map(|v| (v, naming)))
+    }
+
     /// Everything known about the vulnerability that `id` (any alias) names.
     /// Reads happen in one transaction, so they see a single committed state.
     pub async fn vulnerability(&self, id: &str) -> Result<Option<Vulnerability>> {

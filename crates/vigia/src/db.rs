@@ -155,31 +155,23 @@ async fn status(cli: &Cli, format: Format) -> Result<u8> {
 async fn show(cli: &Cli, args: &ShowArgs) -> Result<u8> {
     let store = vigia_engine::open_existing(&config::engine(cli, None)?).await?;
     let id = args.id.trim();
-    let v = if let Some(v) = store.vulnerability(id).await? {
-        v
-    } else {
-        // A CVE with no record of its own may still be reported, from
-        // the advisory that names it (a DSA fixing several CVEs): that
-        // advisory is what a finding of it rests on.
-        let naming = store.naming(id).await?;
-        let found = match naming.first() {
-            Some(first) => store.vulnerability(first).await?,
-            None => None,
-        };
-        let Some(v) = found else {
-            return Err(crate::Exit {
-                code: exit::NOT_FOUND,
-                message: format!("{id} is not in the vulnerability database"),
-            }
-            .into());
-        };
+    // A CVE with no record of its own may still be reported, from the
+    // advisory that names it (a DSA fixing several CVEs): that advisory is
+    // what a finding of it rests on.
+    let Some((v, naming)) = store.vulnerability_or_naming(id).await? else {
+        return Err(crate::Exit {
+            code: exit::NOT_FOUND,
+            message: format!("{id} is not in the vulnerability database"),
+        }
+        .into());
+    };
+    if !naming.is_empty() {
         output::warning(&format!(
             "{id} has no record of its own in the vulnerability database; it is named by {} (shown{}), whose record findings of {id} rest on",
             naming.join(", "),
             if naming.len() > 1 { ": the first" } else { "" }
         ));
-        v
-    };
+    }
     match args.format.format {
         Format::Json => output::print_json(&v)?,
         Format::Table => output::print(&vigia_report::db::vulnerability(

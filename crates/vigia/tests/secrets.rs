@@ -749,7 +749,7 @@ fn secrets_in_an_image_config_are_found_once_and_redacted() {
         .output()
         .expect("skopeo (installed by .ci/run)");
     vigia_test_support::assert_success(&copied);
-    for target in [&layout, &archive] {
+    let scan_image = |target: &Path, format: &str| -> String {
         let out = scan_with(
             home.path(),
             &[
@@ -758,11 +758,14 @@ fn secrets_in_an_image_config_are_found_once_and_redacted() {
                 "--scanners",
                 "secret",
                 "--format",
-                "json",
+                format,
             ],
         );
         vigia_test_support::assert_success(&out);
-        let text = String::from_utf8_lossy(&out.stdout);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    for target in [&layout, &archive] {
+        let text = scan_image(target, "json");
         for value in [password, github, npm, gitlab] {
             assert!(!text.contains(value), "{} leaks a value", target.display());
         }
@@ -807,19 +810,7 @@ fn secrets_in_an_image_config_are_found_once_and_redacted() {
         );
     }
     // The CI summary says where each secret is.
-    let out = scan_with(
-        home.path(),
-        &[
-            "image",
-            layout.to_str().unwrap(),
-            "--scanners",
-            "secret",
-            "--format",
-            "markdown",
-        ],
-    );
-    vigia_test_support::assert_success(&out);
-    let md = String::from_utf8_lossy(&out.stdout);
+    let md = scan_image(&layout, "markdown");
     assert!(md.contains("| `image-config:4-4` |"), "{md}");
     assert!(!md.contains(github), "{md}");
 }
