@@ -377,16 +377,10 @@ fn one_per_resource(
         .collect()
 }
 
-/// Where a page starts: the request's `nextToken`, an offset this service
-/// gave, or the first item.
-fn offset(req: &Value) -> Result<usize, ApiError> {
-    match req.get("nextToken") {
-        None | Some(Value::Null) => Ok(0),
-        Some(t) => t
-            .as_str()
-            .and_then(|t| t.parse().ok())
-            .ok_or_else(|| ApiError::validation("nextToken is not one this service gave")),
-    }
+/// The item the request's `nextToken` names ([`crate::pages`]), for the
+/// query `tag`; `None` on a first page.
+pub(crate) fn page_after(req: &Value, tag: &str) -> Result<Option<Value>, ApiError> {
+    crate::pages::take(req, tag).map_err(|e| ApiError::validation(e.message()))
 }
 
 /// A resource's `CoveredResource`, as `/coverage/list` answers it and as
@@ -457,13 +451,34 @@ async fn list_coverage(State(svc): State<Arc<Service>>, bytes: axum::body::Bytes
     let mut req = body(&bytes)?;
     allowed_keys(&mut req, "/coverage/list")?;
     let limit = usize::try_from(max_results(&req, 200)?).unwrap_or(200);
-    let start = offset(&req)?;
+    let tag = crate::pages::query_tag(&req);
+    let after = page_after(&req, &tag)?;
     let criteria = coverage_criteria(&req)?;
-    let covered = covered(&svc, &criteria).await?;
+    let mut covered = covered(&svc, &criteria).await?;
+    // One record per resource ID, listed by it: a page's token names its
+    // last resource.
+    covered.sort_by(|a, b| a["resourceId"].as_str().cmp(&b["resourceId"].as_str()));
+    let start = match after {
+        None => 0,
+        Some(Value::String(id)) => {
+            let ids: Vec<&str> = covered
+                .iter()
+                .map(|c| c["resourceId"].as_str().unwrap_or_default())
+                .collect();
+            crate::pages::start_after(&ids, &id.as_str())
+        }
+        Some(_) => {
+            return Err(ApiError::validation(
+                crate::pages::TokenError::NotOurs.message(),
+            ));
+        }
+    };
     let page: Vec<Value> = covered.iter().skip(start).take(limit).cloned().collect();
     let mut out = json!({ "coveredResources": page });
-    if start + limit < covered.len() {
-        out["nextToken"] = json!((start + limit).to_string());
+    if start + limit < covered.len()
+        && let Some(last) = page.last()
+    {
+        out["nextToken"] = json!(crate::pages::give(&last["resourceId"], &tag));
     }
     Ok(axum::Json(out))
 }
@@ -484,13 +499,15 @@ async fn list_aggregations(State(svc): State<Arc<Service>>, bytes: axum::body::B
         })?,
     };
     let limit = usize::try_from(max_results(&req, 100)?).unwrap_or(100);
-    let token = match req.get("nextToken") {
-        None | Some(Value::Null) => None,
-        Some(t) => Some(
-            t.as_str()
-                .ok_or_else(|| ApiError::validation("nextToken is not one this service gave"))?
-                .to_owned(),
-        ),
+    let tag = crate::pages::query_tag(&req);
+    let token = match page_after(&req, &tag)? {
+        None => None,
+        Some(Value::String(t)) => Some(t),
+        Some(_) => {
+            return Err(ApiError::validation(
+                crate::pages::TokenError::NotOurs.message(),
+            ));
+        }
     };
     let mut aggregation = crate::aggregate::Aggregation::new(
         kind,
@@ -530,7 +547,8 @@ async fn list_aggregations(State(svc): State<Arc<Service>>, bytes: axum::body::B
     }
     let next = (start + limit < aggregation.len())
         .then(|| aggregation.token_after(start + limit - 1))
-        .flatten();
+        .flatten()
+        .map(|t| crate::pages::give(&json!(t), &tag));
     let groups = aggregation.finish();
     let page: Vec<Value> = groups.iter().skip(start).take(limit).cloned().collect();
     let mut out = json!({ "aggregationType": kind, "responses": page });

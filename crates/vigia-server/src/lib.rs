@@ -25,6 +25,7 @@ pub mod jobs;
 pub mod lifecycle;
 pub mod listing;
 pub mod openapi;
+pub mod pages;
 pub mod registries;
 pub mod resources;
 pub mod service;

@@ -14,7 +14,6 @@
 //! nor go missing; one whose sort value changes between pages (a rematch
 //! moves `updatedAt`) may cross the cursor.
 
-use base64::Engine as _;
 use serde_json::{Value, json};
 use sqlx::Row;
 
@@ -440,6 +439,8 @@ struct Request {
     desc: bool,
     limit: usize,
     cursor: Option<(Value, String)>,
+    /// What this request's page tokens are bound to ([`crate::pages`]).
+    tag: String,
 }
 
 fn invalid(m: impl Into<String>) -> ListError {
@@ -477,15 +478,13 @@ fn read_request(req: &Value) -> Result<Request, ListError> {
             (*field, desc)
         }
     };
-    let bad_token = || invalid("nextToken is not one this service gave");
-    let cursor = match req.get("nextToken") {
-        None | Some(Value::Null) => None,
-        Some(t) => {
-            let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(t.as_str().ok_or_else(bad_token)?)
-                .map_err(|_| bad_token())?;
+    let tag = crate::pages::query_tag(req);
+    let bad_token = || invalid(crate::pages::TokenError::NotOurs.message());
+    let cursor = match crate::pages::take(req, &tag).map_err(|e| invalid(e.message()))? {
+        None => None,
+        Some(after) => {
             let (key, arn): (Value, String) =
-                serde_json::from_slice(&raw).map_err(|_| bad_token())?;
+                serde_json::from_value(after).map_err(|_| bad_token())?;
             if !(key.is_number() || key.is_string()) {
                 return Err(bad_token());
             }
@@ -498,12 +497,8 @@ fn read_request(req: &Value) -> Result<Request, ListError> {
         desc,
         limit,
         cursor,
+        tag,
     })
-}
-
-fn token(key: &Value, arn: &str) -> String {
-    let raw = serde_json::to_vec(&(key, arn)).unwrap_or_default();
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
 }
 
 fn json_body(r: &sqlx::any::AnyRow) -> Result<Value, ListError> {
@@ -716,7 +711,7 @@ async fn indexed_page(
         }
         after = last;
     }
-    Ok(finish(page, req.limit))
+    Ok(finish(page, req.limit, &req.tag))
 }
 
 /// The statement that reads a batch of ARNs and sort values in the order
@@ -876,10 +871,15 @@ async fn plan(db: &StateDb, criteria: &Criteria) -> Result<Plan, ListError> {
 
 /// The first `limit` findings and, when there are more, the token after
 /// the last of them.
-fn finish(mut page: Vec<(Value, String, Value)>, limit: usize) -> (Vec<Value>, Option<String>) {
+fn finish(
+    mut page: Vec<(Value, String, Value)>,
+    limit: usize,
+    tag: &str,
+) -> (Vec<Value>, Option<String>) {
     let next = (page.len() > limit).then(|| {
         page.truncate(limit);
-        page.last().map(|(k, a, _)| token(k, a))
+        page.last()
+            .map(|(k, a, _)| crate::pages::give(&json!([k, a]), tag))
     });
     (page.into_iter().map(|p| p.2).collect(), next.flatten())
 }
@@ -919,7 +919,7 @@ async fn sorted_page(
     };
     let page: Vec<(Value, String, Value)> =
         found.into_iter().skip(start).take(req.limit + 1).collect();
-    Ok(finish(page, req.limit))
+    Ok(finish(page, req.limit, &req.tag))
 }
 
 #[cfg(test)]
@@ -1216,15 +1216,12 @@ mod tests {
                 .map(|i| (json!(i), format!("arn{i}"), json!({"i": i})))
                 .collect()
         };
-        let (page, next) = finish(rows(3), 3);
+        let (page, next) = finish(rows(3), 3, "q");
         assert_eq!(page.len(), 3);
         assert!(next.is_none());
-        let (page, next) = finish(rows(4), 3);
+        let (page, next) = finish(rows(4), 3, "q");
         assert_eq!(page.len(), 3);
-        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(next.unwrap())
-            .unwrap();
-        let (k, a): (Value, String) = serde_json::from_slice(&raw).unwrap();
-        assert_eq!((k, a.as_str()), (json!(2), "arn2"));
+        let after = crate::pages::take(&json!({ "nextToken": next }), "q").unwrap();
+        assert_eq!(after, Some(json!([2, "arn2"])));
     }
 }

@@ -555,6 +555,67 @@ fn aggregations_agree(s: &Server, viewer: &str) {
         }
     }
     assert_eq!(Value::Array(paged), packages["responses"]);
+    tokens_follow_only_their_query(s, viewer);
+}
+
+/// A page's token is followed with the query that gave it (another page
+/// size allowed) and refused with another; coverage pages of one resource
+/// are the whole list.
+fn tokens_follow_only_their_query(s: &Server, viewer: &str) {
+    let call = |path: &str, req: &Value| s.call("POST", path, Some(viewer), Some(req));
+    let by_score = json!({"field": "INSPECTOR_SCORE", "sortOrder": "DESC"});
+    let (status, first) = call(
+        "/findings/list",
+        &json!({"maxResults": 1, "sortCriteria": by_score}),
+    );
+    assert_eq!(status, 200, "{first}");
+    let t = first["nextToken"].clone();
+    assert!(t.is_string(), "{first}");
+    let (status, more) = call(
+        "/findings/list",
+        &json!({"maxResults": 5, "sortCriteria": by_score, "nextToken": t}),
+    );
+    assert_eq!(status, 200, "{more}");
+    assert_ne!(more["findings"][0], first["findings"][0]);
+    for (path, req) in [
+        (
+            "/findings/list",
+            json!({"sortCriteria": {"field": "SEVERITY", "sortOrder": "DESC"}, "nextToken": t}),
+        ),
+        (
+            "/findings/list",
+            json!({"sortCriteria": by_score, "filterCriteria": {"severity": [{"comparison": "EQUALS", "value": "HIGH"}]}, "nextToken": t}),
+        ),
+        (
+            "/findings/aggregation/list",
+            json!({"aggregationType": "PACKAGE", "nextToken": t}),
+        ),
+    ] {
+        let (status, body) = call(path, &req);
+        assert_eq!(status, 400, "{path} {req}: {body}");
+        assert!(
+            body["message"].as_str().unwrap().contains("another query"),
+            "{body}"
+        );
+    }
+    let (status, all) = call("/coverage/list", &json!({}));
+    assert_eq!(status, 200, "{all}");
+    let mut paged = Vec::new();
+    let mut next = Value::Null;
+    loop {
+        let (status, page) = call(
+            "/coverage/list",
+            &json!({"maxResults": 1, "nextToken": next}),
+        );
+        assert_eq!(status, 200, "{page}");
+        paged.extend(page["coveredResources"].as_array().unwrap().iter().cloned());
+        next = page["nextToken"].clone();
+        if next.is_null() {
+            break;
+        }
+    }
+    assert!(paged.len() > 1, "{all}");
+    assert_eq!(Value::Array(paged), all["coveredResources"]);
 }
 
 fn lifecycle(home: &Home) {

@@ -9,7 +9,7 @@ use axum::extract::State;
 use serde_json::{Value, json};
 use sqlx::Row;
 
-use super::{ApiError, ApiResult, allowed_keys, body, max_results, offset};
+use super::{ApiError, ApiResult, allowed_keys, body, max_results, page_after};
 use crate::criteria::Criteria;
 use crate::service::Service;
 
@@ -295,7 +295,8 @@ pub(super) async fn list(State(svc): State<Arc<Service>>, bytes: axum::body::Byt
         |a| matches!(a, "SUPPRESS" | "NONE"),
         "SUPPRESS or NONE",
     )?;
-    let start = offset(&req)?;
+    let tag = crate::pages::query_tag(&req);
+    let after = page_after(&req, &tag)?;
     let rows = sqlx::query("SELECT * FROM filters ORDER BY created_at, arn")
         .fetch_all(svc.db.pool())
         .await
@@ -320,11 +321,33 @@ pub(super) async fn list(State(svc): State<Arc<Service>>, bytes: axum::body::Byt
             out.push(f);
         }
     }
+    // Listed by creation, then ARN: a page's token names its last filter.
+    let key = |f: &Value| {
+        (
+            f["createdAt"].as_str().unwrap_or_default().to_owned(),
+            f["arn"].as_str().unwrap_or_default().to_owned(),
+        )
+    };
+    out.sort_by_key(key);
+    let start = match after.map(serde_json::from_value::<(String, String)>) {
+        None => 0,
+        Some(Ok(after)) => {
+            let keys: Vec<(String, String)> = out.iter().map(key).collect();
+            crate::pages::start_after(&keys, &after)
+        }
+        Some(Err(_)) => {
+            return Err(ApiError::validation(
+                crate::pages::TokenError::NotOurs.message(),
+            ));
+        }
+    };
     let total = out.len();
     let page: Vec<Value> = out.into_iter().skip(start).take(limit).collect();
     let mut answer = json!({ "filters": page });
-    if start + limit < total {
-        answer["nextToken"] = json!((start + limit).to_string());
+    if start + limit < total
+        && let Some(last) = page.last()
+    {
+        answer["nextToken"] = json!(crate::pages::give(&json!(key(last)), &tag));
     }
     Ok(axum::Json(answer))
 }
