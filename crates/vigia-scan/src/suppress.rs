@@ -249,14 +249,24 @@ fn entry_matches(e: &IgnoreEntry, f: &Finding) -> bool {
 pub struct VexStatement {
     /// Vulnerability name and aliases.
     pub vulnerabilities: Vec<String>,
-    /// Product and subcomponent IDs (purls or other IRIs).
-    pub products: Vec<String>,
+    /// The products it is about.
+    pub products: Vec<VexProduct>,
     /// `not_affected`, `affected`, `fixed`, `under_investigation`.
     pub status: String,
     /// Justification or impact statement.
     pub justification: String,
     /// Timestamp, for ordering.
     pub timestamp: String,
+}
+
+/// One product of a VEX statement.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VexProduct {
+    /// The product's IDs (purls or other IRIs).
+    pub ids: Vec<String>,
+    /// Its subcomponents' IDs: when any are named, the statement is about
+    /// them inside this product only.
+    pub subcomponents: Vec<String>,
 }
 
 /// A parsed OpenVEX document.
@@ -283,11 +293,6 @@ fn ids_of(v: &Value) -> Vec<String> {
             }
             if let Some(ids) = o.get("identifiers").and_then(Value::as_object) {
                 out.extend(ids.values().filter_map(Value::as_str).map(str::to_owned));
-            }
-            if let Some(subs) = o.get("subcomponents").and_then(Value::as_array) {
-                for s in subs {
-                    out.extend(ids_of(s));
-                }
             }
             out
         }
@@ -325,14 +330,31 @@ impl Vex {
             if vulnerabilities.is_empty() {
                 return Err(err(file, format!("statement {n} names no vulnerability")));
             }
-            let mut products: Vec<String> = s
+            // Subcomponents are a product's (v0.2.0) or every product's
+            // of the statement (v0.0.1).
+            let subs_of = |v: &Value| -> Vec<String> {
+                v.get("subcomponents")
+                    .and_then(Value::as_array)
+                    .map(|a| a.iter().flat_map(ids_of).collect())
+                    .unwrap_or_default()
+            };
+            let shared = subs_of(s);
+            let products: Vec<VexProduct> = s
                 .get("products")
                 .and_then(Value::as_array)
-                .map(|a| a.iter().flat_map(ids_of).collect())
+                .map(|a| {
+                    a.iter()
+                        .map(|p| {
+                            let mut subcomponents = subs_of(p);
+                            subcomponents.extend(shared.iter().cloned());
+                            VexProduct {
+                                ids: ids_of(p),
+                                subcomponents,
+                            }
+                        })
+                        .collect()
+                })
                 .unwrap_or_default();
-            if let Some(subs) = s.get("subcomponents").and_then(Value::as_array) {
-                products.extend(subs.iter().flat_map(ids_of));
-            }
             let status = s
                 .get("status")
                 .and_then(Value::as_str)
@@ -376,7 +398,10 @@ impl Vex {
 
 /// Whether a statement's products cover the finding: a product purl names one
 /// of its packages, or the product is the resource itself (its ID, or an
-/// `pkg:oci` purl of its repository and digest) with no narrower subcomponent.
+/// `pkg:oci` purl of its repository and digest). A product with
+/// subcomponents covers only the findings of those packages, and only in
+/// that product: a statement about a package inside another image says
+/// nothing about this one.
 fn vex_applies(s: &VexStatement, f: &Finding) -> bool {
     let ids = finding_ids(f);
     if !s
@@ -386,31 +411,37 @@ fn vex_applies(s: &VexStatement, f: &Finding) -> bool {
     {
         return false;
     }
-    if s.products.is_empty() {
-        return false;
-    }
+    let names_package = |p: &String| f.purls().any(|q| purl_matches(p, q));
     s.products.iter().any(|p| {
-        if f.purls().any(|q| purl_matches(p, q)) {
+        let is_resource = p.ids.iter().any(|id| is_the_resource(id, f));
+        if p.subcomponents.is_empty() {
+            is_resource || p.ids.iter().any(names_package)
+        } else {
+            is_resource && p.subcomponents.iter().any(names_package)
+        }
+    })
+}
+
+/// Whether a VEX product ID names the finding's resource: its ID, or a
+/// `pkg:oci` purl of its repository (and digest, when the purl has one).
+fn is_the_resource(p: &str, f: &Finding) -> bool {
+    f.resources.iter().any(|r| {
+        if p == r.id {
             return true;
         }
-        f.resources.iter().any(|r| {
-            if *p == r.id {
-                return true;
-            }
-            let Some(img) = &r.details.aws_ecr_container_image else {
-                return false;
-            };
-            let Ok(purl) = PackageUrl::from_str(p) else {
-                return false;
-            };
-            purl.ty() == "oci"
-                && img
-                    .repository_name
-                    .rsplit('/')
-                    .next()
-                    .is_some_and(|n| n.eq_ignore_ascii_case(purl.name()))
-                && purl.version().is_none_or(|v| v == img.image_hash)
-        })
+        let Some(img) = &r.details.aws_ecr_container_image else {
+            return false;
+        };
+        let Ok(purl) = PackageUrl::from_str(p) else {
+            return false;
+        };
+        purl.ty() == "oci"
+            && img
+                .repository_name
+                .rsplit('/')
+                .next()
+                .is_some_and(|n| n.eq_ignore_ascii_case(purl.name()))
+            && purl.version().is_none_or(|v| v == img.image_hash)
     })
 }
 
@@ -552,7 +583,10 @@ mod tests {
         assert_eq!(v.statements[0].vulnerabilities, ["CVE-2021-1", "GHSA-x"]);
         assert_eq!(
             v.statements[0].products,
-            ["pkg:oci/app", "pkg:pypi/urllib3"]
+            [VexProduct {
+                ids: vec!["pkg:oci/app".into()],
+                subcomponents: vec!["pkg:pypi/urllib3".into()]
+            }]
         );
         let v1 = r#"{"statements":[{"vulnerability":"CVE-2021-1","products":["pkg:pypi/urllib3"],"status":"fixed"}]}"#;
         let v = Vex::parse("b", v1).unwrap();

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// A fixed scan time, so that reports are reproducible.
 const EPOCH: &str = "1760000000";
@@ -890,6 +890,26 @@ fn vex_not_affected_suppresses_and_affected_does_not() {
         text.contains("SUPPRESSED (1)") && text.contains("vulnerable_code_not_in_execute_path"),
         "{text}"
     );
+    // A subcomponent is the package inside its product only: a statement
+    // about smallvec in another image leaves this one's finding as it is;
+    // the same statement about this folder suppresses it.
+    let here = finding(&r, "CVE-2021-25900")["resources"][0]["id"].clone();
+    let scoped = |product: &Value| {
+        let doc = json!({"@context": "https://openvex.dev/ns/v0.2.0", "timestamp": "2026-06-01T00:00:00Z",
+            "statements": [{"vulnerability": {"name": "CVE-2021-25900"},
+                "products": [{"@id": product, "subcomponents": [{"@id": "pkg:cargo/smallvec"}]}],
+                "status": "not_affected", "justification": "inline_mitigations_already_exist"}]});
+        fs_err::write(&vex, doc.to_string()).unwrap();
+        let r = scan_json(&[
+            "dir",
+            path(&targets().join("rust-lockfile")),
+            "--vex",
+            path(&vex),
+        ]);
+        finding(&r, "CVE-2021-25900")["status"].clone()
+    };
+    assert_eq!(scoped(&json!("pkg:oci/other-image@sha256:0000")), "ACTIVE");
+    assert_eq!(scoped(&here), "SUPPRESSED");
 }
 
 fn validate_aws(service: &str, shape: &str, list: &str, doc: &Path) {

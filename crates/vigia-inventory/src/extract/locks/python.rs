@@ -3,8 +3,8 @@
 use serde_json::Value;
 
 use super::{file_name, pkg};
-use crate::Package;
 use crate::extract::{Ctx, Extractor, Found, json_or_warn, purl, toml_or_warn};
+use crate::{Package, Warning};
 
 fn pypi(name: &str, version: &str, path: &str, by: &str) -> Package {
     pkg(
@@ -38,7 +38,7 @@ impl Extractor for Requirements {
         "python/requirements"
     }
     fn version(&self) -> u32 {
-        2
+        3
     }
     fn wants(&self, path: &str) -> bool {
         let f = file_name(path);
@@ -51,26 +51,100 @@ impl Extractor for Requirements {
     }
     fn extract(&self, path: &str, data: &[u8], _ctx: &Ctx<'_>) -> Found {
         let mut found = Found::default();
-        for line in String::from_utf8_lossy(data).lines() {
+        let mut unpinned = Vec::new();
+        for (n, line) in String::from_utf8_lossy(data).lines().enumerate() {
             let line = line.split(" #").next().unwrap_or_default().trim();
             let line = line.trim_end_matches('\\').trim();
-            if line.is_empty() || line.starts_with('#') || line.starts_with('-') {
+            if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let spec = line.split(';').next().unwrap_or_default().trim();
-            let Some((name, version)) = spec.split_once("===").or_else(|| spec.split_once("=="))
-            else {
-                continue;
-            };
-            let name = name.split('[').next().unwrap_or_default().trim();
-            let version = version.split([',', ' ']).next().unwrap_or_default().trim();
-            if name.is_empty() || version.is_empty() || version.contains('*') {
+            if let Some(included) = included_file(line) {
+                // Another file's requirements: read when its own name says
+                // it holds them, named here either way.
+                found.warnings.push(Warning {
+                    path: path.to_owned(),
+                    line: Some(n + 1),
+                    message: format!(
+                        "includes `{included}`: its pins are read only when that file is itself named like a requirements file"
+                    ),
+                    unread: None,
+                });
                 continue;
             }
-            found.packages.push(pypi(name, version, path, self.name()));
+            if line.starts_with('-') {
+                continue;
+            }
+            // Options after a requirement (`--hash=…`) are pip's, not PEP 508's.
+            let spec = line.split(" -").next().unwrap_or_default().trim();
+            match pinned(spec) {
+                Some(Pin::Exact(name, version)) => {
+                    found
+                        .packages
+                        .push(pypi(&name, &version, path, self.name()));
+                }
+                Some(Pin::Loose(name)) => unpinned.push(name),
+                None => {}
+            }
+        }
+        if !unpinned.is_empty() {
+            found.warnings.push(Warning {
+                path: path.to_owned(),
+                line: None,
+                message: format!(
+                    "{} requirement(s) not pinned to one version (`==`) were not matched: {}",
+                    unpinned.len(),
+                    unpinned.join(", ")
+                ),
+                unread: None,
+            });
         }
         found
     }
+}
+
+/// The file a `-r FILE` / `--requirement FILE` (or `-c`, constraints) line names.
+fn included_file(line: &str) -> Option<&str> {
+    let rest = ["--requirement", "--constraint", "-r", "-c"]
+        .iter()
+        .find_map(|o| line.strip_prefix(o))?;
+    let file = rest.trim_start_matches('=').trim();
+    (!file.is_empty() && rest.len() > file.len()).then_some(file)
+}
+
+/// What one requirement pins.
+enum Pin {
+    /// `name==version` (or `===`): its name as written, its version.
+    Exact(String, String),
+    /// A requirement with no single version (`>=`, `~=`, none, a URL).
+    Loose(String),
+}
+
+/// A PEP 508 requirement read with `pep508_rs` (spaces around the
+/// operator, extras, markers, the `name (==1.0)` form); `None` for a line
+/// that is not one (pip's own syntax: a path, an editable).
+fn pinned(spec: &str) -> Option<Pin> {
+    use pep508_rs::pep440_rs::Operator;
+    let req = spec
+        .parse::<pep508_rs::Requirement<pep508_rs::VerbatimUrl>>()
+        .ok()?;
+    // The name as the file writes it, which reports show; matching
+    // normalizes it.
+    let written: String = spec
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        .collect();
+    let name = if written.is_empty() {
+        req.name.to_string()
+    } else {
+        written
+    };
+    if let Some(pep508_rs::VersionOrUrl::VersionSpecifier(specs)) = &req.version_or_url
+        && let [one] = &specs[..]
+        && matches!(one.operator(), Operator::Equal | Operator::ExactEqual)
+    {
+        return Some(Pin::Exact(name, one.version().to_string()));
+    }
+    Some(Pin::Loose(name))
 }
 
 /// `poetry.lock` and `uv.lock`: `[[package]]` tables with name and version.
@@ -183,11 +257,44 @@ mod tests {
         let got = run(
             &Requirements,
             "/app/requirements.txt",
-            "# deps\nFlask==2.0.1\nrequests[socks]==2.25.1 ; python_version > '3'\nurllib3>=1.26\n-r other.txt\nidna===2.10 \\\n    --hash=sha256:abc\n",
+            "# deps\nFlask==2.0.1\nrequests[socks]==2.25.1 ; python_version > '3'\nidna===2.10 \\\n    --hash=sha256:abc\n",
         );
         assert_eq!(
             got,
             pairs(&[("Flask", "2.0.1"), ("requests", "2.25.1"), ("idna", "2.10")])
+        );
+    }
+
+    #[test]
+    fn requirements_read_as_pep_508_writes_them() {
+        let text = "Jinja2 == 2.11.2\nMarkupSafe== 1.1.1\nclick[extra] == 7.0\nitsdangerous (==1.1.0)\nWerkzeug === 0.15.3 ; python_version >= '3'\nsix==1.15.0 --hash=sha256:abc\npytz>=2020\ncertifi\n-r deps/common.txt\n--constraint=c.txt\n./local/pkg\n";
+        let found = Requirements.extract("/app/requirements.txt", text.as_bytes(), &Ctx::default());
+        let got: Vec<(&str, &str)> = found
+            .packages
+            .iter()
+            .map(|p| (p.name.as_str(), p.version.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("Jinja2", "2.11.2"),
+                ("MarkupSafe", "1.1.1"),
+                ("click", "7.0"),
+                ("itsdangerous", "1.1.0"),
+                ("Werkzeug", "0.15.3"),
+                ("six", "1.15.0")
+            ]
+        );
+        let said: Vec<&str> = found.warnings.iter().map(|w| w.message.as_str()).collect();
+        assert_eq!(said.len(), 3, "{said:?}");
+        assert!(
+            said[0].starts_with("includes `deps/common.txt`"),
+            "{said:?}"
+        );
+        assert!(said[1].starts_with("includes `c.txt`"), "{said:?}");
+        assert!(
+            said[2].contains("2 requirement(s) not pinned") && said[2].ends_with("pytz, certifi"),
+            "{said:?}"
         );
     }
 
