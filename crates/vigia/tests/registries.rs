@@ -607,6 +607,54 @@ fn registry_errors_are_coverage_reasons_and_syncs_follow_pages_and_tokens() {
     let d = check(&format!("{}/team/app:1", reg.host));
     assert_eq!(d["unscanned"], false, "{d:#}");
     assert_eq!(d["resourceId"].as_str(), Some(team.as_str()), "{d:#}");
+    let alone = d["violations"].as_array().unwrap().len();
+    // The same digest watched as a layout too, whose scan searches for
+    // secrets (a registry's does not): the decision counts every copy's
+    // findings, whichever was scanned last, and still names the
+    // reference's own copy.
+    vigia_test_support::copy_dir(&layout(), &watch.path().join("debian12-app"));
+    wait_for(&server, &admin, 60, "the watched copy scanned", |i| {
+        i.iter().any(|c| {
+            c["resourceId"]
+                .as_str()
+                .is_some_and(|r| r.starts_with("local/vigia/debian12-app@"))
+                && c["scanStatus"]["reason"] == "SUCCESSFUL"
+        })
+    });
+    let d = check(&format!("{}/team/app:1", reg.host));
+    assert_eq!(d["resourceId"].as_str(), Some(team.as_str()), "{d:#}");
+    let after = d["violations"].as_array().unwrap().len();
+    assert!(
+        after > alone,
+        "the watched copy's secrets count ({alone} violations before): {d:#}"
+    );
+    // A tag moved in the registry since its last sync (this registry
+    // syncs once an hour): decided on the image it pulls now.
+    reg.push(
+        &vigia_test_support::shared_dir().join("targets/alpine-base"),
+        "vigia/alpine-base:3.18.9",
+        "moved/app:1",
+        creds,
+    );
+    registry(
+        &server,
+        &admin,
+        &json!({"name": "hourly", "url": url, "username": "ci", "password": "s3cret-pass",
+                "include": ["moved/*"], "syncSeconds": 3600}),
+    );
+    wait_for(&server, &admin, 60, "the first sync of moved/app", |i| {
+        reason_of(i, "moved/app") == Some("SUCCESSFUL")
+    });
+    let base_digest = check(&format!("{}/moved/app:1", reg.host))["digest"].clone();
+    reg.push(&layout(), "vigia/debian12-app:latest", "moved/app:1", creds);
+    let d = check(&format!("{}/moved/app:1", reg.host));
+    assert_ne!(d["digest"], base_digest, "{d:#}");
+    assert_eq!(
+        d["digest"].as_str(),
+        team.rsplit_once('@').map(|(_, digest)| digest),
+        "the tag's image now: {d:#}"
+    );
+    assert_eq!(d["allowed"], false, "{d:#}");
     // A tag no registry Vigia watches holds: unscanned, as before.
     let d = check("registry.invalid/none/app:1");
     assert_eq!(d["unscanned"], true, "{d:#}");

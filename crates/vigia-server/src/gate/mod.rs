@@ -169,16 +169,7 @@ impl ImageRef {
             None => (reference, None, false),
         };
         let (registry, repository, _) = vigia_scan::split_reference(name);
-        let canonical = match registry.as_deref() {
-            None | Some("docker.io" | "index.docker.io" | "registry-1.docker.io") => {
-                if repository.contains('/') {
-                    format!("docker.io/{repository}")
-                } else {
-                    format!("docker.io/library/{repository}")
-                }
-            }
-            Some(r) => format!("{r}/{repository}"),
-        };
+        let canonical = in_full(registry.as_deref(), &repository);
         Self {
             reference: reference.to_owned(),
             repository: registry
@@ -187,6 +178,34 @@ impl ImageRef {
             digest,
             bad_digest,
         }
+    }
+}
+
+/// A repository as Docker names it in full: Docker Hub's with its
+/// `docker.io/` (and `library/` for an official image's one-word name).
+fn in_full(registry: Option<&str>, repository: &str) -> String {
+    match registry {
+        None | Some("docker.io" | "index.docker.io" | "registry-1.docker.io") => {
+            if repository.contains('/') {
+                format!("docker.io/{repository}")
+            } else {
+                format!("docker.io/library/{repository}")
+            }
+        }
+        Some(r) => format!("{r}/{repository}"),
+    }
+}
+
+/// An exception's repository pattern in full, as [`in_full`] names a
+/// reference's: `nginx` is `docker.io/library/nginx`, `team/*` is
+/// `docker.io/team/*`. A first part with a dot or a port, or `localhost`,
+/// is a registry.
+fn pattern_in_full(pattern: &str) -> String {
+    match pattern.split_once('/') {
+        Some((first, rest)) if first.contains(['.', ':']) || first == "localhost" => {
+            in_full(Some(first), rest)
+        }
+        _ => in_full(None, pattern),
     }
 }
 
@@ -285,7 +304,13 @@ pub fn decide(policy: &Policy, image: &ImageRef, facts: &Facts, now: jiff::Times
         violations,
         unscanned: false,
     };
-    let in_repository = |r: &str| glob(r, &image.repository) || glob(r, &image.canonical);
+    // As written, or both in full: an exception for `nginx` covers
+    // `docker.io/library/nginx@…`, one for `team/*` covers `docker.io/team/app`.
+    let in_repository = |r: &str| {
+        glob(r, &image.repository)
+            || glob(r, &image.canonical)
+            || glob(&pattern_in_full(r), &image.canonical)
+    };
     if let Some(e) = live
         .iter()
         .find(|e| e.vulnerability.is_none() && e.repository.as_deref().is_some_and(in_repository))
@@ -549,6 +574,31 @@ mod tests {
         let docker = ImageRef::parse(&format!("nginx@sha256:{}", "c".repeat(64)));
         let hub = except(Some("docker.io/library/*"), None);
         assert!(decide(&hub, &docker, &f, now()).allowed);
+        // An exception in Docker's short form covers the reference in full,
+        // and the other way round; another registry's name does not.
+        let digest = "c".repeat(64);
+        for (pattern, reference, covered) in [
+            ("nginx", "docker.io/library/nginx", true),
+            ("nginx", "library/nginx", true),
+            ("nginx", "nginx", true),
+            ("team/*", "docker.io/team/app", true),
+            ("docker.io/team/*", "team/app", true),
+            ("nginx", "ghcr.io/nginx", false),
+            ("nginx", "docker.io/library/nginx-extra", false),
+            ("team/*", "registry.local:5000/team/app", false),
+            (
+                "registry.local:5000/team/*",
+                "registry.local:5000/team/app",
+                true,
+            ),
+        ] {
+            let image = ImageRef::parse(&format!("{reference}@sha256:{digest}"));
+            assert_eq!(
+                decide(&except(Some(pattern), None), &image, &f, now()).allowed,
+                covered,
+                "{pattern} for {reference}"
+            );
+        }
     }
 
     #[test]

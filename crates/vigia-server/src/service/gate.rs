@@ -1,6 +1,6 @@
 //! The deployment gate's facts and decisions (see `crate::gate`).
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use sqlx::Row;
 
 use super::{Service, ServiceError};
@@ -57,33 +57,35 @@ impl Service {
         Ok(out)
     }
 
-    /// The image resource holding `digest` that was scanned last, live or
-    /// retired (terminated, or past the rescan window): its ID and when it
-    /// was scanned. One never scanned comes after every scanned one (on
-    /// both databases: PostgreSQL sorts nulls first when descending).
-    async fn image_of(
+    /// The image resources holding `digest`, live or retired (terminated,
+    /// or past the rescan window), the one scanned last first: each one's
+    /// ID and when it was scanned. One never scanned comes after every
+    /// scanned one (on both databases: PostgreSQL sorts nulls first when
+    /// descending).
+    async fn images_of(
         &self,
         digest: &str,
         retired: bool,
-    ) -> Result<Option<(String, Option<String>)>, ServiceError> {
+    ) -> Result<Vec<(String, Option<String>)>, ServiceError> {
         let status = if retired { "IN" } else { "NOT IN" };
-        let row = sqlx::query(&format!(
+        let rows = sqlx::query(&format!(
             "SELECT id, last_scanned_at FROM resources \
              WHERE kind = 'AWS_ECR_CONTAINER_IMAGE' AND status_reason {status} ('RESOURCE_TERMINATED', 'SCAN_ELIGIBILITY_EXPIRED') \
-             AND id LIKE $1 ORDER BY last_scanned_at IS NULL, last_scanned_at DESC LIMIT 1",
+             AND id LIKE $1 ORDER BY last_scanned_at IS NULL, last_scanned_at DESC, id",
         ))
         .bind(format!("%@{digest}"))
-        .fetch_optional(self.db.pool())
+        .fetch_all(self.db.pool())
         .await
         .map_err(crate::db::DbError::from)?;
-        row.map(|row| {
-            Ok((
-                row.try_get("id").map_err(crate::db::DbError::from)?,
-                row.try_get("last_scanned_at")
-                    .map_err(crate::db::DbError::from)?,
-            ))
-        })
-        .transpose()
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    row.try_get("id").map_err(crate::db::DbError::from)?,
+                    row.try_get("last_scanned_at")
+                        .map_err(crate::db::DbError::from)?,
+                ))
+            })
+            .collect()
     }
 
     /// The finding bodies `query` selects of the resource bound as `$1`.
@@ -99,27 +101,44 @@ impl Service {
             .collect())
     }
 
-    /// What is stored of an image's digest: the live image resource that
-    /// holds it (the last scanned, when several repositories do) and its
-    /// active findings.
+    /// What is stored of an image's digest: every live image resource that
+    /// holds it (one digest is one image, under whichever repositories it
+    /// was scanned: a registry's copy is not searched for secrets, a
+    /// watched layout's is) and their active findings, each issue once.
+    /// The copy in the reference's repository names the decision's
+    /// resource, else the one scanned last.
     async fn gate_facts(&self, image: &ImageRef) -> Result<Facts, ServiceError> {
         let Some(digest) = &image.digest else {
             return Ok(Facts::default());
         };
-        let Some((resource_id, last_scanned_at)) = self.image_of(digest, false).await? else {
+        let copies = self.images_of(digest, false).await?;
+        let named = copies.iter().find(|(id, _)| {
+            id.rsplit_once('@')
+                .is_some_and(|(repo, _)| repo == image.repository || repo == image.canonical)
+        });
+        let Some((resource_id, last_scanned_at)) = named.or(copies.first()).cloned() else {
             return self.retired_facts(digest).await;
         };
-        let findings = self
-            .bodies(
-                "SELECT body FROM findings WHERE resource_id = $1 AND status = 'ACTIVE'",
-                &resource_id,
-            )
-            .await?;
+        let mut findings = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
+        for (id, _) in &copies {
+            for f in self
+                .bodies(
+                    "SELECT body FROM findings WHERE resource_id = $1 AND status = 'ACTIVE'",
+                    id,
+                )
+                .await?
+            {
+                if seen.insert(same_issue(&f)) {
+                    findings.push(f);
+                }
+            }
+        }
         Ok(Facts {
             resource_id: Some(resource_id),
             // Scanned once is enough: a rescan in progress or one that
             // failed leaves the stored findings standing, and they decide.
-            scanned: last_scanned_at.is_some(),
+            scanned: copies.iter().any(|(_, at)| at.is_some()),
             last_scanned_at,
             findings,
             retired: false,
@@ -131,7 +150,8 @@ impl Service {
     /// findings that were active when it was retired. Their closing is no
     /// fix: an image still running elsewhere is as vulnerable as before.
     async fn retired_facts(&self, digest: &str) -> Result<Facts, ServiceError> {
-        let Some((resource_id, last_scanned_at @ Some(_))) = self.image_of(digest, true).await?
+        let Some((resource_id, last_scanned_at @ Some(_))) =
+            self.images_of(digest, true).await?.into_iter().next()
         else {
             return Ok(Facts::default());
         };
@@ -156,4 +176,18 @@ impl Service {
             retired: true,
         })
     }
+}
+
+/// What makes two copies' findings one issue of the image: the finding's
+/// type, title, vulnerability, packages and file, not its ARN, resource or
+/// times.
+fn same_issue(f: &Value) -> String {
+    json!([
+        f["type"],
+        f["title"],
+        f["packageVulnerabilityDetails"]["vulnerabilityId"],
+        f["packageVulnerabilityDetails"]["vulnerablePackages"],
+        f["codeVulnerabilityDetails"]["filePath"],
+    ])
+    .to_string()
 }

@@ -614,31 +614,31 @@ impl Service {
         repository: &str,
         tag: &str,
     ) -> Result<Option<String>, ServiceError> {
-        if let Some((_, _, digest, _)) = self
+        // The registry is asked first: a tag moved since the last sync
+        // must be decided on the image it now pulls, not the one it held.
+        // Only when the registry cannot answer does the last sync decide.
+        let asked = match Discovery::new(&reg.url, reg.credentials()) {
+            Ok(discovery) => match tokio::time::timeout(
+                std::time::Duration::from_secs(5),
+                discovery.resolve(repository, tag),
+            )
+            .await
+            {
+                Ok(Ok(found)) => return Ok(found.map(|target| target.digest)),
+                Ok(Err(e)) => vigia_engine::error_chain(&e),
+                Err(_) => "no answer within 5 s".to_owned(),
+            },
+            Err(e) => vigia_engine::error_chain(&e),
+        };
+        let synced = self
             .db
             .registry_tags(&reg.name)
             .await?
             .into_iter()
             .find(|(r, t, _, _)| r == repository && t == tag)
-        {
-            return Ok(Some(digest));
-        }
-        let Ok(discovery) = Discovery::new(&reg.url, reg.credentials()) else {
-            return Ok(None);
-        };
-        match tokio::time::timeout(
-            std::time::Duration::from_secs(5),
-            discovery.resolve(repository, tag),
-        )
-        .await
-        {
-            Ok(Ok(Some(target))) => Ok(Some(target.digest)),
-            Ok(Err(e)) => {
-                tracing::warn!(registry = %reg.name, repository, tag, error = %vigia_engine::error_chain(&e), "cannot resolve a tag for the gate");
-                Ok(None)
-            }
-            _ => Ok(None),
-        }
+            .map(|(_, _, digest, _)| digest);
+        tracing::warn!(registry = %reg.name, repository, tag, error = %asked, synced = synced.as_deref().unwrap_or("none"), "cannot resolve a tag for the gate; deciding on the digest of the last sync");
+        Ok(synced)
     }
 
     /// Scans an image of a registry now (whatever its `scanFrequency`:
