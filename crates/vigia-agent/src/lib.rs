@@ -16,6 +16,19 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use vigia_inventory::{Inventory, Package};
 
+/// A request's failure with its causes (reqwest's own message names none
+/// of them), its URL left out: the caller names it, without credentials.
+fn reason(e: &reqwest::Error) -> String {
+    let mut out = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cause = c.source();
+    }
+    out
+}
+
 /// What went wrong.
 #[derive(Debug, thiserror::Error)]
 pub enum AgentError {
@@ -347,8 +360,8 @@ impl Agent {
             .user_agent(concat!("vigia-agent/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| AgentError::Unreachable {
-                url: options.server.clone(),
-                message: e.to_string(),
+                url: vigia_model::redact::redact_url(&options.server),
+                message: reason(&e.without_url()),
             })?;
         Ok(Self {
             options,
@@ -377,8 +390,8 @@ impl Agent {
             .send()
             .await
             .map_err(|e| AgentError::Unreachable {
-                url: url.clone(),
-                message: e.to_string(),
+                url: vigia_model::redact::redact_url(&url),
+                message: reason(&e.without_url()),
             })?;
         let status = resp.status().as_u16();
         if status == 409 {
@@ -412,7 +425,7 @@ impl Agent {
         let full = tokio::task::spawn_blocking(move || collect(&root, &host_id))
             .await
             .map_err(|e| AgentError::Unreachable {
-                url: self.options.server.clone(),
+                url: vigia_model::redact::redact_url(&self.options.server),
                 message: format!("the inventory's reading stopped: {e}"),
             })??;
         let packages: BTreeSet<Package> = full.inventory.packages.iter().cloned().collect();

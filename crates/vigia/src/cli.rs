@@ -137,8 +137,9 @@ Examples:
     #[command(after_help = "\
 The service scans every image (OCI layout folder, docker save archive), function zip and root
 filesystem (folder or tarball) in the --watch folders once, keeps their inventories, and
-re-evaluates the stored inventories whenever the advisories change (updated at start and every
---update-every) without reading the resources again. New files are scanned, changed ones
+re-evaluates the stored inventories whenever the advisories change (an update is due at start unless
+one succeeded less than --update-every ago, then every --update-every; POST /v1/db/update
+runs one now) without reading the resources again. New files are scanned, changed ones
 rescanned, removed ones closed (RESOURCE_TERMINATED).
 
 Its state (resources, inventories, findings and their history, filters, tokens) is in

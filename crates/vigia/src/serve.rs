@@ -280,7 +280,8 @@ pub(crate) async fn gate(args: &GateArgs) -> Result<u8> {
         .await
         .map_err(|e| {
             anyhow::anyhow!(
-                "cannot ask {url}: {}",
+                "cannot ask {}: {}",
+                vigia_model::redact::redact_url(&url),
                 vigia_engine::error_chain(&e.without_url())
             )
         })?;

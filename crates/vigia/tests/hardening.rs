@@ -1753,3 +1753,43 @@ fn a_hard_link_out_of_the_archive_is_named() {
         "{r:#}"
     );
 }
+
+/// A service URL's password (CI writes `https://user:pass@host`) is never
+/// printed: not by the agent, not by the gate, when the service cannot be
+/// reached.
+#[test]
+fn a_service_urls_password_is_not_printed_when_it_cannot_be_reached() {
+    let root = tempfile::tempdir().unwrap();
+    fs_err::create_dir_all(root.path().join("etc")).unwrap();
+    fs_err::write(root.path().join("etc/hostname"), "ci-host\n").unwrap();
+    let digest = format!("app@sha256:{}", "0".repeat(64));
+    for args in [
+        vec![
+            "agent",
+            "--server",
+            "http://ci:hunter2PASS@127.0.0.1:1",
+            "--token",
+            "x",
+            "--root",
+            root.path().to_str().unwrap(),
+            "--once",
+        ],
+        vec![
+            "gate",
+            &digest,
+            "--server",
+            "http://ci:hunter2PASS@127.0.0.1:1",
+            "--token",
+            "x",
+        ],
+    ] {
+        let out = vigia(&args);
+        let said = format!("{}{}", stderr(&out), String::from_utf8_lossy(&out.stdout));
+        assert!(!out.status.success(), "{args:?}: {said}");
+        assert!(
+            said.contains("http://ci:****@127.0.0.1:1"),
+            "{args:?} names the service: {said}"
+        );
+        assert!(!said.contains("hunter2PASS"), "{args:?}: {said}");
+    }
+}

@@ -159,12 +159,17 @@ impl Target {
     }
 }
 
-/// The first characters of a secret: enough to tell two apart, not to use
-/// one.
+/// A secret as the API lists it: its first characters (at most four, and
+/// none of one under 16 characters) and a short hash of the whole, enough
+/// to tell two apart, never to use or guess one: an AWS secret access key's
+/// or a Jira token's first ten characters were a quarter of it.
 #[must_use]
 pub fn secret_prefix(secret: &str) -> String {
-    let shown: String = secret.chars().take(10).collect();
-    format!("{shown}…")
+    use sha2::Digest as _;
+    let n = secret.chars().count();
+    let shown: String = secret.chars().take(if n < 16 { 0 } else { 4 }).collect();
+    let hash = hex::encode(&sha2::Sha256::digest(secret.as_bytes())[..4]);
+    format!("{shown}… (sha256 {hash}…)")
 }
 
 /// A delivery's state.
@@ -252,6 +257,9 @@ mod tests {
     #[test]
     fn secrets_show_only_a_prefix() {
         let p = secret_prefix("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
-        assert_eq!(p, "whsec_MfKQ…");
+        assert!(p.starts_with("whse… (sha256 ") && p.len() < 30, "{p}");
+        assert_ne!(p, secret_prefix("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSx"));
+        // A short one shows none of its characters.
+        assert!(secret_prefix("hunter2pass").starts_with("… (sha256 "));
     }
 }

@@ -363,10 +363,17 @@ pub fn slack_text(event: &Value) -> String {
         ),
         "Vigia Findings Summary" => {
             let counts = &detail["finding-severity-counts"];
-            let by: Vec<String> = ["CRITICAL", "HIGH", "MEDIUM", "LOW"]
-                .iter()
-                .filter_map(|s| counts.get(*s).map(|n| format!("{} {n}", s.to_lowercase())))
-                .collect();
+            let by: Vec<String> = [
+                "CRITICAL",
+                "HIGH",
+                "MEDIUM",
+                "LOW",
+                "INFORMATIONAL",
+                "UNTRIAGED",
+            ]
+            .iter()
+            .filter_map(|s| counts.get(*s).map(|n| format!("{} {n}", s.to_lowercase())))
+            .collect();
             format!(
                 "{} findings opened on `{resource}` ({}); cause: {}",
                 detail["opened"],
@@ -403,5 +410,14 @@ mod tests {
         assert!(text.contains("Fix: upgrade to lodash 4.17.21"), "{text}");
         let closed = json!({"detail-type": "Inspector2 Finding", "detail": {"status": "CLOSED", "severity": "LOW", "title": "t"}});
         assert!(slack_text(&closed).contains("finding closed"));
+        // A summary's breakdown adds up to its total: untriaged too.
+        let summary = json!({"detail-type": "Vigia Findings Summary", "resources": ["host-1"],
+            "detail": {"opened": 29, "cause": "scan 4", "finding-severity-counts":
+                {"MEDIUM": 2, "LOW": 11, "UNTRIAGED": 16, "TOTAL": 29}}});
+        let text = slack_text(&summary);
+        assert!(
+            text.contains("29 findings opened on `host-1` (medium 2, low 11, untriaged 16)"),
+            "{text}"
+        );
     }
 }
