@@ -223,11 +223,11 @@ pub fn read(file: &str, text: &str) -> Result<Inventory, Error> {
         match package_from(&e, &mut inv.os) {
             Ok(Some(p)) => inv.packages.push(p),
             Ok(None) => {}
-            Err(reason) => warnings.push(Warning {
+            Err(Skipped { reason, unread }) => warnings.push(Warning {
                 path: file.to_owned(),
                 line: None,
                 message: format!("{}: {reason}", e.purl),
-                unread: None,
+                unread,
             }),
         }
     }
@@ -269,6 +269,16 @@ fn os_from(id: &str, version: &str) -> OsInfo {
     os
 }
 
+/// Whether two OS releases are one for matching: the same distribution and,
+/// where Vigia has its advisories, the same release's.
+fn same_release(a: &OsInfo, b: &OsInfo) -> bool {
+    a.id == b.id
+        && match (&a.osv_ecosystem, &b.osv_ecosystem) {
+            (Some(x), Some(y)) => x == y,
+            _ => a.version_id == b.version_id,
+        }
+}
+
 /// Splits a `distro` qualifier (`debian-12`, `alpine-3.18.9`, `ubuntu-22.04`).
 /// The OS release a `distro` qualifier names: `alpine-3.18.9`,
 /// `opensuse-leap-15.5` (the ID, then the version from the first `-` before
@@ -285,10 +295,26 @@ fn distro(q: &str, namespace: Option<&str>) -> Option<(String, String)> {
     Some((q[..at].to_owned(), q[at + 1..].to_owned()))
 }
 
-fn package_from(e: &Entry, os: &mut Option<OsInfo>) -> Result<Option<Package>, String> {
+/// A component left out of the inventory, and whether what it holds is
+/// unknown (the scan then says so) rather than nothing to match.
+struct Skipped {
+    reason: String,
+    unread: Option<Unread>,
+}
+
+impl From<String> for Skipped {
+    fn from(reason: String) -> Self {
+        Self {
+            reason,
+            unread: None,
+        }
+    }
+}
+
+fn package_from(e: &Entry, os: &mut Option<OsInfo>) -> Result<Option<Package>, Skipped> {
     let purl = PackageUrl::from_str(&e.purl).map_err(|err| format!("not a package URL: {err}"))?;
     let Some(version) = purl.version() else {
-        return Err("no version".into());
+        return Err(String::from("no version").into());
     };
     let ty = purl.ty();
     let name = match (ty, purl.namespace()) {
@@ -314,12 +340,27 @@ fn package_from(e: &Entry, os: &mut Option<OsInfo>) -> Result<Option<Package>, S
     pkg.layer = e.prop(&["vigia:layer:diff-id", "aquasecurity:trivy:LayerDiffID"]);
     if matches!(ty, "deb" | "apk" | "rpm") {
         pkg.arch = qualifier("arch");
-        if os.is_none()
-            && let Some((id, v)) = qualifier("distro")
-                .as_deref()
-                .and_then(|d| distro(d, purl.namespace()))
+        if let Some((id, v)) = qualifier("distro")
+            .as_deref()
+            .and_then(|d| distro(d, purl.namespace()))
         {
-            *os = Some(os_from(&id, &v));
+            let named = os_from(&id, &v);
+            match os {
+                None => *os = Some(named),
+                // One inventory holds one OS release: a package of another
+                // is said not matched, never matched to the wrong
+                // distribution's advisories.
+                Some(held) if !same_release(held, &named) => {
+                    return Err(Skipped {
+                        reason: format!(
+                            "of {id} {v}, where the SBOM's OS packages are {} {}'s: not matched (scan an SBOM of each OS release on its own)",
+                            held.id, held.version_id
+                        ),
+                        unread: Some(Unread::Inventory),
+                    });
+                }
+                Some(_) => {}
+            }
         }
         let upstream = qualifier("upstream");
         let (up_name, up_version) = match upstream.as_deref().map(|u| u.split_once('@')) {
@@ -377,6 +418,58 @@ mod tests {
         let inv = read("x.cdx.json", doc).unwrap();
         let os = inv.os.as_ref().unwrap();
         assert_eq!(os.osv_ecosystem.as_deref(), Some("Alpine:v3.18"));
+    }
+
+    #[test]
+    fn packages_of_another_os_release_are_named_not_matched_to_the_wrong_one() {
+        let apk = r#"{"type":"library","name":"busybox","purl":"pkg:apk/alpine/busybox@1.36.1-r29?arch=x86_64&distro=3.22.1"}"#;
+        let deb = r#"{"type":"library","name":"libssl3","purl":"pkg:deb/debian/libssl3@3.0.11-1~deb12u1?arch=amd64&upstream=openssl&distro=debian-12"}"#;
+        let deb11 = r#"{"type":"library","name":"libc6","purl":"pkg:deb/debian/libc6@2.31-13?distro=debian-11"}"#;
+        for (a, b) in [(apk, deb), (deb, apk), (deb, deb11)] {
+            let doc = format!(
+                r#"{{"bomFormat":"CycloneDX","specVersion":"1.5","components":[{a},{b}]}}"#
+            );
+            let inv = read("mixed.cdx.json", &doc).unwrap();
+            let os = inv.os.as_ref().unwrap();
+            assert_eq!(inv.packages.len(), 1, "{doc}");
+            let kept = &inv.packages[0];
+            let left = &inv.status.warnings;
+            assert_eq!(left.len(), 1, "{left:?}");
+            assert_eq!(left[0].unread, Some(Unread::Inventory), "{left:?}");
+            assert!(
+                left[0].message.contains("not matched") && !left[0].message.contains(&kept.purl),
+                "{left:?}"
+            );
+            // The package kept is of the release the inventory names.
+            assert!(
+                kept.purl.contains(&format!("distro={}", os.id))
+                    || kept.purl.contains(&format!("distro={}", os.version_id)),
+                "{} with {os:?}",
+                kept.purl
+            );
+        }
+        // Whatever the inventory's release, a package of another type is
+        // never matched to its advisories.
+        let debian = os_from("debian", "12");
+        let mut busybox = Package::new(
+            "apk",
+            "busybox",
+            "1.36.1-r29",
+            String::new(),
+            "(sbom)",
+            "sbom",
+        );
+        busybox.arch = None;
+        let said = crate::ecosystem::ecosystem_of(&busybox, Some(&debian)).unwrap_err();
+        assert!(
+            said.contains("apk package") && said.contains("Debian:12"),
+            "{said}"
+        );
+        let libc = Package::new("deb", "libc6", "2.36-9", String::new(), "(sbom)", "sbom");
+        assert_eq!(
+            crate::ecosystem::ecosystem_of(&libc, Some(&debian)).as_deref(),
+            Ok("Debian:12")
+        );
     }
 
     #[test]
