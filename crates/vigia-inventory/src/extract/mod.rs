@@ -233,6 +233,18 @@ pub(crate) fn purl(
     p.to_string()
 }
 
+/// A lockfile whose records are not in its format's shape (a list where a
+/// table belongs, a package with no version): the packages it names are
+/// unknown, which the scan must say rather than count as none.
+pub(crate) fn malformed(found: &mut Found, path: &str, what: impl Into<String>) {
+    found.warnings.push(Warning {
+        path: path.to_owned(),
+        line: None,
+        message: what.into(),
+        unread: Some(crate::Unread::Inventory),
+    });
+}
+
 /// Parses a JSON file; a parse error becomes a warning naming the file and line.
 pub(crate) fn json_or_warn<T: serde::de::DeserializeOwned>(
     path: &str,
@@ -309,6 +321,73 @@ pub(crate) fn headers(block: &str) -> Vec<(String, String, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A lockfile in the wrong shape is named unread (the scan is then
+    /// incomplete), never read as one that lists nothing.
+    #[test]
+    fn lockfiles_in_the_wrong_shape_are_unread_not_empty() {
+        for (name, path, text) in [
+            ("php/composer", "/a/composer.lock", r#"{"packages": 5}"#),
+            (
+                "python/pipfile-lock",
+                "/a/Pipfile.lock",
+                r#"{"default": []}"#,
+            ),
+            (
+                "python/toml-lock",
+                "/a/poetry.lock",
+                "[[package]]\nname = \"django\"\n",
+            ),
+            (
+                "javascript/pnpm-lock",
+                "/a/pnpm-lock.yaml",
+                "just a string\n",
+            ),
+            (
+                "javascript/package-lock",
+                "/a/package-lock.json",
+                r#"{"lockfileVersion": 3, "packages": {"node_modules/lodash": {"version": 4}}}"#,
+            ),
+        ] {
+            let found = run_one(name, path, text.as_bytes()).unwrap();
+            assert!(
+                found
+                    .warnings
+                    .iter()
+                    .any(|w| w.unread == Some(crate::Unread::Inventory)),
+                "{name}: {:?}",
+                found.warnings
+            );
+        }
+        // Aliases resolve to the package installed; pnpm 5's scoped keys read.
+        let v1 = r#"{"lockfileVersion": 1, "dependencies": {"my-lodash": {"version": "npm:lodash@4.17.11"}, "@s/alias": {"version": "npm:@babel/core@7.0.0"}}}"#;
+        let found = run_one(
+            "javascript/package-lock",
+            "/a/package-lock.json",
+            v1.as_bytes(),
+        )
+        .unwrap();
+        let mut got: Vec<(&str, &str)> = found
+            .packages
+            .iter()
+            .map(|p| (p.name.as_str(), p.version.as_str()))
+            .collect();
+        got.sort_unstable();
+        assert_eq!(got, [("@babel/core", "7.0.0"), ("lodash", "4.17.11")]);
+        let pnpm5 = "lockfileVersion: 5.4\npackages:\n  /@babel/core/7.0.0:\n    dev: false\n  /lodash/4.17.21:\n    dev: false\n";
+        let found = run_one(
+            "javascript/pnpm-lock",
+            "/a/pnpm-lock.yaml",
+            pnpm5.as_bytes(),
+        )
+        .unwrap();
+        let got: Vec<(&str, &str)> = found
+            .packages
+            .iter()
+            .map(|p| (p.name.as_str(), p.version.as_str()))
+            .collect();
+        assert_eq!(got, [("@babel/core", "7.0.0"), ("lodash", "4.17.21")]);
+    }
 
     #[test]
     fn extractor_names_are_unique_and_listed() {

@@ -46,8 +46,9 @@ impl Extractor for PackageLock {
         "javascript/package-lock"
     }
     fn version(&self) -> u32 {
-        // 2: development dependencies marked.
-        2
+        // 2: development dependencies marked. 3: v1 aliases resolved,
+        // versions that are not texts named.
+        3
     }
     fn wants(&self, path: &str) -> bool {
         // `node_modules/.package-lock.json` mirrors the real lockfile: skip it.
@@ -75,6 +76,14 @@ impl Extractor for PackageLock {
                     .get("name")
                     .and_then(Value::as_str)
                     .unwrap_or(&key[idx + "node_modules/".len()..]);
+                if entry.get("version").is_some_and(|v| !v.is_string()) {
+                    super::malformed(
+                        &mut found,
+                        path,
+                        format!("{key}'s version is not a text: {}", entry["version"]),
+                    );
+                    continue;
+                }
                 let Some(version) = entry.get("version").and_then(Value::as_str) else {
                     found.warnings.push(Warning {
                         path: path.to_owned(),
@@ -97,10 +106,26 @@ impl Extractor for PackageLock {
             while let Some((base, deps)) = stack.pop() {
                 for (name, entry) in deps {
                     let folder = format!("{base}/{name}");
+                    if entry.get("version").is_some_and(|v| !v.is_string()) {
+                        super::malformed(
+                            &mut found,
+                            path,
+                            format!("{name}'s version is not a text: {}", entry["version"]),
+                        );
+                    }
                     if let Some(version) = entry.get("version").and_then(Value::as_str)
                         && !version.starts_with("file:")
                         && !version.starts_with("link:")
                     {
+                        // An alias (`"version": "npm:lodash@4.17.11"`) installs
+                        // the package it names under another folder name.
+                        let (name, version) = version
+                            .strip_prefix("npm:")
+                            .and_then(|a| {
+                                let at = a.get(1..)?.rfind('@')? + 1;
+                                Some((&a[..at], &a[at + 1..]))
+                            })
+                            .unwrap_or((name.as_str(), version));
                         let mut pkg = package(name, version, path, self.name(), None);
                         pkg.dev = entry.get("dev").and_then(Value::as_bool) == Some(true);
                         pkg.install_dir = Some(folder.clone());

@@ -47,7 +47,10 @@ fn pnpm_key(key: &str) -> Option<(String, String)> {
         (segs.first().map(|s| (*s).to_owned()), segs.get(1).copied())
     };
     let (name, version) = match (v5_name, v5_version) {
-        (Some(n), Some(v)) if v.starts_with(|c: char| c.is_ascii_digit()) && !n.contains('@') => {
+        (Some(n), Some(v))
+            if v.starts_with(|c: char| c.is_ascii_digit())
+                && !n.get(1..).unwrap_or_default().contains('@') =>
+        {
             (n, v.split('_').next().unwrap_or(v).to_owned())
         }
         _ => {
@@ -67,7 +70,7 @@ impl Extractor for PnpmLock {
         "javascript/pnpm-lock"
     }
     fn version(&self) -> u32 {
-        1
+        2
     }
     fn wants(&self, path: &str) -> bool {
         path.ends_with("/pnpm-lock.yaml") && !path.contains("/node_modules/")
@@ -81,6 +84,14 @@ impl Extractor for PnpmLock {
             return found;
         };
         let mut seen = BTreeSet::new();
+        if doc.as_hash().is_none() {
+            super::malformed(
+                &mut found,
+                path,
+                "not a pnpm lockfile: its top level is not a mapping",
+            );
+            return found;
+        }
         if let Some(packages) = doc["packages"].as_hash() {
             for key in packages.keys().filter_map(Yaml::as_str) {
                 if let Some((n, v)) = pnpm_key(key)

@@ -13,7 +13,7 @@ impl Extractor for Composer {
         "php/composer"
     }
     fn version(&self) -> u32 {
-        1
+        2
     }
     fn wants(&self, path: &str) -> bool {
         file_name(path) == "composer.lock" || path.ends_with("/vendor/composer/installed.json")
@@ -33,11 +33,23 @@ impl Extractor for Composer {
                 .filter_map(|k| doc.get(*k))
                 .collect(),
         };
+        if lists.iter().any(|l| !l.is_array()) || !(doc.is_array() || doc.is_object()) {
+            crate::extract::malformed(
+                &mut found,
+                path,
+                "not a composer.lock: `packages` is not a list",
+            );
+        }
         for p in lists.into_iter().filter_map(Value::as_array).flatten() {
             let (Some(name), Some(version)) = (
                 p.get("name").and_then(Value::as_str),
                 p.get("version").and_then(Value::as_str),
             ) else {
+                crate::extract::malformed(
+                    &mut found,
+                    path,
+                    format!("a package without a name and version: {p}"),
+                );
                 continue;
             };
             let (ns, base) = name.split_once('/').unwrap_or(("", name));

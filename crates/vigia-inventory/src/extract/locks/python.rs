@@ -124,15 +124,32 @@ enum Pin {
 /// that is not one (pip's own syntax: a path, an editable).
 fn pinned(spec: &str) -> Option<Pin> {
     use pep508_rs::pep440_rs::Operator;
-    let req = spec
-        .parse::<pep508_rs::Requirement<pep508_rs::VerbatimUrl>>()
-        .ok()?;
     // The name as the file writes it, which reports show; matching
     // normalizes it.
     let written: String = spec
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
         .collect();
+    // Not a name (PEP 508: it ends with a letter or digit). pep508_rs 0.9
+    // panics on such a name followed by more text (`a_ ==1`), so it is
+    // refused before the crate sees it.
+    if written.ends_with(['.', '_', '-']) {
+        return None;
+    }
+    // Its extras and markers say nothing of the version, and the crate
+    // panics on some malformed extras too (`a[b_ ]`): both are left out
+    // before it reads the rest.
+    let spec = spec.split(';').next().unwrap_or_default();
+    let spec = match (spec.find('['), spec.find(']')) {
+        (Some(open), Some(close)) if open < close => {
+            format!("{}{}", &spec[..open], &spec[close + 1..])
+        }
+        (None, None) => spec.to_owned(),
+        _ => return None,
+    };
+    let req = spec
+        .parse::<pep508_rs::Requirement<pep508_rs::VerbatimUrl>>()
+        .ok()?;
     let name = if written.is_empty() {
         req.name.to_string()
     } else {
@@ -155,7 +172,7 @@ impl Extractor for PythonTomlLock {
         "python/toml-lock"
     }
     fn version(&self) -> u32 {
-        2
+        3
     }
     fn wants(&self, path: &str) -> bool {
         matches!(file_name(path), "poetry.lock" | "uv.lock")
@@ -168,23 +185,32 @@ impl Extractor for PythonTomlLock {
         let Some(doc) = toml_or_warn::<toml::Table>(path, data, &mut found) else {
             return found;
         };
+        if doc.get("package").is_some_and(|p| !p.is_array()) {
+            crate::extract::malformed(&mut found, path, "`package` is not a list of tables");
+        }
         for p in doc
             .get("package")
             .and_then(|p| p.as_array())
             .into_iter()
             .flatten()
         {
-            let (Some(name), Some(version)) = (
-                p.get("name").and_then(|v| v.as_str()),
-                p.get("version").and_then(|v| v.as_str()),
-            ) else {
-                continue;
-            };
             // uv marks the project itself (and workspace members) as editable or virtual.
             let source = p.get("source").and_then(|s| s.as_table());
             if source.is_some_and(|s| s.contains_key("editable") || s.contains_key("virtual")) {
                 continue;
             }
+            let (Some(name), Some(version)) = (
+                p.get("name").and_then(|v| v.as_str()),
+                p.get("version").and_then(|v| v.as_str()),
+            ) else {
+                let what = p.get("name").and_then(|v| v.as_str()).unwrap_or("?");
+                crate::extract::malformed(
+                    &mut found,
+                    path,
+                    format!("package `{what}` has no name or version"),
+                );
+                continue;
+            };
             // Poetry 1.x: `category = "dev"`; Poetry 2: `groups = ["dev"]`
             // (a package also in `main` is not only for development).
             let category_dev = p.get("category").and_then(|c| c.as_str()) == Some("dev");
@@ -212,7 +238,7 @@ impl Extractor for PipfileLock {
         "python/pipfile-lock"
     }
     fn version(&self) -> u32 {
-        2
+        3
     }
     fn wants(&self, path: &str) -> bool {
         file_name(path) == "Pipfile.lock"
@@ -225,6 +251,17 @@ impl Extractor for PipfileLock {
         let Some(doc) = json_or_warn::<Value>(path, data, &mut found) else {
             return found;
         };
+        if !doc.is_object()
+            || ["default", "develop"]
+                .iter()
+                .any(|s| doc.get(*s).is_some_and(|v| !v.is_object()))
+        {
+            crate::extract::malformed(
+                &mut found,
+                path,
+                "not a Pipfile.lock: `default` and `develop` are not tables of packages",
+            );
+        }
         for section in ["default", "develop"] {
             for (name, entry) in doc
                 .get(section)
@@ -263,6 +300,23 @@ mod tests {
             got,
             pairs(&[("Flask", "2.0.1"), ("requests", "2.25.1"), ("idna", "2.10")])
         );
+    }
+
+    #[test]
+    fn names_pep_508_refuses_are_not_read_and_never_panic() {
+        for line in [
+            "a_ ==1",
+            "a_==1",
+            "a. (==1)",
+            "-x ==1",
+            "a-\t==1",
+            "a[b_ ]==1 ]",
+            "a[b==1",
+        ] {
+            let found =
+                Requirements.extract("/r/requirements.txt", line.as_bytes(), &Ctx::default());
+            assert!(found.packages.is_empty(), "{line}");
+        }
     }
 
     #[test]
