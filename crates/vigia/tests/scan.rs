@@ -1184,3 +1184,82 @@ fn debian_findings_agree_with_the_tracker() {
     let n: usize = text.split_whitespace().next().unwrap().parse().unwrap();
     assert!(n >= 40, "{text}");
 }
+
+/// The SBOM formats carry an incomplete scan's gaps, as JSON, SARIF and
+/// markdown do: a component listed without vulnerabilities is otherwise
+/// read as matched and clean.
+#[test]
+fn sbom_formats_say_what_was_not_scanned() {
+    let dir = tempfile::tempdir().unwrap();
+    fs_err::write(dir.path().join("requirements.txt"), "Django==3.2\n").unwrap();
+    fs_err::write(
+        dir.path().join("package-lock.json"),
+        r#"{"lockfileVersion": 3, "packages": {"node_modules/lod"#,
+    )
+    .unwrap();
+    let out_dir = tempfile::tempdir().unwrap();
+    for (format, file) in [("cyclonedx", "bom.cdx.json"), ("spdx", "bom.spdx.json")] {
+        let target = out_dir.path().join(file);
+        let out = scan(&[
+            "dir",
+            path(dir.path()),
+            "--scanners",
+            "vuln",
+            "--format",
+            format,
+            "--output",
+            path(&target),
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(7),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let doc: Value = serde_json::from_str(&fs_err::read_to_string(&target).unwrap()).unwrap();
+        let said = match format {
+            "cyclonedx" => {
+                let props = doc["metadata"]["properties"].as_array().unwrap();
+                assert!(
+                    props
+                        .iter()
+                        .any(|p| p["name"] == "vigia:incomplete" && p["value"] == "true"),
+                    "{props:?}"
+                );
+                vigia_test_support::validate_json_schema("cyclonedx-bom-1.6.schema.json", &target);
+                serde_json::to_string(props).unwrap()
+            }
+            _ => {
+                vigia_test_support::validate_json_schema("spdx-2.3-schema.json", &target);
+                doc["comment"].as_str().unwrap().to_owned()
+            }
+        };
+        assert!(
+            said.contains("NOT SCANNED") && said.contains("package-lock.json"),
+            "{format}: {said}"
+        );
+    }
+    // A complete scan carries no gap.
+    fs_err::remove_file(dir.path().join("package-lock.json")).unwrap();
+    let target = out_dir.path().join("clean.cdx.json");
+    let out = scan(&[
+        "dir",
+        path(dir.path()),
+        "--scanners",
+        "vuln",
+        "--format",
+        "cyclonedx",
+        "--output",
+        path(&target),
+    ]);
+    assert!(
+        out.status.code().is_some_and(|c| c != 7),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_str(&fs_err::read_to_string(&target).unwrap()).unwrap();
+    assert!(
+        !doc["metadata"].to_string().contains("vigia:incomplete"),
+        "{doc}"
+    );
+}

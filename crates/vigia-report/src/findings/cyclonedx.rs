@@ -126,5 +126,23 @@ pub fn cyclonedx_vdr(
         vulns.push(v);
     }
     bom["vulnerabilities"] = json!(vulns);
+    // What was not looked at, so that a component listed without
+    // vulnerabilities is not read as one found clean when it was not
+    // matched: `vigia:incomplete` and one property per gap.
+    let gaps = super::gaps(&report.scan);
+    if !gaps.is_empty()
+        && let Some(meta) = bom.get_mut("metadata").and_then(Value::as_object_mut)
+    {
+        let props = meta
+            .entry("properties")
+            .or_insert_with(|| json!([]))
+            .as_array_mut()
+            .expect("properties is a list");
+        props.push(json!({"name": "vigia:incomplete", "value": "true"}));
+        props.extend(
+            gaps.into_iter()
+                .map(|g| json!({"name": "vigia:gap", "value": g})),
+        );
+    }
     bom
 }

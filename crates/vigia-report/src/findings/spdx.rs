@@ -45,5 +45,14 @@ pub fn spdx_vdr(inv: &Inventory, report: &Report, created: &str, tool_version: &
             }
         }
     }
+    // What was not looked at, in the document's comment: a package
+    // listed without advisories was not necessarily matched.
+    let gaps = super::gaps(&report.scan);
+    if !gaps.is_empty() {
+        doc["comment"] = json!(format!(
+            "Incomplete scan: what these packages' advisories are is unknown where a gap below says so. {}",
+            gaps.join("; ")
+        ));
+    }
     doc
 }
