@@ -1014,6 +1014,20 @@ fn every_format_is_valid_for_every_target() {
         let asff: Value =
             serde_json::from_str(&fs_err::read_to_string(file("asff.json")).unwrap()).unwrap();
         assert_eq!(asff["Findings"].as_array().unwrap().len(), n);
+        // Each resource as Security Hub types it, as Inspector sends it.
+        let want = match kind {
+            "image" => Some("AwsEcrContainerImage"),
+            "function" => Some("AwsLambdaFunction"),
+            "host" => Some("AwsEc2Instance"),
+            _ => None,
+        };
+        if let Some(want) = want {
+            for f in asff["Findings"].as_array().unwrap() {
+                let r = &f["Resources"][0];
+                assert_eq!(r["Type"], want, "{t}: {r}");
+                assert!(r["Details"][want].is_object(), "{t}: {r}");
+            }
+        }
     }
 }
 

@@ -57,6 +57,36 @@ pub fn asff_finding(f: &Finding, target: &AsffTarget) -> Value {
             d["Architecture"] = json!(a);
         }
         ("AwsEcrContainerImage", json!({"AwsEcrContainerImage": d}))
+    } else if let Some(func) = &res.details.aws_lambda_function {
+        // As Inspector sends a function's findings to Security Hub.
+        let mut d = json!({
+            "FunctionName": truncate(&func.function_name, 1024),
+            "Runtime": func.runtime,
+            "CodeSha256": func.code_sha256,
+            "Version": func.version,
+        });
+        if func.execution_role_arn.starts_with("arn:") {
+            d["Role"] = json!(func.execution_role_arn);
+        }
+        if let Some(t) = &func.package_type {
+            d["PackageType"] = json!(t);
+        }
+        if !func.layers.is_empty() {
+            d["Layers"] = json!(
+                func.layers
+                    .iter()
+                    .map(|l| json!({"Arn": l}))
+                    .collect::<Vec<_>>()
+            );
+        }
+        if !func.architectures.is_empty() {
+            d["Architectures"] = json!(func.architectures);
+        }
+        ("AwsLambdaFunction", json!({"AwsLambdaFunction": d}))
+    } else if res.details.aws_ec2_instance.is_some() {
+        // A host: Security Hub's instance type, whose details (VPC, image,
+        // addresses) a host scanned from its files does not know.
+        ("AwsEc2Instance", json!({"AwsEc2Instance": {}}))
     } else {
         let kind = serde_json::to_value(res.kind)
             .ok()
