@@ -38,7 +38,7 @@ impl Extractor for PomXml {
         "java/pom-xml"
     }
     fn version(&self) -> u32 {
-        1
+        2
     }
     fn wants(&self, path: &str) -> bool {
         path.ends_with("/pom.xml") && !path.contains("/META-INF/")
@@ -53,6 +53,8 @@ impl Extractor for PomXml {
         let mut stack: Vec<String> = Vec::new();
         let mut props: HashMap<String, String> = HashMap::new();
         let mut deps: Vec<Dep> = Vec::new();
+        // `<dependencyManagement>`: versions for dependencies that name none.
+        let mut managed: Vec<Dep> = Vec::new();
         let mut buf = Vec::new();
         loop {
             match reader.read_event_into(&mut buf) {
@@ -64,6 +66,12 @@ impl Extractor for PomXml {
                         && name == "dependency"
                     {
                         deps.push(Dep::default());
+                    }
+                    if stack.len() == 3
+                        && stack[..] == ["project", "dependencyManagement", "dependencies"]
+                        && name == "dependency"
+                    {
+                        managed.push(Dep::default());
                     }
                     stack.push(name);
                 }
@@ -88,6 +96,23 @@ impl Extractor for PomXml {
                                 .entry("project.version".into())
                                 .or_insert(text.clone());
                             props.insert("project.parent.version".into(), text);
+                        }
+                        [
+                            "project",
+                            "dependencyManagement",
+                            "dependencies",
+                            "dependency",
+                            field,
+                        ] => {
+                            if let Some(d) = managed.last_mut() {
+                                match *field {
+                                    "groupId" => d.group = Some(text),
+                                    "artifactId" => d.artifact = Some(text),
+                                    "version" => d.version = Some(text),
+                                    "scope" => d.scope = Some(text),
+                                    _ => {}
+                                }
+                            }
                         }
                         ["project", "dependencies", "dependency", field] => {
                             if let Some(d) = deps.last_mut() {
@@ -117,11 +142,23 @@ impl Extractor for PomXml {
             }
             buf.clear();
         }
-        for d in deps {
+        let mut inherited = Vec::new();
+        for mut d in deps {
             if d.scope.as_deref() == Some("test") {
                 continue;
             }
-            let (Some(g), Some(a), Some(v)) = (d.group, d.artifact, d.version) else {
+            if d.version.is_none() {
+                d.version = managed
+                    .iter()
+                    .find(|m| m.group == d.group && m.artifact == d.artifact)
+                    .and_then(|m| m.version.clone());
+            }
+            let (Some(g), Some(a)) = (d.group, d.artifact) else {
+                continue;
+            };
+            let Some(v) = d.version else {
+                // From a parent pom or an imported BOM, which are other files.
+                inherited.push(format!("{g}:{a}"));
                 continue;
             };
             let (Some(g), Some(v)) = (substitute(&g, &props), substitute(&v, &props)) else {
@@ -140,6 +177,18 @@ impl Extractor for PomXml {
                 path,
                 self.name(),
             ));
+        }
+        if !inherited.is_empty() {
+            found.warnings.push(Warning {
+                path: path.to_owned(),
+                line: None,
+                message: format!(
+                    "{} dependencies take their versions from a parent pom or an imported BOM, which are not read: {}",
+                    inherited.len(),
+                    inherited.join(", ")
+                ),
+                unread: None,
+            });
         }
         found
     }
@@ -162,6 +211,7 @@ mod tests {
     <dependency><groupId>com.example</groupId><artifactId>sibling</artifactId><version>${project.version}</version></dependency>
     <dependency><groupId>junit</groupId><artifactId>junit</artifactId><version>4.13</version><scope>test</scope></dependency>
     <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-api</artifactId></dependency>
+    <dependency><groupId>x</groupId><artifactId>managed</artifactId></dependency>
     <dependency><groupId>a</groupId><artifactId>ranged</artifactId><version>[1.0,2.0)</version></dependency>
     <dependency><groupId>a</groupId><artifactId>unknown</artifactId><version>${nope}</version></dependency>
   </dependencies>
@@ -177,8 +227,19 @@ mod tests {
             [
                 ("org.apache.commons:commons-text", "1.9"),
                 ("org.yaml:snakeyaml", "1.30"),
-                ("com.example:sibling", "1.0.0")
+                ("com.example:sibling", "1.0.0"),
+                ("x:managed", "9")
             ]
+        );
+        // What a parent or BOM decides is named, not silently dropped.
+        assert!(
+            found
+                .warnings
+                .iter()
+                .any(|w| w.message.contains("1 dependencies take their versions")
+                    && w.message.ends_with("org.slf4j:slf4j-api")),
+            "{:?}",
+            found.warnings
         );
         let bad = PomXml.extract(
             "/src/pom.xml",
