@@ -47,7 +47,7 @@ pub const OPERATIONS: &[(&str, &str, Access, &str, Option<&str>)] = &[
         "post",
         "/findings/list",
         Access::Read,
-        "Findings matching filterCriteria, sorted by sortCriteria, one page of at most maxResults (1-100). Every status is listed unless findingStatus says otherwise. Within one filterCriteria key, EQUALS and PREFIX values are ORed and NOT_EQUALS values ANDed; keys are ANDed. nextToken is a cursor (the last finding's sort value and ARN): findings added or removed between pages neither repeat nor go missing.",
+        "Findings matching filterCriteria, sorted by sortCriteria, one page of at most maxResults (1-100). Every status is listed unless findingStatus says otherwise. Within one filterCriteria key, EQUALS and PREFIX values are ORed and NOT_EQUALS values ANDed; keys are ANDed. nextToken is a cursor (the last finding's sort value and ARN): findings added or removed between pages neither repeat nor go missing. A nextToken is followed only with the filters and sort of the request whose answer held it (maxResults may change); with others it is refused (400).",
         Some("ListFindings"),
     ),
     (
