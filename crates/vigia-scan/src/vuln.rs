@@ -313,6 +313,19 @@ pub fn build<S: std::hash::BuildHasher>(
     report
 }
 
+/// The distribution whose own advisory `id` is (`DSA-…` and `DEBIAN-…` are
+/// Debian's, `ALPINE-…` Alpine's), `None` for any other source.
+fn distribution_of(id: &str) -> Option<&'static str> {
+    match source_name(id) {
+        "DEBIAN_CVE" | "DEBIAN_DSA" | "DEBIAN_DLA" => Some("debian"),
+        "ALPINE_SECDB" => Some("alpine"),
+        "UBUNTU_CVE" => Some("ubuntu"),
+        "REDHAT_CVE" => Some("redhat"),
+        "SUSE_CVE" => Some("suse"),
+        _ => None,
+    }
+}
+
 fn finding(g: &Group<'_>, v: Option<&Vulnerability>, ctx: &Context) -> Finding {
     let f = g.vuln;
     let first = g.packages[0];
@@ -434,6 +447,13 @@ fn finding(g: &Group<'_>, v: Option<&Vulnerability>, ctx: &Context) -> Finding {
         .cloned()
         .collect();
     related.extend(f.related.iter().cloned());
+    // Another distribution's advisory for the same CVE (an Alpine one in a
+    // Debian package's finding) is about other packages: left out.
+    let distros: Vec<&str> = matched_ids
+        .iter()
+        .filter_map(|id| distribution_of(id))
+        .collect();
+    related.retain(|id| distribution_of(id).is_none_or(|d| distros.contains(&d)));
     related.sort();
     related.dedup();
     let mut refs: Vec<String> = Vec::new();

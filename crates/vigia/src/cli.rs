@@ -61,7 +61,7 @@ pub(crate) struct Cli {
     #[arg(short, long, action = clap::ArgAction::Count, global = true, help_heading = "Global options")]
     pub(crate) verbose: u8,
 
-    /// Only errors on stderr; no progress bars
+    /// Only errors on stderr, and what a scan could not read or match (NOT SCANNED, NOT COVERED: never silenced); no progress bars
     #[arg(
         short,
         long,

@@ -401,6 +401,17 @@ fn debian_security_updates_are_flagged_only_below_the_fix() {
     // The DSA that fixes it is named with the finding.
     let related = f["packageVulnerabilityDetails"]["relatedVulnerabilities"].to_string();
     assert!(related.contains("DSA-5611-1"), "{related}");
+    // Another distribution's advisory of the same CVE (the shared image's
+    // OpenSSL and others have Alpine's too) is not related to a Debian
+    // package's finding; Debian's own are.
+    let image = scan_json(&["image", path(&targets().join("debian12-app"))]);
+    let mut debian_related = 0;
+    for f in findings(&image) {
+        let related = f["packageVulnerabilityDetails"]["relatedVulnerabilities"].to_string();
+        assert!(!related.contains("ALPINE-"), "{related}");
+        debian_related += usize::from(related.contains("DSA-") || related.contains("DEBIAN-"));
+    }
+    assert!(debian_related > 0);
     // The fix plan takes libc6 to the highest fix of its findings.
     let plan = r["scan"]["fixPlan"].as_array().unwrap();
     let libc = plan.iter().find(|s| s["packages"][0] == "libc6").unwrap();
