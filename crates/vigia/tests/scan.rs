@@ -1242,22 +1242,19 @@ fn sbom_formats_say_what_was_not_scanned() {
             String::from_utf8_lossy(&out.stderr)
         );
         let doc: Value = serde_json::from_str(&fs_err::read_to_string(&target).unwrap()).unwrap();
-        let said = match format {
-            "cyclonedx" => {
-                let props = doc["metadata"]["properties"].as_array().unwrap();
-                assert!(
-                    props
-                        .iter()
-                        .any(|p| p["name"] == "vigia:incomplete" && p["value"] == "true"),
-                    "{props:?}"
-                );
-                vigia_test_support::validate_json_schema("cyclonedx-bom-1.6.schema.json", &target);
-                serde_json::to_string(props).unwrap()
-            }
-            _ => {
-                vigia_test_support::validate_json_schema("spdx-2.3-schema.json", &target);
-                doc["comment"].as_str().unwrap().to_owned()
-            }
+        let said = if format == "cyclonedx" {
+            let props = doc["metadata"]["properties"].as_array().unwrap();
+            assert!(
+                props
+                    .iter()
+                    .any(|p| p["name"] == "vigia:incomplete" && p["value"] == "true"),
+                "{props:?}"
+            );
+            vigia_test_support::validate_json_schema("cyclonedx-bom-1.6.schema.json", &target);
+            serde_json::to_string(props).unwrap()
+        } else {
+            vigia_test_support::validate_json_schema("spdx-2.3-schema.json", &target);
+            doc["comment"].as_str().unwrap().to_owned()
         };
         assert!(
             said.contains("NOT SCANNED") && said.contains("package-lock.json"),
